@@ -1,0 +1,146 @@
+//! The command line: `simulate`, `apply`, `crd`, `version`.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Args, Parser, Subcommand};
+use jiff::civil::Date;
+
+use crate::{
+    connectors::{ConnectorContext, SecretResolver},
+    crd::{self, RunResult},
+    manifest::{Manifest, ManifestError},
+    sync::{
+        policy::parse_date,
+        report::{self, RunMode},
+        run::{self, RunOptions},
+    },
+};
+
+/// Exit code: the manifest or its input is invalid.
+pub const EXIT_INVALID: u8 = 2;
+/// Exit code: a safeguard withheld removals.
+pub const EXIT_WITHHELD: u8 = 3;
+/// Exit code: anything else failed.
+pub const EXIT_FAILED: u8 = 1;
+
+/// HR-driven user provisioning for Kubernetes.
+#[derive(Parser, Debug)]
+#[command(name = "hris-operator", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Plan a connection from a manifest file and write the reports; change nothing.
+    Simulate(RunArgs),
+    /// Plan a connection from a manifest file, apply the plan and write the reports.
+    Apply(RunArgs),
+    /// Print the HrisConnection CustomResourceDefinition as YAML.
+    Crd,
+    /// Print the version.
+    Version,
+}
+
+/// Arguments of `simulate` and `apply`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The HrisConnection manifest.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: PathBuf,
+    /// Directory for the report files.
+    #[arg(long, value_name = "DIR", default_value = "hris-reports")]
+    pub out: PathBuf,
+    /// Evaluate lifecycle rules on this date (YYYY-MM-DD) instead of today in the
+    /// connection's time zone.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_as_of)]
+    pub as_of: Option<Date>,
+    /// Directory of secrets, read as DIR/NAME/KEY.
+    #[arg(long, value_name = "DIR")]
+    pub secrets_dir: Option<PathBuf>,
+    /// A plan hash to approve: a plan with this hash is not withheld by the safeguards.
+    #[arg(long, value_name = "HASH")]
+    pub approve: Option<String>,
+}
+
+fn parse_as_of(value: &str) -> Result<Date, String> {
+    parse_date(value)
+}
+
+/// Runs the command line and returns the process exit code.
+pub async fn main(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Crd => {
+            print!("{}", crd::crd_yaml());
+            ExitCode::SUCCESS
+        }
+        Command::Version => {
+            println!("hris-operator {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Command::Simulate(args) => run_manifest(args, RunMode::Simulate).await,
+        Command::Apply(args) => run_manifest(args, RunMode::Apply).await,
+    }
+}
+
+async fn run_manifest(args: RunArgs, mode: RunMode) -> ExitCode {
+    let (manifest, policy) = match Manifest::load(&args.file) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(match error {
+                ManifestError::Io { .. } => EXIT_FAILED,
+                _ => EXIT_INVALID,
+            });
+        }
+    };
+    let context = ConnectorContext {
+        base_dir: manifest.dir.clone(),
+        secrets: args
+            .secrets_dir
+            .map(SecretResolver::from_dir)
+            .unwrap_or_else(SecretResolver::none),
+    };
+    let connection = format!("{}/{}", manifest.namespace, manifest.name);
+    let options = RunOptions {
+        mode,
+        as_of: args.as_of,
+        approved_hash: args.approve,
+    };
+    let output = match run::run(&connection, &manifest.spec, &policy, &context, &options).await {
+        Ok(output) => output,
+        Err(error) => {
+            eprintln!("error: {error}");
+            eprintln!("Nothing was changed in the target.");
+            return ExitCode::from(if error.is_invalid_input() {
+                EXIT_INVALID
+            } else {
+                EXIT_FAILED
+            });
+        }
+    };
+    print!(
+        "{}",
+        report::render_table(&output.summary, &output.plan, &output.applied)
+    );
+    if let Err(error) = report::write_reports(
+        &args.out,
+        &output.plan,
+        &output.applied,
+        &output.record_errors,
+        &output.mapped,
+        &output.summary,
+    ) {
+        eprintln!("error: cannot write the reports to {}: {error}", args.out.display());
+        return ExitCode::from(EXIT_FAILED);
+    }
+    println!("Reports written to {}", args.out.display());
+    match output.summary.result {
+        RunResult::Succeeded => ExitCode::SUCCESS,
+        RunResult::Withheld => ExitCode::from(EXIT_WITHHELD),
+        RunResult::Failed => ExitCode::from(EXIT_FAILED),
+    }
+}

@@ -1,0 +1,612 @@
+//! The `HrisConnection` custom resource (v1alpha1): one "HR system → target directory" pair.
+//!
+//! Every field carries a doc comment because it becomes `kubectl explain` text. Schema validation
+//! (enums, minimums, CEL rules) refuses a bad manifest at `kubectl apply`; [`crate::policy`]
+//! repeats the same checks with field-named messages for manifests run locally.
+
+mod status;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::ResourceRequirements;
+use kube::{CustomResource, CustomResourceExt, KubeSchema};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+pub use status::*;
+
+/// API group of every resource this operator owns.
+pub const GROUP: &str = "hris-operator.io";
+
+/// Desired state of one HR-system-to-directory provisioning connection.
+#[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[kube(
+    group = "hris-operator.io",
+    version = "v1alpha1",
+    kind = "HrisConnection",
+    plural = "hrisconnections",
+    singular = "hrisconnection",
+    shortname = "hrisconn",
+    shortname = "hc",
+    namespaced,
+    status = "HrisConnectionStatus",
+    printcolumn(name = "Mode", type_ = "string", json_path = ".spec.mode"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Last Sync",
+        type_ = "date",
+        json_path = ".status.lastSync.finishedAt"
+    ),
+    printcolumn(name = "Result", type_ = "string", json_path = ".status.lastSync.result"),
+    printcolumn(name = "Next Sync", type_ = "date", json_path = ".status.nextSyncTime"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+)]
+#[serde(rename_all = "camelCase")]
+pub struct HrisConnectionSpec {
+    /// What the operator does on schedule: `Simulate` plans and reports without writing to the
+    /// target, `Active` applies the plan, `Deactivated` runs nothing.
+    #[serde(default)]
+    pub mode: Mode,
+
+    /// The HR system employees are read from. Exactly one key.
+    #[x_kube(validation = kube::core::Rule::new("size(self) == 1").message("source must have exactly one key, such as csv"))]
+    pub source: SourceSpec,
+
+    /// The directory users are provisioned into. Exactly one key.
+    #[x_kube(validation = kube::core::Rule::new("size(self) == 1").message("target must have exactly one key, such as file"))]
+    pub target: TargetSpec,
+
+    /// Prefix of the externalId this connection writes (`prefix` + HR employee id). Target users
+    /// whose externalId carries it are managed by this connection and may be updated,
+    /// deactivated or deleted; all other users are never touched unless adopted by a match.
+    #[x_kube(validation = kube::core::Rule::new("size(self) > 0").message("externalIdPrefix must not be empty: set a prefix such as \"acme-hris:\""))]
+    pub external_id_prefix: String,
+
+    /// How existing target users are found for an employee, tried in order, case-insensitive.
+    /// An unmanaged user found by email is adopted (it gets this connection's externalId).
+    #[serde(default = "default_matching")]
+    #[schemars(length(min = 1))]
+    pub matching: Vec<MatchKey>,
+
+    /// Which of an employee's addresses becomes the user's email.
+    #[serde(default)]
+    pub emails: EmailPolicy,
+
+    /// Values used when the HR record has none.
+    #[serde(default)]
+    pub defaults: Defaults,
+
+    /// Extra attributes to sync, beyond the standard fields (names, email, externalId,
+    /// preferred language, active, manager). Unmapped HR fields are not synced.
+    #[serde(default)]
+    pub attribute_mapping: Vec<AttributeMapping>,
+
+    /// Which employees are in scope. Entries are ANDed; Include/Exclude values compare
+    /// case-insensitively. Managed users dropped by a filter are handled as absent users.
+    #[serde(default)]
+    pub filters: Vec<Filter>,
+
+    /// Joiner, mover and leaver rules.
+    #[serde(default)]
+    pub lifecycle: Lifecycle,
+
+    /// Kinds of writes this connection may perform (for example create-only).
+    #[serde(default)]
+    pub operations: Operations,
+
+    /// Limits that withhold removals when a plan would remove too many users.
+    #[serde(default)]
+    pub safeguards: Safeguards,
+
+    /// When runs happen, and the time zone lifecycle dates are evaluated in.
+    #[serde(default)]
+    pub schedule: Schedule,
+
+    /// Settings of the sync Job the operator starts for each run.
+    #[serde(default)]
+    pub job: JobSettings,
+
+    /// How many finished Jobs and reports are kept.
+    #[serde(default)]
+    pub history_limits: HistoryLimits,
+}
+
+/// What the operator does with a connection.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum Mode {
+    /// Plan on schedule and after every spec change; never write to the target.
+    #[default]
+    Simulate,
+    /// Apply the plan on schedule.
+    Active,
+    /// Run nothing.
+    Deactivated,
+}
+
+/// The HR system to read. Exactly one key must be set.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum SourceSpec {
+    /// A CSV file whose header uses the canonical field names (see the README).
+    Csv(CsvSource),
+}
+
+/// A CSV file of employees.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CsvSource {
+    /// Path of the CSV file. A relative path resolves against the manifest's directory.
+    #[schemars(length(min = 1))]
+    pub path: String,
+    /// Field delimiter, a single ASCII character.
+    #[serde(default = "default_delimiter")]
+    #[schemars(length(min = 1, max = 1))]
+    pub delimiter: String,
+}
+
+/// The directory to provision into. Exactly one key must be set.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum TargetSpec {
+    /// A local JSON file acting as a user directory, for demos and tests.
+    File(FileTarget),
+}
+
+/// A JSON file holding a user directory.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FileTarget {
+    /// Path of the JSON directory file. A relative path resolves against the manifest's
+    /// directory. A missing file is an empty directory.
+    #[schemars(length(min = 1))]
+    pub path: String,
+}
+
+/// A key of a Secret in the connection's namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+pub struct SecretKeyRef {
+    /// Name of the Secret.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Key inside the Secret.
+    #[schemars(length(min = 1))]
+    pub key: String,
+}
+
+/// A way to find an existing target user for an employee.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum MatchKey {
+    /// The user's externalId equals `externalIdPrefix` + the employee id.
+    ExternalId,
+    /// The user's userName or email equals the employee's chosen email.
+    Email,
+}
+
+fn default_matching() -> Vec<MatchKey> {
+    vec![MatchKey::ExternalId, MatchKey::Email]
+}
+
+fn default_delimiter() -> String {
+    ",".into()
+}
+
+/// Kind of an employee's email address in the HR system.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+pub enum EmailType {
+    /// The address the HR system marks as primary.
+    Primary,
+    /// A work address.
+    Work,
+    /// A secondary work address.
+    Secondary,
+    /// A private address.
+    Personal,
+    /// Any other address.
+    Other,
+}
+
+impl EmailType {
+    /// Every type, in the default priority order.
+    pub const ALL: [EmailType; 5] = [
+        EmailType::Primary,
+        EmailType::Work,
+        EmailType::Secondary,
+        EmailType::Personal,
+        EmailType::Other,
+    ];
+}
+
+/// How the user's email is chosen from the employee's addresses.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailPolicy {
+    /// Address types in order of preference; the first present one is used. Types not listed
+    /// are never used.
+    #[serde(default = "default_email_priority")]
+    #[schemars(length(min = 1))]
+    pub priority: Vec<EmailType>,
+    /// Whether a Personal address may be chosen. When false, an employee with only a personal
+    /// address is reported, not created.
+    #[serde(default = "default_true")]
+    pub include_personal: bool,
+}
+
+impl Default for EmailPolicy {
+    fn default() -> Self {
+        Self {
+            priority: default_email_priority(),
+            include_personal: true,
+        }
+    }
+}
+
+fn default_email_priority() -> Vec<EmailType> {
+    EmailType::ALL.to_vec()
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Values used when an HR record has none.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Defaults {
+    /// Preferred language (for example `en` or `sv-SE`) for employees without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_language: Option<String>,
+}
+
+/// One HR field synced into one target attribute.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttributeMapping {
+    /// Canonical HR field: `employeeNumber`, `preferredName`, `department`, `title`,
+    /// `location`, `employmentStatus`, `startDate`, `endDate`, `managerId`, or a dotted path
+    /// into custom fields such as `customFields.costCenter` or `customFields.address.city`.
+    #[schemars(length(min = 1))]
+    pub from: String,
+    /// Target attribute name, as the target understands it (for SCIM, for example
+    /// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department`).
+    #[schemars(length(min = 1))]
+    pub to: String,
+    /// Value aliases: an HR value (matched case-insensitively) and the value written instead.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub aliases: BTreeMap<String, String>,
+}
+
+/// An employee filter. Include/Exclude take `values`; date operators take one `date`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = kube::core::Rule::new("self.operator in ['Include', 'Exclude'] ? (has(self.values) && size(self.values) > 0 && !has(self.date)) : (has(self.date) && !has(self.values))").message("Include and Exclude filters take a non-empty values list; date filters (Before, OnOrBefore, After, OnOrAfter) take exactly one date and no values")
+)]
+pub struct Filter {
+    /// Canonical HR field to test (see attributeMapping.from for the names).
+    #[schemars(length(min = 1))]
+    pub field: String,
+    /// `Include` keeps only employees whose field equals one of `values`; `Exclude` drops
+    /// them; `Before`/`OnOrBefore`/`After`/`OnOrAfter` compare a date field with `date`.
+    pub operator: FilterOperator,
+    /// Values for Include/Exclude, compared case-insensitively.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+    /// The date (YYYY-MM-DD) a date operator compares with. Employees without the date are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+    pub date: Option<String>,
+}
+
+/// Operator of a filter.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum FilterOperator {
+    /// Keep only employees whose value is listed.
+    Include,
+    /// Drop employees whose value is listed.
+    Exclude,
+    /// Keep employees whose date is before `date`.
+    Before,
+    /// Keep employees whose date is on or before `date`.
+    OnOrBefore,
+    /// Keep employees whose date is after `date`.
+    After,
+    /// Keep employees whose date is on or after `date`.
+    OnOrAfter,
+}
+
+impl FilterOperator {
+    /// Whether the operator compares dates.
+    pub fn is_date(self) -> bool {
+        !matches!(self, FilterOperator::Include | FilterOperator::Exclude)
+    }
+}
+
+/// Joiner, mover and leaver rules, evaluated on one date in `schedule.timeZone`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Lifecycle {
+    /// What happens to the user of an employee whose status is Inactive or whose end date has
+    /// passed.
+    #[serde(default = "default_inactive_users")]
+    pub inactive_users: RemovalAction,
+    /// What happens to managed users whose employee is no longer in the source (or is now
+    /// dropped by a filter).
+    #[serde(default = "default_absent_users")]
+    pub absent_users: RemovalAction,
+    /// When a new employee's user becomes active.
+    #[serde(default)]
+    pub activation: Activation,
+    /// Create users this many days before their start date, inactive until activation.
+    #[serde(default)]
+    #[schemars(range(min = 0))]
+    pub pre_hire_days: u32,
+    /// When a deactivated leaver's user is deleted, counted from the end date.
+    #[serde(default)]
+    pub removal: Removal,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Self {
+            inactive_users: default_inactive_users(),
+            absent_users: default_absent_users(),
+            activation: Activation::default(),
+            pre_hire_days: 0,
+            removal: Removal::default(),
+        }
+    }
+}
+
+fn default_inactive_users() -> RemovalAction {
+    RemovalAction::Deactivate
+}
+
+fn default_absent_users() -> RemovalAction {
+    RemovalAction::Deactivate
+}
+
+/// What to do with a user whose employee left.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum RemovalAction {
+    /// Set the user inactive (and delete it later per `removal`).
+    Deactivate,
+    /// Delete the user at once.
+    Delete,
+    /// Leave the user as it is.
+    Ignore,
+}
+
+/// When a new employee's user becomes active.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Activation {
+    /// Months after the start date at which the user becomes active (0: on the start date).
+    #[serde(default)]
+    #[schemars(range(min = 0))]
+    pub after_start_months: u32,
+}
+
+/// When a leaver's user is deleted.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = kube::core::Rule::new("self.policy == 'AfterMonths' ? has(self.months) : !has(self.months)").message("removal.months is required with policy AfterMonths and not allowed otherwise")
+)]
+pub struct Removal {
+    /// `Immediately`: delete once the employee has left; `AfterMonths`: delete `months` after
+    /// the end date; `Never`: only deactivate.
+    #[serde(default = "default_removal_policy")]
+    pub policy: RemovalPolicy,
+    /// Months after the end date, with policy AfterMonths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub months: Option<u32>,
+}
+
+impl Default for Removal {
+    fn default() -> Self {
+        Self {
+            policy: default_removal_policy(),
+            months: None,
+        }
+    }
+}
+
+fn default_removal_policy() -> RemovalPolicy {
+    RemovalPolicy::Never
+}
+
+/// When a leaver's user is deleted.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum RemovalPolicy {
+    /// Delete as soon as the employee has left.
+    Immediately,
+    /// Delete `months` after the end date.
+    AfterMonths,
+    /// Never delete; deactivate only.
+    Never,
+}
+
+/// Kinds of writes the connection may perform.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Operations {
+    /// Create users for joiners.
+    #[serde(default = "default_true")]
+    pub create: bool,
+    /// Update changed attributes, adopt matched users and reactivate rehires.
+    #[serde(default = "default_true")]
+    pub update: bool,
+    /// Deactivate leavers and absent users.
+    #[serde(default = "default_true")]
+    pub deactivate: bool,
+    /// Delete users.
+    #[serde(default = "default_true")]
+    pub delete: bool,
+}
+
+impl Default for Operations {
+    fn default() -> Self {
+        Self {
+            create: true,
+            update: true,
+            deactivate: true,
+            delete: true,
+        }
+    }
+}
+
+/// Limits on removals (deactivations plus deletions) in one run.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Safeguards {
+    /// Withhold removals when they exceed this percentage of managed users (0-100).
+    #[serde(default = "default_max_delete_percent")]
+    #[schemars(range(min = 0, max = 100))]
+    pub max_delete_percent: u32,
+    /// Withhold removals when they exceed this count (0: no count limit).
+    #[serde(default)]
+    #[schemars(range(min = 0))]
+    pub max_delete_count: u32,
+    /// After a spec change, an Active connection simulates first and applies only once that
+    /// plan's hash is approved with the `hris-operator.io/approve-plan` annotation.
+    #[serde(default)]
+    pub require_simulation_approval: bool,
+}
+
+impl Default for Safeguards {
+    fn default() -> Self {
+        Self {
+            max_delete_percent: default_max_delete_percent(),
+            max_delete_count: 0,
+            require_simulation_approval: false,
+        }
+    }
+}
+
+fn default_max_delete_percent() -> u32 {
+    20
+}
+
+/// When runs happen. Set `cron` or `interval`, not both.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = kube::core::Rule::new("!(has(self.cron) && has(self.interval))").message("schedule takes cron or interval, not both")
+)]
+pub struct Schedule {
+    /// Cron expression (5 fields), evaluated in `timeZone`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron: Option<String>,
+    /// Fixed interval between runs, such as `24h` or `90m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
+    pub interval: Option<String>,
+    /// IANA time zone for the cron expression and for lifecycle dates, such as
+    /// `Europe/Stockholm`.
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
+    /// Pause scheduled runs (requested runs still happen).
+    #[serde(default)]
+    pub suspend: bool,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Self {
+            cron: None,
+            interval: None,
+            time_zone: default_time_zone(),
+            suspend: false,
+        }
+    }
+}
+
+fn default_time_zone() -> String {
+    "UTC".into()
+}
+
+/// Settings of the sync Jobs.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct JobSettings {
+    /// Container image of the sync Job; empty uses the operator's own image.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub image: String,
+    /// ServiceAccount of the sync Job; empty uses the chart's sync ServiceAccount.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub service_account_name: String,
+    /// Compute resources of the sync container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+    /// Seconds a run may take before it is stopped.
+    #[serde(default = "default_active_deadline_seconds")]
+    #[schemars(range(min = 1))]
+    pub active_deadline_seconds: i64,
+    /// Retries of a failed run.
+    #[serde(default = "default_backoff_limit")]
+    #[schemars(range(min = 0))]
+    pub backoff_limit: i32,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            image: String::new(),
+            service_account_name: String::new(),
+            resources: None,
+            active_deadline_seconds: default_active_deadline_seconds(),
+            backoff_limit: default_backoff_limit(),
+        }
+    }
+}
+
+fn default_active_deadline_seconds() -> i64 {
+    3600
+}
+
+fn default_backoff_limit() -> i32 {
+    2
+}
+
+/// How many finished runs are kept (Jobs and report Secrets).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryLimits {
+    /// Successful runs kept.
+    #[serde(default = "default_successful_history")]
+    #[schemars(range(min = 0))]
+    pub successful: u32,
+    /// Failed runs kept.
+    #[serde(default = "default_failed_history")]
+    #[schemars(range(min = 0))]
+    pub failed: u32,
+}
+
+impl Default for HistoryLimits {
+    fn default() -> Self {
+        Self {
+            successful: default_successful_history(),
+            failed: default_failed_history(),
+        }
+    }
+}
+
+fn default_successful_history() -> u32 {
+    3
+}
+
+fn default_failed_history() -> u32 {
+    1
+}
+
+/// The CRD as YAML, exactly as committed in `crds/hrisconnection.yaml`.
+pub fn crd_yaml() -> String {
+    let crd = HrisConnection::crd();
+    serde_saphyr::to_string(&crd).expect("the CRD serializes to YAML")
+}

@@ -1,0 +1,161 @@
+//! Status of an `HrisConnection`. Written by the controller only (one field manager).
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Observed state of a connection. Holds no personal data: changes are identified by
+/// externalId and attribute names only.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HrisConnectionStatus {
+    /// The spec generation this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Ready`, `Synced`, `Simulated`, `SafeguardTriggered` and `CredentialsValid`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+    /// Short summary: `Pending`, `Running`, `Idle`, `Withheld`, `Failed` or `Deactivated`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
+    /// When the next scheduled run starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_sync_time: Option<Time>,
+    /// The last run that applied changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync: Option<RunStatus>,
+    /// The last simulation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_simulation: Option<RunStatus>,
+    /// A bounded sample of the last run's changes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub change_sample: Vec<ChangeSample>,
+    /// The trigger annotations already acted upon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_request: Option<HandledRequests>,
+    /// The most recent runs, newest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<RunRecord>,
+}
+
+/// Outcome of a run.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum RunResult {
+    /// Every planned change was made (or, for a simulation, planned).
+    Succeeded,
+    /// The run failed; nothing after the failure was applied.
+    Failed,
+    /// A safeguard withheld the removals; creates and updates went through.
+    Withheld,
+}
+
+impl RunResult {
+    /// The name used in reports and status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunResult::Succeeded => "Succeeded",
+            RunResult::Failed => "Failed",
+            RunResult::Withheld => "Withheld",
+        }
+    }
+}
+
+/// Counts of one run.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeCounts {
+    /// Users created.
+    pub created: u64,
+    /// Users updated (including adopted and reactivated users).
+    pub updated: u64,
+    /// Users deactivated.
+    pub deactivated: u64,
+    /// Users deleted.
+    pub deleted: u64,
+    /// Users already in the desired state.
+    pub unchanged: u64,
+    /// Employees not provisioned yet or changes not allowed by `operations`.
+    pub skipped: u64,
+    /// Employees that could not be matched safely.
+    pub conflicts: u64,
+    /// Source records and writes that failed.
+    pub errors: u64,
+}
+
+/// One run of a connection.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunStatus {
+    /// When the run started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Time>,
+    /// When the run finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Time>,
+    /// The Job that ran it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_name: Option<String>,
+    /// `Succeeded`, `Failed` or `Withheld`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<RunResult>,
+    /// What the run did (or, for a simulation, would do).
+    #[serde(default)]
+    pub counts: ChangeCounts,
+    /// Hash of the plan; approve it with `hris-operator.io/approve-plan` to let it through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_hash: Option<String>,
+    /// The Secret holding the run's reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_ref: Option<String>,
+    /// Error category of a failed run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_category: Option<String>,
+}
+
+/// One change, without personal data.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeSample {
+    /// `Create`, `Update`, `Deactivate` or `Delete`.
+    pub action: String,
+    /// The user's externalId.
+    pub external_id: String,
+    /// Names of the changed attributes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<String>,
+}
+
+/// Trigger annotation values already handled.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HandledRequests {
+    /// Last handled `hris-operator.io/sync-requested-at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_requested_at: Option<String>,
+    /// Last handled `hris-operator.io/simulate-requested-at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulate_requested_at: Option<String>,
+    /// Last handled `hris-operator.io/approve-plan`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_plan: Option<String>,
+}
+
+/// A past run, kept in a short history.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunRecord {
+    /// `Simulate` or `Apply`.
+    pub kind: String,
+    /// The Job that ran it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_name: Option<String>,
+    /// When the run finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<Time>,
+    /// `Succeeded`, `Failed` or `Withheld`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<RunResult>,
+    /// What the run did.
+    #[serde(default)]
+    pub counts: ChangeCounts,
+}

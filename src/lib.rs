@@ -1,0 +1,8 @@
+//! hris-operator: HR-driven user provisioning, declared as Kubernetes resources.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod connectors;
+pub mod crd;
+pub mod manifest;
+pub mod sync;

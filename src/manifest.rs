@@ -1,0 +1,189 @@
+//! Loading an `HrisConnection` manifest from a file, with one clear message per problem.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::{
+    crd::{GROUP, HrisConnectionSpec},
+    sync::policy::{SpecError, SpecErrors, SyncPolicy},
+};
+
+/// A manifest read from a file.
+#[derive(Clone, Debug)]
+pub struct Manifest {
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace` (`default` when absent).
+    pub namespace: String,
+    /// The spec.
+    pub spec: HrisConnectionSpec,
+    /// The directory relative paths in the spec resolve against.
+    pub dir: PathBuf,
+}
+
+/// Why a manifest could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not YAML.
+    #[error("{path} is not valid YAML: {message}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with the location.
+        message: String,
+    },
+    /// The manifest is not a valid HrisConnection.
+    #[error("{path} is not a valid HrisConnection:\n{errors}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Every problem found.
+        errors: SpecErrors,
+    },
+}
+
+impl Manifest {
+    /// Reads and validates a manifest file.
+    pub fn load(path: &Path) -> Result<(Manifest, SyncPolicy), ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        Self::parse(&text, dir).map_err(|e| match e {
+            ParseError::Syntax(message) => ManifestError::Syntax {
+                path: path.to_path_buf(),
+                message,
+            },
+            ParseError::Invalid(errors) => ManifestError::Invalid {
+                path: path.to_path_buf(),
+                errors,
+            },
+        })
+    }
+
+    /// Parses and validates manifest text.
+    pub fn parse(text: &str, dir: PathBuf) -> Result<(Manifest, SyncPolicy), ParseError> {
+        let document: Value =
+            serde_saphyr::from_str(text).map_err(|e| ParseError::Syntax(e.to_string()))?;
+        let invalid = |field: &str, message: String| {
+            ParseError::Invalid(SpecErrors(vec![SpecError {
+                field: field.into(),
+                message,
+            }]))
+        };
+        let expected_api = format!("{GROUP}/v1alpha1");
+        match document.get("apiVersion").and_then(Value::as_str) {
+            Some(api) if api == expected_api => {}
+            other => {
+                return Err(invalid(
+                    "apiVersion",
+                    format!("is {other:?}; it must be {expected_api}"),
+                ));
+            }
+        }
+        match document.get("kind").and_then(Value::as_str) {
+            Some("HrisConnection") => {}
+            other => {
+                return Err(invalid(
+                    "kind",
+                    format!("is {other:?}; it must be HrisConnection"),
+                ));
+            }
+        }
+        let metadata = document.get("metadata");
+        let text_of = |key: &str| {
+            metadata
+                .and_then(|m| m.get(key))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let name = text_of("name")
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| invalid("metadata.name", "is required".into()))?;
+        let namespace = text_of("namespace").unwrap_or_else(|| "default".into());
+        let Some(spec) = document.get("spec").cloned() else {
+            return Err(invalid("spec", "is required".into()));
+        };
+        for key in ["source", "target"] {
+            if let Some(Value::Object(map)) = spec.get(key)
+                && map.len() != 1
+            {
+                let keys: Vec<&str> = map.keys().map(String::as_str).collect();
+                return Err(invalid(
+                    &format!("spec.{key}"),
+                    format!(
+                        "has {} keys ({}); set exactly one",
+                        keys.len(),
+                        keys.join(", ")
+                    ),
+                ));
+            }
+        }
+        let mut unknown = Vec::new();
+        let mut record_unknown = |path: serde_ignored::Path<'_>| {
+            unknown.push(format!("spec.{path}"));
+        };
+        let deserializer = serde_ignored::Deserializer::new(spec, &mut record_unknown);
+        let spec: HrisConnectionSpec = serde_path_to_error::deserialize(deserializer)
+            .map_err(|e| {
+                let field = match e.path().to_string() {
+                    path if path == "." => "spec".to_owned(),
+                    path => format!("spec.{path}"),
+                };
+                let message = e
+                    .inner()
+                    .to_string()
+                    .replace("expected u32", "expected a whole number, 0 or more")
+                    .replace("expected i32", "expected a whole number")
+                    .replace("expected i64", "expected a whole number");
+                invalid(&field, message)
+            })?;
+        if !unknown.is_empty() {
+            return Err(ParseError::Invalid(SpecErrors(
+                unknown
+                    .into_iter()
+                    .map(|field| SpecError {
+                        field,
+                        message: "is not a field of HrisConnection (misspelt?); see `kubectl explain hrisconnection.spec` or the README".into(),
+                    })
+                    .collect(),
+            )));
+        }
+        let policy = SyncPolicy::compile(&spec).map_err(ParseError::Invalid)?;
+        Ok((
+            Manifest {
+                name,
+                namespace,
+                spec,
+                dir,
+            },
+            policy,
+        ))
+    }
+}
+
+/// Why manifest text could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// Not YAML.
+    #[error("not valid YAML: {0}")]
+    Syntax(String),
+    /// Not a valid HrisConnection.
+    #[error("{0}")]
+    Invalid(SpecErrors),
+}

@@ -1,0 +1,240 @@
+//! Canonical field names, as used by filters and attribute mappings, and their lookup.
+
+use std::borrow::Cow;
+
+use jiff::civil::Date;
+use serde_json::Value;
+
+use super::model::Employee;
+
+/// A canonical employee field, or a dotted path into custom fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// `id`
+    Id,
+    /// `employeeNumber`
+    EmployeeNumber,
+    /// `firstName`
+    FirstName,
+    /// `lastName`
+    LastName,
+    /// `preferredName`
+    PreferredName,
+    /// `email`: the address chosen by the email policy.
+    Email,
+    /// `employmentStatus`
+    EmploymentStatus,
+    /// `startDate`
+    StartDate,
+    /// `endDate`
+    EndDate,
+    /// `managerId`
+    ManagerId,
+    /// `department`
+    Department,
+    /// `title`
+    Title,
+    /// `location`
+    Location,
+    /// `preferredLanguage`
+    PreferredLanguage,
+    /// `customFields.a.b`: the path segments after `customFields`.
+    Custom(Box<[String]>),
+}
+
+/// The canonical field names, for error messages and docs.
+pub const FIELD_NAMES: &str = "id, employeeNumber, firstName, lastName, preferredName, email, \
+employmentStatus, startDate, endDate, managerId, department, title, location, preferredLanguage, \
+customFields.<name>[.<name>...]";
+
+/// The value of a field for one employee.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldValue<'a> {
+    /// The employee has no value.
+    Missing,
+    /// A text value.
+    Text(&'a str),
+    /// A date.
+    Date(Date),
+    /// A custom field's JSON value (never null).
+    Json(&'a Value),
+}
+
+impl Field {
+    /// Parses a canonical field name.
+    pub fn parse(name: &str) -> Result<Field, String> {
+        let field = match name {
+            "id" => Field::Id,
+            "employeeNumber" => Field::EmployeeNumber,
+            "firstName" => Field::FirstName,
+            "lastName" => Field::LastName,
+            "preferredName" => Field::PreferredName,
+            "email" => Field::Email,
+            "employmentStatus" => Field::EmploymentStatus,
+            "startDate" => Field::StartDate,
+            "endDate" => Field::EndDate,
+            "managerId" => Field::ManagerId,
+            "department" => Field::Department,
+            "title" => Field::Title,
+            "location" => Field::Location,
+            "preferredLanguage" => Field::PreferredLanguage,
+            _ => {
+                let path = name.strip_prefix("customFields.").ok_or_else(|| {
+                    format!("unknown field `{name}`; use one of {FIELD_NAMES}")
+                })?;
+                let segments: Vec<String> = path.split('.').map(str::to_owned).collect();
+                if segments.iter().any(String::is_empty) {
+                    return Err(format!(
+                        "`{name}` has an empty path segment; write customFields.<name>[.<name>...]"
+                    ));
+                }
+                Field::Custom(segments.into_boxed_slice())
+            }
+        };
+        Ok(field)
+    }
+
+    /// Whether date operators may be used on the field (custom fields hold dates as text).
+    pub fn may_hold_date(&self) -> bool {
+        matches!(self, Field::StartDate | Field::EndDate | Field::Custom(_))
+    }
+
+    /// The field's value; `email` is the address chosen by the email policy.
+    pub fn get<'a>(&self, employee: &'a Employee, email: Option<&'a str>) -> FieldValue<'a> {
+        let text = |value: Option<&'a compact_str::CompactString>| match value {
+            Some(value) if !value.is_empty() => FieldValue::Text(value.as_str()),
+            _ => FieldValue::Missing,
+        };
+        match self {
+            Field::Id => FieldValue::Text(&employee.id),
+            Field::EmployeeNumber => text(employee.employee_number.as_ref()),
+            Field::FirstName => FieldValue::Text(&employee.first_name),
+            Field::LastName => FieldValue::Text(&employee.last_name),
+            Field::PreferredName => text(employee.preferred_name.as_ref()),
+            Field::Email => email.map_or(FieldValue::Missing, FieldValue::Text),
+            Field::EmploymentStatus => FieldValue::Text(employee.employment_status.as_str()),
+            Field::StartDate => employee.start_date.map_or(FieldValue::Missing, FieldValue::Date),
+            Field::EndDate => employee.end_date.map_or(FieldValue::Missing, FieldValue::Date),
+            Field::ManagerId => text(employee.manager_id.as_ref()),
+            Field::Department => text(employee.department.as_ref()),
+            Field::Title => text(employee.title.as_ref()),
+            Field::Location => text(employee.location.as_ref()),
+            Field::PreferredLanguage => text(employee.preferred_language.as_ref()),
+            Field::Custom(path) => {
+                let mut value = employee.custom_fields.get(&path[0]);
+                for segment in &path[1..] {
+                    value = value.and_then(|value| value.get(segment));
+                }
+                match value {
+                    None | Some(Value::Null) => FieldValue::Missing,
+                    Some(Value::String(text)) if text.is_empty() => FieldValue::Missing,
+                    Some(value) => FieldValue::Json(value),
+                }
+            }
+        }
+    }
+}
+
+impl<'a> FieldValue<'a> {
+    /// The value as text, for case-insensitive comparison; objects and arrays have none.
+    pub fn as_text(&self) -> Option<Cow<'a, str>> {
+        match self {
+            FieldValue::Missing => None,
+            FieldValue::Text(text) => Some(Cow::Borrowed(text)),
+            FieldValue::Date(date) => Some(Cow::Owned(date.to_string())),
+            FieldValue::Json(Value::String(text)) => Some(Cow::Borrowed(text)),
+            FieldValue::Json(value @ (Value::Number(_) | Value::Bool(_))) => {
+                Some(Cow::Owned(value.to_string()))
+            }
+            FieldValue::Json(_) => None,
+        }
+    }
+
+    /// The value as a date, when it is one or is text in YYYY-MM-DD form.
+    pub fn as_date(&self) -> Option<Date> {
+        match self {
+            FieldValue::Date(date) => Some(*date),
+            FieldValue::Text(text) => text.trim().parse().ok(),
+            FieldValue::Json(Value::String(text)) => text.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// The value as JSON, for writing into a target attribute.
+    pub fn to_json(&self) -> Option<Value> {
+        match self {
+            FieldValue::Missing => None,
+            FieldValue::Text(text) => Some(Value::String((*text).to_owned())),
+            FieldValue::Date(date) => Some(Value::String(date.to_string())),
+            FieldValue::Json(value) => Some((*value).clone()),
+        }
+    }
+}
+
+/// Case-insensitive equality (Unicode lower-casing, with an ASCII fast path).
+pub fn eq_ignore_case(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
+    a.chars()
+        .flat_map(char::to_lowercase)
+        .eq(b.chars().flat_map(char::to_lowercase))
+}
+
+/// Lower-cases for use as a case-insensitive key.
+pub fn fold_case(value: &str) -> Cow<'_, str> {
+    if value.is_ascii() {
+        if value.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(value.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(value)
+        }
+    } else {
+        Cow::Owned(value.to_lowercase())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::model::EmploymentStatus;
+    use serde_json::json;
+
+    #[test]
+    fn parses_standard_and_custom_fields() {
+        assert_eq!(Field::parse("department"), Ok(Field::Department));
+        assert_eq!(
+            Field::parse("customFields.address.city"),
+            Ok(Field::Custom(vec!["address".into(), "city".into()].into()))
+        );
+        let err = Field::parse("dept").unwrap_err();
+        assert!(err.contains("unknown field `dept`"), "{err}");
+        assert!(Field::parse("customFields..x").is_err());
+        assert!(Field::parse("customFields.").is_err());
+    }
+
+    #[test]
+    fn dotted_custom_paths_reach_nested_values() {
+        let mut employee = Employee::new("1", "A", "B", EmploymentStatus::Active);
+        employee.custom_fields.insert(
+            "address".into(),
+            json!({"city": "Malmö", "zip": 21119, "empty": ""}),
+        );
+        let city = Field::parse("customFields.address.city").unwrap();
+        assert_eq!(city.get(&employee, None).as_text().as_deref(), Some("Malmö"));
+        let zip = Field::parse("customFields.address.zip").unwrap();
+        assert_eq!(zip.get(&employee, None).as_text().as_deref(), Some("21119"));
+        let empty = Field::parse("customFields.address.empty").unwrap();
+        assert_eq!(empty.get(&employee, None), FieldValue::Missing);
+        let absent = Field::parse("customFields.address.street.no").unwrap();
+        assert_eq!(absent.get(&employee, None), FieldValue::Missing);
+    }
+
+    #[test]
+    fn case_folding_handles_unicode() {
+        assert!(eq_ignore_case("ÅSA@Example.COM", "åsa@example.com"));
+        assert!(!eq_ignore_case("asa@example.com", "åsa@example.com"));
+        assert_eq!(fold_case("Ö.X@Y.se"), "ö.x@y.se");
+        assert!(matches!(fold_case("lower"), Cow::Borrowed(_)));
+    }
+}

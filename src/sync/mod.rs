@@ -1,0 +1,12 @@
+//! The sync pipeline: fetch → filter → map → plan → apply. Only fetch and apply do I/O.
+
+pub mod field;
+pub mod filter;
+pub mod lifecycle;
+pub mod map;
+pub mod model;
+pub mod plan;
+pub mod policy;
+pub mod apply;
+pub mod report;
+pub mod run;

@@ -1,0 +1,274 @@
+//! The canonical employee every source maps into, and the directory user every target maps out of.
+//!
+//! Strings are [`CompactString`]s: most HR values (ids, names, departments) fit inline, so a
+//! 100,000-person plan allocates far less than with `String`.
+
+use std::sync::Arc;
+
+use compact_str::CompactString;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use crate::crd::EmailType;
+
+/// Employment status in the HR system.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EmploymentStatus {
+    /// Employed and working.
+    Active,
+    /// Hired, not started yet.
+    Pending,
+    /// On leave; counts as employed.
+    Leave,
+    /// Left the company.
+    Inactive,
+}
+
+impl EmploymentStatus {
+    /// Parses a status name case-insensitively.
+    pub fn parse(value: &str) -> Option<Self> {
+        const NAMES: [(&str, EmploymentStatus); 4] = [
+            ("active", EmploymentStatus::Active),
+            ("pending", EmploymentStatus::Pending),
+            ("leave", EmploymentStatus::Leave),
+            ("inactive", EmploymentStatus::Inactive),
+        ];
+        let value = value.trim();
+        NAMES
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(value))
+            .map(|(_, status)| *status)
+    }
+
+    /// The canonical name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmploymentStatus::Active => "Active",
+            EmploymentStatus::Pending => "Pending",
+            EmploymentStatus::Leave => "Leave",
+            EmploymentStatus::Inactive => "Inactive",
+        }
+    }
+}
+
+/// One typed email address of an employee.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Email {
+    /// The address.
+    pub address: CompactString,
+    /// What kind of address the HR system says it is.
+    pub kind: EmailType,
+}
+
+/// A person as the HR system describes them, in one shape for every source.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Employee {
+    /// The HR system's id; the externalId is `externalIdPrefix` + this.
+    pub id: CompactString,
+    /// Employee number shown to people (may differ from `id`).
+    pub employee_number: Option<CompactString>,
+    /// Legal first name.
+    pub first_name: CompactString,
+    /// Last name.
+    pub last_name: CompactString,
+    /// Name the person goes by.
+    pub preferred_name: Option<CompactString>,
+    /// Every address the HR system holds, typed.
+    pub emails: Vec<Email>,
+    /// Employment status.
+    pub employment_status: EmploymentStatus,
+    /// First working day.
+    pub start_date: Option<Date>,
+    /// Last working day.
+    pub end_date: Option<Date>,
+    /// HR id of the manager.
+    pub manager_id: Option<CompactString>,
+    /// Department.
+    pub department: Option<CompactString>,
+    /// Job title.
+    pub title: Option<CompactString>,
+    /// Work location.
+    pub location: Option<CompactString>,
+    /// Preferred language (such as `en` or `sv-SE`).
+    pub preferred_language: Option<CompactString>,
+    /// Fields specific to this company's HR setup, as JSON (objects for dotted paths).
+    pub custom_fields: serde_json::Map<String, Value>,
+}
+
+impl Employee {
+    /// An employee with only the required fields set; for tests and sources that fill the rest.
+    pub fn new(
+        id: impl Into<CompactString>,
+        first_name: impl Into<CompactString>,
+        last_name: impl Into<CompactString>,
+        employment_status: EmploymentStatus,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            employee_number: None,
+            first_name: first_name.into(),
+            last_name: last_name.into(),
+            preferred_name: None,
+            emails: Vec::new(),
+            employment_status,
+            start_date: None,
+            end_date: None,
+            manager_id: None,
+            department: None,
+            title: None,
+            location: None,
+            preferred_language: None,
+            custom_fields: serde_json::Map::new(),
+        }
+    }
+}
+
+/// A target attribute's name: a standard field, or a mapped one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Attr {
+    /// The externalId linking the user to its employee.
+    ExternalId,
+    /// The user's email (and, for most targets, login).
+    Email,
+    /// First (given) name.
+    FirstName,
+    /// Last (family) name.
+    LastName,
+    /// Preferred language.
+    PreferredLanguage,
+    /// Whether the user may sign in.
+    Active,
+    /// The user's manager. In a plan its value is the manager's externalId; targets receive
+    /// the manager's target id.
+    Manager,
+    /// An attribute from `attributeMapping`, by its `to` name.
+    Mapped(Arc<str>),
+}
+
+impl Attr {
+    /// The name shown in reports and status.
+    pub fn name(&self) -> &str {
+        match self {
+            Attr::ExternalId => "externalId",
+            Attr::Email => "email",
+            Attr::FirstName => "firstName",
+            Attr::LastName => "lastName",
+            Attr::PreferredLanguage => "preferredLanguage",
+            Attr::Active => "active",
+            Attr::Manager => "manager",
+            Attr::Mapped(name) => name,
+        }
+    }
+}
+
+/// Mapped attributes of a user, sorted by name. A small sorted vector: a user has a handful.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Attributes(Vec<(Arc<str>, Value)>);
+
+impl Attributes {
+    /// The value of an attribute.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0
+            .binary_search_by(|(key, _)| key.as_ref().cmp(name))
+            .ok()
+            .map(|index| &self.0[index].1)
+    }
+
+    /// Sets an attribute; `Value::Null` removes it.
+    pub fn set(&mut self, name: Arc<str>, value: Value) {
+        match self.0.binary_search_by(|(key, _)| key.as_ref().cmp(&name)) {
+            Ok(index) if value.is_null() => {
+                self.0.remove(index);
+            }
+            Ok(index) => self.0[index].1 = value,
+            Err(_) if value.is_null() => {}
+            Err(index) => self.0.insert(index, (name, value)),
+        }
+    }
+
+    /// Every attribute, sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &Value)> {
+        self.0.iter().map(|(key, value)| (key, value))
+    }
+
+    /// Whether no attribute is set.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A user as a target directory holds it, in one shape for every target.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DirectoryUser {
+    /// The target's own id.
+    pub id: CompactString,
+    /// The externalId (ours when managed by this connection).
+    pub external_id: Option<CompactString>,
+    /// Login name, when the target has one apart from the email.
+    pub user_name: Option<CompactString>,
+    /// Primary email.
+    pub email: Option<CompactString>,
+    /// First name.
+    pub first_name: Option<CompactString>,
+    /// Last name.
+    pub last_name: Option<CompactString>,
+    /// Preferred language.
+    pub preferred_language: Option<CompactString>,
+    /// Whether the user may sign in.
+    pub active: bool,
+    /// Target id of the user's manager.
+    pub manager_id: Option<CompactString>,
+    /// Values of the mapped attributes the target was asked for.
+    pub attributes: Attributes,
+    /// Version tag for optimistic concurrency (ETag), when the target has one.
+    pub version: Option<CompactString>,
+}
+
+/// A user to create, with its manager already resolved to a target id where possible.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NewUser {
+    /// Our externalId.
+    pub external_id: CompactString,
+    /// Email (and login).
+    pub email: CompactString,
+    /// First name.
+    pub first_name: CompactString,
+    /// Last name.
+    pub last_name: CompactString,
+    /// Preferred language.
+    pub preferred_language: Option<CompactString>,
+    /// Whether the user starts active (false before activation).
+    pub active: bool,
+    /// In a plan: the manager's externalId. Sent to a target: the manager's target id.
+    pub manager: Option<CompactString>,
+    /// Mapped attributes.
+    pub attributes: Attributes,
+}
+
+/// One attribute change: the value before and after (`None`: unset).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttrChange {
+    /// Which attribute.
+    pub attr: Attr,
+    /// Current value in the target.
+    pub before: Option<Value>,
+    /// Value to write.
+    pub after: Option<Value>,
+}
+
+/// A source record that could not be read. The rest of the source is still processed, and the
+/// user of a known `employee_id` is protected from removal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordError {
+    /// Line (CSV) or position of the record, when the source has one.
+    pub line: Option<u64>,
+    /// The record's employee id, when it could be read.
+    pub employee_id: Option<CompactString>,
+    /// The field at fault, when one is.
+    pub field: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}

@@ -1,0 +1,446 @@
+//! The spec compiled into what the pure pipeline needs, validating every field on the way.
+//!
+//! The CRD schema refuses most bad manifests at `kubectl apply`; this repeats those checks (and
+//! the ones a schema cannot express, such as time zones and field names) for manifests run
+//! locally, each error naming its field and the fix.
+
+use std::{fmt, sync::Arc};
+
+use compact_str::CompactString;
+use jiff::{civil::Date, tz::TimeZone};
+
+use super::field::{Field, fold_case};
+use crate::crd::{
+    EmailType, FilterOperator, HrisConnectionSpec, Lifecycle, MatchKey, Operations, RemovalPolicy,
+    Safeguards, SourceSpec,
+};
+
+/// One problem in a spec, with the path of the field it concerns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpecError {
+    /// Path of the field, such as `spec.filters[1].date`.
+    pub field: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// All problems found in a spec.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+pub struct SpecErrors(pub Vec<SpecError>);
+
+/// A compiled attribute mapping.
+#[derive(Clone, Debug)]
+pub struct Mapping {
+    /// The HR field read.
+    pub from: Field,
+    /// The target attribute written.
+    pub to: Arc<str>,
+    /// Case-folded HR value → value written.
+    pub aliases: Vec<(String, String)>,
+}
+
+/// A compiled filter.
+#[derive(Clone, Debug)]
+pub enum CompiledFilter {
+    /// Keep (`include: true`) or drop (`include: false`) employees whose value is listed.
+    Values {
+        /// The field tested.
+        field: Field,
+        /// Include or Exclude.
+        include: bool,
+        /// Case-folded values.
+        values: Vec<String>,
+    },
+    /// Keep employees whose date satisfies the comparison (employees without it are kept).
+    Date {
+        /// The field tested.
+        field: Field,
+        /// Before, OnOrBefore, After or OnOrAfter.
+        operator: FilterOperator,
+        /// The date compared with.
+        date: Date,
+    },
+}
+
+/// Everything the pure pipeline needs from a spec.
+#[derive(Clone, Debug)]
+pub struct SyncPolicy {
+    /// Prefix of our externalIds.
+    pub external_id_prefix: CompactString,
+    /// Matching keys in order.
+    pub matching: Vec<MatchKey>,
+    /// Email types in order, with Personal dropped when not allowed.
+    pub email_priority: Vec<EmailType>,
+    /// Preferred language for employees without one.
+    pub default_language: Option<CompactString>,
+    /// Attribute mappings.
+    pub mappings: Vec<Mapping>,
+    /// Filters, ANDed.
+    pub filters: Vec<CompiledFilter>,
+    /// Lifecycle rules.
+    pub lifecycle: Lifecycle,
+    /// Allowed operations.
+    pub operations: Operations,
+    /// Removal limits.
+    pub safeguards: Safeguards,
+    /// Zone in which "today" and lifecycle dates are evaluated.
+    pub time_zone: TimeZone,
+}
+
+impl SyncPolicy {
+    /// Compiles and validates a spec, collecting every problem rather than the first.
+    pub fn compile(spec: &HrisConnectionSpec) -> Result<SyncPolicy, SpecErrors> {
+        let mut errors = Vec::new();
+        let mut error = |field: String, message: String| errors.push(SpecError { field, message });
+
+        if spec.external_id_prefix.trim().is_empty() {
+            error(
+                "spec.externalIdPrefix".into(),
+                "must not be empty: set a prefix such as \"acme-hris:\"; it marks the users this \
+                 connection manages"
+                    .into(),
+            );
+        }
+        if spec.matching.is_empty() {
+            error(
+                "spec.matching".into(),
+                "must list at least one of externalId, email".into(),
+            );
+        }
+        for (index, key) in spec.matching.iter().enumerate() {
+            if spec.matching[..index].contains(key) {
+                error(
+                    format!("spec.matching[{index}]"),
+                    format!("{key:?} is listed twice"),
+                );
+            }
+        }
+        if spec.emails.priority.is_empty() {
+            error(
+                "spec.emails.priority".into(),
+                "must list at least one of Primary, Work, Secondary, Personal, Other".into(),
+            );
+        }
+        let email_priority: Vec<EmailType> = spec
+            .emails
+            .priority
+            .iter()
+            .copied()
+            .filter(|kind| spec.emails.include_personal || *kind != EmailType::Personal)
+            .collect();
+
+        let mut mappings = Vec::with_capacity(spec.attribute_mapping.len());
+        for (index, mapping) in spec.attribute_mapping.iter().enumerate() {
+            let path = format!("spec.attributeMapping[{index}]");
+            let from = match Field::parse(&mapping.from) {
+                Ok(field) => Some(field),
+                Err(message) => {
+                    error(format!("{path}.from"), message);
+                    None
+                }
+            };
+            if mapping.to.trim().is_empty() {
+                error(
+                    format!("{path}.to"),
+                    "must name the target attribute".into(),
+                );
+            } else if spec.attribute_mapping[..index]
+                .iter()
+                .any(|other| other.to == mapping.to)
+            {
+                error(
+                    format!("{path}.to"),
+                    format!(
+                        "`{}` is already written by an earlier mapping; map each target attribute once",
+                        mapping.to
+                    ),
+                );
+            }
+            if let Some(from) = from {
+                mappings.push(Mapping {
+                    from,
+                    to: Arc::from(mapping.to.as_str()),
+                    aliases: mapping
+                        .aliases
+                        .iter()
+                        .map(|(hr, written)| (fold_case(hr).into_owned(), written.clone()))
+                        .collect(),
+                });
+            }
+        }
+
+        let mut filters = Vec::with_capacity(spec.filters.len());
+        for (index, filter) in spec.filters.iter().enumerate() {
+            let path = format!("spec.filters[{index}]");
+            let field = match Field::parse(&filter.field) {
+                Ok(field) => field,
+                Err(message) => {
+                    error(format!("{path}.field"), message);
+                    continue;
+                }
+            };
+            if filter.operator.is_date() {
+                if filter.values.is_some() {
+                    error(
+                        format!("{path}.values"),
+                        format!(
+                            "a {:?} filter compares one date: remove values and set date",
+                            filter.operator
+                        ),
+                    );
+                }
+                if !field.may_hold_date() {
+                    error(
+                        format!("{path}.field"),
+                        format!(
+                            "`{}` holds no date; date operators apply to startDate, endDate or a custom field",
+                            filter.field
+                        ),
+                    );
+                }
+                match filter.date.as_deref().map(parse_date) {
+                    None => error(
+                        format!("{path}.date"),
+                        format!(
+                            "a {:?} filter needs a date (YYYY-MM-DD)",
+                            filter.operator
+                        ),
+                    ),
+                    Some(Err(message)) => error(format!("{path}.date"), message),
+                    Some(Ok(date)) => filters.push(CompiledFilter::Date {
+                        field,
+                        operator: filter.operator,
+                        date,
+                    }),
+                }
+            } else {
+                if filter.date.is_some() {
+                    error(
+                        format!("{path}.date"),
+                        format!(
+                            "an {:?} filter compares values: remove date and set values",
+                            filter.operator
+                        ),
+                    );
+                }
+                match &filter.values {
+                    Some(values) if !values.is_empty() => filters.push(CompiledFilter::Values {
+                        field,
+                        include: filter.operator == FilterOperator::Include,
+                        values: values.iter().map(|v| fold_case(v).into_owned()).collect(),
+                    }),
+                    _ => error(
+                        format!("{path}.values"),
+                        format!("an {:?} filter needs at least one value", filter.operator),
+                    ),
+                }
+            }
+        }
+
+        let removal = &spec.lifecycle.removal;
+        match (removal.policy, removal.months) {
+            (RemovalPolicy::AfterMonths, None) => error(
+                "spec.lifecycle.removal.months".into(),
+                "policy AfterMonths needs months (0 or more)".into(),
+            ),
+            (RemovalPolicy::Immediately | RemovalPolicy::Never, Some(_)) => error(
+                "spec.lifecycle.removal.months".into(),
+                format!(
+                    "months applies only to policy AfterMonths, not {:?}; remove it",
+                    removal.policy
+                ),
+            ),
+            _ => {}
+        }
+        if spec.safeguards.max_delete_percent > 100 {
+            error(
+                "spec.safeguards.maxDeletePercent".into(),
+                format!(
+                    "{} is not a percentage: use 0 to 100",
+                    spec.safeguards.max_delete_percent
+                ),
+            );
+        }
+
+        let schedule = &spec.schedule;
+        if schedule.cron.is_some() && schedule.interval.is_some() {
+            error(
+                "spec.schedule".into(),
+                "set cron or interval, not both".into(),
+            );
+        }
+        if let Some(interval) = &schedule.interval
+            && let Err(message) = parse_interval(interval)
+        {
+            error("spec.schedule.interval".into(), message);
+        }
+        let time_zone = match TimeZone::get(&schedule.time_zone) {
+            Ok(zone) => zone,
+            Err(_) => {
+                error(
+                    "spec.schedule.timeZone".into(),
+                    format!(
+                        "`{}` is not an IANA time zone; use a name such as Europe/Stockholm or UTC",
+                        schedule.time_zone
+                    ),
+                );
+                TimeZone::UTC
+            }
+        };
+        if spec.job.active_deadline_seconds < 1 {
+            error(
+                "spec.job.activeDeadlineSeconds".into(),
+                "must be at least 1".into(),
+            );
+        }
+        if spec.job.backoff_limit < 0 {
+            error(
+                "spec.job.backoffLimit".into(),
+                "must be 0 or more".into(),
+            );
+        }
+        match &spec.source {
+            SourceSpec::Csv(csv) => {
+                if csv.delimiter.len() != 1 {
+                    error(
+                        "spec.source.csv.delimiter".into(),
+                        format!(
+                            "`{}` is not a single ASCII character; use for example \",\" or \";\"",
+                            csv.delimiter
+                        ),
+                    );
+                }
+                if csv.path.trim().is_empty() {
+                    error(
+                        "spec.source.csv.path".into(),
+                        "must name the CSV file".into(),
+                    );
+                }
+            }
+        }
+
+        if !errors.is_empty() {
+            return Err(SpecErrors(errors));
+        }
+        Ok(SyncPolicy {
+            external_id_prefix: spec.external_id_prefix.as_str().into(),
+            matching: spec.matching.clone(),
+            email_priority,
+            default_language: spec
+                .defaults
+                .preferred_language
+                .as_deref()
+                .filter(|language| !language.is_empty())
+                .map(Into::into),
+            mappings,
+            filters,
+            lifecycle: spec.lifecycle.clone(),
+            operations: spec.operations.clone(),
+            safeguards: spec.safeguards.clone(),
+            time_zone,
+        })
+    }
+
+    /// The externalId of an employee id.
+    pub fn external_id(&self, employee_id: &str) -> CompactString {
+        let mut id = self.external_id_prefix.clone();
+        id.push_str(employee_id);
+        id
+    }
+
+    /// The mapped attribute names, in mapping order.
+    pub fn mapped_attributes(&self) -> Vec<Arc<str>> {
+        self.mappings.iter().map(|m| m.to.clone()).collect()
+    }
+
+    /// Today's date in the policy's time zone.
+    pub fn today(&self) -> Date {
+        jiff::Timestamp::now().to_zoned(self.time_zone.clone()).date()
+    }
+}
+
+/// Parses a YYYY-MM-DD date, with an error message that says so.
+pub fn parse_date(value: &str) -> Result<Date, String> {
+    let trimmed = value.trim();
+    let shaped = trimmed.len() == 10
+        && trimmed
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+    if !shaped {
+        return Err(format!("`{value}` is not a date in YYYY-MM-DD form"));
+    }
+    trimmed
+        .parse()
+        .map_err(|_| format!("`{value}` is not a calendar date (YYYY-MM-DD)"))
+}
+
+/// Parses an interval such as `24h`, `90m` or `1h30m` into seconds.
+pub fn parse_interval(value: &str) -> Result<u64, String> {
+    let invalid = || {
+        format!("`{value}` is not an interval; write hours, minutes and seconds such as 24h, 90m or 1h30m")
+    };
+    let mut seconds: u64 = 0;
+    let mut number = String::new();
+    let mut last_unit = 0;
+    for ch in value.chars() {
+        if ch.is_ascii_digit() {
+            number.push(ch);
+            continue;
+        }
+        let (unit, rank) = match ch {
+            'h' => (3600, 1),
+            'm' => (60, 2),
+            's' => (1, 3),
+            _ => return Err(invalid()),
+        };
+        if number.is_empty() || rank <= last_unit {
+            return Err(invalid());
+        }
+        let amount: u64 = number.parse().map_err(|_| invalid())?;
+        seconds = amount
+            .checked_mul(unit)
+            .and_then(|s| seconds.checked_add(s))
+            .ok_or_else(invalid)?;
+        number.clear();
+        last_unit = rank;
+    }
+    if !number.is_empty() || last_unit == 0 {
+        return Err(invalid());
+    }
+    if seconds == 0 {
+        return Err(format!("`{value}` is zero; an interval must be positive"));
+    }
+    Ok(seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_must_be_calendar_days_in_iso_form() {
+        assert_eq!(parse_date("2026-02-28").unwrap().to_string(), "2026-02-28");
+        assert!(parse_date("2026-02-30").unwrap_err().contains("not a calendar date"));
+        assert!(parse_date("28/02/2026").unwrap_err().contains("YYYY-MM-DD"));
+        assert!(parse_date("2026-2-8").is_err());
+    }
+
+    #[test]
+    fn intervals_parse_in_unit_order() {
+        assert_eq!(parse_interval("24h"), Ok(86_400));
+        assert_eq!(parse_interval("1h30m"), Ok(5_400));
+        assert_eq!(parse_interval("45s"), Ok(45));
+        assert!(parse_interval("30m1h").is_err());
+        assert!(parse_interval("10").is_err());
+        assert!(parse_interval("0m").is_err());
+        assert!(parse_interval("h").is_err());
+    }
+}

@@ -1,0 +1,488 @@
+//! Reports of a run: CSV files with personal data (for people with access to the reports),
+//! `summary.json` without any (safe for status, termination messages and logs), and the table
+//! `simulate`/`apply` print.
+
+use std::{fmt::Write as _, path::Path};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{
+    apply::{Applied, Outcome},
+    model::{AttrChange, RecordError},
+    plan::{ChangeKind, Plan, SafeguardTrip},
+};
+use crate::crd::{ChangeCounts, ChangeSample, RunResult};
+
+/// The report files every run writes.
+pub const REPORT_FILES: [&str; 8] = [
+    "created.csv",
+    "updated.csv",
+    "deactivated.csv",
+    "deleted.csv",
+    "conflicts.csv",
+    "skipped.csv",
+    "errors.csv",
+    "summary.json",
+];
+
+/// Most changes listed in `summary.json`'s sample.
+pub const SAMPLE_SIZE: usize = 20;
+
+/// Whether a run only planned or also applied.
+#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunMode {
+    /// Planned only.
+    Simulate,
+    /// Planned and applied.
+    Apply,
+}
+
+/// `summary.json`: the run without personal data.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Summary {
+    /// `namespace/name` of the connection.
+    pub connection: String,
+    /// Simulate or Apply.
+    pub mode: RunMode,
+    /// Date lifecycle rules were evaluated on.
+    pub as_of: String,
+    /// Succeeded, Failed or Withheld.
+    pub result: RunResult,
+    /// What the run did (a simulation: would do).
+    pub counts: ChangeCounts,
+    /// The hash to approve: the whole plan for a simulation, the withheld remainder for an
+    /// apply that withheld removals, the applied plan otherwise.
+    pub plan_hash: String,
+    /// Why removals were withheld.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub safeguard: Option<SafeguardTrip>,
+    /// Employees the source returned.
+    pub source_employees: usize,
+    /// Users in the target before the run.
+    pub target_users: usize,
+    /// Users managed by this connection before the run.
+    pub managed_users: usize,
+    /// Some of the changes, by externalId and attribute names.
+    pub sample: Vec<ChangeSample>,
+    /// Category of the failure that ended a failed run, or of the first write failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_category: Option<String>,
+}
+
+/// Builds the summary of a planned (and possibly applied) run.
+pub fn summarize(
+    connection: &str,
+    mode: RunMode,
+    plan: &Plan,
+    applied: &Applied,
+    record_errors: &[RecordError],
+    target_users: usize,
+) -> Summary {
+    let counted = |kind: ChangeKind| {
+        plan.changes
+            .iter()
+            .zip(&applied.outcomes)
+            .filter(|(c, o)| c.kind == kind && matches!(o, Outcome::Applied | Outcome::Planned))
+            .count() as u64
+    };
+    let failures = applied.failures();
+    let counts = ChangeCounts {
+        created: counted(ChangeKind::Create),
+        updated: counted(ChangeKind::Update),
+        deactivated: counted(ChangeKind::Deactivate),
+        deleted: counted(ChangeKind::Delete),
+        unchanged: plan.unchanged as u64,
+        skipped: plan.skipped.len() as u64,
+        conflicts: plan.conflicts.len() as u64,
+        errors: (record_errors.len() + failures) as u64,
+    };
+    let result = if failures > 0 {
+        RunResult::Failed
+    } else if plan.safeguard.is_some() {
+        RunResult::Withheld
+    } else {
+        RunResult::Succeeded
+    };
+    let plan_hash = match mode {
+        RunMode::Apply => plan.withheld_hash().unwrap_or_else(|| plan.hash.clone()),
+        RunMode::Simulate => plan.hash.clone(),
+    };
+    let error_category = applied
+        .outcomes
+        .iter()
+        .find_map(|o| match o {
+            Outcome::Failed(e) => Some(e.kind.as_str().to_owned()),
+            _ => None,
+        })
+        .or_else(|| {
+            applied
+                .link_failures
+                .first()
+                .map(|f| f.error.kind.as_str().to_owned())
+        });
+    let sample = plan
+        .changes
+        .iter()
+        .chain(&plan.withheld)
+        .take(SAMPLE_SIZE)
+        .map(|c| ChangeSample {
+            action: c.kind.as_str().to_owned(),
+            external_id: c.external_id.to_string(),
+            attributes: c.changes.iter().map(|a| a.attr.name().to_owned()).collect(),
+        })
+        .collect();
+    Summary {
+        connection: connection.to_owned(),
+        mode,
+        as_of: plan.as_of.to_string(),
+        result,
+        counts,
+        plan_hash,
+        safeguard: plan.safeguard.clone(),
+        source_employees: plan.employees,
+        target_users,
+        managed_users: plan.managed_users,
+        sample,
+        error_category,
+    }
+}
+
+fn display(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(text)) => text.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn describe_changes(changes: &[AttrChange]) -> String {
+    changes
+        .iter()
+        .map(|c| {
+            format!(
+                "{}: {} → {}",
+                c.attr.name(),
+                display(c.before.as_ref()),
+                display(c.after.as_ref())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn error_text(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Failed(error) => error.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Writes every report file into `dir` (created if missing). Files are always written, empty
+/// ones with just their header, so a reader can rely on them.
+pub fn write_reports(
+    dir: &Path,
+    plan: &Plan,
+    applied: &Applied,
+    record_errors: &[RecordError],
+    mapped: &[std::sync::Arc<str>],
+    summary: &Summary,
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let writer = |name: &str| csv::Writer::from_path(dir.join(name));
+    let rows = || {
+        plan.changes
+            .iter()
+            .zip(applied.outcomes.iter().cloned())
+            .chain(plan.withheld.iter().map(|c| (c, Outcome::Withheld)))
+    };
+    let id = |value: &Option<compact_str::CompactString>| value.as_deref().unwrap_or("").to_owned();
+
+    let mut created = writer("created.csv")?;
+    let mut header = vec![
+        "outcome",
+        "externalId",
+        "employeeId",
+        "email",
+        "firstName",
+        "lastName",
+        "active",
+        "manager",
+        "reason",
+        "error",
+    ];
+    header.extend(mapped.iter().map(|m| m.as_ref()));
+    created.write_record(&header)?;
+    for (change, outcome) in rows().filter(|(c, _)| c.kind == ChangeKind::Create) {
+        let user = change.create.as_ref().expect("a Create carries its user");
+        let mut record = vec![
+            outcome.as_str().to_owned(),
+            change.external_id.to_string(),
+            id(&change.employee_id),
+            user.email.to_string(),
+            user.first_name.to_string(),
+            user.last_name.to_string(),
+            user.active.to_string(),
+            id(&user.manager),
+            format!("{:?}", change.reason),
+            error_text(&outcome),
+        ];
+        record.extend(mapped.iter().map(|m| display(user.attributes.get(m))));
+        created.write_record(&record)?;
+    }
+    created.flush()?;
+
+    let mut updated = writer("updated.csv")?;
+    updated.write_record([
+        "outcome",
+        "externalId",
+        "employeeId",
+        "targetId",
+        "email",
+        "reason",
+        "attribute",
+        "before",
+        "after",
+        "error",
+    ])?;
+    for (change, outcome) in rows().filter(|(c, _)| c.kind == ChangeKind::Update) {
+        for attr in &change.changes {
+            updated.write_record([
+                outcome.as_str(),
+                &change.external_id,
+                &id(&change.employee_id),
+                &id(&change.target_id),
+                &id(&change.email),
+                &format!("{:?}", change.reason),
+                attr.attr.name(),
+                &display(attr.before.as_ref()),
+                &display(attr.after.as_ref()),
+                &error_text(&outcome),
+            ])?;
+        }
+    }
+    updated.flush()?;
+
+    for (kind, name) in [
+        (ChangeKind::Deactivate, "deactivated.csv"),
+        (ChangeKind::Delete, "deleted.csv"),
+    ] {
+        let mut file = writer(name)?;
+        file.write_record([
+            "outcome",
+            "externalId",
+            "employeeId",
+            "targetId",
+            "email",
+            "reason",
+            "changes",
+            "error",
+        ])?;
+        for (change, outcome) in rows().filter(|(c, _)| c.kind == kind) {
+            file.write_record([
+                outcome.as_str(),
+                &change.external_id,
+                &id(&change.employee_id),
+                &id(&change.target_id),
+                &id(&change.email),
+                &format!("{:?}", change.reason),
+                &describe_changes(&change.changes),
+                &error_text(&outcome),
+            ])?;
+        }
+        file.flush()?;
+    }
+
+    let mut conflicts = writer("conflicts.csv")?;
+    conflicts.write_record(["employeeId", "email", "kind", "targetIds"])?;
+    for conflict in &plan.conflicts {
+        conflicts.write_record([
+            conflict.employee_id.as_str(),
+            conflict.email.as_deref().unwrap_or(""),
+            &format!("{:?}", conflict.kind),
+            &conflict
+                .target_ids
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        ])?;
+    }
+    conflicts.flush()?;
+
+    let mut skipped = writer("skipped.csv")?;
+    skipped.write_record(["employeeId", "externalId", "reason"])?;
+    for skip in &plan.skipped {
+        skipped.write_record([
+            &id(&skip.employee_id),
+            skip.external_id.as_str(),
+            &skip.reason.describe(),
+        ])?;
+    }
+    skipped.flush()?;
+
+    let mut errors = writer("errors.csv")?;
+    errors.write_record(["stage", "line", "employeeId", "externalId", "field", "message"])?;
+    for error in record_errors {
+        errors.write_record([
+            "source",
+            &error.line.map(|l| l.to_string()).unwrap_or_default(),
+            &id(&error.employee_id),
+            "",
+            error.field.as_deref().unwrap_or(""),
+            &error.message,
+        ])?;
+    }
+    for (change, outcome) in rows() {
+        if let Outcome::Failed(error) = outcome {
+            errors.write_record([
+                "target",
+                "",
+                &id(&change.employee_id),
+                &change.external_id,
+                "",
+                &error.to_string(),
+            ])?;
+        }
+    }
+    for failure in &applied.link_failures {
+        errors.write_record([
+            "target",
+            "",
+            "",
+            &failure.external_id,
+            "manager",
+            &failure.error.to_string(),
+        ])?;
+    }
+    errors.flush()?;
+
+    let json = serde_json::to_vec_pretty(summary).map_err(std::io::Error::other)?;
+    std::fs::write(dir.join("summary.json"), json)
+}
+
+/// Most changes of one kind listed in the table.
+pub const TABLE_ROWS: usize = 15;
+
+/// The table `simulate` and `apply` print: counts, then changes per user, cut for big plans.
+pub fn render_table(summary: &Summary, plan: &Plan, applied: &Applied) -> String {
+    let mut out = String::new();
+    let c = &summary.counts;
+    let verb = match summary.mode {
+        RunMode::Simulate => "would be",
+        RunMode::Apply => "were",
+    };
+    let _ = writeln!(
+        out,
+        "{} — {:?} as of {}: {} employees in the source, {} users in the target ({} managed)\n",
+        summary.connection,
+        summary.mode,
+        summary.as_of,
+        summary.source_employees,
+        summary.target_users,
+        summary.managed_users
+    );
+    for (label, count) in [
+        ("created", c.created),
+        ("updated", c.updated),
+        ("deactivated", c.deactivated),
+        ("deleted", c.deleted),
+        ("unchanged", c.unchanged),
+        ("skipped", c.skipped),
+        ("conflicts", c.conflicts),
+        ("errors", c.errors),
+    ] {
+        let _ = writeln!(out, "  {label:<12} {count:>7}");
+    }
+    out.push('\n');
+    let sections = [
+        (ChangeKind::Create, "Created"),
+        (ChangeKind::Update, "Updated"),
+        (ChangeKind::Deactivate, "Deactivated"),
+        (ChangeKind::Delete, "Deleted"),
+    ];
+    let rows = || {
+        plan.changes
+            .iter()
+            .zip(applied.outcomes.iter().cloned())
+            .chain(plan.withheld.iter().map(|c| (c, Outcome::Withheld)))
+    };
+    for (kind, title) in sections {
+        let all: Vec<_> = rows().filter(|(c, _)| c.kind == kind).collect();
+        if all.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{title} ({} {verb}):", all.len());
+        for (change, outcome) in all.iter().take(TABLE_ROWS) {
+            let detail = match kind {
+                ChangeKind::Create => {
+                    let user = change.create.as_ref().expect("a Create carries its user");
+                    format!(
+                        "{} {} <{}>{}",
+                        user.first_name,
+                        user.last_name,
+                        user.email,
+                        if user.active { "" } else { " (inactive)" }
+                    )
+                }
+                _ => describe_changes(&change.changes),
+            };
+            let status = match outcome {
+                Outcome::Planned | Outcome::Applied => String::new(),
+                other => format!(" [{}]", other.as_str()),
+            };
+            let _ = writeln!(
+                out,
+                "  {:<24} {:<12} {detail}{status}",
+                change.external_id,
+                format!("{:?}", change.reason)
+            );
+        }
+        if all.len() > TABLE_ROWS {
+            let _ = writeln!(
+                out,
+                "  … and {} more (see the report files)",
+                all.len() - TABLE_ROWS
+            );
+        }
+        out.push('\n');
+    }
+    if !plan.conflicts.is_empty() {
+        let _ = writeln!(out, "Conflicts ({}):", plan.conflicts.len());
+        for conflict in plan.conflicts.iter().take(TABLE_ROWS) {
+            let _ = writeln!(
+                out,
+                "  employee {:<14} {:?} {}",
+                conflict.employee_id,
+                conflict.kind,
+                conflict.email.as_deref().unwrap_or("")
+            );
+        }
+        if plan.conflicts.len() > TABLE_ROWS {
+            let _ = writeln!(out, "  … and {} more", plan.conflicts.len() - TABLE_ROWS);
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "Result: {}   plan hash: {}",
+        summary.result.as_str(),
+        summary.plan_hash
+    );
+    if let Some(trip) = &summary.safeguard {
+        let _ = writeln!(
+            out,
+            "Safeguard: {} removals withheld — {}.",
+            trip.removals, trip.limit
+        );
+        if !trip.empty_source {
+            let _ = writeln!(
+                out,
+                "  To let exactly these removals through, run again with --approve {}",
+                summary.plan_hash
+            );
+        }
+    }
+    out
+}

@@ -83,6 +83,14 @@ pub async fn apply(plan: &Plan, users: &[DirectoryUser], target: &dyn Target) ->
         .iter()
         .filter_map(|u| Some((u.external_id.as_deref()?.to_lowercase(), u.id.clone())))
         .collect();
+    // Adopted users take our externalId in this run.
+    for change in &plan.changes {
+        if let Some(id) = &change.target_id
+            && change.kind != ChangeKind::Delete
+        {
+            target_ids.insert(key(&change.external_id), id.clone());
+        }
+    }
     let mut outcomes = vec![Outcome::Planned; plan.changes.len()];
     let by_kind = |kind: ChangeKind| {
         plan.changes

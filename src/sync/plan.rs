@@ -572,12 +572,16 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
             will_exist.insert(Caseless(external_id));
         }
     }
-    let created_ids: Vec<CompactString> = candidates
+    // Created and adopted users carry our externalId after the run.
+    let future_ids: Vec<CompactString> = candidates
         .iter()
-        .filter(|c| matches!(c.outcome, Outcome::Create))
+        .filter(|c| match c.outcome {
+            Outcome::Create => true,
+            Outcome::Existing(i) => !deleted.contains(&i),
+        })
         .map(|c| policy.external_id(&c.employee.id))
         .collect();
-    for id in &created_ids {
+    for id in &future_ids {
         will_exist.insert(Caseless(id));
     }
     let resolvable = |manager: Option<CompactString>| {

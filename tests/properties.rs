@@ -1,0 +1,320 @@
+//! Properties of the pipeline over generated employees and directories:
+//! - applying a plan and planning again yields an empty plan;
+//! - filters ignore case;
+//! - an empty source removes nobody;
+//! - a plan over the safeguard withholds every removal and only removals.
+
+mod common;
+
+use common::{PREFIX, TODAY, policy};
+use hris_operator::{
+    connectors::target::{
+        Target,
+        file::{self, Directory, FileTarget, FileUser},
+    },
+    sync::{
+        apply::{Outcome, apply},
+        filter::keep,
+        map::choose_email,
+        model::{Email, EmailType, Employee, EmploymentStatus},
+        plan::{ChangeKind, PlanInput, plan},
+        policy::SyncPolicy,
+    },
+};
+use jiff::{ToSpan, civil::Date};
+use proptest::prelude::*;
+use serde_json::json;
+
+const IDS: usize = 24;
+const DEPARTMENTS: [&str; 6] = ["Engineering", "engineering", "SALES", "Sales", "Contractors", "r&d"];
+
+fn date_from(offset_days: i32) -> Date {
+    TODAY.checked_add(i64::from(offset_days).days()).unwrap()
+}
+
+#[derive(Clone, Debug)]
+struct GenEmployee {
+    status: usize,
+    start: Option<i32>,
+    end: Option<i32>,
+    department: usize,
+    manager: Option<usize>,
+    email: usize,
+    last_name: usize,
+}
+
+fn gen_employee() -> impl Strategy<Value = GenEmployee> {
+    (
+        0..4usize,
+        proptest::option::of(-2000..60i32),
+        proptest::option::of(-400..60i32),
+        0..DEPARTMENTS.len(),
+        proptest::option::of(0..IDS),
+        0..4usize,
+        0..3usize,
+    )
+        .prop_map(|(status, start, end, department, manager, email, last_name)| GenEmployee {
+            status,
+            start,
+            end,
+            department,
+            manager,
+            email,
+            last_name,
+        })
+}
+
+fn build_employee(id: usize, g: &GenEmployee) -> Employee {
+    let status = [
+        EmploymentStatus::Active,
+        EmploymentStatus::Pending,
+        EmploymentStatus::Leave,
+        EmploymentStatus::Inactive,
+    ][g.status];
+    let mut e = Employee::new(
+        format!("e{id}"),
+        format!("First{id}"),
+        ["Lind", "Berg", "Öberg"][g.last_name],
+        status,
+    );
+    e.start_date = g.start.map(date_from);
+    e.end_date = g.end.map(date_from);
+    e.department = Some(DEPARTMENTS[g.department].into());
+    e.manager_id = g.manager.map(|m| format!("e{m}").into());
+    let address = format!("person{id}@corp.example");
+    match g.email {
+        0 => e.emails.push(Email {
+            address: address.into(),
+            kind: EmailType::Work,
+        }),
+        1 => e.emails.push(Email {
+            address: address.to_uppercase().into(),
+            kind: EmailType::Primary,
+        }),
+        2 => e.emails.push(Email {
+            address: format!("person{id}@home.example").into(),
+            kind: EmailType::Personal,
+        }),
+        _ => {}
+    }
+    e
+}
+
+/// What the directory holds for an id: nothing, a managed user (current email or a stale one
+/// of its own), or an unmanaged user with the employee's email.
+fn gen_user() -> impl Strategy<Value = (usize, bool, usize, Option<usize>)> {
+    (0..4usize, any::<bool>(), 0..DEPARTMENTS.len(), proptest::option::of(0..IDS))
+}
+
+fn build_users(users: &[(usize, bool, usize, Option<usize>)]) -> Directory {
+    let mut directory = Directory::default();
+    for (id, (variant, active, department, manager)) in users.iter().enumerate() {
+        let email = match variant {
+            0 => continue,
+            2 => format!("old{id}@corp.example"),
+            _ => format!("person{id}@corp.example"),
+        };
+        directory.users.push(FileUser {
+            id: format!("u{:06}", id + 1),
+            external_id: (*variant != 3).then(|| format!("{PREFIX}e{id}")),
+            user_name: Some(email.clone()),
+            email: Some(email),
+            first_name: Some(format!("Old{id}")),
+            last_name: Some("Lind".into()),
+            preferred_language: None,
+            active: *active,
+            manager_id: manager.map(|m| format!("u{:06}", m + 1)),
+            attributes: [("dept".to_owned(), json!(DEPARTMENTS[*department]))]
+                .into_iter()
+                .collect(),
+            version: 1,
+        });
+    }
+    directory
+}
+
+fn scenario() -> impl Strategy<Value = (Vec<Option<GenEmployee>>, Vec<(usize, bool, usize, Option<usize>)>)> {
+    (
+        proptest::collection::vec(proptest::option::weighted(0.8, gen_employee()), IDS),
+        proptest::collection::vec(gen_user(), IDS),
+    )
+}
+
+fn employees_of(generated: &[Option<GenEmployee>]) -> Vec<Employee> {
+    generated
+        .iter()
+        .enumerate()
+        .filter_map(|(id, g)| g.as_ref().map(|g| build_employee(id, g)))
+        .collect()
+}
+
+fn converging_policy(absent: &str) -> SyncPolicy {
+    policy(&format!(
+        "emails: {{includePersonal: false}}
+attributeMapping: [{{from: department, to: dept, aliases: {{'R&D': Engineering}}}}]
+filters: [{{field: department, operator: Exclude, values: [contractors]}}]
+lifecycle: {{absentUsers: {absent}, preHireDays: 14, removal: {{policy: AfterMonths, months: 3}}}}
+safeguards: {{maxDeletePercent: 100}}"
+    ))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn applying_a_plan_then_planning_again_yields_an_empty_plan(
+        (generated, users) in scenario(),
+        absent in prop_oneof![Just("Delete"), Just("Deactivate"), Just("Ignore")],
+    ) {
+        let policy = converging_policy(absent);
+        let employees = employees_of(&generated);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.json");
+        file::store(&path, &build_users(&users)).unwrap();
+        let target = FileTarget::new(path);
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let mapped = policy.mapped_attributes();
+
+        let plan_now = |users: &[hris_operator::sync::model::DirectoryUser]| plan(
+            &PlanInput {
+                employees: &employees,
+                record_errors: &[],
+                users,
+                as_of: TODAY,
+                managers: true,
+                approved_hash: None,
+            },
+            &policy,
+        );
+        let before = runtime.block_on(target.list_users(&mapped)).unwrap();
+        let first = plan_now(&before);
+        let applied = runtime.block_on(apply(&first, &before, &target));
+        prop_assert!(
+            applied.outcomes.iter().all(|o| *o == Outcome::Applied),
+            "every write succeeds: {:?}", applied.outcomes
+        );
+        prop_assert!(applied.link_failures.is_empty());
+        let after = runtime.block_on(target.list_users(&mapped)).unwrap();
+        let second = plan_now(&after);
+        prop_assert!(second.changes.is_empty(), "second plan: {:#?}", second.changes);
+        prop_assert!(second.withheld.is_empty());
+        prop_assert_eq!(&second.conflicts, &first.conflicts);
+        // No duplicates: every externalId is held once.
+        let mut ids: Vec<_> = after.iter().filter_map(|u| u.external_id.as_deref()).collect();
+        let total = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        prop_assert_eq!(ids.len(), total);
+    }
+
+    #[test]
+    fn filters_ignore_case(
+        g in gen_employee(),
+        values in proptest::collection::vec(0..DEPARTMENTS.len(), 1..3),
+        include in any::<bool>(),
+        upper in any::<bool>(),
+    ) {
+        let operator = if include { "Include" } else { "Exclude" };
+        let listed: Vec<String> = values.iter().map(|&v| DEPARTMENTS[v].to_owned()).collect();
+        let recased: Vec<String> = listed
+            .iter()
+            .map(|v| if upper { v.to_uppercase() } else { v.to_lowercase() })
+            .collect();
+        let spec_of = |values: &[String]| policy(&format!(
+            "filters: [{{field: department, operator: {operator}, values: {values:?}}}]"
+        ));
+        let (a, b) = (spec_of(&listed), spec_of(&recased));
+        let mut employee = build_employee(1, &g);
+        let original = keep(&employee, None, &a.filters);
+        prop_assert_eq!(original, keep(&employee, None, &b.filters));
+        let department = employee.department.clone().unwrap();
+        employee.department = Some(if upper { department.to_lowercase() } else { department.to_uppercase() });
+        prop_assert_eq!(original, keep(&employee, None, &a.filters));
+        // And the outcome is the membership test itself.
+        let member = listed.iter().any(|v| v.to_lowercase() == department.to_lowercase());
+        prop_assert_eq!(original, member == include);
+    }
+
+    #[test]
+    fn an_empty_source_removes_nobody(
+        users in proptest::collection::vec(gen_user(), IDS),
+        absent in prop_oneof![Just("Delete"), Just("Deactivate")],
+        approve in any::<bool>(),
+    ) {
+        let policy = converging_policy(absent);
+        let directory = build_users(&users);
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.json");
+        file::store(&path, &directory).unwrap();
+        let listed = runtime.block_on(FileTarget::new(path).list_users(&[])).unwrap();
+        let first = plan(&PlanInput { employees: &[], record_errors: &[], users: &listed,
+            as_of: TODAY, managers: true, approved_hash: None }, &policy);
+        let approved = first.hash.clone();
+        let plan = plan(&PlanInput { employees: &[], record_errors: &[], users: &listed,
+            as_of: TODAY, managers: true, approved_hash: approve.then_some(approved.as_str()) }, &policy);
+        prop_assert!(plan.changes.iter().all(|c| !c.kind.is_removal()));
+    }
+
+    #[test]
+    fn a_plan_over_the_safeguard_withholds_every_removal_and_nothing_else(
+        (generated, users) in scenario(),
+        percent in 0u32..60,
+    ) {
+        let policy = policy(&format!(
+            "lifecycle: {{absentUsers: Delete}}\nsafeguards: {{maxDeletePercent: {percent}}}"
+        ));
+        let employees = employees_of(&generated);
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.json");
+        file::store(&path, &build_users(&users)).unwrap();
+        let listed = runtime.block_on(FileTarget::new(path).list_users(&[])).unwrap();
+        let input = PlanInput { employees: &employees, record_errors: &[], users: &listed,
+            as_of: TODAY, managers: true, approved_hash: None };
+        let limited = plan(&input, &policy);
+        let unlimited = plan(&input, &converging_policy_with_all_removals());
+        let removals = limited.changes.iter().chain(&limited.withheld).filter(|c| c.kind.is_removal()).count();
+        let over = removals as u64 * 100 > u64::from(percent) * limited.managed_users as u64;
+        if over {
+            prop_assert!(limited.safeguard.is_some());
+            prop_assert!(limited.changes.iter().all(|c| !c.kind.is_removal()));
+            prop_assert_eq!(limited.withheld.len(), removals);
+            prop_assert!(limited.withheld.iter().all(|c| c.kind.is_removal()));
+        } else {
+            prop_assert!(limited.safeguard.is_none());
+            prop_assert!(limited.withheld.is_empty());
+        }
+        // Creates and updates go through either way.
+        for kind in [ChangeKind::Create, ChangeKind::Update] {
+            prop_assert_eq!(limited.count(kind), unlimited.count(kind));
+        }
+    }
+}
+
+fn converging_policy_with_all_removals() -> SyncPolicy {
+    policy("lifecycle: {absentUsers: Delete}\nsafeguards: {maxDeletePercent: 100}")
+}
+
+#[test]
+fn the_chosen_email_is_what_email_filters_see() {
+    let mut e = build_employee(
+        3,
+        &GenEmployee {
+            status: 0,
+            start: None,
+            end: None,
+            department: 0,
+            manager: None,
+            email: 1,
+            last_name: 0,
+        },
+    );
+    e.emails.push(Email {
+        address: "x@home.example".into(),
+        kind: EmailType::Personal,
+    });
+    let policy = policy("filters: [{field: email, operator: Include, values: [person3@corp.example]}]");
+    let email = choose_email(&e, &policy.email_priority);
+    assert!(keep(&e, email, &policy.filters));
+}

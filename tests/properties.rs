@@ -159,7 +159,7 @@ safeguards: {{maxDeletePercent: 100}}"
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn applying_a_plan_then_planning_again_yields_an_empty_plan(
@@ -317,4 +317,12 @@ fn the_chosen_email_is_what_email_filters_see() {
     let policy = policy("filters: [{field: email, operator: Include, values: [person3@corp.example]}]");
     let email = choose_email(&e, &policy.email_priority);
     assert!(keep(&e, email, &policy.filters));
+}
+
+/// 96 cases by default; `PROPTEST_CASES` raises it for a deeper search.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(96)
 }

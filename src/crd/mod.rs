@@ -298,7 +298,7 @@ pub struct Filter {
     pub values: Option<Vec<String>>,
     /// The date (YYYY-MM-DD) a date operator compares with. Employees without the date are kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+    #[schemars(extend("format" = "date"))]
     pub date: Option<String>,
 }
 

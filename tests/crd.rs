@@ -1,0 +1,348 @@
+//! The CRD: the committed file matches the binary's output, and an invalid manifest is refused
+//! both by `simulate` (exit 2, naming the field) and by the CRD schema (its OpenAPI constraints
+//! and its CEL rules, evaluated client-side the way an API server evaluates them).
+
+use std::process::Command;
+
+use hris_operator::crd::{HrisConnection, crd_yaml};
+use kube::CustomResourceExt;
+use serde_json::{Value, json};
+
+#[test]
+fn committed_crd_matches_the_generated_one() {
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crds/hrisconnection.yaml"
+    ))
+    .expect("crds/hrisconnection.yaml exists");
+    assert!(
+        committed == crd_yaml(),
+        "crds/hrisconnection.yaml is stale: run `cargo run -- crd > crds/hrisconnection.yaml`"
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .arg("crd")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), committed);
+}
+
+#[test]
+fn crd_names_and_printer_columns() {
+    let crd = HrisConnection::crd();
+    assert_eq!(crd.metadata.name.as_deref(), Some("hrisconnections.hris-operator.io"));
+    assert_eq!(crd.spec.scope, "Namespaced");
+    assert_eq!(
+        crd.spec.names.short_names,
+        Some(vec!["hrisconn".to_owned(), "hc".to_owned()])
+    );
+    let version = &crd.spec.versions[0];
+    let columns: Vec<_> = version
+        .additional_printer_columns
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(columns, ["Mode", "Ready", "Last Sync", "Result", "Next Sync", "Age"]);
+    assert!(version.subresources.as_ref().unwrap().status.is_some());
+}
+
+/// A manifest that is valid, used as the base of every invalid variant.
+fn valid() -> Value {
+    json!({
+        "apiVersion": "hris-operator.io/v1alpha1",
+        "kind": "HrisConnection",
+        "metadata": {"name": "acme", "namespace": "people"},
+        "spec": {
+            "mode": "Simulate",
+            "source": {"csv": {"path": "employees.csv"}},
+            "target": {"file": {"path": "directory.json"}},
+            "externalIdPrefix": "acme:",
+            "filters": [
+                {"field": "department", "operator": "Exclude", "values": ["Contractors"]},
+                {"field": "startDate", "operator": "OnOrBefore", "date": "2026-12-31"}
+            ],
+            "lifecycle": {
+                "activation": {"afterStartMonths": 1},
+                "removal": {"policy": "AfterMonths", "months": 6}
+            },
+            "safeguards": {"maxDeletePercent": 30},
+            "schedule": {"cron": "0 3 * * *", "timeZone": "Europe/Stockholm"}
+        }
+    })
+}
+
+fn with(path: &[&str], value: Value) -> Value {
+    let mut manifest = valid();
+    let (last, parents) = path.split_last().unwrap();
+    let pointer: String = parents.iter().map(|p| format!("/{p}")).collect();
+    let parent = manifest.pointer_mut(&pointer).expect("the path exists");
+    match last.parse::<usize>() {
+        Ok(index) => parent[index] = value,
+        Err(_) => parent[*last] = value,
+    }
+    manifest
+}
+
+/// Every invalid variant: the manifest, and what `simulate` must name.
+fn invalid_cases() -> Vec<(&'static str, Value, &'static str)> {
+    vec![
+        (
+            "unknown enum value",
+            with(&["spec", "mode"], json!("Simulated")),
+            "spec.mode: unknown variant `Simulated`, expected one of `Simulate`, `Active`, `Deactivated`",
+        ),
+        (
+            "two source keys",
+            with(
+                &["spec", "source"],
+                json!({"csv": {"path": "a.csv"}, "file": {"path": "b.json"}}),
+            ),
+            "spec.source: has 2 keys (csv, file); set exactly one",
+        ),
+        (
+            "no target key",
+            with(&["spec", "target"], json!({})),
+            "spec.target: has 0 keys",
+        ),
+        (
+            "negative months",
+            with(&["spec", "lifecycle", "activation", "afterStartMonths"], json!(-1)),
+            "spec.lifecycle.activation.afterStartMonths: invalid value: integer `-1`, expected a whole number, 0 or more",
+        ),
+        (
+            "malformed date",
+            with(&["spec", "filters", "1", "date"], json!("2026-02-30")),
+            "spec.filters[1].date: `2026-02-30` is not a calendar date",
+        ),
+        (
+            "percent over 100",
+            with(&["spec", "safeguards", "maxDeletePercent"], json!(101)),
+            "spec.safeguards.maxDeletePercent: 101 is not a percentage",
+        ),
+        (
+            "date filter with values",
+            with(&["spec", "filters", "1", "values"], json!(["x"])),
+            "spec.filters[1].values: a OnOrBefore filter compares one date",
+        ),
+        (
+            "include filter without values",
+            with(&["spec", "filters", "0"], json!({"field": "department", "operator": "Include"})),
+            "spec.filters[0].values: an Include filter needs at least one value",
+        ),
+        (
+            "removal months without AfterMonths",
+            with(&["spec", "lifecycle", "removal"], json!({"policy": "Never", "months": 2})),
+            "spec.lifecycle.removal.months: months applies only to policy AfterMonths",
+        ),
+        (
+            "empty prefix",
+            with(&["spec", "externalIdPrefix"], json!("")),
+            "spec.externalIdPrefix: must not be empty",
+        ),
+        (
+            "cron and interval",
+            with(&["spec", "schedule", "interval"], json!("24h")),
+            "spec.schedule: set cron or interval, not both",
+        ),
+    ]
+}
+
+fn simulate(manifest: &Value) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("connection.yaml");
+    std::fs::write(&path, serde_json::to_string_pretty(manifest).unwrap()).unwrap();
+    std::fs::write(
+        dir.path().join("employees.csv"),
+        "id,firstName,lastName,employmentStatus\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .args(["simulate", "-f"])
+        .arg(&path)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn simulate_refuses_each_invalid_manifest_with_one_clear_message() {
+    let (code, stderr) = simulate(&valid());
+    assert_eq!(code, Some(0), "the valid manifest runs: {stderr}");
+    for (name, manifest, expected) in invalid_cases() {
+        let (code, stderr) = simulate(&manifest);
+        assert_eq!(code, Some(2), "{name}: exit code 2, got {code:?}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{name}: expected `{expected}` in:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn simulate_refuses_misspelt_fields_and_wrong_kinds() {
+    let (code, stderr) = simulate(&with(&["spec", "lifecyle"], json!({})));
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("spec.lifecyle: is not a field of HrisConnection"), "{stderr}");
+    let (code, stderr) = simulate(&with(&["kind"], json!("Connection")));
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("kind: is Some(\"Connection\"); it must be HrisConnection"), "{stderr}");
+    let (code, stderr) = simulate(&with(&["spec", "schedule", "timeZone"], json!("Mars/Olympus")));
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("spec.schedule.timeZone: `Mars/Olympus` is not an IANA time zone"), "{stderr}");
+}
+
+fn openapi_schema() -> Value {
+    let crd = HrisConnection::crd();
+    serde_json::to_value(
+        crd.spec.versions[0]
+            .schema
+            .as_ref()
+            .unwrap()
+            .open_api_v3_schema
+            .as_ref()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// The schema's OpenAPI constraints (the subset this CRD uses), as the API server applies them.
+fn structural_errors(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
+    if value.is_null() {
+        if schema["nullable"] != json!(true) {
+            errors.push(format!("{path}: null"));
+        }
+        return;
+    }
+    let type_ok = match schema["type"].as_str() {
+        Some("object") => value.is_object(),
+        Some("array") => value.is_array(),
+        Some("string") => value.is_string(),
+        Some("integer") => value.is_i64() || value.is_u64(),
+        Some("number") => value.is_number(),
+        Some("boolean") => value.is_boolean(),
+        _ => true,
+    };
+    if !type_ok {
+        errors.push(format!("{path}: wrong type"));
+        return;
+    }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(value)
+    {
+        errors.push(format!("{path}: not one of the enum values"));
+    }
+    if let (Some(min), Some(n)) = (schema["minimum"].as_f64(), value.as_f64())
+        && n < min
+    {
+        errors.push(format!("{path}: below minimum"));
+    }
+    if let (Some(max), Some(n)) = (schema["maximum"].as_f64(), value.as_f64())
+        && n > max
+    {
+        errors.push(format!("{path}: above maximum"));
+    }
+    if let Some(text) = value.as_str() {
+        let length = text.chars().count() as u64;
+        if schema["minLength"].as_u64().is_some_and(|m| length < m) {
+            errors.push(format!("{path}: too short"));
+        }
+        if schema["maxLength"].as_u64().is_some_and(|m| length > m) {
+            errors.push(format!("{path}: too long"));
+        }
+        if schema["format"] == json!("date") && text.parse::<jiff::civil::Date>().is_err() {
+            errors.push(format!("{path}: not a date"));
+        }
+    }
+    if let Some(object) = value.as_object() {
+        for required in schema["required"].as_array().into_iter().flatten() {
+            if !object.contains_key(required.as_str().unwrap()) {
+                errors.push(format!("{path}.{}: required", required.as_str().unwrap()));
+            }
+        }
+        if let Some(one_of) = schema["oneOf"].as_array() {
+            let matching = one_of
+                .iter()
+                .filter(|branch| {
+                    branch["required"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .all(|key| object.contains_key(key.as_str().unwrap()))
+                })
+                .count();
+            if matching != 1 {
+                errors.push(format!("{path}: matches {matching} oneOf branches"));
+            }
+        }
+        for (key, child) in object {
+            let child_schema = schema["properties"]
+                .get(key)
+                .or_else(|| schema.get("additionalProperties").filter(|s| s.is_object()));
+            if let Some(child_schema) = child_schema {
+                structural_errors(child_schema, child, &format!("{path}.{key}"), errors);
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (index, item) in array.iter().enumerate() {
+            structural_errors(items, item, &format!("{path}[{index}]"), errors);
+        }
+    }
+}
+
+/// Every reason the CRD schema refuses the object: OpenAPI constraints, then CEL rules.
+fn schema_rejections(manifest: &Value) -> Vec<String> {
+    let schema = openapi_schema();
+    let mut errors = Vec::new();
+    structural_errors(&schema, manifest, "", &mut errors);
+    if errors.is_empty()
+        && let Err(cel) = kube::core::cel::Validator::new().validate(&schema, manifest, None)
+    {
+        errors.push(cel.to_string());
+    }
+    errors
+}
+
+#[test]
+fn the_crd_schema_refuses_the_same_manifests() {
+    assert_eq!(schema_rejections(&valid()), Vec::<String>::new());
+    for (name, manifest, _) in invalid_cases() {
+        if name == "malformed date" {
+            // `format: date` is what refuses it at the API server.
+            let errors = schema_rejections(&manifest);
+            assert_eq!(errors, vec![".spec.filters[1].date: not a date"], "{name}");
+            continue;
+        }
+        let errors = schema_rejections(&manifest);
+        assert!(!errors.is_empty(), "{name}: the CRD schema accepted it");
+    }
+}
+
+#[test]
+fn cel_rules_carry_readable_messages() {
+    let two_keys = with(
+        &["spec", "source"],
+        json!({"csv": {"path": "a.csv"}, "file": {"path": "b.json"}}),
+    );
+    let schema = openapi_schema();
+    let error = kube::core::cel::Validator::new()
+        .validate(&schema, &two_keys, None)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("source must have exactly one key"), "{error}");
+    let no_values = with(
+        &["spec", "filters", "0"],
+        json!({"field": "department", "operator": "Include"}),
+    );
+    let error = kube::core::cel::Validator::new()
+        .validate(&schema, &no_values, None)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("Include and Exclude filters take a non-empty values list"), "{error}");
+}

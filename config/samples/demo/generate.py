@@ -7,7 +7,7 @@ commit the regenerated files with it. The script is fully deterministic (no rand
 clock): every run writes byte-identical files.
 
 The demo is evaluated with `--as-of 2026-11-22`; every date below is chosen relative to that
-day. See CASES at the bottom of the script for which employee ids exercise which rule.
+day. CASES near the end of the script lists which employee ids exercise which rule.
 """
 
 from __future__ import annotations
@@ -385,6 +385,9 @@ HAND = [
      "Product", "Product Manager", "Stockholm", None, "CC-420"),
 ]
 
+RECENT_HIRE_LEADS = ["E1028", "E1029", "E1030", "E1032", "E1033", "E1034", "E1035", "E1037",
+                     "E1038", "E1043", "E1045", "E1046", "E1047", "E1048"]
+
 PREFERRED = {"Cecilia": "Cilla", "Katharina": "Kathi", "Maximilian": "Max", "Sebastian": "Basti",
              "Franziska": "Franzi", "Kristoffer": "Kris", "Alexander": "Alex"}
 
@@ -463,6 +466,8 @@ def apply_cases(org: Org) -> None:
     user("E1122", active=False)
     # Pre-hire user created by an earlier run whose start date has come.
     user("E1176", active=False)
+    # E1175: the same, but the start date (2026-11-30) is still ahead: stays inactive.
+    user("E1175", active=False)
     # Aliases.
     user("E1124", attrs={"department": "People Ops"})     # written before the alias existed
     hr("E1158", dept="R&D", title="Frontend Engineer", mgr="E1028", cc="CC-410")
@@ -502,7 +507,7 @@ def apply_cases(org: Org) -> None:
     hr("E1134", end=D(2026, 11, 13))                      # still Active, end date passed
     hr("E1145", status="Inactive")                        # no end date
     hr("E1164", status="Inactive", end=D(2026, 7, 15))
-    user("E1180", start=D(2026, 11, 16))                  # start postponed into the future
+    # E1180: HR postponed the start date to 2026-12-01; the user is already active.
 
     # ---- Deletions -------------------------------------------------------------------------
     P["E1079"]["in_csv"] = False                          # gone from the export
@@ -531,7 +536,316 @@ def apply_cases(org: Org) -> None:
                               f"{ascii_part(P[pid]['last'], 'se')}@{PERSONAL_DOMAIN}")
         P[pid]["work"] = P[pid]["primary"] = None
 
-    # Only these have users; everyone else hired after the last sync has none.
+    # Nobody hired after the last sync (E1201 and up) has a user, except E1204, whose
+    # account IT created by hand (unmanaged, found by email: adopted).
     for pid in [p for p in P if int(p[1:]) >= 1201]:
         P[pid]["user"] = None
-    P["E1204"]["user"] = {"externalId": None, "mgr": None, "lang": None, "omit": ["*"]}
+    P["E1204"]["user"] = {"externalId": None, "mgr": None, "omit": ["*"]}
+
+
+# Directory users of people who are not (or no longer) in the HR export.
+GONE = [
+    # A long-gone employee whose record HR has purged.
+    {"id": "E0917", "first": "Rune", "last": "Hedberg", "email": "rune.hedberg@acme.example",
+     "lang": "sv", "active": False,
+     "attributes": {"department": "Engineering", "title": "Software Engineer",
+                    "office": "Stockholm", "costCenter": "CC-410"}},
+]
+# A second user carrying E1096's externalId, left behind by a directory migration.
+DUPLICATE_E1096 = {
+    "email": "sofia.johansson.migrated@acme.example", "first": "Sofia", "last": "Johansson",
+    "attributes": {"department": "IT", "office": "Stockholm"},
+}
+
+
+def reserved_emails() -> set[str]:
+    reserved = {address(first, last, pool) for _, first, last, pool, *_ in HAND}
+    reserved |= {"asa.lind@acme.example", "rune.hedberg@acme.example"}
+    return reserved
+
+
+def build() -> Org:
+    org = Org(reserved_emails())
+    build_org(org)
+    for (number, first, last, pool, status, start, end, mgr, dept, title, loc, lang,
+         cc) in HAND:
+        org.add(number=number, first=first, last=last, pool=pool, status=status, start=start,
+                end=end, mgr=mgr, dept=dept, title=title, loc=loc, lang=lang, cc=cc)
+    # This year's hires, synced by earlier runs.
+    for i, lead in enumerate(RECENT_HIRE_LEADS):
+        team = next(org.people[pid] for pid in org.order if org.people[pid]["mgr"] == lead)
+        org.add(number=181 + i, title=team["title"], dept=team["dept"], loc=team["loc"],
+                cc=team["cc"], mgr=lead, start=workday(2026, 1 + i % 10, 12))
+    for p in org.people.values():
+        p["pref"] = p["pref"] or PREFERRED.get(p["first"])
+    apply_cases(org)
+    return org
+
+
+def text(value) -> str:
+    if value is None:
+        return ""
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def csv_row(p: dict) -> list[str]:
+    return [text(v) for v in (
+        p["id"], p["num"], p["first"], p["last"], p["pref"], p["primary"], p["work"],
+        p["secondary"], p["personal"], p["other"], p["status"], p["start"], p["end"], p["mgr"],
+        p["dept"], p["title"], p["loc"], p["lang"], p["cc"])]
+
+
+def build_rows(org: Org) -> list[list[str]]:
+    rows = []
+    for pid in sorted(org.people):
+        p = org.people[pid]
+        if not p["in_csv"]:
+            continue
+        rows.append(csv_row(p))
+        if pid == "E1127":
+            # The export glitch: the same employee twice, the second row with a new title.
+            rows.append(csv_row({**p, "title": "Senior HR Business Partner"}))
+    return rows
+
+
+def aliased(department: str | None) -> str | None:
+    if department is None:
+        return None
+    return ALIASES.get(department.strip().lower(), department)
+
+
+def render_user(p: dict, uid: str, target_ids: dict[str, str]) -> dict:
+    overrides = p["user"]
+    old = {**p, **overrides}
+    email = overrides["email"] if "email" in overrides else chosen_email(old)
+    external_id = overrides.get("externalId", PREFIX + p["id"])
+    omit = set(overrides.get("omit", ()))
+    user = {"id": uid}
+    if external_id:
+        user["externalId"] = external_id
+    user_name = overrides.get("userName", email)
+    if user_name:
+        user["userName"] = user_name
+    if email:
+        user["email"] = email
+    user["firstName"] = old["first"]
+    user["lastName"] = old["last"]
+    if "*" not in omit:
+        user["preferredLanguage"] = old["lang"] or "en"
+    user["active"] = overrides.get("active", True)
+    if old["mgr"]:
+        user["managerId"] = target_ids[old["mgr"]]
+    attributes = {
+        "department": aliased(old["dept"]), "title": old["title"], "office": old["loc"],
+        "employeeNumber": old["num"], "costCenter": old["cc"],
+    }
+    attributes.update(overrides.get("attrs", {}))
+    attributes = {k: v for k, v in sorted(attributes.items())
+                  if v is not None and k not in omit and "*" not in omit}
+    if attributes:
+        user["attributes"] = attributes
+    user["version"] = 1 + (int(p["id"][1:]) * 7) % 5
+    return user
+
+
+def plain_user(uid: str, email: str, user_name: str | None, first: str, last: str,
+               external_id: str | None, active: bool, manager: str | None,
+               attributes: dict | None = None, language: str | None = None) -> dict:
+    user = {"id": uid}
+    if external_id:
+        user["externalId"] = external_id
+    user["userName"] = user_name or email
+    user["email"] = email
+    user["firstName"] = first
+    user["lastName"] = last
+    if language:
+        user["preferredLanguage"] = language
+    user["active"] = active
+    if manager:
+        user["managerId"] = manager
+    if attributes:
+        user["attributes"] = dict(sorted(attributes.items()))
+    user["version"] = 1
+    return user
+
+
+def build_directory(org: Org) -> dict:
+    people = [org.people[pid] for pid in sorted(org.people)
+              if org.people[pid]["user"] is not None and pid != "E1204"]
+    # Target ids in creation order: service accounts, the purged employee, the employees, the
+    # migration duplicate, rooms and consultants, and the account IT made for E1204 by hand.
+    slots: list[tuple[str, object]] = [("unmanaged", u) for u in UNMANAGED]
+    slots += [("gone", g) for g in GONE]
+    slots += [("person", p) for p in people]
+    slots.append(("duplicate", DUPLICATE_E1096))
+    slots += [("unmanaged", u) for u in UNMANAGED_LATE]
+    slots.append(("person", org.people["E1204"]))
+    uids = [f"u{n:06d}" for n in range(1, len(slots) + 1)]
+    target_ids = {item["id"]: uid for (kind, item), uid in zip(slots, uids) if kind == "person"}
+
+    users = []
+    for (kind, item), uid in zip(slots, uids):
+        if kind == "person":
+            users.append(render_user(item, uid, target_ids))
+        elif kind == "unmanaged":
+            email, user_name, first, last, external_id, active, manager = item
+            users.append(plain_user(uid, email, user_name, first, last, external_id, active,
+                                    target_ids[manager] if manager else None))
+        elif kind == "gone":
+            users.append(plain_user(uid, item["email"], None, item["first"], item["last"],
+                                    PREFIX + item["id"], item["active"], None,
+                                    item["attributes"], item["lang"]))
+        else:
+            users.append(plain_user(uid, item["email"], None, item["first"], item["last"],
+                                    PREFIX + "E1096", True, None, item["attributes"], "en"))
+    return {"users": users}
+
+
+def check(rows: list[list[str]], directory: dict) -> None:
+    """Guards the data against accidental collisions when the script is edited."""
+    emails: dict[str, list[str]] = {}
+    for row in rows:
+        p = dict(zip(COLUMNS, row))
+        email = next((p[c] for c in ("primaryEmail", "workEmail", "secondaryEmail",
+                                     "otherEmail") if p[c]), None)
+        if email:
+            emails.setdefault(email.lower(), []).append(p["id"])
+    shared = sorted(tuple(ids) for ids in emails.values() if len(ids) > 1)
+    assert shared == [("E1127", "E1127"), ("E1171", "E1220"), ("E1221", "E1222")], shared
+    held: dict[str, str] = {}
+    for user in directory["users"]:
+        for key in {user.get("email", "").lower(), user.get("userName", "").lower()} - {""}:
+            assert key not in held, (key, user["id"], held[key])
+            held[key] = user["id"]
+    ids = {row[0] for row in rows}
+    known = ids | {u.get("externalId", "").removeprefix(PREFIX) for u in directory["users"]}
+    for _, _, case_ids in CASES:
+        assert set(case_ids) <= known, set(case_ids) - known
+    for row in rows:
+        manager = row[COLUMNS.index("managerId")]
+        assert not manager or manager in ids, (row[0], manager)
+
+
+# Which employee ids exercise which rule with `--as-of 2026-11-22` (the report each lands in).
+CASES = [
+    # created.csv
+    ("Joiner: start date passed, created active", "Create/Joiner",
+     ["E1201", "E1202", "E1205", "E1206", "E1207", "E1208", "E1209", "E1210", "E1211",
+      "E1212", "E1213", "E1214", "E1217", "E1224", "E1225", "E1226"]),
+    ("Joiner starting on the as-of day (2026-11-22)", "Create/Joiner", ["E1215"]),
+    ("Joiner: Active without a start date", "Create/Joiner", ["E1216"]),
+    ("Pre-hire: start within 14 days, created inactive (E1218 starts 11-23, E1223 on the "
+     "last day of the window, 12-06)", "Create/PreHire", ["E1203", "E1218", "E1219", "E1223"]),
+    ("New hire whose manager (E1201) is created in the same run", "Create",
+     ["E1202", "E1203"]),
+    ("HR department 'people ops' written as 'People' (alias, any case)", "Create",
+     ["E1211"]),
+    # updated.csv
+    ("Adopted: unmanaged user with the same email, no externalId", "Update/Adopted",
+     ["E1109"]),
+    ("Adopted: matched on userName in another case, email filled in", "Update/Adopted",
+     ["E1150"]),
+    ("Adopted: user under another system's externalId (legacy-ad:)", "Update/Adopted",
+     ["E1125"]),
+    ("Adopted: new hire whose account IT created by hand", "Update/Adopted", ["E1204"]),
+    ("Reactivated: rehired under the same id", "Update/Reactivated", ["E1122"]),
+    ("Reactivated: pre-hire user created earlier, start date reached", "Update/Reactivated",
+     ["E1176"]),
+    ("Alias: directory holds 'People Ops', written 'People'", "Update/Changed", ["E1124"]),
+    ("Alias + mover: Product -> R&D, written 'Engineering'", "Update/Changed", ["E1158"]),
+    ("Mover: department, title, manager and cost center", "Update/Changed",
+     ["E1090", "E1141"]),
+    ("Promotion: title", "Update/Changed",
+     ["E1050", "E1065", "E1101", "E1118", "E1140", "E1160"]),
+    ("Relocation: office", "Update/Changed", ["E1069", "E1078", "E1108"]),
+    ("Cost center", "Update/Changed", ["E1121", "E1153"]),
+    ("Manager change: their lead E1031 left, team moved to E1030", "Update/Changed",
+     ["E1070", "E1071", "E1072", "E1073", "E1074"]),
+    ("Manager change: team move (with a new title)", "Update/Changed", ["E1056"]),
+    ("Manager change to a new hire created in this run (E1201)", "Update/Changed", ["E1034"]),
+    ("Last name changed, same email", "Update/Changed", ["E1130"]),
+    ("Last name and email changed", "Update/Changed", ["E1098"]),
+    ("Directory lost the umlaut: Kohler -> Köhler", "Update/Changed", ["E1114"]),
+    ("Preferred language en -> sv", "Update/Changed", ["E1105"]),
+    ("employeeNumber missing in the directory", "Update/Changed", ["E1146"]),
+    ("Title cleared in HR: attribute removed", "Update/Changed", ["E1157"]),
+    # deactivated.csv
+    ("Leaver: Inactive, end date within the last 6 months", "Deactivate/Leaver",
+     ["E1031", "E1083", "E1097", "E1102", "E1164"]),
+    ("Leaver: end date 2026-05-22, removal due 2026-11-22 is not past yet",
+     "Deactivate/Leaver", ["E1052"]),
+    ("Leaver: end date yesterday (2026-11-21)", "Deactivate/Leaver", ["E1060"]),
+    ("Leaver: still Active in HR but the end date (2026-11-13) has passed",
+     "Deactivate/Leaver", ["E1134"]),
+    ("Leaver: Inactive without an end date", "Deactivate/Leaver", ["E1145"]),
+    ("Start date postponed to 2026-12-01: active user made inactive",
+     "Deactivate/NotYetActive", ["E1180"]),
+    # deleted.csv
+    ("Absent: managed user, employee no longer in the export", "Delete/Absent",
+     ["E0917", "E1079", "E1142"]),
+    ("Absent: filtered out now (department Contractors)", "Delete/Absent", ["E1154"]),
+    ("Absent: filtered out now (location Oslo)", "Delete/Absent", ["E1116"]),
+    ("Removal due: end date 2026-05-21 (+6 months = 2026-11-21), user already inactive",
+     "Delete/RemovalDue", ["E1099"]),
+    ("Removal due: left long ago (E1131 never deactivated, E1159 inactive)",
+     "Delete/RemovalDue", ["E1131", "E1159"]),
+    # conflicts.csv
+    ("EmailTaken: rehired under a new id; the old record E1171 still holds the address",
+     "Conflict/EmailTaken", ["E1220"]),
+    ("DuplicateEmail: two new hires given the same address", "Conflict/DuplicateEmail",
+     ["E1221", "E1222"]),
+    ("MultipleMatches: two users carry acme-hris:E1096", "Conflict/MultipleMatches",
+     ["E1096"]),
+    ("DuplicateEmployeeId: the export holds the row twice (user kept)",
+     "Conflict/DuplicateEmployeeId", ["E1127"]),
+    # skipped.csv
+    ("Not started yet: start 2026-12-07, first day after the pre-hire window",
+     "Skip/NotYetStarted", ["E1230"]),
+    ("Not started yet (E1232 starts 2027-03-31, the last day the date filter keeps)",
+     "Skip/NotYetStarted", ["E1231", "E1232"]),
+    ("Pending without a start date", "Skip/PendingWithoutStartDate", ["E1233"]),
+    ("Personal address only", "Skip/NoUsableEmail", ["E1234", "E1235"]),
+    ("Leaver whose email matches an unmanaged user (never adopted to be removed)",
+     "Skip/LeaverNotManaged", ["E1170"]),
+    # errors.csv
+    ("Invalid date 2026-02-30 (no user)", "Error", ["E1236"]),
+    ("Unknown status Retired (no user)", "Error", ["E1237"]),
+    ("Invalid end date 2026-11-31 of a managed user: the user is protected, unchanged",
+     "Error", ["E1113"]),
+    # no change
+    ("Filtered out, no user: nothing happens", "None",
+     ["E1240", "E1241", "E1242", "E1243", "E1244"]),
+    ("Leaver already deactivated", "Unchanged", ["E1088", "E1171"]),
+    ("Pre-hire user created earlier, start 2026-11-30 still ahead", "Unchanged", ["E1175"]),
+    ("On leave counts as employed", "Unchanged", ["E1086", "E1126"]),
+    ("Active without a start date", "Unchanged", ["E1076", "E1147"]),
+    ("End date today (last working day) / in the future", "Unchanged", ["E1119", "E1135"]),
+    ("HR department 'r&d' in lower case: alias still gives 'Engineering'", "Unchanged",
+     ["E1055"]),
+    ("Directory email in another case", "Unchanged", ["E1066"]),
+    ("Email chosen from secondaryEmail / otherEmail", "Unchanged", ["E1093", "E1162"]),
+    ("No cost center / no employee number: attribute absent", "Unchanged",
+     ["E1010", "E1168"]),
+    ("Org chart depth 5: CEO -> VP -> manager -> lead -> engineer", "Unchanged",
+     ["E1001", "E1002", "E1011", "E1028", "E1051"]),
+]
+
+
+def main() -> None:
+    org = build()
+    rows = build_rows(org)
+    directory = build_directory(org)
+    check(rows, directory)
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(rows)
+    (HERE / "employees.csv").write_text(buffer.getvalue(), encoding="utf-8")
+    (HERE / "directory.json").write_text(
+        json.dumps(directory, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {len(rows)} employees and {len(directory['users'])} directory users")
+
+
+if __name__ == "__main__":
+    main()

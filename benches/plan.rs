@@ -36,7 +36,10 @@ fn main() {
         first.count(ChangeKind::Delete),
         first.unchanged
     );
-    assert!(first.safeguard.is_none(), "the benchmark plan is not withheld");
+    assert!(
+        first.safeguard.is_none(),
+        "the benchmark plan is not withheld"
+    );
 
     let mut times: Vec<f64> = (0..15)
         .map(|_| {

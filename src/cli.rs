@@ -134,7 +134,10 @@ async fn run_manifest(args: RunArgs, mode: RunMode) -> ExitCode {
         &output.mapped,
         &output.summary,
     ) {
-        eprintln!("error: cannot write the reports to {}: {error}", args.out.display());
+        eprintln!(
+            "error: cannot write the reports to {}: {error}",
+            args.out.display()
+        );
         return ExitCode::from(EXIT_FAILED);
     }
     println!("Reports written to {}", args.out.display());

@@ -139,8 +139,8 @@ impl Manifest {
             unknown.push(format!("spec.{path}"));
         };
         let deserializer = serde_ignored::Deserializer::new(spec, &mut record_unknown);
-        let spec: HrisConnectionSpec = serde_path_to_error::deserialize(deserializer)
-            .map_err(|e| {
+        let spec: HrisConnectionSpec =
+            serde_path_to_error::deserialize(deserializer).map_err(|e| {
                 let field = match e.path().to_string() {
                     path if path == "." => "spec".to_owned(),
                     path => format!("spec.{path}"),

@@ -29,7 +29,10 @@ fn committed_crd_matches_the_generated_one() {
 #[test]
 fn crd_names_and_printer_columns() {
     let crd = HrisConnection::crd();
-    assert_eq!(crd.metadata.name.as_deref(), Some("hrisconnections.hris-operator.io"));
+    assert_eq!(
+        crd.metadata.name.as_deref(),
+        Some("hrisconnections.hris-operator.io")
+    );
     assert_eq!(crd.spec.scope, "Namespaced");
     assert_eq!(
         crd.spec.names.short_names,
@@ -43,7 +46,10 @@ fn crd_names_and_printer_columns() {
         .iter()
         .map(|c| c.name.as_str())
         .collect();
-    assert_eq!(columns, ["Mode", "Ready", "Last Sync", "Result", "Next Sync", "Age"]);
+    assert_eq!(
+        columns,
+        ["Mode", "Ready", "Last Sync", "Result", "Next Sync", "Age"]
+    );
     assert!(version.subresources.as_ref().unwrap().status.is_some());
 }
 
@@ -107,7 +113,10 @@ fn invalid_cases() -> Vec<(&'static str, Value, &'static str)> {
         ),
         (
             "negative months",
-            with(&["spec", "lifecycle", "activation", "afterStartMonths"], json!(-1)),
+            with(
+                &["spec", "lifecycle", "activation", "afterStartMonths"],
+                json!(-1),
+            ),
             "spec.lifecycle.activation.afterStartMonths: invalid value: integer `-1`, expected a whole number, 0 or more",
         ),
         (
@@ -127,12 +136,18 @@ fn invalid_cases() -> Vec<(&'static str, Value, &'static str)> {
         ),
         (
             "include filter without values",
-            with(&["spec", "filters", "0"], json!({"field": "department", "operator": "Include"})),
+            with(
+                &["spec", "filters", "0"],
+                json!({"field": "department", "operator": "Include"}),
+            ),
             "spec.filters[0].values: an Include filter needs at least one value",
         ),
         (
             "removal months without AfterMonths",
-            with(&["spec", "lifecycle", "removal"], json!({"policy": "Never", "months": 2})),
+            with(
+                &["spec", "lifecycle", "removal"],
+                json!({"policy": "Never", "months": 2}),
+            ),
             "spec.lifecycle.removal.months: months applies only to policy AfterMonths",
         ),
         (
@@ -188,13 +203,25 @@ fn simulate_refuses_each_invalid_manifest_with_one_clear_message() {
 fn simulate_refuses_misspelt_fields_and_wrong_kinds() {
     let (code, stderr) = simulate(&with(&["spec", "lifecyle"], json!({})));
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("spec.lifecyle: is not a field of HrisConnection"), "{stderr}");
+    assert!(
+        stderr.contains("spec.lifecyle: is not a field of HrisConnection"),
+        "{stderr}"
+    );
     let (code, stderr) = simulate(&with(&["kind"], json!("Connection")));
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("kind: is Some(\"Connection\"); it must be HrisConnection"), "{stderr}");
-    let (code, stderr) = simulate(&with(&["spec", "schedule", "timeZone"], json!("Mars/Olympus")));
+    assert!(
+        stderr.contains("kind: is Some(\"Connection\"); it must be HrisConnection"),
+        "{stderr}"
+    );
+    let (code, stderr) = simulate(&with(
+        &["spec", "schedule", "timeZone"],
+        json!("Mars/Olympus"),
+    ));
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("spec.schedule.timeZone: `Mars/Olympus` is not an IANA time zone"), "{stderr}");
+    assert!(
+        stderr.contains("spec.schedule.timeZone: `Mars/Olympus` is not an IANA time zone"),
+        "{stderr}"
+    );
 }
 
 fn openapi_schema() -> Value {
@@ -335,7 +362,10 @@ fn cel_rules_carry_readable_messages() {
         .validate(&schema, &two_keys, None)
         .unwrap_err()
         .to_string();
-    assert!(error.contains("source must have exactly one key"), "{error}");
+    assert!(
+        error.contains("source must have exactly one key"),
+        "{error}"
+    );
     let no_values = with(
         &["spec", "filters", "0"],
         json!({"field": "department", "operator": "Include"}),
@@ -344,5 +374,8 @@ fn cel_rules_carry_readable_messages() {
         .validate(&schema, &no_values, None)
         .unwrap_err()
         .to_string();
-    assert!(error.contains("Include and Exclude filters take a non-empty values list"), "{error}");
+    assert!(
+        error.contains("Include and Exclude filters take a non-empty values list"),
+        "{error}"
+    );
 }

@@ -17,28 +17,41 @@ fn joiners_are_created_with_standard_fields_and_default_language() {
     ada.preferred_language = Some("en".into());
     let bo = employee("2", "Bo");
     let plan = run(&[ada, bo], &[], &policy);
-    assert_eq!(summary(&plan), pairs(&[("Create", "p:1"), ("Create", "p:2")]));
+    assert_eq!(
+        summary(&plan),
+        pairs(&[("Create", "p:1"), ("Create", "p:2")])
+    );
     let created = plan.changes[1].create.as_ref().unwrap();
     assert_eq!(created.email, "bo@corp.example");
     assert_eq!(created.first_name, "Bo");
     assert_eq!(created.preferred_language.as_deref(), Some("sv"));
     assert!(created.active);
     assert_eq!(
-        plan.changes[0].create.as_ref().unwrap().preferred_language.as_deref(),
+        plan.changes[0]
+            .create
+            .as_ref()
+            .unwrap()
+            .preferred_language
+            .as_deref(),
         Some("en")
     );
 }
 
 #[test]
 fn an_up_to_date_user_is_unchanged_and_a_mover_gets_exactly_the_changed_attributes() {
-    let policy = policy("attributeMapping: [{from: department, to: dept}, {from: title, to: title}]");
+    let policy =
+        policy("attributeMapping: [{from: department, to: dept}, {from: title, to: title}]");
     let mut ada = employee("1", "Ada");
     ada.department = Some("Sales".into());
     ada.title = Some("Rep".into());
     let mut user = user_of("u1", &ada);
     user.attributes.set("dept".into(), json!("Sales"));
     user.attributes.set("title".into(), json!("Rep"));
-    let plan_same = run(std::slice::from_ref(&ada), std::slice::from_ref(&user), &policy);
+    let plan_same = run(
+        std::slice::from_ref(&ada),
+        std::slice::from_ref(&user),
+        &policy,
+    );
     assert!(plan_same.changes.is_empty());
     assert_eq!(plan_same.unchanged, 1);
 
@@ -54,8 +67,16 @@ fn an_up_to_date_user_is_unchanged_and_a_mover_gets_exactly_the_changed_attribut
     assert_eq!(
         changed,
         vec![
-            ("lastName".into(), Some(json!("Test")), Some(json!("Married"))),
-            ("dept".into(), Some(json!("Sales")), Some(json!("Engineering"))),
+            (
+                "lastName".into(),
+                Some(json!("Test")),
+                Some(json!("Married"))
+            ),
+            (
+                "dept".into(),
+                Some(json!("Sales")),
+                Some(json!("Engineering"))
+            ),
         ]
     );
     assert_eq!(plan.changes[0].reason, Reason::Changed);
@@ -111,8 +132,12 @@ fn unmanaged_user_found_by_email_is_adopted_and_others_are_never_touched() {
     let change = &plan.changes[0];
     assert_eq!(change.reason, Reason::Adopted);
     assert_eq!(change.target_id.as_deref(), Some("u1"));
-    assert!(change.changes.iter().any(|c| c.attr == Attr::ExternalId
-        && c.after == Some(json!("p:1"))));
+    assert!(
+        change
+            .changes
+            .iter()
+            .any(|c| c.attr == Attr::ExternalId && c.after == Some(json!("p:1")))
+    );
     assert_eq!(plan.managed_users, 0);
 }
 
@@ -132,7 +157,10 @@ fn an_email_held_by_another_managed_user_is_a_conflict_not_a_guess() {
     assert!(plan.changes.iter().all(|c| c.external_id != "p:1"));
     // The managed user of 77 is matched by externalId and gets its own email back.
     assert_eq!(summary(&plan), pairs(&[("Update", "p:77")]));
-    assert_eq!(plan.changes[0].changes[0].after, Some(json!("sven@corp.example")));
+    assert_eq!(
+        plan.changes[0].changes[0].after,
+        Some(json!("sven@corp.example"))
+    );
 }
 
 #[test]
@@ -141,17 +169,32 @@ fn matching_more_than_one_user_or_one_user_twice_is_a_conflict() {
     let ada = employee("1", "Ada");
     let mut twin = user_of("u2", &ada);
     twin.email = Some("other@corp.example".into());
-    let plan = run(std::slice::from_ref(&ada), &[user_of("u1", &ada), twin], &policy);
+    let plan = run(
+        std::slice::from_ref(&ada),
+        &[user_of("u1", &ada), twin],
+        &policy,
+    );
     assert_eq!(plan.conflicts[0].kind, ConflictKind::MultipleMatches);
     assert_eq!(plan.conflicts[0].target_ids, vec!["u1", "u2"]);
-    assert!(plan.changes.is_empty(), "both users are protected: {:?}", plan.changes);
+    assert!(
+        plan.changes.is_empty(),
+        "both users are protected: {:?}",
+        plan.changes
+    );
 
     // Two employees whose email finds the same unmanaged user.
     let mut ada2 = employee("2", "Ada");
     ada2.last_name = "Other".into();
-    let plan = run(&[ada, ada2], &[unmanaged("u1", "ada@corp.example")], &policy);
+    let plan = run(
+        &[ada, ada2],
+        &[unmanaged("u1", "ada@corp.example")],
+        &policy,
+    );
     let kinds: Vec<_> = plan.conflicts.iter().map(|c| c.kind).collect();
-    assert_eq!(kinds, vec![ConflictKind::SharedUser, ConflictKind::SharedUser]);
+    assert_eq!(
+        kinds,
+        vec![ConflictKind::SharedUser, ConflictKind::SharedUser]
+    );
     assert!(plan.changes.is_empty());
 }
 
@@ -205,7 +248,11 @@ fn leavers_are_deactivated_then_deleted_after_the_removal_delay() {
     let mut never_provisioned = employee("3", "Cy");
     never_provisioned.employment_status = EmploymentStatus::Inactive;
     let users = [user_of("u1", &left_recently), user_of("u2", &left_long_ago)];
-    let plan = run(&[left_recently, left_long_ago, never_provisioned], &users, &policy);
+    let plan = run(
+        &[left_recently, left_long_ago, never_provisioned],
+        &users,
+        &policy,
+    );
     assert_eq!(
         summary(&plan),
         pairs(&[("Deactivate", "p:1"), ("Delete", "p:2")])
@@ -306,7 +353,10 @@ fn absent_and_filtered_out_managed_users_follow_absent_users() {
         unmanaged("u4", "it-admin@corp.example"),
     ];
     let plan = run(&[stays, contractor], &users, &policy);
-    assert_eq!(summary(&plan), pairs(&[("Delete", "p:2"), ("Delete", "p:3")]));
+    assert_eq!(
+        summary(&plan),
+        pairs(&[("Delete", "p:2"), ("Delete", "p:3")])
+    );
     assert!(plan.changes.iter().all(|c| c.reason == Reason::Absent));
 
     let deactivate = policy_with_absent("Deactivate");
@@ -316,7 +366,11 @@ fn absent_and_filtered_out_managed_users_follow_absent_users() {
         pairs(&[("Deactivate", "p:2"), ("Deactivate", "p:3")])
     );
     let ignore = policy_with_absent("Ignore");
-    assert!(run(&[employee("1", "Ada")], &users, &ignore).changes.is_empty());
+    assert!(
+        run(&[employee("1", "Ada")], &users, &ignore)
+            .changes
+            .is_empty()
+    );
 }
 
 fn policy_with_absent(action: &str) -> hris_operator::sync::policy::SyncPolicy {
@@ -381,7 +435,11 @@ fn managers_are_linked_by_external_id_including_managers_created_in_the_same_run
     assert_eq!(manager_of("p:2").as_deref(), Some("p:1"));
     assert_eq!(manager_of("p:3").as_deref(), Some("p:2"));
     assert_eq!(manager_of("p:5"), None, "an unknown manager is not linked");
-    let moved = plan.changes.iter().find(|c| c.external_id == "p:4").unwrap();
+    let moved = plan
+        .changes
+        .iter()
+        .find(|c| c.external_id == "p:4")
+        .unwrap();
     assert_eq!(moved.changes[0].attr, Attr::Manager);
     assert_eq!(moved.changes[0].before, Some(json!("p:1")));
     assert_eq!(moved.changes[0].after, Some(json!("p:2")));
@@ -428,11 +486,18 @@ fn safeguards_withhold_removals_but_let_creates_and_updates_through() {
     remaining[0].last_name = "Moved".into();
     remaining.push(employee("new", "Newbie"));
     let plan = run(&remaining, &users, &policy);
-    assert_eq!(summary(&plan), pairs(&[("Create", "p:new"), ("Update", "p:3")]));
+    assert_eq!(
+        summary(&plan),
+        pairs(&[("Create", "p:new"), ("Update", "p:3")])
+    );
     assert_eq!(plan.withheld.len(), 3);
     let trip = plan.safeguard.as_ref().unwrap();
     assert_eq!((trip.removals, trip.managed_users), (3, 10));
-    assert!(trip.limit.contains("maxDeletePercent 20%"), "{}", trip.limit);
+    assert!(
+        trip.limit.contains("maxDeletePercent 20%"),
+        "{}",
+        trip.limit
+    );
 
     // The hash is stable, and approving it lets exactly that plan through.
     let again = run(&remaining, &users, &policy);
@@ -485,7 +550,13 @@ fn the_count_safeguard_applies_when_set() {
         .collect();
     assert!(run(&people[2..], &users, &policy).safeguard.is_none());
     let plan = run(&people[3..], &users, &policy);
-    assert!(plan.safeguard.as_ref().unwrap().limit.contains("maxDeleteCount 2"));
+    assert!(
+        plan.safeguard
+            .as_ref()
+            .unwrap()
+            .limit
+            .contains("maxDeleteCount 2")
+    );
 }
 
 #[test]
@@ -514,8 +585,5 @@ fn not_yet_active_users_are_counted_as_removals() {
     let plan = run(&[ada], &[user], &policy);
     assert_eq!(plan.safeguard.as_ref().map(|t| t.removals), Some(1));
     assert_eq!(plan.withheld[0].reason, Reason::NotYetActive);
-    assert_eq!(
-        plan.withheld[0].changes[0].after,
-        Some(Value::Bool(false))
-    );
+    assert_eq!(plan.withheld[0].changes[0].after, Some(Value::Bool(false)));
 }

@@ -26,7 +26,14 @@ use proptest::prelude::*;
 use serde_json::json;
 
 const IDS: usize = 24;
-const DEPARTMENTS: [&str; 6] = ["Engineering", "engineering", "SALES", "Sales", "Contractors", "r&d"];
+const DEPARTMENTS: [&str; 6] = [
+    "Engineering",
+    "engineering",
+    "SALES",
+    "Sales",
+    "Contractors",
+    "r&d",
+];
 
 fn date_from(offset_days: i32) -> Date {
     TODAY.checked_add(i64::from(offset_days).days()).unwrap()
@@ -53,15 +60,17 @@ fn gen_employee() -> impl Strategy<Value = GenEmployee> {
         0..4usize,
         0..3usize,
     )
-        .prop_map(|(status, start, end, department, manager, email, last_name)| GenEmployee {
-            status,
-            start,
-            end,
-            department,
-            manager,
-            email,
-            last_name,
-        })
+        .prop_map(
+            |(status, start, end, department, manager, email, last_name)| GenEmployee {
+                status,
+                start,
+                end,
+                department,
+                manager,
+                email,
+                last_name,
+            },
+        )
 }
 
 fn build_employee(id: usize, g: &GenEmployee) -> Employee {
@@ -102,11 +111,16 @@ fn build_employee(id: usize, g: &GenEmployee) -> Employee {
 
 /// What the directory holds for an id: nothing, a managed user (current email or a stale one
 /// of its own), or an unmanaged user with the employee's email.
-fn gen_user() -> impl Strategy<Value = (usize, bool, usize, Option<usize>)> {
-    (0..4usize, any::<bool>(), 0..DEPARTMENTS.len(), proptest::option::of(0..IDS))
+fn gen_user() -> impl Strategy<Value = GenUser> {
+    (
+        0..4usize,
+        any::<bool>(),
+        0..DEPARTMENTS.len(),
+        proptest::option::of(0..IDS),
+    )
 }
 
-fn build_users(users: &[(usize, bool, usize, Option<usize>)]) -> Directory {
+fn build_users(users: &[GenUser]) -> Directory {
     let mut directory = Directory::default();
     for (id, (variant, active, department, manager)) in users.iter().enumerate() {
         let email = match variant {
@@ -133,7 +147,10 @@ fn build_users(users: &[(usize, bool, usize, Option<usize>)]) -> Directory {
     directory
 }
 
-fn scenario() -> impl Strategy<Value = (Vec<Option<GenEmployee>>, Vec<(usize, bool, usize, Option<usize>)>)> {
+/// What the directory holds for each id (see `gen_user`).
+type GenUser = (usize, bool, usize, Option<usize>);
+
+fn scenario() -> impl Strategy<Value = (Vec<Option<GenEmployee>>, Vec<GenUser>)> {
     (
         proptest::collection::vec(proptest::option::weighted(0.8, gen_employee()), IDS),
         proptest::collection::vec(gen_user(), IDS),
@@ -314,7 +331,8 @@ fn the_chosen_email_is_what_email_filters_see() {
         address: "x@home.example".into(),
         kind: EmailType::Personal,
     });
-    let policy = policy("filters: [{field: email, operator: Include, values: [person3@corp.example]}]");
+    let policy =
+        policy("filters: [{field: email, operator: Include, values: [person3@corp.example]}]");
     let email = choose_email(&e, &policy.email_priority);
     assert!(keep(&e, email, &policy.filters));
 }

@@ -60,7 +60,7 @@ pub fn employees(n: usize) -> Vec<Employee> {
             e.department = Some(department(i).into());
             e.title = Some(TITLES[i % TITLES.len()].into());
             e.custom_fields
-                .insert("costCenter".into(), json!(format!("CC-{}", i % 400)));
+                .insert("costCenter", json!(format!("CC-{}", i % 400)));
             e
         })
         .collect()

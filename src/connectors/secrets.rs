@@ -80,11 +80,20 @@ mod tests {
             name: name.into(),
             key: key.into(),
         };
-        assert_eq!(secrets.get(&reference("scim", "token")).await.unwrap(), "s3cret");
+        assert_eq!(
+            secrets.get(&reference("scim", "token")).await.unwrap(),
+            "s3cret"
+        );
         let missing = secrets.get(&reference("scim", "other")).await.unwrap_err();
-        assert!(missing.to_string().starts_with("secret scim/other: cannot read"));
+        assert!(
+            missing
+                .to_string()
+                .starts_with("secret scim/other: cannot read")
+        );
         assert!(secrets.get(&reference("..", "token")).await.is_err());
-        let none = SecretResolver::none().get(&reference("scim", "token")).await;
+        let none = SecretResolver::none()
+            .get(&reference("scim", "token"))
+            .await;
         assert!(none.unwrap_err().to_string().contains("--secrets-dir"));
     }
 }

@@ -19,6 +19,8 @@ pub use status::*;
 pub const GROUP: &str = "hris-operator.io";
 
 /// Desired state of one HR-system-to-directory provisioning connection.
+// Each printcolumn repeats the same keys, which the lint takes for duplicated attributes.
+#[allow(clippy::duplicated_attributes)]
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[kube(
     group = "hris-operator.io",
@@ -41,9 +43,17 @@ pub const GROUP: &str = "hris-operator.io";
         type_ = "date",
         json_path = ".status.lastSync.finishedAt"
     ),
-    printcolumn(name = "Result", type_ = "string", json_path = ".status.lastSync.result"),
+    printcolumn(
+        name = "Result",
+        type_ = "string",
+        json_path = ".status.lastSync.result"
+    ),
     printcolumn(name = "Next Sync", type_ = "date", json_path = ".status.nextSyncTime"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct HrisConnectionSpec {

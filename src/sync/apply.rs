@@ -108,7 +108,10 @@ pub async fn apply(plan: &Plan, users: &[DirectoryUser], target: &dyn Target) ->
     for wave in creates {
         let mut ops = Vec::with_capacity(wave.len());
         for &i in &wave {
-            let mut user = plan.changes[i].create.clone().expect("a Create carries its user");
+            let mut user = plan.changes[i]
+                .create
+                .clone()
+                .expect("a Create carries its user");
             if let Some(manager) = user.manager.take() {
                 match target_ids.get(&key(&manager)) {
                     Some(id) => user.manager = Some(id.clone()),
@@ -204,7 +207,10 @@ pub async fn apply(plan: &Plan, users: &[DirectoryUser], target: &dyn Target) ->
 /// The target operation of a change to an existing user, with manager externalIds resolved to
 /// target ids. A manager that does not exist (its creation failed) is left for a later run.
 fn existing_op(change: &Change, target_ids: &HashMap<String, CompactString>) -> TargetOp {
-    let id = change.target_id.clone().expect("changes to existing users carry the id");
+    let id = change
+        .target_id
+        .clone()
+        .expect("changes to existing users carry the id");
     let changes: Vec<AttrChange> = change
         .changes
         .iter()
@@ -214,9 +220,7 @@ fn existing_op(change: &Change, target_ids: &HashMap<String, CompactString>) -> 
             }
             let after = match c.after.as_ref().and_then(Value::as_str) {
                 None => None,
-                Some(manager) => Some(Value::String(
-                    target_ids.get(&key(&manager))?.to_string(),
-                )),
+                Some(manager) => Some(Value::String(target_ids.get(&key(manager))?.to_string())),
             };
             Some(AttrChange {
                 attr: Attr::Manager,
@@ -253,7 +257,7 @@ fn order_managers_first(plan: &Plan, creates: Vec<usize>) -> Vec<Vec<usize>> {
             .create
             .as_ref()
             .and_then(|u| u.manager.as_ref())
-            .and_then(|m| index_of.get(&key(&m)).copied())
+            .and_then(|m| index_of.get(&key(m)).copied())
             .filter(|&m| m != i)
     };
     let mut waves: Vec<Vec<usize>> = Vec::new();

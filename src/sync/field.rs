@@ -79,9 +79,9 @@ impl Field {
             "location" => Field::Location,
             "preferredLanguage" => Field::PreferredLanguage,
             _ => {
-                let path = name.strip_prefix("customFields.").ok_or_else(|| {
-                    format!("unknown field `{name}`; use one of {FIELD_NAMES}")
-                })?;
+                let path = name
+                    .strip_prefix("customFields.")
+                    .ok_or_else(|| format!("unknown field `{name}`; use one of {FIELD_NAMES}"))?;
                 let segments: Vec<String> = path.split('.').map(str::to_owned).collect();
                 if segments.iter().any(String::is_empty) {
                     return Err(format!(
@@ -113,8 +113,12 @@ impl Field {
             Field::PreferredName => text(employee.preferred_name.as_ref()),
             Field::Email => email.map_or(FieldValue::Missing, FieldValue::Text),
             Field::EmploymentStatus => FieldValue::Text(employee.employment_status.as_str()),
-            Field::StartDate => employee.start_date.map_or(FieldValue::Missing, FieldValue::Date),
-            Field::EndDate => employee.end_date.map_or(FieldValue::Missing, FieldValue::Date),
+            Field::StartDate => employee
+                .start_date
+                .map_or(FieldValue::Missing, FieldValue::Date),
+            Field::EndDate => employee
+                .end_date
+                .map_or(FieldValue::Missing, FieldValue::Date),
             Field::ManagerId => text(employee.manager_id.as_ref()),
             Field::Department => text(employee.department.as_ref()),
             Field::Title => text(employee.title.as_ref()),
@@ -173,8 +177,14 @@ impl<'a> FieldValue<'a> {
 
 /// Case-insensitive equality (Unicode lower-casing, with an ASCII fast path).
 pub fn eq_ignore_case(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    if a.len() == b.len() && a.as_bytes().eq_ignore_ascii_case(b.as_bytes()) {
+        return true;
+    }
     if a.is_ascii() && b.is_ascii() {
-        return a.eq_ignore_ascii_case(b);
+        return false;
     }
     a.chars()
         .flat_map(char::to_lowercase)
@@ -217,11 +227,14 @@ mod tests {
     fn dotted_custom_paths_reach_nested_values() {
         let mut employee = Employee::new("1", "A", "B", EmploymentStatus::Active);
         employee.custom_fields.insert(
-            "address".into(),
+            "address",
             json!({"city": "Malmö", "zip": 21119, "empty": ""}),
         );
         let city = Field::parse("customFields.address.city").unwrap();
-        assert_eq!(city.get(&employee, None).as_text().as_deref(), Some("Malmö"));
+        assert_eq!(
+            city.get(&employee, None).as_text().as_deref(),
+            Some("Malmö")
+        );
         let zip = Field::parse("customFields.address.zip").unwrap();
         assert_eq!(zip.get(&employee, None).as_text().as_deref(), Some("21119"));
         let empty = Field::parse("customFields.address.empty").unwrap();

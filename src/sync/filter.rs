@@ -88,8 +88,16 @@ mod tests {
             operator: FilterOperator::OnOrBefore,
             date: d,
         };
-        assert!(keep(&employee("x"), None, &[on_or_before(date(2026, 3, 1))]));
-        assert!(!keep(&employee("x"), None, &[on_or_before(date(2026, 2, 28))]));
+        assert!(keep(
+            &employee("x"),
+            None,
+            &[on_or_before(date(2026, 3, 1))]
+        ));
+        assert!(!keep(
+            &employee("x"),
+            None,
+            &[on_or_before(date(2026, 2, 28))]
+        ));
         let before = CompiledFilter::Date {
             field: Field::StartDate,
             operator: FilterOperator::Before,

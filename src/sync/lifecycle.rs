@@ -181,17 +181,29 @@ mod tests {
             disposition(&e, &rules, date(2026, 7, 15)),
             Disposition::Deactivate
         );
-        assert_eq!(disposition(&e, &rules, date(2026, 7, 16)), Disposition::Delete);
+        assert_eq!(
+            disposition(&e, &rules, date(2026, 7, 16)),
+            Disposition::Delete
+        );
         rules.removal = Removal {
             policy: RemovalPolicy::Immediately,
             months: None,
         };
-        assert_eq!(disposition(&e, &rules, date(2026, 1, 16)), Disposition::Delete);
+        assert_eq!(
+            disposition(&e, &rules, date(2026, 1, 16)),
+            Disposition::Delete
+        );
         rules.inactive_users = RemovalAction::Ignore;
-        assert_eq!(disposition(&e, &rules, date(2026, 1, 16)), Disposition::Leave);
+        assert_eq!(
+            disposition(&e, &rules, date(2026, 1, 16)),
+            Disposition::Leave
+        );
         rules.inactive_users = RemovalAction::Delete;
         rules.removal = Removal::default();
-        assert_eq!(disposition(&e, &rules, date(2026, 1, 16)), Disposition::Delete);
+        assert_eq!(
+            disposition(&e, &rules, date(2026, 1, 16)),
+            Disposition::Delete
+        );
     }
 
     #[test]

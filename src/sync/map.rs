@@ -4,8 +4,9 @@ use compact_str::CompactString;
 use serde_json::Value;
 
 use super::{
-    field::fold_case,
+    field::{FieldValue, fold_case},
     model::{Attributes, EmailType, Employee, NewUser},
+    policy::Mapping,
     policy::SyncPolicy,
 };
 
@@ -20,24 +21,95 @@ pub fn choose_email<'a>(employee: &'a Employee, priority: &[EmailType]) -> Optio
     })
 }
 
+/// A mapped attribute's value for one employee, borrowed where it can be.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MappedValue<'a> {
+    /// Text (after aliases).
+    Text(&'a str),
+    /// A date or a non-text custom value.
+    Json(std::borrow::Cow<'a, Value>),
+}
+
+impl MappedValue<'_> {
+    /// Whether the target's current value is this one.
+    pub fn matches(&self, current: Option<&Value>) -> bool {
+        match (self, current) {
+            (MappedValue::Text(text), Some(Value::String(current))) => text == current,
+            (MappedValue::Json(value), Some(current)) => value.as_ref() == current,
+            _ => false,
+        }
+    }
+
+    /// The value as JSON.
+    pub fn to_json(&self) -> Value {
+        match self {
+            MappedValue::Text(text) => Value::String((*text).to_owned()),
+            MappedValue::Json(value) => value.as_ref().clone(),
+        }
+    }
+}
+
+/// The value a mapping writes for an employee, with aliases applied; `None` when the employee
+/// has no value.
+pub fn mapped_value<'a>(
+    mapping: &'a Mapping,
+    employee: &'a Employee,
+    email: &'a str,
+) -> Option<MappedValue<'a>> {
+    let value = mapping.from.get(employee, Some(email));
+    let text = match &value {
+        FieldValue::Missing => return None,
+        FieldValue::Text(text) => Some(*text),
+        FieldValue::Json(Value::String(text)) => Some(text.as_str()),
+        FieldValue::Date(_) | FieldValue::Json(_) => None,
+    };
+    match text {
+        Some(text) => {
+            let alias = (!mapping.aliases.is_empty())
+                .then(|| {
+                    let folded = fold_case(text.trim());
+                    mapping
+                        .aliases
+                        .iter()
+                        .find(|(hr, _)| *hr == folded)
+                        .map(|(_, written)| written.as_str())
+                })
+                .flatten();
+            Some(MappedValue::Text(alias.unwrap_or(text)))
+        }
+        None => Some(MappedValue::Json(match value {
+            FieldValue::Json(json) => std::borrow::Cow::Borrowed(json),
+            other => std::borrow::Cow::Owned(other.to_json().unwrap_or(Value::Null)),
+        })),
+    }
+}
+
 /// The mapped attributes of an employee, with aliases applied.
 pub fn mapped_attributes(employee: &Employee, email: &str, policy: &SyncPolicy) -> Attributes {
     let mut attributes = Attributes::default();
     for mapping in &policy.mappings {
-        let Some(mut value) = mapping.from.get(employee, Some(email)).to_json() else {
-            continue;
-        };
-        if let Value::String(text) = &value
-            && !mapping.aliases.is_empty()
-        {
-            let folded = fold_case(text.trim());
-            if let Some((_, written)) = mapping.aliases.iter().find(|(hr, _)| *hr == folded) {
-                value = Value::String(written.clone());
-            }
+        if let Some(value) = mapped_value(mapping, employee, email) {
+            attributes.set(mapping.to.clone(), value.to_json());
         }
-        attributes.set(mapping.to.clone(), value);
     }
     attributes
+}
+
+/// The preferred language of an employee, or the policy's default.
+pub fn preferred_language<'a>(employee: &'a Employee, policy: &'a SyncPolicy) -> Option<&'a str> {
+    employee
+        .preferred_language
+        .as_deref()
+        .filter(|language| !language.is_empty())
+        .or(policy.default_language.as_deref())
+}
+
+/// The HR id of an employee's manager, unless it is missing or the employee themself.
+pub fn manager_id(employee: &Employee) -> Option<&str> {
+    employee
+        .manager_id
+        .as_deref()
+        .filter(|manager| !manager.is_empty() && *manager != employee.id)
 }
 
 /// The user an employee should be, given the chosen email and whether it is active yet.
@@ -48,24 +120,14 @@ pub fn desired_user(
     active: bool,
     policy: &SyncPolicy,
 ) -> NewUser {
-    let language = employee
-        .preferred_language
-        .as_ref()
-        .filter(|language| !language.is_empty())
-        .or(policy.default_language.as_ref())
-        .cloned();
     NewUser {
         external_id: policy.external_id(&employee.id),
         email: CompactString::from(email),
         first_name: employee.first_name.clone(),
         last_name: employee.last_name.clone(),
-        preferred_language: language,
+        preferred_language: preferred_language(employee, policy).map(Into::into),
         active,
-        manager: employee
-            .manager_id
-            .as_ref()
-            .filter(|manager| !manager.is_empty() && **manager != employee.id)
-            .map(|manager| policy.external_id(manager)),
+        manager: manager_id(employee).map(|manager| policy.external_id(manager)),
         attributes: mapped_attributes(employee, email, policy),
     }
 }
@@ -107,7 +169,8 @@ mod tests {
         SyncPolicy::compile(&spec).unwrap()
     }
 
-    const BASE: &str = "source: {csv: {path: x.csv}}\ntarget: {file: {path: d.json}}\nexternalIdPrefix: 'p:'\n";
+    const BASE: &str =
+        "source: {csv: {path: x.csv}}\ntarget: {file: {path: d.json}}\nexternalIdPrefix: 'p:'\n";
 
     #[test]
     fn mappings_apply_aliases_case_insensitively_and_skip_missing_values() {
@@ -134,7 +197,7 @@ mod tests {
         let mut e = Employee::new("7", "Ada", "L", EmploymentStatus::Active);
         e.department = Some("r&d".into());
         e.manager_id = Some("3".into());
-        e.custom_fields.insert("cost".into(), json!({"center": 4410}));
+        e.custom_fields.insert("cost", json!({"center": 4410}));
         let user = desired_user(&e, "ada@corp.example", true, &policy);
         assert_eq!(user.external_id, "p:7");
         assert_eq!(user.manager.as_deref(), Some("p:3"));

@@ -1,5 +1,6 @@
 //! The sync pipeline: fetch → filter → map → plan → apply. Only fetch and apply do I/O.
 
+pub mod apply;
 pub mod field;
 pub mod filter;
 pub mod lifecycle;
@@ -7,6 +8,5 @@ pub mod map;
 pub mod model;
 pub mod plan;
 pub mod policy;
-pub mod apply;
 pub mod report;
 pub mod run;

@@ -4,7 +4,8 @@
 //! concerns *what* to change lives here; *how* to change it is the apply step's.
 
 use std::{
-    collections::{HashMap, HashSet},
+    cell::OnceCell,
+    collections::HashMap,
     hash::{Hash, Hasher},
 };
 
@@ -242,6 +243,12 @@ pub struct PlanInput<'a> {
     pub approved_hash: Option<&'a str>,
 }
 
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+fn fast_map<K, V>(capacity: usize) -> FastMap<K, V> {
+    HashMap::with_capacity_and_hasher(capacity, Default::default())
+}
+
 /// A string compared and hashed case-insensitively, without allocating for short ASCII keys.
 #[derive(Clone, Copy, Debug)]
 struct Caseless<'a>(&'a str);
@@ -257,7 +264,7 @@ impl Eq for Caseless<'_> {}
 impl Hash for Caseless<'_> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         let bytes = self.0.as_bytes();
-        if self.0.is_ascii() && bytes.len() <= 128 {
+        if bytes.len() <= 128 && self.0.is_ascii() {
             let mut folded = [0u8; 128];
             for (slot, byte) in folded.iter_mut().zip(bytes) {
                 *slot = byte.to_ascii_lowercase();
@@ -271,22 +278,32 @@ impl Hash for Caseless<'_> {
     }
 }
 
-/// Target users indexed by externalId and by login/email: the first index and a count.
+/// Where a key was found: the first user and how many hold it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Hits {
+    first: u32,
+    count: u32,
+}
+
+/// Target users indexed by externalId and by login/email.
 struct UserIndex<'a> {
     users: &'a [DirectoryUser],
-    by_external_id: HashMap<Caseless<'a>, (u32, u32)>,
-    by_email: HashMap<Caseless<'a>, (u32, u32)>,
+    by_external_id: FastMap<Caseless<'a>, Hits>,
+    by_email: FastMap<Caseless<'a>, Hits>,
 }
 
 impl<'a> UserIndex<'a> {
     fn new(users: &'a [DirectoryUser]) -> Self {
-        let mut by_external_id = HashMap::with_capacity(users.len());
-        let mut by_email = HashMap::with_capacity(users.len());
-        let add = |map: &mut HashMap<Caseless<'a>, (u32, u32)>, key: &'a str, index: u32| {
+        let mut by_external_id = fast_map(users.len());
+        let mut by_email = fast_map(users.len());
+        let add = |map: &mut FastMap<Caseless<'a>, Hits>, key: &'a str, index: u32| {
             if !key.is_empty() {
                 map.entry(Caseless(key))
-                    .and_modify(|(_, count)| *count += 1)
-                    .or_insert((index, 1));
+                    .and_modify(|hits| hits.count += 1)
+                    .or_insert(Hits {
+                        first: index,
+                        count: 1,
+                    });
             }
         };
         for (index, user) in users.iter().enumerate() {
@@ -313,23 +330,27 @@ impl<'a> UserIndex<'a> {
         }
     }
 
-    /// Every user index the key finds.
-    fn lookup(&self, key: MatchKey, value: &str) -> Vec<u32> {
-        let (map, field): (_, fn(&DirectoryUser) -> [Option<&str>; 2]) = match key {
-            MatchKey::ExternalId => (&self.by_external_id, |u| [u.external_id.as_deref(), None]),
-            MatchKey::Email => (&self.by_email, |u| {
-                [u.email.as_deref(), u.user_name.as_deref()]
-            }),
+    fn hits(&self, key: MatchKey, value: &str) -> Hits {
+        let map = match key {
+            MatchKey::ExternalId => &self.by_external_id,
+            MatchKey::Email => &self.by_email,
         };
-        match map.get(&Caseless(value)) {
-            None => Vec::new(),
-            Some(&(first, 1)) => vec![first],
-            Some(_) => (0..self.users.len() as u32)
+        map.get(&Caseless(value)).copied().unwrap_or_default()
+    }
+
+    /// Every user a key finds (a scan only when several hold it, which is rare).
+    fn all(&self, key: MatchKey, value: &str, hits: Hits) -> Vec<u32> {
+        match hits.count {
+            0 => Vec::new(),
+            1 => vec![hits.first],
+            _ => (0..self.users.len() as u32)
                 .filter(|&i| {
-                    field(&self.users[i as usize])
-                        .iter()
-                        .flatten()
-                        .any(|v| eq_ignore_case(v, value))
+                    let user = &self.users[i as usize];
+                    let held = match key {
+                        MatchKey::ExternalId => [user.external_id.as_deref(), None],
+                        MatchKey::Email => [user.email.as_deref(), user.user_name.as_deref()],
+                    };
+                    held.iter().flatten().any(|v| eq_ignore_case(v, value))
                 })
                 .collect(),
         }
@@ -337,6 +358,7 @@ impl<'a> UserIndex<'a> {
 }
 
 /// What pass one decided for a kept employee.
+#[derive(Clone, Copy)]
 enum Outcome {
     Create,
     Existing(u32),
@@ -351,43 +373,50 @@ struct Candidate<'a> {
 
 /// Plans the changes that bring the target in step with the source.
 pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
-    let index = UserIndex::new(input.users);
+    let users = input.users;
+    let index = UserIndex::new(users);
     let prefix = policy.external_id_prefix.as_str();
-    let is_managed = |user: &DirectoryUser| {
-        user.external_id
-            .as_deref()
-            .is_some_and(|id| has_prefix_ignore_case(id, prefix))
-    };
-    let managed_users = input.users.iter().filter(|u| is_managed(u)).count();
+    let managed_users = users
+        .iter()
+        .filter(|u| owned_id(prefix, u).is_some())
+        .count();
 
     let mut conflicts = Vec::new();
     let mut skipped = Vec::new();
 
-    // Employee ids present in the source (kept by the filters, or unreadable): their managed
-    // users are never treated as absent.
-    let mut seen_ids: HashMap<Caseless<'_>, u32> = HashMap::with_capacity(input.employees.len());
+    let mut id_counts: FastMap<Caseless<'_>, u32> = fast_map(input.employees.len());
     for employee in input.employees {
-        *seen_ids.entry(Caseless(&employee.id)).or_default() += 1;
+        *id_counts.entry(Caseless(&employee.id)).or_default() += 1;
     }
-    let mut protected: HashSet<Caseless<'_>> = input
-        .record_errors
-        .iter()
-        .filter_map(|e| e.employee_id.as_deref())
-        .map(Caseless)
-        .collect();
+    // Managed users whose employee is in the source (kept by the filters, or unreadable) are
+    // never treated as absent.
+    let mut protected = vec![false; users.len()];
+    let mut protect = |employee_id: &str, hits: Hits| {
+        let external_id = policy.external_id(employee_id);
+        for i in index.all(MatchKey::ExternalId, &external_id, hits) {
+            protected[i as usize] = true;
+        }
+    };
+    for error in input.record_errors {
+        if let Some(id) = &error.employee_id {
+            let hits = index.hits(MatchKey::ExternalId, &policy.external_id(id));
+            protect(id, hits);
+        }
+    }
 
     // Pass one: filter, lifecycle, match.
     let mut candidates: Vec<Candidate<'_>> = Vec::with_capacity(input.employees.len());
-    let mut claims: HashMap<u32, u32> = HashMap::new();
-    let mut create_emails: HashMap<Caseless<'_>, u32> = HashMap::new();
+    let mut claims = vec![0u8; users.len()];
+    let mut create_emails: FastMap<Caseless<'_>, u32> = fast_map(0);
     for employee in input.employees {
         let email = map::choose_email(employee, &policy.email_priority);
         if !filter::keep(employee, email, &policy.filters) {
             continue;
         }
-        protected.insert(Caseless(&employee.id));
         let external_id = policy.external_id(&employee.id);
-        if seen_ids[&Caseless(&employee.id)] > 1 {
+        let by_external_id = index.hits(MatchKey::ExternalId, &external_id);
+        protect(&employee.id, by_external_id);
+        if id_counts[&Caseless(&employee.id)] > 1 {
             conflicts.push(Conflict {
                 employee_id: employee.id.clone(),
                 email: email.map(Into::into),
@@ -397,112 +426,113 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
             continue;
         }
         let disposition = lifecycle::disposition(employee, &policy.lifecycle, input.as_of);
+        let skip = |reason| Skip {
+            employee_id: Some(employee.id.clone()),
+            external_id: external_id.clone(),
+            reason,
+        };
         match disposition {
             Disposition::NotYet { from } => {
-                skipped.push(Skip {
-                    employee_id: Some(employee.id.clone()),
-                    external_id,
-                    reason: SkipReason::NotYetStarted(from),
-                });
+                skipped.push(skip(SkipReason::NotYetStarted(from)));
                 continue;
             }
             Disposition::NoStartDate => {
-                skipped.push(Skip {
-                    employee_id: Some(employee.id.clone()),
-                    external_id,
-                    reason: SkipReason::PendingWithoutStartDate,
-                });
+                skipped.push(skip(SkipReason::PendingWithoutStartDate));
                 continue;
             }
             _ => {}
         }
-        let by_external_id = index.lookup(MatchKey::ExternalId, &external_id);
         let Some(email) = email else {
-            if !disposition.is_leaver() || !by_external_id.is_empty() {
-                skipped.push(Skip {
-                    employee_id: Some(employee.id.clone()),
-                    external_id,
-                    reason: SkipReason::NoUsableEmail,
-                });
+            if !disposition.is_leaver() || by_external_id.count > 0 {
+                skipped.push(skip(SkipReason::NoUsableEmail));
             }
             continue;
         };
-        let by_email = index.lookup(MatchKey::Email, email);
+        // Looked up only when needed: most employees are found by externalId with their email.
+        let mut by_email_cache = None;
+        let mut by_email =
+            || *by_email_cache.get_or_insert_with(|| index.hits(MatchKey::Email, email));
         let conflict = |kind, target_ids: &[u32]| Conflict {
             employee_id: employee.id.clone(),
             email: Some(email.into()),
             kind,
             target_ids: target_ids
                 .iter()
-                .map(|&i| input.users[i as usize].id.clone())
+                .map(|&i| users[i as usize].id.clone())
                 .collect(),
         };
 
-        let mut matched = None;
-        let mut via = None;
-        for key in &policy.matching {
+        let matched = policy.matching.iter().find_map(|key| {
             let hits = match key {
-                MatchKey::ExternalId => &by_external_id,
-                MatchKey::Email => &by_email,
+                MatchKey::ExternalId => by_external_id,
+                MatchKey::Email => by_email(),
             };
-            if !hits.is_empty() {
-                matched = Some(hits.clone());
-                via = Some(*key);
-                break;
-            }
-        }
+            (hits.count > 0).then_some((*key, hits))
+        });
         let outcome = match matched {
-            Some(hits) if hits.len() > 1 => {
-                conflicts.push(conflict(ConflictKind::MultipleMatches, &hits));
+            Some((key, hits)) if hits.count > 1 => {
+                let value = match key {
+                    MatchKey::ExternalId => external_id.as_str(),
+                    MatchKey::Email => email,
+                };
+                conflicts.push(conflict(
+                    ConflictKind::MultipleMatches,
+                    &index.all(key, value, hits),
+                ));
                 continue;
             }
-            Some(hits) => {
-                let user_index = hits[0];
-                let user = &input.users[user_index as usize];
+            Some((via, hits)) => {
+                let user_index = hits.first;
+                let user = &users[user_index as usize];
                 // Our externalId on another user too: which one is ours would be a guess.
-                if by_external_id.iter().any(|&i| i != user_index) {
-                    let mut all = by_external_id.clone();
+                if by_external_id.count > 1
+                    || (by_external_id.count == 1 && by_external_id.first != user_index)
+                {
+                    let mut all = index.all(MatchKey::ExternalId, &external_id, by_external_id);
                     all.push(user_index);
                     all.sort_unstable();
                     all.dedup();
                     conflicts.push(conflict(ConflictKind::MultipleMatches, &all));
                     continue;
                 }
-                if via == Some(MatchKey::Email) && is_managed(user) {
+                if via == MatchKey::Email && owned_id(prefix, user).is_some() {
                     // Found by email, but the user belongs to another employee of ours.
-                    conflicts.push(conflict(ConflictKind::EmailTaken, &hits));
+                    conflicts.push(conflict(ConflictKind::EmailTaken, &[user_index]));
                     continue;
                 }
                 let holds_email = [user.email.as_deref(), user.user_name.as_deref()]
                     .iter()
                     .flatten()
                     .any(|current| eq_ignore_case(current, email));
-                let others: Vec<u32> = by_email
-                    .iter()
-                    .copied()
-                    .filter(|&i| i != user_index)
-                    .collect();
-                if !holds_email && !others.is_empty() {
-                    conflicts.push(conflict(ConflictKind::EmailTaken, &others));
+                if !holds_email && by_email().count > 0 {
+                    let others: Vec<u32> = index
+                        .all(MatchKey::Email, email, by_email())
+                        .into_iter()
+                        .filter(|&i| i != user_index)
+                        .collect();
+                    if !others.is_empty() {
+                        conflicts.push(conflict(ConflictKind::EmailTaken, &others));
+                        continue;
+                    }
+                }
+                if disposition.is_leaver() && owned_id(prefix, user).is_none() {
+                    skipped.push(skip(SkipReason::LeaverNotManaged));
                     continue;
                 }
-                if disposition.is_leaver() && !is_managed(user) {
-                    skipped.push(Skip {
-                        employee_id: Some(employee.id.clone()),
-                        external_id,
-                        reason: SkipReason::LeaverNotManaged,
-                    });
-                    continue;
-                }
-                *claims.entry(user_index).or_default() += 1;
+                let claim = &mut claims[user_index as usize];
+                *claim = claim.saturating_add(1);
                 Outcome::Existing(user_index)
             }
             None => {
                 if disposition.is_leaver() {
                     continue;
                 }
-                if !by_email.is_empty() {
-                    conflicts.push(conflict(ConflictKind::EmailTaken, &by_email));
+                let hits = by_email();
+                if hits.count > 0 {
+                    conflicts.push(conflict(
+                        ConflictKind::EmailTaken,
+                        &index.all(MatchKey::Email, email, hits),
+                    ));
                     continue;
                 }
                 *create_emails.entry(Caseless(email)).or_default() += 1;
@@ -521,9 +551,9 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
     candidates.retain(|candidate| {
         let (shared, kind, target_ids) = match candidate.outcome {
             Outcome::Existing(i) => (
-                claims[&i] > 1,
+                claims[i as usize] > 1,
                 ConflictKind::SharedUser,
-                vec![input.users[i as usize].id.clone()],
+                vec![users[i as usize].id.clone()],
             ),
             Outcome::Create => (
                 create_emails[&Caseless(candidate.email)] > 1,
@@ -542,71 +572,68 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
         !shared
     });
 
-    // Users that will exist after the run, by externalId, for manager links.
-    let deleted: HashSet<u32> = candidates
-        .iter()
-        .filter_map(|c| match (c.disposition, &c.outcome) {
-            (Disposition::Delete, Outcome::Existing(i)) => Some(*i),
-            _ => None,
-        })
-        .collect();
-    let claimed: HashSet<u32> = claims.keys().copied().collect();
-    let absent: Vec<u32> = (0..input.users.len() as u32)
-        .filter(|i| {
-            let user = &input.users[*i as usize];
-            is_managed(user)
-                && !claimed.contains(i)
-                && !user.external_id.as_deref().is_some_and(|id| {
-                    protected.contains(&Caseless(strip_prefix_ignore_case(id, prefix)))
-                })
-        })
-        .collect();
-    let absent_deleted = policy.lifecycle.absent_users == RemovalAction::Delete;
-    let mut will_exist: HashSet<Caseless<'_>> = HashSet::with_capacity(input.users.len());
-    for (i, user) in input.users.iter().enumerate() {
-        let i = i as u32;
-        if deleted.contains(&i) || (absent_deleted && absent.binary_search(&i).is_ok()) {
-            continue;
-        }
-        if let Some(external_id) = &user.external_id {
-            will_exist.insert(Caseless(external_id));
+    // Which users go away, and which employees have a user after the run (for manager links).
+    let mut removed = vec![false; users.len()];
+    for candidate in &candidates {
+        if let (Disposition::Delete, Outcome::Existing(i)) =
+            (candidate.disposition, candidate.outcome)
+        {
+            removed[i as usize] = true;
         }
     }
-    // Created and adopted users carry our externalId after the run.
-    let future_ids: Vec<CompactString> = candidates
-        .iter()
-        .filter(|c| match c.outcome {
-            Outcome::Create => true,
-            Outcome::Existing(i) => !deleted.contains(&i),
+    let absent: Vec<u32> = (0..users.len() as u32)
+        .filter(|&i| {
+            claims[i as usize] == 0
+                && !protected[i as usize]
+                && owned_id(prefix, &users[i as usize]).is_some()
         })
-        .map(|c| policy.external_id(&c.employee.id))
         .collect();
-    for id in &future_ids {
-        will_exist.insert(Caseless(id));
+    if policy.lifecycle.absent_users == RemovalAction::Delete {
+        for &i in &absent {
+            removed[i as usize] = true;
+        }
     }
-    let resolvable = |manager: Option<CompactString>| {
-        manager.filter(|m| input.managers && will_exist.contains(&Caseless(m)))
-    };
-    let external_id_of_target: HashMap<&str, &str> = if input.managers {
-        input
-            .users
-            .iter()
-            .filter_map(|u| Some((u.id.as_str(), u.external_id.as_deref()?)))
-            .collect()
-    } else {
-        HashMap::new()
+    // Users created or adopted in this run cannot be found by our externalId yet.
+    let mut future: FastMap<Caseless<'_>, ManagerUser> = fast_map(0);
+    if input.managers {
+        for candidate in &candidates {
+            let id = candidate.employee.id.as_str();
+            match candidate.outcome {
+                Outcome::Create => {
+                    future.insert(Caseless(id), ManagerUser::New);
+                }
+                Outcome::Existing(i)
+                    if !removed[i as usize]
+                        && !owned_id(prefix, &users[i as usize])
+                            .is_some_and(|owner| eq_ignore_case(owner, id)) =>
+                {
+                    future.insert(Caseless(id), ManagerUser::Existing(i));
+                }
+                Outcome::Existing(_) => {}
+            }
+        }
+    }
+    let managers = Managers {
+        policy,
+        index: &index,
+        removed: &removed,
+        future,
+        by_target_id: OnceCell::new(),
+        enabled: input.managers,
     };
 
     // Pass two: the changes.
     let mut changes = Vec::new();
     let mut unchanged = 0;
-    for candidate in &candidates {
+    for candidate in candidates {
         let employee = candidate.employee;
         let external_id = policy.external_id(&employee.id);
-        match (&candidate.outcome, candidate.disposition) {
+        match (candidate.outcome, candidate.disposition) {
             (Outcome::Create, Disposition::Provision { active }) => {
                 let mut user = map::desired_user(employee, candidate.email, active, policy);
-                user.manager = resolvable(user.manager);
+                user.manager = managers
+                    .resolve(employee)
+                    .map(|(manager, _)| policy.external_id(manager));
                 changes.push(Change {
                     kind: ChangeKind::Create,
                     reason: if active {
@@ -624,10 +651,9 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
                 });
             }
             (Outcome::Existing(i), Disposition::Provision { active }) => {
-                let current = &input.users[*i as usize];
-                let mut desired = map::desired_user(employee, candidate.email, active, policy);
-                desired.manager = resolvable(desired.manager);
-                let attr_changes = diff(current, &desired, policy, &external_id_of_target, input);
+                let current = &users[i as usize];
+                let attr_changes =
+                    diff(current, &candidate, &external_id, active, policy, &managers);
                 if attr_changes.is_empty() {
                     unchanged += 1;
                     continue;
@@ -648,14 +674,14 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
                     kind,
                     reason,
                     current,
-                    external_id,
+                    external_id.clone(),
                     Some(employee.id.clone()),
-                    Some(desired.email),
+                    Some(candidate.email.into()),
                     attr_changes,
                 ));
             }
             (Outcome::Existing(i), Disposition::Deactivate) => {
-                let current = &input.users[*i as usize];
+                let current = &users[i as usize];
                 if !current.active {
                     unchanged += 1;
                     continue;
@@ -664,14 +690,14 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
                     ChangeKind::Deactivate,
                     Reason::Leaver,
                     current,
-                    external_id,
+                    external_id.clone(),
                     Some(employee.id.clone()),
                     current.email.clone(),
                     vec![deactivation()],
                 ));
             }
             (Outcome::Existing(i), Disposition::Delete) => {
-                let current = &input.users[*i as usize];
+                let current = &users[i as usize];
                 let reason = if policy.lifecycle.inactive_users == RemovalAction::Delete {
                     Reason::Leaver
                 } else {
@@ -681,7 +707,7 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
                     ChangeKind::Delete,
                     reason,
                     current,
-                    external_id,
+                    external_id.clone(),
                     Some(employee.id.clone()),
                     current.email.clone(),
                     Vec::new(),
@@ -693,7 +719,7 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
     }
 
     for &i in &absent {
-        let user = &input.users[i as usize];
+        let user = &users[i as usize];
         let external_id = user.external_id.clone().unwrap_or_default();
         let kind = match policy.lifecycle.absent_users {
             RemovalAction::Ignore => continue,
@@ -774,6 +800,66 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
     }
 }
 
+/// A manager's user after the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ManagerUser {
+    /// An existing user (by index).
+    Existing(u32),
+    /// Created in this run.
+    New,
+}
+
+/// Resolves employees' managers to the users they will have after the run.
+struct Managers<'a> {
+    policy: &'a SyncPolicy,
+    index: &'a UserIndex<'a>,
+    removed: &'a [bool],
+    future: FastMap<Caseless<'a>, ManagerUser>,
+    by_target_id: OnceCell<FastMap<&'a str, u32>>,
+    enabled: bool,
+}
+
+impl<'a> Managers<'a> {
+    /// The employee's manager's HR id and user, when the manager has a user after the run.
+    fn resolve<'e>(&self, employee: &'e Employee) -> Option<(&'e str, ManagerUser)> {
+        if !self.enabled {
+            return None;
+        }
+        let manager = map::manager_id(employee)?;
+        let hits = self
+            .index
+            .hits(MatchKey::ExternalId, &self.policy.external_id(manager));
+        if hits.count == 1 && !self.removed[hits.first as usize] {
+            return Some((manager, ManagerUser::Existing(hits.first)));
+        }
+        if hits.count > 1 {
+            return None;
+        }
+        self.future
+            .get(&Caseless(manager))
+            .map(|user| (manager, *user))
+    }
+
+    /// The current manager of a user, as reports show it: its externalId, else its target id.
+    fn describe_current(&self, user: &'a DirectoryUser) -> Option<&'a str> {
+        let manager = user.manager_id.as_deref()?;
+        let users = self.index.users;
+        let by_target_id = self.by_target_id.get_or_init(|| {
+            let mut map = fast_map(users.len());
+            for (i, user) in users.iter().enumerate() {
+                map.insert(user.id.as_str(), i as u32);
+            }
+            map
+        });
+        Some(
+            by_target_id
+                .get(manager)
+                .and_then(|&i| users[i as usize].external_id.as_deref())
+                .unwrap_or(manager),
+        )
+    }
+}
+
 fn safeguard(
     source_records: usize,
     removals: usize,
@@ -849,15 +935,18 @@ fn existing_change(
     }
 }
 
-/// The attribute changes from `current` to `desired`. Emails and externalIds compare
-/// case-insensitively; the manager compares by the manager's externalId.
-fn diff(
-    current: &DirectoryUser,
-    desired: &NewUser,
+/// The attribute changes that make `current` the candidate's user. Compares borrowed values and
+/// allocates only for what differs. Emails and externalIds compare case-insensitively; the
+/// manager compares by the manager's externalId.
+fn diff<'a>(
+    current: &'a DirectoryUser,
+    candidate: &Candidate<'_>,
+    external_id: &str,
+    active: bool,
     policy: &SyncPolicy,
-    external_id_of_target: &HashMap<&str, &str>,
-    input: &PlanInput<'_>,
+    managers: &Managers<'a>,
 ) -> Vec<AttrChange> {
+    let employee = candidate.employee;
     let mut changes = Vec::new();
     let text = |value: Option<&str>| value.map(|v| Value::String(v.to_owned()));
     let mut compare = |attr: Attr, before: Option<&str>, after: Option<&str>, caseless: bool| {
@@ -876,60 +965,70 @@ fn diff(
     compare(
         Attr::ExternalId,
         current.external_id.as_deref(),
-        Some(&desired.external_id),
+        Some(external_id),
         true,
     );
     compare(
         Attr::Email,
         current.email.as_deref(),
-        Some(&desired.email),
+        Some(candidate.email),
         true,
     );
     compare(
         Attr::FirstName,
         current.first_name.as_deref(),
-        Some(&desired.first_name),
+        Some(&employee.first_name),
         false,
     );
     compare(
         Attr::LastName,
         current.last_name.as_deref(),
-        Some(&desired.last_name),
+        Some(&employee.last_name),
         false,
     );
     compare(
         Attr::PreferredLanguage,
         current.preferred_language.as_deref(),
-        desired.preferred_language.as_deref(),
+        map::preferred_language(employee, policy),
         false,
     );
-    if input.managers {
-        let current_manager = current
-            .manager_id
-            .as_deref()
-            .map(|id| external_id_of_target.get(id).copied().unwrap_or(id));
-        compare(
-            Attr::Manager,
-            current_manager,
-            desired.manager.as_deref(),
-            true,
-        );
+    if managers.enabled {
+        let desired = managers.resolve(employee);
+        let same = match (current.manager_id.as_deref(), desired) {
+            (None, None) => true,
+            (Some(current_id), Some((_, ManagerUser::Existing(i)))) => {
+                managers.index.users[i as usize].id == current_id
+            }
+            _ => false,
+        };
+        if !same {
+            changes.push(AttrChange {
+                attr: Attr::Manager,
+                before: text(managers.describe_current(current)),
+                after: desired
+                    .map(|(manager, _)| Value::String(policy.external_id(manager).into())),
+            });
+        }
     }
-    if current.active != desired.active {
+    if current.active != active {
         changes.push(AttrChange {
             attr: Attr::Active,
             before: Some(Value::Bool(current.active)),
-            after: Some(Value::Bool(desired.active)),
+            after: Some(Value::Bool(active)),
         });
     }
     for mapping in &policy.mappings {
         let before = current.attributes.get(&mapping.to);
-        let after = desired.attributes.get(&mapping.to);
-        if before != after {
+        let after = map::mapped_value(mapping, employee, candidate.email);
+        let same = match &after {
+            Some(value) => value.matches(before),
+            None => before.is_none(),
+        };
+        if !same {
             changes.push(AttrChange {
                 attr: Attr::Mapped(mapping.to.clone()),
                 before: before.cloned(),
-                after: after.cloned(),
+                after: after.map(|value| value.to_json()),
             });
         }
     }
@@ -968,8 +1067,14 @@ pub fn plan_hash(changes: &[Change]) -> String {
                 format!(
                     "\x1f{}:{}>{}",
                     attr.attr.name(),
-                    attr.before.as_ref().map(Value::to_string).unwrap_or_default(),
-                    attr.after.as_ref().map(Value::to_string).unwrap_or_default()
+                    attr.before
+                        .as_ref()
+                        .map(Value::to_string)
+                        .unwrap_or_default(),
+                    attr.after
+                        .as_ref()
+                        .map(Value::to_string)
+                        .unwrap_or_default()
                 )
                 .as_bytes(),
             );
@@ -980,16 +1085,16 @@ pub fn plan_hash(changes: &[Change]) -> String {
     digest[..10].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The employee id a managed user belongs to; `None` for users we do not manage.
+fn owned_id<'u>(prefix: &str, user: &'u DirectoryUser) -> Option<&'u str> {
+    user.external_id
+        .as_deref()
+        .filter(|id| has_prefix_ignore_case(id, prefix))
+        .map(|id| &id[prefix.len()..])
+}
+
 fn has_prefix_ignore_case(value: &str, prefix: &str) -> bool {
     value.len() >= prefix.len()
         && value.is_char_boundary(prefix.len())
         && eq_ignore_case(&value[..prefix.len()], prefix)
-}
-
-fn strip_prefix_ignore_case<'a>(value: &'a str, prefix: &str) -> &'a str {
-    if has_prefix_ignore_case(value, prefix) {
-        &value[prefix.len()..]
-    } else {
-        value
-    }
 }

@@ -208,10 +208,7 @@ impl SyncPolicy {
                 match filter.date.as_deref().map(parse_date) {
                     None => error(
                         format!("{path}.date"),
-                        format!(
-                            "a {:?} filter needs a date (YYYY-MM-DD)",
-                            filter.operator
-                        ),
+                        format!("a {:?} filter needs a date (YYYY-MM-DD)", filter.operator),
                     ),
                     Some(Err(message)) => error(format!("{path}.date"), message),
                     Some(Ok(date)) => filters.push(CompiledFilter::Date {
@@ -301,10 +298,7 @@ impl SyncPolicy {
             );
         }
         if spec.job.backoff_limit < 0 {
-            error(
-                "spec.job.backoffLimit".into(),
-                "must be 0 or more".into(),
-            );
+            error("spec.job.backoffLimit".into(), "must be 0 or more".into());
         }
         match &spec.source {
             SourceSpec::Csv(csv) => {
@@ -362,7 +356,9 @@ impl SyncPolicy {
 
     /// Today's date in the policy's time zone.
     pub fn today(&self) -> Date {
-        jiff::Timestamp::now().to_zoned(self.time_zone.clone()).date()
+        jiff::Timestamp::now()
+            .to_zoned(self.time_zone.clone())
+            .date()
     }
 }
 
@@ -370,10 +366,13 @@ impl SyncPolicy {
 pub fn parse_date(value: &str) -> Result<Date, String> {
     let trimmed = value.trim();
     let shaped = trimmed.len() == 10
-        && trimmed
-            .bytes()
-            .enumerate()
-            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        && trimmed.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     if !shaped {
         return Err(format!("`{value}` is not a date in YYYY-MM-DD form"));
     }
@@ -385,7 +384,9 @@ pub fn parse_date(value: &str) -> Result<Date, String> {
 /// Parses an interval such as `24h`, `90m` or `1h30m` into seconds.
 pub fn parse_interval(value: &str) -> Result<u64, String> {
     let invalid = || {
-        format!("`{value}` is not an interval; write hours, minutes and seconds such as 24h, 90m or 1h30m")
+        format!(
+            "`{value}` is not an interval; write hours, minutes and seconds such as 24h, 90m or 1h30m"
+        )
     };
     let mut seconds: u64 = 0;
     let mut number = String::new();
@@ -428,7 +429,11 @@ mod tests {
     #[test]
     fn dates_must_be_calendar_days_in_iso_form() {
         assert_eq!(parse_date("2026-02-28").unwrap().to_string(), "2026-02-28");
-        assert!(parse_date("2026-02-30").unwrap_err().contains("not a calendar date"));
+        assert!(
+            parse_date("2026-02-30")
+                .unwrap_err()
+                .contains("not a calendar date")
+        );
         assert!(parse_date("28/02/2026").unwrap_err().contains("YYYY-MM-DD"));
         assert!(parse_date("2026-2-8").is_err());
     }

@@ -323,7 +323,14 @@ pub fn write_reports(
     skipped.flush()?;
 
     let mut errors = writer("errors.csv")?;
-    errors.write_record(["stage", "line", "employeeId", "externalId", "field", "message"])?;
+    errors.write_record([
+        "stage",
+        "line",
+        "employeeId",
+        "externalId",
+        "field",
+        "message",
+    ])?;
     for error in record_errors {
         errors.write_record([
             "source",

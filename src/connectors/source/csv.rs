@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::{Source, SourceError, SourcePage};
 use crate::sync::{
-    model::{Email, EmailType, Employee, EmploymentStatus, RecordError},
+    model::{CustomFields, Email, EmailType, Employee, EmploymentStatus, RecordError},
     policy::parse_date,
 };
 
@@ -64,9 +64,12 @@ impl CsvSource {
 #[async_trait]
 impl Source for CsvSource {
     async fn check(&self) -> Result<(), SourceError> {
-        tokio::fs::metadata(&self.path).await.map(|_| ()).map_err(|e| {
-            SourceError::Unavailable(format!("cannot read {}: {e}", self.path.display()))
-        })
+        tokio::fs::metadata(&self.path)
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                SourceError::Unavailable(format!("cannot read {}: {e}", self.path.display()))
+            })
     }
 
     fn pages(&self) -> BoxStream<'_, Result<SourcePage, SourceError>> {
@@ -117,7 +120,9 @@ pub fn parse(bytes: &[u8], delimiter: u8) -> Result<SourcePage, SourceError> {
                         expected_len, len, ..
                     } => format!("has {len} fields, the header has {expected_len}"),
                     ::csv::ErrorKind::Io(e) => {
-                        return Err(SourceError::Unavailable(format!("cannot read the CSV: {e}")));
+                        return Err(SourceError::Unavailable(format!(
+                            "cannot read the CSV: {e}"
+                        )));
                     }
                     _ => error.to_string(),
                 };
@@ -199,7 +204,11 @@ fn parse_row(
     }
     let id = employee.id.clone();
     if id.is_empty() {
-        return Err(error("id", "is empty; every row needs an employee id".into(), &id));
+        return Err(error(
+            "id",
+            "is empty; every row needs an employee id".into(),
+            &id,
+        ));
     }
     for (column, raw) in columns.iter().zip(record.iter()) {
         let name = match column {
@@ -207,7 +216,13 @@ fn parse_row(
             Column::Custom(_) => "customFields",
         };
         let value = std::str::from_utf8(raw)
-            .map_err(|_| error(name, "is not valid UTF-8; save the file as UTF-8".into(), &id))?
+            .map_err(|_| {
+                error(
+                    name,
+                    "is not valid UTF-8; save the file as UTF-8".into(),
+                    &id,
+                )
+            })?
             .trim();
         let text = || (!value.is_empty()).then(|| CompactString::from(value));
         let date = |field: &str| match value {
@@ -264,8 +279,7 @@ fn parse_row(
                     status_seen = true;
                 }
                 "startDate" => {
-                    employee.start_date =
-                        date(name).map_err(|(f, m)| error(&f, m, &id))?;
+                    employee.start_date = date(name).map_err(|(f, m)| error(&f, m, &id))?;
                 }
                 "endDate" => {
                     employee.end_date = date(name).map_err(|(f, m)| error(&f, m, &id))?;
@@ -292,10 +306,21 @@ fn parse_row(
     Ok(employee)
 }
 
-fn insert_path(fields: &mut Map<String, Value>, path: &[String], value: &str) {
+fn insert_path(fields: &mut CustomFields, path: &[String], value: &str) {
     let (last, parents) = path.split_last().expect("custom paths are non-empty");
-    let mut map = fields;
-    for segment in parents {
+    let leaf = Value::String(value.to_owned());
+    let Some((first, rest)) = parents.split_first() else {
+        fields.insert(last.as_str(), leaf);
+        return;
+    };
+    if !fields.get(first).is_some_and(Value::is_object) {
+        fields.insert(first.as_str(), Value::Object(Map::new()));
+    }
+    let mut map = fields
+        .get_mut(first)
+        .and_then(Value::as_object_mut)
+        .expect("just made an object");
+    for segment in rest {
         let entry = map
             .entry(segment.clone())
             .or_insert_with(|| Value::Object(Map::new()));
@@ -304,7 +329,7 @@ fn insert_path(fields: &mut Map<String, Value>, path: &[String], value: &str) {
         }
         map = entry.as_object_mut().expect("just made an object");
     }
-    map.insert(last.clone(), Value::String(value.to_owned()));
+    map.insert(last.clone(), leaf);
 }
 
 #[cfg(test)]
@@ -330,7 +355,10 @@ mod tests {
         assert_eq!(e.manager_id.as_deref(), Some("3"));
         assert_eq!(e.emails.len(), 2);
         assert_eq!(e.emails[1].kind, EmailType::Personal);
-        assert_eq!(e.custom_fields["cost"], json!({"center": "4410"}));
+        assert_eq!(
+            e.custom_fields.get("cost"),
+            Some(&json!({"center": "4410"}))
+        );
     }
 
     #[test]
@@ -363,13 +391,19 @@ mod tests {
             ]
         );
         assert!(page.errors[0].message.contains("`Retired` is not a status"));
-        assert!(page.errors[2].message.contains("has 3 fields, the header has 11"));
+        assert!(
+            page.errors[2]
+                .message
+                .contains("has 3 fields, the header has 11")
+        );
     }
 
     #[test]
     fn invalid_utf8_is_a_row_error() {
         let mut csv = HEADER.as_bytes().to_vec();
-        csv.extend_from_slice(b"1,J\xf6rg,B,a@x.example,,Active,,,,,\n2,C,D,c@x.example,,Active,,,,,\n");
+        csv.extend_from_slice(
+            b"1,J\xf6rg,B,a@x.example,,Active,,,,,\n2,C,D,c@x.example,,Active,,,,,\n",
+        );
         let page = parse(&csv, b',').unwrap();
         assert_eq!(page.employees.len(), 1);
         assert_eq!(page.errors[0].field.as_deref(), Some("firstName"));
@@ -380,9 +414,17 @@ mod tests {
     fn a_bad_header_fails_the_whole_file_naming_the_column() {
         let unknown = parse(b"id,firstName,lastName,employmentStatus,departmnt\n", b',');
         let message = unknown.unwrap_err().to_string();
-        assert!(message.contains("column 5 `departmnt` is not a canonical field"), "{message}");
-        let missing = parse(b"id,firstName,lastName\n", b',').unwrap_err().to_string();
-        assert!(missing.contains("required column `employmentStatus`"), "{missing}");
+        assert!(
+            message.contains("column 5 `departmnt` is not a canonical field"),
+            "{message}"
+        );
+        let missing = parse(b"id,firstName,lastName\n", b',')
+            .unwrap_err()
+            .to_string();
+        assert!(
+            missing.contains("required column `employmentStatus`"),
+            "{missing}"
+        );
         let twice = parse(b"id,id,firstName,lastName,employmentStatus\n", b',');
         assert!(twice.unwrap_err().to_string().contains("`id` twice"));
     }

@@ -66,6 +66,13 @@ pub struct RunArgs {
     pub approve: Option<String>,
 }
 
+/// Prints to stdout; a closed stdout (`| head`) is not an error worth failing a run for.
+fn print_quietly(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+}
+
 fn parse_as_of(value: &str) -> Result<Date, String> {
     parse_date(value)
 }
@@ -74,7 +81,7 @@ fn parse_as_of(value: &str) -> Result<Date, String> {
 pub async fn main(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Crd => {
-            print!("{}", crd::crd_yaml());
+            print_quietly(&crd::crd_yaml());
             ExitCode::SUCCESS
         }
         Command::Version => {
@@ -122,10 +129,7 @@ async fn run_manifest(args: RunArgs, mode: RunMode) -> ExitCode {
             });
         }
     };
-    print!(
-        "{}",
-        report::render_table(&output.summary, &output.plan, &output.applied)
-    );
+    // Reports first: they are the record of the run, whatever happens to the terminal.
     if let Err(error) = report::write_reports(
         &args.out,
         &output.plan,
@@ -134,13 +138,11 @@ async fn run_manifest(args: RunArgs, mode: RunMode) -> ExitCode {
         &output.mapped,
         &output.summary,
     ) {
-        eprintln!(
-            "error: cannot write the reports to {}: {error}",
-            args.out.display()
-        );
+        eprintln!("error: cannot write the reports to {}: {error}", args.out.display());
         return ExitCode::from(EXIT_FAILED);
     }
-    println!("Reports written to {}", args.out.display());
+    let table = report::render_table(&output.summary, &output.plan, &output.applied);
+    print_quietly(&format!("{table}Reports written to {}\n", args.out.display()));
     match output.summary.result {
         RunResult::Succeeded => ExitCode::SUCCESS,
         RunResult::Withheld => ExitCode::from(EXIT_WITHHELD),

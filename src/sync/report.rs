@@ -433,6 +433,7 @@ pub fn render_table(summary: &Summary, plan: &Plan, applied: &Applied) -> String
                         if user.active { "" } else { " (inactive)" }
                     )
                 }
+                ChangeKind::Delete => change.email.as_deref().unwrap_or("").to_owned(),
                 _ => describe_changes(&change.changes),
             };
             let status = match outcome {
@@ -441,7 +442,7 @@ pub fn render_table(summary: &Summary, plan: &Plan, applied: &Applied) -> String
             };
             let _ = writeln!(
                 out,
-                "  {:<24} {:<12} {detail}{status}",
+                "  {:<24} {:<13} {detail}{status}",
                 change.external_id,
                 format!("{:?}", change.reason)
             );
@@ -460,9 +461,9 @@ pub fn render_table(summary: &Summary, plan: &Plan, applied: &Applied) -> String
         for conflict in plan.conflicts.iter().take(TABLE_ROWS) {
             let _ = writeln!(
                 out,
-                "  employee {:<14} {:?} {}",
+                "  employee {:<14} {:<20} {}",
                 conflict.employee_id,
-                conflict.kind,
+                format!("{:?}", conflict.kind),
                 conflict.email.as_deref().unwrap_or("")
             );
         }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every check and test of hris-operator on a fresh machine, installing what it needs.
+# Usage: tests/run.sh            (from anywhere; it works from the repository root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain"
+cargo --version
+rustc --version
+
+step "format (cargo fmt --check)"
+cargo fmt --all -- --check
+
+step "lint (cargo clippy --all-targets -- -D warnings)"
+cargo clippy --locked --all-targets -- -D warnings
+
+step "tests (unit, planner rules, properties, CRD and schema validation, demo end to end)"
+cargo test --locked --all-features
+
+step "the README's demo command"
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+cargo run --locked --quiet -- simulate -f config/samples/demo/connection.yaml \
+  --as-of 2026-11-22 --out "$out" > "$out/table.txt"
+grep -q '^Result: Succeeded' "$out/table.txt"
+test -s "$out/summary.json"
+
+step "all checks passed"

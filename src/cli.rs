@@ -70,7 +70,9 @@ pub struct RunArgs {
 fn print_quietly(text: &str) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
 }
 
 fn parse_as_of(value: &str) -> Result<Date, String> {
@@ -138,11 +140,17 @@ async fn run_manifest(args: RunArgs, mode: RunMode) -> ExitCode {
         &output.mapped,
         &output.summary,
     ) {
-        eprintln!("error: cannot write the reports to {}: {error}", args.out.display());
+        eprintln!(
+            "error: cannot write the reports to {}: {error}",
+            args.out.display()
+        );
         return ExitCode::from(EXIT_FAILED);
     }
     let table = report::render_table(&output.summary, &output.plan, &output.applied);
-    print_quietly(&format!("{table}Reports written to {}\n", args.out.display()));
+    print_quietly(&format!(
+        "{table}Reports written to {}\n",
+        args.out.display()
+    ));
     match output.summary.result {
         RunResult::Succeeded => ExitCode::SUCCESS,
         RunResult::Withheld => ExitCode::from(EXIT_WITHHELD),

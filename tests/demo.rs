@@ -55,7 +55,12 @@ fn simulate_on_the_demo_plans_every_kind_of_change_and_writes_the_reports() {
     let out = dir.path().join("out");
     let output = hris(&["simulate"], &manifest, &out);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     let summary = summary(&out);
     for name in [
@@ -73,7 +78,10 @@ fn simulate_on_the_demo_plans_every_kind_of_change_and_writes_the_reports() {
     assert_eq!(summary["result"], "Succeeded");
     assert_eq!(summary["mode"], "Simulate");
     assert_eq!(summary["asOf"], AS_OF);
-    assert!(stdout.contains(&format!("created {:>12}", count(&summary, "created"))), "{stdout}");
+    assert!(
+        stdout.contains(&format!("created {:>12}", count(&summary, "created"))),
+        "{stdout}"
+    );
     for name in [
         "created.csv",
         "updated.csv",
@@ -86,7 +94,10 @@ fn simulate_on_the_demo_plans_every_kind_of_change_and_writes_the_reports() {
         assert!(out.join(name).is_file(), "{name} written");
     }
     // A simulation never writes to the target.
-    assert_eq!(std::fs::read(dir.path().join("directory.json")).unwrap(), directory_before);
+    assert_eq!(
+        std::fs::read(dir.path().join("directory.json")).unwrap(),
+        directory_before
+    );
 
     // Every conflict kind shows up, by employee.
     let conflicts: Vec<(String, String)> = csv_rows(out.join("conflicts.csv"))
@@ -116,7 +127,11 @@ fn simulate_on_the_demo_plans_every_kind_of_change_and_writes_the_reports() {
     };
     assert_eq!(reason_of("E1109"), "Adopted");
     assert_eq!(reason_of("E1122"), "Reactivated");
-    assert!(updated.iter().any(|r| &r[2] == "E1124" && &r[6] == "department" && &r[8] == "People"));
+    assert!(
+        updated
+            .iter()
+            .any(|r| &r[2] == "E1124" && &r[6] == "department" && &r[8] == "People")
+    );
     // A pre-hire is created inactive; a new hire's manager is another new hire.
     let created = csv_rows(out.join("created.csv"));
     let row = |id: &str| created.iter().find(|r| &r[2] == id).unwrap().clone();
@@ -135,7 +150,12 @@ fn apply_then_simulate_plans_zero_changes_and_a_second_apply_writes_nothing() {
     let dir = demo_copy();
     let manifest = dir.path().join("connection.yaml");
     let applied = hris(&["apply"], &manifest, &dir.path().join("applied"));
-    assert_eq!(applied.status.code(), Some(0), "{}", String::from_utf8_lossy(&applied.stdout));
+    assert_eq!(
+        applied.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&applied.stdout)
+    );
     let first = summary(&dir.path().join("applied"));
     assert_eq!(first["mode"], "Apply");
     assert!(count(&first, "created") > 0);
@@ -155,7 +175,10 @@ fn apply_then_simulate_plans_zero_changes_and_a_second_apply_writes_nothing() {
 
     let reapplied = hris(&["apply"], &manifest, &dir.path().join("reapplied"));
     assert_eq!(reapplied.status.code(), Some(0));
-    assert_eq!(std::fs::read(dir.path().join("directory.json")).unwrap(), directory);
+    assert_eq!(
+        std::fs::read(dir.path().join("directory.json")).unwrap(),
+        directory
+    );
 }
 
 fn duplicated_external_ids(directory: &[u8]) -> Vec<String> {
@@ -190,12 +213,19 @@ fn a_failed_source_changes_nothing_and_exits_1() {
     let dir = demo_copy();
     std::fs::remove_file(dir.path().join("employees.csv")).unwrap();
     let before = std::fs::read(dir.path().join("directory.json")).unwrap();
-    let output = hris(&["apply"], &dir.path().join("connection.yaml"), &dir.path().join("out"));
+    let output = hris(
+        &["apply"],
+        &dir.path().join("connection.yaml"),
+        &dir.path().join("out"),
+    );
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("reading the source failed"), "{stderr}");
     assert!(stderr.contains("Nothing was changed"), "{stderr}");
-    assert_eq!(std::fs::read(dir.path().join("directory.json")).unwrap(), before);
+    assert_eq!(
+        std::fs::read(dir.path().join("directory.json")).unwrap(),
+        before
+    );
 }
 
 #[test]
@@ -206,9 +236,15 @@ fn a_bad_csv_header_is_invalid_input_and_exits_2() {
         "id,firstName,lastName,employmentStatus,departmnt\n1,A,B,Active,x\n",
     )
     .unwrap();
-    let output = hris(&["simulate"], &dir.path().join("connection.yaml"), &dir.path().join("out"));
+    let output = hris(
+        &["simulate"],
+        &dir.path().join("connection.yaml"),
+        &dir.path().join("out"),
+    );
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("`departmnt` is not a canonical field"));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("`departmnt` is not a canonical field")
+    );
 }
 
 #[test]
@@ -235,7 +271,10 @@ fn the_safeguard_withholds_removals_exits_3_and_approval_lets_that_plan_through(
     assert_eq!(applied.status.code(), Some(3));
     let apply = summary(&dir.path().join("apply"));
     assert!(count(&apply, "created") > 0);
-    assert_eq!((count(&apply, "deactivated"), count(&apply, "deleted")), (0, 0));
+    assert_eq!(
+        (count(&apply, "deactivated"), count(&apply, "deleted")),
+        (0, 0)
+    );
     let remainder = apply["planHash"].as_str().unwrap().to_owned();
     assert_ne!(remainder, hash);
     let withheld = csv_rows(dir.path().join("apply/deleted.csv"));
@@ -257,7 +296,12 @@ fn the_safeguard_withholds_removals_exits_3_and_approval_lets_that_plan_through(
         .arg(dir.path().join("approved"))
         .output()
         .unwrap();
-    assert_eq!(approved.status.code(), Some(0), "{}", String::from_utf8_lossy(&approved.stdout));
+    assert_eq!(
+        approved.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&approved.stdout)
+    );
     let done = summary(&dir.path().join("approved"));
     assert_eq!(count(&done, "created"), 0);
     assert!(count(&done, "deleted") > 0 && count(&done, "deactivated") > 0);

@@ -6,8 +6,10 @@
 use std::{
     cell::OnceCell,
     collections::HashMap,
-    hash::{Hash, Hasher},
+    hash::{BuildHasher, Hash, Hasher},
 };
+
+use hashbrown::hash_table::{Entry, HashTable};
 
 use compact_str::CompactString;
 use jiff::civil::Date;
@@ -278,49 +280,93 @@ impl Hash for Caseless<'_> {
     }
 }
 
-/// Where a key was found: the first user and how many hold it.
+/// Where a key was found: the first row and how many rows hold it.
 #[derive(Clone, Copy, Debug, Default)]
 struct Hits {
     first: u32,
     count: u32,
 }
 
+/// Rows indexed by a case-insensitive key. The table stores row references only (8 bytes a
+/// slot, against 24 for a map of string keys); keys are read back from the rows.
+struct KeyIndex {
+    table: HashTable<Slot>,
+    state: foldhash::fast::RandomState,
+}
+
+/// A row reference (row number shifted left, low bit: which of the row's keys) and a count.
+#[derive(Clone, Copy)]
+struct Slot {
+    key: u32,
+    count: u32,
+}
+
+impl KeyIndex {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            table: HashTable::with_capacity(capacity),
+            state: Default::default(),
+        }
+    }
+
+    fn hash(&self, key: &str) -> u64 {
+        self.state.hash_one(Caseless(key))
+    }
+
+    /// Adds a key; `key_of` reads a slot's key back from its row.
+    fn add<'a>(&mut self, key: u32, value: &str, key_of: impl Fn(u32) -> &'a str) {
+        let hash = self.hash(value);
+        let state = &self.state;
+        match self.table.entry(
+            hash,
+            |slot| eq_ignore_case(key_of(slot.key), value),
+            |slot| state.hash_one(Caseless(key_of(slot.key))),
+        ) {
+            Entry::Occupied(mut slot) => slot.get_mut().count += 1,
+            Entry::Vacant(vacant) => {
+                vacant.insert(Slot { key, count: 1 });
+            }
+        }
+    }
+
+    fn get<'a>(&self, value: &str, key_of: impl Fn(u32) -> &'a str) -> Hits {
+        self.table
+            .find(self.hash(value), |slot| {
+                eq_ignore_case(key_of(slot.key), value)
+            })
+            .map_or_else(Hits::default, |slot| Hits {
+                first: slot.key >> 1,
+                count: slot.count,
+            })
+    }
+}
+
 /// Target users indexed by externalId and by login/email.
 struct UserIndex<'a> {
     users: &'a [DirectoryUser],
-    by_external_id: FastMap<Caseless<'a>, Hits>,
-    by_email: FastMap<Caseless<'a>, Hits>,
+    by_external_id: KeyIndex,
+    by_email: KeyIndex,
 }
 
 impl<'a> UserIndex<'a> {
     fn new(users: &'a [DirectoryUser]) -> Self {
-        let mut by_external_id = fast_map(users.len());
-        let mut by_email = fast_map(users.len());
-        let add = |map: &mut FastMap<Caseless<'a>, Hits>, key: &'a str, index: u32| {
-            if !key.is_empty() {
-                map.entry(Caseless(key))
-                    .and_modify(|hits| hits.count += 1)
-                    .or_insert(Hits {
-                        first: index,
-                        count: 1,
-                    });
+        let mut by_external_id = KeyIndex::with_capacity(users.len());
+        let mut by_email = KeyIndex::with_capacity(users.len());
+        for (row, user) in users.iter().enumerate() {
+            let key = (row as u32) << 1;
+            if let Some(external_id) = user.external_id.as_deref().filter(|id| !id.is_empty()) {
+                by_external_id.add(key, external_id, |key| external_id_of(users, key));
             }
-        };
-        for (index, user) in users.iter().enumerate() {
-            let index = index as u32;
-            if let Some(external_id) = &user.external_id {
-                add(&mut by_external_id, external_id, index);
+            if let Some(email) = user.email.as_deref().filter(|email| !email.is_empty()) {
+                by_email.add(key, email, |key| email_of(users, key));
             }
-            if let Some(email) = &user.email {
-                add(&mut by_email, email, index);
-            }
-            if let Some(user_name) = &user.user_name
+            if let Some(user_name) = user.user_name.as_deref().filter(|name| !name.is_empty())
                 && !user
                     .email
                     .as_deref()
                     .is_some_and(|email| eq_ignore_case(email, user_name))
             {
-                add(&mut by_email, user_name, index);
+                by_email.add(key | 1, user_name, |key| email_of(users, key));
             }
         }
         Self {
@@ -331,11 +377,12 @@ impl<'a> UserIndex<'a> {
     }
 
     fn hits(&self, key: MatchKey, value: &str) -> Hits {
-        let map = match key {
-            MatchKey::ExternalId => &self.by_external_id,
-            MatchKey::Email => &self.by_email,
-        };
-        map.get(&Caseless(value)).copied().unwrap_or_default()
+        match key {
+            MatchKey::ExternalId => self
+                .by_external_id
+                .get(value, |key| external_id_of(self.users, key)),
+            MatchKey::Email => self.by_email.get(value, |key| email_of(self.users, key)),
+        }
     }
 
     /// Every user a key finds (a scan only when several hold it, which is rare).
@@ -357,6 +404,25 @@ impl<'a> UserIndex<'a> {
     }
 }
 
+/// The externalId a slot of the externalId index refers to.
+fn external_id_of(users: &[DirectoryUser], key: u32) -> &str {
+    users[(key >> 1) as usize]
+        .external_id
+        .as_deref()
+        .unwrap_or("")
+}
+
+/// The email (low bit 0) or login (low bit 1) a slot of the email index refers to.
+fn email_of(users: &[DirectoryUser], key: u32) -> &str {
+    let user = &users[(key >> 1) as usize];
+    let value = if key & 1 == 0 {
+        &user.email
+    } else {
+        &user.user_name
+    };
+    value.as_deref().unwrap_or("")
+}
+
 /// What pass one decided for a kept employee.
 #[derive(Clone, Copy)]
 enum Outcome {
@@ -366,9 +432,16 @@ enum Outcome {
 
 struct Candidate<'a> {
     employee: &'a Employee,
-    email: &'a str,
     disposition: Disposition,
     outcome: Outcome,
+}
+
+impl<'a> Candidate<'a> {
+    /// The chosen email (recomputed rather than stored: a candidate per employee adds up).
+    fn email(&self, policy: &SyncPolicy) -> &'a str {
+        map::choose_email(self.employee, &policy.email_priority)
+            .expect("only employees with an email become candidates")
+    }
 }
 
 /// Plans the changes that bring the target in step with the source.
@@ -384,9 +457,10 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
     let mut conflicts = Vec::new();
     let mut skipped = Vec::new();
 
-    let mut id_counts: FastMap<Caseless<'_>, u32> = fast_map(input.employees.len());
-    for employee in input.employees {
-        *id_counts.entry(Caseless(&employee.id)).or_default() += 1;
+    let employee_id = |key: u32| input.employees[(key >> 1) as usize].id.as_str();
+    let mut id_counts = KeyIndex::with_capacity(input.employees.len());
+    for (row, employee) in input.employees.iter().enumerate() {
+        id_counts.add((row as u32) << 1, &employee.id, employee_id);
     }
     // Managed users whose employee is in the source (kept by the filters, or unreadable) are
     // never treated as absent.
@@ -416,7 +490,7 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
         let external_id = policy.external_id(&employee.id);
         let by_external_id = index.hits(MatchKey::ExternalId, &external_id);
         protect(&employee.id, by_external_id);
-        if id_counts[&Caseless(&employee.id)] > 1 {
+        if id_counts.get(&employee.id, employee_id).count > 1 {
             conflicts.push(Conflict {
                 employee_id: employee.id.clone(),
                 email: email.map(Into::into),
@@ -541,7 +615,6 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
         };
         candidates.push(Candidate {
             employee,
-            email,
             disposition,
             outcome,
         });
@@ -556,7 +629,7 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
                 vec![users[i as usize].id.clone()],
             ),
             Outcome::Create => (
-                create_emails[&Caseless(candidate.email)] > 1,
+                create_emails[&Caseless(candidate.email(policy))] > 1,
                 ConflictKind::DuplicateEmail,
                 Vec::new(),
             ),
@@ -564,7 +637,7 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
         if shared {
             conflicts.push(Conflict {
                 employee_id: candidate.employee.id.clone(),
-                email: Some(candidate.email.into()),
+                email: Some(candidate.email(policy).into()),
                 kind,
                 target_ids,
             });
@@ -630,7 +703,7 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
         let external_id = policy.external_id(&employee.id);
         match (candidate.outcome, candidate.disposition) {
             (Outcome::Create, Disposition::Provision { active }) => {
-                let mut user = map::desired_user(employee, candidate.email, active, policy);
+                let mut user = map::desired_user(employee, candidate.email(policy), active, policy);
                 user.manager = managers
                     .resolve(employee)
                     .map(|(manager, _)| policy.external_id(manager));
@@ -676,7 +749,7 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
                     current,
                     external_id.clone(),
                     Some(employee.id.clone()),
-                    Some(candidate.email.into()),
+                    Some(candidate.email(policy).into()),
                     attr_changes,
                 ));
             }
@@ -947,6 +1020,7 @@ fn diff<'a>(
     managers: &Managers<'a>,
 ) -> Vec<AttrChange> {
     let employee = candidate.employee;
+    let email = candidate.email(policy);
     let mut changes = Vec::new();
     let text = |value: Option<&str>| value.map(|v| Value::String(v.to_owned()));
     let mut compare = |attr: Attr, before: Option<&str>, after: Option<&str>, caseless: bool| {
@@ -968,12 +1042,7 @@ fn diff<'a>(
         Some(external_id),
         true,
     );
-    compare(
-        Attr::Email,
-        current.email.as_deref(),
-        Some(candidate.email),
-        true,
-    );
+    compare(Attr::Email, current.email.as_deref(), Some(email), true);
     compare(
         Attr::FirstName,
         current.first_name.as_deref(),
@@ -1019,7 +1088,7 @@ fn diff<'a>(
     }
     for mapping in &policy.mappings {
         let before = current.attributes.get(&mapping.to);
-        let after = map::mapped_value(mapping, employee, candidate.email);
+        let after = map::mapped_value(mapping, employee, email);
         let same = match &after {
             Some(value) => value.matches(before),
             None => before.is_none(),

@@ -7,8 +7,7 @@ mod support;
 
 use std::{hint::black_box, time::Instant};
 
-use hris_operator::sync::plan::{ChangeKind, PlanInput, plan};
-use jiff::civil::date;
+use hris_operator::sync::plan::{ChangeKind, plan};
 
 fn main() {
     let n: usize = std::env::var("PLAN_BENCH_EMPLOYEES")
@@ -18,14 +17,7 @@ fn main() {
     let policy = support::policy();
     let employees = support::employees(n);
     let users = support::users(&employees);
-    let input = PlanInput {
-        employees: &employees,
-        record_errors: &[],
-        users: &users,
-        as_of: date(2026, 11, 22),
-        managers: true,
-        approved_hash: None,
-    };
+    let input = support::input(&employees, &users);
     let first = plan(&input, &policy);
     println!(
         "plan: {} employees, {} users -> {} creates, {} updates, {} deletes, {} unchanged",

@@ -7,8 +7,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use hris_operator::sync::plan::{PlanInput, plan};
-use jiff::civil::date;
+use hris_operator::sync::plan::plan;
 
 #[global_allocator]
 static ALLOCATOR: dhat::Alloc = dhat::Alloc;
@@ -20,17 +19,7 @@ fn main() {
     let employees = support::employees(n);
     let users = support::users(&employees);
     let inputs = dhat::HeapStats::get().curr_bytes;
-    let result = plan(
-        &PlanInput {
-            employees: &employees,
-            record_errors: &[],
-            users: &users,
-            as_of: date(2026, 11, 22),
-            managers: true,
-            approved_hash: None,
-        },
-        &policy,
-    );
+    let result = plan(&support::input(&employees, &users), &policy);
     let stats = dhat::HeapStats::get();
     let per_user = |bytes: usize| bytes as f64 / n as f64;
     println!(

@@ -313,28 +313,16 @@ fn pre_hires_are_created_inactive_and_activated_on_the_start_date() {
 
     let mut inactive_user = user_of("u1", &joiner);
     inactive_user.active = false;
-    let on_start = plan_on(date(2026, 12, 1), &[joiner], &[inactive_user], &policy);
+    let (employees, users) = ([joiner], [inactive_user]);
+    let on_start = hris_operator::sync::plan::plan(
+        &PlanInput {
+            as_of: date(2026, 12, 1),
+            ..input(&employees, &users)
+        },
+        &policy,
+    );
     assert_eq!(summary(&on_start), pairs(&[("Update", "p:1")]));
     assert_eq!(on_start.changes[0].reason, Reason::Reactivated);
-}
-
-fn plan_on(
-    as_of: jiff::civil::Date,
-    employees: &[hris_operator::sync::model::Employee],
-    users: &[hris_operator::sync::model::DirectoryUser],
-    policy: &hris_operator::sync::policy::SyncPolicy,
-) -> hris_operator::sync::plan::Plan {
-    plan(
-        &PlanInput {
-            employees,
-            record_errors: &[],
-            users,
-            as_of,
-            managers: true,
-            approved_hash: None,
-        },
-        policy,
-    )
 }
 
 #[test]
@@ -391,14 +379,11 @@ fn an_unreadable_source_record_protects_its_user() {
         field: Some("startDate".into()),
         message: "bad".into(),
     }];
+    let employees = [ada];
     let plan = plan(
         &PlanInput {
-            employees: &[ada],
             record_errors: &errors,
-            users: &users,
-            as_of: TODAY,
-            managers: true,
-            approved_hash: None,
+            ..input(&employees, &users)
         },
         &policy,
     );
@@ -467,6 +452,21 @@ fn operation_switches_turn_kinds_of_changes_into_skips() {
     );
 }
 
+fn approve(
+    employees: &[hris_operator::sync::model::Employee],
+    users: &[hris_operator::sync::model::DirectoryUser],
+    policy: &hris_operator::sync::policy::SyncPolicy,
+    hash: &str,
+) -> hris_operator::sync::plan::Plan {
+    plan(
+        &PlanInput {
+            approved_hash: Some(hash),
+            ..input(employees, users)
+        },
+        policy,
+    )
+}
+
 fn staff(count: usize) -> Vec<hris_operator::sync::model::Employee> {
     (0..count)
         .map(|i| employee(&i.to_string(), &format!("P{i}")))
@@ -502,41 +502,12 @@ fn safeguards_withhold_removals_but_let_creates_and_updates_through() {
     // The hash is stable, and approving it lets exactly that plan through.
     let again = run(&remaining, &users, &policy);
     assert_eq!(again.hash, plan.hash);
-    let approved = hris_operator::sync::plan::plan(
-        &PlanInput {
-            employees: &remaining,
-            record_errors: &[],
-            users: &users,
-            as_of: TODAY,
-            managers: true,
-            approved_hash: Some(&plan.hash),
-        },
-        &policy,
-    );
+    let approved = approve(&remaining, &users, &policy, &plan.hash);
     assert!(approved.safeguard.is_none());
     assert_eq!(approved.count(ChangeKind::Deactivate), 3);
     // A different plan is not let through by that approval.
-    let fewer = plan_with_approval(&remaining[1..], &users, &policy, &plan.hash);
+    let fewer = approve(&remaining[1..], &users, &policy, &plan.hash);
     assert!(fewer.safeguard.is_some());
-}
-
-fn plan_with_approval(
-    employees: &[hris_operator::sync::model::Employee],
-    users: &[hris_operator::sync::model::DirectoryUser],
-    policy: &hris_operator::sync::policy::SyncPolicy,
-    hash: &str,
-) -> hris_operator::sync::plan::Plan {
-    plan(
-        &PlanInput {
-            employees,
-            record_errors: &[],
-            users,
-            as_of: TODAY,
-            managers: true,
-            approved_hash: Some(hash),
-        },
-        policy,
-    )
 }
 
 #[test]
@@ -572,7 +543,7 @@ fn an_empty_source_never_removes_anyone_even_when_approved() {
     assert!(plan.changes.is_empty());
     assert_eq!(plan.withheld.len(), 3);
     assert!(plan.safeguard.as_ref().unwrap().empty_source);
-    let approved = plan_with_approval(&[], &users, &policy, &plan.hash);
+    let approved = approve(&[], &users, &policy, &plan.hash);
     assert!(approved.changes.is_empty());
 }
 

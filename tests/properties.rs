@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{PREFIX, TODAY, policy};
+use common::{PREFIX, TODAY, input, policy};
 use hris_operator::{
     connectors::target::{
         Target,
@@ -192,17 +192,7 @@ proptest! {
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let mapped = policy.mapped_attributes();
 
-        let plan_now = |users: &[hris_operator::sync::model::DirectoryUser]| plan(
-            &PlanInput {
-                employees: &employees,
-                record_errors: &[],
-                users,
-                as_of: TODAY,
-                managers: true,
-                approved_hash: None,
-            },
-            &policy,
-        );
+        let plan_now = |users: &[hris_operator::sync::model::DirectoryUser]| plan(&input(&employees, users), &policy);
         let before = runtime.block_on(target.list_users(&mapped)).unwrap();
         let first = plan_now(&before);
         let applied = runtime.block_on(apply(&first, &before, &target));
@@ -265,11 +255,12 @@ proptest! {
         let path = dir.path().join("users.json");
         file::store(&path, &directory).unwrap();
         let listed = runtime.block_on(FileTarget::new(path).list_users(&[])).unwrap();
-        let first = plan(&PlanInput { employees: &[], record_errors: &[], users: &listed,
-            as_of: TODAY, managers: true, approved_hash: None }, &policy);
+        let first = plan(&input(&[], &listed), &policy);
         let approved = first.hash.clone();
-        let plan = plan(&PlanInput { employees: &[], record_errors: &[], users: &listed,
-            as_of: TODAY, managers: true, approved_hash: approve.then_some(approved.as_str()) }, &policy);
+        let plan = plan(
+            &PlanInput { approved_hash: approve.then_some(approved.as_str()), ..input(&[], &listed) },
+            &policy,
+        );
         prop_assert!(plan.changes.iter().all(|c| !c.kind.is_removal()));
     }
 
@@ -287,8 +278,7 @@ proptest! {
         let path = dir.path().join("users.json");
         file::store(&path, &build_users(&users)).unwrap();
         let listed = runtime.block_on(FileTarget::new(path).list_users(&[])).unwrap();
-        let input = PlanInput { employees: &employees, record_errors: &[], users: &listed,
-            as_of: TODAY, managers: true, approved_hash: None };
+        let input = input(&employees, &listed);
         let limited = plan(&input, &policy);
         let unlimited = plan(&input, &converging_policy_with_all_removals());
         let removals = limited.changes.iter().chain(&limited.withheld).filter(|c| c.kind.is_removal()).count();

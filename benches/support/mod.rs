@@ -8,6 +8,7 @@ use hris_operator::{
     crd::HrisConnectionSpec,
     sync::{
         model::{Attributes, DirectoryUser, Email, EmailType, Employee, EmploymentStatus},
+        plan::PlanInput,
         policy::SyncPolicy,
     },
 };
@@ -15,6 +16,18 @@ use jiff::civil::date;
 use serde_json::json;
 
 pub const PREFIX: &str = "acme-hris:";
+
+/// The benchmark's plan input: everyone evaluated on one fixed date.
+pub fn input<'a>(employees: &'a [Employee], users: &'a [DirectoryUser]) -> PlanInput<'a> {
+    PlanInput {
+        employees,
+        record_errors: &[],
+        users,
+        as_of: date(2026, 11, 22),
+        managers: true,
+        approved_hash: None,
+    }
+}
 
 pub fn policy() -> SyncPolicy {
     let spec: HrisConnectionSpec = serde_saphyr::from_str(

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{
     apply::{Applied, Outcome},
     model::{AttrChange, RecordError},
-    plan::{ChangeKind, Plan, SafeguardTrip},
+    plan::{Change, ChangeKind, Plan, SafeguardTrip},
 };
 use crate::crd::{ChangeCounts, ChangeSample, RunResult};
 
@@ -149,6 +149,14 @@ pub fn summarize(
     }
 }
 
+/// Every change with its outcome, the withheld ones last.
+fn rows<'a>(plan: &'a Plan, applied: &'a Applied) -> impl Iterator<Item = (&'a Change, Outcome)> {
+    plan.changes
+        .iter()
+        .zip(applied.outcomes.iter().cloned())
+        .chain(plan.withheld.iter().map(|c| (c, Outcome::Withheld)))
+}
+
 fn display(value: Option<&Value>) -> String {
     match value {
         None | Some(Value::Null) => String::new(),
@@ -191,12 +199,7 @@ pub fn write_reports(
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let writer = |name: &str| csv::Writer::from_path(dir.join(name));
-    let rows = || {
-        plan.changes
-            .iter()
-            .zip(applied.outcomes.iter().cloned())
-            .chain(plan.withheld.iter().map(|c| (c, Outcome::Withheld)))
-    };
+    let rows = || rows(plan, applied);
     let id = |value: &Option<compact_str::CompactString>| value.as_deref().unwrap_or("").to_owned();
 
     let mut created = writer("created.csv")?;
@@ -409,12 +412,7 @@ pub fn render_table(summary: &Summary, plan: &Plan, applied: &Applied) -> String
         (ChangeKind::Deactivate, "Deactivated"),
         (ChangeKind::Delete, "Deleted"),
     ];
-    let rows = || {
-        plan.changes
-            .iter()
-            .zip(applied.outcomes.iter().cloned())
-            .chain(plan.withheld.iter().map(|c| (c, Outcome::Withheld)))
-    };
+    let rows = || rows(plan, applied);
     for (kind, title) in sections {
         let all: Vec<_> = rows().filter(|(c, _)| c.kind == kind).collect();
         if all.is_empty() {

@@ -66,18 +66,20 @@ pub fn unmanaged(target_id: &str, email: &str) -> DirectoryUser {
     }
 }
 
+/// The input of a plan on `TODAY`, with manager links, no errors and no approval.
+pub fn input<'a>(employees: &'a [Employee], users: &'a [DirectoryUser]) -> PlanInput<'a> {
+    PlanInput {
+        employees,
+        record_errors: &[],
+        users,
+        as_of: TODAY,
+        managers: true,
+        approved_hash: None,
+    }
+}
+
 pub fn run(employees: &[Employee], users: &[DirectoryUser], policy: &SyncPolicy) -> Plan {
-    plan(
-        &PlanInput {
-            employees,
-            record_errors: &[],
-            users,
-            as_of: TODAY,
-            managers: true,
-            approved_hash: None,
-        },
-        policy,
-    )
+    plan(&input(employees, users), policy)
 }
 
 /// `(kind, externalId)` of every change, for compact assertions.

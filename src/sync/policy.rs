@@ -356,9 +356,12 @@ impl SyncPolicy {
 
     /// Today's date in the policy's time zone.
     pub fn today(&self) -> Date {
-        jiff::Timestamp::now()
-            .to_zoned(self.time_zone.clone())
-            .date()
+        self.date_at(jiff::Timestamp::now())
+    }
+
+    /// The calendar date of an instant in the policy's time zone: lifecycle rules use it.
+    pub fn date_at(&self, instant: jiff::Timestamp) -> Date {
+        instant.to_zoned(self.time_zone.clone()).date()
     }
 }
 
@@ -436,6 +439,43 @@ mod tests {
         );
         assert!(parse_date("28/02/2026").unwrap_err().contains("YYYY-MM-DD"));
         assert!(parse_date("2026-2-8").is_err());
+    }
+
+    fn policy_in(zone: &str) -> SyncPolicy {
+        let spec: HrisConnectionSpec = serde_saphyr::from_str(&format!(
+            "source: {{csv: {{path: e.csv}}}}\ntarget: {{file: {{path: d.json}}}}\nexternalIdPrefix: 'p:'\nschedule: {{timeZone: {zone}}}"
+        ))
+        .unwrap();
+        SyncPolicy::compile(&spec).unwrap()
+    }
+
+    #[test]
+    fn the_evaluation_date_is_the_calendar_date_in_the_schedule_time_zone() {
+        let date_in = |zone: &str, instant: &str| {
+            policy_in(zone)
+                .date_at(instant.parse().unwrap())
+                .to_string()
+        };
+        assert_eq!(date_in("UTC", "2026-11-22T23:30:00Z"), "2026-11-22");
+        // Stockholm is UTC+1 in November: already the 23rd there.
+        assert_eq!(
+            date_in("Europe/Stockholm", "2026-11-22T23:30:00Z"),
+            "2026-11-23"
+        );
+        // Los Angeles is UTC-8: still the 22nd at 07:59 UTC on the 23rd.
+        assert_eq!(
+            date_in("America/Los_Angeles", "2026-11-23T07:59:00Z"),
+            "2026-11-22"
+        );
+        // Across the spring-forward night (Stockholm, 2026-03-29 02:00 → 03:00).
+        assert_eq!(
+            date_in("Europe/Stockholm", "2026-03-28T22:59:00Z"),
+            "2026-03-28"
+        );
+        assert_eq!(
+            date_in("Europe/Stockholm", "2026-03-28T23:00:00Z"),
+            "2026-03-29"
+        );
     }
 
     #[test]

@@ -465,10 +465,14 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
     // Managed users whose employee is in the source (kept by the filters, or unreadable) are
     // never treated as absent.
     let mut protected = vec![false; users.len()];
-    let mut protect = |employee_id: &str, hits: Hits| {
-        let external_id = policy.external_id(employee_id);
-        for i in index.all(MatchKey::ExternalId, &external_id, hits) {
-            protected[i as usize] = true;
+    let mut protect = |employee_id: &str, hits: Hits| match hits.count {
+        0 => {}
+        1 => protected[hits.first as usize] = true,
+        _ => {
+            let external_id = policy.external_id(employee_id);
+            for i in index.all(MatchKey::ExternalId, &external_id, hits) {
+                protected[i as usize] = true;
+            }
         }
     };
     for error in input.record_errors {

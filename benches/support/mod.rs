@@ -25,6 +25,7 @@ pub fn input<'a>(employees: &'a [Employee], users: &'a [DirectoryUser]) -> PlanI
         users,
         as_of: date(2026, 11, 22),
         managers: true,
+        deletes: true,
         approved_hash: None,
     }
 }

@@ -1,6 +1,7 @@
 //! Connectors: one `Source` per HR system, one `Target` per directory. The spec's one-of enum
 //! picks the connector with an exhaustive `match`; there is no registry.
 
+pub mod http;
 pub mod secrets;
 pub mod source;
 pub mod target;

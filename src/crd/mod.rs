@@ -67,7 +67,7 @@ pub struct HrisConnectionSpec {
     pub source: SourceSpec,
 
     /// The directory users are provisioned into. Exactly one key.
-    #[x_kube(validation = kube::core::Rule::new("size(self) == 1").message("target must have exactly one key, such as file"))]
+    #[x_kube(validation = kube::core::Rule::new("size(self) == 1").message("target must have exactly one key, such as scim or file"))]
     pub target: TargetSpec,
 
     /// Prefix of the externalId this connection writes (`prefix` + HR employee id). Target users
@@ -162,8 +162,116 @@ pub struct CsvSource {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum TargetSpec {
+    /// A SCIM 2.0 service provider (Slack, GitHub, Zoom, Atlassian, and most SaaS apps).
+    Scim(ScimTarget),
     /// A local JSON file acting as a user directory, for demos and tests.
     File(FileTarget),
+}
+
+/// A SCIM 2.0 service provider. Set exactly one of `credentialsSecretRef`, `basic`, `oauth2`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = kube::core::Rule::new("[has(self.credentialsSecretRef), has(self.basic), has(self.oauth2)].filter(x, x).size() == 1").message("scim takes exactly one of credentialsSecretRef (bearer token), basic, oauth2")
+)]
+pub struct ScimTarget {
+    /// Base URL of the SCIM API, the part before `/Users`, such as
+    /// `https://api.example.com/scim/v2`.
+    #[schemars(length(min = 1))]
+    pub base_url: String,
+    /// Secret key holding a bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_secret_ref: Option<SecretKeyRef>,
+    /// HTTP Basic credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic: Option<BasicAuth>,
+    /// OAuth2 client credentials; the token is cached and renewed before it expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth2: Option<OAuth2ClientCredentials>,
+    /// Most requests a second sent to this provider (decimals allowed, such as 0.27 for 1,000
+    /// an hour). The default suits the strictest common providers (Slack: 600 writes a minute).
+    #[serde(default = "default_scim_rate")]
+    #[schemars(range(min = 0.001))]
+    pub requests_per_second: f64,
+    /// Most requests in flight at once.
+    #[serde(default = "default_scim_concurrency")]
+    #[schemars(range(min = 1, max = 64))]
+    pub max_concurrency: u32,
+    /// Seconds before a request is abandoned (and retried).
+    #[serde(default = "default_scim_timeout")]
+    #[schemars(range(min = 1, max = 600))]
+    pub timeout_seconds: u32,
+    /// Tries per request, the first included, on 429, 5xx and timeouts.
+    #[serde(default = "default_scim_tries")]
+    #[schemars(range(min = 1, max = 20))]
+    pub max_tries: u32,
+    /// Switches for providers that depart from RFC 7644.
+    #[serde(default)]
+    pub quirks: ScimQuirks,
+}
+
+/// Provider departures from RFC 7644.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScimQuirks {
+    /// Send PATCH op names capitalised (`Replace`, `Remove`).
+    #[serde(default)]
+    pub capitalized_patch_ops: bool,
+    /// Send booleans as the strings "True"/"False" (string booleans are always accepted).
+    #[serde(default)]
+    pub booleans_as_strings: bool,
+    /// The provider's DELETE only deactivates (as Slack's does): deactivations are sent as
+    /// DELETE and users are never deleted, only deactivated.
+    #[serde(default)]
+    pub delete_deactivates: bool,
+    /// The provider has no PATCH (whatever it advertises): changes are sent as PUT of the whole
+    /// user.
+    #[serde(default)]
+    pub no_patch: bool,
+}
+
+/// HTTP Basic credentials for a SCIM provider.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BasicAuth {
+    /// User name.
+    #[schemars(length(min = 1))]
+    pub username: String,
+    /// Secret key holding the password.
+    pub password_secret_ref: SecretKeyRef,
+}
+
+/// OAuth2 client-credentials grant.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuth2ClientCredentials {
+    /// Token endpoint URL.
+    #[schemars(length(min = 1))]
+    pub token_url: String,
+    /// Client id.
+    #[schemars(length(min = 1))]
+    pub client_id: String,
+    /// Secret key holding the client secret.
+    pub client_secret_secret_ref: SecretKeyRef,
+    /// Scope to request, if the provider needs one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+fn default_scim_rate() -> f64 {
+    10.0
+}
+
+fn default_scim_concurrency() -> u32 {
+    4
+}
+
+fn default_scim_timeout() -> u32 {
+    30
+}
+
+fn default_scim_tries() -> u32 {
+    5
 }
 
 /// A JSON file holding a user directory.

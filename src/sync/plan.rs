@@ -240,6 +240,8 @@ pub struct PlanInput<'a> {
     pub as_of: Date,
     /// Whether the target can hold manager links.
     pub managers: bool,
+    /// Whether the target can delete users; when not, deletions become deactivations.
+    pub deletes: bool,
     /// A plan hash approved by a person: a plan with this hash is not withheld (except for an
     /// empty source).
     pub approved_hash: Option<&'a str>,
@@ -773,6 +775,22 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
                     vec![deactivation()],
                 ));
             }
+            (Outcome::Existing(i), Disposition::Delete) if !input.deletes => {
+                let current = &users[i as usize];
+                if !current.active {
+                    unchanged += 1;
+                    continue;
+                }
+                changes.push(existing_change(
+                    ChangeKind::Deactivate,
+                    Reason::RemovalDue,
+                    current,
+                    external_id.clone(),
+                    Some(employee.id.clone()),
+                    current.email.clone(),
+                    vec![deactivation()],
+                ));
+            }
             (Outcome::Existing(i), Disposition::Delete) => {
                 let current = &users[i as usize];
                 let reason = if policy.lifecycle.inactive_users == RemovalAction::Delete {
@@ -800,12 +818,12 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
         let external_id = user.external_id.clone().unwrap_or_default();
         let kind = match policy.lifecycle.absent_users {
             RemovalAction::Ignore => continue,
-            RemovalAction::Deactivate if !user.active => {
+            RemovalAction::Delete if input.deletes => ChangeKind::Delete,
+            RemovalAction::Deactivate | RemovalAction::Delete if !user.active => {
                 unchanged += 1;
                 continue;
             }
-            RemovalAction::Deactivate => ChangeKind::Deactivate,
-            RemovalAction::Delete => ChangeKind::Delete,
+            RemovalAction::Deactivate | RemovalAction::Delete => ChangeKind::Deactivate,
         };
         let attr_changes = if kind == ChangeKind::Deactivate {
             vec![deactivation()]

@@ -82,7 +82,9 @@ pub async fn run(
     options: &RunOptions,
 ) -> Result<RunOutput, RunError> {
     let source = source::build(&spec.source, context);
-    let target = target::build(&spec.target, context);
+    let target = target::build(&spec.target, context)
+        .await
+        .map_err(RunError::Target)?;
     let mapped = policy.mapped_attributes();
 
     let data = source::fetch_all(source.as_ref())
@@ -104,6 +106,7 @@ pub async fn run(
             users: &users,
             as_of,
             managers: target.capabilities().managers,
+            deletes: target.capabilities().deletes,
             approved_hash: options.approved_hash.as_deref(),
         },
         policy,

@@ -74,6 +74,7 @@ pub fn input<'a>(employees: &'a [Employee], users: &'a [DirectoryUser]) -> PlanI
         users,
         as_of: TODAY,
         managers: true,
+        deletes: true,
         approved_hash: None,
     }
 }

@@ -149,6 +149,7 @@ impl Target for FileTarget {
             managers: true,
             versions: true,
             max_batch: usize::MAX,
+            deletes: true,
         }
     }
 

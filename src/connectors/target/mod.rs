@@ -2,6 +2,7 @@
 //! operations, reporting each operation's own outcome.
 
 pub mod file;
+pub mod scim;
 
 use std::{fmt, sync::Arc};
 
@@ -23,6 +24,8 @@ pub struct TargetCapabilities {
     pub versions: bool,
     /// Largest number of operations sent in one request (1: no batching).
     pub max_batch: usize,
+    /// Can delete users (some providers only deactivate); without it, removals deactivate.
+    pub deletes: bool,
 }
 
 /// One write.
@@ -154,9 +157,13 @@ pub trait Target: Send + Sync {
     async fn apply(&self, ops: Vec<TargetOp>) -> Vec<OpResult>;
 }
 
-/// Builds the target a spec names.
-pub fn build(spec: &TargetSpec, context: &ConnectorContext) -> Box<dyn Target> {
-    match spec {
+/// Builds the target a spec names, reading its credentials.
+pub async fn build(
+    spec: &TargetSpec,
+    context: &ConnectorContext,
+) -> Result<Box<dyn Target>, TargetError> {
+    Ok(match spec {
+        TargetSpec::Scim(scim) => Box::new(scim::ScimTarget::from_spec(scim, context).await?),
         TargetSpec::File(file) => Box::new(file::FileTarget::new(context.resolve_path(&file.path))),
-    }
+    })
 }

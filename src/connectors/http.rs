@@ -1,0 +1,422 @@
+//! The HTTP machinery every API client shares: pacing to a request rate, `Retry-After`,
+//! bounded exponential back-off with jitter, timeouts, and authentication with cached tokens.
+//!
+//! Logs carry the method, the path and the status only: never a header, a body or a query
+//! (those can hold secrets or personal data).
+
+use std::{sync::Mutex, time::Duration};
+
+use tokio::time::Instant;
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+
+/// Paces requests to a rate: each request takes the next free slot, `1 / rate` apart, so no
+/// window of a second ever sees more than `rate` requests (plus one). A `Retry-After` pushes
+/// every later slot back.
+#[derive(Debug)]
+pub struct RateLimiter {
+    interval: Duration,
+    next: Mutex<Instant>,
+}
+
+impl RateLimiter {
+    /// A limiter of `per_second` requests a second; `None` or a non-positive rate: unlimited.
+    pub fn new(per_second: Option<f64>) -> Self {
+        let interval = match per_second {
+            Some(rate) if rate > 0.0 && rate.is_finite() => Duration::from_secs_f64(1.0 / rate),
+            _ => Duration::ZERO,
+        };
+        Self {
+            interval,
+            next: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Waits for the next slot.
+    pub async fn acquire(&self) {
+        if self.interval.is_zero() {
+            return;
+        }
+        let slot = {
+            let mut next = self.next.lock().expect("rate limiter lock");
+            let slot = (*next).max(Instant::now());
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+
+    /// Holds every request back until `until` (a server asked us to wait).
+    pub fn pause_until(&self, until: Instant) {
+        let mut next = self.next.lock().expect("rate limiter lock");
+        *next = (*next).max(until);
+    }
+}
+
+/// How failed requests are retried.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included (at least 1).
+    pub max_tries: u32,
+    /// First back-off; doubles each try.
+    pub base_delay: Duration,
+    /// Longest back-off, and longest `Retry-After` honoured.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_tries: 5,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The back-off before try `attempt + 1` (attempt counts from 1): exponential with full
+    /// jitter, so clients that failed together do not retry together.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let exponential = self
+            .base_delay
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16));
+        let ceiling = exponential.min(self.max_delay);
+        ceiling.mul_f64(0.5 + fastrand::f64() * 0.5)
+    }
+}
+
+/// How requests are authenticated.
+#[derive(Debug)]
+pub enum Auth {
+    /// `Authorization: Bearer <token>`.
+    Bearer(String),
+    /// HTTP Basic.
+    Basic {
+        /// User name.
+        username: String,
+        /// Password.
+        password: String,
+    },
+    /// OAuth2 client credentials; the token is cached until shortly before it expires.
+    ClientCredentials {
+        /// Token endpoint.
+        token_url: String,
+        /// Client id.
+        client_id: String,
+        /// Client secret.
+        client_secret: String,
+        /// Requested scope, if any.
+        scope: Option<String>,
+        /// The cached token and when to stop using it.
+        cached: tokio::sync::Mutex<Option<(String, std::time::Instant)>>,
+    },
+}
+
+/// A request that failed for good.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpError {
+    /// The last status, when the server answered.
+    pub status: Option<u16>,
+    /// The last response body (an API error document), when there was one.
+    pub body: Option<String>,
+    /// What happened, for messages.
+    pub message: String,
+    /// Tries made.
+    pub tries: u32,
+}
+
+/// An HTTP client with pacing, retries and authentication.
+#[derive(Debug)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    limiter: RateLimiter,
+    retry: RetryPolicy,
+    auth: Auth,
+}
+
+/// Installs the TLS crypto provider once per process (reqwest is built without a default one).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl HttpClient {
+    /// A client with a per-request timeout.
+    pub fn new(
+        auth: Auth,
+        requests_per_second: Option<f64>,
+        timeout: Duration,
+        retry: RetryPolicy,
+    ) -> Result<Self, String> {
+        install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("hris-operator/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+        Ok(Self {
+            client,
+            limiter: RateLimiter::new(requests_per_second),
+            retry,
+            auth,
+        })
+    }
+
+    /// Sends a request built by `build` (called again for every try), paced and retried:
+    /// 429 and 503 wait for `Retry-After` (or back off), other 5xx, timeouts and connection
+    /// errors back off with jitter, up to the retry policy's tries. Other statuses return as
+    /// they are. A 401 with client credentials refreshes the token once.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        build: impl Fn(RequestBuilder) -> RequestBuilder,
+    ) -> Result<Response, HttpError> {
+        let path = url_path(url);
+        let mut refreshed = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.limiter.acquire().await;
+            let authorization = self.authorization().await.map_err(|message| HttpError {
+                status: None,
+                body: None,
+                message,
+                tries: attempt,
+            })?;
+            let request = build(self.client.request(method.clone(), url))
+                .header(reqwest::header::AUTHORIZATION, authorization);
+            let outcome = request.send().await;
+            let wait = match outcome {
+                Ok(response) => {
+                    let status = response.status();
+                    tracing::debug!(%method, path, status = status.as_u16(), attempt, "http");
+                    if status == StatusCode::UNAUTHORIZED && !refreshed && self.forget_token().await
+                    {
+                        refreshed = true;
+                        attempt -= 1;
+                        continue;
+                    }
+                    if !retryable(status) {
+                        return Ok(response);
+                    }
+                    let retry_after = retry_after(&response);
+                    if attempt >= self.retry.max_tries {
+                        let code = status.as_u16();
+                        return Err(HttpError {
+                            status: Some(code),
+                            body: response.text().await.ok(),
+                            message: format!("status {code} after {attempt} tries"),
+                            tries: attempt,
+                        });
+                    }
+                    match retry_after {
+                        Some(delay) => {
+                            let delay = delay.min(self.retry.max_delay);
+                            self.limiter.pause_until(Instant::now() + delay);
+                            delay
+                        }
+                        None => self.retry.backoff(attempt),
+                    }
+                }
+                Err(error) => {
+                    let kind = if error.is_timeout() {
+                        "timed out"
+                    } else if error.is_connect() {
+                        "could not connect"
+                    } else {
+                        "failed"
+                    };
+                    tracing::debug!(%method, path, attempt, kind, "http");
+                    if attempt >= self.retry.max_tries {
+                        return Err(HttpError {
+                            status: None,
+                            body: None,
+                            message: format!("request {kind} after {attempt} tries"),
+                            tries: attempt,
+                        });
+                    }
+                    self.retry.backoff(attempt)
+                }
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn authorization(&self) -> Result<String, String> {
+        match &self.auth {
+            Auth::Bearer(token) => Ok(format!("Bearer {token}")),
+            Auth::Basic { username, password } => {
+                use base64::Engine;
+                let credentials = format!("{username}:{password}");
+                Ok(format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(credentials)
+                ))
+            }
+            Auth::ClientCredentials {
+                token_url,
+                client_id,
+                client_secret,
+                scope,
+                cached,
+            } => {
+                let mut cached = cached.lock().await;
+                if let Some((token, valid_until)) = cached.as_ref()
+                    && std::time::Instant::now() < *valid_until
+                {
+                    return Ok(format!("Bearer {token}"));
+                }
+                let mut form = vec![
+                    ("grant_type", "client_credentials"),
+                    ("client_id", client_id.as_str()),
+                    ("client_secret", client_secret.as_str()),
+                ];
+                if let Some(scope) = scope {
+                    form.push(("scope", scope.as_str()));
+                }
+                self.limiter.acquire().await;
+                let response = self
+                    .client
+                    .post(token_url)
+                    .form(&form)
+                    .send()
+                    .await
+                    .map_err(|e| format!("the token request failed: {}", without_url(&e)))?;
+                let status = response.status();
+                if !status.is_success() {
+                    return Err(format!(
+                        "the token endpoint answered {} (check the client id and secret)",
+                        status.as_u16()
+                    ));
+                }
+                let body: serde_json::Value = response
+                    .json()
+                    .await
+                    .map_err(|_| "the token endpoint answered no JSON".to_owned())?;
+                let token = body["access_token"]
+                    .as_str()
+                    .ok_or("the token endpoint answered no access_token")?
+                    .to_owned();
+                let lifetime = body["expires_in"].as_u64().unwrap_or(3600);
+                // Renew a minute early (or at half-life for short tokens).
+                let margin = (lifetime / 2).min(60);
+                *cached = Some((
+                    token.clone(),
+                    std::time::Instant::now() + Duration::from_secs(lifetime - margin),
+                ));
+                Ok(format!("Bearer {token}"))
+            }
+        }
+    }
+
+    /// Drops a cached token; true when there was one to drop (so a retry can help).
+    async fn forget_token(&self) -> bool {
+        match &self.auth {
+            Auth::ClientCredentials { cached, .. } => cached.lock().await.take().is_some(),
+            _ => false,
+        }
+    }
+}
+
+fn retryable(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS
+        || status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED
+}
+
+/// `Retry-After` as a delay: delta-seconds or an HTTP date.
+pub fn retry_after(response: &Response) -> Option<Duration> {
+    let value = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    parse_retry_after(value, jiff::Timestamp::now())
+}
+
+/// Parses a `Retry-After` value relative to `now`.
+pub fn parse_retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> {
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
+    let delay = when.duration_since(now);
+    Some(Duration::try_from(delay).unwrap_or(Duration::ZERO))
+}
+
+fn url_path(url: &str) -> &str {
+    let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = without_scheme
+        .find('/')
+        .map_or("/", |index| &without_scheme[index..]);
+    path.split('?').next().unwrap_or(path)
+}
+
+fn without_url(error: &reqwest::Error) -> String {
+    let mut message = error.to_string();
+    if let Some(url) = error.url() {
+        message = message.replace(url.as_str(), "<url>");
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        let now: jiff::Timestamp = "2026-11-22T10:00:00Z".parse().unwrap();
+        assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("Sun, 22 Nov 2026 10:00:30 GMT", now),
+            Some(Duration::from_secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 22 Nov 2026 09:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn backoff_grows_exponentially_with_jitter_and_a_ceiling() {
+        let policy = RetryPolicy {
+            max_tries: 10,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
+        for _ in 0..50 {
+            let first = policy.backoff(1);
+            assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
+            let third = policy.backoff(3);
+            assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400));
+            assert!(policy.backoff(9) <= Duration::from_secs(1));
+        }
+    }
+
+    #[test]
+    fn paths_are_logged_without_host_or_query() {
+        assert_eq!(
+            url_path("https://h.example/scim/v2/Users?filter=x"),
+            "/scim/v2/Users"
+        );
+        assert_eq!(url_path("http://127.0.0.1:8080"), "/");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_limiter_spaces_requests_and_honours_pauses() {
+        let limiter = RateLimiter::new(Some(10.0));
+        let start = tokio::time::Instant::now();
+        for _ in 0..5 {
+            limiter.acquire().await;
+        }
+        // Slots at 0, 100, 200, 300, 400 ms.
+        assert_eq!(start.elapsed(), Duration::from_millis(400));
+        limiter.pause_until(Instant::now() + Duration::from_secs(2));
+        limiter.acquire().await;
+        assert!(start.elapsed() >= Duration::from_millis(2400));
+    }
+}

@@ -1,0 +1,917 @@
+//! SCIM 2.0 target (RFC 7643 / 7644).
+//!
+//! Reads `/ServiceProviderConfig` once per run and adapts: PATCH or PUT, Bulk within the
+//! provider's limits, ETag / If-Match (a 412 re-reads the user once and retries). Users are
+//! listed once per run with paging that survives servers ignoring `count` or miscounting
+//! `totalResults`; a normal run makes no per-user GET. Every write is paced by the target's
+//! rate limit and retried per its policy (see [`crate::connectors::http`]).
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use compact_str::CompactString;
+use futures::{StreamExt, stream};
+use reqwest::{Method, Response};
+use serde_json::{Map, Value, json};
+use tokio::sync::OnceCell;
+
+use super::{OpResult, Target, TargetCapabilities, TargetError, TargetErrorKind, TargetOp};
+use crate::{
+    connectors::{
+        ConnectorContext,
+        http::{Auth, HttpClient, HttpError, RetryPolicy},
+    },
+    crd::{ScimQuirks, ScimTarget as ScimSpec},
+    sync::model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},
+};
+
+/// The core User schema.
+pub const CORE: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// The enterprise extension.
+pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+const SCIM_JSON: &str = "application/scim+json";
+const MANAGER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager";
+
+/// What the provider's `/ServiceProviderConfig` says it supports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Provider {
+    /// PATCH is supported.
+    pub patch: bool,
+    /// Bulk: (maxOperations, maxPayloadSize).
+    pub bulk: Option<(usize, usize)>,
+    /// ETags (meta.version, If-Match).
+    pub etag: bool,
+    /// Page size used for listing.
+    pub page_size: usize,
+}
+
+impl Default for Provider {
+    fn default() -> Self {
+        Self {
+            patch: true,
+            bulk: None,
+            etag: false,
+            page_size: 100,
+        }
+    }
+}
+
+/// The `scim` target.
+#[derive(Debug)]
+pub struct ScimTarget {
+    http: HttpClient,
+    base: String,
+    quirks: ScimQuirks,
+    concurrency: usize,
+    provider: OnceCell<Provider>,
+    /// Listed resources, kept only when changes must be sent as PUT of the whole user.
+    raw: std::sync::Mutex<HashMap<String, Value>>,
+}
+
+impl ScimTarget {
+    /// Builds the target from its spec, reading the credentials.
+    pub async fn from_spec(
+        spec: &ScimSpec,
+        context: &ConnectorContext,
+    ) -> Result<ScimTarget, TargetError> {
+        let secret = |e: crate::connectors::secrets::SecretError| {
+            TargetError::new(TargetErrorKind::CredentialsInvalid, e.to_string())
+        };
+        let auth = if let Some(reference) = &spec.credentials_secret_ref {
+            Auth::Bearer(context.secrets.get(reference).await.map_err(secret)?)
+        } else if let Some(basic) = &spec.basic {
+            Auth::Basic {
+                username: basic.username.clone(),
+                password: context
+                    .secrets
+                    .get(&basic.password_secret_ref)
+                    .await
+                    .map_err(secret)?,
+            }
+        } else if let Some(oauth) = &spec.oauth2 {
+            Auth::ClientCredentials {
+                token_url: oauth.token_url.clone(),
+                client_id: oauth.client_id.clone(),
+                client_secret: context
+                    .secrets
+                    .get(&oauth.client_secret_secret_ref)
+                    .await
+                    .map_err(secret)?,
+                scope: oauth.scope.clone(),
+                cached: Default::default(),
+            }
+        } else {
+            return Err(TargetError::new(
+                TargetErrorKind::CredentialsInvalid,
+                "spec.target.scim needs credentialsSecretRef, basic or oauth2",
+            ));
+        };
+        let http = HttpClient::new(
+            auth,
+            Some(spec.requests_per_second),
+            Duration::from_secs(u64::from(spec.timeout_seconds)),
+            RetryPolicy {
+                max_tries: spec.max_tries.max(1),
+                ..RetryPolicy::default()
+            },
+        )
+        .map_err(|e| TargetError::new(TargetErrorKind::Unavailable, e))?;
+        Ok(Self::new(
+            http,
+            &spec.base_url,
+            spec.quirks.clone(),
+            spec.max_concurrency as usize,
+        ))
+    }
+
+    /// A target over an HTTP client.
+    pub fn new(http: HttpClient, base_url: &str, quirks: ScimQuirks, concurrency: usize) -> Self {
+        Self {
+            http,
+            base: base_url.trim_end_matches('/').to_owned(),
+            quirks,
+            concurrency: concurrency.max(1),
+            provider: OnceCell::new(),
+            raw: Default::default(),
+        }
+    }
+
+    /// The provider's capabilities, read once.
+    pub async fn provider(&self) -> Result<Provider, TargetError> {
+        self.provider
+            .get_or_try_init(|| async {
+                let url = format!("{}/ServiceProviderConfig", self.base);
+                let response = self
+                    .http
+                    .send(Method::GET, &url, accept_scim)
+                    .await
+                    .map_err(http_error)?;
+                let status = response.status().as_u16();
+                if status == 404 {
+                    return Ok(Provider::default());
+                }
+                let body = success_json(response).await?;
+                let supported = |key: &str| truthy(&body[key]["supported"]);
+                let page_size = body["filter"]["maxResults"]
+                    .as_u64()
+                    .map_or(100, |n| n.clamp(1, 1000) as usize);
+                let bulk = supported("bulk").then(|| {
+                    (
+                        body["bulk"]["maxOperations"].as_u64().unwrap_or(1) as usize,
+                        body["bulk"]["maxPayloadSize"].as_u64().unwrap_or(1_048_576) as usize,
+                    )
+                });
+                Ok(Provider {
+                    patch: supported("patch") && !self.quirks.no_patch,
+                    bulk: bulk.filter(|(ops, _)| *ops > 1),
+                    etag: supported("etag"),
+                    page_size,
+                })
+            })
+            .await
+            .copied()
+    }
+
+    fn put_mode(&self) -> bool {
+        self.quirks.no_patch || self.provider.get().is_some_and(|p| !p.patch)
+    }
+
+    async fn list(&self, attributes: &[Arc<str>]) -> Result<Vec<DirectoryUser>, TargetError> {
+        let provider = self.provider().await?;
+        let keep_raw = self.put_mode();
+        let mut users = Vec::new();
+        let mut seen: std::collections::HashSet<String> = Default::default();
+        let mut start = 1usize;
+        loop {
+            let url = format!(
+                "{}/Users?startIndex={start}&count={}",
+                self.base, provider.page_size
+            );
+            let body = success_json(
+                self.http
+                    .send(Method::GET, &url, accept_scim)
+                    .await
+                    .map_err(http_error)?,
+            )
+            .await?;
+            let resources = body["Resources"].as_array().cloned().unwrap_or_default();
+            let total = body["totalResults"].as_u64().map(|n| n as usize);
+            let fresh: Vec<Value> = resources
+                .into_iter()
+                .filter(|r| {
+                    r["id"]
+                        .as_str()
+                        .is_some_and(|id| seen.insert(id.to_owned()))
+                })
+                .collect();
+            // An empty page ends the list; so does a page of users already seen (a server that
+            // ignores startIndex would otherwise loop forever).
+            if fresh.is_empty() {
+                break;
+            }
+            let count = fresh.len();
+            for resource in fresh {
+                users.push(to_user(&resource, attributes)?);
+                if keep_raw && let Some(id) = resource["id"].as_str() {
+                    self.raw
+                        .lock()
+                        .expect("raw lock")
+                        .insert(id.to_owned(), resource);
+                }
+            }
+            start += count;
+            if total.is_some_and(|total| start > total) && count < provider.page_size {
+                break;
+            }
+        }
+        Ok(users)
+    }
+
+    async fn one(&self, op: TargetOp, provider: Provider) -> OpResult {
+        match op {
+            TargetOp::Create(user) => {
+                let url = format!("{}/Users", self.base);
+                let body = self.new_resource(&user);
+                let response = self
+                    .http
+                    .send(Method::POST, &url, |r| scim_body(r, &body))
+                    .await
+                    .map_err(http_error)?;
+                let created = success_json(response).await?;
+                created["id"]
+                    .as_str()
+                    .map(|id| Some(CompactString::from(id)))
+                    .ok_or_else(|| {
+                        TargetError::new(
+                            TargetErrorKind::InvalidData,
+                            "the provider created the user but returned no id",
+                        )
+                    })
+            }
+            TargetOp::Deactivate { id, .. } if self.quirks.delete_deactivates => {
+                self.delete(&id).await.map(|()| None)
+            }
+            TargetOp::Update {
+                id,
+                version,
+                changes,
+            }
+            | TargetOp::Deactivate {
+                id,
+                version,
+                changes,
+            } => self
+                .modify(&id, version.as_deref(), &changes, provider)
+                .await
+                .map(|()| None),
+            TargetOp::Delete { id } => self.delete(&id).await.map(|()| None),
+        }
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), TargetError> {
+        let url = format!("{}/Users/{id}", self.base);
+        let response = self
+            .http
+            .send(Method::DELETE, &url, accept_scim)
+            .await
+            .map_err(http_error)?;
+        success(response).await.map(|_| ())
+    }
+
+    /// PATCH (or PUT) exactly the changes; a 412 re-reads the user once and retries.
+    async fn modify(
+        &self,
+        id: &str,
+        version: Option<&str>,
+        changes: &[AttrChange],
+        provider: Provider,
+    ) -> Result<(), TargetError> {
+        let url = format!("{}/Users/{id}", self.base);
+        let mut version = version.filter(|_| provider.etag).map(str::to_owned);
+        for attempt in 0..2 {
+            let (method, body) = if self.put_mode() {
+                let cached = self.raw.lock().expect("raw lock").get(id).cloned();
+                let current = match cached {
+                    Some(current) => current,
+                    None => self.read(id).await?.0,
+                };
+                (Method::PUT, self.replaced(current, changes))
+            } else {
+                (Method::PATCH, self.patch_body(changes))
+            };
+            let if_match = version.clone();
+            let response = self
+                .http
+                .send(method, &url, |r| {
+                    let r = scim_body(r, &body);
+                    match &if_match {
+                        Some(v) => r.header(reqwest::header::IF_MATCH, v),
+                        None => r,
+                    }
+                })
+                .await
+                .map_err(http_error)?;
+            if response.status().as_u16() == 412 && attempt == 0 {
+                let (fresh, fresh_version) = self.read(id).await?;
+                if self.put_mode() {
+                    self.raw
+                        .lock()
+                        .expect("raw lock")
+                        .insert(id.to_owned(), fresh);
+                }
+                version = fresh_version;
+                continue;
+            }
+            let updated = success(response).await?;
+            if self.put_mode()
+                && let Some(resource) = updated.filter(|v| v.is_object())
+            {
+                self.raw
+                    .lock()
+                    .expect("raw lock")
+                    .insert(id.to_owned(), resource);
+            }
+            return Ok(());
+        }
+        unreachable!("the loop returns on its second pass")
+    }
+
+    async fn read(&self, id: &str) -> Result<(Value, Option<String>), TargetError> {
+        let url = format!("{}/Users/{id}", self.base);
+        let body = success_json(
+            self.http
+                .send(Method::GET, &url, accept_scim)
+                .await
+                .map_err(http_error)?,
+        )
+        .await?;
+        let version = body["meta"]["version"].as_str().map(str::to_owned);
+        Ok((body, version))
+    }
+
+    fn boolean(&self, value: bool) -> Value {
+        if self.quirks.booleans_as_strings {
+            Value::String(if value { "True" } else { "False" }.into())
+        } else {
+            Value::Bool(value)
+        }
+    }
+
+    fn op(&self, name: &str) -> String {
+        if self.quirks.capitalized_patch_ops {
+            let mut chars = name.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        } else {
+            name.to_owned()
+        }
+    }
+
+    /// The resource of a new user.
+    pub fn new_resource(&self, user: &NewUser) -> Value {
+        let mut resource = json!({
+            "schemas": [CORE],
+            "userName": user.email,
+            "externalId": user.external_id,
+            "name": {
+                "givenName": user.first_name,
+                "familyName": user.last_name,
+                "formatted": format!("{} {}", user.first_name, user.last_name),
+            },
+            "displayName": format!("{} {}", user.first_name, user.last_name),
+            "emails": [{"value": user.email, "type": "work", "primary": true}],
+            "active": self.boolean(user.active),
+        });
+        if let Some(language) = &user.preferred_language {
+            resource["preferredLanguage"] = json!(language);
+        }
+        if let Some(manager) = &user.manager {
+            set_path(&mut resource, MANAGER, Some(json!({"value": manager})));
+        }
+        for (name, value) in user.attributes.iter() {
+            set_path(&mut resource, name, Some(value.clone()));
+        }
+        add_extension_schemas(&mut resource);
+        resource
+    }
+
+    /// (path, value) pairs a change writes; `None` removes the attribute.
+    fn assignments(&self, change: &AttrChange) -> Vec<(String, Option<Value>)> {
+        let text = || change.after.clone();
+        match &change.attr {
+            Attr::ExternalId => vec![("externalId".into(), text())],
+            Attr::Email => vec![
+                ("userName".into(), text()),
+                (
+                    "emails".into(),
+                    text().map(|email| json!([{"value": email, "type": "work", "primary": true}])),
+                ),
+            ],
+            Attr::FirstName => vec![("name.givenName".into(), text())],
+            Attr::LastName => vec![("name.familyName".into(), text())],
+            Attr::PreferredLanguage => vec![("preferredLanguage".into(), text())],
+            Attr::Active => vec![(
+                "active".into(),
+                Some(self.boolean(change.after.as_ref().is_none_or(truthy))),
+            )],
+            Attr::Manager => vec![(
+                MANAGER.into(),
+                change.after.as_ref().map(|id| json!({"value": id})),
+            )],
+            Attr::Mapped(name) => vec![(name.to_string(), text())],
+        }
+    }
+
+    /// A PatchOp with one operation per changed attribute.
+    pub fn patch_body(&self, changes: &[AttrChange]) -> Value {
+        let operations: Vec<Value> = changes
+            .iter()
+            .flat_map(|change| self.assignments(change))
+            .map(|(path, value)| match value {
+                Some(value) => json!({"op": self.op("replace"), "path": path, "value": value}),
+                None => json!({"op": self.op("remove"), "path": path}),
+            })
+            .collect();
+        json!({"schemas": [PATCH_OP], "Operations": operations})
+    }
+
+    /// The whole resource with the changes applied, for PUT.
+    fn replaced(&self, mut resource: Value, changes: &[AttrChange]) -> Value {
+        if let Some(object) = resource.as_object_mut() {
+            object.remove("meta");
+        }
+        for change in changes {
+            for (path, value) in self.assignments(change) {
+                set_path(&mut resource, &path, value);
+            }
+        }
+        add_extension_schemas(&mut resource);
+        resource
+    }
+
+    /// Sends operations through `/Bulk`, in requests within the provider's limits. Returns the
+    /// indices that answered 412, for a retry one by one.
+    async fn bulk(
+        &self,
+        ops: &[(usize, TargetOp)],
+        limits: (usize, usize),
+        results: &mut [Option<OpResult>],
+    ) -> Vec<usize> {
+        let (max_operations, max_payload) = limits;
+        let mut retry = Vec::new();
+        let mut chunk: Vec<(usize, Value)> = Vec::new();
+        let mut size = 200;
+        let mut chunks = Vec::new();
+        for (index, op) in ops {
+            let operation = self.bulk_operation(*index, op);
+            let length = operation.to_string().len() + 1;
+            if !chunk.is_empty() && (chunk.len() >= max_operations || size + length > max_payload) {
+                chunks.push(std::mem::take(&mut chunk));
+                size = 200;
+            }
+            size += length;
+            chunk.push((*index, operation));
+        }
+        if !chunk.is_empty() {
+            chunks.push(chunk);
+        }
+        let url = format!("{}/Bulk", self.base);
+        for chunk in chunks {
+            let body = json!({
+                "schemas": [BULK_REQUEST],
+                "Operations": chunk.iter().map(|(_, op)| op.clone()).collect::<Vec<_>>(),
+            });
+            let answer = match self
+                .http
+                .send(Method::POST, &url, |r| scim_body(r, &body))
+                .await
+            {
+                Ok(response) => success_json(response).await,
+                Err(error) => Err(http_error(error)),
+            };
+            let answer = match answer {
+                Ok(answer) => answer,
+                Err(error) => {
+                    for (index, _) in &chunk {
+                        results[*index] = Some(Err(error.clone()));
+                    }
+                    continue;
+                }
+            };
+            let by_bulk_id: HashMap<&str, &Value> = answer["Operations"]
+                .as_array()
+                .map(|ops| {
+                    ops.iter()
+                        .filter_map(|op| Some((op["bulkId"].as_str()?, op)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for (index, _) in &chunk {
+                let bulk_id = format!("op{index}");
+                let Some(answer) = by_bulk_id.get(bulk_id.as_str()) else {
+                    results[*index] = Some(Err(TargetError::new(
+                        TargetErrorKind::InvalidData,
+                        "the provider's bulk response omits this operation",
+                    )));
+                    continue;
+                };
+                let status = answer["status"]
+                    .as_str()
+                    .and_then(|s| s.get(..3))
+                    .and_then(|s| s.parse::<u16>().ok())
+                    .or_else(|| answer["status"].as_u64().map(|s| s as u16))
+                    .unwrap_or(500);
+                results[*index] = Some(if (200..300).contains(&status) {
+                    let id = answer["location"]
+                        .as_str()
+                        .and_then(|l| l.rsplit('/').next())
+                        .map(CompactString::from);
+                    Ok(id)
+                } else if status == 412 {
+                    retry.push(*index);
+                    continue;
+                } else {
+                    Err(scim_error(status, &answer["response"]))
+                });
+            }
+        }
+        retry
+    }
+
+    fn bulk_operation(&self, index: usize, op: &TargetOp) -> Value {
+        let bulk_id = format!("op{index}");
+        match op {
+            TargetOp::Create(user) => json!({
+                "method": "POST", "bulkId": bulk_id, "path": "/Users", "data": self.new_resource(user),
+            }),
+            TargetOp::Deactivate { id, .. } if self.quirks.delete_deactivates => json!({
+                "method": "DELETE", "bulkId": bulk_id, "path": format!("/Users/{id}"),
+            }),
+            TargetOp::Update {
+                id,
+                version,
+                changes,
+            }
+            | TargetOp::Deactivate {
+                id,
+                version,
+                changes,
+            } => {
+                let mut operation = json!({
+                    "method": "PATCH", "bulkId": bulk_id, "path": format!("/Users/{id}"),
+                    "data": self.patch_body(changes),
+                });
+                if let Some(version) = version
+                    .as_ref()
+                    .filter(|_| self.provider.get().is_some_and(|p| p.etag))
+                {
+                    operation["version"] = json!(version);
+                }
+                operation
+            }
+            TargetOp::Delete { id } => json!({
+                "method": "DELETE", "bulkId": bulk_id, "path": format!("/Users/{id}"),
+            }),
+        }
+    }
+}
+
+#[async_trait]
+impl Target for ScimTarget {
+    fn capabilities(&self) -> TargetCapabilities {
+        let provider = self.provider.get().copied().unwrap_or_default();
+        TargetCapabilities {
+            managers: true,
+            versions: provider.etag,
+            max_batch: provider.bulk.map_or(1, |(ops, _)| ops),
+            deletes: !self.quirks.delete_deactivates,
+        }
+    }
+
+    async fn check(&self) -> Result<(), TargetError> {
+        self.provider().await.map(|_| ())
+    }
+
+    async fn list_users(&self, attributes: &[Arc<str>]) -> Result<Vec<DirectoryUser>, TargetError> {
+        self.list(attributes).await
+    }
+
+    async fn apply(&self, ops: Vec<TargetOp>) -> Vec<OpResult> {
+        let provider = match self.provider().await {
+            Ok(provider) => provider,
+            Err(error) => return ops.iter().map(|_| Err(error.clone())).collect(),
+        };
+        let mut results: Vec<Option<OpResult>> = vec![None; ops.len()];
+        let indexed: Vec<(usize, TargetOp)> = ops.into_iter().enumerate().collect();
+        let singles: Vec<(usize, TargetOp)> = match provider.bulk {
+            Some(limits) if indexed.len() > 1 && !self.put_mode() => {
+                let retry = self.bulk(&indexed, limits, &mut results).await;
+                indexed
+                    .into_iter()
+                    .filter(|(index, _)| retry.contains(index))
+                    .collect()
+            }
+            _ => indexed,
+        };
+        let done: Vec<(usize, OpResult)> = stream::iter(singles)
+            .map(|(index, op)| async move { (index, self.one(op, provider).await) })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        for (index, result) in done {
+            results[index] = Some(result);
+        }
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(TargetError::new(TargetErrorKind::InvalidData, "no outcome"))
+                })
+            })
+            .collect()
+    }
+}
+
+fn accept_scim(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    request.header(
+        reqwest::header::ACCEPT,
+        format!("{SCIM_JSON}, application/json"),
+    )
+}
+
+fn scim_body(request: reqwest::RequestBuilder, body: &Value) -> reqwest::RequestBuilder {
+    accept_scim(request)
+        .header(reqwest::header::CONTENT_TYPE, SCIM_JSON)
+        .body(body.to_string())
+}
+
+/// A boolean that some providers send as a string.
+fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Bool(b) => *b,
+        Value::String(s) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
+/// The body of a successful response (`None` for 204), or the provider's error.
+async fn success(response: Response) -> Result<Option<Value>, TargetError> {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    let body: Option<Value> = serde_json::from_str(&text).ok();
+    if (200..300).contains(&status) {
+        Ok(body)
+    } else {
+        Err(scim_error(status, body.as_ref().unwrap_or(&Value::Null)))
+    }
+}
+
+async fn success_json(response: Response) -> Result<Value, TargetError> {
+    success(response).await?.ok_or_else(|| {
+        TargetError::new(
+            TargetErrorKind::InvalidData,
+            "the provider answered without a JSON body",
+        )
+    })
+}
+
+/// A SCIM error document as a typed error.
+fn scim_error(status: u16, body: &Value) -> TargetError {
+    let scim_type = body["scimType"].as_str().map(str::to_owned);
+    let detail = body["detail"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("the provider answered {status}"));
+    let lower = detail.to_lowercase();
+    let kind = if lower.contains("licen") || lower.contains("seat") {
+        TargetErrorKind::LicenseLimitExceeded
+    } else {
+        match status {
+            409 => TargetErrorKind::Conflict,
+            412 => TargetErrorKind::VersionMismatch,
+            404 => TargetErrorKind::NotFound,
+            401 | 403 => TargetErrorKind::CredentialsInvalid,
+            429 => TargetErrorKind::Throttled,
+            500..=599 => TargetErrorKind::Unavailable,
+            _ => TargetErrorKind::Rejected,
+        }
+    };
+    TargetError {
+        kind,
+        status: Some(status),
+        code: scim_type,
+        detail,
+    }
+}
+
+fn http_error(error: HttpError) -> TargetError {
+    if let (Some(status), Some(body)) = (error.status, &error.body)
+        && let Ok(document) = serde_json::from_str::<Value>(body)
+    {
+        let mut typed = scim_error(status, &document);
+        typed.detail = format!("{} ({})", typed.detail, error.message);
+        return typed;
+    }
+    let kind = match error.status {
+        Some(429) => TargetErrorKind::Throttled,
+        _ => TargetErrorKind::Unavailable,
+    };
+    TargetError {
+        kind,
+        status: error.status,
+        code: None,
+        detail: error.message,
+    }
+}
+
+/// Splits an attribute path: `urn:…:User:department` → (Some(schema), ["department"]);
+/// `name.givenName` → (None, ["name", "givenName"]).
+fn split_path(path: &str) -> (Option<&str>, Vec<&str>) {
+    if path.starts_with("urn:")
+        && let Some((schema, attribute)) = path.rsplit_once(':')
+    {
+        return (Some(schema), attribute.split('.').collect());
+    }
+    (None, path.split('.').collect())
+}
+
+/// The value at an attribute path.
+pub fn get_path<'a>(resource: &'a Value, path: &str) -> Option<&'a Value> {
+    let (schema, segments) = split_path(path);
+    let mut value = match schema {
+        Some(schema) => resource.get(schema)?,
+        None => resource,
+    };
+    for segment in segments {
+        value = value.get(segment)?;
+    }
+    (!value.is_null()).then_some(value)
+}
+
+/// Sets (or, with `None`, removes) the value at an attribute path.
+pub fn set_path(resource: &mut Value, path: &str, value: Option<Value>) {
+    let (schema, segments) = split_path(path);
+    let Some((last, parents)) = segments.split_last() else {
+        return;
+    };
+    let mut object = match resource.as_object_mut() {
+        Some(object) => object,
+        None => return,
+    };
+    for key in schema.into_iter().chain(parents.iter().copied()) {
+        let entry = object
+            .entry(key.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Value::Object(Map::new());
+        }
+        object = entry.as_object_mut().expect("just made an object");
+    }
+    match value {
+        Some(value) => {
+            object.insert((*last).to_owned(), value);
+        }
+        None => {
+            object.remove(*last);
+        }
+    }
+}
+
+/// Lists every extension the resource uses in `schemas`.
+fn add_extension_schemas(resource: &mut Value) {
+    let extensions: Vec<String> = resource
+        .as_object()
+        .map(|o| {
+            o.keys()
+                .filter(|k| k.starts_with("urn:"))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut schemas: Vec<Value> = resource["schemas"].as_array().cloned().unwrap_or_default();
+    if !schemas.iter().any(|s| s == CORE) {
+        schemas.insert(0, json!(CORE));
+    }
+    for extension in extensions {
+        if !schemas
+            .iter()
+            .any(|s| s == &Value::String(extension.clone()))
+        {
+            schemas.push(Value::String(extension));
+        }
+    }
+    resource["schemas"] = Value::Array(schemas);
+}
+
+/// A SCIM user as a directory user.
+pub fn to_user(resource: &Value, attributes: &[Arc<str>]) -> Result<DirectoryUser, TargetError> {
+    let id = resource["id"]
+        .as_str()
+        .ok_or_else(|| TargetError::new(TargetErrorKind::InvalidData, "a listed user has no id"))?;
+    let text = |value: &Value| value.as_str().map(CompactString::from);
+    let emails = resource["emails"].as_array();
+    let email = emails
+        .and_then(|emails| {
+            emails
+                .iter()
+                .find(|e| truthy(&e["primary"]))
+                .or_else(|| emails.iter().find(|e| e["type"] == "work"))
+                .or_else(|| emails.first())
+        })
+        .and_then(|e| text(&e["value"]));
+    let manager = get_path(resource, MANAGER).and_then(|m| match m {
+        Value::String(id) => Some(CompactString::from(id.as_str())),
+        other => text(&other["value"]),
+    });
+    let mut mapped = Attributes::default();
+    for name in attributes {
+        if let Some(value) = get_path(resource, name) {
+            mapped.set(name.clone(), value.clone());
+        }
+    }
+    Ok(DirectoryUser {
+        id: id.into(),
+        external_id: text(&resource["externalId"]),
+        user_name: text(&resource["userName"]),
+        email,
+        first_name: text(&resource["name"]["givenName"]),
+        last_name: text(&resource["name"]["familyName"]),
+        preferred_language: text(&resource["preferredLanguage"]),
+        active: resource.get("active").is_none_or(truthy),
+        manager_id: manager,
+        attributes: mapped,
+        version: text(&resource["meta"]["version"]),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_reach_core_sub_attributes_and_extensions() {
+        let mut resource = json!({"name": {"givenName": "Ada"}});
+        set_path(
+            &mut resource,
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+            Some(json!("R&D")),
+        );
+        set_path(&mut resource, "name.familyName", Some(json!("L")));
+        assert_eq!(resource[ENTERPRISE]["department"], "R&D");
+        assert_eq!(get_path(&resource, "name.familyName"), Some(&json!("L")));
+        assert_eq!(
+            get_path(
+                &resource,
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+            ),
+            Some(&json!("R&D"))
+        );
+        set_path(&mut resource, "name.givenName", None);
+        assert_eq!(get_path(&resource, "name.givenName"), None);
+    }
+
+    #[test]
+    fn listed_users_tolerate_string_booleans_and_pick_the_primary_email() {
+        let user = to_user(
+            &json!({
+                "id": "7", "userName": "ada@x.example", "active": "False",
+                "emails": [{"value": "home@x.example", "type": "home"},
+                           {"value": "ada@x.example", "type": "work", "primary": "true"}],
+                ENTERPRISE: {"manager": {"value": "3"}, "costCenter": "CC-1"},
+                "meta": {"version": "W/\"4\""}
+            }),
+            &[Arc::from(
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter",
+            )],
+        )
+        .unwrap();
+        assert!(!user.active);
+        assert_eq!(user.email.as_deref(), Some("ada@x.example"));
+        assert_eq!(user.manager_id.as_deref(), Some("3"));
+        assert_eq!(user.version.as_deref(), Some("W/\"4\""));
+        assert_eq!(user.attributes.iter().count(), 1);
+    }
+
+    #[test]
+    fn errors_map_to_categories() {
+        let conflict = scim_error(409, &json!({"scimType": "uniqueness", "detail": "exists"}));
+        assert_eq!(
+            (conflict.kind, conflict.code.as_deref()),
+            (TargetErrorKind::Conflict, Some("uniqueness"))
+        );
+        let seats = scim_error(403, &json!({"detail": "No seats left on this plan"}));
+        assert_eq!(seats.kind, TargetErrorKind::LicenseLimitExceeded);
+        assert_eq!(
+            scim_error(400, &Value::Null).kind,
+            TargetErrorKind::Rejected
+        );
+        assert_eq!(
+            scim_error(503, &Value::Null).kind,
+            TargetErrorKind::Unavailable
+        );
+    }
+}

@@ -16,6 +16,10 @@ cargo fmt --all -- --check
 step "lint (cargo clippy --all-targets -- -D warnings)"
 cargo clippy --locked --all-targets -- -D warnings
 
+step "python test tools (tests/python-tools.sh: scim2-server, scim2-cli)"
+export HRIS_TEST_VENV="${HRIS_TEST_VENV:-$PWD/.venv}"
+tests/python-tools.sh
+
 step "tests (unit, planner rules, properties, CRD and schema validation, demo end to end)"
 cargo test --locked --all-features
 

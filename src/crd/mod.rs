@@ -163,7 +163,7 @@ pub struct CsvSource {
 #[serde(rename_all = "camelCase")]
 pub enum TargetSpec {
     /// A SCIM 2.0 service provider (Slack, GitHub, Zoom, Atlassian, and most SaaS apps).
-    Scim(ScimTarget),
+    Scim(Box<ScimTarget>),
     /// A local JSON file acting as a user directory, for demos and tests.
     File(FileTarget),
 }

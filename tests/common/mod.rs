@@ -97,3 +97,4 @@ pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
         .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
         .collect()
 }
+pub mod scim2_server;

@@ -4,5 +4,6 @@
 pub mod cli;
 pub mod connectors;
 pub mod crd;
+pub mod emulators;
 pub mod manifest;
 pub mod sync;

@@ -593,7 +593,16 @@ impl Target for ScimTarget {
     }
 
     async fn check(&self) -> Result<(), TargetError> {
-        self.provider().await.map(|_| ())
+        self.provider().await?;
+        // Many providers serve /ServiceProviderConfig without authentication: credentials are
+        // proven by a call that needs them.
+        let url = format!("{}/Users?startIndex=1&count=1", self.base);
+        let response = self
+            .http
+            .send(Method::GET, &url, accept_scim)
+            .await
+            .map_err(http_error)?;
+        success(response).await.map(|_| ())
     }
 
     async fn list_users(&self, attributes: &[Arc<str>]) -> Result<Vec<DirectoryUser>, TargetError> {

@@ -1,0 +1,2 @@
+//! Emulators of the APIs hris-operator talks to, for tests, benchmarks and local samples.
+pub mod scim;

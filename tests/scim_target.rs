@@ -1,0 +1,309 @@
+//! The SCIM client's behaviour under pressure, proven against the emulator: Retry-After is
+//! honoured (measured from the emulator's log), back-off stops after the bounded tries with the
+//! failure reported, a fault on one user does not stop the others, no request exceeds the
+//! configured rate, a 412 re-reads once, a normal run makes no per-user GET, credentials are
+//! checked and OAuth2 tokens are cached.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use hris_operator::{
+    connectors::{
+        http::{Auth, HttpClient, RetryPolicy},
+        target::{Target, TargetErrorKind, TargetOp, scim::ScimTarget},
+    },
+    crd::ScimQuirks,
+    emulators::scim::{LoggedRequest, ScimConfig, ScimEmulator},
+    sync::model::{Attr, AttrChange, NewUser},
+};
+use serde_json::json;
+
+fn client(auth: Auth, rate: Option<f64>, tries: u32) -> HttpClient {
+    HttpClient::new(
+        auth,
+        rate,
+        Duration::from_secs(10),
+        RetryPolicy {
+            max_tries: tries,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_secs(5),
+        },
+    )
+    .unwrap()
+}
+
+fn target(emulator: &ScimEmulator, rate: Option<f64>, tries: u32) -> ScimTarget {
+    ScimTarget::new(
+        client(Auth::Bearer("test-token".into()), rate, tries),
+        &emulator.base_url(),
+        ScimQuirks::default(),
+        8,
+    )
+}
+
+fn new_user(n: usize) -> NewUser {
+    NewUser {
+        external_id: format!("acme:{n}").into(),
+        email: format!("person{n}@acme.example").into(),
+        first_name: format!("First{n}").into(),
+        last_name: "Lind".into(),
+        active: true,
+        ..NewUser::default()
+    }
+}
+
+fn one_by_one() -> ScimConfig {
+    ScimConfig {
+        bulk: None,
+        ..ScimConfig::default()
+    }
+}
+
+fn posts(log: &[LoggedRequest]) -> Vec<&LoggedRequest> {
+    log.iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/Users"))
+        .collect()
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured() {
+    let emulator = ScimEmulator::start(one_by_one()).await.unwrap();
+    let target = target(&emulator, None, 5);
+    target.check().await.unwrap();
+    emulator.fail_next(1, 429, Some(1));
+    let results = target.apply(vec![TargetOp::Create(new_user(1))]).await;
+    assert!(results[0].is_ok(), "{results:?}");
+    let log = emulator.requests();
+    let posts = posts(&log);
+    assert_eq!(
+        posts.iter().map(|r| r.status).collect::<Vec<_>>(),
+        vec![429, 201]
+    );
+    let waited = posts[1].at.duration_since(posts[0].at);
+    assert!(waited >= Duration::from_secs(1), "retried after {waited:?}");
+}
+
+#[tokio::test]
+async fn back_off_stops_after_the_bounded_tries_and_reports_the_failure() {
+    let emulator = ScimEmulator::start(one_by_one()).await.unwrap();
+    let target = target(&emulator, None, 3);
+    target.check().await.unwrap();
+    emulator.fail_next(1000, 503, None);
+    let results = target.apply(vec![TargetOp::Create(new_user(1))]).await;
+    let error = results[0].as_ref().unwrap_err();
+    assert_eq!(error.kind, TargetErrorKind::Unavailable);
+    assert_eq!(error.status, Some(503));
+    assert!(error.detail.contains("after 3 tries"), "{}", error.detail);
+    assert_eq!(posts(&emulator.requests()).len(), 3);
+    assert!(emulator.users().is_empty());
+}
+
+#[tokio::test]
+async fn a_fault_on_one_user_does_not_stop_the_others() {
+    for config in [one_by_one(), ScimConfig::default()] {
+        let bulk = config.bulk.is_some();
+        let emulator = ScimEmulator::start(config).await.unwrap();
+        let target = target(&emulator, None, 2);
+        emulator.fail_user("person2@acme.example", 500);
+        let results = target
+            .apply((1..=4).map(|n| TargetOp::Create(new_user(n))).collect())
+            .await;
+        let failed: Vec<bool> = results.iter().map(Result::is_err).collect();
+        assert_eq!(
+            failed,
+            [false, true, false, false],
+            "bulk {bulk}: {results:?}"
+        );
+        let error = results[1].as_ref().unwrap_err();
+        assert_eq!(error.status, Some(500), "bulk {bulk}");
+        assert_eq!(emulator.users().len(), 3, "bulk {bulk}");
+    }
+}
+
+#[tokio::test]
+async fn no_request_exceeds_the_configured_rate() {
+    let rate = 25.0;
+    let emulator = ScimEmulator::start(ScimConfig {
+        requests_per_second: Some(rate),
+        burst: 2,
+        bulk: None,
+        ..ScimConfig::default()
+    })
+    .await
+    .unwrap();
+    let target = target(&emulator, Some(rate), 1);
+    let results = target
+        .apply((1..=75).map(|n| TargetOp::Create(new_user(n))).collect())
+        .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let log = emulator.requests();
+    assert!(
+        log.iter().all(|r| r.status != 429),
+        "the emulator never throttled"
+    );
+    // In any one-second window, at most `rate` requests (+1 for the window's edge).
+    let times: Vec<_> = log.iter().map(|r| r.at).collect();
+    for (i, start) in times.iter().enumerate() {
+        let within = times[i..]
+            .iter()
+            .take_while(|t| t.duration_since(*start) < Duration::from_secs(1))
+            .count();
+        assert!(
+            within as f64 <= rate + 1.0,
+            "{within} requests in one second"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_stale_version_re_reads_once_and_retries() {
+    let emulator = ScimEmulator::start(one_by_one()).await.unwrap();
+    let target = target(&emulator, None, 2);
+    let id = emulator.insert_user(json!({"userName": "ada@acme.example", "externalId": "acme:1"}));
+    let listed = target.list_users(&[]).await.unwrap();
+    let stale = listed[0].version.clone();
+    assert!(stale.is_some(), "the emulator sends versions");
+    // Someone else changes the user after we listed it.
+    target
+        .apply(vec![TargetOp::Update {
+            id: id.as_str().into(),
+            version: None,
+            changes: vec![change(Attr::FirstName, "Someone")],
+        }])
+        .await;
+    let results = target
+        .apply(vec![TargetOp::Update {
+            id: id.as_str().into(),
+            version: stale,
+            changes: vec![change(Attr::LastName, "Lovelace")],
+        }])
+        .await;
+    assert_eq!(results, vec![Ok(None)]);
+    let log = emulator.requests();
+    let tail: Vec<(String, u16)> = log[log.len() - 3..]
+        .iter()
+        .map(|r| (r.method.clone(), r.status))
+        .collect();
+    assert_eq!(
+        tail,
+        vec![
+            ("PATCH".to_owned(), 412),
+            ("GET".to_owned(), 200),
+            ("PATCH".to_owned(), 200)
+        ]
+    );
+    assert_eq!(emulator.users()[0]["name"]["familyName"], "Lovelace");
+}
+
+fn change(attr: Attr, value: &str) -> AttrChange {
+    AttrChange {
+        attr,
+        before: None,
+        after: Some(json!(value)),
+    }
+}
+
+#[tokio::test]
+async fn listing_and_updating_make_no_per_user_get() {
+    let emulator = ScimEmulator::start(ScimConfig {
+        max_page_size: 10,
+        ..one_by_one()
+    })
+    .await
+    .unwrap();
+    for n in 0..35 {
+        emulator.insert_user(json!({"userName": format!("p{n}@acme.example")}));
+    }
+    let target = target(&emulator, None, 2);
+    let users = target.list_users(&[]).await.unwrap();
+    assert_eq!(users.len(), 35);
+    target
+        .apply(
+            users
+                .iter()
+                .take(5)
+                .map(|u| TargetOp::Update {
+                    id: u.id.clone(),
+                    version: u.version.clone(),
+                    changes: vec![change(Attr::Email, "x")],
+                })
+                .collect(),
+        )
+        .await;
+    let log = emulator.requests();
+    let single_gets = log
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.contains("/Users/"))
+        .count();
+    assert_eq!(single_gets, 0);
+    let list_pages = log
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/Users"))
+        .count();
+    assert_eq!(list_pages, 4, "35 users in pages of 10, no extra page");
+}
+
+#[tokio::test]
+async fn wrong_credentials_fail_the_check() {
+    let emulator = ScimEmulator::start(ScimConfig::default()).await.unwrap();
+    let target = ScimTarget::new(
+        client(Auth::Bearer("wrong".into()), None, 3),
+        &emulator.base_url(),
+        ScimQuirks::default(),
+        2,
+    );
+    let error = target.check().await.unwrap_err();
+    assert_eq!(error.kind, TargetErrorKind::CredentialsInvalid);
+    assert_eq!(error.status, Some(401));
+}
+
+#[tokio::test]
+async fn oauth2_tokens_are_fetched_once_and_reused() {
+    let emulator = ScimEmulator::start(one_by_one()).await.unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let app = axum::Router::new().route(
+        "/token",
+        axum::routing::post(move |form: axum::Form<Vec<(String, String)>>| {
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let fields: std::collections::HashMap<_, _> = form.0.into_iter().collect();
+                assert_eq!(fields["grant_type"], "client_credentials");
+                assert_eq!(fields["client_secret"], "s3cret");
+                axum::Json(json!({"access_token": "test-token", "expires_in": 3600}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let token_url = format!("http://{}/token", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let target = ScimTarget::new(
+        client(
+            Auth::ClientCredentials {
+                token_url,
+                client_id: "hris".into(),
+                client_secret: "s3cret".into(),
+                scope: None,
+                cached: Default::default(),
+            },
+            None,
+            2,
+        ),
+        &emulator.base_url(),
+        ScimQuirks::default(),
+        2,
+    );
+    target.check().await.unwrap();
+    let results = target
+        .apply((1..=5).map(|n| TargetOp::Create(new_user(n))).collect())
+        .await;
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    server.abort();
+}

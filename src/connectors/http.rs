@@ -4,19 +4,20 @@
 //! Logs carry the method, the path and the status only: never a header, a body or a query
 //! (those can hold secrets or personal data).
 
-use std::{sync::Mutex, time::Duration};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 
-/// Paces requests to a rate: each request takes the next free slot, `1 / rate` apart, so no
-/// window of a second ever sees more than `rate` requests (plus one). A `Retry-After` pushes
-/// every later slot back.
+/// Paces requests to a rate: each request takes the next slot, `1 / rate` apart, in arrival
+/// order. A wake-up that comes late may catch up by at most one slot, so timer jitter never
+/// bunches requests into a burst a strict server would refuse. A `Retry-After` pushes every
+/// later slot back.
 #[derive(Debug)]
 pub struct RateLimiter {
     interval: Duration,
-    next: Mutex<Instant>,
+    next: tokio::sync::Mutex<Instant>,
 }
 
 impl RateLimiter {
@@ -28,27 +29,27 @@ impl RateLimiter {
         };
         Self {
             interval,
-            next: Mutex::new(Instant::now()),
+            next: tokio::sync::Mutex::new(Instant::now()),
         }
     }
 
-    /// Waits for the next slot.
+    /// Waits for the next slot. The lock is fair (first come, first served) and held until the
+    /// slot, so slots are handed out in order.
     pub async fn acquire(&self) {
         if self.interval.is_zero() {
             return;
         }
-        let slot = {
-            let mut next = self.next.lock().expect("rate limiter lock");
-            let slot = (*next).max(Instant::now());
-            *next = slot + self.interval;
-            slot
-        };
+        let mut next = self.next.lock().await;
+        let slot = (*next).max(Instant::now());
         tokio::time::sleep_until(slot).await;
+        let woke = Instant::now();
+        let earliest = woke.checked_sub(self.interval).unwrap_or(woke);
+        *next = slot.max(earliest) + self.interval;
     }
 
     /// Holds every request back until `until` (a server asked us to wait).
-    pub fn pause_until(&self, until: Instant) {
-        let mut next = self.next.lock().expect("rate limiter lock");
+    pub async fn pause_until(&self, until: Instant) {
+        let mut next = self.next.lock().await;
         *next = (*next).max(until);
     }
 }
@@ -214,7 +215,7 @@ impl HttpClient {
                     match retry_after {
                         Some(delay) => {
                             let delay = delay.min(self.retry.max_delay);
-                            self.limiter.pause_until(Instant::now() + delay);
+                            self.limiter.pause_until(Instant::now() + delay).await;
                             delay
                         }
                         None => self.retry.backoff(attempt),
@@ -415,7 +416,9 @@ mod tests {
         }
         // Slots at 0, 100, 200, 300, 400 ms.
         assert_eq!(start.elapsed(), Duration::from_millis(400));
-        limiter.pause_until(Instant::now() + Duration::from_secs(2));
+        limiter
+            .pause_until(Instant::now() + Duration::from_secs(2))
+            .await;
         limiter.acquire().await;
         assert!(start.elapsed() >= Duration::from_millis(2400));
     }

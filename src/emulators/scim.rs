@@ -16,9 +16,10 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Everything lives under `/scim/v2`: `ServiceProviderConfig`, `Schemas`, `ResourceTypes`, `Users`
-//! (`GET`, `POST`, `POST /Users/.search`, and `GET`/`PUT`/`PATCH`/`DELETE /Users/{id}`) and `Bulk`.
-//! Any other path (including `/Groups`) answers 404 with a SCIM error.
+//! Everything lives under `/scim/v2`: `ServiceProviderConfig`, `Schemas`, `ResourceTypes`,
+//! `Users` (`GET`, `POST`, `POST /Users/.search`, and `GET`/`PUT`/`PATCH`/`DELETE /Users/{id}`),
+//! `POST /.search` (all resource types, i.e. Users) and `Bulk`. Any other path (including
+//! `/Groups`) answers 404 with a SCIM error.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -187,7 +188,7 @@ impl ScimEmulator {
             Value::Object(map) => map,
             other => panic!("insert_user needs a JSON object, got {other}"),
         };
-        if let Err(e) = normalise(&mut data) {
+        if let Err(e) = normalise(&mut data, true) {
             panic!("insert_user: invalid user: {}", e.detail);
         }
         let name = user_name_of(&data).unwrap_or_default().to_string();
@@ -569,9 +570,12 @@ fn user_name_of(data: &Map<String, Value>) -> Option<&str> {
 }
 
 /// Validates and normalises client-given attributes: drops read-only and null values, puts the
-/// enterprise extension under its canonical key, defaults `active` to true and accepts it (and
-/// `primary`) as `"true"`/`"false"` strings, and wants a non-empty string `userName`.
-fn normalise(data: &mut Map<String, Value>) -> Result<(), ScimError> {
+/// enterprise extension under its canonical key, accepts `active` (and `primary`) as
+/// `"true"`/`"false"` strings, and wants a non-empty string `userName`.
+///
+/// `default_active` (for POST and PUT, which give the whole resource) makes a missing `active`
+/// true; after a PATCH that removed it, it stays unassigned.
+fn normalise(data: &mut Map<String, Value>, default_active: bool) -> Result<(), ScimError> {
     data.retain(|key, value| {
         !(key.eq_ignore_ascii_case("id")
             || key.eq_ignore_ascii_case("meta")
@@ -615,16 +619,18 @@ fn normalise(data: &mut Map<String, Value>) -> Result<(), ScimError> {
     }
     let active_key = key_ci(data, "active").unwrap_or_else(|| "active".to_string());
     let active = match data.get(&active_key) {
-        None => true,
-        Some(value) => as_bool(value).ok_or_else(|| {
+        None => default_active.then_some(true),
+        Some(value) => Some(as_bool(value).ok_or_else(|| {
             ScimError::new(
                 400,
                 Some("invalidValue"),
                 format!("active must be a boolean, got {value}"),
             )
-        })?,
+        })?),
     };
-    data.insert(active_key, Value::Bool(active));
+    if let Some(active) = active {
+        data.insert(active_key, Value::Bool(active));
+    }
     if let Some(Value::Array(emails)) = get_ci_mut(data, "emails") {
         for email in emails.iter_mut().filter_map(Value::as_object_mut) {
             if let Some(key) = key_ci(email, "primary")
@@ -931,11 +937,11 @@ impl Shared {
                 Method::POST => self.bulk(request),
                 _ => Err(method_not_allowed(method, full_path)),
             },
-            [".search"] => Err(ScimError::new(
-                501,
-                None,
-                "searching several resource types at once is not supported",
-            )),
+            // A search from the root covers every resource type: here, only User.
+            [".search"] => match *method {
+                Method::POST => self.list_users(&ListParams::from_search(&request.json()?)?),
+                _ => Err(method_not_allowed(method, full_path)),
+            },
             _ => Err(not_found(full_path)),
         }
     }
@@ -1174,7 +1180,7 @@ impl Shared {
     fn create_user(&self, state: &mut ServerState, body: Value) -> Result<u64, ScimError> {
         let mut data = into_object(body)?;
         check_fail_user(state, &[user_name_of(&data)])?;
-        normalise(&mut data)?;
+        normalise(&mut data, true)?;
         let name = user_name_of(&data).unwrap_or_default();
         if state.store.user_name_taken(name, None) {
             return Err(uniqueness(name));
@@ -1197,7 +1203,7 @@ impl Shared {
         self.check_if_match(if_match, user.version)?;
         let mut data = into_object(body)?;
         check_fail_user(state, &[user_name_of(&user.resource), user_name_of(&data)])?;
-        normalise(&mut data)?;
+        normalise(&mut data, true)?;
         let name = user_name_of(&data).unwrap_or_default();
         if state.store.user_name_taken(name, Some(seq)) {
             return Err(uniqueness(name));
@@ -1223,7 +1229,7 @@ impl Shared {
         let mut data = data_of(&user.resource);
         apply_patch(&mut data, body)?;
         check_fail_user(state, &[user_name_of(&data)])?;
-        normalise(&mut data)?;
+        normalise(&mut data, false)?;
         let name = user_name_of(&data).unwrap_or_default();
         if state.store.user_name_taken(name, Some(seq)) {
             return Err(uniqueness(name));

@@ -41,8 +41,31 @@ pub enum Command {
     Apply(RunArgs),
     /// Print the HrisConnection CustomResourceDefinition as YAML.
     Crd,
+    /// Serve an emulator of a target API on this machine, for samples and trials.
+    #[command(subcommand)]
+    Emulate(Emulator),
     /// Print the version.
     Version,
+}
+
+/// Emulators `emulate` can serve.
+#[derive(Subcommand, Debug)]
+pub enum Emulator {
+    /// A SCIM 2.0 service provider holding users in memory.
+    Scim {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Port to listen on (0: any free port, printed at start).
+        #[arg(long, default_value_t = 8090)]
+        port: u16,
+        /// Bearer token the emulator accepts.
+        #[arg(long, default_value = "demo-token")]
+        token: String,
+        /// Requests a second before it answers 429 (default: unlimited).
+        #[arg(long)]
+        requests_per_second: Option<f64>,
+    },
 }
 
 /// Arguments of `simulate` and `apply`.
@@ -89,6 +112,41 @@ pub async fn main(cli: Cli) -> ExitCode {
         Command::Version => {
             println!("hris-operator {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
+        }
+        Command::Emulate(Emulator::Scim {
+            host,
+            port,
+            token,
+            requests_per_second,
+        }) => {
+            let listener = match tokio::net::TcpListener::bind((host.as_str(), port)).await {
+                Ok(listener) => listener,
+                Err(error) => {
+                    eprintln!("error: cannot listen on {host}:{port}: {error}");
+                    return ExitCode::from(EXIT_FAILED);
+                }
+            };
+            let address = listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            print_quietly(&format!("SCIM emulator on http://{address}/scim/v2\n"));
+            let config = crate::emulators::scim::ScimConfig {
+                token,
+                requests_per_second,
+                burst: 20,
+                ..Default::default()
+            };
+            tokio::select! {
+                served = crate::emulators::scim::serve(config, listener) => match served {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(error) => {
+                        eprintln!("error: the emulator stopped: {error}");
+                        ExitCode::from(EXIT_FAILED)
+                    }
+                },
+                _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
+            }
         }
         Command::Simulate(args) => run_manifest(args, RunMode::Simulate).await,
         Command::Apply(args) => run_manifest(args, RunMode::Apply).await,

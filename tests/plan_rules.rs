@@ -558,3 +558,33 @@ fn not_yet_active_users_are_counted_as_removals() {
     assert_eq!(plan.withheld[0].reason, Reason::NotYetActive);
     assert_eq!(plan.withheld[0].changes[0].after, Some(Value::Bool(false)));
 }
+
+#[test]
+fn a_target_that_cannot_delete_gets_deactivations_instead() {
+    let policy = policy(
+        "lifecycle: {absentUsers: Delete, inactiveUsers: Delete}\nsafeguards: {maxDeletePercent: 100}",
+    );
+    let mut leaver = employee("1", "Ada");
+    leaver.employment_status = EmploymentStatus::Inactive;
+    let gone = employee("2", "Bo");
+    let mut gone_inactive_user = user_of("u3", &employee("3", "Cy"));
+    gone_inactive_user.active = false;
+    let users = [
+        user_of("u1", &leaver),
+        user_of("u2", &gone),
+        gone_inactive_user,
+    ];
+    let employees = [leaver];
+    let plan = plan(
+        &PlanInput {
+            deletes: false,
+            ..input(&employees, &users)
+        },
+        &policy,
+    );
+    assert_eq!(
+        summary(&plan),
+        pairs(&[("Deactivate", "p:1"), ("Deactivate", "p:2")])
+    );
+    assert_eq!(plan.unchanged, 1, "an already inactive user needs nothing");
+}

@@ -307,3 +307,81 @@ async fn oauth2_tokens_are_fetched_once_and_reused() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     server.abort();
 }
+
+#[tokio::test]
+async fn a_server_repeating_the_same_page_is_listed_once() {
+    // A broken provider: ignores startIndex, always answers the first page, and overstates
+    // totalResults.
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counter = requests.clone();
+    let app = axum::Router::new()
+        .route(
+            "/scim/v2/ServiceProviderConfig",
+            axum::routing::get(|| async { axum::Json(json!({"patch": {"supported": true}})) }),
+        )
+        .route(
+            "/scim/v2/Users",
+            axum::routing::get(move || {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let users: Vec<_> = (1..=3)
+                        .map(
+                            |n| json!({"id": n.to_string(), "userName": format!("u{n}@x.example")}),
+                        )
+                        .collect();
+                    axum::Json(json!({"totalResults": 10, "startIndex": 1, "Resources": users}))
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/scim/v2", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let target = ScimTarget::new(
+        client(Auth::Bearer("t".into()), None, 1),
+        &base,
+        ScimQuirks::default(),
+        1,
+    );
+    let users = target.list_users(&[]).await.unwrap();
+    assert_eq!(users.len(), 3);
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        2,
+        "the repeated page ends the list"
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn with_delete_deactivates_a_deactivation_is_sent_as_delete_and_nothing_is_deleted() {
+    let emulator = ScimEmulator::start(one_by_one()).await.unwrap();
+    let id = emulator.insert_user(json!({"userName": "ada@acme.example"}));
+    let target = ScimTarget::new(
+        client(Auth::Bearer("test-token".into()), None, 2),
+        &emulator.base_url(),
+        ScimQuirks {
+            delete_deactivates: true,
+            ..ScimQuirks::default()
+        },
+        2,
+    );
+    assert!(!target.capabilities().deletes);
+    let results = target
+        .apply(vec![TargetOp::Deactivate {
+            id: id.as_str().into(),
+            version: None,
+            changes: vec![AttrChange {
+                attr: Attr::Active,
+                before: Some(json!(true)),
+                after: Some(json!(false)),
+            }],
+        }])
+        .await;
+    assert_eq!(results, vec![Ok(None)]);
+    let last = emulator.requests().pop().unwrap();
+    assert_eq!(
+        (last.method.as_str(), last.path.ends_with(&id)),
+        ("DELETE", true)
+    );
+}

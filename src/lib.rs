@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod connectors;
+pub mod controller;
 pub mod crd;
 pub mod emulators;
 pub mod manifest;

@@ -156,6 +156,11 @@ fn invalid_cases() -> Vec<(&'static str, Value, &'static str)> {
             "spec.externalIdPrefix: must not be empty",
         ),
         (
+            "malformed cron",
+            with(&["spec", "schedule", "cron"], json!("every night")),
+            "spec.schedule.cron: `every night` is not a cron expression",
+        ),
+        (
             "cron and interval",
             with(&["spec", "schedule", "interval"], json!("24h")),
             "spec.schedule: set cron or interval, not both",

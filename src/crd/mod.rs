@@ -618,8 +618,9 @@ fn default_max_delete_percent() -> u32 {
     validation = kube::core::Rule::new("!(has(self.cron) && has(self.interval))").message("schedule takes cron or interval, not both")
 )]
 pub struct Schedule {
-    /// Cron expression (5 fields), evaluated in `timeZone`.
+    /// Cron expression (5 fields, or a macro such as `@daily`), evaluated in `timeZone`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = kube::core::Rule::new("self.matches('^(@[a-z]+|[^ ]+( +[^ ]+){4})$')").message("cron takes 5 fields (minute hour day-of-month month day-of-week), such as \"0 3 * * *\", or a macro such as @daily"))]
     pub cron: Option<String>,
     /// Fixed interval between runs, such as `24h` or `90m`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

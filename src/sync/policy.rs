@@ -273,10 +273,14 @@ impl SyncPolicy {
                 "set cron or interval, not both".into(),
             );
         }
-        if let Some(interval) = &schedule.interval
-            && let Err(message) = parse_interval(interval)
-        {
-            error("spec.schedule.interval".into(), message);
+        if let Err(message) = crate::controller::schedule::Cadence::compile(schedule) {
+            // The cadence names its field ("spec.schedule.cron: …"); the time zone and the
+            // cron/interval exclusivity are reported below and above.
+            if let Some((field, message)) = message.split_once(": ")
+                && matches!(field, "spec.schedule.cron" | "spec.schedule.interval")
+            {
+                error(field.into(), message.into());
+            }
         }
         let time_zone = match TimeZone::get(&schedule.time_zone) {
             Ok(zone) => zone,

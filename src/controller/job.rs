@@ -1,0 +1,457 @@
+//! The sync Job of one run, built from the connection alone: deterministic, so a repeated
+//! reconcile finds the Job it already made instead of starting a second run.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::{
+    api::{
+        batch::v1::{Job, JobSpec},
+        core::v1::{
+            Capabilities, Container, EmptyDirVolumeSource, EnvVar, KeyToPath, PodSecurityContext,
+            PodSpec, PodTemplateSpec, ResourceRequirements, SeccompProfile, SecretVolumeSource,
+            SecurityContext, Volume, VolumeMount,
+        },
+    },
+    apimachinery::pkg::{api::resource::Quantity, apis::meta::v1::ObjectMeta},
+};
+use kube::{Resource, ResourceExt};
+use sha2::{Digest, Sha256};
+
+use crate::crd::{HrisConnection, SecretKeyRef, SourceSpec, TargetSpec};
+
+/// Where secret references are mounted in the sync container (`DIR/NAME/KEY`).
+pub const SECRETS_DIR: &str = "/var/run/secrets/hris-operator";
+/// Label naming the connection a Job runs for.
+pub const CONNECTION_LABEL: &str = "hris-operator.io/connection";
+/// Label telling a simulation from an apply.
+pub const RUN_KIND_LABEL: &str = "hris-operator.io/run-kind";
+/// Annotation holding the plan hash an apply was approved for.
+pub const APPROVED_HASH_ANNOTATION: &str = "hris-operator.io/approved-hash";
+
+/// Whether a run only plans or also applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunKind {
+    /// Plan and report; change nothing.
+    Simulate,
+    /// Plan, apply, report.
+    Apply,
+}
+
+impl RunKind {
+    /// The `--mode` value and label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Simulate => "simulate",
+            RunKind::Apply => "apply",
+        }
+    }
+}
+
+/// Operator-wide settings of sync Jobs (from the chart).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobDefaults {
+    /// Image when the connection names none (the operator's own).
+    pub image: String,
+    /// ServiceAccount when the connection names none.
+    pub service_account: String,
+    /// Seconds a finished Job is kept by Kubernetes if the controller has not pruned it.
+    pub ttl_seconds_after_finished: i32,
+    /// `RUST_LOG` of sync containers.
+    pub log_level: String,
+}
+
+/// Every secret reference a spec makes: the Job mounts exactly these.
+pub fn secret_refs(connection: &HrisConnection) -> Vec<&SecretKeyRef> {
+    let mut refs = Vec::new();
+    match &connection.spec.source {
+        SourceSpec::Csv(_) => {}
+    }
+    match &connection.spec.target {
+        TargetSpec::Scim(scim) => {
+            refs.extend(scim.credentials_secret_ref.as_ref());
+            refs.extend(scim.basic.as_ref().map(|b| &b.password_secret_ref));
+            refs.extend(scim.oauth2.as_ref().map(|o| &o.client_secret_secret_ref));
+        }
+        TargetSpec::File(_) => {}
+    }
+    refs
+}
+
+/// The Job name of a run: `<connection>-<sim|apply>-<generation>-<run id>`, shortened with a
+/// hash when the connection name is long, never over 63 characters.
+pub fn job_name(connection: &HrisConnection, kind: RunKind, run_id: &str) -> String {
+    let short_kind = match kind {
+        RunKind::Simulate => "sim",
+        RunKind::Apply => "apply",
+    };
+    let generation = connection.metadata.generation.unwrap_or(0);
+    let suffix = format!("-{short_kind}-{generation}-{run_id}");
+    let name = connection.name_any();
+    let room = 63usize.saturating_sub(suffix.len());
+    if name.len() <= room {
+        return format!("{name}{suffix}");
+    }
+    let digest = Sha256::digest(name.as_bytes());
+    let hash: String = digest[..3].iter().map(|b| format!("{b:02x}")).collect();
+    let keep = room.saturating_sub(hash.len() + 1);
+    let prefix = name[..keep].trim_end_matches('-');
+    format!("{prefix}-{hash}{suffix}")
+}
+
+/// The run id of a trigger (a scheduled time, a request annotation value): short and stable.
+pub fn run_id(trigger: &str) -> String {
+    let digest = Sha256::digest(trigger.as_bytes());
+    digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The sync Job of a run.
+pub fn build_job(
+    connection: &HrisConnection,
+    kind: RunKind,
+    run_id: &str,
+    approved_hash: Option<&str>,
+    defaults: &JobDefaults,
+) -> Job {
+    let namespace = connection.namespace().unwrap_or_else(|| "default".into());
+    let name = connection.name_any();
+    let settings = &connection.spec.job;
+    let labels: BTreeMap<String, String> = [
+        ("app.kubernetes.io/name", "hris-operator"),
+        ("app.kubernetes.io/component", "sync"),
+        ("app.kubernetes.io/managed-by", "hris-operator"),
+        (CONNECTION_LABEL, name.as_str()),
+        (RUN_KIND_LABEL, kind.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let annotations = approved_hash
+        .map(|hash| BTreeMap::from([(APPROVED_HASH_ANNOTATION.to_owned(), hash.to_owned())]));
+
+    // One volume per referenced Secret, with just the referenced keys, mounted read-only.
+    let mut keys_by_secret: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for reference in secret_refs(connection) {
+        let keys = keys_by_secret.entry(reference.name.as_str()).or_default();
+        if !keys.contains(&reference.key.as_str()) {
+            keys.push(reference.key.as_str());
+        }
+    }
+    let mut volumes = vec![Volume {
+        name: "tmp".into(),
+        empty_dir: Some(EmptyDirVolumeSource {
+            size_limit: Some(Quantity("256Mi".into())),
+            ..EmptyDirVolumeSource::default()
+        }),
+        ..Volume::default()
+    }];
+    let mut mounts = vec![VolumeMount {
+        name: "tmp".into(),
+        mount_path: "/tmp".into(),
+        ..VolumeMount::default()
+    }];
+    for (index, (secret, keys)) in keys_by_secret.iter().enumerate() {
+        let volume = format!("secret-{index}");
+        volumes.push(Volume {
+            name: volume.clone(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some((*secret).to_owned()),
+                items: Some(
+                    keys.iter()
+                        .map(|key| KeyToPath {
+                            key: (*key).to_owned(),
+                            path: (*key).to_owned(),
+                            mode: None,
+                        })
+                        .collect(),
+                ),
+                default_mode: Some(0o400),
+                optional: Some(false),
+            }),
+            ..Volume::default()
+        });
+        mounts.push(VolumeMount {
+            name: volume,
+            mount_path: format!("{SECRETS_DIR}/{secret}"),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        });
+    }
+
+    let mut args = vec![
+        "sync".to_owned(),
+        "--connection".to_owned(),
+        format!("{namespace}/{name}"),
+        "--mode".to_owned(),
+        kind.as_str().to_owned(),
+        "--secrets-dir".to_owned(),
+        SECRETS_DIR.to_owned(),
+        "--run-id".to_owned(),
+        run_id.to_owned(),
+    ];
+    if let Some(hash) = approved_hash {
+        args.extend(["--approve".to_owned(), hash.to_owned()]);
+    }
+    let image = if settings.image.is_empty() {
+        defaults.image.clone()
+    } else {
+        settings.image.clone()
+    };
+    let service_account = if settings.service_account_name.is_empty() {
+        defaults.service_account.clone()
+    } else {
+        settings.service_account_name.clone()
+    };
+    let resources = settings
+        .resources
+        .clone()
+        .unwrap_or_else(|| ResourceRequirements {
+            requests: Some(BTreeMap::from([
+                ("cpu".to_owned(), Quantity("100m".into())),
+                ("memory".to_owned(), Quantity("128Mi".into())),
+            ])),
+            limits: Some(BTreeMap::from([(
+                "memory".to_owned(),
+                Quantity("1Gi".into()),
+            )])),
+            ..ResourceRequirements::default()
+        });
+
+    Job {
+        metadata: ObjectMeta {
+            name: Some(job_name(connection, kind, run_id)),
+            namespace: Some(namespace),
+            labels: Some(labels.clone()),
+            annotations: annotations.clone(),
+            owner_references: connection
+                .controller_owner_ref(&())
+                .map(|owner| vec![owner]),
+            ..ObjectMeta::default()
+        },
+        spec: Some(JobSpec {
+            backoff_limit: Some(settings.backoff_limit),
+            active_deadline_seconds: Some(settings.active_deadline_seconds),
+            ttl_seconds_after_finished: Some(defaults.ttl_seconds_after_finished),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels),
+                    annotations,
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    restart_policy: Some("Never".into()),
+                    service_account_name: Some(service_account),
+                    automount_service_account_token: Some(true),
+                    security_context: Some(PodSecurityContext {
+                        run_as_non_root: Some(true),
+                        run_as_user: Some(65532),
+                        run_as_group: Some(65532),
+                        seccomp_profile: Some(SeccompProfile {
+                            type_: "RuntimeDefault".into(),
+                            ..SeccompProfile::default()
+                        }),
+                        ..PodSecurityContext::default()
+                    }),
+                    containers: vec![Container {
+                        name: "sync".into(),
+                        image: Some(image),
+                        args: Some(args),
+                        env: Some(vec![EnvVar {
+                            name: "RUST_LOG".into(),
+                            value: Some(defaults.log_level.clone()),
+                            ..EnvVar::default()
+                        }]),
+                        resources: Some(resources),
+                        volume_mounts: Some(mounts),
+                        termination_message_policy: Some("File".into()),
+                        security_context: Some(SecurityContext {
+                            read_only_root_filesystem: Some(true),
+                            allow_privilege_escalation: Some(false),
+                            run_as_non_root: Some(true),
+                            capabilities: Some(Capabilities {
+                                drop: Some(vec!["ALL".into()]),
+                                ..Capabilities::default()
+                            }),
+                            ..SecurityContext::default()
+                        }),
+                        ..Container::default()
+                    }],
+                    volumes: Some(volumes),
+                    ..PodSpec::default()
+                }),
+            },
+            ..JobSpec::default()
+        }),
+        ..Job::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::HrisConnectionSpec;
+
+    fn connection(name: &str, yaml_target: &str) -> HrisConnection {
+        let spec: HrisConnectionSpec = serde_saphyr::from_str(&format!(
+            "source: {{csv: {{path: e.csv}}}}\ntarget: {yaml_target}\nexternalIdPrefix: 'p:'\n\
+             job: {{activeDeadlineSeconds: 900, backoffLimit: 1}}\n"
+        ))
+        .unwrap();
+        let mut connection = HrisConnection::new(name, spec);
+        connection.metadata.namespace = Some("people".into());
+        connection.metadata.uid = Some("4f0c-uid".into());
+        connection.metadata.generation = Some(7);
+        connection
+    }
+
+    fn defaults() -> JobDefaults {
+        JobDefaults {
+            image: "registry.example/hris-operator:0.1.0".into(),
+            service_account: "hris-operator-sync".into(),
+            ttl_seconds_after_finished: 86_400,
+            log_level: "info".into(),
+        }
+    }
+
+    const SCIM: &str = "{scim: {baseUrl: 'https://x.example/scim/v2', oauth2: {tokenUrl: 'https://x.example/token', clientId: c, clientSecretSecretRef: {name: scim-oauth, key: secret}}}}";
+
+    #[test]
+    fn the_job_is_deterministic_and_owned_by_its_connection() {
+        let connection = connection("acme", SCIM);
+        let id = run_id("2026-11-22T02:00:00Z");
+        let a = build_job(&connection, RunKind::Apply, &id, None, &defaults());
+        let b = build_job(&connection, RunKind::Apply, &id, None, &defaults());
+        assert_eq!(a, b);
+        assert_eq!(
+            a.metadata.name.as_deref(),
+            Some(format!("acme-apply-7-{id}").as_str())
+        );
+        let owner = &a.metadata.owner_references.as_ref().unwrap()[0];
+        assert_eq!(
+            (owner.kind.as_str(), owner.name.as_str(), owner.uid.as_str()),
+            ("HrisConnection", "acme", "4f0c-uid")
+        );
+        assert_eq!(owner.controller, Some(true));
+        let other = build_job(
+            &connection,
+            RunKind::Simulate,
+            &run_id("another"),
+            None,
+            &defaults(),
+        );
+        assert_ne!(other.metadata.name, a.metadata.name);
+    }
+
+    #[test]
+    fn the_container_runs_sync_with_the_secrets_mounted_as_files() {
+        let job = build_job(
+            &connection("acme", SCIM),
+            RunKind::Simulate,
+            "abcd1234",
+            None,
+            &defaults(),
+        );
+        let spec = job.spec.unwrap();
+        assert_eq!(spec.backoff_limit, Some(1));
+        assert_eq!(spec.active_deadline_seconds, Some(900));
+        assert_eq!(spec.ttl_seconds_after_finished, Some(86_400));
+        let pod = spec.template.spec.unwrap();
+        assert_eq!(pod.restart_policy.as_deref(), Some("Never"));
+        assert_eq!(
+            pod.service_account_name.as_deref(),
+            Some("hris-operator-sync")
+        );
+        let container = &pod.containers[0];
+        assert_eq!(
+            container.image.as_deref(),
+            Some("registry.example/hris-operator:0.1.0")
+        );
+        assert_eq!(
+            container.args.as_ref().unwrap().join(" "),
+            "sync --connection people/acme --mode simulate --secrets-dir /var/run/secrets/hris-operator --run-id abcd1234"
+        );
+        let secret = pod
+            .volumes
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find_map(|v| v.secret.as_ref())
+            .unwrap();
+        assert_eq!(secret.secret_name.as_deref(), Some("scim-oauth"));
+        assert_eq!(secret.items.as_ref().unwrap()[0].key, "secret");
+        let mount = container
+            .volume_mounts
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|m| m.mount_path == "/var/run/secrets/hris-operator/scim-oauth")
+            .unwrap();
+        assert_eq!(mount.read_only, Some(true));
+    }
+
+    #[test]
+    fn the_pod_is_non_root_with_a_read_only_root_filesystem() {
+        let job = build_job(
+            &connection("acme", SCIM),
+            RunKind::Apply,
+            "x",
+            Some("9e61cd"),
+            &defaults(),
+        );
+        let pod = job.spec.unwrap().template.spec.unwrap();
+        assert_eq!(
+            pod.security_context.as_ref().unwrap().run_as_non_root,
+            Some(true)
+        );
+        let security = pod.containers[0].security_context.as_ref().unwrap();
+        assert_eq!(security.read_only_root_filesystem, Some(true));
+        assert_eq!(security.allow_privilege_escalation, Some(false));
+        assert_eq!(
+            security.capabilities.as_ref().unwrap().drop,
+            Some(vec!["ALL".to_owned()])
+        );
+        let args = pod.containers[0].args.as_ref().unwrap();
+        assert_eq!(&args[args.len() - 2..], ["--approve", "9e61cd"]);
+        // Writable scratch space despite the read-only root.
+        assert!(
+            pod.containers[0]
+                .volume_mounts
+                .as_ref()
+                .unwrap()
+                .iter()
+                .any(|m| m.mount_path == "/tmp")
+        );
+    }
+
+    #[test]
+    fn the_connection_can_override_image_account_and_resources() {
+        let mut connection = connection("acme", "{file: {path: d.json}}");
+        connection.spec.job.image = "mirror.example/hris:pinned".into();
+        connection.spec.job.service_account_name = "custom".into();
+        let job = build_job(&connection, RunKind::Apply, "x", None, &defaults());
+        let pod = job.spec.unwrap().template.spec.unwrap();
+        assert_eq!(
+            pod.containers[0].image.as_deref(),
+            Some("mirror.example/hris:pinned")
+        );
+        assert_eq!(pod.service_account_name.as_deref(), Some("custom"));
+        assert_eq!(
+            pod.volumes.as_ref().unwrap().len(),
+            1,
+            "no secrets: only /tmp"
+        );
+    }
+
+    #[test]
+    fn long_names_are_shortened_with_a_hash_to_63_characters() {
+        let long = "a".repeat(60);
+        let name = job_name(&connection(&long, SCIM), RunKind::Simulate, "abcd1234");
+        assert!(name.len() <= 63, "{name} ({})", name.len());
+        assert!(name.ends_with("-sim-7-abcd1234"));
+        let other = job_name(
+            &connection(&format!("{long}b"), SCIM),
+            RunKind::Simulate,
+            "abcd1234",
+        );
+        assert_ne!(name, other, "different connections never share a Job name");
+    }
+}

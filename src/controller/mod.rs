@@ -1,5 +1,7 @@
 //! The operator's decisions, as pure functions of the resource and the time: when a
-//! connection runs (schedule), and (in later parts) which Job it runs and what status says.
+//! connection runs (`schedule`), whether and how it runs now (`decide`: modes, request
+//! annotations, the approval gate, one Job at a time) and the Job of a run (`job`).
 
+pub mod decide;
 pub mod job;
 pub mod schedule;

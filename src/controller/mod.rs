@@ -5,3 +5,4 @@
 pub mod decide;
 pub mod job;
 pub mod schedule;
+pub mod status;

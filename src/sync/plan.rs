@@ -176,7 +176,7 @@ pub struct Skip {
 }
 
 /// Why removals were withheld.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SafeguardTrip {
     /// The source returned no employees while the target has managed users. Not approvable.

@@ -4,7 +4,7 @@
 
 use std::{fmt::Write as _, path::Path};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
@@ -30,7 +30,7 @@ pub const REPORT_FILES: [&str; 8] = [
 pub const SAMPLE_SIZE: usize = 20;
 
 /// Whether a run only planned or also applied.
-#[derive(Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunMode {
     /// Planned only.
     Simulate,
@@ -39,7 +39,7 @@ pub enum RunMode {
 }
 
 /// `summary.json`: the run without personal data.
-#[derive(Serialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     /// `namespace/name` of the connection.
@@ -56,7 +56,7 @@ pub struct Summary {
     /// apply that withheld removals, the applied plan otherwise.
     pub plan_hash: String,
     /// Why removals were withheld.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub safeguard: Option<SafeguardTrip>,
     /// Employees the source returned.
     pub source_employees: usize,
@@ -67,7 +67,7 @@ pub struct Summary {
     /// Some of the changes, by externalId and attribute names.
     pub sample: Vec<ChangeSample>,
     /// Category of the failure that ended a failed run, or of the first write failure.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_category: Option<String>,
 }
 

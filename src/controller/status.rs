@@ -1,0 +1,519 @@
+//! Status from a finished run: pure. A sync Job's termination message carries the run's
+//! summary (no personal data); this turns it, or the Job's failure, into `lastSync` /
+//! `lastSimulation`, conditions (with `observedGeneration`, changed only on transitions), a
+//! change sample, a short history, and the Events to emit, only on transitions.
+
+use k8s_openapi::{
+    apimachinery::pkg::apis::meta::v1::{Condition, Time},
+    jiff::Timestamp,
+};
+
+use super::job::RunKind;
+use crate::{
+    crd::{HrisConnectionStatus, RunRecord, RunResult, RunStatus},
+    sync::report::Summary,
+};
+
+/// Longest termination message Kubernetes keeps.
+pub const TERMINATION_MESSAGE_LIMIT: usize = 4096;
+/// Runs kept in `status.history`.
+pub const HISTORY: usize = 10;
+
+/// The termination message of a sync Job: the summary as JSON, its change sample cut until it
+/// fits Kubernetes' limit.
+pub fn termination_message(summary: &Summary) -> String {
+    let mut summary = summary.clone();
+    loop {
+        let text = serde_json::to_string(&summary).expect("summaries serialize");
+        if text.len() <= TERMINATION_MESSAGE_LIMIT || summary.sample.is_empty() {
+            return text;
+        }
+        summary.sample.truncate(summary.sample.len() / 2);
+    }
+}
+
+/// What the controller learned about a finished Job.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finished {
+    /// Simulate or apply.
+    pub kind: RunKind,
+    /// The Job.
+    pub job_name: String,
+    /// When it started and finished.
+    pub started_at: Option<Timestamp>,
+    /// When it finished.
+    pub finished_at: Timestamp,
+    /// The summary from the termination message; `None` when the Job failed without one.
+    pub summary: Option<Summary>,
+    /// The failure category when the Job failed without a summary (for example
+    /// `DeadlineExceeded`, `BackoffLimitExceeded`).
+    pub failure: Option<String>,
+    /// The Secret holding the reports.
+    pub report: Option<String>,
+}
+
+/// An Event to emit: reason (PascalCase, no personal data), type and message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventNote {
+    /// `Normal` or `Warning`.
+    pub warning: bool,
+    /// The reason, one of DESIGN §1's.
+    pub reason: &'static str,
+    /// A short note: counts and hashes only.
+    pub message: String,
+}
+
+fn condition_status(ok: bool) -> &'static str {
+    if ok { "True" } else { "False" }
+}
+
+/// Sets a condition; the transition time changes only when the status does.
+pub fn set_condition(
+    conditions: &mut Vec<Condition>,
+    type_: &str,
+    ok: bool,
+    reason: &str,
+    message: String,
+    generation: i64,
+    now: Timestamp,
+) -> bool {
+    let status = condition_status(ok);
+    match conditions.iter_mut().find(|c| c.type_ == type_) {
+        Some(existing) => {
+            let changed = existing.status != status;
+            if changed {
+                existing.last_transition_time = Time(now);
+            }
+            existing.status = status.into();
+            existing.reason = reason.into();
+            existing.message = message;
+            existing.observed_generation = Some(generation);
+            changed
+        }
+        None => {
+            conditions.push(Condition {
+                type_: type_.into(),
+                status: status.into(),
+                reason: reason.into(),
+                message,
+                observed_generation: Some(generation),
+                last_transition_time: Time(now),
+            });
+            true
+        }
+    }
+}
+
+fn condition_is(conditions: &[Condition], type_: &str, status: &str) -> bool {
+    conditions
+        .iter()
+        .any(|c| c.type_ == type_ && c.status == status)
+}
+
+/// Records a finished run in the status and returns the Events its transitions call for.
+pub fn record_run(
+    status: &mut HrisConnectionStatus,
+    finished: &Finished,
+    generation: i64,
+) -> Vec<EventNote> {
+    let now = finished.finished_at;
+    let mut events = Vec::new();
+    let (result, category) = match &finished.summary {
+        Some(summary) => (summary.result, summary.error_category.clone()),
+        None => (
+            RunResult::Failed,
+            Some(
+                finished
+                    .failure
+                    .clone()
+                    .unwrap_or_else(|| "JobFailed".into()),
+            ),
+        ),
+    };
+    let counts = finished
+        .summary
+        .as_ref()
+        .map(|s| s.counts.clone())
+        .unwrap_or_default();
+    let hash = finished.summary.as_ref().map(|s| s.plan_hash.clone());
+    let run = RunStatus {
+        started_at: finished.started_at.map(Time),
+        finished_at: Some(Time(now)),
+        job_name: Some(finished.job_name.clone()),
+        result: Some(result),
+        counts: counts.clone(),
+        plan_hash: hash.clone(),
+        report_ref: finished.report.clone(),
+        error_category: (result == RunResult::Failed)
+            .then(|| category.clone())
+            .flatten(),
+    };
+    let (was_ok, condition) = match finished.kind {
+        RunKind::Simulate => (
+            condition_is(&status.conditions, "Simulated", "True"),
+            "Simulated",
+        ),
+        RunKind::Apply => (condition_is(&status.conditions, "Synced", "True"), "Synced"),
+    };
+    match finished.kind {
+        RunKind::Simulate => status.last_simulation = Some(run),
+        RunKind::Apply => status.last_sync = Some(run),
+    }
+    if let Some(summary) = &finished.summary {
+        status.change_sample = summary.sample.clone();
+    }
+    status.history.insert(
+        0,
+        RunRecord {
+            kind: match finished.kind {
+                RunKind::Simulate => "Simulate".into(),
+                RunKind::Apply => "Apply".into(),
+            },
+            job_name: Some(finished.job_name.clone()),
+            finished_at: Some(Time(now)),
+            result: Some(result),
+            counts: counts.clone(),
+        },
+    );
+    status.history.truncate(HISTORY);
+
+    let changes = format!(
+        "{} created, {} updated, {} deactivated, {} deleted, {} conflicts, {} errors",
+        counts.created,
+        counts.updated,
+        counts.deactivated,
+        counts.deleted,
+        counts.conflicts,
+        counts.errors
+    );
+    let ok = result != RunResult::Failed;
+    let reason = match (finished.kind, result) {
+        (RunKind::Simulate, RunResult::Failed) | (RunKind::Apply, RunResult::Failed) => {
+            "SyncFailed"
+        }
+        (RunKind::Simulate, _) => "SimulationReady",
+        (RunKind::Apply, _) => "SyncSucceeded",
+    };
+    set_condition(
+        &mut status.conditions,
+        condition,
+        ok,
+        if ok { reason } else { "SyncFailed" },
+        match &category {
+            Some(category) if !ok => format!("{category}: {changes}"),
+            _ => changes.clone(),
+        },
+        generation,
+        now,
+    );
+    if !ok {
+        if was_ok || !condition_is(&status.conditions, "Ready", "False") {
+            events.push(EventNote {
+                warning: true,
+                reason: "SyncFailed",
+                message: format!(
+                    "{} failed: {}",
+                    finished.job_name,
+                    category.clone().unwrap_or_default()
+                ),
+            });
+        }
+    } else {
+        events.push(EventNote {
+            warning: false,
+            reason,
+            message: changes.clone(),
+        });
+    }
+
+    let withheld = result == RunResult::Withheld;
+    let was_withheld = condition_is(&status.conditions, "SafeguardTriggered", "True");
+    let safeguard_message = match (&finished.summary, withheld) {
+        (Some(summary), true) => format!(
+            "removals withheld; approve plan {} with the hris-operator.io/approve-plan annotation",
+            summary.plan_hash
+        ),
+        _ => "no removals withheld".into(),
+    };
+    set_condition(
+        &mut status.conditions,
+        "SafeguardTriggered",
+        withheld,
+        if withheld {
+            "RemovalsWithheld"
+        } else {
+            "WithinLimits"
+        },
+        safeguard_message.clone(),
+        generation,
+        now,
+    );
+    if withheld && !was_withheld {
+        events.push(EventNote {
+            warning: true,
+            reason: "SafeguardTriggered",
+            message: safeguard_message,
+        });
+    }
+
+    let credentials_bad = category.as_deref() == Some("CredentialsInvalid");
+    let credentials_were_bad = condition_is(&status.conditions, "CredentialsValid", "False");
+    set_condition(
+        &mut status.conditions,
+        "CredentialsValid",
+        !credentials_bad,
+        if credentials_bad {
+            "CredentialsInvalid"
+        } else {
+            "Accepted"
+        },
+        if credentials_bad {
+            "the source or target rejected the credentials".into()
+        } else {
+            "the last run authenticated".into()
+        },
+        generation,
+        now,
+    );
+    if credentials_bad && !credentials_were_bad {
+        events.push(EventNote {
+            warning: true,
+            reason: "CredentialsInvalid",
+            message: "the source or target rejected the credentials".into(),
+        });
+    }
+    if category.as_deref() == Some("LicenseLimitExceeded") {
+        events.push(EventNote {
+            warning: true,
+            reason: "LicenseLimitExceeded",
+            message: "the target refused users for lack of licenses or seats".into(),
+        });
+    }
+    let previous_conflicts = status
+        .history
+        .get(1)
+        .map_or(0, |previous| previous.counts.conflicts);
+    if counts.conflicts > 0 && counts.conflicts != previous_conflicts {
+        events.push(EventNote {
+            warning: true,
+            reason: "UserConflicts",
+            message: format!(
+                "{} employees could not be matched safely (see conflicts.csv)",
+                counts.conflicts
+            ),
+        });
+    }
+    set_condition(
+        &mut status.conditions,
+        "Ready",
+        ok && !credentials_bad,
+        if ok { "RunSucceeded" } else { "RunFailed" },
+        if ok {
+            "the last run finished".into()
+        } else {
+            format!("the last run failed: {}", category.unwrap_or_default())
+        },
+        generation,
+        now,
+    );
+    status.observed_generation = Some(generation);
+    status.phase = Some(
+        match result {
+            RunResult::Succeeded => "Idle",
+            RunResult::Withheld => "Withheld",
+            RunResult::Failed => "Failed",
+        }
+        .into(),
+    );
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::{ChangeCounts, ChangeSample};
+    use crate::sync::report::RunMode;
+
+    fn summary(result: RunResult, conflicts: u64) -> Summary {
+        Summary {
+            connection: "people/acme".into(),
+            mode: RunMode::Apply,
+            as_of: "2026-11-22".into(),
+            result,
+            counts: ChangeCounts {
+                created: 2,
+                updated: 1,
+                conflicts,
+                ..ChangeCounts::default()
+            },
+            plan_hash: "9e61cd5df81596e3d99e".into(),
+            safeguard: None,
+            source_employees: 10,
+            target_users: 8,
+            managed_users: 8,
+            sample: vec![ChangeSample {
+                action: "Create".into(),
+                external_id: "acme:E1".into(),
+                attributes: vec![],
+            }],
+            error_category: None,
+        }
+    }
+
+    fn finished(kind: RunKind, summary: Option<Summary>, at: &str) -> Finished {
+        Finished {
+            kind,
+            job_name: "acme-apply-3-abcd".into(),
+            started_at: None,
+            finished_at: at.parse().unwrap(),
+            summary,
+            failure: Some("BackoffLimitExceeded".into()),
+            report: Some("acme-report-abcd".into()),
+        }
+    }
+
+    fn reasons(events: &[EventNote]) -> Vec<&'static str> {
+        events.iter().map(|e| e.reason).collect()
+    }
+
+    #[test]
+    fn a_successful_sync_sets_last_sync_conditions_and_one_event() {
+        let mut status = HrisConnectionStatus::default();
+        let events = record_run(
+            &mut status,
+            &finished(
+                RunKind::Apply,
+                Some(summary(RunResult::Succeeded, 0)),
+                "2026-11-22T02:05:00Z",
+            ),
+            3,
+        );
+        assert_eq!(reasons(&events), ["SyncSucceeded"]);
+        let last = status.last_sync.as_ref().unwrap();
+        assert_eq!(last.result, Some(RunResult::Succeeded));
+        assert_eq!(last.counts.created, 2);
+        assert_eq!(last.plan_hash.as_deref(), Some("9e61cd5df81596e3d99e"));
+        assert_eq!(status.observed_generation, Some(3));
+        let ready = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .unwrap();
+        assert_eq!(
+            (ready.status.as_str(), ready.observed_generation),
+            ("True", Some(3))
+        );
+        assert_eq!(status.change_sample[0].external_id, "acme:E1");
+        assert_eq!(status.phase.as_deref(), Some("Idle"));
+    }
+
+    #[test]
+    fn transition_times_and_events_change_only_on_transitions() {
+        let mut status = HrisConnectionStatus::default();
+        let withheld = |at| finished(RunKind::Apply, Some(summary(RunResult::Withheld, 0)), at);
+        let first = record_run(&mut status, &withheld("2026-11-22T02:05:00Z"), 3);
+        assert!(reasons(&first).contains(&"SafeguardTriggered"));
+        let since = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "SafeguardTriggered")
+            .unwrap()
+            .last_transition_time
+            .clone();
+        let second = record_run(&mut status, &withheld("2026-11-23T02:05:00Z"), 3);
+        assert!(
+            !reasons(&second).contains(&"SafeguardTriggered"),
+            "no repeat while still withheld"
+        );
+        let condition = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "SafeguardTriggered")
+            .unwrap();
+        assert_eq!(condition.last_transition_time, since);
+        assert!(
+            condition
+                .message
+                .contains("approve plan 9e61cd5df81596e3d99e")
+        );
+        assert_eq!(status.phase.as_deref(), Some("Withheld"));
+    }
+
+    #[test]
+    fn a_failed_job_without_summary_is_sync_failed_with_its_category() {
+        let mut status = HrisConnectionStatus::default();
+        let events = record_run(
+            &mut status,
+            &finished(RunKind::Apply, None, "2026-11-22T02:05:00Z"),
+            3,
+        );
+        assert_eq!(reasons(&events), ["SyncFailed"]);
+        let last = status.last_sync.as_ref().unwrap();
+        assert_eq!(last.result, Some(RunResult::Failed));
+        assert_eq!(last.error_category.as_deref(), Some("BackoffLimitExceeded"));
+        let ready = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .unwrap();
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str()),
+            ("False", "RunFailed")
+        );
+    }
+
+    #[test]
+    fn rejected_credentials_flip_the_condition_and_warn_once() {
+        let mut status = HrisConnectionStatus::default();
+        let mut bad = summary(RunResult::Failed, 0);
+        bad.error_category = Some("CredentialsInvalid".into());
+        let run = finished(RunKind::Simulate, Some(bad), "2026-11-22T02:05:00Z");
+        let events = record_run(&mut status, &run, 3);
+        assert!(reasons(&events).contains(&"CredentialsInvalid"));
+        let again = record_run(&mut status, &run, 3);
+        assert!(!reasons(&again).contains(&"CredentialsInvalid"));
+        let condition = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "CredentialsValid")
+            .unwrap();
+        assert_eq!(condition.status, "False");
+    }
+
+    #[test]
+    fn conflicts_are_announced_when_their_number_changes_and_history_is_bounded() {
+        let mut status = HrisConnectionStatus::default();
+        let with = |conflicts| {
+            finished(
+                RunKind::Simulate,
+                Some(summary(RunResult::Succeeded, conflicts)),
+                "2026-11-22T02:05:00Z",
+            )
+        };
+        assert!(reasons(&record_run(&mut status, &with(2), 3)).contains(&"UserConflicts"));
+        assert!(!reasons(&record_run(&mut status, &with(2), 3)).contains(&"UserConflicts"));
+        assert!(reasons(&record_run(&mut status, &with(3), 3)).contains(&"UserConflicts"));
+        for _ in 0..20 {
+            record_run(&mut status, &with(3), 3);
+        }
+        assert_eq!(status.history.len(), HISTORY);
+        assert!(status.last_simulation.is_some() && status.last_sync.is_none());
+    }
+
+    #[test]
+    fn the_termination_message_fits_and_reads_back() {
+        let mut big = summary(RunResult::Succeeded, 0);
+        big.sample = (0..500)
+            .map(|n| ChangeSample {
+                action: "Update".into(),
+                external_id: format!("acme:E{n:06}"),
+                attributes: vec!["department".into(), "title".into()],
+            })
+            .collect();
+        let message = termination_message(&big);
+        assert!(message.len() <= TERMINATION_MESSAGE_LIMIT);
+        let back: Summary = serde_json::from_str(&message).unwrap();
+        assert_eq!(back.counts, big.counts);
+        assert!(!back.sample.is_empty() && back.sample.len() < 500);
+    }
+}

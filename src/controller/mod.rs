@@ -4,5 +4,6 @@
 
 pub mod decide;
 pub mod job;
+pub mod reports;
 pub mod schedule;
 pub mod status;

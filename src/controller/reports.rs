@@ -1,0 +1,206 @@
+//! Reports in the cluster: a run's report files stored in Secrets owned by the connection (they
+//! hold personal data), each Secret under 900 KiB, a file larger than that split into numbered
+//! parts; and the files read back from those Secrets.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::{
+    ByteString, api::core::v1::Secret, apimachinery::pkg::apis::meta::v1::ObjectMeta,
+};
+use kube::{Resource, ResourceExt};
+
+use super::job::CONNECTION_LABEL;
+use crate::crd::HrisConnection;
+
+/// Most data bytes in one report Secret (Secrets may hold 1 MiB in all).
+pub const SECRET_DATA_LIMIT: usize = 900 * 1024;
+/// Label holding the run id of a report Secret.
+pub const RUN_LABEL: &str = "hris-operator.io/run";
+/// Annotation: how many Secrets hold this run's reports.
+pub const PARTS_ANNOTATION: &str = "hris-operator.io/report-parts";
+
+/// The name of a run's first report Secret; further parts add `-2`, `-3`, ….
+pub fn report_name(job_name: &str) -> String {
+    format!("{job_name}-report")
+}
+
+/// The Secrets holding a run's report files, in order. A file over the limit is stored as
+/// `NAME.part-000`, `NAME.part-001`, … so it reads back byte for byte.
+pub fn report_secrets(
+    connection: &HrisConnection,
+    job_name: &str,
+    run_id: &str,
+    files: &[(String, Vec<u8>)],
+    limit: usize,
+) -> Vec<Secret> {
+    let mut pieces: Vec<(String, &[u8])> = Vec::new();
+    for (name, bytes) in files {
+        if bytes.len() <= limit {
+            pieces.push((name.clone(), bytes));
+        } else {
+            for (index, chunk) in bytes.chunks(limit).enumerate() {
+                pieces.push((format!("{name}.part-{index:03}"), chunk));
+            }
+        }
+    }
+    let mut groups: Vec<BTreeMap<String, ByteString>> = vec![BTreeMap::new()];
+    let mut size = 0;
+    for (key, bytes) in pieces {
+        if size + bytes.len() > limit && !groups.last().is_some_and(BTreeMap::is_empty) {
+            groups.push(BTreeMap::new());
+            size = 0;
+        }
+        size += bytes.len();
+        groups
+            .last_mut()
+            .expect("at least one group")
+            .insert(key, ByteString(bytes.to_vec()));
+    }
+    let parts = groups.len();
+    groups
+        .into_iter()
+        .enumerate()
+        .map(|(index, data)| Secret {
+            metadata: ObjectMeta {
+                name: Some(match index {
+                    0 => report_name(job_name),
+                    n => format!("{}-{}", report_name(job_name), n + 1),
+                }),
+                namespace: connection.namespace(),
+                labels: Some(BTreeMap::from([
+                    (CONNECTION_LABEL.to_owned(), connection.name_any()),
+                    (RUN_LABEL.to_owned(), run_id.to_owned()),
+                    (
+                        "app.kubernetes.io/managed-by".to_owned(),
+                        "hris-operator".to_owned(),
+                    ),
+                ])),
+                annotations: Some(BTreeMap::from([(
+                    PARTS_ANNOTATION.to_owned(),
+                    parts.to_string(),
+                )])),
+                owner_references: connection.controller_owner_ref(&()).map(|o| vec![o]),
+                ..ObjectMeta::default()
+            },
+            type_: Some("Opaque".into()),
+            data: Some(data),
+            ..Secret::default()
+        })
+        .collect()
+}
+
+/// The report files of a run, read back from its Secrets (in any order), parts joined.
+pub fn report_files(secrets: &[Secret]) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let expected: usize = secrets
+        .first()
+        .and_then(|s| s.annotations().get(PARTS_ANNOTATION))
+        .and_then(|n| n.parse().ok())
+        .ok_or("the report Secrets carry no part count")?;
+    if secrets.len() != expected {
+        return Err(format!(
+            "the report is split over {expected} Secrets but {} were found",
+            secrets.len()
+        ));
+    }
+    let mut whole: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut parts: BTreeMap<String, BTreeMap<String, Vec<u8>>> = BTreeMap::new();
+    for secret in secrets {
+        for (key, value) in secret.data.iter().flatten() {
+            match key.rsplit_once(".part-") {
+                Some((file, index))
+                    if index.len() == 3 && index.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    parts
+                        .entry(file.to_owned())
+                        .or_default()
+                        .insert(index.to_owned(), value.0.clone());
+                }
+                _ => {
+                    whole.insert(key.clone(), value.0.clone());
+                }
+            }
+        }
+    }
+    for (file, pieces) in parts {
+        let joined = pieces.into_values().flatten().collect();
+        whole.insert(file, joined);
+    }
+    Ok(whole.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crd::HrisConnectionSpec;
+
+    fn connection() -> HrisConnection {
+        let spec: HrisConnectionSpec = serde_saphyr::from_str(
+            "source: {csv: {path: e.csv}}\ntarget: {file: {path: d.json}}\nexternalIdPrefix: 'p:'\n",
+        )
+        .unwrap();
+        let mut connection = HrisConnection::new("acme", spec);
+        connection.metadata.namespace = Some("people".into());
+        connection.metadata.uid = Some("uid-1".into());
+        connection
+    }
+
+    fn files() -> Vec<(String, Vec<u8>)> {
+        vec![
+            ("created.csv".into(), vec![b'c'; 2_500]),
+            ("summary.json".into(), b"{}".to_vec()),
+            (
+                "updated.csv".into(),
+                (0..10_000u32).flat_map(|n| n.to_le_bytes()).collect(),
+            ),
+        ]
+    }
+
+    #[test]
+    fn small_reports_fit_one_owned_secret() {
+        let secrets = report_secrets(
+            &connection(),
+            "acme-sim-1-ab",
+            "ab",
+            &files(),
+            SECRET_DATA_LIMIT,
+        );
+        assert_eq!(secrets.len(), 1);
+        let secret = &secrets[0];
+        assert_eq!(
+            secret.metadata.name.as_deref(),
+            Some("acme-sim-1-ab-report")
+        );
+        assert_eq!(secret.metadata.namespace.as_deref(), Some("people"));
+        assert_eq!(
+            secret.metadata.owner_references.as_ref().unwrap()[0].uid,
+            "uid-1"
+        );
+        assert_eq!(secret.labels()[RUN_LABEL], "ab");
+        assert_eq!(report_files(&secrets).unwrap(), files());
+    }
+
+    #[test]
+    fn big_reports_split_into_parts_under_the_limit_and_read_back_byte_for_byte() {
+        let limit = 4_096;
+        let mut secrets = report_secrets(&connection(), "acme-apply-2-cd", "cd", &files(), limit);
+        assert!(secrets.len() > 5, "{} secrets", secrets.len());
+        for secret in &secrets {
+            let size: usize = secret
+                .data
+                .as_ref()
+                .unwrap()
+                .values()
+                .map(|v| v.0.len())
+                .sum();
+            assert!(size <= limit, "{size} bytes in one secret");
+        }
+        assert_eq!(
+            secrets[1].metadata.name.as_deref(),
+            Some("acme-apply-2-cd-report-2")
+        );
+        secrets.reverse();
+        assert_eq!(report_files(&secrets).unwrap(), files());
+        secrets.pop();
+        assert!(report_files(&secrets).unwrap_err().contains("were found"));
+    }
+}

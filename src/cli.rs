@@ -39,6 +39,8 @@ pub enum Command {
     Simulate(RunArgs),
     /// Plan a connection from a manifest file, apply the plan and write the reports.
     Apply(RunArgs),
+    /// Run one sync of a connection in the cluster (what a sync Job runs).
+    Sync(SyncArgs),
     /// Print the HrisConnection CustomResourceDefinition as YAML.
     Crd,
     /// Serve an emulator of a target API on this machine, for samples and trials.
@@ -46,6 +48,32 @@ pub enum Command {
     Emulate(Emulator),
     /// Print the version.
     Version,
+}
+
+/// Arguments of `sync`.
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// The connection, as NAMESPACE/NAME.
+    #[arg(long, value_name = "NS/NAME")]
+    pub connection: String,
+    /// `simulate` plans and reports; `apply` also writes to the target.
+    #[arg(long, value_parser = ["simulate", "apply"])]
+    pub mode: String,
+    /// Where the referenced Secrets are mounted, as DIR/NAME/KEY.
+    #[arg(long, value_name = "DIR", default_value = crate::controller::job::SECRETS_DIR)]
+    pub secrets_dir: PathBuf,
+    /// The run id (labels the report Secrets).
+    #[arg(long)]
+    pub run_id: String,
+    /// Name of the report Secret.
+    #[arg(long)]
+    pub report: String,
+    /// A plan hash approved for this run.
+    #[arg(long, value_name = "HASH")]
+    pub approve: Option<String>,
+    /// Where the summary for the controller is written.
+    #[arg(long, value_name = "FILE", default_value = "/dev/termination-log")]
+    pub termination_log: PathBuf,
 }
 
 /// Emulators `emulate` can serve.
@@ -148,8 +176,55 @@ pub async fn main(cli: Cli) -> ExitCode {
                 _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
             }
         }
+        Command::Sync(args) => sync_in_cluster(args).await,
         Command::Simulate(args) => run_manifest(args, RunMode::Simulate).await,
         Command::Apply(args) => run_manifest(args, RunMode::Apply).await,
+    }
+}
+
+async fn sync_in_cluster(args: SyncArgs) -> ExitCode {
+    use crate::controller::{job::RunKind, sync_run};
+    let Some((namespace, name)) = args.connection.split_once('/') else {
+        eprintln!(
+            "error: --connection takes NAMESPACE/NAME, not `{}`",
+            args.connection
+        );
+        return ExitCode::from(EXIT_INVALID);
+    };
+    crate::connectors::http::install_crypto_provider();
+    let client = match kube::Client::try_default().await {
+        Ok(client) => client,
+        Err(error) => {
+            eprintln!("error: cannot reach the Kubernetes API: {error}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let request = sync_run::SyncRequest {
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+        kind: if args.mode == "apply" {
+            RunKind::Apply
+        } else {
+            RunKind::Simulate
+        },
+        secrets_dir: args.secrets_dir,
+        scratch: std::env::temp_dir().join(format!("hris-reports-{}", args.run_id)),
+        run_id: args.run_id,
+        report: args.report,
+        approve: args.approve,
+        termination_log: args.termination_log,
+    };
+    match sync_run::sync(client, &request).await {
+        Ok(summary) => match summary.result {
+            RunResult::Succeeded => ExitCode::SUCCESS,
+            RunResult::Withheld => ExitCode::from(EXIT_WITHHELD),
+            RunResult::Failed => ExitCode::from(EXIT_FAILED),
+        },
+        Err(error) => {
+            tracing::error!(category = error.category(), "sync failed");
+            eprintln!("error: {error}");
+            ExitCode::from(EXIT_FAILED)
+        }
     }
 }
 

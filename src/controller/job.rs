@@ -187,6 +187,8 @@ pub fn build_job(
         SECRETS_DIR.to_owned(),
         "--run-id".to_owned(),
         run_id.to_owned(),
+        "--report".to_owned(),
+        super::reports::report_name(&job_name(connection, kind, run_id)),
     ];
     if let Some(hash) = approved_hash {
         args.extend(["--approve".to_owned(), hash.to_owned()]);
@@ -367,7 +369,8 @@ mod tests {
         );
         assert_eq!(
             container.args.as_ref().unwrap().join(" "),
-            "sync --connection people/acme --mode simulate --secrets-dir /var/run/secrets/hris-operator --run-id abcd1234"
+            "sync --connection people/acme --mode simulate --secrets-dir /var/run/secrets/hris-operator \
+             --run-id abcd1234 --report acme-sim-7-abcd1234-report"
         );
         let secret = pod
             .volumes

@@ -7,3 +7,4 @@ pub mod job;
 pub mod reports;
 pub mod schedule;
 pub mod status;
+pub mod sync_run;

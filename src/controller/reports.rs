@@ -28,7 +28,7 @@ pub fn report_name(job_name: &str) -> String {
 /// `NAME.part-000`, `NAME.part-001`, … so it reads back byte for byte.
 pub fn report_secrets(
     connection: &HrisConnection,
-    job_name: &str,
+    report: &str,
     run_id: &str,
     files: &[(String, Vec<u8>)],
     limit: usize,
@@ -63,8 +63,8 @@ pub fn report_secrets(
         .map(|(index, data)| Secret {
             metadata: ObjectMeta {
                 name: Some(match index {
-                    0 => report_name(job_name),
-                    n => format!("{}-{}", report_name(job_name), n + 1),
+                    0 => report.to_owned(),
+                    n => format!("{report}-{}", n + 1),
                 }),
                 namespace: connection.namespace(),
                 labels: Some(BTreeMap::from([
@@ -159,7 +159,7 @@ mod tests {
     fn small_reports_fit_one_owned_secret() {
         let secrets = report_secrets(
             &connection(),
-            "acme-sim-1-ab",
+            &report_name("acme-sim-1-ab"),
             "ab",
             &files(),
             SECRET_DATA_LIMIT,
@@ -182,7 +182,13 @@ mod tests {
     #[test]
     fn big_reports_split_into_parts_under_the_limit_and_read_back_byte_for_byte() {
         let limit = 4_096;
-        let mut secrets = report_secrets(&connection(), "acme-apply-2-cd", "cd", &files(), limit);
+        let mut secrets = report_secrets(
+            &connection(),
+            &report_name("acme-apply-2-cd"),
+            "cd",
+            &files(),
+            limit,
+        );
         assert!(secrets.len() > 5, "{} secrets", secrets.len());
         for secret in &secrets {
             let size: usize = secret

@@ -71,6 +71,26 @@ pub struct Summary {
     pub error_category: Option<String>,
 }
 
+impl Summary {
+    /// The summary of a run that failed before planning (nothing was written).
+    pub fn failed(connection: &str, mode: RunMode, as_of: String, category: &str) -> Self {
+        Summary {
+            connection: connection.to_owned(),
+            mode,
+            as_of,
+            result: RunResult::Failed,
+            counts: ChangeCounts::default(),
+            plan_hash: String::new(),
+            safeguard: None,
+            source_employees: 0,
+            target_users: 0,
+            managed_users: 0,
+            sample: Vec::new(),
+            error_category: Some(category.to_owned()),
+        }
+    }
+}
+
 /// Builds the summary of a planned (and possibly applied) run.
 pub fn summarize(
     connection: &str,

@@ -1,0 +1,174 @@
+//! What a sync Job does: read its connection from the API, run the pipeline with the secrets
+//! mounted as files, store the reports in Secrets owned by the connection, and leave the
+//! summary (no personal data) in the termination message for the controller.
+
+use std::path::PathBuf;
+
+use kube::{
+    Api, Client,
+    api::{Patch, PatchParams},
+};
+
+use super::{job::RunKind, reports, status::termination_message};
+use crate::{
+    connectors::{ConnectorContext, SecretResolver},
+    crd::HrisConnection,
+    sync::{
+        policy::SyncPolicy,
+        report::{self, REPORT_FILES, RunMode, Summary},
+        run::{self, RunOptions},
+    },
+};
+
+/// Field manager of everything the operator writes.
+pub const FIELD_MANAGER: &str = "hris-operator";
+
+/// One sync run, as a Job's arguments describe it.
+#[derive(Clone, Debug)]
+pub struct SyncRequest {
+    /// Namespace of the connection.
+    pub namespace: String,
+    /// Name of the connection.
+    pub name: String,
+    /// Simulate or apply.
+    pub kind: RunKind,
+    /// Where the Job mounts the referenced Secrets (`DIR/NAME/KEY`).
+    pub secrets_dir: PathBuf,
+    /// The run id (labels the report Secrets).
+    pub run_id: String,
+    /// Name of the first report Secret.
+    pub report: String,
+    /// A plan hash approved for this run.
+    pub approve: Option<String>,
+    /// Where the summary is written for the controller.
+    pub termination_log: PathBuf,
+    /// Scratch folder for the report files.
+    pub scratch: PathBuf,
+}
+
+/// Why a sync could not produce a summary of its own.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The connection could not be read.
+    #[error("cannot read HrisConnection {namespace}/{name}: {source}")]
+    Connection {
+        /// Namespace.
+        namespace: String,
+        /// Name.
+        name: String,
+        /// The API's error.
+        #[source]
+        source: kube::Error,
+    },
+    /// The reports could not be stored.
+    #[error("cannot store the report Secret {name}: {source}")]
+    Report {
+        /// The Secret.
+        name: String,
+        /// The API's error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Local files could not be written or read.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl SyncError {
+    /// Category for status and metrics.
+    pub fn category(&self) -> &'static str {
+        match self {
+            SyncError::Connection { .. } => "ConnectionUnreadable",
+            SyncError::Report { .. } => "ReportNotStored",
+            SyncError::Io(_) => "LocalIoFailed",
+        }
+    }
+}
+
+/// Runs one sync. Returns the run's summary, which is also in the termination log; a run
+/// that fails before planning still leaves a summary saying why (nothing was written).
+pub async fn sync(client: Client, request: &SyncRequest) -> Result<Summary, SyncError> {
+    let connections: Api<HrisConnection> = Api::namespaced(client.clone(), &request.namespace);
+    let connection =
+        connections
+            .get(&request.name)
+            .await
+            .map_err(|source| SyncError::Connection {
+                namespace: request.namespace.clone(),
+                name: request.name.clone(),
+                source,
+            })?;
+    let label = format!("{}/{}", request.namespace, request.name);
+    let mode = match request.kind {
+        RunKind::Simulate => RunMode::Simulate,
+        RunKind::Apply => RunMode::Apply,
+    };
+    let summary = match SyncPolicy::compile(&connection.spec) {
+        Err(errors) => {
+            tracing::warn!(
+                problems = errors.0.len(),
+                "the connection's spec is invalid"
+            );
+            Summary::failed(&label, mode, String::new(), "InvalidSpec")
+        }
+        Ok(policy) => {
+            let context = ConnectorContext {
+                base_dir: PathBuf::from("/"),
+                secrets: SecretResolver::from_dir(&request.secrets_dir),
+            };
+            let options = RunOptions {
+                mode,
+                as_of: None,
+                approved_hash: request.approve.clone(),
+            };
+            match run::run(&label, &connection.spec, &policy, &context, &options).await {
+                Err(error) => {
+                    tracing::warn!(
+                        category = error.category(),
+                        "the run failed before planning"
+                    );
+                    Summary::failed(&label, mode, policy.today().to_string(), error.category())
+                }
+                Ok(output) => {
+                    report::write_reports(
+                        &request.scratch,
+                        &output.plan,
+                        &output.applied,
+                        &output.record_errors,
+                        &output.mapped,
+                        &output.summary,
+                    )?;
+                    let mut files = Vec::new();
+                    for name in REPORT_FILES {
+                        files.push((name.to_owned(), std::fs::read(request.scratch.join(name))?));
+                    }
+                    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+                        Api::namespaced(client, &request.namespace);
+                    for secret in reports::report_secrets(
+                        &connection,
+                        &request.report,
+                        &request.run_id,
+                        &files,
+                        reports::SECRET_DATA_LIMIT,
+                    ) {
+                        let name = secret.metadata.name.clone().unwrap_or_default();
+                        secrets
+                            .patch(
+                                &name,
+                                &PatchParams::apply(FIELD_MANAGER).force(),
+                                &Patch::Apply(&secret),
+                            )
+                            .await
+                            .map_err(|source| SyncError::Report {
+                                name: name.clone(),
+                                source,
+                            })?;
+                    }
+                    output.summary
+                }
+            }
+        }
+    };
+    std::fs::write(&request.termination_log, termination_message(&summary))?;
+    Ok(summary)
+}

@@ -1,0 +1,145 @@
+//! The sync a Job runs, request by request against kube's mock API server: it reads its
+//! connection, applies the plan, stores every report in one Secret owned by the connection
+//! (server-side apply, our field manager) and leaves the summary in the termination log.
+
+use std::path::Path;
+
+use hris_operator::{
+    controller::{
+        job::RunKind,
+        sync_run::{SyncRequest, sync},
+    },
+    crd::RunResult,
+    sync::report::{REPORT_FILES, Summary},
+};
+use http::{Method, Request, Response};
+use kube::client::Body;
+use serde_json::{Value, json};
+
+const HEADER: &str = "id,firstName,lastName,workEmail,employmentStatus,startDate,managerId\n";
+
+fn connection(dir: &Path) -> Value {
+    json!({
+        "apiVersion": "hris-operator.io/v1alpha1",
+        "kind": "HrisConnection",
+        "metadata": {"name": "acme", "namespace": "people", "uid": "uid-acme", "generation": 2},
+        "spec": {
+            "mode": "Active",
+            "source": {"csv": {"path": dir.join("employees.csv")}},
+            "target": {"file": {"path": dir.join("directory.json")}},
+            "externalIdPrefix": "acme:",
+        }
+    })
+}
+
+#[tokio::test]
+async fn a_sync_reads_its_connection_applies_and_stores_the_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("employees.csv"),
+        format!("{HEADER}1,Ada,Lind,ada@acme.example,Active,2020-01-01,\n2,Bo,Berg,bo@acme.example,Active,2020-01-01,1\n"),
+    )
+    .unwrap();
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "people");
+    let body = serde_json::to_vec(&connection(dir.path())).unwrap();
+
+    let verifier = tokio::spawn(async move {
+        let (request, send) = handle.next_request().await.expect("the connection is read");
+        assert_eq!(request.method(), Method::GET);
+        assert_eq!(
+            request.uri().path(),
+            "/apis/hris-operator.io/v1alpha1/namespaces/people/hrisconnections/acme"
+        );
+        send.send_response(Response::builder().body(Body::from(body)).unwrap());
+
+        let (request, send) = handle.next_request().await.expect("the report is stored");
+        assert_eq!(request.method(), Method::PATCH);
+        assert_eq!(
+            request.uri().path(),
+            "/api/v1/namespaces/people/secrets/acme-apply-2-ab-report"
+        );
+        let query = request.uri().query().unwrap_or_default().to_owned();
+        assert!(query.contains("fieldManager=hris-operator"), "{query}");
+        assert!(query.contains("force=true"), "{query}");
+        let bytes = request.into_body().collect_bytes().await.unwrap();
+        let secret: Value = serde_json::from_slice(&bytes).unwrap();
+        send.send_response(
+            Response::builder()
+                .body(Body::from(bytes.to_vec()))
+                .unwrap(),
+        );
+        assert!(
+            handle.next_request().await.is_none(),
+            "no other request: one Secret holds the whole report"
+        );
+        secret
+    });
+
+    let request = SyncRequest {
+        namespace: "people".into(),
+        name: "acme".into(),
+        kind: RunKind::Apply,
+        secrets_dir: dir.path().join("secrets"),
+        run_id: "ab".into(),
+        report: "acme-apply-2-ab-report".into(),
+        approve: None,
+        termination_log: dir.path().join("termination-log"),
+        scratch: dir.path().join("scratch"),
+    };
+    let summary = sync(client, &request).await.unwrap();
+    let secret = verifier.await.unwrap();
+
+    assert_eq!(summary.result, RunResult::Succeeded);
+    assert_eq!(summary.counts.created, 2);
+    // The target was written.
+    let directory: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("directory.json")).unwrap()).unwrap();
+    assert_eq!(directory["users"].as_array().unwrap().len(), 2);
+    // The report Secret is owned by the connection and holds every report file.
+    assert_eq!(secret["kind"], "Secret");
+    assert_eq!(secret["metadata"]["ownerReferences"][0]["uid"], "uid-acme");
+    assert_eq!(secret["metadata"]["labels"]["hris-operator.io/run"], "ab");
+    let data = secret["data"].as_object().unwrap();
+    for file in REPORT_FILES {
+        assert!(data.contains_key(file), "{file} stored");
+    }
+    // The termination message is the summary, without personal data.
+    let message = std::fs::read_to_string(dir.path().join("termination-log")).unwrap();
+    let parsed: Summary = serde_json::from_str(&message).unwrap();
+    assert_eq!(parsed, summary);
+    assert!(!message.contains("ada@acme.example") && !message.contains("Lind"));
+}
+
+#[tokio::test]
+async fn a_connection_that_cannot_be_read_is_an_error() {
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "people");
+    let verifier = tokio::spawn(async move {
+        let (_, send) = handle.next_request().await.unwrap();
+        let status = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+            "message": "hrisconnections \"acme\" not found", "reason": "NotFound", "code": 404});
+        send.send_response(
+            Response::builder()
+                .status(404)
+                .body(Body::from(serde_json::to_vec(&status).unwrap()))
+                .unwrap(),
+        );
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let request = SyncRequest {
+        namespace: "people".into(),
+        name: "acme".into(),
+        kind: RunKind::Simulate,
+        secrets_dir: dir.path().into(),
+        run_id: "x".into(),
+        report: "r".into(),
+        approve: None,
+        termination_log: dir.path().join("log"),
+        scratch: dir.path().join("scratch"),
+    };
+    let error = sync(client, &request).await.unwrap_err();
+    verifier.await.unwrap();
+    assert_eq!(error.category(), "ConnectionUnreadable");
+    assert!(error.to_string().contains("people/acme"));
+}

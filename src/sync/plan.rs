@@ -759,31 +759,24 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
                     attr_changes,
                 ));
             }
-            (Outcome::Existing(i), Disposition::Deactivate) => {
+            // A leaver to deactivate, or one due for deletion on a target that cannot delete.
+            (
+                Outcome::Existing(i),
+                disposition @ (Disposition::Deactivate | Disposition::Delete),
+            ) if disposition == Disposition::Deactivate || !input.deletes => {
                 let current = &users[i as usize];
                 if !current.active {
                     unchanged += 1;
                     continue;
                 }
+                let reason = if disposition == Disposition::Deactivate {
+                    Reason::Leaver
+                } else {
+                    Reason::RemovalDue
+                };
                 changes.push(existing_change(
                     ChangeKind::Deactivate,
-                    Reason::Leaver,
-                    current,
-                    external_id.clone(),
-                    Some(employee.id.clone()),
-                    current.email.clone(),
-                    vec![deactivation()],
-                ));
-            }
-            (Outcome::Existing(i), Disposition::Delete) if !input.deletes => {
-                let current = &users[i as usize];
-                if !current.active {
-                    unchanged += 1;
-                    continue;
-                }
-                changes.push(existing_change(
-                    ChangeKind::Deactivate,
-                    Reason::RemovalDue,
+                    reason,
                     current,
                     external_id.clone(),
                     Some(employee.id.clone()),

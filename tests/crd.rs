@@ -19,6 +19,17 @@ fn committed_crd_matches_the_generated_one() {
         committed == crd_yaml(),
         "crds/hrisconnection.yaml is stale: run `cargo run -- crd > crds/hrisconnection.yaml`"
     );
+    for copy in [
+        "charts/hris-operator/crds/hrisconnection.yaml",
+        "config/crd/hrisconnection.yaml",
+    ] {
+        let text = std::fs::read_to_string(format!("{}/{copy}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap_or_else(|e| panic!("{copy}: {e}"));
+        assert!(
+            text == committed,
+            "{copy} differs from crds/hrisconnection.yaml: copy it over"
+        );
+    }
     let output = Command::new(env!("CARGO_BIN_EXE_hris-operator"))
         .arg("crd")
         .output()

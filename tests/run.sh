@@ -20,6 +20,9 @@ step "python test tools (tests/python-tools.sh: scim2-server, scim2-cli)"
 export HRIS_TEST_VENV="${HRIS_TEST_VENV:-$PWD/.venv}"
 tests/python-tools.sh
 
+step "manifests (helm lint/render of charts/hris-operator, kustomize config/, kubernetes-validate)"
+"$HRIS_TEST_VENV/bin/python" tests/manifests/check.py
+
 step "tests (unit, planner rules, properties, CRD and schema validation, demo end to end)"
 cargo test --locked --all-features
 

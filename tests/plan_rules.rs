@@ -467,21 +467,28 @@ fn approve(
     )
 }
 
-fn staff(count: usize) -> Vec<hris_operator::sync::model::Employee> {
-    (0..count)
+/// `count` employees, each with an up-to-date managed user.
+fn staff(
+    count: usize,
+) -> (
+    Vec<hris_operator::sync::model::Employee>,
+    Vec<hris_operator::sync::model::DirectoryUser>,
+) {
+    let people: Vec<_> = (0..count)
         .map(|i| employee(&i.to_string(), &format!("P{i}")))
-        .collect()
+        .collect();
+    let users = people
+        .iter()
+        .enumerate()
+        .map(|(i, e)| user_of(&format!("u{i}"), e))
+        .collect();
+    (people, users)
 }
 
 #[test]
 fn safeguards_withhold_removals_but_let_creates_and_updates_through() {
     let policy = policy("safeguards: {maxDeletePercent: 20}");
-    let people = staff(10);
-    let users: Vec<_> = people
-        .iter()
-        .enumerate()
-        .map(|(i, e)| user_of(&format!("u{i}"), e))
-        .collect();
+    let (people, users) = staff(10);
     let mut remaining: Vec<_> = people[3..].to_vec();
     remaining[0].last_name = "Moved".into();
     remaining.push(employee("new", "Newbie"));
@@ -513,12 +520,7 @@ fn safeguards_withhold_removals_but_let_creates_and_updates_through() {
 #[test]
 fn the_count_safeguard_applies_when_set() {
     let policy = policy("safeguards: {maxDeletePercent: 100, maxDeleteCount: 2}");
-    let people = staff(10);
-    let users: Vec<_> = people
-        .iter()
-        .enumerate()
-        .map(|(i, e)| user_of(&format!("u{i}"), e))
-        .collect();
+    let (people, users) = staff(10);
     assert!(run(&people[2..], &users, &policy).safeguard.is_none());
     let plan = run(&people[3..], &users, &policy);
     assert!(
@@ -533,12 +535,7 @@ fn the_count_safeguard_applies_when_set() {
 #[test]
 fn an_empty_source_never_removes_anyone_even_when_approved() {
     let policy = policy("safeguards: {maxDeletePercent: 100}\nlifecycle: {absentUsers: Delete}");
-    let people = staff(3);
-    let users: Vec<_> = people
-        .iter()
-        .enumerate()
-        .map(|(i, e)| user_of(&format!("u{i}"), e))
-        .collect();
+    let (_, users) = staff(3);
     let plan = run(&[], &users, &policy);
     assert!(plan.changes.is_empty());
     assert_eq!(plan.withheld.len(), 3);

@@ -13,6 +13,12 @@ use serde_json::{Value, json};
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 const HEADER: &str = "id,firstName,lastName,workEmail,employmentStatus,startDate,endDate,managerId,department,title\n";
 
+/// The HR export of the second and third runs: a mover (CTO), a leaver (3) and an absent one (4).
+const SECOND_EXPORT: &str = "1,Cecilia,Wallenberg,cecilia@acme.example,Active,2015-01-01,,,Executive,CEO\n\
+         2,Anna,Berg,anna@acme.example,Active,2016-01-01,,1,R&D,CTO\n\
+         3,Jörg,Baumann,jorg@acme.example,Inactive,2020-01-01,2026-10-31,2,R&D,Engineer\n\
+         5,Taken,Name,taken@acme.example,Active,2021-01-01,,1,Sales,Rep\n";
+
 fn manifest(base_url: &str) -> String {
     format!(
         r#"apiVersion: hris-operator.io/v1alpha1
@@ -136,14 +142,7 @@ fn provisions_into_scim2_server_and_a_second_run_writes_nothing() {
     assert_eq!(taken[0]["externalId"], "other-system:1");
 
     // A mover, a leaver and an absent employee.
-    let second = run(
-        dir.path(),
-        "apply",
-        "1,Cecilia,Wallenberg,cecilia@acme.example,Active,2015-01-01,,,Executive,CEO\n\
-         2,Anna,Berg,anna@acme.example,Active,2016-01-01,,1,R&D,CTO\n\
-         3,Jörg,Baumann,jorg@acme.example,Inactive,2020-01-01,2026-10-31,2,R&D,Engineer\n\
-         5,Taken,Name,taken@acme.example,Active,2021-01-01,,1,Sales,Rep\n",
-    );
+    let second = run(dir.path(), "apply", SECOND_EXPORT);
     assert_eq!(counts(&second), [0, 1, 1, 1, 1], "{second:#}");
     let users = server.users();
     assert_eq!(by_external_id(&users, "acme:2")["title"], "CTO");
@@ -160,14 +159,7 @@ fn provisions_into_scim2_server_and_a_second_run_writes_nothing() {
         v
     };
     let before = versions(&users);
-    let third = run(
-        dir.path(),
-        "apply",
-        "1,Cecilia,Wallenberg,cecilia@acme.example,Active,2015-01-01,,,Executive,CEO\n\
-         2,Anna,Berg,anna@acme.example,Active,2016-01-01,,1,R&D,CTO\n\
-         3,Jörg,Baumann,jorg@acme.example,Inactive,2020-01-01,2026-10-31,2,R&D,Engineer\n\
-         5,Taken,Name,taken@acme.example,Active,2021-01-01,,1,Sales,Rep\n",
-    );
+    let third = run(dir.path(), "apply", SECOND_EXPORT);
     assert_eq!(counts(&third), [0, 0, 0, 0, 1], "{third:#}");
     assert_eq!(versions(&server.users()), before);
 }

@@ -41,6 +41,8 @@ pub enum Command {
     Apply(RunArgs),
     /// Run one sync of a connection in the cluster (what a sync Job runs).
     Sync(SyncArgs),
+    /// Write the report files of a connection's latest run from the cluster into a folder.
+    Report(ReportArgs),
     /// Print the HrisConnection CustomResourceDefinition as YAML.
     Crd,
     /// Serve an emulator of a target API on this machine, for samples and trials.
@@ -74,6 +76,25 @@ pub struct SyncArgs {
     /// Where the summary for the controller is written.
     #[arg(long, value_name = "FILE", default_value = "/dev/termination-log")]
     pub termination_log: PathBuf,
+}
+
+/// Arguments of `report`.
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The HrisConnection.
+    pub name: String,
+    /// Its namespace (default: the kubeconfig's).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
+    /// Folder the files are written to.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// The last simulation's report rather than the latest run's.
+    #[arg(long, conflicts_with = "sync")]
+    pub simulation: bool,
+    /// The last sync's report rather than the latest run's.
+    #[arg(long)]
+    pub sync: bool,
 }
 
 /// Emulators `emulate` can serve.
@@ -177,8 +198,44 @@ pub async fn main(cli: Cli) -> ExitCode {
             }
         }
         Command::Sync(args) => sync_in_cluster(args).await,
+        Command::Report(args) => report_from_cluster(args).await,
         Command::Simulate(args) => run_manifest(args, RunMode::Simulate).await,
         Command::Apply(args) => run_manifest(args, RunMode::Apply).await,
+    }
+}
+
+async fn report_from_cluster(args: ReportArgs) -> ExitCode {
+    use crate::controller::fetch_report::{Which, fetch_report};
+    crate::connectors::http::install_crypto_provider();
+    let client = match kube::Client::try_default().await {
+        Ok(client) => client,
+        Err(error) => {
+            eprintln!("error: cannot reach the Kubernetes API: {error}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let namespace = args
+        .namespace
+        .unwrap_or_else(|| client.default_namespace().to_owned());
+    let which = match (args.simulation, args.sync) {
+        (true, _) => Which::Simulation,
+        (_, true) => Which::Sync,
+        _ => Which::Latest,
+    };
+    match fetch_report(client, &namespace, &args.name, which, &args.out).await {
+        Ok(files) => {
+            print_quietly(&format!(
+                "{} files written to {}: {}\n",
+                files.len(),
+                args.out.display(),
+                files.join(", ")
+            ));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(EXIT_FAILED)
+        }
     }
 }
 

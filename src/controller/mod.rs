@@ -3,6 +3,7 @@
 //! annotations, the approval gate, one Job at a time) and the Job of a run (`job`).
 
 pub mod decide;
+pub mod fetch_report;
 pub mod job;
 pub mod reports;
 pub mod schedule;

@@ -7,4 +7,5 @@ pub mod controller;
 pub mod crd;
 pub mod emulators;
 pub mod manifest;
+pub mod plugin;
 pub mod sync;

@@ -13,5 +13,10 @@ async fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Installed (or linked) as `kubectl-hris`, the binary answers `kubectl hris …`.
+    let argv0 = std::env::args().next().unwrap_or_default();
+    if hris_operator::plugin::invoked_as_plugin(&argv0) {
+        return hris_operator::plugin::main(hris_operator::plugin::PluginCli::parse()).await;
+    }
     hris_operator::cli::main(hris_operator::cli::Cli::parse()).await
 }

@@ -272,11 +272,12 @@ async fn sync_in_cluster(args: SyncArgs) -> ExitCode {
         termination_log: args.termination_log,
     };
     match sync_run::sync(client, &request).await {
-        Ok(summary) => match summary.result {
-            RunResult::Succeeded => ExitCode::SUCCESS,
-            RunResult::Withheld => ExitCode::from(EXIT_WITHHELD),
-            RunResult::Failed => ExitCode::from(EXIT_FAILED),
-        },
+        // The result is in the termination message; a non-zero exit would make the Job retry
+        // a run that finished (withheld, or with failed writes) as if it had crashed.
+        Ok(summary) => {
+            tracing::info!(result = summary.result.as_str(), "sync finished");
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             tracing::error!(category = error.category(), "sync failed");
             eprintln!("error: {error}");

@@ -25,6 +25,8 @@ pub const SECRETS_DIR: &str = "/var/run/secrets/hris-operator";
 pub const CONNECTION_LABEL: &str = "hris-operator.io/connection";
 /// Label telling a simulation from an apply.
 pub const RUN_KIND_LABEL: &str = "hris-operator.io/run-kind";
+/// Label holding the spec generation a Job runs with.
+pub const GENERATION_LABEL: &str = "hris-operator.io/generation";
 /// Annotation holding the plan hash an apply was approved for.
 pub const APPROVED_HASH_ANNOTATION: &str = "hris-operator.io/approved-hash";
 
@@ -124,6 +126,10 @@ pub fn build_job(
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .chain([(
+        GENERATION_LABEL.to_owned(),
+        connection.metadata.generation.unwrap_or(0).to_string(),
+    )])
     .collect();
     let annotations = approved_hash
         .map(|hash| BTreeMap::from([(APPROVED_HASH_ANNOTATION.to_owned(), hash.to_owned())]));

@@ -140,6 +140,7 @@ pub fn record_run(
         started_at: finished.started_at.map(Time),
         finished_at: Some(Time(now)),
         job_name: Some(finished.job_name.clone()),
+        generation: Some(generation),
         result: Some(result),
         counts: counts.clone(),
         plan_hash: hash.clone(),

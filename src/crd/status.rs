@@ -21,6 +21,9 @@ pub struct HrisConnectionStatus {
     /// When the next scheduled run starts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_sync_time: Option<Time>,
+    /// The scheduled time the last scheduled run stood for (the schedule's anchor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_schedule_time: Option<Time>,
     /// The last run that applied changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync: Option<RunStatus>,
@@ -95,6 +98,9 @@ pub struct RunStatus {
     /// The Job that ran it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_name: Option<String>,
+    /// The spec generation the run planned with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<i64>,
     /// `Succeeded`, `Failed` or `Withheld`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<RunResult>,
@@ -138,6 +144,9 @@ pub struct HandledRequests {
     /// Last handled `hris-operator.io/approve-plan`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_plan: Option<String>,
+    /// The spec generation whose simulated plan was approved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_generation: Option<i64>,
 }
 
 /// A past run, kept in a short history.

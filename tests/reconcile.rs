@@ -1,0 +1,243 @@
+//! Reconcile, request by request against kube's mock API server (the controller-rs fixture
+//! pattern): a new connection starts its simulation Job; a finished Job becomes status and an
+//! Event; a deactivated connection starts nothing.
+
+use std::time::Duration;
+
+use hris_operator::{
+    controller::{
+        job::JobDefaults,
+        reconcile::{Context, reconcile_at},
+    },
+    crd::HrisConnection,
+};
+use http::{Method, Request, Response};
+use kube::{client::Body, runtime::events::Reporter};
+use serde_json::{Value, json};
+use tower_test::mock::{Handle, SendResponse};
+
+type ApiHandle = Handle<Request<Body>, Response<Body>>;
+
+fn connection(mode: &str, status: Value) -> HrisConnection {
+    serde_json::from_value(json!({
+        "apiVersion": "hris-operator.io/v1alpha1",
+        "kind": "HrisConnection",
+        "metadata": {"name": "acme", "namespace": "people", "uid": "uid-acme", "generation": 1,
+                     "creationTimestamp": "2026-11-22T00:00:00Z"},
+        "spec": {
+            "mode": mode,
+            "source": {"csv": {"path": "e.csv"}},
+            "target": {"file": {"path": "d.json"}},
+            "externalIdPrefix": "acme:",
+        },
+        "status": status,
+    }))
+    .unwrap()
+}
+
+fn context(client: kube::Client) -> Context {
+    Context {
+        client,
+        defaults: JobDefaults {
+            image: "hris-operator:0.1.0".into(),
+            service_account: "hris-operator-sync".into(),
+            ttl_seconds_after_finished: 86_400,
+            log_level: "info".into(),
+        },
+        starting_deadline: Duration::from_secs(3600),
+        reporter: Reporter {
+            controller: "hris-operator".into(),
+            instance: None,
+        },
+    }
+}
+
+fn respond(send: SendResponse<Response<Body>>, body: &Value) {
+    send.send_response(
+        Response::builder()
+            .body(Body::from(serde_json::to_vec(body).unwrap()))
+            .unwrap(),
+    );
+}
+
+async fn body_of(request: Request<Body>) -> Value {
+    serde_json::from_slice(&request.into_body().collect_bytes().await.unwrap()).unwrap()
+}
+
+fn list(kind: &str, items: Vec<Value>) -> Value {
+    json!({"apiVersion": "v1", "kind": kind, "metadata": {}, "items": items})
+}
+
+/// Answers the Jobs list, then returns the next request.
+async fn jobs_listed(handle: &mut ApiHandle, jobs: Vec<Value>) {
+    let (request, send) = handle.next_request().await.expect("jobs are listed");
+    assert_eq!(request.method(), Method::GET);
+    assert_eq!(
+        request.uri().path(),
+        "/apis/batch/v1/namespaces/people/jobs"
+    );
+    respond(send, &list("JobList", jobs));
+}
+
+async fn status_patched(handle: &mut ApiHandle) -> Value {
+    let (request, send) = handle.next_request().await.expect("status is written");
+    assert_eq!(request.method(), Method::PATCH);
+    assert_eq!(
+        request.uri().path(),
+        "/apis/hris-operator.io/v1alpha1/namespaces/people/hrisconnections/acme/status"
+    );
+    assert!(
+        request
+            .uri()
+            .query()
+            .unwrap()
+            .contains("fieldManager=hris-operator")
+    );
+    let body = body_of(request).await;
+    // The API server answers with the whole object.
+    let mut whole = serde_json::to_value(connection("Simulate", json!({}))).unwrap();
+    whole["status"] = body["status"].clone();
+    respond(send, &whole);
+    body["status"].clone()
+}
+
+#[tokio::test]
+async fn a_new_connection_starts_its_simulation_job() {
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let context = context(kube::Client::new(service, "people"));
+    let verifier = tokio::spawn(async move {
+        jobs_listed(&mut handle, vec![]).await;
+        let (request, send) = handle.next_request().await.expect("a Job is created");
+        assert_eq!(request.method(), Method::POST);
+        assert_eq!(
+            request.uri().path(),
+            "/apis/batch/v1/namespaces/people/jobs"
+        );
+        let job = body_of(request).await;
+        respond(send, &job);
+        let status = status_patched(&mut handle).await;
+        assert!(handle.next_request().await.is_none(), "nothing else");
+        (job, status)
+    });
+    let connection = connection("Simulate", json!({}));
+    reconcile_at(
+        &connection,
+        &context,
+        "2026-11-22T10:00:00Z".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    drop(context);
+    let (job, status) = verifier.await.unwrap();
+    let name = job["metadata"]["name"].as_str().unwrap();
+    assert!(name.starts_with("acme-sim-1-"), "{name}");
+    assert_eq!(
+        job["spec"]["template"]["spec"]["containers"][0]["args"][4],
+        "simulate"
+    );
+    assert_eq!(job["metadata"]["ownerReferences"][0]["uid"], "uid-acme");
+    assert_eq!(status["phase"], "Running");
+    assert_eq!(status["observedGeneration"], 1);
+}
+
+#[tokio::test]
+async fn a_finished_job_becomes_status_and_an_event() {
+    let summary = json!({
+        "connection": "people/acme", "mode": "Simulate", "asOf": "2026-11-22", "result": "Succeeded",
+        "counts": {"created": 4, "updated": 1, "deactivated": 0, "deleted": 0, "unchanged": 7,
+                   "skipped": 0, "conflicts": 0, "errors": 0},
+        "planHash": "9e61cd", "sourceEmployees": 12, "targetUsers": 8, "managedUsers": 8,
+        "sample": [{"action": "Create", "externalId": "acme:E1"}]
+    });
+    let job = json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "acme-sim-1-ab", "namespace": "people",
+                     "labels": {"hris-operator.io/connection": "acme", "hris-operator.io/run-kind": "simulate",
+                                "hris-operator.io/generation": "1"}},
+        "spec": {"template": {"spec": {"containers": []}}},
+        "status": {"startTime": "2026-11-22T09:59:00Z",
+                   "conditions": [{"type": "Complete", "status": "True", "lastTransitionTime": "2026-11-22T10:00:00Z"}]}
+    });
+    let pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "acme-sim-1-ab-x", "namespace": "people"},
+        "status": {"containerStatuses": [{"name": "sync", "image": "i", "imageID": "", "ready": false,
+            "restartCount": 0, "state": {"terminated": {"exitCode": 0, "finishedAt": "2026-11-22T10:00:00Z",
+            "message": summary.to_string()}}}]}
+    });
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let context = context(kube::Client::new(service, "people"));
+    let verifier = tokio::spawn(async move {
+        jobs_listed(&mut handle, vec![job]).await;
+        let (request, send) = handle
+            .next_request()
+            .await
+            .expect("the Job's pods are read");
+        assert_eq!(request.uri().path(), "/api/v1/namespaces/people/pods");
+        assert!(
+            request
+                .uri()
+                .query()
+                .unwrap()
+                .contains("job-name%3Dacme-sim-1-ab")
+        );
+        respond(send, &list("PodList", vec![pod]));
+        let status = status_patched(&mut handle).await;
+        let (request, send) = handle.next_request().await.expect("an Event is published");
+        assert_eq!(request.method(), Method::POST);
+        assert_eq!(
+            request.uri().path(),
+            "/apis/events.k8s.io/v1/namespaces/people/events"
+        );
+        let event = body_of(request).await;
+        respond(send, &event);
+        (status, event)
+    });
+    let connection = connection("Simulate", json!({"phase": "Running"}));
+    reconcile_at(
+        &connection,
+        &context,
+        "2026-11-22T10:00:05Z".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    drop(context);
+    let (status, event) = verifier.await.unwrap();
+    let simulation = &status["lastSimulation"];
+    assert_eq!(simulation["result"], "Succeeded");
+    assert_eq!(simulation["counts"]["created"], 4);
+    assert_eq!(simulation["planHash"], "9e61cd");
+    assert_eq!(simulation["generation"], 1);
+    assert_eq!(simulation["reportRef"], "acme-sim-1-ab-report");
+    assert_eq!(
+        status["phase"], "Idle",
+        "simulated this generation; nothing else due"
+    );
+    assert_eq!(status["changeSample"][0]["externalId"], "acme:E1");
+    assert_eq!(event["reason"], "SimulationReady");
+    assert_eq!(event["type"], "Normal");
+}
+
+#[tokio::test]
+async fn a_deactivated_connection_starts_nothing_and_says_so() {
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let context = context(kube::Client::new(service, "people"));
+    let verifier = tokio::spawn(async move {
+        jobs_listed(&mut handle, vec![]).await;
+        let status = status_patched(&mut handle).await;
+        assert!(handle.next_request().await.is_none(), "no Job, no Event");
+        status
+    });
+    let connection = connection("Deactivated", json!({}));
+    reconcile_at(
+        &connection,
+        &context,
+        "2026-11-22T10:00:00Z".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    drop(context);
+    let status = verifier.await.unwrap();
+    assert_eq!(status["phase"], "Deactivated");
+    assert!(status.get("nextSyncTime").is_none());
+}

@@ -512,9 +512,18 @@ fn safeguards_withhold_removals_but_let_creates_and_updates_through() {
     let approved = approve(&remaining, &users, &policy, &plan.hash);
     assert!(approved.safeguard.is_none());
     assert_eq!(approved.count(ChangeKind::Deactivate), 3);
-    // A different plan is not let through by that approval.
+    // A different plan is not let through by that approval: none of it is applied.
     let fewer = approve(&remaining[1..], &users, &policy, &plan.hash);
-    assert!(fewer.safeguard.is_some());
+    assert!(
+        fewer
+            .safeguard
+            .as_ref()
+            .unwrap()
+            .limit
+            .contains("the plan changed since")
+    );
+    assert!(fewer.changes.is_empty(), "not even its creates and updates");
+    assert!(fewer.withheld.iter().any(|c| c.kind == ChangeKind::Create));
 }
 
 #[test]

@@ -866,12 +866,28 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
         policy,
         input.approved_hash == Some(hash.as_str()),
     );
-    let withheld = if safeguard.is_some() {
-        let (withheld, kept) = changes.into_iter().partition(|c| c.kind.is_removal());
-        changes = kept;
-        withheld
-    } else {
-        Vec::new()
+    let mut safeguard = safeguard;
+    let withheld = match input.approved_hash {
+        // An approval names one plan: a different plan is not applied at all, not even its
+        // creates and updates (they were never approved).
+        Some(approved) if approved != hash && !changes.is_empty() => {
+            safeguard = Some(SafeguardTrip {
+                empty_source: false,
+                removals,
+                managed_users,
+                limit: format!(
+                    "the plan changed since {approved} was approved (it is now {hash}); nothing \
+                     is applied until the new plan is approved"
+                ),
+            });
+            std::mem::take(&mut changes)
+        }
+        _ if safeguard.is_some() => {
+            let (withheld, kept) = changes.into_iter().partition(|c| c.kind.is_removal());
+            changes = kept;
+            withheld
+        }
+        _ => Vec::new(),
     };
 
     Plan {

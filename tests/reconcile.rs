@@ -241,3 +241,69 @@ async fn a_deactivated_connection_starts_nothing_and_says_so() {
     assert_eq!(status["phase"], "Deactivated");
     assert!(status.get("nextSyncTime").is_none());
 }
+
+#[tokio::test]
+async fn runs_beyond_the_history_limits_are_forgotten_with_their_reports() {
+    // Five finished, already recorded simulations; the limit keeps two.
+    let job = |n: u32| {
+        json!({
+            "apiVersion": "batch/v1", "kind": "Job",
+            "metadata": {"name": format!("acme-sim-1-r{n}"), "namespace": "people",
+                         "labels": {"hris-operator.io/connection": "acme", "hris-operator.io/run-kind": "simulate",
+                                    "hris-operator.io/generation": "1", "hris-operator.io/run": format!("r{n}")}},
+            "spec": {"template": {"spec": {"containers": []}}},
+            "status": {"conditions": [{"type": "Complete", "status": "True",
+                                       "lastTransitionTime": format!("2026-11-22T0{n}:00:00Z")}]}
+        })
+    };
+    let history: Vec<Value> = (1..=5)
+        .rev()
+        .map(|n| json!({"kind": "Simulate", "jobName": format!("acme-sim-1-r{n}"), "result": "Succeeded",
+                        "counts": {"created": 0, "updated": 0, "deactivated": 0, "deleted": 0, "unchanged": 0,
+                                   "skipped": 0, "conflicts": 0, "errors": 0}}))
+        .collect();
+    let mut connection = connection(
+        "Simulate",
+        json!({"history": history, "lastSimulation": {"generation": 1, "result": "Succeeded",
+               "counts": {"created": 0, "updated": 0, "deactivated": 0, "deleted": 0, "unchanged": 0,
+                          "skipped": 0, "conflicts": 0, "errors": 0}}}),
+    );
+    connection.spec.history_limits.successful = 2;
+
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let context = context(kube::Client::new(service, "people"));
+    let verifier = tokio::spawn(async move {
+        jobs_listed(&mut handle, (1..=5).map(job).collect()).await;
+        let mut deleted = Vec::new();
+        for _ in 0..3 {
+            let (request, send) = handle.next_request().await.expect("a Job is deleted");
+            assert_eq!(request.method(), Method::DELETE);
+            deleted.push(request.uri().path().rsplit('/').next().unwrap().to_owned());
+            respond(
+                send,
+                &json!({"kind": "Status", "apiVersion": "v1", "status": "Success", "metadata": {}}),
+            );
+            let (request, send) = handle.next_request().await.expect("its report is deleted");
+            assert_eq!(request.method(), Method::DELETE);
+            assert_eq!(request.uri().path(), "/api/v1/namespaces/people/secrets");
+            let query = request.uri().query().unwrap().to_owned();
+            assert!(query.contains("hris-operator.io%2Frun%3Dr"), "{query}");
+            respond(send, &list("SecretList", vec![]));
+        }
+        status_patched(&mut handle).await;
+        deleted
+    });
+    reconcile_at(
+        &connection,
+        &context,
+        "2026-11-22T10:00:00Z".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    drop(context);
+    assert_eq!(
+        verifier.await.unwrap(),
+        ["acme-sim-1-r1", "acme-sim-1-r2", "acme-sim-1-r3"],
+        "the oldest three go; the newest two stay"
+    );
+}

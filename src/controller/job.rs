@@ -126,10 +126,13 @@ pub fn build_job(
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .chain([(
-        GENERATION_LABEL.to_owned(),
-        connection.metadata.generation.unwrap_or(0).to_string(),
-    )])
+    .chain([
+        (
+            GENERATION_LABEL.to_owned(),
+            connection.metadata.generation.unwrap_or(0).to_string(),
+        ),
+        (super::reports::RUN_LABEL.to_owned(), run_id.to_owned()),
+    ])
     .collect();
     let annotations = approved_hash
         .map(|hash| BTreeMap::from([(APPROVED_HASH_ANNOTATION.to_owned(), hash.to_owned())]));

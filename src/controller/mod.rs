@@ -5,6 +5,7 @@
 pub mod decide;
 pub mod fetch_report;
 pub mod job;
+pub mod prune;
 pub mod reconcile;
 pub mod reports;
 pub mod schedule;

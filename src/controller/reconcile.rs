@@ -3,16 +3,23 @@
 //! decisions themselves are the pure functions of this module's siblings; this is the glue
 //! that reads and writes the API.
 
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
 
 use k8s_openapi::{
-    api::{batch::v1::Job, core::v1::Pod},
+    api::{
+        batch::v1::Job,
+        core::v1::{Pod, Secret},
+    },
     apimachinery::pkg::apis::meta::v1::Time,
     jiff::Timestamp,
 };
 use kube::{
     Api, Client, Resource, ResourceExt,
-    api::{ListParams, Patch, PatchParams, PostParams},
+    api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
     runtime::{
         controller::Action,
         events::{Event, EventType, Recorder, Reporter},
@@ -25,12 +32,16 @@ use super::{
     job::{
         CONNECTION_LABEL, GENERATION_LABEL, JobDefaults, RUN_KIND_LABEL, RunKind, build_job, run_id,
     },
-    reports::report_name,
+    prune::{finished_state, jobs_to_prune},
+    reports::{RUN_LABEL, report_name},
     schedule::Cadence,
     status::{EventNote, Finished, record_run, set_condition},
     sync_run::FIELD_MANAGER,
 };
-use crate::{crd::HrisConnection, sync::report::Summary};
+use crate::{
+    crd::{HrisConnection, RunResult},
+    sync::report::Summary,
+};
 
 /// What every reconcile shares.
 pub struct Context {
@@ -58,21 +69,6 @@ pub async fn reconcile(
     context: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
     reconcile_at(&connection, &context, Timestamp::now()).await
-}
-
-/// How a finished Job ended: the time, and the failure reason when it failed.
-fn finished_state(job: &Job) -> Option<(Timestamp, Option<String>)> {
-    let conditions = job.status.as_ref()?.conditions.as_ref()?;
-    conditions
-        .iter()
-        .find_map(|c| match (c.type_.as_str(), c.status.as_str()) {
-            ("Complete", "True") => Some((c.last_transition_time.as_ref()?.0, None)),
-            ("Failed", "True") => Some((
-                c.last_transition_time.as_ref()?.0,
-                Some(c.reason.clone().unwrap_or_else(|| "JobFailed".into())),
-            )),
-            _ => None,
-        })
 }
 
 /// The summary a finished Job's sync container left in its termination message.
@@ -292,6 +288,33 @@ pub async fn reconcile_at(
     }
     status.last_handled_request = Some(handled);
     status.observed_generation = Some(generation);
+
+    // Forget finished runs beyond the history limits: the Job, and its report Secrets.
+    let results: HashMap<String, RunResult> = status
+        .history
+        .iter()
+        .filter_map(|run| Some((run.job_name.clone()?, run.result?)))
+        .collect();
+    let secrets: Api<Secret> = Api::namespaced(context.client.clone(), &namespace);
+    for job in jobs_to_prune(&owned.items, &results, &connection.spec.history_limits) {
+        match jobs
+            .delete(&job.name_any(), &DeleteParams::background())
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(error) => return Err(error.into()),
+        }
+        if let Some(run) = job.labels().get(RUN_LABEL) {
+            secrets
+                .delete_collection(
+                    &DeleteParams::default(),
+                    &ListParams::default()
+                        .labels(&format!("{CONNECTION_LABEL}={name},{RUN_LABEL}={run}")),
+                )
+                .await?;
+        }
+    }
 
     let api: Api<HrisConnection> = Api::namespaced(context.client.clone(), &namespace);
     let patch = json!({

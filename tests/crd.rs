@@ -167,6 +167,11 @@ fn invalid_cases() -> Vec<(&'static str, Value, &'static str)> {
             "spec.externalIdPrefix: must not be empty",
         ),
         (
+            "history limit over 10",
+            with(&["spec", "historyLimits"], json!({"successful": 11})),
+            "spec.historyLimits.successful: 11 is more than 10",
+        ),
+        (
             "malformed cron",
             with(&["spec", "schedule", "cron"], json!("every night")),
             "spec.schedule.cron: `every night` is not a cron expression",

@@ -697,13 +697,13 @@ fn default_backoff_limit() -> i32 {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryLimits {
-    /// Successful runs kept.
+    /// Successful runs kept (at most 10, the runs status remembers).
     #[serde(default = "default_successful_history")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 10))]
     pub successful: u32,
-    /// Failed runs kept.
+    /// Failed runs kept (at most 10).
     #[serde(default = "default_failed_history")]
-    #[schemars(range(min = 0))]
+    #[schemars(range(min = 0, max = 10))]
     pub failed: u32,
 }
 

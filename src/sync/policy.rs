@@ -295,6 +295,17 @@ impl SyncPolicy {
                 TimeZone::UTC
             }
         };
+        for (field, kept) in [
+            ("successful", spec.history_limits.successful),
+            ("failed", spec.history_limits.failed),
+        ] {
+            if kept > 10 {
+                error(
+                    format!("spec.historyLimits.{field}"),
+                    format!("{kept} is more than 10, the runs status remembers; use 0 to 10"),
+                );
+            }
+        }
         if spec.job.active_deadline_seconds < 1 {
             error(
                 "spec.job.activeDeadlineSeconds".into(),

@@ -39,6 +39,8 @@ pub enum Command {
     Simulate(RunArgs),
     /// Plan a connection from a manifest file, apply the plan and write the reports.
     Apply(RunArgs),
+    /// Run the operator: reconcile HrisConnections into sync Jobs, status and Events.
+    Controller(ControllerArgs),
     /// Run one sync of a connection in the cluster (what a sync Job runs).
     Sync(SyncArgs),
     /// Write the report files of a connection's latest run from the cluster into a folder.
@@ -50,6 +52,52 @@ pub enum Command {
     Emulate(Emulator),
     /// Print the version.
     Version,
+}
+
+/// Arguments of `controller`.
+#[derive(Args, Debug)]
+pub struct ControllerArgs {
+    /// Where `/metrics` listens.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8080")]
+    pub metrics_addr: std::net::SocketAddr,
+    /// Where `/healthz` and `/readyz` listen.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8081")]
+    pub health_addr: std::net::SocketAddr,
+    /// Reconcile only while holding a Lease, so that several replicas can run.
+    #[arg(long)]
+    pub leader_elect: bool,
+    /// Name of the leader Lease.
+    #[arg(long, default_value = "hris-operator-leader")]
+    pub lease_name: String,
+    /// Namespace of the leader Lease (default: the controller's own, POD_NAMESPACE).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    pub lease_namespace: String,
+    /// Namespaces to watch, comma-separated; none watches every namespace.
+    #[arg(long, value_delimiter = ',', value_name = "NS,...")]
+    pub namespaces: Vec<String>,
+    /// Image of the sync Jobs.
+    #[arg(long, env = "HRIS_SYNC_IMAGE", default_value = concat!("hris-operator:", env!("CARGO_PKG_VERSION")))]
+    pub sync_image: String,
+    /// ServiceAccount of the sync Jobs, when a connection names none.
+    #[arg(
+        long,
+        env = "HRIS_SYNC_SERVICE_ACCOUNT",
+        default_value = "hris-operator-sync"
+    )]
+    pub sync_service_account: String,
+    /// ClusterRole of the sync Jobs. When set, the controller creates the sync ServiceAccount
+    /// and a RoleBinding to this role in a connection's namespace if they are missing.
+    #[arg(long, env = "HRIS_SYNC_ROLE")]
+    pub sync_role: Option<String>,
+    /// Log level of the sync containers (their RUST_LOG).
+    #[arg(long, env = "HRIS_SYNC_LOG_LEVEL", default_value = "info")]
+    pub sync_log_level: String,
+    /// Seconds Kubernetes keeps a finished Job the controller has not pruned.
+    #[arg(long, default_value_t = 86_400)]
+    pub job_ttl_seconds: i32,
+    /// How late a missed scheduled run may still start (seconds); older misses are skipped.
+    #[arg(long, default_value_t = 3_600)]
+    pub starting_deadline_seconds: u64,
 }
 
 /// Arguments of `sync`.
@@ -197,10 +245,56 @@ pub async fn main(cli: Cli) -> ExitCode {
                 _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
             }
         }
+        Command::Controller(args) => run_controller(args).await,
         Command::Sync(args) => sync_in_cluster(args).await,
         Command::Report(args) => report_from_cluster(args).await,
         Command::Simulate(args) => run_manifest(args, RunMode::Simulate).await,
         Command::Apply(args) => run_manifest(args, RunMode::Apply).await,
+    }
+}
+
+async fn run_controller(args: ControllerArgs) -> ExitCode {
+    use crate::controller::{
+        job::JobDefaults,
+        leader::LeaseTiming,
+        operator::{OperatorConfig, run},
+        reconcile::SyncAccess,
+    };
+    let identity = std::env::var("POD_NAME")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| format!("hris-operator-{}", std::process::id()));
+    let config = OperatorConfig {
+        namespaces: args
+            .namespaces
+            .into_iter()
+            .filter(|namespace| !namespace.is_empty())
+            .collect(),
+        metrics_addr: args.metrics_addr,
+        health_addr: args.health_addr,
+        leader_elect: args.leader_elect,
+        lease_namespace: args.lease_namespace,
+        lease_name: args.lease_name,
+        identity,
+        lease_timing: LeaseTiming::default(),
+        defaults: JobDefaults {
+            image: args.sync_image,
+            service_account: args.sync_service_account,
+            ttl_seconds_after_finished: args.job_ttl_seconds,
+            log_level: args.sync_log_level,
+        },
+        sync_access: args
+            .sync_role
+            .filter(|role| !role.is_empty())
+            .map(|cluster_role| SyncAccess { cluster_role }),
+        starting_deadline: std::time::Duration::from_secs(args.starting_deadline_seconds),
+    };
+    match run(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "the controller stopped");
+            eprintln!("error: {error}");
+            ExitCode::from(EXIT_FAILED)
+        }
     }
 }
 

@@ -7,5 +7,6 @@ pub mod controller;
 pub mod crd;
 pub mod emulators;
 pub mod manifest;
+pub mod metrics;
 pub mod plugin;
 pub mod sync;

@@ -12,6 +12,7 @@ async fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     // Installed (or linked) as `kubectl-hris`, the binary answers `kubectl hris …`.
     let argv0 = std::env::args().next().unwrap_or_default();

@@ -2,14 +2,15 @@
 //! pattern): a new connection starts its simulation Job; a finished Job becomes status and an
 //! Event; a deactivated connection starts nothing.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use hris_operator::{
     controller::{
         job::JobDefaults,
-        reconcile::{Context, reconcile_at},
+        reconcile::{Context, SyncAccess, reconcile_at},
     },
     crd::HrisConnection,
+    metrics::Metrics,
 };
 use http::{Method, Request, Response};
 use kube::{client::Body, runtime::events::Reporter};
@@ -49,6 +50,9 @@ fn context(client: kube::Client) -> Context {
             controller: "hris-operator".into(),
             instance: None,
         },
+        metrics: Arc::new(Metrics::new()),
+        sync_access: None,
+        written: Default::default(),
     }
 }
 
@@ -160,7 +164,8 @@ async fn a_finished_job_becomes_status_and_an_event() {
     });
     let pod = json!({
         "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "acme-sim-1-ab-x", "namespace": "people"},
+        "metadata": {"name": "acme-sim-1-ab-x", "namespace": "people",
+                     "labels": {"job-name": "acme-sim-1-ab"}},
         "status": {"containerStatuses": [{"name": "sync", "image": "i", "imageID": "", "ready": false,
             "restartCount": 0, "state": {"terminated": {"exitCode": 0, "finishedAt": "2026-11-22T10:00:00Z",
             "message": summary.to_string()}}}]}
@@ -168,7 +173,7 @@ async fn a_finished_job_becomes_status_and_an_event() {
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let context = context(kube::Client::new(service, "people"));
     let verifier = tokio::spawn(async move {
-        jobs_listed(&mut handle, vec![job]).await;
+        jobs_listed(&mut handle, vec![job.clone()]).await;
         let (request, send) = handle
             .next_request()
             .await
@@ -191,6 +196,12 @@ async fn a_finished_job_becomes_status_and_an_event() {
         );
         let event = body_of(request).await;
         respond(send, &event);
+        // A second reconcile from the same (stale) cached object records nothing twice: no
+        // Pod read, no second Event, the same history.
+        jobs_listed(&mut handle, vec![job]).await;
+        let again = status_patched(&mut handle).await;
+        assert!(handle.next_request().await.is_none(), "nothing else");
+        assert_eq!(again["history"], status["history"]);
         (status, event)
     });
     let connection = connection("Simulate", json!({"phase": "Running"}));
@@ -201,8 +212,24 @@ async fn a_finished_job_becomes_status_and_an_event() {
     )
     .await
     .unwrap();
+    reconcile_at(
+        &connection,
+        &context,
+        "2026-11-22T10:00:06Z".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let metrics = context.metrics.encode();
     drop(context);
     let (status, event) = verifier.await.unwrap();
+    assert!(
+        metrics.contains(r#"hris_operator_sync_runs_total{kind="simulate",result="Succeeded"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        !metrics.contains("hris_operator_changes_total{"),
+        "a simulation changes nobody: {metrics}"
+    );
     let simulation = &status["lastSimulation"];
     assert_eq!(simulation["result"], "Succeeded");
     assert_eq!(simulation["counts"]["created"], 4);
@@ -240,6 +267,9 @@ async fn a_deactivated_connection_starts_nothing_and_says_so() {
     let status = verifier.await.unwrap();
     assert_eq!(status["phase"], "Deactivated");
     assert!(status.get("nextSyncTime").is_none());
+    assert_eq!(status["conditions"][0]["type"], "Ready");
+    assert_eq!(status["conditions"][0]["status"], "False");
+    assert_eq!(status["conditions"][0]["reason"], "Deactivated");
 }
 
 #[tokio::test]
@@ -305,5 +335,91 @@ async fn runs_beyond_the_history_limits_are_forgotten_with_their_reports() {
         verifier.await.unwrap(),
         ["acme-sim-1-r1", "acme-sim-1-r2", "acme-sim-1-r3"],
         "the oldest three go; the newest two stay"
+    );
+}
+
+#[tokio::test]
+async fn the_sync_service_account_is_set_up_in_the_namespace_when_missing() {
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let mut context = context(kube::Client::new(service, "people"));
+    context.sync_access = Some(SyncAccess {
+        cluster_role: "hris-operator-sync".into(),
+    });
+    let not_found = |send: SendResponse<Response<Body>>| {
+        send.send_response(
+            Response::builder()
+                .status(404)
+                .body(Body::from(
+                    serde_json::to_vec(
+                        &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                        "reason": "NotFound", "code": 404, "message": "not found"}),
+                    )
+                    .unwrap(),
+                ))
+                .unwrap(),
+        )
+    };
+    let verifier = tokio::spawn(async move {
+        jobs_listed(&mut handle, vec![]).await;
+        let (request, send) = handle
+            .next_request()
+            .await
+            .expect("the account is looked up");
+        assert_eq!(
+            request.uri().path(),
+            "/api/v1/namespaces/people/serviceaccounts/hris-operator-sync"
+        );
+        not_found(send);
+        let (request, send) = handle.next_request().await.expect("the account is created");
+        assert_eq!(request.method(), Method::POST);
+        assert_eq!(
+            request.uri().path(),
+            "/api/v1/namespaces/people/serviceaccounts"
+        );
+        let account = body_of(request).await;
+        respond(send, &account);
+        let (request, send) = handle
+            .next_request()
+            .await
+            .expect("the binding is looked up");
+        assert_eq!(
+            request.uri().path(),
+            "/apis/rbac.authorization.k8s.io/v1/namespaces/people/rolebindings/hris-operator-sync"
+        );
+        not_found(send);
+        let (request, send) = handle.next_request().await.expect("the binding is created");
+        assert_eq!(request.method(), Method::POST);
+        let binding = body_of(request).await;
+        respond(send, &binding);
+        let (request, send) = handle.next_request().await.expect("then the Job");
+        assert_eq!(
+            request.uri().path(),
+            "/apis/batch/v1/namespaces/people/jobs"
+        );
+        let job = body_of(request).await;
+        respond(send, &job);
+        status_patched(&mut handle).await;
+        (account, binding, job)
+    });
+    let connection = connection("Simulate", json!({}));
+    reconcile_at(
+        &connection,
+        &context,
+        "2026-11-22T10:00:00Z".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    drop(context);
+    let (account, binding, job) = verifier.await.unwrap();
+    assert_eq!(account["metadata"]["name"], "hris-operator-sync");
+    assert_eq!(binding["roleRef"]["kind"], "ClusterRole");
+    assert_eq!(binding["roleRef"]["name"], "hris-operator-sync");
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "hris-operator-sync", "namespace": "people"}])
+    );
+    assert_eq!(
+        job["spec"]["template"]["spec"]["serviceAccountName"],
+        "hris-operator-sync"
     );
 }

@@ -5,9 +5,23 @@
 pub mod decide;
 pub mod fetch_report;
 pub mod job;
+pub mod leader;
+pub mod operator;
 pub mod prune;
 pub mod reconcile;
 pub mod reports;
 pub mod schedule;
 pub mod status;
 pub mod sync_run;
+
+/// The object, or `None` when the API answers 404 (whatever reason string comes with it).
+pub async fn get_if_exists<K>(api: &kube::Api<K>, name: &str) -> Result<Option<K>, kube::Error>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    match api.get(name).await {
+        Ok(object) => Ok(Some(object)),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
+        Err(error) => Err(error),
+    }
+}

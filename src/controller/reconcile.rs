@@ -40,6 +40,7 @@ use super::{
 };
 use crate::{
     crd::{HrisConnection, RunResult},
+    metrics::Metrics,
     sync::report::Summary,
 };
 
@@ -53,6 +54,55 @@ pub struct Context {
     pub starting_deadline: Duration,
     /// Who reports the Events.
     pub reporter: Reporter,
+    /// Counters of finished runs and reconciles.
+    pub metrics: Arc<Metrics>,
+    /// The sync ServiceAccount and role to set up in a connection's namespace, if any.
+    pub sync_access: Option<SyncAccess>,
+    /// The status this controller last wrote, per connection uid. The controller is the only
+    /// writer of status, so this is never older than the watch cache, which can lag behind a
+    /// write: a reconcile started from a stale cache would record a finished run twice.
+    pub written: WrittenStatus,
+}
+
+/// The last status written per connection.
+#[derive(Default)]
+pub struct WrittenStatus(std::sync::Mutex<HashMap<String, crate::crd::HrisConnectionStatus>>);
+
+impl WrittenStatus {
+    fn key(connection: &HrisConnection) -> String {
+        connection.metadata.uid.clone().unwrap_or_else(|| {
+            format!(
+                "{}/{}",
+                connection.namespace().unwrap_or_default(),
+                connection.name_any()
+            )
+        })
+    }
+
+    fn get(&self, connection: &HrisConnection) -> Option<crate::crd::HrisConnectionStatus> {
+        self.0
+            .lock()
+            .expect("never poisoned")
+            .get(&Self::key(connection))
+            .cloned()
+    }
+
+    fn put(&self, connection: &HrisConnection, status: crate::crd::HrisConnectionStatus) {
+        self.0
+            .lock()
+            .expect("never poisoned")
+            .insert(Self::key(connection), status);
+    }
+}
+
+/// What a sync Job needs in its connection's namespace when the connection names no
+/// ServiceAccount of its own: the shared sync ServiceAccount, bound there to the sync
+/// ClusterRole (read HrisConnections, write report Secrets). Created when missing, never
+/// changed once there, so an administrator's own setup wins.
+#[derive(Clone, Debug)]
+pub struct SyncAccess {
+    /// The ClusterRole a RoleBinding of the same name binds the ServiceAccount to.
+    pub cluster_role: String,
 }
 
 /// A reconcile that could not finish; it is retried.
@@ -84,6 +134,8 @@ async fn termination_summary(
     let mut messages: Vec<(Option<Timestamp>, String)> = list
         .items
         .iter()
+        // Some API servers (and emulators) ignore label selectors: check the label here too.
+        .filter(|pod| pod.labels().get("job-name").map(String::as_str) == Some(job))
         .filter_map(|pod| {
             let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
             let terminated = statuses
@@ -114,7 +166,11 @@ pub async fn reconcile_at(
     let namespace = connection.namespace().unwrap_or_default();
     let name = connection.name_any();
     let generation = connection.metadata.generation.unwrap_or(0);
-    let mut status = connection.status.clone().unwrap_or_default();
+    let mut status = context
+        .written
+        .get(connection)
+        .or_else(|| connection.status.clone())
+        .unwrap_or_default();
     let mut notes: Vec<EventNote> = Vec::new();
 
     // Record the runs that finished since the last reconcile, oldest first.
@@ -129,7 +185,12 @@ pub async fn reconcile_at(
         .collect();
     let mut running = false;
     let mut finished: Vec<(Timestamp, &Job, Option<String>)> = Vec::new();
-    for job in &owned.items {
+    let owned: Vec<Job> = owned
+        .items
+        .into_iter()
+        .filter(|job| job.labels().get(CONNECTION_LABEL) == Some(&name))
+        .collect();
+    for job in &owned {
         match finished_state(job) {
             None => running = true,
             Some((at, failure)) if !recorded.contains(&job.name_any()) => {
@@ -170,6 +231,7 @@ pub async fn reconcile_at(
             report,
         };
         notes.extend(record_run(&mut status, &run, job_generation));
+        count_finished_run(&context.metrics, &status, &run);
     }
 
     // Decide and start at most one run.
@@ -223,6 +285,22 @@ pub async fn reconcile_at(
             job_running: running,
             scheduled: due.run_for,
         });
+        let reactivated = connection.spec.mode != crate::crd::Mode::Deactivated
+            && status
+                .conditions
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.reason == "Deactivated");
+        if reactivated {
+            set_condition(
+                &mut status.conditions,
+                "Ready",
+                false,
+                "Reactivated",
+                "spec.mode changed from Deactivated: waiting for the next run".into(),
+                generation,
+                now,
+            );
+        }
         match decision {
             Decision::Run {
                 kind,
@@ -230,6 +308,17 @@ pub async fn reconcile_at(
                 approved_hash,
             } => {
                 let id = run_id(&trigger.key());
+                if connection.spec.job.service_account_name.is_empty()
+                    && let Some(access) = &context.sync_access
+                {
+                    ensure_sync_access(
+                        &context.client,
+                        &namespace,
+                        &context.defaults.service_account,
+                        access,
+                    )
+                    .await?;
+                }
                 let job = build_job(
                     connection,
                     kind,
@@ -262,7 +351,18 @@ pub async fn reconcile_at(
                 status.phase = Some("Running".into());
                 requeue = Duration::from_secs(30);
             }
-            Decision::Wait(Waiting::Deactivated) => status.phase = Some("Deactivated".into()),
+            Decision::Wait(Waiting::Deactivated) => {
+                status.phase = Some("Deactivated".into());
+                set_condition(
+                    &mut status.conditions,
+                    "Ready",
+                    false,
+                    "Deactivated",
+                    "spec.mode is Deactivated: no simulation or sync runs until it changes".into(),
+                    generation,
+                    now,
+                );
+            }
             Decision::Wait(Waiting::JobRunning) => {
                 status.phase = Some("Running".into());
                 requeue = Duration::from_secs(30);
@@ -296,7 +396,7 @@ pub async fn reconcile_at(
         .filter_map(|run| Some((run.job_name.clone()?, run.result?)))
         .collect();
     let secrets: Api<Secret> = Api::namespaced(context.client.clone(), &namespace);
-    for job in jobs_to_prune(&owned.items, &results, &connection.spec.history_limits) {
+    for job in jobs_to_prune(&owned, &results, &connection.spec.history_limits) {
         match jobs
             .delete(&job.name_any(), &DeleteParams::background())
             .await
@@ -328,6 +428,7 @@ pub async fn reconcile_at(
         &Patch::Apply(&patch),
     )
     .await?;
+    context.written.put(connection, status);
 
     if !notes.is_empty() {
         let recorder = Recorder::new(context.client.clone(), context.reporter.clone());
@@ -350,4 +451,110 @@ pub async fn reconcile_at(
         }
     }
     Ok(Action::requeue(requeue))
+}
+
+/// Counts a run `record_run` has just put into status.
+fn count_finished_run(
+    metrics: &Metrics,
+    status: &crate::crd::HrisConnectionStatus,
+    run: &Finished,
+) {
+    let latest = match run.kind {
+        RunKind::Apply => status.last_sync.as_ref(),
+        RunKind::Simulate => status.last_simulation.as_ref(),
+    }
+    .filter(|latest| latest.job_name.as_deref() == Some(run.job_name.as_str()));
+    let Some(latest) = latest else { return };
+    let result = latest.result.unwrap_or(RunResult::Failed);
+    let applied = (run.kind == RunKind::Apply).then(|| {
+        let counts = &latest.counts;
+        [
+            ("created", counts.created),
+            ("updated", counts.updated),
+            ("deactivated", counts.deactivated),
+            ("deleted", counts.deleted),
+        ]
+    });
+    metrics.run_finished(
+        run.kind.as_str(),
+        result,
+        latest.error_category.as_deref(),
+        applied,
+    );
+}
+
+/// Creates the sync ServiceAccount and its RoleBinding in `namespace` when they are missing.
+async fn ensure_sync_access(
+    client: &Client,
+    namespace: &str,
+    service_account: &str,
+    access: &SyncAccess,
+) -> Result<(), kube::Error> {
+    use k8s_openapi::api::{
+        core::v1::ServiceAccount,
+        rbac::v1::{RoleBinding, RoleRef, Subject},
+    };
+    use kube::api::ObjectMeta;
+
+    let labels = std::collections::BTreeMap::from([
+        (
+            "app.kubernetes.io/managed-by".to_owned(),
+            "hris-operator".to_owned(),
+        ),
+        ("app.kubernetes.io/component".to_owned(), "sync".to_owned()),
+    ]);
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), namespace);
+    if super::get_if_exists(&accounts, service_account)
+        .await?
+        .is_none()
+    {
+        let account = ServiceAccount {
+            metadata: ObjectMeta {
+                name: Some(service_account.to_owned()),
+                labels: Some(labels.clone()),
+                ..ObjectMeta::default()
+            },
+            // The sync container talks to the API server (its connection, its reports).
+            automount_service_account_token: Some(true),
+            ..ServiceAccount::default()
+        };
+        create_if_absent(&accounts, &account).await?;
+    }
+    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), namespace);
+    if super::get_if_exists(&bindings, &access.cluster_role)
+        .await?
+        .is_none()
+    {
+        let binding = RoleBinding {
+            metadata: ObjectMeta {
+                name: Some(access.cluster_role.clone()),
+                labels: Some(labels),
+                ..ObjectMeta::default()
+            },
+            role_ref: RoleRef {
+                api_group: "rbac.authorization.k8s.io".into(),
+                kind: "ClusterRole".into(),
+                name: access.cluster_role.clone(),
+            },
+            subjects: Some(vec![Subject {
+                kind: "ServiceAccount".into(),
+                name: service_account.to_owned(),
+                namespace: Some(namespace.to_owned()),
+                ..Subject::default()
+            }]),
+        };
+        create_if_absent(&bindings, &binding).await?;
+    }
+    Ok(())
+}
+
+async fn create_if_absent<K>(api: &Api<K>, object: &K) -> Result<(), kube::Error>
+where
+    K: Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
+{
+    match api.create(&PostParams::default(), object).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+        Err(error) => Err(error),
+    }
 }

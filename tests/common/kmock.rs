@@ -1,0 +1,206 @@
+//! The `kmock` Kubernetes API emulator (PyPI, pinned in tests/python-requirements.txt), served by
+//! tests/kmock/serve.py on 127.0.0.1 and a free port, and the controller binary run against it.
+//! Both processes stop when their handle drops.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use super::scim2_server::venv;
+
+/// How long a process may take to say it is ready.
+const START_DEADLINE: Duration = Duration::from_secs(60);
+
+/// A running kmock server.
+pub struct Kmock {
+    child: Child,
+    /// Its base URL, `http://127.0.0.1:PORT`.
+    pub url: String,
+}
+
+impl Kmock {
+    /// Starts the emulator and waits for its "listening on" line.
+    pub fn start() -> Self {
+        let python = venv().join("bin/python");
+        assert!(
+            python.exists(),
+            "{} is missing: run tests/python-tools.sh (tests/run.sh does) to install kmock",
+            python.display()
+        );
+        let mut child = Command::new(python)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kmock/serve.py"))
+            // The server stops when this pipe closes, so it never outlives the test.
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("cannot start tests/kmock/serve.py");
+        let lines = line_channel(child.stdout.take().expect("stdout is piped"));
+        let url = wait_for_line(&lines, |line| {
+            line.strip_prefix("listening on ").map(str::to_owned)
+        })
+        .unwrap_or_else(|| {
+            let _ = child.kill();
+            panic!("kmock did not start within {START_DEADLINE:?}")
+        });
+        Kmock { child, url }
+    }
+
+    /// A kubeconfig file pointing at the emulator.
+    pub fn kubeconfig(&self, dir: &Path) -> std::path::PathBuf {
+        let path = dir.join("kubeconfig");
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n- name: kmock\n  cluster: {{server: \"{}\"}}\n\
+                 users:\n- name: kmock\n  user: {{token: kmock}}\ncontexts:\n- name: kmock\n  \
+                 context: {{cluster: kmock, user: kmock, namespace: default}}\ncurrent-context: kmock\n",
+                self.url
+            ),
+        )
+        .expect("cannot write the kubeconfig");
+        path
+    }
+
+    /// A client of the emulator.
+    pub fn client(&self) -> kube::Client {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let config = kube::Config::new(self.url.parse().expect("the URL is valid"));
+        kube::Client::try_from(config).expect("cannot build a client")
+    }
+}
+
+impl Drop for Kmock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The controller binary, running against a kubeconfig.
+pub struct ControllerProcess {
+    child: Child,
+    /// Where `/metrics` listens, `http://ADDR`.
+    pub metrics: String,
+    /// Where `/healthz` and `/readyz` listen, `http://ADDR`.
+    pub health: String,
+    lines: mpsc::Receiver<String>,
+}
+
+impl ControllerProcess {
+    /// Starts `hris-operator controller` with `args` and `envs`, on free ports, and waits for
+    /// the line naming them.
+    pub fn start(kubeconfig: &Path, args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+            .args([
+                "controller",
+                "--metrics-addr",
+                "127.0.0.1:0",
+                "--health-addr",
+                "127.0.0.1:0",
+            ])
+            .args(args)
+            .env("KUBECONFIG", kubeconfig)
+            .env("RUST_LOG", "info,kube=warn")
+            .env_remove("POD_NAMESPACE")
+            .env_remove("HRIS_SYNC_IMAGE")
+            .env_remove("HRIS_SYNC_SERVICE_ACCOUNT")
+            .env_remove("HRIS_SYNC_ROLE")
+            .envs(envs.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot start the controller");
+        let lines = line_channel(child.stderr.take().expect("stderr is piped"));
+        let addresses = wait_for_line(&lines, |line| {
+            let field = |name: &str| {
+                let start = line.find(&format!("{name}="))? + name.len() + 1;
+                let rest = &line[start..];
+                Some(rest.split_whitespace().next()?.to_owned())
+            };
+            Some((field("metrics")?, field("health")?))
+        });
+        let Some((metrics, health)) = addresses else {
+            let _ = child.kill();
+            panic!("the controller did not open its ports within {START_DEADLINE:?}");
+        };
+        ControllerProcess {
+            child,
+            metrics: format!("http://{metrics}"),
+            health: format!("http://{health}"),
+            lines,
+        }
+    }
+
+    /// The process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns whether it exited with success, and the
+    /// log lines it printed.
+    pub fn terminate(mut self) -> (bool, Vec<String>) {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("cannot run kill");
+        assert!(sent.success(), "kill -TERM failed");
+        let deadline = std::time::Instant::now() + START_DEADLINE;
+        let status = loop {
+            if let Some(status) = self
+                .child
+                .try_wait()
+                .expect("cannot wait for the controller")
+            {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("the controller did not stop within {START_DEADLINE:?} of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let lines = self.lines.iter().collect();
+        (status.success(), lines)
+    }
+}
+
+impl Drop for ControllerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Forwards the lines of a pipe to a channel, from a thread.
+fn line_channel(pipe: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            eprintln!("  | {line}");
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// The first line `pick` accepts, within the start deadline.
+fn wait_for_line<T>(
+    lines: &mpsc::Receiver<String>,
+    mut pick: impl FnMut(&str) -> Option<T>,
+) -> Option<T> {
+    let deadline = std::time::Instant::now() + START_DEADLINE;
+    loop {
+        let left = deadline.checked_duration_since(std::time::Instant::now())?;
+        let line = lines.recv_timeout(left).ok()?;
+        if let Some(found) = pick(&line) {
+            return Some(found);
+        }
+    }
+}

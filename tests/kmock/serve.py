@@ -1,0 +1,52 @@
+"""Serves the kmock Kubernetes API emulator for the controller's end-to-end tests.
+
+Usage: python tests/kmock/serve.py
+Listens on 127.0.0.1 on a free port, knows the HrisConnection resource, prints
+`listening on http://127.0.0.1:PORT` once it accepts connections, and stops when its standard
+input closes (so it never outlives the test that started it) or on SIGTERM.
+"""
+
+import asyncio
+import signal
+import sys
+
+import kmock
+
+
+async def main() -> None:
+    async with kmock.KubernetesEmulator() as emulator:
+        emulator.resources["hris-operator.io/v1alpha1/hrisconnections"] = kmock.ResourceInfo(
+            kind="HrisConnection",
+            namespaced=True,
+            subresources={"status"},
+        )
+        # Built-in resources the controller and the test use, declared up front so that lists
+        # and watches work before the first object of a kind exists.
+        builtin = {
+            "batch/v1/jobs": ("Job", {"status"}),
+            "v1/pods": ("Pod", {"status"}),
+            "v1/secrets": ("Secret", set()),
+            "v1/serviceaccounts": ("ServiceAccount", set()),
+            "v1/events": ("Event", set()),
+            "events.k8s.io/v1/events": ("Event", set()),
+            "coordination.k8s.io/v1/leases": ("Lease", set()),
+            "rbac.authorization.k8s.io/v1/rolebindings": ("RoleBinding", set()),
+        }
+        for resource, (kind, subresources) in builtin.items():
+            emulator.resources[resource] = kmock.ResourceInfo(
+                kind=kind, namespaced=True, subresources=subresources
+            )
+        async with kmock.Server(emulator, host="127.0.0.1") as server:
+            print(f"listening on http://127.0.0.1:{server.port}", flush=True)
+            loop = asyncio.get_running_loop()
+            stop = asyncio.Event()
+            loop.add_signal_handler(signal.SIGTERM, stop.set)
+            stdin_closed = loop.run_in_executor(None, sys.stdin.read)
+            await asyncio.wait(
+                [asyncio.ensure_future(stop.wait()), stdin_closed],
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use jiff::civil::Date;
 
 use crate::{
-    connectors::{ConnectorContext, SecretResolver},
+    connectors::{ConfigMapResolver, ConnectorContext, SecretResolver},
     crd::{self, RunResult},
     manifest::{Manifest, ManifestError},
     sync::{
@@ -133,6 +133,9 @@ pub struct RunArgs {
     /// Directory of secrets, read as DIR/NAME/KEY.
     #[arg(long, value_name = "DIR")]
     pub secrets_dir: Option<PathBuf>,
+    /// Directory of ConfigMaps, read as DIR/NAME/KEY (for a csv source's configMapRef).
+    #[arg(long, value_name = "DIR")]
+    pub config_maps_dir: Option<PathBuf>,
     /// A plan hash to approve: a plan with this hash is not withheld by the safeguards.
     #[arg(long, value_name = "HASH")]
     pub approve: Option<String>,
@@ -303,6 +306,10 @@ async fn run_manifest(args: RunArgs, mode: RunMode) -> ExitCode {
             .secrets_dir
             .map(SecretResolver::from_dir)
             .unwrap_or_else(SecretResolver::none),
+        config_maps: args
+            .config_maps_dir
+            .map(ConfigMapResolver::from_dir)
+            .unwrap_or_else(ConfigMapResolver::none),
     };
     let connection = format!("{}/{}", manifest.namespace, manifest.name);
     let options = RunOptions {

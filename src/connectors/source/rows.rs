@@ -251,6 +251,8 @@ pub fn read_record(
     let date = |column: &Option<String>, canonical: &str| -> Result<Option<Date>, RecordError> {
         match text(column, canonical)? {
             None => Ok(None),
+            // BambooHR's empty date.
+            Some(value) if value.starts_with("0000-00-00") => Ok(None),
             Some(value) => api_date(&value).map(Some).map_err(|_| {
                 error(
                     canonical,

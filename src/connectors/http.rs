@@ -196,15 +196,25 @@ impl HttpClient {
         loop {
             attempt += 1;
             self.limiter.acquire().await;
-            let authorization =
-                self.authorization()
-                    .await
-                    .map_err(|(status, message)| HttpError {
+            let authorization = match self.authorization().await {
+                Ok(authorization) => authorization,
+                // A throttled or failing token endpoint is retried like any request.
+                Err((Some(status), _))
+                    if attempt < self.retry.max_tries
+                        && StatusCode::from_u16(status).is_ok_and(retryable) =>
+                {
+                    tokio::time::sleep(self.retry.backoff(attempt)).await;
+                    continue;
+                }
+                Err((status, message)) => {
+                    return Err(HttpError {
                         status,
                         body: None,
                         message,
                         tries: attempt,
-                    })?;
+                    });
+                }
+            };
             let request = build(self.client.request(method.clone(), url))
                 .header(reqwest::header::AUTHORIZATION, authorization);
             let outcome = request.send().await;

@@ -1,4 +1,4 @@
-//! The command line: `simulate`, `apply`, `crd`, `version`.
+//! The command line: `simulate`, `apply`, `fields`, `crd`, `version`.
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -43,6 +43,9 @@ pub enum Command {
     Sync(SyncArgs),
     /// Write the report files of a connection's latest run from the cluster into a folder.
     Report(ReportArgs),
+    /// List the source's fields (standard and custom) with example values, for building
+    /// attributeMapping. Examples are personal data: they are printed, never logged.
+    Fields(FieldsArgs),
     /// Print the HrisConnection CustomResourceDefinition as YAML.
     Crd,
     /// Serve an emulator of a target API on this machine, for samples and trials.
@@ -76,6 +79,20 @@ pub struct SyncArgs {
     /// Where the summary for the controller is written.
     #[arg(long, value_name = "FILE", default_value = "/dev/termination-log")]
     pub termination_log: PathBuf,
+}
+
+/// Arguments of `fields`.
+#[derive(Args, Debug)]
+pub struct FieldsArgs {
+    /// The HrisConnection manifest.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: PathBuf,
+    /// Directory of secrets, read as DIR/NAME/KEY.
+    #[arg(long, value_name = "DIR")]
+    pub secrets_dir: Option<PathBuf>,
+    /// Directory of ConfigMaps, read as DIR/NAME/KEY (for a csv source's configMapRef).
+    #[arg(long, value_name = "DIR")]
+    pub config_maps_dir: Option<PathBuf>,
 }
 
 /// Arguments of `report`.
@@ -200,11 +217,106 @@ pub async fn main(cli: Cli) -> ExitCode {
                 _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
             }
         }
+        Command::Fields(args) => list_fields(args).await,
         Command::Sync(args) => sync_in_cluster(args).await,
         Command::Report(args) => report_from_cluster(args).await,
         Command::Simulate(args) => run_manifest(args, RunMode::Simulate).await,
         Command::Apply(args) => run_manifest(args, RunMode::Apply).await,
     }
+}
+
+fn context_of(
+    manifest: &Manifest,
+    secrets_dir: Option<PathBuf>,
+    config_maps_dir: Option<PathBuf>,
+) -> ConnectorContext {
+    ConnectorContext {
+        base_dir: manifest.dir.clone(),
+        secrets: secrets_dir
+            .map(SecretResolver::from_dir)
+            .unwrap_or_else(SecretResolver::none),
+        config_maps: config_maps_dir
+            .map(ConfigMapResolver::from_dir)
+            .unwrap_or_else(ConfigMapResolver::none),
+    }
+}
+
+async fn list_fields(args: FieldsArgs) -> ExitCode {
+    let (manifest, _) = match Manifest::load(&args.file) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(match error {
+                ManifestError::Io { .. } => EXIT_FAILED,
+                _ => EXIT_INVALID,
+            });
+        }
+    };
+    let context = context_of(&manifest, args.secrets_dir, args.config_maps_dir);
+    let listed = match crate::connectors::source::build(&manifest.spec.source, &context).await {
+        Ok(source) => source.fields().await,
+        Err(error) => Err(error),
+    };
+    match listed {
+        Ok(fields) => {
+            print_quietly(&fields_table(&fields));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+/// The fields as a table: FIELD, FEEDS (the canonical field), EXAMPLE.
+pub fn fields_table(fields: &[crate::connectors::source::SourceField]) -> String {
+    let example = |value: &Option<serde_json::Value>| {
+        let text = match value {
+            None => String::new(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        };
+        let text: String = text.replace(['\n', '\r', '\t'], " ");
+        if text.chars().count() > 60 {
+            format!("{}…", text.chars().take(59).collect::<String>())
+        } else {
+            text
+        }
+    };
+    let rows: Vec<[String; 3]> = fields
+        .iter()
+        .map(|f| {
+            [
+                f.name.clone(),
+                f.feeds.clone().unwrap_or_else(|| "-".into()),
+                example(&f.example),
+            ]
+        })
+        .collect();
+    let header = ["FIELD".to_owned(), "FEEDS".to_owned(), "EXAMPLE".to_owned()];
+    let width = |column: usize| {
+        rows.iter()
+            .chain(std::iter::once(&header))
+            .map(|r| r[column].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (name_width, feeds_width) = (width(0), width(1));
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(rows.iter()) {
+        let line = format!(
+            "{:name_width$}  {:feeds_width$}  {}",
+            row[0], row[1], row[2]
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "{} fields. Map one with attributeMapping (from: the FEEDS name, or customFields.<name> after adding it to the source's customFields).\n",
+        fields.len()
+    ));
+    out
 }
 
 async fn report_from_cluster(args: ReportArgs) -> ExitCode {
@@ -300,17 +412,7 @@ async fn run_manifest(args: RunArgs, mode: RunMode) -> ExitCode {
             });
         }
     };
-    let context = ConnectorContext {
-        base_dir: manifest.dir.clone(),
-        secrets: args
-            .secrets_dir
-            .map(SecretResolver::from_dir)
-            .unwrap_or_else(SecretResolver::none),
-        config_maps: args
-            .config_maps_dir
-            .map(ConfigMapResolver::from_dir)
-            .unwrap_or_else(ConfigMapResolver::none),
-    };
+    let context = context_of(&manifest, args.secrets_dir, args.config_maps_dir);
     let connection = format!("{}/{}", manifest.namespace, manifest.name);
     let options = RunOptions {
         mode,

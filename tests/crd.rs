@@ -181,6 +181,74 @@ fn invalid_cases() -> Vec<(&'static str, Value, &'static str)> {
             with(&["spec", "schedule", "interval"], json!("24h")),
             "spec.schedule: set cron or interval, not both",
         ),
+        (
+            "csv with a path and a configMapRef",
+            with(
+                &["spec", "source"],
+                json!({"csv": {"path": "a.csv", "configMapRef": {"name": "people", "key": "e.csv"}}}),
+            ),
+            "spec.source.csv: set exactly one of path, configMapRef, secretRef",
+        ),
+        (
+            "csv with no input",
+            with(&["spec", "source"], json!({"csv": {"delimiter": ";"}})),
+            "spec.source.csv: set exactly one of path, configMapRef, secretRef",
+        ),
+        (
+            "merge rate of zero",
+            with(
+                &["spec", "source"],
+                json!({"merge": {
+                    "apiKeySecretRef": {"name": "merge", "key": "apiKey"},
+                    "accountTokenSecretRef": {"name": "merge", "key": "accountToken"},
+                    "requestsPerSecond": 0
+                }}),
+            ),
+            "spec.source.merge.requestsPerSecond: 0 is too low",
+        ),
+        (
+            "afas without tries",
+            with(
+                &["spec", "source"],
+                json!({"afas": {
+                    "environmentId": "12345", "getConnector": "HrisEmployees",
+                    "tokenSecretRef": {"name": "afas", "key": "token"}, "maxTries": 0
+                }}),
+            ),
+            "spec.source.afas.maxTries: 0 is out of range; use 1 to 20",
+        ),
+        (
+            "hiBob timeout over 600",
+            with(
+                &["spec", "source"],
+                json!({"hiBob": {
+                    "serviceUserId": "SERVICE-1",
+                    "tokenSecretRef": {"name": "hibob", "key": "token"}, "timeoutSeconds": 601
+                }}),
+            ),
+            "spec.source.hiBob.timeoutSeconds: 601 is out of range; use 1 to 600",
+        ),
+        (
+            "bambooHr without companyDomain",
+            with(
+                &["spec", "source"],
+                json!({"bambooHr": {"credentialsSecretRef": {"name": "bamboo", "key": "apiKey"}}}),
+            ),
+            "spec.source.bambooHr: missing field `companyDomain`",
+        ),
+        (
+            "workday status value that is no status",
+            with(
+                &["spec", "source"],
+                json!({"workday": {
+                    "host": "wd.example", "tenant": "acme", "reportOwner": "isu",
+                    "reportName": "workers", "username": "isu",
+                    "passwordSecretRef": {"name": "workday", "key": "password"},
+                    "fieldMap": {"statusValues": {"Terminated": "Gone"}}
+                }}),
+            ),
+            "unknown variant `Gone`, expected one of `Active`, `Pending`, `Leave`, `Inactive`",
+        ),
     ]
 }
 
@@ -399,4 +467,40 @@ fn cel_rules_carry_readable_messages() {
         error.contains("Include and Exclude filters take a non-empty values list"),
         "{error}"
     );
+    let two_inputs = with(
+        &["spec", "source"],
+        json!({"csv": {"path": "a.csv", "secretRef": {"name": "people", "key": "e.csv"}}}),
+    );
+    let error = kube::core::cel::Validator::new()
+        .validate(&schema, &two_inputs, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("csv takes exactly one of path, configMapRef, secretRef"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_crd_schema_accepts_every_source() {
+    let secret = |name: &str| json!({"name": name, "key": "k"});
+    for source in [
+        json!({"csv": {"secretRef": secret("people")}}),
+        json!({"csv": {"configMapRef": secret("people")}}),
+        json!({"merge": {"apiKeySecretRef": secret("m"), "accountTokenSecretRef": secret("m")}}),
+        json!({"bambooHr": {"companyDomain": "acme", "credentialsSecretRef": secret("b")}}),
+        json!({"personio": {"clientIdSecretRef": secret("p"), "clientSecretSecretRef": secret("p")}}),
+        json!({"hiBob": {"serviceUserId": "S", "tokenSecretRef": secret("h")}}),
+        json!({"afas": {"environmentId": "1", "getConnector": "C", "tokenSecretRef": secret("a"),
+                        "fieldMap": {"statusValues": {"Uit dienst": "Inactive"}}}}),
+        json!({"workday": {"host": "h", "tenant": "t", "reportOwner": "o", "reportName": "r",
+                           "username": "u", "passwordSecretRef": secret("w")}}),
+    ] {
+        let manifest = with(&["spec", "source"], source.clone());
+        assert_eq!(
+            schema_rejections(&manifest),
+            Vec::<String>::new(),
+            "{source}"
+        );
+    }
 }

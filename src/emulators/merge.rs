@@ -129,7 +129,11 @@ fn record(e: &Employee, index: usize) -> Value {
         index,
     );
     // Every third record has only the hire date: clients fall back to it.
-    let start = if index % 3 == 0 { None } else { e.start_date };
+    let start = if index.is_multiple_of(3) {
+        None
+    } else {
+        e.start_date
+    };
     hr::put(&mut r, "start_date", hr::date(start, "T00:00:00Z"), index);
     hr::put(
         &mut r,
@@ -208,11 +212,7 @@ fn decode_cursor(cursor: &str) -> Option<(usize, String)> {
 async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Response {
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
-    let query: Vec<(String, String)> = request
-        .uri()
-        .query()
-        .map(|q| url_pairs(q))
-        .unwrap_or_default();
+    let query: Vec<(String, String)> = request.uri().query().map(url_pairs).unwrap_or_default();
     let (parts, _body) = request.into_parts();
     let response = answer(&shared, &parts, &path, &query).await;
     shared

@@ -504,3 +504,31 @@ fn the_crd_schema_accepts_every_source() {
         );
     }
 }
+
+#[test]
+fn source_samples_are_valid_manifests() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/config/samples/sources");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        hris_operator::manifest::Manifest::parse(&text, path.parent().unwrap().to_path_buf())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let manifest: Value = serde_saphyr::from_str(&text).unwrap();
+        assert_eq!(
+            schema_rejections(&manifest),
+            Vec::<String>::new(),
+            "{}",
+            path.display()
+        );
+        let source = manifest["spec"]["source"].as_object().unwrap();
+        names.push(source.keys().next().unwrap().clone());
+    }
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "afas", "bambooHr", "csv", "hiBob", "merge", "personio", "workday"
+        ]
+    );
+}

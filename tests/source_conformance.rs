@@ -914,3 +914,47 @@ async fn the_merge_emulator_throttles_above_its_rate_with_retry_after() {
         [(200, None), (200, None), (429, Some("1".to_owned()))]
     );
 }
+
+#[tokio::test]
+async fn personio_caches_its_token_and_fetches_a_new_one_when_it_expires() {
+    let employees = dataset();
+    let emulator = personio::start(personio::PersonioConfig {
+        records: personio::records(&employees),
+        token_uses: Some(5),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let http = hris_operator::connectors::http::HttpClient::new(
+        source::personio::auth(&emulator.base_url(), "personio-id", "personio-secret"),
+        None,
+        Duration::from_secs(10),
+        hris_operator::connectors::http::RetryPolicy::default(),
+    )
+    .unwrap();
+    let source = source::personio::PersonioSource::new(
+        source::api::ApiClient::with_http("Personio", "the test credentials".into(), http),
+        &emulator.base_url(),
+        source::personio::columns(
+            &personio::CUSTOM_FIELDS
+                .iter()
+                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                .collect(),
+            Some(personio::PERSONAL_EMAIL_ATTRIBUTE),
+        ),
+        None,
+    );
+    let got = fetch_sorted(&source).await.unwrap();
+    assert_eq!(got, expected_for(Kind::Personio, &employees));
+    let requests = emulator.requests();
+    let count = |path: &str, status: u16| {
+        requests
+            .iter()
+            .filter(|r| r.path == path && r.status == status)
+            .count()
+    };
+    // 11 pages, 5 per token: two tokens expire mid-way, each answered 401 once and replaced.
+    assert_eq!(count("/v1/company/employees", 200), 11);
+    assert_eq!(count("/v1/company/employees", 401), 2);
+    assert_eq!(count("/v1/auth", 200), 3);
+}

@@ -38,6 +38,8 @@ pub struct PersonioConfig {
     pub client_secret: String,
     /// Employees, as Personio records (see [`records`]).
     pub records: Vec<Value>,
+    /// Requests a token is good for before it expires (401); `None`: no expiry.
+    pub token_uses: Option<usize>,
     /// Rate limit, throttling and faults.
     pub common: CommonConfig,
 }
@@ -48,6 +50,7 @@ impl Default for PersonioConfig {
             client_id: "personio-id".into(),
             client_secret: "personio-secret".into(),
             records: Vec::new(),
+            token_uses: None,
             common: CommonConfig::default(),
         }
     }
@@ -56,7 +59,8 @@ impl Default for PersonioConfig {
 struct Shared {
     config: PersonioConfig,
     common: Arc<Common>,
-    tokens: Mutex<Vec<String>>,
+    /// Issued tokens and the requests made with each.
+    tokens: Mutex<Vec<(String, usize)>>,
 }
 
 /// Starts an emulator; it stops when the handle drops. The base URL is the host root.
@@ -200,15 +204,18 @@ async fn answer(shared: &Shared, parts: &axum::http::request::Parts, body: &[u8]
         }
         let mut tokens = shared.tokens.lock().unwrap_or_else(|p| p.into_inner());
         let token = format!("token-{}-{}", tokens.len() + 1, fastrand::u64(..));
-        tokens.push(token.clone());
+        tokens.push((token.clone(), 0));
         return axum::Json(json!({"success": true, "data": {"token": token}})).into_response();
     }
     let issued = hr::credentials(&parts.headers, "Bearer").is_some_and(|t| {
-        shared
-            .tokens
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(&t)
+        let mut tokens = shared.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        match tokens.iter_mut().find(|(issued, _)| *issued == t) {
+            Some((_, uses)) if shared.config.token_uses.is_none_or(|max| *uses < max) => {
+                *uses += 1;
+                true
+            }
+            _ => false,
+        }
     });
     if !issued {
         return error(401, "The access token is invalid or expired");

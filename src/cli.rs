@@ -132,6 +132,37 @@ pub enum Emulator {
         #[arg(long)]
         requests_per_second: Option<f64>,
     },
+    /// Merge's HRIS API, serving synthetic employees.
+    Merge(HrEmulatorArgs),
+    /// BambooHR's API (datasets, meta fields), serving synthetic employees.
+    #[command(name = "bamboohr")]
+    BambooHr(HrEmulatorArgs),
+    /// Personio's API v1, serving synthetic employees.
+    Personio(HrEmulatorArgs),
+    /// HiBob's people search, serving synthetic employees.
+    #[command(name = "hibob")]
+    HiBob(HrEmulatorArgs),
+    /// An AFAS Profit GetConnector, serving synthetic employees.
+    Afas(HrEmulatorArgs),
+    /// A Workday RaaS report, serving synthetic employees.
+    Workday(HrEmulatorArgs),
+}
+
+/// Arguments of the HR API emulators.
+#[derive(Args, Debug)]
+pub struct HrEmulatorArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0: any free port, printed at start).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// How many synthetic employees to serve.
+    #[arg(long, default_value_t = 25)]
+    pub employees: usize,
+    /// Requests a second before it throttles (default: unlimited).
+    #[arg(long)]
+    pub requests_per_second: Option<f64>,
 }
 
 /// Arguments of `simulate` and `apply`.
@@ -217,6 +248,7 @@ pub async fn main(cli: Cli) -> ExitCode {
                 _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
             }
         }
+        Command::Emulate(emulator) => emulate_hr(emulator).await,
         Command::Fields(args) => list_fields(args).await,
         Command::Sync(args) => sync_in_cluster(args).await,
         Command::Report(args) => report_from_cluster(args).await,
@@ -238,6 +270,141 @@ fn context_of(
         config_maps: config_maps_dir
             .map(ConfigMapResolver::from_dir)
             .unwrap_or_else(ConfigMapResolver::none),
+    }
+}
+
+async fn emulate_hr(emulator: Emulator) -> ExitCode {
+    use crate::emulators::{afas, bamboohr, hibob, hr, merge, personio, workday};
+    let args = match &emulator {
+        Emulator::Scim { .. } => unreachable!("served above"),
+        Emulator::Merge(a)
+        | Emulator::BambooHr(a)
+        | Emulator::Personio(a)
+        | Emulator::HiBob(a)
+        | Emulator::Afas(a)
+        | Emulator::Workday(a) => a,
+    };
+    let listener = match tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!(
+                "error: cannot listen on {}:{}: {error}",
+                args.host, args.port
+            );
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let employees = hr::demo_employees(args.employees);
+    let common = hr::CommonConfig {
+        requests_per_second: args.requests_per_second,
+        burst: args
+            .requests_per_second
+            .map_or(1, |r| r.ceil().max(1.0) as u32),
+        ..hr::CommonConfig::default()
+    };
+    let started = match &emulator {
+        Emulator::Scim { .. } => unreachable!("served above"),
+        Emulator::Merge(_) => {
+            let config = merge::MergeConfig {
+                records: merge::records(&employees),
+                common,
+                ..Default::default()
+            };
+            let note = format!(
+                "API key `{}`, account token `{}`",
+                config.api_key, config.account_token
+            );
+            merge::start_on(config, listener)
+                .await
+                .map(|e| ("Merge", e, note))
+        }
+        Emulator::BambooHr(_) => {
+            let config = bamboohr::BambooConfig {
+                records: bamboohr::records(&employees),
+                common,
+                ..Default::default()
+            };
+            let note = format!("API key `{}`", config.api_key);
+            bamboohr::start_on(config, listener)
+                .await
+                .map(|e| ("BambooHR", e, note))
+        }
+        Emulator::Personio(_) => {
+            let config = personio::PersonioConfig {
+                records: personio::records(&employees),
+                common,
+                ..Default::default()
+            };
+            let note = format!(
+                "client id `{}`, client secret `{}`",
+                config.client_id, config.client_secret
+            );
+            personio::start_on(config, listener)
+                .await
+                .map(|e| ("Personio", e, note))
+        }
+        Emulator::HiBob(_) => {
+            let config = hibob::HiBobConfig {
+                records: hibob::records(&employees),
+                common,
+                ..Default::default()
+            };
+            let note = format!(
+                "serviceUserId `{}`, token `{}`",
+                config.service_user_id, config.token
+            );
+            hibob::start_on(config, listener)
+                .await
+                .map(|e| ("HiBob", e, note))
+        }
+        Emulator::Afas(_) => {
+            let config = afas::AfasConfig {
+                records: afas::records(&employees),
+                common,
+                ..Default::default()
+            };
+            let note = format!(
+                "getConnector `{}`, token XML `{}`",
+                config.connector, config.token
+            );
+            afas::start_on(config, listener)
+                .await
+                .map(|e| ("AFAS", e, note))
+        }
+        Emulator::Workday(_) => {
+            let config = workday::WorkdayConfig {
+                records: workday::records(&employees),
+                common,
+                ..Default::default()
+            };
+            let note = format!(
+                "tenant `{}`, reportOwner `{}`, reportName `{}`, username `{}`, password `{}`",
+                workday::TENANT,
+                config.owner,
+                config.report,
+                config.username,
+                config.password
+            );
+            workday::start_on(config, listener)
+                .await
+                .map(|e| ("Workday", e, note))
+        }
+    };
+    match started {
+        Ok((name, handle, note)) => {
+            print_quietly(&format!(
+                "{name} emulator on {} ({} employees); baseUrl as printed; demo credentials: {note}\n",
+                handle.base_url(),
+                args.employees
+            ));
+            let _ = tokio::signal::ctrl_c().await;
+            drop(handle);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: the emulator did not start: {error}");
+            ExitCode::from(EXIT_FAILED)
+        }
     }
 }
 

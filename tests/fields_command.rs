@@ -174,3 +174,55 @@ async fn fields_of_merge_print_examples_but_never_log_them() {
     let paths: Vec<String> = emulator.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(paths, ["/api/hris/v1/employees/E1"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulate_serves_an_hr_api_that_fields_can_read() {
+    use tokio::io::AsyncBufReadExt;
+    let mut emulator = tokio::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .args(["emulate", "personio", "--port", "0", "--employees", "3"])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    tokio::io::BufReader::new(emulator.stdout.take().unwrap())
+        .read_line(&mut line)
+        .await
+        .unwrap();
+    assert!(
+        line.starts_with("Personio emulator on http://127.0.0.1:"),
+        "{line}"
+    );
+    let base_url = line.split_whitespace().nth(3).unwrap().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    write(&secrets, "personio", "id", "personio-id");
+    write(&secrets, "personio", "secret", "personio-secret");
+    let path = manifest(
+        dir.path(),
+        &format!(
+            "{{personio: {{baseUrl: '{base_url}', clientIdSecretRef: {{name: personio, key: id}}, clientSecretSecretRef: {{name: personio, key: secret}}}}}}"
+        ),
+    );
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .args(["fields", "-f"])
+        .arg(&path)
+        .arg("--secrets-dir")
+        .arg(&secrets)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}");
+    let first_name = stdout
+        .lines()
+        .find(|l| l.starts_with("first_name"))
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>();
+    assert_eq!(
+        first_name,
+        ["first_name", "(First", "name)", "firstName", "Ada"]
+    );
+    emulator.kill().await.unwrap();
+}

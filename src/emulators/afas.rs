@@ -69,13 +69,22 @@ struct Shared {
 
 /// Starts an emulator; it stops when the handle drops.
 pub async fn start(config: AfasConfig) -> std::io::Result<HrEmulator> {
+    start_on(config, HrEmulator::bind_local().await?).await
+}
+
+/// Serves on a listener bound by the caller (`hris-operator emulate`); stops when the handle
+/// drops.
+pub async fn start_on(
+    config: AfasConfig,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<HrEmulator> {
     let common = Arc::new(Common::new(config.common.clone()));
     let shared = Arc::new(Shared {
         config,
         common: common.clone(),
     });
     let router = Router::new().fallback(handle).with_state(shared);
-    HrEmulator::start(router, common, BASE_PATH).await
+    HrEmulator::start(router, common, BASE_PATH, listener).await
 }
 
 /// The GetConnector row of each employee, in the default field map's columns.

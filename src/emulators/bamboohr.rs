@@ -55,13 +55,22 @@ struct Shared {
 
 /// Starts an emulator; it stops when the handle drops. The base URL is the host root.
 pub async fn start(config: BambooConfig) -> std::io::Result<HrEmulator> {
+    start_on(config, HrEmulator::bind_local().await?).await
+}
+
+/// Serves on a listener bound by the caller (`hris-operator emulate`); stops when the handle
+/// drops.
+pub async fn start_on(
+    config: BambooConfig,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<HrEmulator> {
     let common = Arc::new(Common::new(config.common.clone()));
     let shared = Arc::new(Shared {
         config,
         common: common.clone(),
     });
     let router = Router::new().fallback(handle).with_state(shared);
-    HrEmulator::start(router, common, "").await
+    HrEmulator::start(router, common, "", listener).await
 }
 
 /// The dataset record of each employee. BambooHR knows Active and Inactive only (future

@@ -56,13 +56,22 @@ struct Shared {
 
 /// Starts an emulator; it stops when the handle drops.
 pub async fn start(config: HiBobConfig) -> std::io::Result<HrEmulator> {
+    start_on(config, HrEmulator::bind_local().await?).await
+}
+
+/// Serves on a listener bound by the caller (`hris-operator emulate`); stops when the handle
+/// drops.
+pub async fn start_on(
+    config: HiBobConfig,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<HrEmulator> {
     let common = Arc::new(Common::new(config.common.clone()));
     let shared = Arc::new(Shared {
         config,
         common: common.clone(),
     });
     let router = Router::new().fallback(handle).with_state(shared);
-    HrEmulator::start(router, common, BASE_PATH).await
+    HrEmulator::start(router, common, BASE_PATH, listener).await
 }
 
 fn set_path(record: &mut Map<String, Value>, path: &str, value: Option<Value>, index: usize) {

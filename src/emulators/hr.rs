@@ -191,15 +191,23 @@ pub struct HrEmulator {
 }
 
 impl HrEmulator {
-    /// Serves `router` on 127.0.0.1 (a random free port); `base_path` is what a client puts
-    /// after the address (such as `/api/hris/v1`).
+    /// Binds 127.0.0.1 on a random free port.
+    pub async fn bind_local() -> std::io::Result<tokio::net::TcpListener> {
+        tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await
+    }
+
+    /// Serves `router` on `listener`; `base_path` is what a client puts after the address
+    /// (such as `/api/hris/v1`).
     pub async fn start(
         router: Router,
         common: Arc<Common>,
         base_path: &str,
+        listener: tokio::net::TcpListener,
     ) -> std::io::Result<HrEmulator> {
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-        let address: SocketAddr = listener.local_addr()?;
+        let mut address: SocketAddr = listener.local_addr()?;
+        if address.ip().is_unspecified() {
+            address.set_ip(Ipv4Addr::LOCALHOST.into());
+        }
         let (tx, rx) = futures::channel::oneshot::channel::<()>();
         tokio::spawn(async move {
             axum::serve(listener, router)
@@ -283,4 +291,52 @@ pub fn custom(employee: &Employee, path: &str) -> Option<Value> {
     parts
         .try_fold(first, |value, part| value.get(part))
         .cloned()
+}
+
+/// Synthetic employees for `hris-operator emulate`: every status, managers, both email types,
+/// a custom cost centre. Names and addresses are made up.
+pub fn demo_employees(count: usize) -> Vec<Employee> {
+    use crate::sync::model::{Email, EmailType, EmploymentStatus};
+    const FIRST: [&str; 5] = ["Ada", "Grace", "Alan", "Edsger", "Barbara"];
+    const LAST: [&str; 5] = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov"];
+    const STATUSES: [EmploymentStatus; 4] = [
+        EmploymentStatus::Active,
+        EmploymentStatus::Pending,
+        EmploymentStatus::Leave,
+        EmploymentStatus::Inactive,
+    ];
+    (0..count)
+        .map(|i| {
+            let mut e = Employee::new(
+                format!("{}", 1001 + i),
+                FIRST[i % 5],
+                LAST[(i / 5) % 5],
+                if i % 10 == 9 {
+                    STATUSES[1 + i % 3]
+                } else {
+                    STATUSES[0]
+                },
+            );
+            e.employee_number = Some(format!("{}", 1001 + i).into());
+            e.emails.push(Email {
+                address: format!("user{}@example.com", 1001 + i).into(),
+                kind: EmailType::Work,
+            });
+            if i % 3 == 0 {
+                e.emails.push(Email {
+                    address: format!("user{}@home.example", 1001 + i).into(),
+                    kind: EmailType::Personal,
+                });
+            }
+            e.start_date = Some(jiff::civil::date(2020, 1 + (i % 12) as i8, 1));
+            e.manager_id = (i > 0).then(|| format!("{}", 1001 + i / 5).into());
+            e.department = Some(["Engineering", "Sales", "People"][i % 3].into());
+            e.title = Some(["Engineer", "Manager"][i % 2].into());
+            e.location = Some("Stockholm".into());
+            e.preferred_language = Some("en".into());
+            e.custom_fields
+                .insert("costCenter", Value::String(format!("CC-{}", 100 + i % 4)));
+            e
+        })
+        .collect()
 }

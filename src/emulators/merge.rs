@@ -54,18 +54,21 @@ struct Shared {
 
 /// Starts an emulator; it stops when the handle drops.
 pub async fn start(config: MergeConfig) -> std::io::Result<HrEmulator> {
+    start_on(config, HrEmulator::bind_local().await?).await
+}
+
+/// Serves on a listener bound by the caller (`hris-operator emulate`); stops when the handle
+/// drops.
+pub async fn start_on(
+    config: MergeConfig,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<HrEmulator> {
     let common = Arc::new(Common::new(config.common.clone()));
     let shared = Arc::new(Shared {
         config,
         common: common.clone(),
     });
-    HrEmulator::start(router(shared), common, BASE_PATH).await
-}
-
-/// Serves on a listener bound by the caller (`hris-operator emulate merge`).
-pub async fn serve(config: MergeConfig, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    let common = Arc::new(Common::new(config.common.clone()));
-    axum::serve(listener, router(Arc::new(Shared { config, common }))).await
+    HrEmulator::start(router(shared), common, BASE_PATH, listener).await
 }
 
 fn router(shared: Arc<Shared>) -> Router {

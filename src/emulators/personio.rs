@@ -65,6 +65,15 @@ struct Shared {
 
 /// Starts an emulator; it stops when the handle drops. The base URL is the host root.
 pub async fn start(config: PersonioConfig) -> std::io::Result<HrEmulator> {
+    start_on(config, HrEmulator::bind_local().await?).await
+}
+
+/// Serves on a listener bound by the caller (`hris-operator emulate`); stops when the handle
+/// drops.
+pub async fn start_on(
+    config: PersonioConfig,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<HrEmulator> {
     let common = Arc::new(Common::new(config.common.clone()));
     let shared = Arc::new(Shared {
         config,
@@ -72,7 +81,7 @@ pub async fn start(config: PersonioConfig) -> std::io::Result<HrEmulator> {
         tokens: Mutex::new(Vec::new()),
     });
     let router = Router::new().fallback(handle).with_state(shared);
-    HrEmulator::start(router, common, "").await
+    HrEmulator::start(router, common, "", listener).await
 }
 
 fn attribute(label: &str, value: Value, kind: &str, universal: Option<&str>) -> Value {

@@ -71,6 +71,15 @@ struct Shared {
 /// Starts an emulator; it stops when the handle drops. The base URL is the one before
 /// `/{owner}/{report}`.
 pub async fn start(config: WorkdayConfig) -> std::io::Result<HrEmulator> {
+    start_on(config, HrEmulator::bind_local().await?).await
+}
+
+/// Serves on a listener bound by the caller (`hris-operator emulate`); stops when the handle
+/// drops.
+pub async fn start_on(
+    config: WorkdayConfig,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<HrEmulator> {
     let common = Arc::new(Common::new(config.common.clone()));
     let shared = Arc::new(Shared {
         config,
@@ -81,6 +90,7 @@ pub async fn start(config: WorkdayConfig) -> std::io::Result<HrEmulator> {
         router,
         common,
         &format!("/ccx/service/customreport2/{TENANT}"),
+        listener,
     )
     .await
 }

@@ -1,4 +1,4 @@
-//! The command line: `simulate`, `apply`, `crd`, `version`.
+//! The command line: `simulate`, `apply`, `fields`, `crd`, `version`.
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use jiff::civil::Date;
 
 use crate::{
-    connectors::{ConnectorContext, SecretResolver},
+    connectors::{ConfigMapResolver, ConnectorContext, SecretResolver},
     crd::{self, RunResult},
     manifest::{Manifest, ManifestError},
     sync::{
@@ -45,6 +45,9 @@ pub enum Command {
     Sync(SyncArgs),
     /// Write the report files of a connection's latest run from the cluster into a folder.
     Report(ReportArgs),
+    /// List the source's fields (standard and custom) with example values, for building
+    /// attributeMapping. Examples are personal data: they are printed, never logged.
+    Fields(FieldsArgs),
     /// Print the HrisConnection CustomResourceDefinition as YAML.
     Crd,
     /// Serve an emulator of a target API on this machine, for samples and trials.
@@ -126,6 +129,20 @@ pub struct SyncArgs {
     pub termination_log: PathBuf,
 }
 
+/// Arguments of `fields`.
+#[derive(Args, Debug)]
+pub struct FieldsArgs {
+    /// The HrisConnection manifest.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    pub file: PathBuf,
+    /// Directory of secrets, read as DIR/NAME/KEY.
+    #[arg(long, value_name = "DIR")]
+    pub secrets_dir: Option<PathBuf>,
+    /// Directory of ConfigMaps, read as DIR/NAME/KEY (for a csv source's configMapRef).
+    #[arg(long, value_name = "DIR")]
+    pub config_maps_dir: Option<PathBuf>,
+}
+
 /// Arguments of `report`.
 #[derive(Args, Debug)]
 pub struct ReportArgs {
@@ -163,6 +180,37 @@ pub enum Emulator {
         #[arg(long)]
         requests_per_second: Option<f64>,
     },
+    /// Merge's HRIS API, serving synthetic employees.
+    Merge(HrEmulatorArgs),
+    /// BambooHR's API (datasets, meta fields), serving synthetic employees.
+    #[command(name = "bamboohr")]
+    BambooHr(HrEmulatorArgs),
+    /// Personio's API v1, serving synthetic employees.
+    Personio(HrEmulatorArgs),
+    /// HiBob's people search, serving synthetic employees.
+    #[command(name = "hibob")]
+    HiBob(HrEmulatorArgs),
+    /// An AFAS Profit GetConnector, serving synthetic employees.
+    Afas(HrEmulatorArgs),
+    /// A Workday RaaS report, serving synthetic employees.
+    Workday(HrEmulatorArgs),
+}
+
+/// Arguments of the HR API emulators.
+#[derive(Args, Debug)]
+pub struct HrEmulatorArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0: any free port, printed at start).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// How many synthetic employees to serve.
+    #[arg(long, default_value_t = 25)]
+    pub employees: usize,
+    /// Requests a second before it throttles (default: unlimited).
+    #[arg(long)]
+    pub requests_per_second: Option<f64>,
 }
 
 /// Arguments of `simulate` and `apply`.
@@ -181,6 +229,9 @@ pub struct RunArgs {
     /// Directory of secrets, read as DIR/NAME/KEY.
     #[arg(long, value_name = "DIR")]
     pub secrets_dir: Option<PathBuf>,
+    /// Directory of ConfigMaps, read as DIR/NAME/KEY (for a csv source's configMapRef).
+    #[arg(long, value_name = "DIR")]
+    pub config_maps_dir: Option<PathBuf>,
     /// A plan hash to approve: a plan with this hash is not withheld by the safeguards.
     #[arg(long, value_name = "HASH")]
     pub approve: Option<String>,
@@ -246,6 +297,8 @@ pub async fn main(cli: Cli) -> ExitCode {
             }
         }
         Command::Controller(args) => run_controller(args).await,
+        Command::Emulate(emulator) => emulate_hr(emulator).await,
+        Command::Fields(args) => list_fields(args).await,
         Command::Sync(args) => sync_in_cluster(args).await,
         Command::Report(args) => report_from_cluster(args).await,
         Command::Simulate(args) => run_manifest(args, RunMode::Simulate).await,
@@ -296,6 +349,235 @@ async fn run_controller(args: ControllerArgs) -> ExitCode {
             ExitCode::from(EXIT_FAILED)
         }
     }
+}
+
+fn context_of(
+    manifest: &Manifest,
+    secrets_dir: Option<PathBuf>,
+    config_maps_dir: Option<PathBuf>,
+) -> ConnectorContext {
+    ConnectorContext {
+        base_dir: manifest.dir.clone(),
+        secrets: secrets_dir
+            .map(SecretResolver::from_dir)
+            .unwrap_or_else(SecretResolver::none),
+        config_maps: config_maps_dir
+            .map(ConfigMapResolver::from_dir)
+            .unwrap_or_else(ConfigMapResolver::none),
+    }
+}
+
+async fn emulate_hr(emulator: Emulator) -> ExitCode {
+    use crate::emulators::{afas, bamboohr, hibob, hr, merge, personio, workday};
+    let args = match &emulator {
+        Emulator::Scim { .. } => unreachable!("served above"),
+        Emulator::Merge(a)
+        | Emulator::BambooHr(a)
+        | Emulator::Personio(a)
+        | Emulator::HiBob(a)
+        | Emulator::Afas(a)
+        | Emulator::Workday(a) => a,
+    };
+    let listener = match tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!(
+                "error: cannot listen on {}:{}: {error}",
+                args.host, args.port
+            );
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let employees = hr::demo_employees(args.employees);
+    let common = hr::CommonConfig {
+        requests_per_second: args.requests_per_second,
+        burst: args
+            .requests_per_second
+            .map_or(1, |r| r.ceil().max(1.0) as u32),
+        ..hr::CommonConfig::default()
+    };
+    let started = match &emulator {
+        Emulator::Scim { .. } => unreachable!("served above"),
+        Emulator::Merge(_) => {
+            let config = merge::MergeConfig {
+                records: merge::records(&employees),
+                common,
+                ..Default::default()
+            };
+            let note = format!(
+                "API key `{}`, account token `{}`",
+                config.api_key, config.account_token
+            );
+            merge::start_on(config, listener)
+                .await
+                .map(|e| ("Merge", e, note))
+        }
+        Emulator::BambooHr(_) => {
+            let config = bamboohr::BambooConfig {
+                records: bamboohr::records(&employees),
+                common,
+                ..Default::default()
+            };
+            let note = format!("API key `{}`", config.api_key);
+            bamboohr::start_on(config, listener)
+                .await
+                .map(|e| ("BambooHR", e, note))
+        }
+        Emulator::Personio(_) => {
+            let config = personio::PersonioConfig {
+                records: personio::records(&employees),
+                common,
+                ..Default::default()
+            };
+            let note = format!(
+                "client id `{}`, client secret `{}`",
+                config.client_id, config.client_secret
+            );
+            personio::start_on(config, listener)
+                .await
+                .map(|e| ("Personio", e, note))
+        }
+        Emulator::HiBob(_) => {
+            let config = hibob::HiBobConfig {
+                records: hibob::records(&employees),
+                common,
+                ..Default::default()
+            };
+            let note = format!(
+                "serviceUserId `{}`, token `{}`",
+                config.service_user_id, config.token
+            );
+            hibob::start_on(config, listener)
+                .await
+                .map(|e| ("HiBob", e, note))
+        }
+        Emulator::Afas(_) => {
+            let config = afas::AfasConfig {
+                records: afas::records(&employees),
+                common,
+                ..Default::default()
+            };
+            let note = format!(
+                "getConnector `{}`, token XML `{}`",
+                config.connector, config.token
+            );
+            afas::start_on(config, listener)
+                .await
+                .map(|e| ("AFAS", e, note))
+        }
+        Emulator::Workday(_) => {
+            let config = workday::WorkdayConfig {
+                records: workday::records(&employees),
+                common,
+                ..Default::default()
+            };
+            let note = format!(
+                "tenant `{}`, reportOwner `{}`, reportName `{}`, username `{}`, password `{}`",
+                workday::TENANT,
+                config.owner,
+                config.report,
+                config.username,
+                config.password
+            );
+            workday::start_on(config, listener)
+                .await
+                .map(|e| ("Workday", e, note))
+        }
+    };
+    match started {
+        Ok((name, handle, note)) => {
+            print_quietly(&format!(
+                "{name} emulator on {} ({} employees); baseUrl as printed; demo credentials: {note}\n",
+                handle.base_url(),
+                args.employees
+            ));
+            let _ = tokio::signal::ctrl_c().await;
+            drop(handle);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: the emulator did not start: {error}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+async fn list_fields(args: FieldsArgs) -> ExitCode {
+    let (manifest, _) = match Manifest::load(&args.file) {
+        Ok(loaded) => loaded,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(match error {
+                ManifestError::Io { .. } => EXIT_FAILED,
+                _ => EXIT_INVALID,
+            });
+        }
+    };
+    let context = context_of(&manifest, args.secrets_dir, args.config_maps_dir);
+    let listed = match crate::connectors::source::build(&manifest.spec.source, &context).await {
+        Ok(source) => source.fields().await,
+        Err(error) => Err(error),
+    };
+    match listed {
+        Ok(fields) => {
+            print_quietly(&fields_table(&fields));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+/// The fields as a table: FIELD, FEEDS (the canonical field), EXAMPLE.
+pub fn fields_table(fields: &[crate::connectors::source::SourceField]) -> String {
+    let example = |value: &Option<serde_json::Value>| {
+        let text = match value {
+            None => String::new(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        };
+        let text: String = text.replace(['\n', '\r', '\t'], " ");
+        if text.chars().count() > 60 {
+            format!("{}…", text.chars().take(59).collect::<String>())
+        } else {
+            text
+        }
+    };
+    let rows: Vec<[String; 3]> = fields
+        .iter()
+        .map(|f| {
+            [
+                f.name.clone(),
+                f.feeds.clone().unwrap_or_else(|| "-".into()),
+                example(&f.example),
+            ]
+        })
+        .collect();
+    let header = ["FIELD".to_owned(), "FEEDS".to_owned(), "EXAMPLE".to_owned()];
+    let width = |column: usize| {
+        rows.iter()
+            .chain(std::iter::once(&header))
+            .map(|r| r[column].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (name_width, feeds_width) = (width(0), width(1));
+    let mut out = String::new();
+    for row in std::iter::once(&header).chain(rows.iter()) {
+        let line = format!(
+            "{:name_width$}  {:feeds_width$}  {}",
+            row[0], row[1], row[2]
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "{} fields. Map one with attributeMapping (from: the FEEDS name, or customFields.<name> after adding it to the source's customFields).\n",
+        fields.len()
+    ));
+    out
 }
 
 async fn report_from_cluster(args: ReportArgs) -> ExitCode {
@@ -391,13 +673,7 @@ async fn run_manifest(args: RunArgs, mode: RunMode) -> ExitCode {
             });
         }
     };
-    let context = ConnectorContext {
-        base_dir: manifest.dir.clone(),
-        secrets: args
-            .secrets_dir
-            .map(SecretResolver::from_dir)
-            .unwrap_or_else(SecretResolver::none),
-    };
+    let context = context_of(&manifest, args.secrets_dir, args.config_maps_dir);
     let connection = format!("{}/{}", manifest.namespace, manifest.name);
     let options = RunOptions {
         mode,

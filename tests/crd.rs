@@ -181,6 +181,74 @@ fn invalid_cases() -> Vec<(&'static str, Value, &'static str)> {
             with(&["spec", "schedule", "interval"], json!("24h")),
             "spec.schedule: set cron or interval, not both",
         ),
+        (
+            "csv with a path and a configMapRef",
+            with(
+                &["spec", "source"],
+                json!({"csv": {"path": "a.csv", "configMapRef": {"name": "people", "key": "e.csv"}}}),
+            ),
+            "spec.source.csv: set exactly one of path, configMapRef, secretRef",
+        ),
+        (
+            "csv with no input",
+            with(&["spec", "source"], json!({"csv": {"delimiter": ";"}})),
+            "spec.source.csv: set exactly one of path, configMapRef, secretRef",
+        ),
+        (
+            "merge rate of zero",
+            with(
+                &["spec", "source"],
+                json!({"merge": {
+                    "apiKeySecretRef": {"name": "merge", "key": "apiKey"},
+                    "accountTokenSecretRef": {"name": "merge", "key": "accountToken"},
+                    "requestsPerSecond": 0
+                }}),
+            ),
+            "spec.source.merge.requestsPerSecond: 0 is too low",
+        ),
+        (
+            "afas without tries",
+            with(
+                &["spec", "source"],
+                json!({"afas": {
+                    "environmentId": "12345", "getConnector": "HrisEmployees",
+                    "tokenSecretRef": {"name": "afas", "key": "token"}, "maxTries": 0
+                }}),
+            ),
+            "spec.source.afas.maxTries: 0 is out of range; use 1 to 20",
+        ),
+        (
+            "hiBob timeout over 600",
+            with(
+                &["spec", "source"],
+                json!({"hiBob": {
+                    "serviceUserId": "SERVICE-1",
+                    "tokenSecretRef": {"name": "hibob", "key": "token"}, "timeoutSeconds": 601
+                }}),
+            ),
+            "spec.source.hiBob.timeoutSeconds: 601 is out of range; use 1 to 600",
+        ),
+        (
+            "bambooHr without companyDomain",
+            with(
+                &["spec", "source"],
+                json!({"bambooHr": {"credentialsSecretRef": {"name": "bamboo", "key": "apiKey"}}}),
+            ),
+            "spec.source.bambooHr: missing field `companyDomain`",
+        ),
+        (
+            "workday status value that is no status",
+            with(
+                &["spec", "source"],
+                json!({"workday": {
+                    "host": "wd.example", "tenant": "acme", "reportOwner": "isu",
+                    "reportName": "workers", "username": "isu",
+                    "passwordSecretRef": {"name": "workday", "key": "password"},
+                    "fieldMap": {"statusValues": {"Terminated": "Gone"}}
+                }}),
+            ),
+            "unknown variant `Gone`, expected one of `Active`, `Pending`, `Leave`, `Inactive`",
+        ),
     ]
 }
 
@@ -398,5 +466,69 @@ fn cel_rules_carry_readable_messages() {
     assert!(
         error.contains("Include and Exclude filters take a non-empty values list"),
         "{error}"
+    );
+    let two_inputs = with(
+        &["spec", "source"],
+        json!({"csv": {"path": "a.csv", "secretRef": {"name": "people", "key": "e.csv"}}}),
+    );
+    let error = kube::core::cel::Validator::new()
+        .validate(&schema, &two_inputs, None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("csv takes exactly one of path, configMapRef, secretRef"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_crd_schema_accepts_every_source() {
+    let secret = |name: &str| json!({"name": name, "key": "k"});
+    for source in [
+        json!({"csv": {"secretRef": secret("people")}}),
+        json!({"csv": {"configMapRef": secret("people")}}),
+        json!({"merge": {"apiKeySecretRef": secret("m"), "accountTokenSecretRef": secret("m")}}),
+        json!({"bambooHr": {"companyDomain": "acme", "credentialsSecretRef": secret("b")}}),
+        json!({"personio": {"clientIdSecretRef": secret("p"), "clientSecretSecretRef": secret("p")}}),
+        json!({"hiBob": {"serviceUserId": "S", "tokenSecretRef": secret("h")}}),
+        json!({"afas": {"environmentId": "1", "getConnector": "C", "tokenSecretRef": secret("a"),
+                        "fieldMap": {"statusValues": {"Uit dienst": "Inactive"}}}}),
+        json!({"workday": {"host": "h", "tenant": "t", "reportOwner": "o", "reportName": "r",
+                           "username": "u", "passwordSecretRef": secret("w")}}),
+    ] {
+        let manifest = with(&["spec", "source"], source.clone());
+        assert_eq!(
+            schema_rejections(&manifest),
+            Vec::<String>::new(),
+            "{source}"
+        );
+    }
+}
+
+#[test]
+fn source_samples_are_valid_manifests() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/config/samples/sources");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        hris_operator::manifest::Manifest::parse(&text, path.parent().unwrap().to_path_buf())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let manifest: Value = serde_saphyr::from_str(&text).unwrap();
+        assert_eq!(
+            schema_rejections(&manifest),
+            Vec::<String>::new(),
+            "{}",
+            path.display()
+        );
+        let source = manifest["spec"]["source"].as_object().unwrap();
+        names.push(source.keys().next().unwrap().clone());
+    }
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "afas", "bambooHr", "csv", "hiBob", "merge", "personio", "workday"
+        ]
     );
 }

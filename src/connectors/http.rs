@@ -112,6 +112,22 @@ pub enum Auth {
         /// The cached token and when to stop using it.
         cached: tokio::sync::Mutex<Option<(String, std::time::Instant)>>,
     },
+    /// A whole `Authorization` header value (for schemes such as AFAS's `AfasToken`).
+    Header(String),
+    /// A token from a JSON POST (such as Personio v1's `POST /v1/auth`), sent as Bearer and
+    /// cached for `lifetime`; a 401 drops it and fetches a new one once.
+    TokenExchange {
+        /// Token endpoint.
+        token_url: String,
+        /// JSON body of the token request (holds the credentials).
+        body: serde_json::Value,
+        /// JSON pointer to the token in the answer, such as `/data/token`.
+        token_pointer: String,
+        /// How long a token is used.
+        lifetime: Duration,
+        /// The cached token and when to stop using it.
+        cached: tokio::sync::Mutex<Option<(String, std::time::Instant)>>,
+    },
 }
 
 /// A request that failed for good.
@@ -180,12 +196,25 @@ impl HttpClient {
         loop {
             attempt += 1;
             self.limiter.acquire().await;
-            let authorization = self.authorization().await.map_err(|message| HttpError {
-                status: None,
-                body: None,
-                message,
-                tries: attempt,
-            })?;
+            let authorization = match self.authorization().await {
+                Ok(authorization) => authorization,
+                // A throttled or failing token endpoint is retried like any request.
+                Err((Some(status), _))
+                    if attempt < self.retry.max_tries
+                        && StatusCode::from_u16(status).is_ok_and(retryable) =>
+                {
+                    tokio::time::sleep(self.retry.backoff(attempt)).await;
+                    continue;
+                }
+                Err((status, message)) => {
+                    return Err(HttpError {
+                        status,
+                        body: None,
+                        message,
+                        tries: attempt,
+                    });
+                }
+            };
             let request = build(self.client.request(method.clone(), url))
                 .header(reqwest::header::AUTHORIZATION, authorization);
             let outcome = request.send().await;
@@ -245,8 +274,68 @@ impl HttpClient {
         }
     }
 
-    async fn authorization(&self) -> Result<String, String> {
+    /// The `Authorization` value; on failure the token endpoint's status (if it answered).
+    async fn authorization(&self) -> Result<String, (Option<u16>, String)> {
         match &self.auth {
+            Auth::Header(value) => Ok(value.clone()),
+            Auth::TokenExchange {
+                token_url,
+                body,
+                token_pointer,
+                lifetime,
+                cached,
+            } => {
+                let mut cached = cached.lock().await;
+                if let Some((token, valid_until)) = cached.as_ref()
+                    && std::time::Instant::now() < *valid_until
+                {
+                    return Ok(format!("Bearer {token}"));
+                }
+                self.limiter.acquire().await;
+                let response = self
+                    .client
+                    .post(token_url)
+                    .json(body)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        (
+                            None,
+                            format!("the token request failed: {}", without_url(&e)),
+                        )
+                    })?;
+                let status = response.status();
+                tracing::debug!(
+                    path = url_path(token_url),
+                    status = status.as_u16(),
+                    "token"
+                );
+                if !status.is_success() {
+                    return Err((
+                        Some(status.as_u16()),
+                        format!(
+                            "the token endpoint answered {} (check the client id and secret)",
+                            status.as_u16()
+                        ),
+                    ));
+                }
+                let answer: serde_json::Value = response
+                    .json()
+                    .await
+                    .map_err(|_| (None, "the token endpoint answered no JSON".to_owned()))?;
+                let token = answer
+                    .pointer(token_pointer)
+                    .and_then(serde_json::Value::as_str)
+                    .ok_or_else(|| {
+                        (
+                            None,
+                            format!("the token endpoint answered no {token_pointer}"),
+                        )
+                    })?
+                    .to_owned();
+                *cached = Some((token.clone(), std::time::Instant::now() + *lifetime));
+                Ok(format!("Bearer {token}"))
+            }
             Auth::Bearer(token) => Ok(format!("Bearer {token}")),
             Auth::Basic { username, password } => {
                 use base64::Engine;
@@ -284,21 +373,32 @@ impl HttpClient {
                     .form(&form)
                     .send()
                     .await
-                    .map_err(|e| format!("the token request failed: {}", without_url(&e)))?;
+                    .map_err(|e| {
+                        (
+                            None,
+                            format!("the token request failed: {}", without_url(&e)),
+                        )
+                    })?;
                 let status = response.status();
                 if !status.is_success() {
-                    return Err(format!(
-                        "the token endpoint answered {} (check the client id and secret)",
-                        status.as_u16()
+                    return Err((
+                        Some(status.as_u16()),
+                        format!(
+                            "the token endpoint answered {} (check the client id and secret)",
+                            status.as_u16()
+                        ),
                     ));
                 }
                 let body: serde_json::Value = response
                     .json()
                     .await
-                    .map_err(|_| "the token endpoint answered no JSON".to_owned())?;
+                    .map_err(|_| (None, "the token endpoint answered no JSON".to_owned()))?;
                 let token = body["access_token"]
                     .as_str()
-                    .ok_or("the token endpoint answered no access_token")?
+                    .ok_or((
+                        None,
+                        "the token endpoint answered no access_token".to_owned(),
+                    ))?
                     .to_owned();
                 let lifetime = body["expires_in"].as_u64().unwrap_or(3600);
                 // Renew a minute early (or at half-life for short tokens).
@@ -315,7 +415,9 @@ impl HttpClient {
     /// Drops a cached token; true when there was one to drop (so a retry can help).
     async fn forget_token(&self) -> bool {
         match &self.auth {
-            Auth::ClientCredentials { cached, .. } => cached.lock().await.take().is_some(),
+            Auth::ClientCredentials { cached, .. } | Auth::TokenExchange { cached, .. } => {
+                cached.lock().await.take().is_some()
+            }
             _ => false,
         }
     }

@@ -8,7 +8,7 @@ pub mod target;
 
 use std::path::{Path, PathBuf};
 
-pub use secrets::SecretResolver;
+pub use secrets::{ConfigMapResolver, SecretResolver};
 
 /// What a connector needs from its surroundings.
 #[derive(Clone, Debug)]
@@ -17,6 +17,8 @@ pub struct ConnectorContext {
     pub base_dir: PathBuf,
     /// Where secret references are read from.
     pub secrets: SecretResolver,
+    /// Where ConfigMap references are read from.
+    pub config_maps: ConfigMapResolver,
 }
 
 impl ConnectorContext {

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::crd::SecretKeyRef;
+use crate::crd::{ConfigMapKeyRef, SecretKeyRef};
 
 /// A secret could not be read. The message names the reference, never the value.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +36,21 @@ impl SecretResolver {
         Self { dir: None }
     }
 
+    /// The file holding a secret key (`DIR/NAME/KEY`), for values read whole (a CSV document).
+    pub fn path(&self, reference: &SecretKeyRef) -> Result<PathBuf, SecretError> {
+        mounted_path(
+            self.dir.as_deref(),
+            &reference.name,
+            &reference.key,
+            "no secrets directory given; pass --secrets-dir DIR holding DIR/NAME/KEY",
+        )
+        .map_err(|reason| SecretError {
+            name: reference.name.clone(),
+            key: reference.key.clone(),
+            reason,
+        })
+    }
+
     /// The value of a secret key, with one trailing newline removed.
     pub async fn get(&self, reference: &SecretKeyRef) -> Result<String, SecretError> {
         let error = |reason: String| SecretError {
@@ -43,16 +58,7 @@ impl SecretResolver {
             key: reference.key.clone(),
             reason,
         };
-        let Some(dir) = &self.dir else {
-            return Err(error(
-                "no secrets directory given; pass --secrets-dir DIR holding DIR/NAME/KEY".into(),
-            ));
-        };
-        let valid = |part: &str| !part.is_empty() && !part.contains(['/', '\\']) && part != "..";
-        if !valid(&reference.name) || !valid(&reference.key) {
-            return Err(error("name and key must be plain names".into()));
-        }
-        let path = dir.join(&reference.name).join(&reference.key);
+        let path = self.path(reference)?;
         let mut value = tokio::fs::read_to_string(&path)
             .await
             .map_err(|e| error(format!("cannot read {}: {e}", path.display())))?;
@@ -63,6 +69,71 @@ impl SecretResolver {
             }
         }
         Ok(value)
+    }
+}
+
+/// `dir/name/key`, refusing names that would leave the directory.
+fn mounted_path(
+    dir: Option<&std::path::Path>,
+    name: &str,
+    key: &str,
+    no_dir: &str,
+) -> Result<PathBuf, String> {
+    let Some(dir) = dir else {
+        return Err(no_dir.to_owned());
+    };
+    let valid = |part: &str| !part.is_empty() && !part.contains(['/', '\\']) && part != "..";
+    if !valid(name) || !valid(key) {
+        return Err("name and key must be plain names".into());
+    }
+    Ok(dir.join(name).join(key))
+}
+
+/// A ConfigMap key could not be found.
+#[derive(Debug, thiserror::Error)]
+#[error("configMap {name}/{key}: {reason}")]
+pub struct ConfigMapError {
+    /// ConfigMap name.
+    pub name: String,
+    /// Key in the ConfigMap.
+    pub key: String,
+    /// Why it could not be found.
+    pub reason: String,
+}
+
+/// Finds ConfigMap keys mounted as files (`DIR/NAME/KEY`): `--config-maps-dir` locally, the
+/// sync Job's ConfigMap volumes in the cluster.
+#[derive(Clone, Debug, Default)]
+pub struct ConfigMapResolver {
+    dir: Option<PathBuf>,
+}
+
+impl ConfigMapResolver {
+    /// Reads ConfigMaps from `dir/NAME/KEY`.
+    pub fn from_dir(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: Some(dir.into()),
+        }
+    }
+
+    /// A resolver with no ConfigMaps; every lookup fails with a clear message.
+    pub fn none() -> Self {
+        Self { dir: None }
+    }
+
+    /// The file holding a ConfigMap key.
+    pub fn path(&self, reference: &ConfigMapKeyRef) -> Result<PathBuf, ConfigMapError> {
+        mounted_path(
+            self.dir.as_deref(),
+            &reference.name,
+            &reference.key,
+            "no ConfigMaps directory given; pass --config-maps-dir DIR holding DIR/NAME/KEY",
+        )
+        .map_err(|reason| ConfigMapError {
+            name: reference.name.clone(),
+            key: reference.key.clone(),
+            reason,
+        })
     }
 }
 
@@ -95,5 +166,23 @@ mod tests {
             .get(&reference("scim", "token"))
             .await;
         assert!(none.unwrap_err().to_string().contains("--secrets-dir"));
+    }
+
+    #[test]
+    fn config_map_keys_resolve_to_dir_name_key() {
+        let reference = |name: &str, key: &str| ConfigMapKeyRef {
+            name: name.into(),
+            key: key.into(),
+        };
+        let maps = ConfigMapResolver::from_dir("/maps");
+        assert_eq!(
+            maps.path(&reference("people", "employees.csv")).unwrap(),
+            PathBuf::from("/maps/people/employees.csv")
+        );
+        assert!(maps.path(&reference("..", "x")).is_err());
+        let none = ConfigMapResolver::none().path(&reference("people", "e.csv"));
+        let message = none.unwrap_err().to_string();
+        assert!(message.starts_with("configMap people/e.csv:"), "{message}");
+        assert!(message.contains("--config-maps-dir"), "{message}");
     }
 }

@@ -7,9 +7,9 @@ use k8s_openapi::{
     api::{
         batch::v1::{Job, JobSpec},
         core::v1::{
-            Capabilities, Container, EmptyDirVolumeSource, EnvVar, KeyToPath, PodSecurityContext,
-            PodSpec, PodTemplateSpec, ResourceRequirements, SeccompProfile, SecretVolumeSource,
-            SecurityContext, Volume, VolumeMount,
+            Capabilities, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar,
+            KeyToPath, PodSecurityContext, PodSpec, PodTemplateSpec, ResourceRequirements,
+            SeccompProfile, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
         },
     },
     apimachinery::pkg::{api::resource::Quantity, apis::meta::v1::ObjectMeta},
@@ -17,10 +17,12 @@ use k8s_openapi::{
 use kube::{Resource, ResourceExt};
 use sha2::{Digest, Sha256};
 
-use crate::crd::{HrisConnection, SecretKeyRef, SourceSpec, TargetSpec};
+use crate::crd::{ConfigMapKeyRef, HrisConnection, SecretKeyRef, SourceSpec, TargetSpec};
 
 /// Where secret references are mounted in the sync container (`DIR/NAME/KEY`).
 pub const SECRETS_DIR: &str = "/var/run/secrets/hris-operator";
+/// Where ConfigMap references are mounted in the sync container (`DIR/NAME/KEY`).
+pub const CONFIG_MAPS_DIR: &str = "/var/run/configmaps/hris-operator";
 /// Label naming the connection a Job runs for.
 pub const CONNECTION_LABEL: &str = "hris-operator.io/connection";
 /// Label telling a simulation from an apply.
@@ -66,7 +68,18 @@ pub struct JobDefaults {
 pub fn secret_refs(connection: &HrisConnection) -> Vec<&SecretKeyRef> {
     let mut refs = Vec::new();
     match &connection.spec.source {
-        SourceSpec::Csv(_) => {}
+        SourceSpec::Csv(csv) => refs.extend(csv.secret_ref.as_ref()),
+        SourceSpec::Merge(merge) => {
+            refs.extend([&merge.api_key_secret_ref, &merge.account_token_secret_ref]);
+        }
+        SourceSpec::BambooHr(bamboo) => refs.push(&bamboo.credentials_secret_ref),
+        SourceSpec::Personio(personio) => refs.extend([
+            &personio.client_id_secret_ref,
+            &personio.client_secret_secret_ref,
+        ]),
+        SourceSpec::HiBob(hibob) => refs.push(&hibob.token_secret_ref),
+        SourceSpec::Afas(afas) => refs.push(&afas.token_secret_ref),
+        SourceSpec::Workday(workday) => refs.push(&workday.password_secret_ref),
     }
     match &connection.spec.target {
         TargetSpec::Scim(scim) => {
@@ -77,6 +90,14 @@ pub fn secret_refs(connection: &HrisConnection) -> Vec<&SecretKeyRef> {
         TargetSpec::File(_) => {}
     }
     refs
+}
+
+/// Every ConfigMap reference a spec makes: the Job mounts exactly these.
+pub fn config_map_refs(connection: &HrisConnection) -> Vec<&ConfigMapKeyRef> {
+    match &connection.spec.source {
+        SourceSpec::Csv(csv) => csv.config_map_ref.iter().collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The Job name of a run: `<connection>-<sim|apply>-<generation>-<run id>`, shortened with a
@@ -181,6 +202,43 @@ pub fn build_job(
         mounts.push(VolumeMount {
             name: volume,
             mount_path: format!("{SECRETS_DIR}/{secret}"),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        });
+    }
+    // ConfigMaps likewise, at CONFIG_MAPS_DIR/NAME/KEY.
+    let mut keys_by_config_map: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for reference in config_map_refs(connection) {
+        let keys = keys_by_config_map
+            .entry(reference.name.as_str())
+            .or_default();
+        if !keys.contains(&reference.key.as_str()) {
+            keys.push(reference.key.as_str());
+        }
+    }
+    for (index, (config_map, keys)) in keys_by_config_map.iter().enumerate() {
+        let volume = format!("configmap-{index}");
+        volumes.push(Volume {
+            name: volume.clone(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: (*config_map).to_owned(),
+                items: Some(
+                    keys.iter()
+                        .map(|key| KeyToPath {
+                            key: (*key).to_owned(),
+                            path: (*key).to_owned(),
+                            mode: None,
+                        })
+                        .collect(),
+                ),
+                default_mode: Some(0o444),
+                optional: Some(false),
+            }),
+            ..Volume::default()
+        });
+        mounts.push(VolumeMount {
+            name: volume,
+            mount_path: format!("{CONFIG_MAPS_DIR}/{config_map}"),
             read_only: Some(true),
             ..VolumeMount::default()
         });
@@ -451,6 +509,158 @@ mod tests {
             1,
             "no secrets: only /tmp"
         );
+    }
+
+    fn connection_with_source(yaml_source: &str) -> HrisConnection {
+        let mut connection = connection("acme", "{file: {path: d.json}}");
+        connection.spec.source = serde_saphyr::from_str(yaml_source).unwrap();
+        connection
+    }
+
+    fn mounts(job: &Job) -> Vec<(String, String, Vec<String>)> {
+        let pod = job.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+        let volumes = pod.volumes.as_ref().unwrap();
+        pod.containers[0]
+            .volume_mounts
+            .as_ref()
+            .unwrap()
+            .iter()
+            .filter(|m| m.mount_path != "/tmp")
+            .map(|m| {
+                let volume = volumes.iter().find(|v| v.name == m.name).unwrap();
+                let (name, items) = match (&volume.secret, &volume.config_map) {
+                    (Some(secret), None) => (
+                        format!("secret:{}", secret.secret_name.as_deref().unwrap()),
+                        secret.items.as_ref().unwrap(),
+                    ),
+                    (None, Some(map)) => (
+                        format!("configMap:{}", map.name),
+                        map.items.as_ref().unwrap(),
+                    ),
+                    _ => panic!("a mount of one Secret or one ConfigMap"),
+                };
+                assert_eq!(m.read_only, Some(true));
+                (
+                    m.mount_path.clone(),
+                    name,
+                    items.iter().map(|i| i.key.clone()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_source_secret_is_mounted_with_only_its_keys() {
+        let cases = [
+            (
+                "{merge: {apiKeySecretRef: {name: merge, key: apiKey}, accountTokenSecretRef: {name: merge, key: accountToken}}}",
+                vec![(
+                    "/var/run/secrets/hris-operator/merge",
+                    "secret:merge",
+                    vec!["apiKey", "accountToken"],
+                )],
+            ),
+            (
+                "{bambooHr: {companyDomain: acme, credentialsSecretRef: {name: bamboo, key: apiKey}}}",
+                vec![(
+                    "/var/run/secrets/hris-operator/bamboo",
+                    "secret:bamboo",
+                    vec!["apiKey"],
+                )],
+            ),
+            (
+                "{personio: {clientIdSecretRef: {name: personio-id, key: id}, clientSecretSecretRef: {name: personio, key: secret}}}",
+                vec![
+                    (
+                        "/var/run/secrets/hris-operator/personio",
+                        "secret:personio",
+                        vec!["secret"],
+                    ),
+                    (
+                        "/var/run/secrets/hris-operator/personio-id",
+                        "secret:personio-id",
+                        vec!["id"],
+                    ),
+                ],
+            ),
+            (
+                "{hiBob: {serviceUserId: svc, tokenSecretRef: {name: hibob, key: token}}}",
+                vec![(
+                    "/var/run/secrets/hris-operator/hibob",
+                    "secret:hibob",
+                    vec!["token"],
+                )],
+            ),
+            (
+                "{afas: {environmentId: '12345', getConnector: HrisEmployees, tokenSecretRef: {name: afas, key: token}}}",
+                vec![(
+                    "/var/run/secrets/hris-operator/afas",
+                    "secret:afas",
+                    vec!["token"],
+                )],
+            ),
+            (
+                "{workday: {host: wd.example, tenant: acme, reportOwner: isu, reportName: people, username: isu, passwordSecretRef: {name: workday, key: password}}}",
+                vec![(
+                    "/var/run/secrets/hris-operator/workday",
+                    "secret:workday",
+                    vec!["password"],
+                )],
+            ),
+            (
+                "{csv: {secretRef: {name: people, key: employees.csv}}}",
+                vec![(
+                    "/var/run/secrets/hris-operator/people",
+                    "secret:people",
+                    vec!["employees.csv"],
+                )],
+            ),
+            ("{csv: {path: e.csv}}", vec![]),
+        ];
+        for (source, expected) in cases {
+            let job = build_job(
+                &connection_with_source(source),
+                RunKind::Simulate,
+                "x",
+                None,
+                &defaults(),
+            );
+            let expected: Vec<(String, String, Vec<String>)> = expected
+                .into_iter()
+                .map(|(path, name, keys)| {
+                    (
+                        path.to_owned(),
+                        name.to_owned(),
+                        keys.into_iter().map(str::to_owned).collect(),
+                    )
+                })
+                .collect();
+            assert_eq!(mounts(&job), expected, "{source}");
+        }
+    }
+
+    #[test]
+    fn a_csv_config_map_is_mounted_at_the_config_maps_dir() {
+        let connection =
+            connection_with_source("{csv: {configMapRef: {name: people, key: employees.csv}}}");
+        assert!(secret_refs(&connection).is_empty());
+        let job = build_job(&connection, RunKind::Apply, "x", None, &defaults());
+        assert_eq!(
+            mounts(&job),
+            vec![(
+                "/var/run/configmaps/hris-operator/people".to_owned(),
+                "configMap:people".to_owned(),
+                vec!["employees.csv".to_owned()],
+            )]
+        );
+        let pod = job.spec.unwrap().template.spec.unwrap();
+        let volume = pod
+            .volumes
+            .unwrap()
+            .into_iter()
+            .find_map(|v| v.config_map)
+            .unwrap();
+        assert_eq!(volume.optional, Some(false));
     }
 
     #[test]

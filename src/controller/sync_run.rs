@@ -115,6 +115,9 @@ pub async fn sync(client: Client, request: &SyncRequest) -> Result<Summary, Sync
             let context = ConnectorContext {
                 base_dir: PathBuf::from("/"),
                 secrets: SecretResolver::from_dir(&request.secrets_dir),
+                config_maps: crate::connectors::ConfigMapResolver::from_dir(
+                    super::job::CONFIG_MAPS_DIR,
+                ),
             };
             let options = RunOptions {
                 mode,

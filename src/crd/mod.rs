@@ -141,21 +141,413 @@ pub enum Mode {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum SourceSpec {
-    /// A CSV file whose header uses the canonical field names (see the README).
+    /// A CSV file whose header uses the canonical field names (see the README), read from a
+    /// file, a ConfigMap or a Secret.
     Csv(CsvSource),
+    /// Merge's unified HRIS API (one API over 60+ HR systems).
+    Merge(Box<MergeSource>),
+    /// BambooHR, read through its datasets API.
+    BambooHr(Box<BambooHrSource>),
+    /// Personio (API v1, with the token exchange).
+    Personio(Box<PersonioSource>),
+    /// HiBob, read with one people search.
+    HiBob(Box<HiBobSource>),
+    /// AFAS Profit, read through a GetConnector.
+    Afas(Box<AfasSource>),
+    /// Workday, read from a RaaS (Report-as-a-Service) custom report in JSON.
+    Workday(Box<WorkdaySource>),
 }
 
-/// A CSV file of employees.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+/// A CSV file of employees. Set exactly one of `path`, `configMapRef`, `secretRef`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = kube::core::Rule::new("[has(self.path), has(self.configMapRef), has(self.secretRef)].filter(x, x).size() == 1").message("csv takes exactly one of path, configMapRef, secretRef")
+)]
 pub struct CsvSource {
-    /// Path of the CSV file. A relative path resolves against the manifest's directory.
+    /// Path of the CSV file. A relative path resolves against the manifest's directory. In the
+    /// cluster, use `configMapRef` or `secretRef` instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1))]
-    pub path: String,
+    pub path: Option<String>,
+    /// A key of a ConfigMap in the connection's namespace holding the CSV document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map_ref: Option<ConfigMapKeyRef>,
+    /// A key of a Secret in the connection's namespace holding the CSV document (use this when
+    /// the file holds personal data, which it usually does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<SecretKeyRef>,
     /// Field delimiter, a single ASCII character.
     #[serde(default = "default_delimiter")]
     #[schemars(length(min = 1, max = 1))]
     pub delimiter: String,
+    /// Employee id whose row `hris-operator fields` shows as the example (default: the first
+    /// row).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_employee_id: Option<String>,
+}
+
+/// A key of a ConfigMap in the connection's namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+pub struct ConfigMapKeyRef {
+    /// Name of the ConfigMap.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Key inside the ConfigMap.
+    #[schemars(length(min = 1))]
+    pub key: String,
+}
+
+/// Merge HRIS: `GET /employees` with cursor paging (page size 100).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MergeSource {
+    /// Secret key holding the Merge API key (sent as `Authorization: Bearer`).
+    pub api_key_secret_ref: SecretKeyRef,
+    /// Secret key holding the linked account token (sent as `X-Account-Token`).
+    pub account_token_secret_ref: SecretKeyRef,
+    /// API base URL. Default `https://api.merge.dev/api/hris/v1`; use
+    /// `https://api-eu.merge.dev/api/hris/v1` or `https://api-ap.merge.dev/api/hris/v1` for the
+    /// EU or APAC regions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub base_url: Option<String>,
+    /// Most requests a second. Merge allows 100, 400 or 600 requests a minute per linked
+    /// account depending on the plan; the default (1.66) fits the smallest plan. Raise it to
+    /// 6.66 or 10 on the larger plans.
+    #[serde(default = "default_merge_rate")]
+    #[schemars(range(min = 0.001))]
+    pub requests_per_second: f64,
+    /// Seconds before a request is abandoned (and retried).
+    #[serde(default = "default_source_timeout")]
+    #[schemars(range(min = 1, max = 600))]
+    pub timeout_seconds: u32,
+    /// Tries per request, the first included, on 429, 5xx and timeouts.
+    #[serde(default = "default_source_tries")]
+    #[schemars(range(min = 1, max = 20))]
+    pub max_tries: u32,
+    /// Merge employee id whose record `hris-operator fields` shows as the example (custom
+    /// fields that are empty for most people are often left out of other records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_employee_id: Option<String>,
+}
+
+/// BambooHR: the `employee` dataset (`POST /api/v2/datasets/employee/data`, 1,000 a page).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BambooHrSource {
+    /// The company's BambooHR subdomain: `acme` for `acme.bamboohr.com`.
+    #[schemars(length(min = 1))]
+    pub company_domain: String,
+    /// Secret key holding the API key (sent as the HTTP Basic user name, password `x`).
+    pub credentials_secret_ref: SecretKeyRef,
+    /// API base URL, the part before `/api/v1`. Default `https://{companyDomain}.bamboohr.com`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub base_url: Option<String>,
+    /// Custom fields to read: canonical custom field name (a dotted name makes a nested
+    /// object) → BambooHR field name, such as `costCenter: customCostCenter`. List the names
+    /// with `hris-operator fields`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom_fields: BTreeMap<String, String>,
+    /// Most requests a second (BambooHR publishes no figure; it throttles with 503, or 429 and
+    /// Retry-After, which are honoured).
+    #[serde(default = "default_bamboo_rate")]
+    #[schemars(range(min = 0.001))]
+    pub requests_per_second: f64,
+    /// Seconds before a request is abandoned (and retried).
+    #[serde(default = "default_source_timeout")]
+    #[schemars(range(min = 1, max = 600))]
+    pub timeout_seconds: u32,
+    /// Tries per request, the first included, on 429, 503, other 5xx and timeouts.
+    #[serde(default = "default_source_tries")]
+    #[schemars(range(min = 1, max = 20))]
+    pub max_tries: u32,
+    /// Employee id whose record `hris-operator fields` shows as the example.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_employee_id: Option<String>,
+}
+
+/// Personio API v1: `POST /v1/auth` for a token, then `GET /v1/company/employees` (100 a page).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonioSource {
+    /// Secret key holding the API client id.
+    pub client_id_secret_ref: SecretKeyRef,
+    /// Secret key holding the API client secret.
+    pub client_secret_secret_ref: SecretKeyRef,
+    /// API base URL. Default `https://api.personio.de`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub base_url: Option<String>,
+    /// Custom attributes to read: canonical custom field name (a dotted name makes a nested
+    /// object) → Personio attribute key, such as `costCenter: dynamic_1234567`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom_fields: BTreeMap<String, String>,
+    /// A custom attribute holding the private email address (Personio's standard `email` is
+    /// the work address), such as `dynamic_7654321`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub personal_email_attribute: Option<String>,
+    /// Most requests a second. Personio allows 300 employee requests a minute.
+    #[serde(default = "default_personio_rate")]
+    #[schemars(range(min = 0.001))]
+    pub requests_per_second: f64,
+    /// Seconds before a request is abandoned (and retried).
+    #[serde(default = "default_source_timeout")]
+    #[schemars(range(min = 1, max = 600))]
+    pub timeout_seconds: u32,
+    /// Tries per request, the first included, on 429, 5xx and timeouts.
+    #[serde(default = "default_source_tries")]
+    #[schemars(range(min = 1, max = 20))]
+    pub max_tries: u32,
+    /// Employee id whose record `hris-operator fields` shows as the example.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_employee_id: Option<String>,
+}
+
+/// HiBob: one `POST /people/search` with `showInactive: true` (HiBob does not page).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HiBobSource {
+    /// The service user's id (HTTP Basic user name).
+    #[schemars(length(min = 1))]
+    pub service_user_id: String,
+    /// Secret key holding the service user's token (HTTP Basic password).
+    pub token_secret_ref: SecretKeyRef,
+    /// API base URL. Default `https://api.hibob.com/v1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub base_url: Option<String>,
+    /// Custom fields to read: canonical custom field name (a dotted name makes a nested
+    /// object) → HiBob field path, such as `costCenter: custom.payroll.costCenter`. The service
+    /// user needs permission to read them: HiBob silently drops fields it may not read.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom_fields: BTreeMap<String, String>,
+    /// Most requests a second. HiBob allows 50 requests a minute.
+    #[serde(default = "default_hibob_rate")]
+    #[schemars(range(min = 0.001))]
+    pub requests_per_second: f64,
+    /// Seconds before a request is abandoned (and retried). The one search returns everyone,
+    /// so allow for a large company.
+    #[serde(default = "default_single_call_timeout")]
+    #[schemars(range(min = 1, max = 600))]
+    pub timeout_seconds: u32,
+    /// Tries per request, the first included, on 429, 5xx and timeouts.
+    #[serde(default = "default_source_tries")]
+    #[schemars(range(min = 1, max = 20))]
+    pub max_tries: u32,
+    /// Employee id whose record `hris-operator fields` shows as the example.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_employee_id: Option<String>,
+}
+
+/// AFAS Profit: a GetConnector read with skip/take.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AfasSource {
+    /// The environment id: `12345` for `https://12345.rest.afas.online`.
+    #[schemars(length(min = 1))]
+    pub environment_id: String,
+    /// Secret key holding the app connector token: the whole `<token><version>1</version>
+    /// <data>…</data></token>` XML (it is sent base64-encoded as `AfasToken`).
+    pub token_secret_ref: SecretKeyRef,
+    /// Id of the GetConnector listing the employees.
+    #[schemars(length(min = 1))]
+    pub get_connector: String,
+    /// Which GetConnector column feeds which canonical field (columns are defined per
+    /// customer).
+    #[serde(default)]
+    pub field_map: FieldMap,
+    /// API base URL, the part before `/connectors`. Default
+    /// `https://{environmentId}.rest.afas.online/profitrestservices`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub base_url: Option<String>,
+    /// Rows a page (AFAS has no documented maximum; large pages are slow to build).
+    #[serde(default = "default_afas_page_size")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub page_size: u32,
+    /// Most requests a second (AFAS publishes no figure; 503 is retried).
+    #[serde(default = "default_afas_rate")]
+    #[schemars(range(min = 0.001))]
+    pub requests_per_second: f64,
+    /// Seconds before a request is abandoned (and retried).
+    #[serde(default = "default_source_timeout")]
+    #[schemars(range(min = 1, max = 600))]
+    pub timeout_seconds: u32,
+    /// Tries per request, the first included, on 429, 5xx and timeouts.
+    #[serde(default = "default_source_tries")]
+    #[schemars(range(min = 1, max = 20))]
+    pub max_tries: u32,
+    /// Employee id (the value of the `id` column) whose row `hris-operator fields` shows as
+    /// the example.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_employee_id: Option<String>,
+}
+
+/// Workday: a RaaS custom report in JSON (`?format=json`), read in one call.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkdaySource {
+    /// Workday host, such as `wd2-impl-services1.workday.com`.
+    #[schemars(length(min = 1))]
+    pub host: String,
+    /// Tenant name.
+    #[schemars(length(min = 1))]
+    pub tenant: String,
+    /// User name of the report owner (the path segment after the tenant).
+    #[schemars(length(min = 1))]
+    pub report_owner: String,
+    /// Name of the custom report.
+    #[schemars(length(min = 1))]
+    pub report_name: String,
+    /// The integration system user (HTTP Basic user name), such as `ISU_HRIS@acme`.
+    #[schemars(length(min = 1))]
+    pub username: String,
+    /// Secret key holding the integration system user's password.
+    pub password_secret_ref: SecretKeyRef,
+    /// Which report column feeds which canonical field (columns are named by the report).
+    #[serde(default)]
+    pub field_map: FieldMap,
+    /// Base URL, the part before `/{reportOwner}/{reportName}`. Default
+    /// `https://{host}/ccx/service/customreport2/{tenant}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub base_url: Option<String>,
+    /// Most requests a second.
+    #[serde(default = "default_workday_rate")]
+    #[schemars(range(min = 0.001))]
+    pub requests_per_second: f64,
+    /// Seconds before the report request is abandoned (and retried). A report of everyone
+    /// can take minutes to run.
+    #[serde(default = "default_single_call_timeout")]
+    #[schemars(range(min = 1, max = 600))]
+    pub timeout_seconds: u32,
+    /// Tries per request, the first included, on 429, 5xx and timeouts.
+    #[serde(default = "default_source_tries")]
+    #[schemars(range(min = 1, max = 20))]
+    pub max_tries: u32,
+    /// Employee id (the value of the `id` column) whose row `hris-operator fields` shows as
+    /// the example.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_employee_id: Option<String>,
+}
+
+/// Column names of a customer-defined table (an AFAS GetConnector, a Workday report) for each
+/// canonical field. An unset field uses the source's default column (see the README); an empty
+/// string reads nothing for that field.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldMap {
+    /// Column of the employee id (required in every row).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Column of the employee number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employee_number: Option<String>,
+    /// Column of the first name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    /// Column of the last name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    /// Column of the preferred name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_name: Option<String>,
+    /// Column of the work email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_email: Option<String>,
+    /// Column of the private email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personal_email: Option<String>,
+    /// Column of the employment status. Values are read with `statusValues`, then as
+    /// Active/Pending/Leave/Inactive; with no status column the status follows the dates
+    /// (Pending before the start date, Inactive after the end date, Active otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employment_status: Option<String>,
+    /// Column of the start date (YYYY-MM-DD, optionally followed by a time or offset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
+    /// Column of the end date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_date: Option<String>,
+    /// Column of the manager's employee id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager_id: Option<String>,
+    /// Column of the department.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// Column of the job title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Column of the work location.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Column of the preferred language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_language: Option<String>,
+    /// Custom fields: canonical custom field name (a dotted name makes a nested object) →
+    /// column.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom_fields: BTreeMap<String, String>,
+    /// Status values of the status column (matched case-insensitively) and the status each
+    /// means, such as `{"In dienst": Active, "Uit dienst": Inactive}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub status_values: BTreeMap<String, SourceStatus>,
+}
+
+/// An employment status, as a field map's `statusValues` names it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum SourceStatus {
+    /// Employed and working.
+    Active,
+    /// Hired, not started yet.
+    Pending,
+    /// On leave.
+    Leave,
+    /// Left the company.
+    Inactive,
+}
+
+fn default_merge_rate() -> f64 {
+    100.0 / 60.0
+}
+
+fn default_bamboo_rate() -> f64 {
+    5.0
+}
+
+fn default_personio_rate() -> f64 {
+    5.0
+}
+
+fn default_hibob_rate() -> f64 {
+    50.0 / 60.0
+}
+
+fn default_afas_rate() -> f64 {
+    10.0
+}
+
+fn default_workday_rate() -> f64 {
+    1.0
+}
+
+fn default_afas_page_size() -> u32 {
+    1000
+}
+
+fn default_source_timeout() -> u32 {
+    30
+}
+
+fn default_single_call_timeout() -> u32 {
+    300
+}
+
+fn default_source_tries() -> u32 {
+    5
 }
 
 /// The directory to provision into. Exactly one key must be set.

@@ -1,2 +1,9 @@
 //! Emulators of the APIs hris-operator talks to, for tests, benchmarks and local samples.
+pub mod afas;
+pub mod bamboohr;
+pub mod hibob;
+pub mod hr;
+pub mod merge;
+pub mod personio;
 pub mod scim;
+pub mod workday;

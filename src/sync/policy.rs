@@ -326,12 +326,89 @@ impl SyncPolicy {
                         ),
                     );
                 }
-                if csv.path.trim().is_empty() {
+                let inputs = [
+                    csv.path.is_some(),
+                    csv.config_map_ref.is_some(),
+                    csv.secret_ref.is_some(),
+                ];
+                if inputs.iter().filter(|set| **set).count() != 1 {
+                    error(
+                        "spec.source.csv".into(),
+                        "set exactly one of path, configMapRef, secretRef".into(),
+                    );
+                } else if csv.path.as_deref().is_some_and(|p| p.trim().is_empty()) {
                     error(
                         "spec.source.csv.path".into(),
                         "must name the CSV file".into(),
                     );
                 }
+            }
+            SourceSpec::Merge(s) => {
+                check_source_http(
+                    "merge",
+                    s.requests_per_second,
+                    s.timeout_seconds,
+                    s.max_tries,
+                    &mut error,
+                );
+            }
+            SourceSpec::BambooHr(s) => {
+                check_source_http(
+                    "bambooHr",
+                    s.requests_per_second,
+                    s.timeout_seconds,
+                    s.max_tries,
+                    &mut error,
+                );
+                if s.company_domain.trim().is_empty() {
+                    error(
+                        "spec.source.bambooHr.companyDomain".into(),
+                        "must name the BambooHR subdomain, such as acme for acme.bamboohr.com"
+                            .into(),
+                    );
+                }
+            }
+            SourceSpec::Personio(s) => {
+                check_source_http(
+                    "personio",
+                    s.requests_per_second,
+                    s.timeout_seconds,
+                    s.max_tries,
+                    &mut error,
+                );
+            }
+            SourceSpec::HiBob(s) => {
+                check_source_http(
+                    "hiBob",
+                    s.requests_per_second,
+                    s.timeout_seconds,
+                    s.max_tries,
+                    &mut error,
+                );
+            }
+            SourceSpec::Afas(s) => {
+                check_source_http(
+                    "afas",
+                    s.requests_per_second,
+                    s.timeout_seconds,
+                    s.max_tries,
+                    &mut error,
+                );
+                if s.page_size == 0 || s.page_size > 10_000 {
+                    error(
+                        "spec.source.afas.pageSize".into(),
+                        format!("{} is out of range; use 1 to 10000", s.page_size),
+                    );
+                }
+            }
+            SourceSpec::Workday(s) => {
+                check_source_http(
+                    "workday",
+                    s.requests_per_second,
+                    s.timeout_seconds,
+                    s.max_tries,
+                    &mut error,
+                );
             }
         }
 
@@ -438,6 +515,34 @@ pub fn parse_interval(value: &str) -> Result<u64, String> {
         return Err(format!("`{value}` is zero; an interval must be positive"));
     }
     Ok(seconds)
+}
+
+/// The request settings every HTTP source has, checked as the CRD schema checks them.
+fn check_source_http(
+    source: &str,
+    requests_per_second: f64,
+    timeout_seconds: u32,
+    max_tries: u32,
+    error: &mut impl FnMut(String, String),
+) {
+    if !(requests_per_second >= 0.001 && requests_per_second.is_finite()) {
+        error(
+            format!("spec.source.{source}.requestsPerSecond"),
+            format!("{requests_per_second} is too low; use at least 0.001 (decimals allowed)"),
+        );
+    }
+    if !(1..=600).contains(&timeout_seconds) {
+        error(
+            format!("spec.source.{source}.timeoutSeconds"),
+            format!("{timeout_seconds} is out of range; use 1 to 600"),
+        );
+    }
+    if !(1..=20).contains(&max_tries) {
+        error(
+            format!("spec.source.{source}.maxTries"),
+            format!("{max_tries} is out of range; use 1 to 20"),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -81,7 +81,9 @@ pub async fn run(
     context: &ConnectorContext,
     options: &RunOptions,
 ) -> Result<RunOutput, RunError> {
-    let source = source::build(&spec.source, context);
+    let source = source::build(&spec.source, context)
+        .await
+        .map_err(RunError::Source)?;
     let target = target::build(&spec.target, context)
         .await
         .map_err(RunError::Target)?;

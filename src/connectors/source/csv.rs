@@ -8,11 +8,12 @@ use std::path::PathBuf;
 use async_trait::async_trait;
 use compact_str::CompactString;
 use futures::stream::{self, BoxStream, StreamExt};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{Source, SourceError, SourcePage};
+use super::{Source, SourceError, SourceField, SourcePage};
+use crate::connectors::ConnectorContext;
 use crate::sync::{
-    model::{CustomFields, Email, EmailType, Employee, EmploymentStatus, RecordError},
+    model::{Email, EmailType, Employee, EmploymentStatus, RecordError},
     policy::parse_date,
 };
 
@@ -41,17 +42,47 @@ pub const COLUMNS: [&str; 18] = [
 /// Columns every file must have.
 pub const REQUIRED_COLUMNS: [&str; 4] = ["id", "firstName", "lastName", "employmentStatus"];
 
-/// Reads employees from a CSV file.
+/// Reads employees from a CSV file (a ConfigMap or Secret key is a mounted file too).
 #[derive(Clone, Debug)]
 pub struct CsvSource {
     path: PathBuf,
     delimiter: u8,
+    reference_employee_id: Option<String>,
 }
 
 impl CsvSource {
     /// A source reading `path` with the given delimiter.
     pub fn new(path: PathBuf, delimiter: u8) -> Self {
-        Self { path, delimiter }
+        Self {
+            path,
+            delimiter,
+            reference_employee_id: None,
+        }
+    }
+
+    /// The source a spec names: its file, or the mounted file of its ConfigMap or Secret key.
+    pub fn from_spec(
+        spec: &crate::crd::CsvSource,
+        context: &ConnectorContext,
+    ) -> Result<Self, SourceError> {
+        let path = match (&spec.path, &spec.config_map_ref, &spec.secret_ref) {
+            (Some(path), None, None) => context.resolve_path(path),
+            (None, Some(config_map), None) => context
+                .config_maps
+                .path(config_map)
+                .map_err(|e| SourceError::Unavailable(e.to_string()))?,
+            (None, None, Some(secret)) => context.secrets.path(secret)?,
+            _ => {
+                return Err(SourceError::InvalidInput(
+                    "spec.source.csv takes exactly one of path, configMapRef, secretRef".into(),
+                ));
+            }
+        };
+        Ok(Self {
+            path,
+            delimiter: spec.delimiter.as_bytes().first().copied().unwrap_or(b','),
+            reference_employee_id: spec.reference_employee_id.clone(),
+        })
     }
 
     async fn read(&self) -> Result<Vec<u8>, SourceError> {
@@ -79,6 +110,64 @@ impl Source for CsvSource {
         })
         .boxed()
     }
+
+    async fn fields(&self) -> Result<Vec<SourceField>, SourceError> {
+        let bytes = self.read().await?;
+        fields(
+            &bytes,
+            self.delimiter,
+            self.reference_employee_id.as_deref(),
+        )
+    }
+}
+
+/// The header's columns (each feeds the canonical field it names), with examples from the
+/// row of `reference` (else the first row).
+pub fn fields(
+    bytes: &[u8],
+    delimiter: u8,
+    reference: Option<&str>,
+) -> Result<Vec<SourceField>, SourceError> {
+    let mut reader = ::csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(bytes);
+    let header = reader
+        .byte_headers()
+        .map_err(|e| SourceError::InvalidInput(format!("cannot read the CSV header: {e}")))?
+        .clone();
+    parse_header(&header)?;
+    let names: Vec<String> = header
+        .iter()
+        .map(|raw| String::from_utf8_lossy(raw).trim().to_owned())
+        .collect();
+    let id_index = names.iter().position(|n| n == "id");
+    let mut example = None;
+    for record in reader.byte_records() {
+        let Ok(record) = record else { continue };
+        let id = id_index
+            .and_then(|i| record.get(i))
+            .map(|raw| String::from_utf8_lossy(raw).trim().to_owned());
+        if reference.is_none() || id.as_deref() == reference {
+            example = Some(record);
+            break;
+        }
+    }
+    Ok(names
+        .iter()
+        .enumerate()
+        .map(|(index, name)| SourceField {
+            name: name.clone(),
+            feeds: Some(name.clone()),
+            example: example
+                .as_ref()
+                .and_then(|r| r.get(index))
+                .map(|raw| String::from_utf8_lossy(raw).trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .map(Value::String),
+        })
+        .collect())
 }
 
 #[derive(Clone, Debug)]
@@ -236,7 +325,11 @@ fn parse_row(
         match column {
             Column::Custom(path) => {
                 if !value.is_empty() {
-                    insert_path(&mut employee.custom_fields, path, value);
+                    super::rows::insert_custom(
+                        &mut employee.custom_fields,
+                        &path.join("."),
+                        Value::String(value.to_owned()),
+                    );
                 }
             }
             Column::Standard(name) => match *name {
@@ -304,32 +397,6 @@ fn parse_row(
         ));
     }
     Ok(employee)
-}
-
-fn insert_path(fields: &mut CustomFields, path: &[String], value: &str) {
-    let (last, parents) = path.split_last().expect("custom paths are non-empty");
-    let leaf = Value::String(value.to_owned());
-    let Some((first, rest)) = parents.split_first() else {
-        fields.insert(last.as_str(), leaf);
-        return;
-    };
-    if !fields.get(first).is_some_and(Value::is_object) {
-        fields.insert(first.as_str(), Value::Object(Map::new()));
-    }
-    let mut map = fields
-        .get_mut(first)
-        .and_then(Value::as_object_mut)
-        .expect("just made an object");
-    for segment in rest {
-        let entry = map
-            .entry(segment.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !entry.is_object() {
-            *entry = Value::Object(Map::new());
-        }
-        map = entry.as_object_mut().expect("just made an object");
-    }
-    map.insert(last.clone(), leaf);
 }
 
 #[cfg(test)]
@@ -427,6 +494,26 @@ mod tests {
         );
         let twice = parse(b"id,id,firstName,lastName,employmentStatus\n", b',');
         assert!(twice.unwrap_err().to_string().contains("`id` twice"));
+    }
+
+    #[test]
+    fn fields_list_the_header_with_the_reference_row_as_example() {
+        let csv = "id,firstName,lastName,employmentStatus,customFields.shirt\n1,A,B,Active,\n2,C,D,Leave,M\n";
+        let listed = |reference| {
+            fields(csv.as_bytes(), b',', reference)
+                .unwrap()
+                .into_iter()
+                .map(|f| (f.name, f.example))
+                .collect::<Vec<_>>()
+        };
+        let first = listed(None);
+        assert_eq!(first[1], ("firstName".to_owned(), Some(json!("A"))));
+        assert_eq!(first[4], ("customFields.shirt".to_owned(), None));
+        let second = listed(Some("2"));
+        assert_eq!(
+            second[4],
+            ("customFields.shirt".to_owned(), Some(json!("M")))
+        );
     }
 
     #[test]

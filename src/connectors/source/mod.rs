@@ -1,10 +1,25 @@
 //! HR sources. Every source streams pages of canonical employees; a failure on any page fails
 //! the whole fetch, so a partial list is never mistaken for the complete one.
+//!
+//! Sources that page with a cursor stop with an error when a cursor repeats: a server that
+//! hands out a cursor it handed out before would loop, and what was read so far is not the
+//! whole list.
 
+pub mod afas;
+pub mod api;
+pub mod bamboohr;
 pub mod csv;
+pub mod hibob;
+pub mod merge;
+pub mod personio;
+pub mod rows;
+pub mod workday;
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::{StreamExt, stream::BoxStream};
+use serde_json::Value;
 
 use super::ConnectorContext;
 use crate::{
@@ -23,6 +38,18 @@ pub struct SourcePage {
 
 /// A whole fetch.
 pub type SourceData = SourcePage;
+
+/// One field a source offers, for building attribute mappings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceField {
+    /// The field as the source names it (a dotted path into nested records).
+    pub name: String,
+    /// The canonical field it feeds (`firstName`, `customFields.costCenter`), if any.
+    pub feeds: Option<String>,
+    /// A value from the reference employee (or the first record), if it has one. Personal
+    /// data: show it on a terminal, never log it.
+    pub example: Option<Value>,
+}
 
 /// Why a source could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -60,16 +87,67 @@ pub trait Source: Send + Sync {
 
     /// Streams every employee, page by page.
     fn pages(&self) -> BoxStream<'_, Result<SourcePage, SourceError>>;
+
+    /// Every field the source offers (standard and custom), with an example value from the
+    /// spec's `referenceEmployeeId` when set (many APIs leave empty custom fields out of a
+    /// record), else from the first record.
+    async fn fields(&self) -> Result<Vec<SourceField>, SourceError>;
 }
 
-/// Builds the source a spec names.
-pub fn build(spec: &SourceSpec, context: &ConnectorContext) -> Box<dyn Source> {
-    match spec {
-        SourceSpec::Csv(csv) => Box::new(csv::CsvSource::new(
-            context.resolve_path(&csv.path),
-            csv.delimiter.as_bytes().first().copied().unwrap_or(b','),
-        )),
+/// Back-off of retried requests: the spec sets the tries, this the delays (tests shorten them).
+#[derive(Clone, Copy, Debug)]
+pub struct RetryDelays {
+    /// First back-off; doubles each try.
+    pub base: Duration,
+    /// Longest back-off, and longest `Retry-After` honoured.
+    pub max: Duration,
+}
+
+impl Default for RetryDelays {
+    fn default() -> Self {
+        let policy = super::http::RetryPolicy::default();
+        Self {
+            base: policy.base_delay,
+            max: policy.max_delay,
+        }
     }
+}
+
+/// Builds the source a spec names, reading its credentials.
+pub async fn build(
+    spec: &SourceSpec,
+    context: &ConnectorContext,
+) -> Result<Box<dyn Source>, SourceError> {
+    build_with(spec, context, RetryDelays::default()).await
+}
+
+/// [`build`] with chosen retry delays.
+pub async fn build_with(
+    spec: &SourceSpec,
+    context: &ConnectorContext,
+    delays: RetryDelays,
+) -> Result<Box<dyn Source>, SourceError> {
+    Ok(match spec {
+        SourceSpec::Csv(csv) => Box::new(csv::CsvSource::from_spec(csv, context)?),
+        SourceSpec::Merge(spec) => {
+            Box::new(merge::MergeSource::from_spec(spec, context, delays).await?)
+        }
+        SourceSpec::BambooHr(spec) => {
+            Box::new(bamboohr::BambooHrSource::from_spec(spec, context, delays).await?)
+        }
+        SourceSpec::Personio(spec) => {
+            Box::new(personio::PersonioSource::from_spec(spec, context, delays).await?)
+        }
+        SourceSpec::HiBob(spec) => {
+            Box::new(hibob::HiBobSource::from_spec(spec, context, delays).await?)
+        }
+        SourceSpec::Afas(spec) => {
+            Box::new(afas::AfasSource::from_spec(spec, context, delays).await?)
+        }
+        SourceSpec::Workday(spec) => {
+            Box::new(workday::WorkdaySource::from_spec(spec, context, delays).await?)
+        }
+    })
 }
 
 /// Reads every page; the first failing page fails the fetch.

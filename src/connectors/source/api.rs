@@ -1,0 +1,157 @@
+//! What the HTTP sources share: a JSON call whose failures become [`SourceError`]s that name
+//! the API, the path and the fix (never a value, a header or a body), and the client set-up.
+
+use std::time::Duration;
+
+use reqwest::{Method, RequestBuilder};
+use serde_json::Value;
+
+use super::{RetryDelays, SourceError};
+use crate::connectors::http::{Auth, HttpClient, HttpError, RetryPolicy};
+
+/// One HR API: a paced, retrying client and the vendor's name for messages.
+#[derive(Debug)]
+pub struct ApiClient {
+    http: HttpClient,
+    vendor: &'static str,
+    /// What to check when the credentials are refused, such as "the secret merge/apiKey".
+    credentials_hint: String,
+}
+
+impl ApiClient {
+    /// A client with the spec's request settings.
+    pub fn new(
+        vendor: &'static str,
+        credentials_hint: String,
+        auth: Auth,
+        requests_per_second: f64,
+        timeout_seconds: u32,
+        max_tries: u32,
+        delays: RetryDelays,
+    ) -> Result<Self, SourceError> {
+        let http = HttpClient::new(
+            auth,
+            Some(requests_per_second),
+            Duration::from_secs(u64::from(timeout_seconds.max(1))),
+            RetryPolicy {
+                max_tries: max_tries.max(1),
+                base_delay: delays.base,
+                max_delay: delays.max,
+            },
+        )
+        .map_err(SourceError::Unavailable)?;
+        Ok(Self {
+            http,
+            vendor,
+            credentials_hint,
+        })
+    }
+
+    /// A client over a ready HTTP client (tests, benchmarks).
+    pub fn with_http(vendor: &'static str, credentials_hint: String, http: HttpClient) -> Self {
+        Self {
+            http,
+            vendor,
+            credentials_hint,
+        }
+    }
+
+    /// Sends a request and reads a JSON answer. 401 and 403 are `CredentialsInvalid` at once
+    /// (no retries); other failures, after the retry policy's tries, are `Unavailable`.
+    pub async fn json(
+        &self,
+        method: Method,
+        url: &str,
+        build: impl Fn(RequestBuilder) -> RequestBuilder,
+    ) -> Result<Value, SourceError> {
+        let path = url_path(url);
+        let response = match self.http.send(method.clone(), url, build).await {
+            Ok(response) => response,
+            Err(HttpError {
+                status: Some(status @ (401 | 403)),
+                ..
+            }) => return Err(self.refused(status, &path)),
+            Err(error) => {
+                return Err(SourceError::Unavailable(format!(
+                    "{} {method} {path}: {}",
+                    self.vendor, error.message
+                )));
+            }
+        };
+        let status = response.status().as_u16();
+        if status == 401 || status == 403 {
+            return Err(self.refused(status, &path));
+        }
+        if !response.status().is_success() {
+            let headers = response.headers().clone();
+            let detail = error_detail(&headers, response.text().await.ok());
+            return Err(SourceError::Unavailable(format!(
+                "{} answered {status} to {method} {path}{detail}",
+                self.vendor
+            )));
+        }
+        let body = response.bytes().await.map_err(|_| {
+            SourceError::Unavailable(format!(
+                "{} {method} {path}: the answer was cut off",
+                self.vendor
+            ))
+        })?;
+        serde_json::from_slice(&body).map_err(|e| {
+            SourceError::Unavailable(format!(
+                "{} answered {method} {path} with malformed JSON (line {}, column {})",
+                self.vendor,
+                e.line(),
+                e.column()
+            ))
+        })
+    }
+
+    fn refused(&self, status: u16, path: &str) -> SourceError {
+        SourceError::CredentialsInvalid(format!(
+            "{} answered {status} to {path}; check {}",
+            self.vendor, self.credentials_hint
+        ))
+    }
+}
+
+/// Error codes an API gives in its error answer, without free text (which may quote data).
+fn error_detail(headers: &reqwest::header::HeaderMap, body: Option<String>) -> String {
+    let mut parts = Vec::new();
+    if headers.contains_key("x-bamboohr-error-message") {
+        parts.push("see the X-BambooHR-Error-Message header".to_owned());
+    }
+    if let Some(document) = body.and_then(|b| serde_json::from_str::<Value>(&b).ok()) {
+        for key in [
+            "errorNumber",
+            "profitLogReference",
+            "type",
+            "title",
+            "code",
+            "error_code",
+        ] {
+            if let Some(value) = document.get(key).filter(|v| v.is_string() || v.is_number()) {
+                parts.push(format!("{key} {value}"));
+            }
+        }
+        if let Some(code) = document.pointer("/error/code").filter(|v| !v.is_null()) {
+            parts.push(format!("error code {code}"));
+        }
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", parts.join(", "))
+    }
+}
+
+/// The path of a URL, without host and query (those can carry ids or tokens).
+pub fn url_path(url: &str) -> String {
+    reqwest::Url::parse(url)
+        .map(|u| u.path().to_owned())
+        .unwrap_or_else(|_| "<url>".to_owned())
+}
+
+/// A base URL without its trailing slash.
+pub fn trim_base(url: &str) -> String {
+    url.trim_end_matches('/').to_owned()
+}

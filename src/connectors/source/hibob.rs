@@ -1,0 +1,197 @@
+//! HiBob: one `POST /people/search` with `showInactive: true` returns everyone (HiBob does not
+//! page), asking for the standard fields and the mapped custom ones. Records are nested by
+//! category (`root`, `work`, `home`, `internal`, …); fields are read by dotted path.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use futures::stream::{self, BoxStream, StreamExt};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{
+    RetryDelays, Source, SourceError, SourceField, SourcePage,
+    api::{ApiClient, trim_base},
+    rows::{self, Columns},
+};
+use crate::{
+    connectors::{ConnectorContext, http::Auth},
+    crd::HiBobSource as HiBobSpec,
+    sync::model::EmploymentStatus,
+};
+
+/// HiBob's documented base URL.
+pub const DEFAULT_BASE_URL: &str = "https://api.hibob.com/v1";
+
+/// Reads employees from HiBob.
+#[derive(Debug)]
+pub struct HiBobSource {
+    api: ApiClient,
+    base: String,
+    columns: Columns,
+    reference_employee_id: Option<String>,
+}
+
+/// Which HiBob field feeds which canonical field (some field ids are unconfirmed: see the
+/// README), plus the mapped custom fields.
+pub fn columns(custom: &BTreeMap<String, String>) -> Columns {
+    let some = |s: &str| Some(s.to_owned());
+    Columns {
+        id: "root.id".into(),
+        employee_number: some("work.employeeIdInCompany"),
+        first_name: some("root.firstName"),
+        last_name: some("root.surname"),
+        preferred_name: some("personal.shortName"),
+        work_email: some("root.email"),
+        personal_email: some("home.privateEmail"),
+        employment_status: some("internal.lifecycleStatus"),
+        start_date: some("work.startDate"),
+        end_date: some("internal.terminationDate"),
+        manager_id: some("work.reportsTo.id"),
+        department: some("work.department"),
+        title: some("work.title"),
+        location: some("work.site"),
+        preferred_language: None,
+        custom: custom
+            .iter()
+            .map(|(name, path)| (name.clone(), path.clone()))
+            .collect(),
+        custom_object: None,
+        status_values: vec![
+            ("hired".into(), EmploymentStatus::Pending),
+            ("employed".into(), EmploymentStatus::Active),
+            ("on leave".into(), EmploymentStatus::Leave),
+            ("leave".into(), EmploymentStatus::Leave),
+            ("terminated".into(), EmploymentStatus::Inactive),
+        ],
+    }
+}
+
+/// A dotted field path as HiBob's search names it: `work.title` → `/work/title`.
+pub fn search_path(column: &str) -> String {
+    format!("/{}", column.replace('.', "/"))
+}
+
+impl HiBobSource {
+    /// The source a spec names, with its secret read.
+    pub async fn from_spec(
+        spec: &HiBobSpec,
+        context: &ConnectorContext,
+        delays: RetryDelays,
+    ) -> Result<Self, SourceError> {
+        let token = context.secrets.get(&spec.token_secret_ref).await?;
+        let hint = format!(
+            "serviceUserId and the token in secret {}/{}",
+            spec.token_secret_ref.name, spec.token_secret_ref.key
+        );
+        let api = ApiClient::new(
+            "HiBob",
+            hint,
+            Auth::Basic {
+                username: spec.service_user_id.clone(),
+                password: token,
+            },
+            spec.requests_per_second,
+            spec.timeout_seconds,
+            spec.max_tries,
+            delays,
+        )?;
+        Ok(Self::new(
+            api,
+            spec.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
+            columns(&spec.custom_fields),
+            spec.reference_employee_id.clone(),
+        ))
+    }
+
+    /// A source over a ready client.
+    pub fn new(
+        api: ApiClient,
+        base_url: &str,
+        columns: Columns,
+        reference_employee_id: Option<String>,
+    ) -> Self {
+        Self {
+            api,
+            base: trim_base(base_url),
+            columns,
+            reference_employee_id,
+        }
+    }
+
+    async fn search(&self) -> Result<Vec<Value>, SourceError> {
+        let fields: Vec<String> = self
+            .columns
+            .requested()
+            .iter()
+            .map(|c| search_path(c))
+            .collect();
+        let body = json!({"fields": fields, "filters": [], "showInactive": true});
+        let answer = self
+            .api
+            .json(
+                Method::POST,
+                &format!("{}/people/search", self.base),
+                |request| request.json(&body),
+            )
+            .await?;
+        answer
+            .get("employees")
+            .and_then(Value::as_array)
+            .cloned()
+            .ok_or_else(|| {
+                SourceError::Unavailable("HiBob answered /people/search without `employees`".into())
+            })
+    }
+
+    async fn field_ids(&self) -> Result<Vec<String>, SourceError> {
+        let answer = self
+            .api
+            .json(
+                Method::GET,
+                &format!("{}/company/people/fields", self.base),
+                |r| r,
+            )
+            .await?;
+        Ok(answer
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|field| field.get("id").and_then(Value::as_str))
+            .map(|id| id.trim_start_matches('/').replace('/', "."))
+            .collect())
+    }
+}
+
+#[async_trait]
+impl Source for HiBobSource {
+    async fn check(&self) -> Result<(), SourceError> {
+        self.field_ids().await.map(|_| ())
+    }
+
+    fn pages(&self) -> BoxStream<'_, Result<SourcePage, SourceError>> {
+        stream::once(async move {
+            let employees = self.search().await?;
+            let mut page = SourcePage::default();
+            for record in employees.iter().filter_map(Value::as_object) {
+                match rows::read_record(record, &self.columns) {
+                    Ok(employee) => page.employees.push(employee),
+                    Err(error) => page.errors.push(error),
+                }
+            }
+            Ok(page)
+        })
+        .boxed()
+    }
+
+    async fn fields(&self) -> Result<Vec<SourceField>, SourceError> {
+        let names = self.field_ids().await?;
+        let employees = self.search().await?;
+        let record = rows::reference_record(
+            &employees,
+            &self.columns,
+            self.reference_employee_id.as_deref(),
+        );
+        Ok(rows::fields_of(record, &self.columns, &names))
+    }
+}

@@ -1,0 +1,530 @@
+//! Reading a record (a JSON object, possibly nested) into the canonical employee through a
+//! table of which field feeds which canonical field. Every HTTP source uses it: those whose
+//! fields are fixed (BambooHR, HiBob, and Merge and Personio after unwrapping) with their own
+//! table, AFAS and Workday with the customer's field map.
+
+use compact_str::CompactString;
+use jiff::civil::Date;
+use serde_json::{Map, Value};
+
+use super::SourceField;
+use crate::{
+    crd::{FieldMap, SourceStatus},
+    sync::{
+        model::{CustomFields, Email, EmailType, Employee, EmploymentStatus, RecordError},
+        policy::parse_date,
+    },
+};
+
+/// Which record field (a key, or a dotted path into nested objects) feeds each canonical
+/// field. `None`: the source has no such field.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Columns {
+    /// Employee id (required).
+    pub id: String,
+    /// Employee number.
+    pub employee_number: Option<String>,
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Preferred name.
+    pub preferred_name: Option<String>,
+    /// Work email.
+    pub work_email: Option<String>,
+    /// Private email.
+    pub personal_email: Option<String>,
+    /// Employment status.
+    pub employment_status: Option<String>,
+    /// Start date.
+    pub start_date: Option<String>,
+    /// End date.
+    pub end_date: Option<String>,
+    /// Manager's id.
+    pub manager_id: Option<String>,
+    /// Department.
+    pub department: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+    /// Location.
+    pub location: Option<String>,
+    /// Preferred language.
+    pub preferred_language: Option<String>,
+    /// Custom fields: canonical name (dotted: nested) → record field.
+    pub custom: Vec<(String, String)>,
+    /// A record field holding an object of custom fields copied whole (Merge's
+    /// `custom_fields`).
+    pub custom_object: Option<String>,
+    /// Status values (lower case) and what they mean, tried before the canonical names.
+    pub status_values: Vec<(String, EmploymentStatus)>,
+}
+
+impl Columns {
+    /// The columns of a customer's field map, with the source's defaults for unset entries;
+    /// an empty entry reads nothing.
+    pub fn from_field_map(map: &FieldMap, defaults: &Columns) -> Columns {
+        let pick = |set: &Option<String>, default: &Option<String>| match set {
+            Some(column) if column.is_empty() => None,
+            Some(column) => Some(column.clone()),
+            None => default.clone(),
+        };
+        let mut status_values = defaults.status_values.clone();
+        for (value, status) in &map.status_values {
+            let status = match status {
+                SourceStatus::Active => EmploymentStatus::Active,
+                SourceStatus::Pending => EmploymentStatus::Pending,
+                SourceStatus::Leave => EmploymentStatus::Leave,
+                SourceStatus::Inactive => EmploymentStatus::Inactive,
+            };
+            status_values.insert(0, (value.trim().to_lowercase(), status));
+        }
+        Columns {
+            id: map
+                .id
+                .clone()
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| defaults.id.clone()),
+            employee_number: pick(&map.employee_number, &defaults.employee_number),
+            first_name: pick(&map.first_name, &defaults.first_name),
+            last_name: pick(&map.last_name, &defaults.last_name),
+            preferred_name: pick(&map.preferred_name, &defaults.preferred_name),
+            work_email: pick(&map.work_email, &defaults.work_email),
+            personal_email: pick(&map.personal_email, &defaults.personal_email),
+            employment_status: pick(&map.employment_status, &defaults.employment_status),
+            start_date: pick(&map.start_date, &defaults.start_date),
+            end_date: pick(&map.end_date, &defaults.end_date),
+            manager_id: pick(&map.manager_id, &defaults.manager_id),
+            department: pick(&map.department, &defaults.department),
+            title: pick(&map.title, &defaults.title),
+            location: pick(&map.location, &defaults.location),
+            preferred_language: pick(&map.preferred_language, &defaults.preferred_language),
+            custom: map
+                .custom_fields
+                .iter()
+                .map(|(name, column)| (name.clone(), column.clone()))
+                .collect(),
+            custom_object: defaults.custom_object.clone(),
+            status_values,
+        }
+    }
+
+    /// Every record field the table reads, with the canonical field it feeds.
+    pub fn feeds(&self) -> Vec<(String, String)> {
+        let mut feeds: Vec<(String, String)> = [
+            (Some(&self.id), "id"),
+            (self.employee_number.as_ref(), "employeeNumber"),
+            (self.first_name.as_ref(), "firstName"),
+            (self.last_name.as_ref(), "lastName"),
+            (self.preferred_name.as_ref(), "preferredName"),
+            (self.work_email.as_ref(), "workEmail"),
+            (self.personal_email.as_ref(), "personalEmail"),
+            (self.employment_status.as_ref(), "employmentStatus"),
+            (self.start_date.as_ref(), "startDate"),
+            (self.end_date.as_ref(), "endDate"),
+            (self.manager_id.as_ref(), "managerId"),
+            (self.department.as_ref(), "department"),
+            (self.title.as_ref(), "title"),
+            (self.location.as_ref(), "location"),
+            (self.preferred_language.as_ref(), "preferredLanguage"),
+        ]
+        .into_iter()
+        .filter_map(|(column, canonical)| column.map(|c| (c.clone(), canonical.to_owned())))
+        .collect();
+        feeds.extend(
+            self.custom
+                .iter()
+                .map(|(name, column)| (column.clone(), format!("customFields.{name}"))),
+        );
+        feeds
+    }
+
+    /// The record fields a request must ask for (top-level keys, deduplicated, in order).
+    pub fn requested(&self) -> Vec<String> {
+        let mut fields: Vec<String> = Vec::new();
+        for (column, _) in self.feeds() {
+            if !fields.contains(&column) {
+                fields.push(column);
+            }
+        }
+        fields
+    }
+}
+
+/// The value at `column`: the key itself, else a dotted path into nested objects. Null and
+/// empty strings count as absent.
+pub fn lookup<'a>(record: &'a Map<String, Value>, column: &str) -> Option<&'a Value> {
+    let value = match record.get(column) {
+        Some(value) => Some(value),
+        None => {
+            let mut parts = column.split('.');
+            let first = record.get(parts.next()?)?;
+            parts.try_fold(first, |value, part| value.get(part))
+        }
+    };
+    value.filter(|v| !v.is_null() && v.as_str().is_none_or(|s| !s.trim().is_empty()))
+}
+
+/// A value as text: strings trimmed, numbers and booleans written out; objects and arrays
+/// are not text.
+pub fn as_text(value: &Value) -> Option<CompactString> {
+    match value {
+        Value::String(s) => Some(s.trim().into()),
+        Value::Number(n) => Some(n.to_string().into()),
+        Value::Bool(b) => Some(if *b { "true" } else { "false" }.into()),
+        _ => None,
+    }
+}
+
+/// A date from an API: `YYYY-MM-DD`, optionally followed by a time or an offset
+/// (`2024-02-01T00:00:00Z`, Workday's `2024-02-01-08:00`).
+pub fn api_date(text: &str) -> Result<Date, String> {
+    let day = text.get(..10).unwrap_or(text);
+    parse_date(day)
+}
+
+/// Sets a custom field; a dotted name makes nested objects (`address.city`).
+pub fn insert_custom(fields: &mut CustomFields, name: &str, value: Value) {
+    let mut parts = name.split('.');
+    let first = parts.next().unwrap_or(name);
+    let rest: Vec<&str> = parts.collect();
+    let Some((last, middle)) = rest.split_last() else {
+        fields.insert(first, value);
+        return;
+    };
+    if !fields.get(first).is_some_and(Value::is_object) {
+        fields.insert(first, Value::Object(Map::new()));
+    }
+    let mut map = fields
+        .get_mut(first)
+        .and_then(Value::as_object_mut)
+        .expect("just made an object");
+    for segment in middle {
+        let entry = map
+            .entry((*segment).to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Value::Object(Map::new());
+        }
+        map = entry.as_object_mut().expect("just made an object");
+    }
+    map.insert((*last).to_owned(), value);
+}
+
+/// Reads one record. An error names the employee id and the field, never a value.
+pub fn read_record(
+    record: &Map<String, Value>,
+    columns: &Columns,
+) -> Result<Employee, RecordError> {
+    let id = lookup(record, &columns.id).and_then(as_text);
+    let Some(id) = id.filter(|id| !id.is_empty()) else {
+        return Err(RecordError {
+            line: None,
+            employee_id: None,
+            field: Some(columns.id.clone()),
+            message: format!(
+                "a record has no employee id in `{}`; every record needs one",
+                columns.id
+            ),
+        });
+    };
+    let error = |field: &str, message: String| RecordError {
+        line: None,
+        employee_id: Some(id.clone()),
+        field: Some(field.to_owned()),
+        message,
+    };
+    let text =
+        |column: &Option<String>, canonical: &str| -> Result<Option<CompactString>, RecordError> {
+            let Some(column) = column else {
+                return Ok(None);
+            };
+            match lookup(record, column) {
+                None => Ok(None),
+                Some(value) => as_text(value).map(Some).ok_or_else(|| {
+                    error(
+                        canonical,
+                        format!("`{column}` is not text; map a text field to {canonical}"),
+                    )
+                }),
+            }
+        };
+    let date = |column: &Option<String>, canonical: &str| -> Result<Option<Date>, RecordError> {
+        match text(column, canonical)? {
+            None => Ok(None),
+            // BambooHR's empty date.
+            Some(value) if value.starts_with("0000-00-00") => Ok(None),
+            Some(value) => api_date(&value).map(Some).map_err(|_| {
+                error(
+                    canonical,
+                    format!(
+                        "`{}` does not start with a YYYY-MM-DD date",
+                        column.as_deref().unwrap_or_default()
+                    ),
+                )
+            }),
+        }
+    };
+    let mut employee = Employee::new(
+        id.clone(),
+        text(&columns.first_name, "firstName")?.unwrap_or_default(),
+        text(&columns.last_name, "lastName")?.unwrap_or_default(),
+        EmploymentStatus::Active,
+    );
+    if employee.first_name.is_empty() && employee.last_name.is_empty() {
+        return Err(error(
+            "firstName",
+            "the first and last name are both empty".into(),
+        ));
+    }
+    employee.employee_number = text(&columns.employee_number, "employeeNumber")?;
+    employee.preferred_name = text(&columns.preferred_name, "preferredName")?;
+    for (column, kind, canonical) in [
+        (&columns.work_email, EmailType::Work, "workEmail"),
+        (
+            &columns.personal_email,
+            EmailType::Personal,
+            "personalEmail",
+        ),
+    ] {
+        if let Some(address) = text(column, canonical)? {
+            if !address.contains('@') {
+                return Err(error(
+                    canonical,
+                    format!(
+                        "`{}` does not hold an email address",
+                        column.as_deref().unwrap_or_default()
+                    ),
+                ));
+            }
+            employee.emails.push(Email { address, kind });
+        }
+    }
+    employee.start_date = date(&columns.start_date, "startDate")?;
+    employee.end_date = date(&columns.end_date, "endDate")?;
+    employee.manager_id = text(&columns.manager_id, "managerId")?;
+    employee.department = text(&columns.department, "department")?;
+    employee.title = text(&columns.title, "title")?;
+    employee.location = text(&columns.location, "location")?;
+    employee.preferred_language = text(&columns.preferred_language, "preferredLanguage")?;
+    employee.employment_status = match text(&columns.employment_status, "employmentStatus")? {
+        Some(value) => {
+            let folded = value.to_lowercase();
+            columns
+                .status_values
+                .iter()
+                .find(|(known, _)| *known == folded)
+                .map(|(_, status)| *status)
+                .or_else(|| EmploymentStatus::parse(&value))
+                .ok_or_else(|| {
+                    error(
+                        "employmentStatus",
+                        format!(
+                            "`{value}` is not a known status; use Active, Pending, Leave or Inactive, or map it in statusValues"
+                        ),
+                    )
+                })?
+        }
+        None => status_from_dates(employee.start_date, employee.end_date, today()),
+    };
+    if let Some(object) = columns
+        .custom_object
+        .as_deref()
+        .and_then(|c| lookup(record, c))
+        .and_then(Value::as_object)
+    {
+        for (name, value) in object {
+            if !value.is_null() {
+                employee.custom_fields.insert(name.as_str(), value.clone());
+            }
+        }
+    }
+    for (name, column) in &columns.custom {
+        if let Some(value) = lookup(record, column) {
+            insert_custom(&mut employee.custom_fields, name, value.clone());
+        }
+    }
+    Ok(employee)
+}
+
+/// A status from the dates alone: Pending before the start, Inactive after the end.
+pub fn status_from_dates(start: Option<Date>, end: Option<Date>, today: Date) -> EmploymentStatus {
+    if start.is_some_and(|start| start > today) {
+        EmploymentStatus::Pending
+    } else if end.is_some_and(|end| end < today) {
+        EmploymentStatus::Inactive
+    } else {
+        EmploymentStatus::Active
+    }
+}
+
+fn today() -> Date {
+    jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::UTC)
+        .date()
+}
+
+/// The fields of one record, flattened to dotted paths (arrays stay whole), with what each
+/// feeds. `extra_names` adds fields known from the API's metadata that the record lacks.
+pub fn fields_of(
+    record: Option<&Map<String, Value>>,
+    columns: &Columns,
+    extra_names: &[String],
+) -> Vec<SourceField> {
+    let mut flat = Vec::new();
+    if let Some(record) = record {
+        flatten("", record, &mut flat);
+    }
+    for name in extra_names {
+        if !flat.iter().any(|(n, _)| n == name) {
+            flat.push((name.clone(), Value::Null));
+        }
+    }
+    let feeds = columns.feeds();
+    for (column, _) in &feeds {
+        if !flat.iter().any(|(n, _)| n == column) {
+            flat.push((column.clone(), Value::Null));
+        }
+    }
+    let custom_prefix = columns.custom_object.as_ref().map(|c| format!("{c}."));
+    let mut fields: Vec<SourceField> = flat
+        .into_iter()
+        .map(|(name, value)| {
+            let mut feeding: Vec<&str> = feeds
+                .iter()
+                .filter(|(column, _)| *column == name)
+                .map(|(_, canonical)| canonical.as_str())
+                .collect();
+            let custom = custom_prefix
+                .as_ref()
+                .and_then(|prefix| name.strip_prefix(prefix.as_str()))
+                .map(|rest| format!("customFields.{rest}"));
+            if let Some(custom) = &custom {
+                feeding.push(custom);
+            }
+            SourceField {
+                feeds: (!feeding.is_empty()).then(|| feeding.join(", ")),
+                example: (!value.is_null()).then_some(value),
+                name,
+            }
+        })
+        .collect();
+    fields.sort_by(|a, b| a.name.cmp(&b.name));
+    fields
+}
+
+fn flatten(prefix: &str, object: &Map<String, Value>, out: &mut Vec<(String, Value)>) {
+    for (key, value) in object {
+        let name = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            Value::Object(inner) if !inner.is_empty() => flatten(&name, inner, out),
+            _ => out.push((name, value.clone())),
+        }
+    }
+}
+
+/// The record whose id is `reference`, else the first one.
+pub fn reference_record<'a>(
+    records: &'a [Value],
+    columns: &Columns,
+    reference: Option<&str>,
+) -> Option<&'a Map<String, Value>> {
+    let objects = records.iter().filter_map(Value::as_object);
+    match reference {
+        Some(wanted) => objects
+            .clone()
+            .find(|r| lookup(r, &columns.id).and_then(as_text).as_deref() == Some(wanted)),
+        None => objects.clone().next(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+    use serde_json::json;
+
+    fn columns() -> Columns {
+        Columns {
+            id: "id".into(),
+            first_name: Some("name.first".into()),
+            last_name: Some("name.last".into()),
+            work_email: Some("mail".into()),
+            employment_status: Some("state".into()),
+            start_date: Some("start".into()),
+            custom: vec![("cost.center".into(), "cc".into())],
+            status_values: vec![("in dienst".into(), EmploymentStatus::Active)],
+            ..Columns::default()
+        }
+    }
+
+    #[test]
+    fn reads_nested_paths_status_values_dates_and_custom_fields() {
+        let record = json!({"id": 7, "name": {"first": "Ada", "last": "L"}, "mail": "a@x.example",
+            "state": "In Dienst", "start": "2024-02-01-08:00", "cc": 4410, "unused": true});
+        let e = read_record(record.as_object().unwrap(), &columns()).unwrap();
+        assert_eq!(e.id, "7");
+        assert_eq!(e.first_name, "Ada");
+        assert_eq!(e.employment_status, EmploymentStatus::Active);
+        assert_eq!(e.start_date, Some(date(2024, 2, 1)));
+        assert_eq!(e.custom_fields.get("cost"), Some(&json!({"center": 4410})));
+    }
+
+    #[test]
+    fn errors_name_the_record_and_field_but_not_the_value() {
+        let record =
+            json!({"id": "9", "name": {"first": "Ada"}, "mail": "secret-name", "state": "active"});
+        let error = read_record(record.as_object().unwrap(), &columns()).unwrap_err();
+        assert_eq!(error.employee_id.as_deref(), Some("9"));
+        assert_eq!(error.field.as_deref(), Some("workEmail"));
+        assert!(!error.message.contains("secret-name"), "{}", error.message);
+        let no_id = read_record(
+            json!({"name": {"first": "A"}}).as_object().unwrap(),
+            &columns(),
+        );
+        assert_eq!(no_id.unwrap_err().employee_id, None);
+    }
+
+    #[test]
+    fn without_a_status_the_dates_decide() {
+        let today = date(2026, 11, 22);
+        let pending = status_from_dates(Some(date(2027, 1, 1)), None, today);
+        let gone = status_from_dates(Some(date(2020, 1, 1)), Some(date(2026, 1, 1)), today);
+        let here = status_from_dates(Some(date(2020, 1, 1)), Some(date(2026, 11, 22)), today);
+        assert_eq!(
+            [pending, gone, here],
+            [
+                EmploymentStatus::Pending,
+                EmploymentStatus::Inactive,
+                EmploymentStatus::Active
+            ]
+        );
+    }
+
+    #[test]
+    fn fields_are_flattened_with_what_they_feed() {
+        let record = json!({"id": "1", "name": {"first": "A", "last": "B"}, "other": null});
+        let fields = fields_of(record.as_object(), &columns(), &["meta_only".into()]);
+        let summary: Vec<_> = fields
+            .iter()
+            .map(|f| (f.name.as_str(), f.feeds.as_deref(), f.example.is_some()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("cc", Some("customFields.cost.center"), false),
+                ("id", Some("id"), true),
+                ("mail", Some("workEmail"), false),
+                ("meta_only", None, false),
+                ("name.first", Some("firstName"), true),
+                ("name.last", Some("lastName"), true),
+                ("other", None, false),
+                ("start", Some("startDate"), false),
+                ("state", Some("employmentStatus"), false),
+            ]
+        );
+    }
+}

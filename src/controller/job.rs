@@ -75,6 +75,8 @@ pub fn secret_refs(connection: &HrisConnection) -> Vec<&SecretKeyRef> {
             refs.extend(scim.oauth2.as_ref().map(|o| &o.client_secret_secret_ref));
         }
         TargetSpec::File(_) => {}
+        TargetSpec::MicrosoftGraph(graph) => refs.push(&graph.client_secret_secret_ref),
+        TargetSpec::GoogleWorkspace(google) => refs.push(&google.service_account_key_secret_ref),
     }
     refs
 }

@@ -12,7 +12,7 @@ use jiff::{civil::Date, tz::TimeZone};
 use super::field::{Field, fold_case};
 use crate::crd::{
     EmailType, FilterOperator, HrisConnectionSpec, Lifecycle, MatchKey, Operations, RemovalPolicy,
-    Safeguards, SourceSpec,
+    Safeguards, SourceSpec, TargetSpec, UpnTemplate,
 };
 
 /// One problem in a spec, with the path of the field it concerns.
@@ -333,6 +333,14 @@ impl SyncPolicy {
                     );
                 }
             }
+        }
+        if let TargetSpec::MicrosoftGraph(graph) = &spec.target
+            && let Err(message) = UpnTemplate::parse(&graph.user_principal_name_template)
+        {
+            error(
+                "spec.target.microsoftGraph.userPrincipalNameTemplate".into(),
+                message,
+            );
         }
 
         if !errors.is_empty() {

@@ -86,3 +86,113 @@ pub async fn google(config: GoogleConfig, extra: Value) -> (GoogleEmulator, Goog
 
 /// Short waits for tests.
 pub const SHORT: Duration = Duration::from_millis(5);
+
+/// Three employees: Ada manages Bo, Bo manages Cy (listed reports first, so the run must
+/// order the creates itself).
+pub const EMPLOYEES_CSV: &str = "\
+id,firstName,lastName,workEmail,employmentStatus,startDate,managerId,department,title
+3,Cy,Öst,cy@acme.example,Active,2022-03-01,2,Sales,Seller
+2,Bo,Berg,bo@acme.example,Active,2021-02-01,1,Engineering,Engineer
+1,Ada,Lind,ada@acme.example,Active,2020-01-01,,Engineering,CTO
+";
+
+/// A folder with `employees.csv` and the secrets `graph/clientSecret` and `google/key.json`.
+pub fn workspace(graph_secret: &str, google_key: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("employees.csv"), EMPLOYEES_CSV).unwrap();
+    for (name, key, value) in [
+        ("graph", "clientSecret", graph_secret),
+        ("google", "key.json", google_key),
+    ] {
+        std::fs::create_dir_all(dir.path().join("secrets").join(name)).unwrap();
+        std::fs::write(dir.path().join("secrets").join(name).join(key), value).unwrap();
+    }
+    dir
+}
+
+/// A connection spec reading `employees.csv` into `target` with `mappings`.
+pub fn connection(target: Value, mappings: Value) -> hris_operator::crd::HrisConnectionSpec {
+    serde_json::from_value(json!({
+        "source": {"csv": {"path": "employees.csv"}},
+        "target": target,
+        "externalIdPrefix": "acme:",
+        "attributeMapping": mappings,
+    }))
+    .expect("a valid connection spec")
+}
+
+/// One applied run of the whole pipeline (build the target from the spec, list, plan, apply).
+pub async fn sync(
+    spec: &hris_operator::crd::HrisConnectionSpec,
+    dir: &std::path::Path,
+) -> hris_operator::sync::run::RunOutput {
+    use hris_operator::{
+        connectors::{ConnectorContext, SecretResolver},
+        sync::{
+            policy::SyncPolicy,
+            report::RunMode,
+            run::{RunOptions, run},
+        },
+    };
+    let policy = SyncPolicy::compile(spec).expect("valid policy");
+    let context = ConnectorContext {
+        base_dir: dir.to_path_buf(),
+        secrets: SecretResolver::from_dir(dir.join("secrets")),
+    };
+    run(
+        "people/acme",
+        spec,
+        &policy,
+        &context,
+        &RunOptions {
+            mode: RunMode::Apply,
+            as_of: Some(jiff::civil::date(2026, 11, 22)),
+            approved_hash: None,
+        },
+    )
+    .await
+    .expect("the run succeeds")
+}
+
+/// The `microsoftGraph` target of a connection against an emulator.
+pub fn graph_target_json(emulator: &GraphEmulator, config: &GraphConfig) -> Value {
+    json!({"microsoftGraph": {
+        "tenantId": config.tenant_id,
+        "clientId": config.client_id,
+        "clientSecretSecretRef": {"name": "graph", "key": "clientSecret"},
+        "authorityUrl": emulator.authority_url(),
+        "graphUrl": emulator.graph_url(),
+        "usageLocation": "SE",
+        "writesPerSecond": 200.0,
+    }})
+}
+
+/// The `googleWorkspace` target of a connection against an emulator.
+pub fn google_target_json(emulator: &GoogleEmulator, config: &GoogleConfig) -> Value {
+    json!({"googleWorkspace": {
+        "serviceAccountKeySecretRef": {"name": "google", "key": "key.json"},
+        "adminEmail": config.admin_email,
+        "tokenUrl": emulator.token_url(),
+        "apiUrl": emulator.api_url(),
+        "orgUnitPath": "/Staff",
+        "requestsPerSecond": 200.0,
+    }})
+}
+
+/// Graph mappings of the HR fields.
+pub fn graph_mappings() -> Value {
+    json!([
+        {"from": "department", "to": "department"},
+        {"from": "title", "to": "jobTitle"},
+        {"from": "startDate", "to": "employeeHireDate"},
+        {"from": "id", "to": "employeeId"},
+    ])
+}
+
+/// Google mappings of the HR fields.
+pub fn google_mappings() -> Value {
+    json!([
+        {"from": "department", "to": "organizations.department"},
+        {"from": "title", "to": "organizations.title"},
+    ])
+}

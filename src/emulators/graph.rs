@@ -152,7 +152,8 @@ impl GraphEmulator {
         self.shared.lock().tokens.iter().map(|(t, _)| t.clone()).collect()
     }
 
-    /// Every initial password received (for tests that check they never reach a log).
+    /// Every initial password received, refused creates' too (for tests that check they
+    /// never reach a log).
     pub fn received_passwords(&self) -> Vec<String> {
         self.shared.lock().passwords.clone()
     }
@@ -760,11 +761,12 @@ fn create(state: &mut GraphState, body: Option<Value>) -> Answer {
             "The specified password does not comply with password complexity requirements. Please provide a different password.",
         );
     }
+    // Every password received is kept, refused creates' too, for tests that search logs.
+    state.passwords.push(password);
     let candidate = Value::Object(user.clone());
     if let Some(answer) = taken(state, &candidate, None) {
         return answer;
     }
-    state.passwords.push(password);
     state.sequence += 1;
     let id = format!("00000000-0000-4000-8000-{:012x}", state.sequence);
     user.insert("id".into(), json!(id));

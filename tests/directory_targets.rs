@@ -97,7 +97,10 @@ async fn graph_run_links_managers_created_in_the_same_run_and_a_second_run_write
 async fn google_run_links_managers_created_in_the_same_run_and_a_second_run_writes_nothing() {
     let config = GoogleConfig::new(GOOGLE_TEST_PUBLIC_KEY);
     let emulator = GoogleEmulator::start(config.clone()).await.unwrap();
-    let dir = workspace("unused", &google_key_file(&config, "http://unused.invalid/token"));
+    let dir = workspace(
+        "unused",
+        &google_key_file(&config, "http://unused.invalid/token"),
+    );
     let spec = connection(google_target_json(&emulator, &config), google_mappings());
 
     let first = sync(&spec, dir.path()).await;
@@ -161,7 +164,10 @@ async fn graph_batch_with_one_throttled_item_retries_only_that_item() {
     emulator.throttle_writes(&[2], 1);
     let start = Instant::now();
     let results = target.apply(ops).await;
-    assert!(results.iter().all(|r| matches!(r, Ok(Some(_)))), "{results:?}");
+    assert!(
+        results.iter().all(|r| matches!(r, Ok(Some(_)))),
+        "{results:?}"
+    );
     assert!(
         start.elapsed() >= Duration::from_secs(1),
         "Retry-After honoured"
@@ -251,7 +257,10 @@ async fn graph_name_built_upns_take_a_suffix_then_conflict() {
     assert!(matches!(results[0], Ok(Some(_))));
     let conflicts = results
         .iter()
-        .filter(|r| r.as_ref().is_err_and(|e| e.kind == TargetErrorKind::Conflict))
+        .filter(|r| {
+            r.as_ref()
+                .is_err_and(|e| e.kind == TargetErrorKind::Conflict)
+        })
         .count();
     assert_eq!(conflicts, 1, "{results:?}");
     let mut upns: Vec<String> = emulator
@@ -260,7 +269,10 @@ async fn graph_name_built_upns_take_a_suffix_then_conflict() {
         .map(|u| u["userPrincipalName"].as_str().unwrap().to_owned())
         .collect();
     upns.sort();
-    assert_eq!(upns, ["asa.lind2@contoso.example", "asa.lind@contoso.example"]);
+    assert_eq!(
+        upns,
+        ["asa.lind2@contoso.example", "asa.lind@contoso.example"]
+    );
     let nicknames: Vec<String> = emulator
         .users()
         .iter()
@@ -315,7 +327,11 @@ async fn graph_wrong_secret_is_credentials_invalid_without_the_secret() {
     assert_eq!(error.kind, TargetErrorKind::CredentialsInvalid, "{error}");
     assert!(!error.to_string().contains("wrong-secret-value"));
     let statuses: Vec<u16> = emulator.requests().iter().map(|r| r.status).collect();
-    assert_eq!(statuses, [401], "one token request, refused, and no API call");
+    assert_eq!(
+        statuses,
+        [401],
+        "one token request, refused, and no API call"
+    );
 }
 
 #[tokio::test]
@@ -383,7 +399,10 @@ async fn google_rate_limited_emulator_is_ridden_out() {
         .map(|n| TargetOp::Create(person(n, "Ann", &format!("Lee{n}"))))
         .collect();
     let results = target.apply(ops).await;
-    assert!(results.iter().all(|r| matches!(r, Ok(Some(_)))), "{results:?}");
+    assert!(
+        results.iter().all(|r| matches!(r, Ok(Some(_)))),
+        "{results:?}"
+    );
     assert_eq!(emulator.users().len(), 12);
     let refused = emulator
         .requests()
@@ -425,7 +444,11 @@ async fn google_token_endpoint_verifies_the_signature_subject_and_scope() {
     assert_eq!(accepted.status().as_u16(), 200);
 
     // A subject without delegation is refused at the token endpoint: CredentialsInvalid.
-    let spec = google_spec(&emulator, &config, json!({"adminEmail": "someone@acme.example"}));
+    let spec = google_spec(
+        &emulator,
+        &config,
+        json!({"adminEmail": "someone@acme.example"}),
+    );
     let target = GoogleTarget::new(&spec, &key_file).unwrap();
     let error = target.check().await.unwrap_err();
     assert_eq!(error.kind, TargetErrorKind::CredentialsInvalid, "{error}");

@@ -118,7 +118,11 @@ async fn no_password_token_key_or_personal_data_reaches_a_log_line() {
     {
         secrets.push(("a generated password".into(), password));
     }
-    assert_eq!(secrets.len(), 3 + 3 + 3, "passwords sent: 3 per run, 2 twins + 1 retry");
+    assert_eq!(
+        secrets.len(),
+        3 + 3 + 3,
+        "passwords sent: 3 per run, 2 twins + 1 retry"
+    );
     for token in graph_emulator
         .issued_tokens()
         .into_iter()
@@ -127,7 +131,10 @@ async fn no_password_token_key_or_personal_data_reaches_a_log_line() {
     {
         secrets.push(("an access token".into(), token));
     }
-    secrets.push(("the client secret".into(), graph_config.client_secret.clone()));
+    secrets.push((
+        "the client secret".into(),
+        graph_config.client_secret.clone(),
+    ));
     for line in GOOGLE_TEST_KEY.lines().filter(|l| !l.starts_with("-----")) {
         secrets.push(("a line of the private key".into(), line.to_owned()));
     }

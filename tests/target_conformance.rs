@@ -188,9 +188,20 @@ fn change(attr: Attr, after: Option<Value>) -> AttrChange {
     }
 }
 
-async fn creates_users_with_every_standard_and_mapped_attribute_and_a_manager(target: &dyn Target, names: Names) {
-    assert!(target.list_users(&attributes(names)).await.unwrap().is_empty());
-    let boss = create(target, vec![new_user(names, 1, None)]).await.remove(0);
+async fn creates_users_with_every_standard_and_mapped_attribute_and_a_manager(
+    target: &dyn Target,
+    names: Names,
+) {
+    assert!(
+        target
+            .list_users(&attributes(names))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let boss = create(target, vec![new_user(names, 1, None)])
+        .await
+        .remove(0);
     let report = create(target, vec![new_user(names, 2, Some(&boss))])
         .await
         .remove(0);
@@ -202,12 +213,17 @@ async fn creates_users_with_every_standard_and_mapped_attribute_and_a_manager(ta
     assert_eq!(user.preferred_language.as_deref(), Some("sv"));
     assert!(user.active);
     assert_eq!(user.manager_id.as_deref(), Some(boss.as_str()));
-    assert_eq!(user.attributes.get(names.department), Some(&json!("Engineering")));
+    assert_eq!(
+        user.attributes.get(names.department),
+        Some(&json!("Engineering"))
+    );
     assert_eq!(user.attributes.get(names.title), Some(&json!("Engineer 2")));
 }
 
 async fn updates_exactly_the_changed_attributes(target: &dyn Target, names: Names) {
-    let id = create(target, vec![new_user(names, 1, None)]).await.remove(0);
+    let id = create(target, vec![new_user(names, 1, None)])
+        .await
+        .remove(0);
     let before = find(target, names, &id).await.unwrap();
     let results = target
         .apply(vec![TargetOp::Update {
@@ -232,7 +248,11 @@ async fn updates_exactly_the_changed_attributes(target: &dyn Target, names: Name
 }
 
 async fn changes_email_and_links_and_unlinks_a_manager(target: &dyn Target, names: Names) {
-    let ids = create(target, vec![new_user(names, 1, None), new_user(names, 2, None)]).await;
+    let ids = create(
+        target,
+        vec![new_user(names, 1, None), new_user(names, 2, None)],
+    )
+    .await;
     let results = target
         .apply(vec![TargetOp::Update {
             id: ids[1].as_str().into(),
@@ -258,7 +278,9 @@ async fn changes_email_and_links_and_unlinks_a_manager(target: &dyn Target, name
 }
 
 async fn deactivates_reactivates_and_deletes(target: &dyn Target, names: Names) {
-    let id = create(target, vec![new_user(names, 1, None)]).await.remove(0);
+    let id = create(target, vec![new_user(names, 1, None)])
+        .await
+        .remove(0);
     let deactivate = TargetOp::Deactivate {
         id: id.as_str().into(),
         version: None,
@@ -280,7 +302,10 @@ async fn deactivates_reactivates_and_deletes(target: &dyn Target, names: Names) 
     assert!(find(target, names, &id).await.is_none());
 }
 
-async fn a_taken_email_is_a_conflict_and_does_not_stop_the_others(target: &dyn Target, names: Names) {
+async fn a_taken_email_is_a_conflict_and_does_not_stop_the_others(
+    target: &dyn Target,
+    names: Names,
+) {
     create(target, vec![new_user(names, 1, None)]).await;
     let mut duplicate = new_user(names, 9, None);
     duplicate.email = "PERSON1@acme.example".into();
@@ -332,8 +357,10 @@ macro_rules! conformance {
             #[tokio::test]
             async fn creates_users_with_attributes_and_a_manager() {
                 let f = $fixture.await;
-                creates_users_with_every_standard_and_mapped_attribute_and_a_manager(&*f.target, f.names)
-                    .await;
+                creates_users_with_every_standard_and_mapped_attribute_and_a_manager(
+                    &*f.target, f.names,
+                )
+                .await;
             }
 
             #[tokio::test]

@@ -468,4 +468,30 @@ mod tests {
         );
         assert_ne!(name, other, "different connections never share a Job name");
     }
+
+    #[test]
+    fn directory_targets_mount_their_credentials() {
+        let graph = connection(
+            "entra",
+            "{microsoftGraph: {tenantId: t, clientId: c, clientSecretSecretRef: {name: entra, key: clientSecret}}}",
+        );
+        assert_eq!(
+            secret_refs(&graph),
+            vec![&SecretKeyRef {
+                name: "entra".into(),
+                key: "clientSecret".into()
+            }]
+        );
+        let google = connection(
+            "workspace",
+            "{googleWorkspace: {serviceAccountKeySecretRef: {name: gws, key: key.json}, adminEmail: admin@acme.example}}",
+        );
+        assert_eq!(
+            secret_refs(&google),
+            vec![&SecretKeyRef {
+                name: "gws".into(),
+                key: "key.json".into()
+            }]
+        );
+    }
 }

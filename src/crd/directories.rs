@@ -10,7 +10,7 @@ use super::SecretKeyRef;
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
-    validation = kube::core::Rule::new("self.userPrincipalNameTemplate.contains('@') && self.userPrincipalNameTemplate.contains('{')").message("userPrincipalNameTemplate needs an @ and at least one placeholder, such as {email} or {firstName}.{lastName}@example.com")
+    validation = kube::core::Rule::new("!has(self.userPrincipalNameTemplate) || (self.userPrincipalNameTemplate.matches('^([^{}]|[{](email|emailLocal|firstName|lastName|firstInitial)[}])*$') && self.userPrincipalNameTemplate.matches('[{][a-zA-Z]+[}]') && (self.userPrincipalNameTemplate.contains('{email}') != self.userPrincipalNameTemplate.contains('@')))").message("userPrincipalNameTemplate takes the placeholders {email}, {emailLocal}, {firstName}, {lastName}, {firstInitial} and yields one @: {email} alone, or a literal @domain such as {firstName}.{lastName}@contoso.com")
 )]
 pub struct MicrosoftGraphTarget {
     /// Directory (tenant) id or a verified domain of the tenant, such as
@@ -86,6 +86,9 @@ pub struct MicrosoftGraphTarget {
 #[serde(rename_all = "camelCase")]
 #[x_kube(
     validation = kube::core::Rule::new("self.adminEmail.contains('@')").message("adminEmail must be the email address of a Workspace administrator")
+)]
+#[x_kube(
+    validation = kube::core::Rule::new("!has(self.orgUnitPath) || self.orgUnitPath.startsWith('/')").message("orgUnitPath must start with / (the root is /)")
 )]
 pub struct GoogleWorkspaceTarget {
     /// Secret key holding the service account's JSON key file (as downloaded from the Google
@@ -258,7 +261,11 @@ impl UpnTemplate {
             }
         }
         let parsed = UpnTemplate { parts };
-        if !parsed.parts.iter().any(|p| !matches!(p, UpnPart::Literal(_))) {
+        if !parsed
+            .parts
+            .iter()
+            .any(|p| !matches!(p, UpnPart::Literal(_)))
+        {
             return Err(format!(
                 "`{template}` has no placeholder; use {UPN_PLACEHOLDERS}"
             ));
@@ -314,7 +321,9 @@ impl UpnTemplate {
                 UpnPart::EmailLocal => upn.push_str(&local_part.to_lowercase()),
                 UpnPart::FirstName => upn.push_str(&fold_name(first)),
                 UpnPart::LastName => upn.push_str(&fold_name(last)),
-                UpnPart::FirstInitial => upn.push_str(&fold_name(first).chars().take(1).collect::<String>()),
+                UpnPart::FirstInitial => {
+                    upn.push_str(&fold_name(first).chars().take(1).collect::<String>())
+                }
             }
         }
         if let Some(suffix) = suffix

@@ -204,7 +204,10 @@ struct GoogleState {
 fn json_response(status: u16, body: Value) -> Response {
     (
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         body.to_string(),
     )
         .into_response()
@@ -332,10 +335,18 @@ fn token(shared: &Shared, body: &[u8]) -> Response {
         return oauth_error(400, "unsupported_grant_type", "Invalid grant_type.");
     }
     let Some(assertion) = field("assertion") else {
-        return oauth_error(400, "invalid_request", "Missing required parameter: assertion");
+        return oauth_error(
+            400,
+            "invalid_request",
+            "Missing required parameter: assertion",
+        );
     };
     let parts: Vec<&str> = assertion.split('.').collect();
-    let decode = |part: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).ok();
+    let decode = |part: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .ok()
+    };
     let (Some(header), Some(claims), Some(signature)) = (
         parts.first().and_then(|p| decode(p)),
         parts.get(1).and_then(|p| decode(p)),
@@ -361,7 +372,11 @@ fn token(shared: &Shared, body: &[u8]) -> Response {
     let claims: Value = serde_json::from_slice(&claims).unwrap_or(Value::Null);
     let now = jiff::Timestamp::now().as_second();
     let (Some(iat), Some(exp)) = (claims["iat"].as_i64(), claims["exp"].as_i64()) else {
-        return oauth_error(400, "invalid_grant", "Invalid JWT: iat and exp are required.");
+        return oauth_error(
+            400,
+            "invalid_grant",
+            "Invalid JWT: iat and exp are required.",
+        );
     };
     if exp <= now || iat > now + 60 || exp - iat > 3600 {
         return oauth_error(
@@ -448,7 +463,13 @@ fn list(shared: &Shared, state: &GoogleState, uri: &Uri) -> Response {
         Some(Some(skip)) => skip,
         Some(None) => return api_error(400, "invalid", "Invalid value for: pageToken"),
     };
-    let users: Vec<Value> = state.users.values().skip(skip).take(page).cloned().collect();
+    let users: Vec<Value> = state
+        .users
+        .values()
+        .skip(skip)
+        .take(page)
+        .cloned()
+        .collect();
     let mut body = json!({"kind": "admin#directory#users", "etag": "\"emulator\"", "users": users});
     if skip + page < state.users.len() {
         body["nextPageToken"] = json!(format!("page-{}", skip + page));
@@ -474,10 +495,18 @@ fn insert(state: &mut GoogleState, body: Option<Value>) -> Response {
             .and_then(|n| n[field].as_str())
             .is_some_and(|s| !s.trim().is_empty())
         {
-            return api_error(400, "invalid", &format!("Invalid Given/Family Name: {label}"));
+            return api_error(
+                400,
+                "invalid",
+                &format!("Invalid Given/Family Name: {label}"),
+            );
         }
     }
-    let Some(password) = user.get("password").and_then(Value::as_str).map(str::to_owned) else {
+    let Some(password) = user
+        .get("password")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+    else {
         return api_error(400, "invalid", "Invalid Password");
     };
     if password.chars().count() < 8 {
@@ -511,8 +540,12 @@ fn full_name(user: &mut Map<String, Value>) {
     if let Some(Value::Object(name)) = user.get_mut("name") {
         let full = format!(
             "{} {}",
-            name.get("givenName").and_then(Value::as_str).unwrap_or_default(),
-            name.get("familyName").and_then(Value::as_str).unwrap_or_default()
+            name.get("givenName")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+            name.get("familyName")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
         );
         name.insert("fullName".into(), json!(full.trim()));
     }
@@ -580,7 +613,11 @@ fn update(state: &mut GoogleState, key: &str, body: Option<Value>) -> Response {
             .and_then(|n| n[field].as_str())
             .is_some_and(|s| !s.trim().is_empty())
         {
-            return api_error(400, "invalid", &format!("Invalid Given/Family Name: {label}"));
+            return api_error(
+                400,
+                "invalid",
+                &format!("Invalid Given/Family Name: {label}"),
+            );
         }
     }
     full_name(&mut user);

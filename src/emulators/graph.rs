@@ -149,7 +149,12 @@ impl GraphEmulator {
 
     /// Every access token issued (for tests that check tokens never reach a log).
     pub fn issued_tokens(&self) -> Vec<String> {
-        self.shared.lock().tokens.iter().map(|(t, _)| t.clone()).collect()
+        self.shared
+            .lock()
+            .tokens
+            .iter()
+            .map(|(t, _)| t.clone())
+            .collect()
     }
 
     /// Every initial password received, refused creates' too (for tests that check they
@@ -298,7 +303,11 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
 async fn process(shared: &Shared, index: usize, request: Request) -> Answer {
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, 8 * 1024 * 1024).await else {
-        return Answer::error(413, "RequestEntityTooLarge", "The request body is too large.");
+        return Answer::error(
+            413,
+            "RequestEntityTooLarge",
+            "The request body is too large.",
+        );
     };
     let path = parts.uri.path().to_owned();
     let token_path = format!("/{}/oauth2/v2.0/token", shared.config.tenant_id);
@@ -343,10 +352,13 @@ async fn process(shared: &Shared, index: usize, request: Request) -> Answer {
 }
 
 fn token(shared: &Shared, tenant_ok: bool, body: &[u8]) -> Answer {
-    let form: Vec<(String, String)> =
-        Query::<Vec<(String, String)>>::try_from_uri(&format!("/?{}", String::from_utf8_lossy(body)).parse::<Uri>().unwrap_or_default())
-            .map(|q| q.0)
-            .unwrap_or_default();
+    let form: Vec<(String, String)> = Query::<Vec<(String, String)>>::try_from_uri(
+        &format!("/?{}", String::from_utf8_lossy(body))
+            .parse::<Uri>()
+            .unwrap_or_default(),
+    )
+    .map(|q| q.0)
+    .unwrap_or_default();
     let field = |name: &str| {
         form.iter()
             .find(|(k, _)| k == name)
@@ -427,7 +439,11 @@ fn batch(shared: &Shared, index: usize, body: Option<Value>) -> Answer {
         let uri: Uri = url.parse().unwrap_or_default();
         let path = uri.path().to_owned();
         let answer = if id.is_empty() || !url.starts_with('/') {
-            Answer::error(400, "BadRequest", "Each request needs an id and a relative url.")
+            Answer::error(
+                400,
+                "BadRequest",
+                "Each request needs an id and a relative url.",
+            )
         } else {
             let body = request.get("body").filter(|b| !b.is_null()).cloned();
             resource(shared, &method, &path, &uri, body)
@@ -441,7 +457,11 @@ fn batch(shared: &Shared, index: usize, body: Option<Value>) -> Answer {
             .headers
             .iter()
             .map(|(k, v)| {
-                let name = if *k == "retry-after" { "Retry-After" } else { k };
+                let name = if *k == "retry-after" {
+                    "Retry-After"
+                } else {
+                    k
+                };
                 (name.to_owned(), json!(v))
             })
             .chain(std::iter::once((
@@ -469,7 +489,9 @@ fn admit_write(shared: &Shared, state: &mut GraphState) -> Result<(), Answer> {
             "TooManyRequests",
             "Too many requests. Please retry after the time in the Retry-After header.",
         );
-        answer.headers.push(("retry-after", seconds.max(1).to_string()));
+        answer
+            .headers
+            .push(("retry-after", seconds.max(1).to_string()));
         answer
     };
     if state.throttled.remove(&attempt) {
@@ -492,7 +514,13 @@ fn admit_write(shared: &Shared, state: &mut GraphState) -> Result<(), Answer> {
     Ok(())
 }
 
-fn resource(shared: &Shared, method: &Method, path: &str, uri: &Uri, body: Option<Value>) -> Answer {
+fn resource(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    uri: &Uri,
+    body: Option<Value>,
+) -> Answer {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let write = *method != Method::GET;
     let mut state = shared.lock();
@@ -520,7 +548,11 @@ fn resource(shared: &Shared, method: &Method, path: &str, uri: &Uri, body: Optio
             }
         }
         ("GET", ["users", id, "manager"]) => {
-            match state.users.get(*id).map(|u| u.resource["manager"]["id"].clone()) {
+            match state
+                .users
+                .get(*id)
+                .map(|u| u.resource["manager"]["id"].clone())
+            {
                 None => not_found(id),
                 Some(Value::String(manager)) => match state.users.get(&manager) {
                     Some(m) => Answer::json(200, public(&m.resource)),
@@ -558,7 +590,11 @@ fn resource(shared: &Shared, method: &Method, path: &str, uri: &Uri, body: Optio
         }
         ("DELETE", ["users", id, "manager", "$ref"]) => match state.users.get_mut(*id) {
             None => not_found(id),
-            Some(user) => match user.resource.as_object_mut().and_then(|o| o.remove("manager")) {
+            Some(user) => match user
+                .resource
+                .as_object_mut()
+                .and_then(|o| o.remove("manager"))
+            {
                 Some(_) => Answer::empty(204),
                 None => not_found("manager"),
             },
@@ -655,7 +691,8 @@ fn list(shared: &Shared, state: &GraphState, uri: &Uri) -> Answer {
             };
             if expand_manager {
                 if let Value::String(manager) = &full["manager"]["id"] {
-                    shown["manager"] = json!({"@odata.type": "#microsoft.graph.user", "id": manager});
+                    shown["manager"] =
+                        json!({"@odata.type": "#microsoft.graph.user", "id": manager});
                 }
             } else if let Some(object) = shown.as_object_mut() {
                 object.remove("manager");
@@ -668,7 +705,11 @@ fn list(shared: &Shared, state: &GraphState, uri: &Uri) -> Answer {
         "value": page,
     });
     if skip + top < state.users.len() {
-        let mut next = format!("{}/v1.0/users?$top={top}&$skiptoken={}", shared.origin, skip + top);
+        let mut next = format!(
+            "{}/v1.0/users?$top={top}&$skiptoken={}",
+            shared.origin,
+            skip + top
+        );
         if let Some(select) = param("$select") {
             next.push_str(&format!("&$select={select}"));
         }

@@ -20,7 +20,11 @@ pub const GOOGLE_TEST_PUBLIC_KEY: &str =
     include_str!("../fixtures/test-only-google-service-account.pub.pem");
 
 /// A Graph spec pointing at an emulator, with `extra` spec fields merged in.
-pub fn graph_spec(emulator: &GraphEmulator, config: &GraphConfig, extra: Value) -> MicrosoftGraphTarget {
+pub fn graph_spec(
+    emulator: &GraphEmulator,
+    config: &GraphConfig,
+    extra: Value,
+) -> MicrosoftGraphTarget {
     let mut spec = json!({
         "tenantId": config.tenant_id,
         "clientId": config.client_id,
@@ -60,7 +64,11 @@ pub fn google_key_file(config: &GoogleConfig, token_uri: &str) -> String {
 }
 
 /// A Google spec pointing at an emulator, with `extra` spec fields merged in.
-pub fn google_spec(emulator: &GoogleEmulator, config: &GoogleConfig, extra: Value) -> GoogleWorkspaceTarget {
+pub fn google_spec(
+    emulator: &GoogleEmulator,
+    config: &GoogleConfig,
+    extra: Value,
+) -> GoogleWorkspaceTarget {
     let mut spec = json!({
         "serviceAccountKeySecretRef": {"name": "google", "key": "key.json"},
         "adminEmail": config.admin_email,

@@ -48,7 +48,11 @@ use crate::{
 pub const SCOPE: &str = "https://www.googleapis.com/auth/admin.directory.user";
 const DEFAULT_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
 const JWT_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
-const RATE_REASONS: [&str; 3] = ["userRateLimitExceeded", "quotaExceeded", "rateLimitExceeded"];
+const RATE_REASONS: [&str; 3] = [
+    "userRateLimitExceeded",
+    "quotaExceeded",
+    "rateLimitExceeded",
+];
 
 /// Access tokens for a service account, from signed JWT assertions.
 pub struct ServiceAccountTokens {
@@ -209,7 +213,10 @@ impl Known {
     fn of(resource: &Value) -> Known {
         let list = |key: &str| resource[key].as_array().cloned().unwrap_or_default();
         Known {
-            email: resource["primaryEmail"].as_str().unwrap_or_default().to_owned(),
+            email: resource["primaryEmail"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
             external_ids: list("externalIds"),
             organizations: list("organizations"),
             relations: list("relations"),
@@ -664,7 +671,11 @@ fn rate_limited(body: &Value) -> bool {
         .as_array()
         .into_iter()
         .flatten()
-        .any(|e| e["reason"].as_str().is_some_and(|r| RATE_REASONS.contains(&r)))
+        .any(|e| {
+            e["reason"]
+                .as_str()
+                .is_some_and(|r| RATE_REASONS.contains(&r))
+        })
 }
 
 /// A Directory API error (`{error:{code, message, errors:[{reason}]}}`) as a typed error.
@@ -728,7 +739,10 @@ mod tests {
     fn errors_map_to_categories() {
         let duplicate = json!({"error": {"code": 409, "message": "Entity already exists.",
             "errors": [{"reason": "duplicate"}]}});
-        assert_eq!(google_error(409, &duplicate).kind, TargetErrorKind::Conflict);
+        assert_eq!(
+            google_error(409, &duplicate).kind,
+            TargetErrorKind::Conflict
+        );
         let limited = json!({"error": {"code": 403, "message": "Quota exceeded",
             "errors": [{"reason": "userRateLimitExceeded"}]}});
         assert!(rate_limited(&limited));

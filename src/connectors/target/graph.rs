@@ -443,10 +443,7 @@ impl GraphTarget {
 #[derive(Clone, Debug)]
 enum Stage {
     /// `POST /users`, the `attempt`-th name (0: as the template says), then the manager link.
-    Create {
-        user: Box<NewUser>,
-        attempt: u32,
-    },
+    Create { user: Box<NewUser>, attempt: u32 },
     /// Any other request.
     Other,
 }
@@ -796,13 +793,19 @@ mod tests {
             graph_value("employeeHireDate", &json!("2026-03-01")),
             json!("2026-03-01T00:00:00Z")
         );
-        assert_eq!(graph_value("department", &json!("2026-03-01")), json!("2026-03-01"));
+        assert_eq!(
+            graph_value("department", &json!("2026-03-01")),
+            json!("2026-03-01")
+        );
         assert_eq!(
             date_from_graph(&json!("2026-03-01T00:00:00Z")),
             json!("2026-03-01")
         );
         assert_eq!(mail_nickname("o'neil+x@contoso.com"), "oneilx");
-        assert_eq!(origin("https://graph.microsoft.com/v1.0"), "https://graph.microsoft.com");
+        assert_eq!(
+            origin("https://graph.microsoft.com/v1.0"),
+            "https://graph.microsoft.com"
+        );
         assert_eq!(origin("http://127.0.0.1:9/v1.0"), "http://127.0.0.1:9");
     }
 

@@ -136,17 +136,15 @@ async fn main() {
         .iter()
         .filter(|r| r.method == "GET" && r.path.ends_with("/users"))
         .count();
+    let tokens = sent.iter().filter(|r| r.path.ends_with("/token")).count();
     println!(
         "no-op run over {} users: {} changes planned, {} requests sent: {} list pages, {} token, {} other; {} writes",
         listed.len(),
         planned.changes.len(),
         sent.len(),
         lists,
-        sent.iter().filter(|r| r.path.ends_with("/token")).count(),
-        sent.iter()
-            .filter(|r| !r.path.ends_with("/token")
-                && !(r.method == "GET" && r.path.ends_with("/users")))
-            .count(),
+        tokens,
+        sent.len() - lists - tokens,
         emulator.writes() - writes_before
     );
 }

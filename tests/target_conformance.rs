@@ -324,7 +324,7 @@ async fn a_taken_email_is_a_conflict_and_does_not_stop_the_others(
     assert_eq!(target.list_users(&[]).await.unwrap().len(), 3);
 }
 
-async fn a_missing_user_is_not_found(target: &dyn Target, names: Names) {
+async fn a_missing_user_is_not_found(target: &dyn Target, _names: Names) {
     let results = target
         .apply(vec![TargetOp::Update {
             id: "no-such-user".into(),

@@ -274,7 +274,7 @@ impl UpnTemplate {
             .parts
             .iter()
             .any(|p| matches!(p, UpnPart::Literal(text) if text.contains('@')));
-        let whole_email = parsed.parts.iter().any(|p| *p == UpnPart::Email);
+        let whole_email = parsed.parts.contains(&UpnPart::Email);
         if literal_at == whole_email {
             return Err(format!(
                 "`{template}` must yield exactly one @: use {{email}} alone or a literal @domain \

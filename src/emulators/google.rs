@@ -490,10 +490,10 @@ fn insert(state: &mut GoogleState, body: Option<Value>) -> Response {
         return api_error(400, "invalid", "Invalid Input: primary_user_email");
     };
     for (field, label) in [("givenName", "GivenName"), ("familyName", "FamilyName")] {
-        if !user
+        if user
             .get("name")
             .and_then(|n| n[field].as_str())
-            .is_some_and(|s| !s.trim().is_empty())
+            .is_none_or(|s| s.trim().is_empty())
         {
             return api_error(
                 400,
@@ -608,10 +608,10 @@ fn update(state: &mut GoogleState, key: &str, body: Option<Value>) -> Response {
         }
     }
     for (field, label) in [("givenName", "GivenName"), ("familyName", "FamilyName")] {
-        if !user
+        if user
             .get("name")
             .and_then(|n| n[field].as_str())
-            .is_some_and(|s| !s.trim().is_empty())
+            .is_none_or(|s| s.trim().is_empty())
         {
             return api_error(
                 400,

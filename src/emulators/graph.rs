@@ -776,10 +776,10 @@ fn create(state: &mut GraphState, body: Option<Value>) -> Answer {
         return invalid("accountEnabled");
     }
     for property in ["displayName", "mailNickname", "userPrincipalName"] {
-        if !user
+        if user
             .get(property)
             .and_then(Value::as_str)
-            .is_some_and(|s| !s.trim().is_empty())
+            .is_none_or(|s| s.trim().is_empty())
         {
             return invalid(property);
         }
@@ -873,7 +873,7 @@ fn patch(state: &mut GraphState, id: &str, body: Option<Value>) -> Answer {
         }
     }
     for property in ["displayName", "mailNickname", "userPrincipalName"] {
-        if !updated[property].as_str().is_some_and(|s| !s.is_empty()) {
+        if updated[property].as_str().is_none_or(|s| s.is_empty()) {
             return invalid(property);
         }
     }

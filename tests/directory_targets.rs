@@ -422,9 +422,11 @@ async fn google_token_endpoint_verifies_the_signature_subject_and_scope() {
             .unwrap();
     let now = jiff::Timestamp::now().as_second() as u64;
     let good = tokens.assertion(now).unwrap();
-    let mut tampered = good.clone();
-    let last = tampered.pop().unwrap();
-    tampered.push(if last == 'A' { 'B' } else { 'A' });
+    // Change one character inside the signature (not the last, whose spare bits must be 0).
+    let mut tampered: Vec<char> = good.chars().collect();
+    let at = tampered.len() - 10;
+    tampered[at] = if tampered[at] == 'A' { 'B' } else { 'A' };
+    let tampered: String = tampered.into_iter().collect();
     hris_operator::connectors::http::install_crypto_provider();
     let client = reqwest::Client::new();
     let post = |assertion: String| {

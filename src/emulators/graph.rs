@@ -11,7 +11,7 @@
 //! `{error:{code, message}}`. Faults: throttle chosen writes, fail whole requests.
 
 use std::{
-    collections::{BTreeMap, HashSet, VecDeque},
+    collections::{BTreeMap, HashMap, HashSet, VecDeque},
     net::Ipv4Addr,
     sync::{Arc, Mutex, MutexGuard},
     time::{Duration, Instant},
@@ -210,6 +210,8 @@ impl Shared {
 #[derive(Default)]
 struct GraphState {
     users: BTreeMap<String, StoredUser>,
+    upns: HashMap<String, String>,
+    mails: HashMap<String, String>,
     sequence: u64,
     tokens: Vec<(String, Instant)>,
     passwords: Vec<String>,
@@ -539,6 +541,7 @@ fn resource(
             if state.users.remove(*id).is_none() {
                 not_found(id)
             } else {
+                forget_names(&mut state, id);
                 for user in state.users.values_mut() {
                     if user.resource["manager"]["id"] == *id {
                         user.resource.as_object_mut().map(|o| o.remove("manager"));
@@ -731,33 +734,38 @@ fn complex_password(password: &str) -> bool {
     password.chars().count() >= 8 && classes.iter().filter(|c| **c).count() >= 3
 }
 
-/// A uniqueness problem of a user's names among the others.
+/// A uniqueness problem of a user's names among the others (indexed, so a tenant of many
+/// users answers as fast as an empty one).
 fn taken(state: &GraphState, resource: &Value, except: Option<&str>) -> Option<Answer> {
     let lower = |v: &Value| v.as_str().map(str::to_lowercase);
+    let other = |index: &HashMap<String, String>, key: &Option<String>| {
+        key.as_ref()
+            .and_then(|k| index.get(k))
+            .is_some_and(|id| Some(id.as_str()) != except)
+    };
     let upn = lower(&resource["userPrincipalName"]);
     let mail = lower(&resource["mail"]);
-    for user in state.users.values() {
-        if Some(user.resource["id"].as_str().unwrap_or_default()) == except {
-            continue;
-        }
-        let other_upn = lower(&user.resource["userPrincipalName"]);
-        let other_mail = lower(&user.resource["mail"]);
-        if upn.is_some() && upn == other_upn {
-            return Some(Answer::error(
-                400,
-                "Request_BadRequest",
-                "Another object with the same value for property userPrincipalName already exists.",
-            ));
-        }
-        if mail.is_some() && (mail == other_mail || mail == other_upn) {
-            return Some(Answer::error(
-                400,
-                "Request_BadRequest",
-                "Another object with the same value for property proxyAddresses already exists.",
-            ));
-        }
+    if other(&state.upns, &upn) {
+        return Some(Answer::error(
+            400,
+            "Request_BadRequest",
+            "Another object with the same value for property userPrincipalName already exists.",
+        ));
+    }
+    if other(&state.mails, &mail) || other(&state.upns, &mail) {
+        return Some(Answer::error(
+            400,
+            "Request_BadRequest",
+            "Another object with the same value for property proxyAddresses already exists.",
+        ));
     }
     None
+}
+
+/// Forgets the names of a deleted user.
+fn forget_names(state: &mut GraphState, id: &str) {
+    state.upns.retain(|_, v| v != id);
+    state.mails.retain(|_, v| v != id);
 }
 
 fn invalid(property: &str) -> Answer {
@@ -822,6 +830,16 @@ fn create(state: &mut GraphState, body: Option<Value>) -> Answer {
         user.entry(property).or_insert(default);
     }
     let resource = Value::Object(user);
+    state.upns.insert(
+        resource["userPrincipalName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase(),
+        id.clone(),
+    );
+    if let Some(mail) = resource["mail"].as_str() {
+        state.mails.insert(mail.to_lowercase(), id.clone());
+    }
     state.users.insert(
         id.clone(),
         StoredUser {
@@ -879,6 +897,22 @@ fn patch(state: &mut GraphState, id: &str, body: Option<Value>) -> Answer {
     }
     if let Some(answer) = taken(state, &updated, Some(id)) {
         return answer;
+    }
+    let previous = state.users.get(id).map(|u| u.resource.clone());
+    if let Some(previous) = previous {
+        let lower = |v: &Value| v.as_str().map(str::to_lowercase);
+        for (field, index) in [("userPrincipalName", true), ("mail", false)] {
+            let (old, new) = (lower(&previous[field]), lower(&updated[field]));
+            if old != new {
+                let names = if index { &mut state.upns } else { &mut state.mails };
+                if let Some(old) = old {
+                    names.remove(&old);
+                }
+                if let Some(new) = new {
+                    names.insert(new, id.to_owned());
+                }
+            }
+        }
     }
     if let Some(user) = state.users.get_mut(id) {
         user.resource = updated;

@@ -24,6 +24,7 @@ use std::{
 
 use async_trait::async_trait;
 use compact_str::CompactString;
+use futures::{StreamExt, stream::FuturesUnordered};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
@@ -43,6 +44,9 @@ use crate::{
 
 /// Graph properties holding a date-time that the HR side gives as a calendar date.
 const DATE_PROPERTIES: [&str; 2] = ["employeeHireDate", "employeeLeaveDateTime"];
+
+/// `$batch` requests on their way at once.
+const BATCHES_IN_FLIGHT: usize = 3;
 
 /// Properties every listing selects.
 const BASE_SELECT: [&str; 9] = [
@@ -533,14 +537,34 @@ impl Target for GraphTarget {
                 }),
             }
         }
-        while !queue.is_empty() {
-            let take = queue.len().min(self.batch_size);
-            let mut batch: Vec<Item> = queue.drain(..take).collect();
-            for item in &mut batch {
-                self.writes.acquire().await;
-                item.tries += 1;
+        // Up to a few batches in flight: the next batch takes its write slots while the one
+        // before is answered, so answer time never adds to the pacing. A batch takes all its
+        // slots in one turn, so batches leave whole and in order.
+        let turn = tokio::sync::Mutex::new(());
+        let mut in_flight = FuturesUnordered::new();
+        loop {
+            while in_flight.len() < BATCHES_IN_FLIGHT && !queue.is_empty() {
+                let take = queue.len().min(self.batch_size);
+                let mut batch: Vec<Item> = queue.drain(..take).collect();
+                for item in &mut batch {
+                    item.tries += 1;
+                }
+                let turn = &turn;
+                in_flight.push(async move {
+                    {
+                        let _turn = turn.lock().await;
+                        for _ in 0..batch.len() {
+                            self.writes.acquire().await;
+                        }
+                    }
+                    let answers = self.send_batch(&batch).await;
+                    (batch, answers)
+                });
             }
-            let answers = match self.send_batch(&batch).await {
+            let Some((batch, answers)) = in_flight.next().await else {
+                break;
+            };
+            let answers = match answers {
                 Ok(answers) => answers,
                 Err(error) => {
                     for item in &batch {

@@ -5,7 +5,10 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use common::directories::*;
 use hris_operator::{
@@ -17,7 +20,7 @@ use hris_operator::{
         google::{GoogleConfig, GoogleEmulator},
         graph::{GraphConfig, GraphEmulator, LoggedItem},
     },
-    sync::model::{Attributes, NewUser},
+    sync::model::{Attr, AttrChange, Attributes, NewUser},
 };
 use serde_json::{Value, json};
 
@@ -455,4 +458,119 @@ async fn google_token_endpoint_verifies_the_signature_subject_and_scope() {
     let error = target.check().await.unwrap_err();
     assert_eq!(error.kind, TargetErrorKind::CredentialsInvalid, "{error}");
     assert!(error.detail.contains("answered 401"), "{error}");
+}
+
+#[tokio::test]
+async fn google_updates_keep_the_list_entries_this_connection_does_not_own() {
+    let (emulator, target) = google(GoogleConfig::new(GOOGLE_TEST_PUBLIC_KEY), json!({})).await;
+    let boss = emulator.insert_user(json!({
+        "primaryEmail": "boss@acme.example",
+        "name": {"givenName": "Boss", "familyName": "One"},
+    }));
+    let id = emulator.insert_user(json!({
+        "primaryEmail": "ann@acme.example",
+        "name": {"givenName": "Ann", "familyName": "Lee"},
+        "externalIds": [{"type": "organization", "value": "HR-7"}],
+        "relations": [{"type": "assistant", "value": "pa@acme.example"}],
+        "organizations": [{"primary": true, "title": "Engineer", "costCenter": "CC-1"}],
+    }));
+    let names = [
+        Arc::from("organizations.title"),
+        Arc::from("organizations.costCenter"),
+    ];
+    let listed = target.list_users(&names).await.unwrap();
+    let ann = listed.iter().find(|u| u.id == id).unwrap();
+    assert_eq!(ann.external_id, None);
+    assert_eq!(
+        ann.attributes.get("organizations.costCenter"),
+        Some(&json!("CC-1"))
+    );
+    let change = |attr, after: Value| AttrChange {
+        attr,
+        before: None,
+        after: Some(after),
+    };
+    let results = target
+        .apply(vec![TargetOp::Update {
+            id: id.as_str().into(),
+            version: None,
+            changes: vec![
+                change(Attr::ExternalId, json!("acme:7")),
+                change(Attr::Manager, json!(boss)),
+                change(
+                    Attr::Mapped(Arc::from("organizations.title")),
+                    json!("Lead"),
+                ),
+            ],
+        }])
+        .await;
+    assert_eq!(results, vec![Ok(None)]);
+    let stored = emulator
+        .users()
+        .into_iter()
+        .find(|u| u["id"] == id.as_str())
+        .unwrap();
+    assert_eq!(
+        stored["externalIds"],
+        json!([{"type": "organization", "value": "HR-7"},
+               {"type": "custom", "customType": "hris-operator", "value": "acme:7"}])
+    );
+    assert_eq!(
+        stored["relations"],
+        json!([{"type": "assistant", "value": "pa@acme.example"},
+               {"type": "manager", "value": "boss@acme.example"}])
+    );
+    assert_eq!(
+        stored["organizations"],
+        json!([{"primary": true, "title": "Lead", "costCenter": "CC-1"}])
+    );
+    let relisted = target.list_users(&names).await.unwrap();
+    let ann = relisted.iter().find(|u| u.id == id).unwrap();
+    assert_eq!(ann.external_id.as_deref(), Some("acme:7"));
+    assert_eq!(ann.manager_id.as_deref(), Some(boss.as_str()));
+    // The token was fetched once for all of it.
+    let tokens = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/token")
+        .count();
+    assert_eq!(tokens, 1);
+}
+
+#[tokio::test]
+async fn graph_renames_keep_display_name_whole_and_patch_only_changes() {
+    let (emulator, target) = graph(GraphConfig::default(), json!({})).await;
+    let id = match &target
+        .apply(vec![TargetOp::Create(person(1, "Ann", "Lee"))])
+        .await[0]
+    {
+        Ok(Some(id)) => id.to_string(),
+        other => panic!("{other:?}"),
+    };
+    let fresh = hris_operator::connectors::target::graph::GraphTarget::new(
+        &graph_spec(&emulator, &GraphConfig::default(), json!({})),
+        GraphConfig::default().client_secret,
+    )
+    .unwrap();
+    fresh.list_users(&[]).await.unwrap();
+    let results = fresh
+        .apply(vec![TargetOp::Update {
+            id: id.as_str().into(),
+            version: None,
+            changes: vec![AttrChange {
+                attr: Attr::LastName,
+                before: Some(json!("Lee")),
+                after: Some(json!("Berg")),
+            }],
+        }])
+        .await;
+    assert_eq!(results, vec![Ok(None)]);
+    let user = &emulator.users()[0];
+    assert_eq!(user["surname"], "Berg");
+    assert_eq!(user["displayName"], "Ann Berg");
+    assert_eq!(user["givenName"], "Ann");
+    assert_eq!(
+        user["userPrincipalName"], "person1@acme.example",
+        "sign-in kept"
+    );
 }

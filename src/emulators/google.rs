@@ -157,6 +157,23 @@ impl GoogleEmulator {
         self.shared.lock().passwords.clone()
     }
 
+    /// Seeds a user (Directory JSON without `id`; `primaryEmail` and `name` required, no
+    /// password needed) as if an administrator had made it. Returns its id.
+    pub fn insert_user(&self, user: Value) -> String {
+        let mut state = self.shared.lock();
+        let Value::Object(mut user) = user else {
+            panic!("insert_user needs a JSON object");
+        };
+        state.sequence += 1;
+        let id = format!("1{:020}", state.sequence);
+        user.insert("id".into(), json!(id));
+        user.entry("orgUnitPath").or_insert(json!("/"));
+        user.entry("suspended").or_insert(json!(false));
+        full_name(&mut user);
+        state.users.insert(id.clone(), Value::Object(user));
+        id
+    }
+
     /// The next `count` API requests answer `status` with the error `reason` (such as 403
     /// `quotaExceeded`).
     pub fn fail_next(&self, count: usize, status: u16, reason: &str) {

@@ -904,7 +904,11 @@ fn patch(state: &mut GraphState, id: &str, body: Option<Value>) -> Answer {
         for (field, index) in [("userPrincipalName", true), ("mail", false)] {
             let (old, new) = (lower(&previous[field]), lower(&updated[field]));
             if old != new {
-                let names = if index { &mut state.upns } else { &mut state.mails };
+                let names = if index {
+                    &mut state.upns
+                } else {
+                    &mut state.mails
+                };
                 if let Some(old) = old {
                     names.remove(&old);
                 }

@@ -89,6 +89,34 @@ fn valid() -> Value {
     })
 }
 
+/// A valid `microsoftGraph` target with `extra` fields merged in.
+fn graph_target(extra: Value) -> Value {
+    let mut graph = json!({
+        "tenantId": "contoso.onmicrosoft.com",
+        "clientId": "11111111-2222-3333-4444-555555555555",
+        "clientSecretSecretRef": {"name": "graph", "key": "clientSecret"},
+        "userPrincipalNameTemplate": "{firstName}.{lastName}@contoso.com",
+        "usageLocation": "SE"
+    });
+    for (key, value) in extra.as_object().unwrap() {
+        graph[key] = value.clone();
+    }
+    json!({ "microsoftGraph": graph })
+}
+
+/// A valid `googleWorkspace` target with `extra` fields merged in.
+fn google_target(extra: Value) -> Value {
+    let mut google = json!({
+        "serviceAccountKeySecretRef": {"name": "google", "key": "key.json"},
+        "adminEmail": "admin@acme.example",
+        "orgUnitPath": "/Staff"
+    });
+    for (key, value) in extra.as_object().unwrap() {
+        google[key] = value.clone();
+    }
+    json!({ "googleWorkspace": google })
+}
+
 fn with(path: &[&str], value: Value) -> Value {
     let mut manifest = valid();
     let (last, parents) = path.split_last().unwrap();
@@ -175,6 +203,51 @@ fn invalid_cases() -> Vec<(&'static str, Value, &'static str)> {
             "malformed cron",
             with(&["spec", "schedule", "cron"], json!("every night")),
             "spec.schedule.cron: `every night` is not a cron expression",
+        ),
+        (
+            "unknown UPN placeholder",
+            with(
+                &["spec", "target"],
+                graph_target(json!({"userPrincipalNameTemplate": "{mail}@contoso.com"})),
+            ),
+            "spec.target.microsoftGraph.userPrincipalNameTemplate: `{mail}` is not a placeholder; use {email}, {emailLocal}, {firstName}, {lastName}, {firstInitial}",
+        ),
+        (
+            "UPN template with two @",
+            with(
+                &["spec", "target"],
+                graph_target(json!({"userPrincipalNameTemplate": "{email}@contoso.com"})),
+            ),
+            "spec.target.microsoftGraph.userPrincipalNameTemplate: `{email}@contoso.com` must yield exactly one @",
+        ),
+        (
+            "Graph batch over 20",
+            with(&["spec", "target"], graph_target(json!({"batchSize": 21}))),
+            "spec.target.microsoftGraph.batchSize: 21 is not between 1 and 20",
+        ),
+        (
+            "extension attribute 16",
+            with(
+                &["spec", "target"],
+                graph_target(json!({"externalIdExtensionAttribute": 16})),
+            ),
+            "spec.target.microsoftGraph.externalIdExtensionAttribute: 16 is not between 1 and 15",
+        ),
+        (
+            "Google admin without @",
+            with(
+                &["spec", "target"],
+                google_target(json!({"adminEmail": "admin"})),
+            ),
+            "spec.target.googleWorkspace.adminEmail: must be the email address of a Workspace administrator",
+        ),
+        (
+            "Google org unit without /",
+            with(
+                &["spec", "target"],
+                google_target(json!({"orgUnitPath": "Staff"})),
+            ),
+            "spec.target.googleWorkspace.orgUnitPath: `Staff` must start with /",
         ),
         (
             "cron and interval",
@@ -530,5 +603,57 @@ fn source_samples_are_valid_manifests() {
         [
             "afas", "bambooHr", "csv", "hiBob", "merge", "personio", "workday"
         ]
+    );
+}
+
+#[test]
+fn directory_targets_pass_the_schema_and_bad_ones_get_readable_cel_messages() {
+    for target in [
+        graph_target(json!({})),
+        graph_target(json!({"userPrincipalNameTemplate": "{email}"})),
+        graph_target(json!({"userPrincipalNameTemplate": "{firstInitial}{lastName}@c.example"})),
+        google_target(json!({})),
+    ] {
+        let manifest = with(&["spec", "target"], target.clone());
+        assert_eq!(
+            schema_rejections(&manifest),
+            Vec::<String>::new(),
+            "{target}"
+        );
+    }
+    let schema = openapi_schema();
+    let cel = |manifest: &Value| {
+        kube::core::cel::Validator::new()
+            .validate(&schema, manifest, None)
+            .unwrap_err()
+            .to_string()
+    };
+    for template in [
+        "{mail}@contoso.com",
+        "{email}@contoso.com",
+        "{firstName}.{lastName}",
+        "user@contoso.com",
+    ] {
+        let error = cel(&with(
+            &["spec", "target"],
+            graph_target(json!({"userPrincipalNameTemplate": template})),
+        ));
+        assert!(
+            error.contains("userPrincipalNameTemplate takes the placeholders"),
+            "{template}: {error}"
+        );
+    }
+    let error = cel(&with(
+        &["spec", "target"],
+        google_target(json!({"orgUnitPath": "Staff"})),
+    ));
+    assert!(error.contains("orgUnitPath must start with /"), "{error}");
+    let missing = schema_rejections(&with(
+        &["spec", "target"],
+        json!({"microsoftGraph": {"tenantId": "t", "clientId": "c"}}),
+    ));
+    assert_eq!(
+        missing,
+        vec![".spec.target.microsoftGraph.clientSecretSecretRef: required"]
     );
 }

@@ -14,7 +14,11 @@ use hris_operator::{
         target::{Target, TargetErrorKind, TargetOp, file::FileTarget, scim::ScimTarget},
     },
     crd::ScimQuirks,
-    emulators::scim::{ScimConfig, ScimEmulator},
+    emulators::{
+        google::GoogleConfig,
+        graph::GraphConfig,
+        scim::{ScimConfig, ScimEmulator},
+    },
     sync::model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},
 };
 use serde_json::{Value, json};
@@ -26,7 +30,21 @@ const TITLE: &str = "title";
 struct Fixture {
     target: Box<dyn Target>,
     _guard: Box<dyn Any + Send>,
+    /// The target's names of the two mapped attributes the suite uses.
+    names: Names,
 }
+
+/// Names of the mapped attributes in a target's own vocabulary.
+#[derive(Clone, Copy)]
+struct Names {
+    department: &'static str,
+    title: &'static str,
+}
+
+const SCIM_NAMES: Names = Names {
+    department: DEPARTMENT,
+    title: TITLE,
+};
 
 async fn file_fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
@@ -34,6 +52,7 @@ async fn file_fixture() -> Fixture {
     Fixture {
         target: Box::new(target),
         _guard: Box::new(dir),
+        names: SCIM_NAMES,
     }
 }
 
@@ -55,6 +74,7 @@ async fn scim_fixture(config: ScimConfig, quirks: ScimQuirks) -> Fixture {
     Fixture {
         target: Box::new(target),
         _guard: Box::new(emulator),
+        names: SCIM_NAMES,
     }
 }
 
@@ -72,17 +92,60 @@ async fn scim2_server_fixture() -> Fixture {
     Fixture {
         target: Box::new(target),
         _guard: Box::new(server),
+        names: SCIM_NAMES,
     }
 }
 
-fn attributes() -> Vec<Arc<str>> {
-    vec![Arc::from(DEPARTMENT), Arc::from(TITLE)]
+const GRAPH_NAMES: Names = Names {
+    department: "department",
+    title: "jobTitle",
+};
+
+const GOOGLE_NAMES: Names = Names {
+    department: "organizations.department",
+    title: "organizations.title",
+};
+
+async fn graph_fixture(extra: Value) -> Fixture {
+    let (emulator, target) = common::directories::graph(
+        GraphConfig {
+            max_page_size: 100,
+            ..GraphConfig::default()
+        },
+        extra,
+    )
+    .await;
+    Fixture {
+        target: Box::new(target),
+        _guard: Box::new(emulator),
+        names: GRAPH_NAMES,
+    }
 }
 
-fn new_user(n: u32, manager: Option<&str>) -> NewUser {
+async fn google_fixture() -> Fixture {
+    let (emulator, target) = common::directories::google(
+        GoogleConfig {
+            max_page_size: 100,
+            ..GoogleConfig::new(common::directories::GOOGLE_TEST_PUBLIC_KEY)
+        },
+        json!({}),
+    )
+    .await;
+    Fixture {
+        target: Box::new(target),
+        _guard: Box::new(emulator),
+        names: GOOGLE_NAMES,
+    }
+}
+
+fn attributes(names: Names) -> Vec<Arc<str>> {
+    vec![Arc::from(names.department), Arc::from(names.title)]
+}
+
+fn new_user(names: Names, n: u32, manager: Option<&str>) -> NewUser {
     let mut mapped = Attributes::default();
-    mapped.set(Arc::from(DEPARTMENT), json!("Engineering"));
-    mapped.set(Arc::from(TITLE), json!(format!("Engineer {n}")));
+    mapped.set(Arc::from(names.department), json!("Engineering"));
+    mapped.set(Arc::from(names.title), json!(format!("Engineer {n}")));
     NewUser {
         external_id: format!("acme:{n}").into(),
         email: format!("person{n}@acme.example").into(),
@@ -108,9 +171,9 @@ async fn create(target: &dyn Target, users: Vec<NewUser>) -> Vec<String> {
         .collect()
 }
 
-async fn find(target: &dyn Target, id: &str) -> Option<DirectoryUser> {
+async fn find(target: &dyn Target, names: Names, id: &str) -> Option<DirectoryUser> {
     target
-        .list_users(&attributes())
+        .list_users(&attributes(names))
         .await
         .unwrap()
         .into_iter()
@@ -125,13 +188,24 @@ fn change(attr: Attr, after: Option<Value>) -> AttrChange {
     }
 }
 
-async fn creates_users_with_every_standard_and_mapped_attribute_and_a_manager(target: &dyn Target) {
-    assert!(target.list_users(&attributes()).await.unwrap().is_empty());
-    let boss = create(target, vec![new_user(1, None)]).await.remove(0);
-    let report = create(target, vec![new_user(2, Some(&boss))])
+async fn creates_users_with_every_standard_and_mapped_attribute_and_a_manager(
+    target: &dyn Target,
+    names: Names,
+) {
+    assert!(
+        target
+            .list_users(&attributes(names))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let boss = create(target, vec![new_user(names, 1, None)])
         .await
         .remove(0);
-    let user = find(target, &report).await.expect("listed");
+    let report = create(target, vec![new_user(names, 2, Some(&boss))])
+        .await
+        .remove(0);
+    let user = find(target, names, &report).await.expect("listed");
     assert_eq!(user.external_id.as_deref(), Some("acme:2"));
     assert_eq!(user.email.as_deref(), Some("person2@acme.example"));
     assert_eq!(user.first_name.as_deref(), Some("First2"));
@@ -139,37 +213,46 @@ async fn creates_users_with_every_standard_and_mapped_attribute_and_a_manager(ta
     assert_eq!(user.preferred_language.as_deref(), Some("sv"));
     assert!(user.active);
     assert_eq!(user.manager_id.as_deref(), Some(boss.as_str()));
-    assert_eq!(user.attributes.get(DEPARTMENT), Some(&json!("Engineering")));
-    assert_eq!(user.attributes.get(TITLE), Some(&json!("Engineer 2")));
+    assert_eq!(
+        user.attributes.get(names.department),
+        Some(&json!("Engineering"))
+    );
+    assert_eq!(user.attributes.get(names.title), Some(&json!("Engineer 2")));
 }
 
-async fn updates_exactly_the_changed_attributes(target: &dyn Target) {
-    let id = create(target, vec![new_user(1, None)]).await.remove(0);
-    let before = find(target, &id).await.unwrap();
+async fn updates_exactly_the_changed_attributes(target: &dyn Target, names: Names) {
+    let id = create(target, vec![new_user(names, 1, None)])
+        .await
+        .remove(0);
+    let before = find(target, names, &id).await.unwrap();
     let results = target
         .apply(vec![TargetOp::Update {
             id: id.as_str().into(),
             version: before.version.clone(),
             changes: vec![
                 change(Attr::LastName, Some(json!("Berg"))),
-                change(Attr::Mapped(Arc::from(TITLE)), Some(json!("Lead"))),
-                change(Attr::Mapped(Arc::from(DEPARTMENT)), None),
+                change(Attr::Mapped(Arc::from(names.title)), Some(json!("Lead"))),
+                change(Attr::Mapped(Arc::from(names.department)), None),
             ],
         }])
         .await;
     assert_eq!(results, vec![Ok(None)]);
-    let after = find(target, &id).await.unwrap();
+    let after = find(target, names, &id).await.unwrap();
     assert_eq!(after.last_name.as_deref(), Some("Berg"));
-    assert_eq!(after.attributes.get(TITLE), Some(&json!("Lead")));
-    assert_eq!(after.attributes.get(DEPARTMENT), None);
+    assert_eq!(after.attributes.get(names.title), Some(&json!("Lead")));
+    assert_eq!(after.attributes.get(names.department), None);
     // Untouched attributes stay.
     assert_eq!(after.first_name, before.first_name);
     assert_eq!(after.email, before.email);
     assert_eq!(after.preferred_language, before.preferred_language);
 }
 
-async fn changes_email_and_links_and_unlinks_a_manager(target: &dyn Target) {
-    let ids = create(target, vec![new_user(1, None), new_user(2, None)]).await;
+async fn changes_email_and_links_and_unlinks_a_manager(target: &dyn Target, names: Names) {
+    let ids = create(
+        target,
+        vec![new_user(names, 1, None), new_user(names, 2, None)],
+    )
+    .await;
     let results = target
         .apply(vec![TargetOp::Update {
             id: ids[1].as_str().into(),
@@ -181,7 +264,7 @@ async fn changes_email_and_links_and_unlinks_a_manager(target: &dyn Target) {
         }])
         .await;
     assert_eq!(results, vec![Ok(None)]);
-    let user = find(target, &ids[1]).await.unwrap();
+    let user = find(target, names, &ids[1]).await.unwrap();
     assert_eq!(user.email.as_deref(), Some("renamed@acme.example"));
     assert_eq!(user.manager_id.as_deref(), Some(ids[0].as_str()));
     target
@@ -191,41 +274,46 @@ async fn changes_email_and_links_and_unlinks_a_manager(target: &dyn Target) {
             changes: vec![change(Attr::Manager, None)],
         }])
         .await;
-    assert_eq!(find(target, &ids[1]).await.unwrap().manager_id, None);
+    assert_eq!(find(target, names, &ids[1]).await.unwrap().manager_id, None);
 }
 
-async fn deactivates_reactivates_and_deletes(target: &dyn Target) {
-    let id = create(target, vec![new_user(1, None)]).await.remove(0);
+async fn deactivates_reactivates_and_deletes(target: &dyn Target, names: Names) {
+    let id = create(target, vec![new_user(names, 1, None)])
+        .await
+        .remove(0);
     let deactivate = TargetOp::Deactivate {
         id: id.as_str().into(),
         version: None,
         changes: vec![change(Attr::Active, Some(json!(false)))],
     };
     assert_eq!(target.apply(vec![deactivate]).await, vec![Ok(None)]);
-    assert!(!find(target, &id).await.unwrap().active);
+    assert!(!find(target, names, &id).await.unwrap().active);
     let reactivate = TargetOp::Update {
         id: id.as_str().into(),
         version: None,
         changes: vec![change(Attr::Active, Some(json!(true)))],
     };
     assert_eq!(target.apply(vec![reactivate]).await, vec![Ok(None)]);
-    assert!(find(target, &id).await.unwrap().active);
+    assert!(find(target, names, &id).await.unwrap().active);
     let delete = TargetOp::Delete {
         id: id.as_str().into(),
     };
     assert_eq!(target.apply(vec![delete]).await, vec![Ok(None)]);
-    assert!(find(target, &id).await.is_none());
+    assert!(find(target, names, &id).await.is_none());
 }
 
-async fn a_taken_email_is_a_conflict_and_does_not_stop_the_others(target: &dyn Target) {
-    create(target, vec![new_user(1, None)]).await;
-    let mut duplicate = new_user(9, None);
+async fn a_taken_email_is_a_conflict_and_does_not_stop_the_others(
+    target: &dyn Target,
+    names: Names,
+) {
+    create(target, vec![new_user(names, 1, None)]).await;
+    let mut duplicate = new_user(names, 9, None);
     duplicate.email = "PERSON1@acme.example".into();
     let results = target
         .apply(vec![
-            TargetOp::Create(new_user(2, None)),
+            TargetOp::Create(new_user(names, 2, None)),
             TargetOp::Create(duplicate),
-            TargetOp::Create(new_user(3, None)),
+            TargetOp::Create(new_user(names, 3, None)),
         ])
         .await;
     assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
@@ -236,7 +324,7 @@ async fn a_taken_email_is_a_conflict_and_does_not_stop_the_others(target: &dyn T
     assert_eq!(target.list_users(&[]).await.unwrap().len(), 3);
 }
 
-async fn a_missing_user_is_not_found(target: &dyn Target) {
+async fn a_missing_user_is_not_found(target: &dyn Target, _names: Names) {
     let results = target
         .apply(vec![TargetOp::Update {
             id: "no-such-user".into(),
@@ -250,10 +338,10 @@ async fn a_missing_user_is_not_found(target: &dyn Target) {
     );
 }
 
-async fn lists_many_users_across_pages(target: &dyn Target) {
-    let users: Vec<NewUser> = (1..=250).map(|n| new_user(n, None)).collect();
+async fn lists_many_users_across_pages(target: &dyn Target, names: Names) {
+    let users: Vec<NewUser> = (1..=250).map(|n| new_user(names, n, None)).collect();
     create(target, users).await;
-    let listed = target.list_users(&attributes()).await.unwrap();
+    let listed = target.list_users(&attributes(names)).await.unwrap();
     assert_eq!(listed.len(), 250);
     let mut ids: Vec<_> = listed.iter().map(|u| u.id.clone()).collect();
     ids.sort();
@@ -269,44 +357,46 @@ macro_rules! conformance {
             #[tokio::test]
             async fn creates_users_with_attributes_and_a_manager() {
                 let f = $fixture.await;
-                creates_users_with_every_standard_and_mapped_attribute_and_a_manager(&*f.target)
-                    .await;
+                creates_users_with_every_standard_and_mapped_attribute_and_a_manager(
+                    &*f.target, f.names,
+                )
+                .await;
             }
 
             #[tokio::test]
             async fn updates_exactly_the_changed_attributes() {
                 let f = $fixture.await;
-                super::updates_exactly_the_changed_attributes(&*f.target).await;
+                super::updates_exactly_the_changed_attributes(&*f.target, f.names).await;
             }
 
             #[tokio::test]
             async fn changes_email_and_manager() {
                 let f = $fixture.await;
-                changes_email_and_links_and_unlinks_a_manager(&*f.target).await;
+                changes_email_and_links_and_unlinks_a_manager(&*f.target, f.names).await;
             }
 
             #[tokio::test]
             async fn deactivates_reactivates_and_deletes() {
                 let f = $fixture.await;
-                super::deactivates_reactivates_and_deletes(&*f.target).await;
+                super::deactivates_reactivates_and_deletes(&*f.target, f.names).await;
             }
 
             #[tokio::test]
             async fn a_taken_email_is_a_conflict() {
                 let f = $fixture.await;
-                a_taken_email_is_a_conflict_and_does_not_stop_the_others(&*f.target).await;
+                a_taken_email_is_a_conflict_and_does_not_stop_the_others(&*f.target, f.names).await;
             }
 
             #[tokio::test]
             async fn a_missing_user_is_not_found() {
                 let f = $fixture.await;
-                super::a_missing_user_is_not_found(&*f.target).await;
+                super::a_missing_user_is_not_found(&*f.target, f.names).await;
             }
 
             #[tokio::test]
             async fn lists_many_users_across_pages() {
                 let f = $fixture.await;
-                super::lists_many_users_across_pages(&*f.target).await;
+                super::lists_many_users_across_pages(&*f.target, f.names).await;
             }
         }
     };
@@ -358,3 +448,13 @@ conformance!(
         }
     )
 );
+conformance!(microsoft_graph, graph_fixture(json!({})));
+conformance!(
+    microsoft_graph_in_batches_of_three_with_name_built_upns,
+    graph_fixture(json!({
+        "batchSize": 3,
+        "userPrincipalNameTemplate": "{firstName}.{lastName}@contoso.example",
+        "externalIdExtensionAttribute": 3
+    }))
+);
+conformance!(google_workspace, google_fixture());

@@ -128,6 +128,17 @@ pub enum Auth {
         /// The cached token and when to stop using it.
         cached: tokio::sync::Mutex<Option<(String, std::time::Instant)>>,
     },
+    /// A bearer token from a connector's own token source (such as a signed-JWT grant).
+    Token(std::sync::Arc<dyn TokenSource>),
+}
+
+/// Hands out bearer tokens, cached by the source; `forget` drops the cached one after a 401.
+#[async_trait::async_trait]
+pub trait TokenSource: Send + Sync + std::fmt::Debug {
+    /// A valid access token (the bare token, without `Bearer`). Errors never carry secrets.
+    async fn token(&self) -> Result<String, String>;
+    /// Drops the cached token; true when there was one.
+    async fn forget(&self) -> bool;
 }
 
 /// A request that failed for good.
@@ -337,6 +348,10 @@ impl HttpClient {
                 Ok(format!("Bearer {token}"))
             }
             Auth::Bearer(token) => Ok(format!("Bearer {token}")),
+            Auth::Token(source) => Ok(format!(
+                "Bearer {}",
+                source.token().await.map_err(|message| (None, message))?
+            )),
             Auth::Basic { username, password } => {
                 use base64::Engine;
                 let credentials = format!("{username}:{password}");
@@ -418,6 +433,7 @@ impl HttpClient {
             Auth::ClientCredentials { cached, .. } | Auth::TokenExchange { cached, .. } => {
                 cached.lock().await.take().is_some()
             }
+            Auth::Token(source) => source.forget().await,
             _ => false,
         }
     }

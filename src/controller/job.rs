@@ -88,6 +88,8 @@ pub fn secret_refs(connection: &HrisConnection) -> Vec<&SecretKeyRef> {
             refs.extend(scim.oauth2.as_ref().map(|o| &o.client_secret_secret_ref));
         }
         TargetSpec::File(_) => {}
+        TargetSpec::MicrosoftGraph(graph) => refs.push(&graph.client_secret_secret_ref),
+        TargetSpec::GoogleWorkspace(google) => refs.push(&google.service_account_key_secret_ref),
     }
     refs
 }
@@ -675,5 +677,31 @@ mod tests {
             "abcd1234",
         );
         assert_ne!(name, other, "different connections never share a Job name");
+    }
+
+    #[test]
+    fn directory_targets_mount_their_credentials() {
+        let graph = connection(
+            "entra",
+            "{microsoftGraph: {tenantId: t, clientId: c, clientSecretSecretRef: {name: entra, key: clientSecret}}}",
+        );
+        assert_eq!(
+            secret_refs(&graph),
+            vec![&SecretKeyRef {
+                name: "entra".into(),
+                key: "clientSecret".into()
+            }]
+        );
+        let google = connection(
+            "workspace",
+            "{googleWorkspace: {serviceAccountKeySecretRef: {name: gws, key: key.json}, adminEmail: admin@acme.example}}",
+        );
+        assert_eq!(
+            secret_refs(&google),
+            vec![&SecretKeyRef {
+                name: "gws".into(),
+                key: "key.json".into()
+            }]
+        );
     }
 }

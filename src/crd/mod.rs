@@ -4,6 +4,7 @@
 //! (enums, minimums, CEL rules) refuses a bad manifest at `kubectl apply`; [`crate::policy`]
 //! repeats the same checks with field-named messages for manifests run locally.
 
+mod directories;
 mod status;
 
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ use kube::{CustomResource, CustomResourceExt, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use directories::*;
 pub use status::*;
 
 /// API group of every resource this operator owns.
@@ -558,6 +560,10 @@ pub enum TargetSpec {
     Scim(Box<ScimTarget>),
     /// A local JSON file acting as a user directory, for demos and tests.
     File(FileTarget),
+    /// Microsoft Entra ID (Azure AD) users through Microsoft Graph.
+    MicrosoftGraph(Box<MicrosoftGraphTarget>),
+    /// Google Workspace users through the Admin SDK Directory API.
+    GoogleWorkspace(Box<GoogleWorkspaceTarget>),
 }
 
 /// A SCIM 2.0 service provider. Set exactly one of `credentialsSecretRef`, `basic`, `oauth2`.

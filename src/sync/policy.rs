@@ -12,7 +12,7 @@ use jiff::{civil::Date, tz::TimeZone};
 use super::field::{Field, fold_case};
 use crate::crd::{
     EmailType, FilterOperator, HrisConnectionSpec, Lifecycle, MatchKey, Operations, RemovalPolicy,
-    Safeguards, SourceSpec,
+    Safeguards, SourceSpec, TargetSpec, UpnTemplate,
 };
 
 /// One problem in a spec, with the path of the field it concerns.
@@ -410,6 +410,59 @@ impl SyncPolicy {
                     &mut error,
                 );
             }
+        }
+        match &spec.target {
+            TargetSpec::MicrosoftGraph(graph) => {
+                let field = |name: &str| format!("spec.target.microsoftGraph.{name}");
+                if let Err(message) = UpnTemplate::parse(&graph.user_principal_name_template) {
+                    error(field("userPrincipalNameTemplate"), message);
+                }
+                if !(1..=20).contains(&graph.batch_size) {
+                    error(
+                        field("batchSize"),
+                        format!(
+                            "{} is not between 1 and 20, the most requests a Graph $batch takes",
+                            graph.batch_size
+                        ),
+                    );
+                }
+                if !(1..=15).contains(&graph.external_id_extension_attribute) {
+                    error(
+                        field("externalIdExtensionAttribute"),
+                        format!(
+                            "{} is not between 1 and 15 (extensionAttribute1 to extensionAttribute15)",
+                            graph.external_id_extension_attribute
+                        ),
+                    );
+                }
+                if graph.writes_per_second.is_nan() || graph.writes_per_second <= 0.0 {
+                    error(field("writesPerSecond"), "must be more than 0".into());
+                }
+            }
+            TargetSpec::GoogleWorkspace(google) => {
+                if !google.admin_email.contains('@') {
+                    error(
+                        "spec.target.googleWorkspace.adminEmail".into(),
+                        "must be the email address of a Workspace administrator".into(),
+                    );
+                }
+                if !google.org_unit_path.starts_with('/') {
+                    error(
+                        "spec.target.googleWorkspace.orgUnitPath".into(),
+                        format!(
+                            "`{}` must start with / (the root is /)",
+                            google.org_unit_path
+                        ),
+                    );
+                }
+                if google.requests_per_second.is_nan() || google.requests_per_second <= 0.0 {
+                    error(
+                        "spec.target.googleWorkspace.requestsPerSecond".into(),
+                        "must be more than 0".into(),
+                    );
+                }
+            }
+            TargetSpec::Scim(_) | TargetSpec::File(_) => {}
         }
 
         if !errors.is_empty() {

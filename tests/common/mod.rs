@@ -97,5 +97,6 @@ pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
         .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
         .collect()
 }
+pub mod directories;
 pub mod kmock;
 pub mod scim2_server;

@@ -2,6 +2,8 @@
 //! operations, reporting each operation's own outcome.
 
 pub mod file;
+pub mod google;
+pub mod graph;
 pub mod scim;
 
 use std::{fmt, sync::Arc};
@@ -165,5 +167,11 @@ pub async fn build(
     Ok(match spec {
         TargetSpec::Scim(scim) => Box::new(scim::ScimTarget::from_spec(scim, context).await?),
         TargetSpec::File(file) => Box::new(file::FileTarget::new(context.resolve_path(&file.path))),
+        TargetSpec::MicrosoftGraph(graph) => {
+            Box::new(graph::GraphTarget::from_spec(graph, context).await?)
+        }
+        TargetSpec::GoogleWorkspace(google) => {
+            Box::new(google::GoogleTarget::from_spec(google, context).await?)
+        }
     })
 }

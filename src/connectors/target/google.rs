@@ -1,0 +1,774 @@
+//! Google Workspace users through the Admin SDK Directory API (`/admin/directory/v1/users`).
+//!
+//! Authentication: the service account's key signs a JWT (RS256) asserting the administrator
+//! it acts for (`sub`, domain-wide delegation); the token endpoint trades it for an access
+//! token, cached until a minute before it expires.
+//!
+//! Users are listed once per run (`customer`, `projection=full`, 500 a page, `pageToken`).
+//! Where our data lives: the externalId in `externalIds` (type `custom`, the spec's
+//! `customType`), the email in `primaryEmail`, active as `suspended` (inverted), the preferred
+//! language in `languages`, the manager in `relations` (type `manager`, the manager's primary
+//! email). Mapped attributes are `orgUnitPath`, `organizations.<field>` (`title`,
+//! `department`, `costCenter`, `description`, `location`, `name`: the primary organization),
+//! or another top-level user field. Updates send only the changed fields (the API's update has
+//! patch semantics); lists (`externalIds`, `organizations`, `relations`) are sent whole, with
+//! the entries this connection does not own kept as they were listed.
+//!
+//! 429 and 403 `userRateLimitExceeded` / `quotaExceeded` / `rateLimitExceeded` back off and
+//! retry. New users get a random initial password that is never logged, reported or kept.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use base64::Engine;
+use compact_str::CompactString;
+use futures::{StreamExt, stream};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::{
+    OpResult, Target, TargetCapabilities, TargetError, TargetErrorKind, TargetOp,
+    graph::generate_password,
+    scim::{get_path, set_path},
+};
+use crate::{
+    connectors::{
+        ConnectorContext,
+        http::{Auth, HttpClient, HttpError, RetryPolicy, TokenSource, retry_after},
+    },
+    crd::GoogleWorkspaceTarget as GoogleSpec,
+    sync::model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},
+};
+
+/// The OAuth scope the target needs.
+pub const SCOPE: &str = "https://www.googleapis.com/auth/admin.directory.user";
+const DEFAULT_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+const JWT_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+const RATE_REASONS: [&str; 3] = [
+    "userRateLimitExceeded",
+    "quotaExceeded",
+    "rateLimitExceeded",
+];
+
+/// Access tokens for a service account, from signed JWT assertions.
+pub struct ServiceAccountTokens {
+    client: reqwest::Client,
+    token_url: String,
+    client_email: String,
+    subject: String,
+    key: ring::signature::RsaKeyPair,
+    cached: tokio::sync::Mutex<Option<(String, std::time::Instant)>>,
+}
+
+impl std::fmt::Debug for ServiceAccountTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceAccountTokens")
+            .field("token_url", &self.token_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceAccountTokens {
+    /// Reads a service-account JSON key file. `token_url` overrides the key's `token_uri`.
+    /// Errors name what is missing, never the key's content.
+    pub fn from_key_file(
+        key_file: &str,
+        subject: &str,
+        token_url: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Self, String> {
+        let key: Value = serde_json::from_str(key_file)
+            .map_err(|_| "the service account key is not a JSON key file".to_owned())?;
+        let client_email = key["client_email"]
+            .as_str()
+            .ok_or("the service account key has no client_email")?
+            .to_owned();
+        let pem = key["private_key"]
+            .as_str()
+            .ok_or("the service account key has no private_key")?;
+        let der = pem_body(pem)
+            .ok_or("the service account key's private_key is not a PEM private key")?;
+        let key_pair = ring::signature::RsaKeyPair::from_pkcs8(&der)
+            .map_err(|_| "the service account key's private_key is not a PKCS#8 RSA key")?;
+        let token_url = token_url
+            .map(str::to_owned)
+            .or_else(|| key["token_uri"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| DEFAULT_TOKEN_URL.to_owned());
+        crate::connectors::http::install_crypto_provider();
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+        Ok(Self {
+            client,
+            token_url,
+            client_email,
+            subject: subject.to_owned(),
+            key: key_pair,
+            cached: Default::default(),
+        })
+    }
+
+    /// A signed JWT assertion for the token endpoint.
+    pub fn assertion(&self, now: u64) -> Result<String, String> {
+        let encode = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let header = encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+        let claims = encode(
+            json!({
+                "iss": self.client_email,
+                "sub": self.subject,
+                "scope": SCOPE,
+                "aud": self.token_url,
+                "iat": now,
+                "exp": now + 3600,
+            })
+            .to_string()
+            .as_bytes(),
+        );
+        let message = format!("{header}.{claims}");
+        let mut signature = vec![0u8; self.key.public().modulus_len()];
+        self.key
+            .sign(
+                &ring::signature::RSA_PKCS1_SHA256,
+                &ring::rand::SystemRandom::new(),
+                message.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|_| "cannot sign the token request".to_owned())?;
+        Ok(format!("{message}.{}", encode(&signature)))
+    }
+}
+
+/// The DER bytes of a PEM block (whatever its label).
+pub fn pem_body(pem: &str) -> Option<Vec<u8>> {
+    let body: String = pem
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.starts_with("-----") && !line.is_empty())
+        .collect();
+    base64::engine::general_purpose::STANDARD.decode(body).ok()
+}
+
+#[async_trait]
+impl TokenSource for ServiceAccountTokens {
+    async fn token(&self) -> Result<String, String> {
+        let mut cached = self.cached.lock().await;
+        if let Some((token, valid_until)) = cached.as_ref()
+            && std::time::Instant::now() < *valid_until
+        {
+            return Ok(token.clone());
+        }
+        let now = jiff::Timestamp::now().as_second().max(0) as u64;
+        let assertion = self.assertion(now)?;
+        let response = self
+            .client
+            .post(&self.token_url)
+            .form(&[("grant_type", JWT_GRANT), ("assertion", assertion.as_str())])
+            .send()
+            .await
+            .map_err(|_| "the token request failed".to_owned())?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Err(format!(
+                "the token endpoint answered {status} (check the key, the admin email and the \
+                 domain-wide delegation)"
+            ));
+        }
+        let body: Value = response
+            .json()
+            .await
+            .map_err(|_| "the token endpoint answered no JSON".to_owned())?;
+        let token = body["access_token"]
+            .as_str()
+            .ok_or("the token endpoint answered no access_token")?
+            .to_owned();
+        let lifetime = body["expires_in"].as_u64().unwrap_or(3600);
+        let margin = (lifetime / 2).min(60);
+        *cached = Some((
+            token.clone(),
+            std::time::Instant::now() + Duration::from_secs(lifetime - margin),
+        ));
+        Ok(token)
+    }
+
+    async fn forget(&self) -> bool {
+        self.cached.lock().await.take().is_some()
+    }
+}
+
+/// What a listing told about a user that updates need: lists are replaced whole.
+#[derive(Clone, Debug, Default)]
+struct Known {
+    email: String,
+    external_ids: Vec<Value>,
+    organizations: Vec<Value>,
+    relations: Vec<Value>,
+}
+
+impl Known {
+    fn of(resource: &Value) -> Known {
+        let list = |key: &str| resource[key].as_array().cloned().unwrap_or_default();
+        Known {
+            email: resource["primaryEmail"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            external_ids: list("externalIds"),
+            organizations: list("organizations"),
+            relations: list("relations"),
+        }
+    }
+}
+
+/// The `googleWorkspace` target.
+#[derive(Debug)]
+pub struct GoogleTarget {
+    http: HttpClient,
+    api: String,
+    customer: String,
+    org_unit_path: String,
+    custom_type: String,
+    concurrency: usize,
+    retry: RetryPolicy,
+    known: Mutex<HashMap<String, Known>>,
+}
+
+impl GoogleTarget {
+    /// Builds the target from its spec, reading the key file.
+    pub async fn from_spec(
+        spec: &GoogleSpec,
+        context: &ConnectorContext,
+    ) -> Result<GoogleTarget, TargetError> {
+        let key = context
+            .secrets
+            .get(&spec.service_account_key_secret_ref)
+            .await
+            .map_err(|e| TargetError::new(TargetErrorKind::CredentialsInvalid, e.to_string()))?;
+        Self::new(spec, &key)
+    }
+
+    /// A target from its spec and the service account's JSON key file.
+    pub fn new(spec: &GoogleSpec, key_file: &str) -> Result<GoogleTarget, TargetError> {
+        let timeout = Duration::from_secs(u64::from(spec.timeout_seconds.max(1)));
+        let tokens = ServiceAccountTokens::from_key_file(
+            key_file,
+            &spec.admin_email,
+            spec.token_url.as_deref(),
+            timeout,
+        )
+        .map_err(|e| TargetError::new(TargetErrorKind::CredentialsInvalid, e))?;
+        let retry = RetryPolicy {
+            max_tries: spec.max_tries.max(1),
+            ..RetryPolicy::default()
+        };
+        let http = HttpClient::new(
+            Auth::Token(Arc::new(tokens)),
+            Some(spec.requests_per_second),
+            timeout,
+            retry,
+        )
+        .map_err(|e| TargetError::new(TargetErrorKind::Unavailable, e))?;
+        Ok(GoogleTarget {
+            http,
+            api: spec.api_url.trim_end_matches('/').to_owned(),
+            customer: spec.customer.clone(),
+            org_unit_path: spec.org_unit_path.clone(),
+            custom_type: spec.external_id_custom_type.clone(),
+            concurrency: spec.max_concurrency.max(1) as usize,
+            retry,
+            known: Default::default(),
+        })
+    }
+
+    /// One request, retried on the Directory API's 403 rate-limit reasons (the shared client
+    /// retries 429 and 5xx). Returns the status and the JSON body (null when none).
+    async fn call(
+        &self,
+        method: Method,
+        url: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), TargetError> {
+        let text = body.map(Value::to_string);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let response = self
+                .http
+                .send(method.clone(), url, |r| {
+                    let r = r.query(query);
+                    match &text {
+                        Some(text) => r
+                            .header(reqwest::header::CONTENT_TYPE, "application/json")
+                            .body(text.clone()),
+                        None => r,
+                    }
+                })
+                .await
+                .map_err(http_error)?;
+            let status = response.status().as_u16();
+            let wait = retry_after(&response);
+            let answer: Value = response.json().await.unwrap_or(Value::Null);
+            if status == 403 && rate_limited(&answer) && attempt < self.retry.max_tries {
+                let delay = wait
+                    .map(|d| d.min(self.retry.max_delay))
+                    .unwrap_or_else(|| self.retry.backoff(attempt));
+                tracing::debug!(status, attempt, "directory rate limit, backing off");
+                tokio::time::sleep(delay).await;
+                continue;
+            }
+            return Ok((status, answer));
+        }
+    }
+
+    async fn call_ok(
+        &self,
+        method: Method,
+        url: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Value, TargetError> {
+        let (status, answer) = self.call(method, url, query, body).await?;
+        if (200..300).contains(&status) {
+            Ok(answer)
+        } else {
+            Err(google_error(status, &answer))
+        }
+    }
+
+    async fn list(&self, attributes: &[Arc<str>]) -> Result<Vec<DirectoryUser>, TargetError> {
+        let url = format!("{}/users", self.api);
+        let mut resources = Vec::new();
+        let mut page_token: Option<String> = None;
+        loop {
+            let mut query = vec![
+                ("customer", self.customer.as_str()),
+                ("projection", "full"),
+                ("maxResults", "500"),
+            ];
+            if let Some(token) = &page_token {
+                query.push(("pageToken", token.as_str()));
+            }
+            let body = self.call_ok(Method::GET, &url, &query, None).await?;
+            resources.extend(body["users"].as_array().cloned().unwrap_or_default());
+            match body["nextPageToken"].as_str() {
+                Some(token) if !token.is_empty() && page_token.as_deref() != Some(token) => {
+                    page_token = Some(token.to_owned());
+                }
+                _ => break,
+            }
+        }
+        let ids_by_email: HashMap<String, String> = resources
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r["primaryEmail"].as_str()?.to_lowercase(),
+                    r["id"].as_str()?.to_owned(),
+                ))
+            })
+            .collect();
+        let mut known = HashMap::new();
+        let mut users = Vec::with_capacity(resources.len());
+        for resource in &resources {
+            let user = self.to_user(resource, attributes, &ids_by_email)?;
+            known.insert(user.id.to_string(), Known::of(resource));
+            users.push(user);
+        }
+        *self.known.lock().expect("known lock") = known;
+        Ok(users)
+    }
+
+    /// A Directory user as a directory user; managers' emails resolve through `ids_by_email`.
+    fn to_user(
+        &self,
+        resource: &Value,
+        attributes: &[Arc<str>],
+        ids_by_email: &HashMap<String, String>,
+    ) -> Result<DirectoryUser, TargetError> {
+        let id = resource["id"].as_str().ok_or_else(|| {
+            TargetError::new(TargetErrorKind::InvalidData, "a listed user has no id")
+        })?;
+        let text = |value: &Value| value.as_str().map(CompactString::from);
+        let entries = |key: &str| resource[key].as_array().cloned().unwrap_or_default();
+        let external_id = entries("externalIds")
+            .iter()
+            .find(|e| e["type"] == "custom" && e["customType"] == self.custom_type.as_str())
+            .and_then(|e| text(&e["value"]));
+        let languages = entries("languages");
+        let preferred_language = languages
+            .iter()
+            .find(|l| l["preference"] == "preferred")
+            .or_else(|| languages.first())
+            .and_then(|l| text(&l["languageCode"]).or_else(|| text(&l["customLanguage"])));
+        let manager_id = entries("relations")
+            .iter()
+            .find(|r| r["type"] == "manager")
+            .and_then(|r| r["value"].as_str())
+            .and_then(|email| ids_by_email.get(&email.to_lowercase()))
+            .map(|id| CompactString::from(id.as_str()));
+        let organizations = entries("organizations");
+        let primary_organization = primary(&organizations);
+        let mut mapped = Attributes::default();
+        for name in attributes {
+            let value = match name.strip_prefix("organizations.") {
+                Some(field) => primary_organization
+                    .and_then(|o| o.get(field))
+                    .filter(|v| !v.is_null()),
+                None => get_path(resource, name),
+            };
+            if let Some(value) = value {
+                mapped.set(name.clone(), value.clone());
+            }
+        }
+        let email = text(&resource["primaryEmail"]);
+        Ok(DirectoryUser {
+            id: id.into(),
+            external_id,
+            user_name: email.clone(),
+            email,
+            first_name: text(&resource["name"]["givenName"]),
+            last_name: text(&resource["name"]["familyName"]),
+            preferred_language,
+            active: !resource["suspended"].as_bool().unwrap_or(false),
+            manager_id,
+            attributes: mapped,
+            version: None,
+        })
+    }
+
+    /// The primary email of a user id: from the listing or this run's creates, else read.
+    async fn email_of(&self, id: &str) -> Result<String, TargetError> {
+        if let Some(known) = self.known.lock().expect("known lock").get(id) {
+            return Ok(known.email.clone());
+        }
+        let user = self
+            .call_ok(Method::GET, &format!("{}/users/{id}", self.api), &[], None)
+            .await?;
+        let known = Known::of(&user);
+        let email = known.email.clone();
+        self.known
+            .lock()
+            .expect("known lock")
+            .insert(id.to_owned(), known);
+        Ok(email)
+    }
+
+    fn our_external_id(&self, value: &str) -> Value {
+        json!({"type": "custom", "customType": self.custom_type, "value": value})
+    }
+
+    async fn insert_body(&self, user: &NewUser) -> Result<Value, TargetError> {
+        let mut body = json!({
+            "primaryEmail": user.email,
+            "name": {"givenName": user.first_name, "familyName": user.last_name},
+            "password": generate_password(),
+            "changePasswordAtNextLogin": true,
+            "suspended": !user.active,
+            "orgUnitPath": self.org_unit_path,
+            "externalIds": [self.our_external_id(&user.external_id)],
+        });
+        if let Some(language) = &user.preferred_language {
+            body["languages"] = json!([{"languageCode": language, "preference": "preferred"}]);
+        }
+        if let Some(manager) = &user.manager {
+            let email = self.email_of(manager).await?;
+            body["relations"] = json!([{"type": "manager", "value": email}]);
+        }
+        let mut organization = serde_json::Map::new();
+        for (name, value) in user.attributes.iter() {
+            match name.strip_prefix("organizations.") {
+                Some(field) => {
+                    organization.insert(field.to_owned(), value.clone());
+                }
+                None => set_path(&mut body, name, Some(value.clone())),
+            }
+        }
+        if !organization.is_empty() {
+            organization.insert("primary".into(), json!(true));
+            body["organizations"] = json!([organization]);
+        }
+        Ok(body)
+    }
+
+    async fn update_body(&self, id: &str, changes: &[AttrChange]) -> Result<Value, TargetError> {
+        let known = self
+            .known
+            .lock()
+            .expect("known lock")
+            .get(id)
+            .cloned()
+            .unwrap_or_default();
+        let mut body = json!({});
+        let mut organizations = known.organizations.clone();
+        let mut organizations_changed = false;
+        for change in changes {
+            let after = change.after.clone().unwrap_or(Value::Null);
+            match &change.attr {
+                Attr::ExternalId => {
+                    let mut entries: Vec<Value> = known
+                        .external_ids
+                        .iter()
+                        .filter(|e| {
+                            !(e["type"] == "custom" && e["customType"] == self.custom_type.as_str())
+                        })
+                        .cloned()
+                        .collect();
+                    if let Some(value) = after.as_str() {
+                        entries.push(self.our_external_id(value));
+                    }
+                    body["externalIds"] = Value::Array(entries);
+                }
+                Attr::Email => body["primaryEmail"] = after,
+                Attr::FirstName => body["name"]["givenName"] = after,
+                Attr::LastName => body["name"]["familyName"] = after,
+                Attr::PreferredLanguage => {
+                    body["languages"] = match after.as_str() {
+                        Some(code) => json!([{"languageCode": code, "preference": "preferred"}]),
+                        None => json!([]),
+                    };
+                }
+                Attr::Active => {
+                    let active = match &after {
+                        Value::Bool(active) => *active,
+                        Value::String(text) => text.eq_ignore_ascii_case("true"),
+                        _ => true,
+                    };
+                    body["suspended"] = json!(!active);
+                }
+                Attr::Manager => {
+                    let mut relations: Vec<Value> = known
+                        .relations
+                        .iter()
+                        .filter(|r| r["type"] != "manager")
+                        .cloned()
+                        .collect();
+                    if let Some(manager) = after.as_str() {
+                        let email = self.email_of(manager).await?;
+                        relations.push(json!({"type": "manager", "value": email}));
+                    }
+                    body["relations"] = Value::Array(relations);
+                }
+                Attr::Mapped(name) => match name.strip_prefix("organizations.") {
+                    Some(field) => {
+                        organizations_changed = true;
+                        let index = organizations
+                            .iter()
+                            .position(|o| o["primary"] == true)
+                            .unwrap_or(0);
+                        if organizations.is_empty() {
+                            organizations.push(json!({"primary": true}));
+                        }
+                        if let Some(organization) = organizations[index].as_object_mut() {
+                            if after.is_null() {
+                                organization.remove(field);
+                            } else {
+                                organization.insert(field.to_owned(), after);
+                            }
+                        }
+                    }
+                    None => set_path(&mut body, name, Some(after)),
+                },
+            }
+        }
+        if organizations_changed {
+            body["organizations"] = Value::Array(organizations);
+        }
+        Ok(body)
+    }
+
+    async fn one(&self, op: TargetOp) -> OpResult {
+        match op {
+            TargetOp::Create(user) => {
+                let body = self.insert_body(&user).await?;
+                let url = format!("{}/users", self.api);
+                let created = self.call_ok(Method::POST, &url, &[], Some(&body)).await?;
+                let id = created["id"].as_str().ok_or_else(|| {
+                    TargetError::new(
+                        TargetErrorKind::InvalidData,
+                        "the Directory API created the user but returned no id",
+                    )
+                })?;
+                self.known
+                    .lock()
+                    .expect("known lock")
+                    .insert(id.to_owned(), Known::of(&created));
+                Ok(Some(id.into()))
+            }
+            TargetOp::Update { id, changes, .. } | TargetOp::Deactivate { id, changes, .. } => {
+                let body = self.update_body(&id, &changes).await?;
+                let url = format!("{}/users/{id}", self.api);
+                let updated = self.call_ok(Method::PUT, &url, &[], Some(&body)).await?;
+                if updated["id"].is_string() {
+                    self.known
+                        .lock()
+                        .expect("known lock")
+                        .insert(id.to_string(), Known::of(&updated));
+                }
+                Ok(None)
+            }
+            TargetOp::Delete { id } => {
+                let url = format!("{}/users/{id}", self.api);
+                self.call_ok(Method::DELETE, &url, &[], None).await?;
+                self.known.lock().expect("known lock").remove(id.as_str());
+                Ok(None)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Target for GoogleTarget {
+    fn capabilities(&self) -> TargetCapabilities {
+        TargetCapabilities {
+            managers: true,
+            versions: false,
+            max_batch: 1,
+            deletes: true,
+        }
+    }
+
+    async fn check(&self) -> Result<(), TargetError> {
+        let url = format!("{}/users", self.api);
+        self.call_ok(
+            Method::GET,
+            &url,
+            &[("customer", self.customer.as_str()), ("maxResults", "1")],
+            None,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn list_users(&self, attributes: &[Arc<str>]) -> Result<Vec<DirectoryUser>, TargetError> {
+        self.list(attributes).await
+    }
+
+    async fn apply(&self, ops: Vec<TargetOp>) -> Vec<OpResult> {
+        let mut results: Vec<(usize, OpResult)> = stream::iter(ops.into_iter().enumerate())
+            .map(|(index, op)| async move { (index, self.one(op).await) })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+        results.sort_by_key(|(index, _)| *index);
+        results.into_iter().map(|(_, result)| result).collect()
+    }
+}
+
+fn primary(organizations: &[Value]) -> Option<&serde_json::Map<String, Value>> {
+    organizations
+        .iter()
+        .find(|o| o["primary"] == true)
+        .or_else(|| organizations.first())
+        .and_then(Value::as_object)
+}
+
+fn rate_limited(body: &Value) -> bool {
+    body["error"]["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|e| {
+            e["reason"]
+                .as_str()
+                .is_some_and(|r| RATE_REASONS.contains(&r))
+        })
+}
+
+/// A Directory API error (`{error:{code, message, errors:[{reason}]}}`) as a typed error.
+/// Messages name fields and reasons, not values.
+fn google_error(status: u16, body: &Value) -> TargetError {
+    let reason = body["error"]["errors"][0]["reason"]
+        .as_str()
+        .map(str::to_owned);
+    let message = body["error"]["message"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("the Directory API answered {status}"));
+    let kind = match (status, reason.as_deref()) {
+        (409, _) | (_, Some("duplicate")) => TargetErrorKind::Conflict,
+        (412, _) if message.to_lowercase().contains("limit") => {
+            TargetErrorKind::LicenseLimitExceeded
+        }
+        (404, _) => TargetErrorKind::NotFound,
+        (429, _) => TargetErrorKind::Throttled,
+        (403, Some(reason)) if RATE_REASONS.contains(&reason) => TargetErrorKind::Throttled,
+        (401 | 403, _) => TargetErrorKind::CredentialsInvalid,
+        (500..=599, _) => TargetErrorKind::Unavailable,
+        _ => TargetErrorKind::Rejected,
+    };
+    TargetError {
+        kind,
+        status: Some(status),
+        code: reason,
+        detail: message,
+    }
+}
+
+fn http_error(error: HttpError) -> TargetError {
+    if let (Some(status), Some(body)) = (error.status, &error.body)
+        && let Ok(document) = serde_json::from_str::<Value>(body)
+    {
+        let mut typed = google_error(status, &document);
+        typed.detail = format!("{} ({})", typed.detail, error.message);
+        return typed;
+    }
+    let kind = match error.status {
+        Some(429) => TargetErrorKind::Throttled,
+        None if error.message.contains("token") || error.message.contains("key") => {
+            TargetErrorKind::CredentialsInvalid
+        }
+        _ => TargetErrorKind::Unavailable,
+    };
+    TargetError {
+        kind,
+        status: error.status,
+        code: None,
+        detail: error.message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_map_to_categories() {
+        let duplicate = json!({"error": {"code": 409, "message": "Entity already exists.",
+            "errors": [{"reason": "duplicate"}]}});
+        assert_eq!(
+            google_error(409, &duplicate).kind,
+            TargetErrorKind::Conflict
+        );
+        let limited = json!({"error": {"code": 403, "message": "Quota exceeded",
+            "errors": [{"reason": "userRateLimitExceeded"}]}});
+        assert!(rate_limited(&limited));
+        assert_eq!(google_error(403, &limited).kind, TargetErrorKind::Throttled);
+        let denied = json!({"error": {"code": 403, "message": "Not Authorized to access this resource/api",
+            "errors": [{"reason": "forbidden"}]}});
+        assert!(!rate_limited(&denied));
+        assert_eq!(
+            google_error(403, &denied).kind,
+            TargetErrorKind::CredentialsInvalid
+        );
+    }
+
+    #[test]
+    fn key_errors_never_show_the_key() {
+        let error = ServiceAccountTokens::from_key_file(
+            r#"{"client_email": "sa@p.iam.gserviceaccount.com", "private_key": "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWJ5dGVz\n-----END PRIVATE KEY-----\n"}"#,
+            "admin@x.example",
+            None,
+            Duration::from_secs(5),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error,
+            "the service account key's private_key is not a PKCS#8 RSA key"
+        );
+        assert!(!error.contains("c2VjcmV0"));
+    }
+}

@@ -1,0 +1,158 @@
+//! No password, token or key in any log line: a TRACE subscriber captures everything the
+//! process logs while whole runs create users through Microsoft Graph and Google Workspace
+//! (tokens fetched, a throttled batch item retried, a UPN collision retried), then the
+//! captured text is searched for every secret the emulators saw.
+
+mod common;
+
+use std::{
+    io::Write,
+    sync::{Arc, Mutex},
+};
+
+use common::directories::*;
+use hris_operator::{
+    connectors::target::{Target, TargetOp},
+    emulators::{
+        google::{GoogleConfig, GoogleEmulator},
+        graph::{GraphConfig, GraphEmulator},
+    },
+    sync::model::NewUser,
+};
+use serde_json::json;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_password_token_key_or_personal_data_reaches_a_log_line() {
+    let captured = Captured::default();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(captured.clone())
+        .with_ansi(false)
+        .init();
+
+    let graph_config = GraphConfig {
+        client_secret: "graph-client-secret-7f3a9c".into(),
+        ..GraphConfig::default()
+    };
+    let graph_emulator = GraphEmulator::start(graph_config.clone()).await.unwrap();
+    let google_config = GoogleConfig::new(GOOGLE_TEST_PUBLIC_KEY);
+    let google_emulator = GoogleEmulator::start(google_config.clone()).await.unwrap();
+    let key_file = google_key_file(&google_config, &google_emulator.token_url());
+    let dir = workspace(&graph_config.client_secret, &key_file);
+
+    // Whole runs through both targets: every employee created, managers linked.
+    graph_emulator.throttle_writes(&[1], 1);
+    let graph_run = sync(
+        &connection(
+            graph_target_json(&graph_emulator, &graph_config),
+            graph_mappings(),
+        ),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(graph_run.summary.counts.created, 3);
+    google_emulator.fail_next(1, 403, "userRateLimitExceeded");
+    let google_run = sync(
+        &connection(
+            google_target_json(&google_emulator, &google_config),
+            google_mappings(),
+        ),
+        dir.path(),
+    )
+    .await;
+    assert_eq!(google_run.summary.counts.created, 3);
+
+    // A name collision: the retried create carries a second generated password.
+    let (collide_emulator, collide_target) = graph(
+        graph_config.clone(),
+        json!({"userPrincipalNameTemplate": "{firstName}.{lastName}@contoso.example"}),
+    )
+    .await;
+    let twin = |n: u32| NewUser {
+        external_id: format!("acme:twin{n}").into(),
+        email: format!("twin{n}@acme.example").into(),
+        first_name: "Twin".into(),
+        last_name: "Lind".into(),
+        active: true,
+        ..NewUser::default()
+    };
+    let results = collide_target
+        .apply(vec![TargetOp::Create(twin(1)), TargetOp::Create(twin(2))])
+        .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.lines().count() > 20 && log.contains("/v1.0/$batch") && log.contains("run finished"),
+        "the capture works:\n{log}"
+    );
+
+    let mut secrets: Vec<(String, String)> = Vec::new();
+    for password in graph_emulator
+        .received_passwords()
+        .into_iter()
+        .chain(collide_emulator.received_passwords())
+        .chain(google_emulator.received_passwords())
+    {
+        secrets.push(("a generated password".into(), password));
+    }
+    assert_eq!(
+        secrets.len(),
+        3 + 3 + 3,
+        "passwords sent: 3 per run, 2 twins + 1 retry"
+    );
+    for token in graph_emulator
+        .issued_tokens()
+        .into_iter()
+        .chain(collide_emulator.issued_tokens())
+        .chain(google_emulator.issued_tokens())
+    {
+        secrets.push(("an access token".into(), token));
+    }
+    secrets.push((
+        "the client secret".into(),
+        graph_config.client_secret.clone(),
+    ));
+    for line in GOOGLE_TEST_KEY.lines().filter(|l| !l.starts_with("-----")) {
+        secrets.push(("a line of the private key".into(), line.to_owned()));
+    }
+    for personal in [
+        "ada@acme.example",
+        "bo@acme.example",
+        "cy@acme.example",
+        "twin1@acme.example",
+        "Lind",
+        "Öst",
+        "Berg",
+    ] {
+        secrets.push(("personal data".into(), personal.to_owned()));
+    }
+    for (what, value) in &secrets {
+        assert!(value.len() >= 3);
+        if let Some(line) = log.lines().find(|line| line.contains(value.as_str())) {
+            panic!("{what} appears in a log line: {line}");
+        }
+    }
+}

@@ -262,6 +262,33 @@ async fn the_controller_runs_simulations_and_reports_them_in_status() {
         "{metrics}"
     );
     assert!(metrics.contains("hris_operator_leader 1"), "{metrics}");
+    // Every metric the chart's alerts and dashboard use is one the controller exports.
+    let chart = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/hris-operator");
+    for file in [
+        "templates/prometheusrule.yaml",
+        "files/grafana-dashboard.json",
+    ] {
+        let text = std::fs::read_to_string(chart.join(file)).unwrap();
+        let mut used: Vec<&str> = text
+            .match_indices("hris_operator_")
+            .map(|(at, _)| {
+                let rest = &text[at..];
+                let end = rest
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(rest.len());
+                &rest[..end]
+            })
+            .collect();
+        used.dedup();
+        assert!(!used.is_empty(), "{file} uses no metric");
+        for name in used {
+            let family = name.strip_suffix("_total").unwrap_or(name);
+            assert!(
+                metrics.contains(&format!("# TYPE {family} ")),
+                "{file} uses {name}, which the controller does not export"
+            );
+        }
+    }
     assert!(
         !metrics.contains("acme"),
         "no connection name in a metric: {metrics}"

@@ -146,6 +146,7 @@ pub async fn sync(
     let context = ConnectorContext {
         base_dir: dir.to_path_buf(),
         secrets: SecretResolver::from_dir(dir.join("secrets")),
+        config_maps: hris_operator::connectors::ConfigMapResolver::none(),
     };
     run(
         "people/acme",

@@ -49,19 +49,20 @@ WATCHED = ["team-a", "team-b"]
 # Kinds whose CRDs kubernetes-validate does not ship; checked with STRUCTURAL_SCHEMAS instead.
 NOT_BUILT_IN = {("monitoring.coreos.com/v1", "ServiceMonitor"), ("monitoring.coreos.com/v1", "PrometheusRule")}
 
-# The controller's permissions, exactly (DESIGN.md §3 and the chart brief). The secrets verbs
-# include the sync role's (create, update, patch): RBAC lets the controller create a Role only with
-# permissions it holds itself.
+# The controller's permissions, exactly (DESIGN.md §3): what src/controller uses and nothing
+# more. It binds the sync ClusterRole with `bind` on that role alone, so it holds none of the
+# sync role's permissions itself and cannot read report Secrets.
 CONTROLLER_RULES = {
     ("hris-operator.io", "hrisconnections"): {"get", "list", "watch"},
     ("hris-operator.io", "hrisconnections/status"): {"get", "patch", "update"},
     ("batch", "jobs"): {"get", "list", "watch", "create", "delete"},
-    ("", "pods"): {"get", "list", "watch"},
-    ("", "secrets"): {"get", "list", "watch", "delete", "create", "update", "patch"},
+    ("", "pods"): {"list"},
+    ("", "secrets"): {"deletecollection"},
     ("events.k8s.io", "events"): {"create", "patch"},
     ("", "events"): {"create", "patch"},
-    ("rbac.authorization.k8s.io", "roles"): {"get", "list", "watch", "create", "update", "patch", "delete"},
-    ("rbac.authorization.k8s.io", "rolebindings"): {"get", "list", "watch", "create", "update", "patch", "delete"},
+    ("", "serviceaccounts"): {"get", "create"},
+    ("rbac.authorization.k8s.io", "rolebindings"): {"get", "create"},
+    ("rbac.authorization.k8s.io", "clusterroles"): {"bind"},
 }
 SYNC_RULES = {
     ("hris-operator.io", "hrisconnections"): {"get"},
@@ -71,8 +72,9 @@ LEASE_RULES = {("coordination.k8s.io", "leases"): {"get", "create", "update", "p
 
 ALERTS = {
     "HrisSyncFailed": ('increase(hris_operator_sync_runs_total{result="Failed"}[1h]) > 0', None),
-    "HrisPlanWithheld": ("hris_operator_connection_withheld == 1", "15m"),
-    "HrisSyncStale": ("time() - hris_operator_last_success_timestamp_seconds > 2 * 86400", None),
+    "HrisPlanWithheld": ("hris_operator_connections_withheld > 0", "15m"),
+    "HrisSyncStale": ("hris_operator_oldest_success_timestamp_seconds > 0 and time() - "
+                      "hris_operator_oldest_success_timestamp_seconds > 2 * 86400", None),
 }
 DASHBOARD_PANELS = {"runs by result", "changes by kind", "withheld connections", "last success age"}
 
@@ -399,13 +401,16 @@ def check_cluster_wide_rbac(objects: list[dict[str, Any]], origin: str) -> None:
                          f"ClusterRoleBinding of {name_of(controller_role)}"), controller_role, controller_sa)
 
     sync_role = only(role_by_component(objects, "ClusterRole", "sync"), f"sync ClusterRole in {origin}")
+    # `bind` only on the sync ClusterRole, which is also what HRIS_SYNC_ROLE names.
+    bind_rules = [r for r in controller_role["rules"] if "clusterroles" in r["resources"]]
+    sync_role_name = sync_role["metadata"]["name"]
+    require([r.get("resourceNames") for r in bind_rules] == [[sync_role_name]],
+            f"{name_of(controller_role)} may bind only {name_of(sync_role)}: {bind_rules}")
+    require(env.get("HRIS_SYNC_ROLE") == sync_role_name,
+            f"HRIS_SYNC_ROLE must name the sync ClusterRole {sync_role_name}: {env.get('HRIS_SYNC_ROLE')}")
     require_rules(sync_role, SYNC_RULES)
     require(not bindings_of(objects, "ClusterRoleBinding", sync_role),
             f"{origin}: {name_of(sync_role)} must never be bound cluster-wide")
-    held = rules_of(controller_role)
-    for key, verbs in SYNC_RULES.items():
-        require(verbs <= held.get(key, set()), f"{origin}: the controller cannot grant {key} {sorted(verbs)} "
-                "to sync Jobs without holding it")
 
     lease_role = only(role_by_component(objects, "Role", "controller"), f"leader-election Role in {origin}")
     require(lease_role["metadata"]["namespace"] == namespace, f"{name_of(lease_role)} must live in {namespace}")

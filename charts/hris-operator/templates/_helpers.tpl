@@ -99,24 +99,38 @@ only with permissions it holds itself.
 - apiGroups: ["hris-operator.io"]
   resources: ["hrisconnections/status"]
   verbs: ["get", "patch", "update"]
+# Sync Jobs: started, watched, and pruned beyond the history limits.
 - apiGroups: ["batch"]
   resources: ["jobs"]
   verbs: ["get", "list", "watch", "create", "delete"]
+# A finished sync Pod's termination message carries the run's summary (no personal data).
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list"]
+# Report Secrets are written by the sync Jobs; the controller only prunes them. It never reads
+# them (they hold personal data).
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["get", "list", "watch", "delete", "create", "update", "patch"]
+  verbs: ["deletecollection"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch"]
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["create", "patch"]
+# The sync ServiceAccount and its RoleBinding to the sync ClusterRole, created in a connection's
+# namespace when missing; `bind` on that one ClusterRole only, so the controller needs none of
+# the sync role's permissions itself.
+- apiGroups: [""]
+  resources: ["serviceaccounts"]
+  verbs: ["get", "create"]
 - apiGroups: ["rbac.authorization.k8s.io"]
-  resources: ["roles", "rolebindings"]
-  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+  resources: ["rolebindings"]
+  verbs: ["get", "create"]
+- apiGroups: ["rbac.authorization.k8s.io"]
+  resources: ["clusterroles"]
+  verbs: ["bind"]
+  resourceNames: [{{ include "hris-operator.syncRoleName" . | quote }}]
 {{- end }}
 
 {{/*

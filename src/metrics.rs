@@ -130,6 +130,21 @@ impl Metrics {
             "1 while this replica holds the leader Lease and reconciles",
             leader.clone(),
         );
+        // Start the closed label sets at zero, so that `increase()` sees the first run and the
+        // families are exported before anything happened.
+        for kind in ["simulate", "apply"] {
+            for result in [RunResult::Succeeded, RunResult::Failed, RunResult::Withheld] {
+                runs.get_or_create(&RunLabels {
+                    kind: kind.to_owned(),
+                    result: result.as_str().to_owned(),
+                });
+            }
+        }
+        for change in ["created", "updated", "deactivated", "deleted"] {
+            changes.get_or_create(&ChangeLabels {
+                change: change.to_owned(),
+            });
+        }
         Self {
             registry,
             runs,

@@ -227,7 +227,7 @@ async fn a_finished_job_becomes_status_and_an_event() {
         "{metrics}"
     );
     assert!(
-        !metrics.contains("hris_operator_changes_total{"),
+        metrics.contains(r#"hris_operator_changes_total{change="created"} 0"#),
         "a simulation changes nobody: {metrics}"
     );
     let simulation = &status["lastSimulation"];

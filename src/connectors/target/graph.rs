@@ -784,6 +784,8 @@ fn http_error(error: HttpError) -> TargetError {
     }
     let kind = match error.status {
         Some(429) => TargetErrorKind::Throttled,
+        // The token endpoint refused the credentials (its errors come without a body).
+        Some(400 | 401 | 403) if error.body.is_none() => TargetErrorKind::CredentialsInvalid,
         None if error.message.contains("token") => TargetErrorKind::CredentialsInvalid,
         _ => TargetErrorKind::Unavailable,
     };

@@ -134,14 +134,14 @@ impl Metrics {
         // families are exported before anything happened.
         for kind in ["simulate", "apply"] {
             for result in [RunResult::Succeeded, RunResult::Failed, RunResult::Withheld] {
-                runs.get_or_create(&RunLabels {
+                let _ = runs.get_or_create(&RunLabels {
                     kind: kind.to_owned(),
                     result: result.as_str().to_owned(),
                 });
             }
         }
         for change in ["created", "updated", "deactivated", "deleted"] {
-            changes.get_or_create(&ChangeLabels {
+            let _ = changes.get_or_create(&ChangeLabels {
                 change: change.to_owned(),
             });
         }

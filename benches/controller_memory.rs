@@ -1,0 +1,143 @@
+//! The controller's memory with many connections: the `hris-operator controller` binary runs
+//! against the kmock Kubernetes API emulator (tests/kmock/serve.py, installed by
+//! tests/python-tools.sh) holding N HrisConnections in Simulate mode. Each gets its simulation
+//! Job and its status; once every connection has been reconciled, the controller's peak resident
+//! memory (VmHWM) and current resident memory (VmRSS) are read from /proc.
+//!
+//! Run: `cargo bench --bench controller_memory` (N=1000; `CONNECTIONS=N` to change it).
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hris_operator::crd::HrisConnection;
+use kube::{
+    Api,
+    api::{ListParams, PostParams},
+};
+use serde_json::json;
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("reads /proc");
+    text.lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("the field is in /proc/PID/status")
+}
+
+#[tokio::main]
+async fn main() {
+    let count: usize = std::env::var("CONNECTIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1000);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let venv = std::env::var_os("HRIS_TEST_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join(".venv"));
+    let mut kmock = Command::new(venv.join("bin/python"))
+        .arg(root.join("tests/kmock/serve.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run tests/python-tools.sh first: it installs kmock");
+    let mut line = String::new();
+    BufReader::new(kmock.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _kmock = Killed(kmock);
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("kmock prints its address")
+        .to_owned();
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = kube::Client::try_from(kube::Config::new(url.parse().unwrap())).unwrap();
+    let connections: Api<HrisConnection> = Api::namespaced(client.clone(), "people");
+    for index in 0..count {
+        let connection: HrisConnection = serde_json::from_value(json!({
+            "apiVersion": "hris-operator.io/v1alpha1", "kind": "HrisConnection",
+            "metadata": {"name": format!("connection-{index:04}"), "namespace": "people",
+                         "uid": format!("uid-{index}"), "generation": 1,
+                         "creationTimestamp": "2026-11-22T00:00:00Z"},
+            "spec": {"mode": "Simulate", "source": {"csv": {"path": "/data/employees.csv"}},
+                     "target": {"scim": {"baseUrl": "https://scim.example/v2",
+                                         "credentialsSecretRef": {"name": "scim", "key": "token"}}},
+                     "externalIdPrefix": format!("c{index}:"), "schedule": {"interval": "24h"}}
+        }))
+        .unwrap();
+        connections
+            .create(&PostParams::default(), &connection)
+            .await
+            .unwrap();
+    }
+
+    let dir = std::env::temp_dir().join(format!("hris-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: k\n  cluster: {{server: \"{url}\"}}\n\
+             users:\n- name: k\n  user: {{token: k}}\ncontexts:\n- name: k\n  context: {{cluster: k, \
+             user: k, namespace: default}}\ncurrent-context: k\n"
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let controller = Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .args([
+            "controller",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--health-addr",
+            "127.0.0.1:0",
+        ])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = controller.id();
+    let _controller = Killed(controller);
+
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let list = connections.list(&ListParams::default()).await.unwrap();
+        let done = list
+            .items
+            .iter()
+            .filter(|c| c.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+            .count();
+        if done == count {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {done} of {count} reconciled"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let elapsed = started.elapsed();
+    let peak = proc_status_kib(pid, "VmHWM:");
+    let resident = proc_status_kib(pid, "VmRSS:");
+    println!(
+        "controller_memory: {count} connections (and {count} Jobs) reconciled in {:.1} s; \
+         peak resident {:.1} MiB, resident now {:.1} MiB",
+        elapsed.as_secs_f64(),
+        peak as f64 / 1024.0,
+        resident as f64 / 1024.0
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -4,6 +4,10 @@
 //! Job and its status; once every connection has been reconciled, the controller's peak resident
 //! memory (VmHWM) and current resident memory (VmRSS) are read from /proc.
 //!
+//! Each connection lives in its own namespace: kmock ignores label selectors, so connections
+//! sharing a namespace would each be sent every other connection's Jobs and Pods, traffic a real
+//! API server never produces.
+//!
 //! Run: `cargo bench --bench controller_memory` (N=1000; `CONNECTIONS=N` to change it).
 
 use std::io::{BufRead, BufReader};
@@ -63,11 +67,15 @@ async fn main() {
 
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = kube::Client::try_from(kube::Config::new(url.parse().unwrap())).unwrap();
-    let connections: Api<HrisConnection> = Api::namespaced(client.clone(), "people");
+    // One namespace per connection: kmock ignores label selectors, so connections sharing a
+    // namespace would each list every other's Jobs, which a real API server never sends.
+    let connections: Api<HrisConnection> = Api::all(client.clone());
     for index in 0..count {
+        let namespace = format!("people-{index:04}");
+        let namespaced: Api<HrisConnection> = Api::namespaced(client.clone(), &namespace);
         let connection: HrisConnection = serde_json::from_value(json!({
             "apiVersion": "hris-operator.io/v1alpha1", "kind": "HrisConnection",
-            "metadata": {"name": format!("connection-{index:04}"), "namespace": "people",
+            "metadata": {"name": "connection", "namespace": namespace,
                          "uid": format!("uid-{index}"), "generation": 1,
                          "creationTimestamp": "2026-11-22T00:00:00Z"},
             "spec": {"mode": "Simulate", "source": {"csv": {"path": "/data/employees.csv"}},
@@ -76,7 +84,7 @@ async fn main() {
                      "externalIdPrefix": format!("c{index}:"), "schedule": {"interval": "24h"}}
         }))
         .unwrap();
-        connections
+        namespaced
             .create(&PostParams::default(), &connection)
             .await
             .unwrap();
@@ -104,15 +112,18 @@ async fn main() {
             "127.0.0.1:0",
         ])
         .env("KUBECONFIG", &kubeconfig)
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let pid = controller.id();
     let _controller = Killed(controller);
 
-    let deadline = Instant::now() + Duration::from_secs(600);
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    let mut reported = Instant::now();
     loop {
         let list = connections.list(&ListParams::default()).await.unwrap();
         let done = list
@@ -123,11 +134,19 @@ async fn main() {
         if done == count {
             break;
         }
+        if reported.elapsed() > Duration::from_secs(30) {
+            eprintln!(
+                "  {done} of {count} reconciled after {:.0} s; resident {:.1} MiB",
+                started.elapsed().as_secs_f64(),
+                proc_status_kib(pid, "VmRSS:") as f64 / 1024.0
+            );
+            reported = Instant::now();
+        }
         assert!(
             Instant::now() < deadline,
             "only {done} of {count} reconciled"
         );
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
     }
     let elapsed = started.elapsed();
     let peak = proc_status_kib(pid, "VmHWM:");

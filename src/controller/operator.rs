@@ -17,7 +17,13 @@ use k8s_openapi::api::batch::v1::Job;
 use kube::{
     Api, Client,
     api::ListParams,
-    runtime::{Controller, controller::Action, events::Reporter, reflector::Store, watcher},
+    runtime::{
+        Controller,
+        controller::{self, Action},
+        events::Reporter,
+        reflector::Store,
+        watcher,
+    },
 };
 use tokio::{net::TcpListener, sync::watch};
 
@@ -27,6 +33,10 @@ use super::{
     reconcile::{Context, ReconcileError, SyncAccess, reconcile},
 };
 use crate::{crd::HrisConnection, metrics::Metrics};
+
+/// Reconciles at once, per watched scope: bounds the controller's memory and its load on the
+/// API server when many connections become due together.
+pub const RECONCILE_CONCURRENCY: u16 = 16;
 
 /// How the controller runs.
 #[derive(Clone, Debug)]
@@ -203,6 +213,7 @@ pub async fn run(config: OperatorConfig) -> Result<(), OperatorError> {
                 jobs,
                 watcher::Config::default().labels("app.kubernetes.io/managed-by=hris-operator"),
             )
+            .with_config(controller::Config::default().concurrency(RECONCILE_CONCURRENCY))
             .graceful_shutdown_on(stop.clone());
         shared
             .stores

@@ -7,14 +7,35 @@ input closes (so it never outlives the test that started it) or on SIGTERM.
 """
 
 import asyncio
+import itertools
 import signal
 import sys
 
 import kmock
+from kmock._internal import enums
+
+
+class VersionedEmulator(kmock.KubernetesEmulator):
+    """kmock that stamps a new metadata.resourceVersion on every write, as an API server does.
+
+    Without one, watch events carry no version and kube's watcher re-lists about every second;
+    with many objects those re-lists would swamp the emulator.
+    """
+
+    _versions = itertools.count(1)
+
+    async def _handle(self, request):
+        if (
+            request.resource is not None
+            and request.action in (enums.action.CREATE, enums.action.UPDATE)
+            and isinstance(request.data, dict)
+        ):
+            request.data.setdefault("metadata", {})["resourceVersion"] = str(next(self._versions))
+        return await super()._handle(request)
 
 
 async def main() -> None:
-    async with kmock.KubernetesEmulator() as emulator:
+    async with VersionedEmulator() as emulator:
         emulator.resources["hris-operator.io/v1alpha1/hrisconnections"] = kmock.ResourceInfo(
             kind="HrisConnection",
             namespaced=True,

@@ -76,10 +76,8 @@ async fn the_operator_syncs_on_a_real_cluster() {
     let params = PatchParams::apply("hris-e2e").force();
 
     // The CRD, exactly as shipped.
-    let crd: CustomResourceDefinition = serde_saphyr::from_str(include_str!(
-        "../crds/hrisconnection.yaml"
-    ))
-    .unwrap();
+    let crd: CustomResourceDefinition =
+        serde_saphyr::from_str(include_str!("../crds/hrisconnection.yaml")).unwrap();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     crds.patch("hrisconnections.hris-operator.io", &params, &apply(&crd))
         .await
@@ -95,9 +93,11 @@ async fn the_operator_syncs_on_a_real_cluster() {
     .await;
 
     let namespaces: Api<Namespace> = Api::all(client.clone());
-    let ns: Namespace =
-        serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap();
-    namespaces.create(&PostParams::default(), &ns).await.unwrap();
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": namespace}})).unwrap();
+    namespaces
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
     let cleanup = Cleanup {
         namespaces: namespaces.clone(),
         name: namespace.clone(),
@@ -185,7 +185,10 @@ async fn the_operator_syncs_on_a_real_cluster() {
             "--namespaces",
             &namespace,
         ])
-        .env("KUBECONFIG", std::env::var_os("HRIS_E2E_KUBECONFIG").unwrap())
+        .env(
+            "KUBECONFIG",
+            std::env::var_os("HRIS_E2E_KUBECONFIG").unwrap(),
+        )
         .env("HRIS_SYNC_IMAGE", &image)
         .env("HRIS_SYNC_SERVICE_ACCOUNT", "hris-sync")
         .env("HRIS_SYNC_ROLE", "hris-e2e-sync")
@@ -240,10 +243,11 @@ async fn the_operator_syncs_on_a_real_cluster() {
         .await
         .unwrap();
     assert!(
-        parts
-            .items
-            .iter()
-            .any(|s| s.metadata.name.as_deref().is_some_and(|n| n.starts_with(&report))),
+        parts.items.iter().any(|s| s
+            .metadata
+            .name
+            .as_deref()
+            .is_some_and(|n| n.starts_with(&report))),
         "the report Secret {report} exists"
     );
 
@@ -260,8 +264,7 @@ async fn the_operator_syncs_on_a_real_cluster() {
     let second = eventually("the requested sync", || async {
         let status = connections.get("acme").await.ok()?.status?;
         let run = status.last_sync?;
-        (run.job_name.as_deref() != sync.job_name.as_deref() && run.result.is_some())
-            .then_some(run)
+        (run.job_name.as_deref() != sync.job_name.as_deref() && run.result.is_some()).then_some(run)
     })
     .await;
     assert_eq!(second.counts.created + second.counts.updated, 0);

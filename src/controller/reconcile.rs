@@ -416,19 +416,26 @@ pub async fn reconcile_at(
         }
     }
 
+    // Nothing changed since the last write: write nothing (every write would wake the watch
+    // and bring another reconcile).
+    let unchanged = context.written.get(connection).as_ref() == Some(&status)
+        || (context.written.get(connection).is_none()
+            && connection.status.as_ref() == Some(&status));
     let api: Api<HrisConnection> = Api::namespaced(context.client.clone(), &namespace);
     let patch = json!({
         "apiVersion": "hris-operator.io/v1alpha1",
         "kind": "HrisConnection",
         "status": status,
     });
-    api.patch_status(
-        &name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await?;
-    context.written.put(connection, status);
+    if !unchanged {
+        api.patch_status(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await?;
+        context.written.put(connection, status);
+    }
 
     if !notes.is_empty() {
         let recorder = Recorder::new(context.client.clone(), context.reporter.clone());

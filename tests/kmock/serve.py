@@ -16,7 +16,8 @@ from kmock._internal import enums
 
 
 class VersionedEmulator(kmock.KubernetesEmulator):
-    """kmock that stamps a new metadata.resourceVersion on every write, as an API server does.
+    """kmock that stamps a new metadata.resourceVersion on every write, as an API server does,
+    and forgets old requests.
 
     Without one, watch events carry no version and kube's watcher re-lists about every second;
     with many objects those re-lists would swamp the emulator.
@@ -25,6 +26,10 @@ class VersionedEmulator(kmock.KubernetesEmulator):
     _versions = itertools.count(1)
 
     async def _handle(self, request):
+        # kmock keeps every request and matches each new one by scanning them all, which makes
+        # a long run quadratic. Keep only the recent ones (in-flight requests are among them).
+        if len(self._requests) > 256:
+            del self._requests[:-64]
         if (
             request.resource is not None
             and request.action in (enums.action.CREATE, enums.action.UPDATE)

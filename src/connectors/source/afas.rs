@@ -148,13 +148,7 @@ impl Source for AfasSource {
         stream::try_unfold(Some(0usize), move |skip| async move {
             let Some(skip) = skip else { return Ok(None) };
             let rows = self.page(skip, self.page_size).await?;
-            let mut page = SourcePage::default();
-            for record in rows.iter().filter_map(Value::as_object) {
-                match rows::read_record(record, &self.columns) {
-                    Ok(employee) => page.employees.push(employee),
-                    Err(error) => page.errors.push(error),
-                }
-            }
+            let page = rows::read_page(&rows, &self.columns);
             let more = rows.len() == self.page_size;
             Ok(Some((page, more.then_some(skip + rows.len()))))
         })

@@ -159,13 +159,7 @@ impl Source for BambooHrSource {
         stream::try_unfold(Some(1usize), move |page| async move {
             let Some(page) = page else { return Ok(None) };
             let (data, more) = self.page(page, PAGE_SIZE).await?;
-            let mut out = SourcePage::default();
-            for record in data.iter().filter_map(Value::as_object) {
-                match rows::read_record(record, &self.columns) {
-                    Ok(employee) => out.employees.push(employee),
-                    Err(error) => out.errors.push(error),
-                }
-            }
+            let out = rows::read_page(&data, &self.columns);
             Ok(Some((out, more.then_some(page + 1))))
         })
         .boxed()

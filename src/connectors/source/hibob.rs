@@ -172,14 +172,7 @@ impl Source for HiBobSource {
     fn pages(&self) -> BoxStream<'_, Result<SourcePage, SourceError>> {
         stream::once(async move {
             let employees = self.search().await?;
-            let mut page = SourcePage::default();
-            for record in employees.iter().filter_map(Value::as_object) {
-                match rows::read_record(record, &self.columns) {
-                    Ok(employee) => page.employees.push(employee),
-                    Err(error) => page.errors.push(error),
-                }
-            }
-            Ok(page)
+            Ok(rows::read_page(&employees, &self.columns))
         })
         .boxed()
     }

@@ -210,6 +210,18 @@ pub fn insert_custom(fields: &mut CustomFields, name: &str, value: Value) {
     map.insert((*last).to_owned(), value);
 }
 
+/// Reads a page of JSON records: the readable ones become employees, the others errors.
+pub fn read_page(records: &[Value], columns: &Columns) -> super::SourcePage {
+    let mut page = super::SourcePage::default();
+    for record in records.iter().filter_map(Value::as_object) {
+        match read_record(record, columns) {
+            Ok(employee) => page.employees.push(employee),
+            Err(error) => page.errors.push(error),
+        }
+    }
+    page
+}
+
 /// Reads one record. An error names the employee id and the field, never a value.
 pub fn read_record(
     record: &Map<String, Value>,

@@ -133,14 +133,7 @@ impl Source for WorkdaySource {
     fn pages(&self) -> BoxStream<'_, Result<SourcePage, SourceError>> {
         stream::once(async move {
             let entries = self.report().await?;
-            let mut page = SourcePage::default();
-            for record in entries.iter().filter_map(Value::as_object) {
-                match rows::read_record(record, &self.columns) {
-                    Ok(employee) => page.employees.push(employee),
-                    Err(error) => page.errors.push(error),
-                }
-            }
-            Ok(page)
+            Ok(rows::read_page(&entries, &self.columns))
         })
         .boxed()
     }

@@ -6,8 +6,9 @@ Listens on 127.0.0.1 on a free port, knows the HrisConnection resource, prints
 input closes (so it never outlives the test that started it) or on SIGTERM.
 
 With REQUEST_LOG, every request is appended to that file as one JSON line
-{"method", "path", "query", "auth"} (auth: whether it carried an Authorization header), so that a
-test can check each request against the RBAC rules that would have to allow it.
+{"method", "path", "query", "auth", "created"} (auth: whether it carried an Authorization
+header; created: a server-side apply that created its object), so that a test can check each
+request against the RBAC rules that would have to allow it.
 """
 
 import asyncio
@@ -40,17 +41,7 @@ class VersionedEmulator(kmock.KubernetesEmulator):
         # a long run quadratic. Keep only the recent ones (in-flight requests are among them).
         if len(self._requests) > 256:
             del self._requests[:-64]
-        if self.request_log is not None:
-            entry = {
-                "method": str(request.method.value),
-                "path": request.url.path,
-                "query": dict(request.params),
-                "auth": any(key.lower() == "authorization" for key in request.headers),
-            }
-            self.request_log.write(json.dumps(entry) + "\n")
-            self.request_log.flush()
-        if request.resource is not None and request.name is None and request.method.value == "DELETE":
-            return await self._delete_collection(request)
+        created = False
         if (
             request.resource is not None
             and request.action == enums.action.UPDATE
@@ -58,7 +49,20 @@ class VersionedEmulator(kmock.KubernetesEmulator):
             and request.headers.get("Content-Type", "").startswith(APPLY_PATCH)
             and isinstance(request.data, dict)
         ):
-            await self._create_on_apply(request)
+            created = await self._create_on_apply(request)
+        if self.request_log is not None:
+            entry = {
+                "method": str(request.method.value),
+                "path": request.url.path,
+                "query": dict(request.params),
+                "auth": any(key.lower() == "authorization" for key in request.headers),
+                # A server-side apply that created the object (authorised as patch and create).
+                "created": created,
+            }
+            self.request_log.write(json.dumps(entry) + "\n")
+            self.request_log.flush()
+        if request.resource is not None and request.name is None and request.method.value == "DELETE":
+            return await self._delete_collection(request)
         if (
             request.resource is not None
             and request.action in (enums.action.CREATE, enums.action.UPDATE)
@@ -73,7 +77,7 @@ class VersionedEmulator(kmock.KubernetesEmulator):
         key = (request.resource, request.namespace, request.name)
         async with self._lock:
             if key in self._objects and not self._objects[key].deleted:
-                return
+                return False
             data = json.loads(json.dumps(request.data))
             metadata = data.setdefault("metadata", {})
             metadata["name"] = request.name
@@ -90,6 +94,7 @@ class VersionedEmulator(kmock.KubernetesEmulator):
                 self._objects[key] = data
             raw = self._objects[key].last.raw
             await self._buses[request.resource].put({"type": "ADDED", "object": raw})
+            return True
 
     async def _delete_collection(self, request):
         """DELETE on a collection (kmock alone does not know it): deletes the objects of the

@@ -81,17 +81,15 @@ pub struct ControllerArgs {
     /// Image of the sync Jobs.
     #[arg(long, env = "HRIS_SYNC_IMAGE", default_value = concat!("hris-operator:", env!("CARGO_PKG_VERSION")))]
     pub sync_image: String,
-    /// ServiceAccount of the sync Jobs, when a connection names none.
+    /// Image pull Secrets of the sync Pods, comma-separated (each must exist in the
+    /// namespaces of the connections).
     #[arg(
         long,
-        env = "HRIS_SYNC_SERVICE_ACCOUNT",
-        default_value = "hris-operator-sync"
+        env = "HRIS_SYNC_IMAGE_PULL_SECRETS",
+        value_delimiter = ',',
+        value_name = "NAME,..."
     )]
-    pub sync_service_account: String,
-    /// ClusterRole of the sync Jobs. When set, the controller creates the sync ServiceAccount
-    /// and a RoleBinding to this role in a connection's namespace if they are missing.
-    #[arg(long, env = "HRIS_SYNC_ROLE")]
-    pub sync_role: Option<String>,
+    pub sync_image_pull_secrets: Vec<String>,
     /// Log level of the sync containers (their RUST_LOG).
     #[arg(long, env = "HRIS_SYNC_LOG_LEVEL", default_value = "info")]
     pub sync_log_level: String,
@@ -311,7 +309,6 @@ async fn run_controller(args: ControllerArgs) -> ExitCode {
         job::JobDefaults,
         leader::LeaseTiming,
         operator::{OperatorConfig, run},
-        reconcile::SyncAccess,
     };
     let identity = std::env::var("POD_NAME")
         .or_else(|_| std::env::var("HOSTNAME"))
@@ -331,14 +328,14 @@ async fn run_controller(args: ControllerArgs) -> ExitCode {
         lease_timing: LeaseTiming::default(),
         defaults: JobDefaults {
             image: args.sync_image,
-            service_account: args.sync_service_account,
+            image_pull_secrets: args
+                .sync_image_pull_secrets
+                .into_iter()
+                .filter(|name| !name.is_empty())
+                .collect(),
             ttl_seconds_after_finished: args.job_ttl_seconds,
             log_level: args.sync_log_level,
         },
-        sync_access: args
-            .sync_role
-            .filter(|role| !role.is_empty())
-            .map(|cluster_role| SyncAccess { cluster_role }),
         starting_deadline: std::time::Duration::from_secs(args.starting_deadline_seconds),
     };
     match run(config).await {
@@ -646,6 +643,7 @@ async fn sync_in_cluster(args: SyncArgs) -> ExitCode {
         report: args.report,
         approve: args.approve,
         termination_log: args.termination_log,
+        report_limits: sync_run::ReportLimits::default(),
     };
     match sync_run::sync(client, &request).await {
         // The result is in the termination message; a non-zero exit would make the Job retry

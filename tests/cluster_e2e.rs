@@ -9,8 +9,11 @@
 //! 1. the API server refuses an invalid connection (the CRD's schema and CEL rules);
 //! 2. a SCIM emulator (`hris-operator emulate scim`, the same image) as a Deployment and Service;
 //! 3. an Active connection reading a CSV from a ConfigMap into that emulator: the controller
-//!    starts a sync Job (real kubelet, real termination message), the status shows the created
-//!    users, the report Secret exists and is owned by the connection;
+//!    starts a sync Job (real kubelet, real termination message) as the connection's own
+//!    ServiceAccount, whose Role (made by the controller) allows only reading the connection and
+//!    writing the run's report Secrets; the status shows the created users, the report Secret
+//!    exists and is owned by the connection, and the API server's own access review refuses
+//!    that ServiceAccount the credentials Secret and any other report;
 //! 4. a second sync (requested by annotation) changes nobody.
 //!
 //! Run: `HRIS_E2E_KUBECONFIG=~/.kube/config cargo test --test cluster_e2e -- --nocapture`
@@ -20,6 +23,7 @@ use std::time::{Duration, Instant};
 use hris_operator::crd::HrisConnection;
 use k8s_openapi::api::{
     apps::v1::Deployment,
+    authorization::v1::SubjectAccessReview,
     core::v1::{ConfigMap, Namespace, Secret, Service},
 };
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -190,21 +194,8 @@ async fn the_operator_syncs_on_a_real_cluster() {
             std::env::var_os("HRIS_E2E_KUBECONFIG").unwrap(),
         )
         .env("HRIS_SYNC_IMAGE", &image)
-        .env("HRIS_SYNC_SERVICE_ACCOUNT", "hris-sync")
-        .env("HRIS_SYNC_ROLE", "hris-e2e-sync")
         .env("RUST_LOG", "info")
         .spawn()
-        .unwrap();
-    let sync_role: k8s_openapi::api::rbac::v1::ClusterRole = serde_json::from_value(json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-        "metadata": {"name": "hris-e2e-sync"},
-        "rules": [{"apiGroups": ["hris-operator.io"], "resources": ["hrisconnections"], "verbs": ["get"]},
-                  {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "get", "patch", "update"]}]
-    }))
-    .unwrap();
-    Api::<k8s_openapi::api::rbac::v1::ClusterRole>::all(client.clone())
-        .patch("hris-e2e-sync", &params, &apply(&sync_role))
-        .await
         .unwrap();
     let connection: HrisConnection = serde_json::from_value(json!({
         "apiVersion": "hris-operator.io/v1alpha1", "kind": "HrisConnection",
@@ -250,6 +241,40 @@ async fn the_operator_syncs_on_a_real_cluster() {
             .is_some_and(|n| n.starts_with(&report))),
         "the report Secret {report} exists"
     );
+    // The sync ran as the connection's ServiceAccount, under a Role naming this run's reports;
+    // the API server itself refuses that account everything else.
+    let role = Api::<k8s_openapi::api::rbac::v1::Role>::namespaced(client.clone(), &namespace)
+        .get("acme-sync")
+        .await
+        .unwrap();
+    let rules = role.rules.unwrap();
+    assert_eq!(rules[1].resource_names.as_ref().unwrap()[0], report);
+    let reviews: Api<SubjectAccessReview> = Api::all(client.clone());
+    let may = |verb: &str, group: &str, resource: &str, name: &str| {
+        let review: SubjectAccessReview = serde_json::from_value(json!({
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+            "spec": {"user": format!("system:serviceaccount:{namespace}:acme-sync"),
+                     "groups": ["system:serviceaccounts", format!("system:serviceaccounts:{namespace}")],
+                     "resourceAttributes": {"namespace": namespace, "verb": verb, "group": group,
+                                            "resource": resource, "name": name}}
+        }))
+        .unwrap();
+        let reviews = reviews.clone();
+        async move {
+            reviews
+                .create(&PostParams::default(), &review)
+                .await
+                .unwrap()
+                .status
+                .is_some_and(|status| status.allowed)
+        }
+    };
+    assert!(may("get", "hris-operator.io", "hrisconnections", "acme").await);
+    assert!(may("patch", "", "secrets", &report).await);
+    assert!(!may("get", "hris-operator.io", "hrisconnections", "other").await);
+    assert!(!may("get", "", "secrets", "scim").await);
+    assert!(!may("get", "", "secrets", &report).await);
+    assert!(!may("patch", "", "secrets", "scim").await);
 
     // 4. A requested second sync changes nobody.
     connections

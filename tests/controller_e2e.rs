@@ -2,7 +2,14 @@
 //! (tests/kmock/serve.py): it takes the leader Lease, turns a new connection into a simulation
 //! Job with the expected spec, turns that Job's completion into status, conditions, an Event and
 //! a metric, starts a new simulation after a spec change, starts nothing for a Deactivated
-//! connection, and on SIGTERM stops cleanly and gives the Lease up.
+//! connection, and on SIGTERM stops cleanly and gives the Lease up. Before each run it applies
+//! the connection's sync ServiceAccount, Role and RoleBinding, the Role naming only that run's
+//! report Secrets.
+//!
+//! RBAC, from kmock's request log: every request the controller made is one
+//! tests/manifests/controller-rules.json allows, and every verb there was used or is delegated
+//! (granted on to the sync Roles). And a real sync (`sync_run::sync`) against kmock makes only
+//! requests the Role the controller builds for its run allows.
 //!
 //! The test plays the parts of a cluster kmock does not: it completes Jobs (a Pod with the sync
 //! container's termination message, then the Job's Complete condition) and bumps
@@ -12,10 +19,26 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::kmock::{ControllerProcess, Kmock};
+use std::collections::BTreeSet;
+
+use common::kmock::{ControllerProcess, Kmock, LoggedRequest};
 use common::scim2_server::http_client;
-use hris_operator::crd::HrisConnection;
-use k8s_openapi::api::{batch::v1::Job, coordination::v1::Lease, core::v1::Pod, events::v1::Event};
+use hris_operator::{
+    controller::{
+        access::sync_role,
+        job::{RunKind, job_name},
+        reports::{MAX_REPORT_SECRETS, report_name},
+        sync_run::{SyncRequest, sync},
+    },
+    crd::HrisConnection,
+};
+use k8s_openapi::api::{
+    batch::v1::Job,
+    coordination::v1::Lease,
+    core::v1::{Pod, Secret, ServiceAccount},
+    events::v1::Event,
+    rbac::v1::{Role, RoleBinding},
+};
 use kube::{
     Api, ResourceExt,
     api::{ListParams, Patch, PatchParams, PostParams},
@@ -42,6 +65,171 @@ where
     }
 }
 
+/// One API request as RBAC sees it: the verbs it is authorised as, the API group, the resource
+/// (`resource/subresource`), the namespace and the object's name.
+#[derive(Debug)]
+struct Access {
+    verbs: Vec<&'static str>,
+    group: String,
+    resource: String,
+    namespace: Option<String>,
+    name: Option<String>,
+}
+
+/// How the API server authorises `request` (a server-side apply that creates its object also
+/// needs `create` of that name). Panics on a path that is not a resource's.
+fn access_of(request: &LoggedRequest) -> Access {
+    let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
+    let (group, mut rest) = match segments.as_slice() {
+        ["api", _version, rest @ ..] => (String::new(), rest),
+        ["apis", group, _version, rest @ ..] => ((*group).to_owned(), rest),
+        _ => panic!("not a resource request: {request:?}"),
+    };
+    let mut namespace = None;
+    if rest.len() >= 3 && rest[0] == "namespaces" {
+        namespace = Some(rest[1].to_owned());
+        rest = &rest[2..];
+    }
+    assert!(!rest.is_empty(), "no resource in {request:?}");
+    let name = rest.get(1).map(|name| (*name).to_owned());
+    let resource = match rest.get(2) {
+        Some(sub) => format!("{}/{sub}", rest[0]),
+        None => rest[0].to_owned(),
+    };
+    let watch = matches!(
+        request.query.get("watch").map(String::as_str),
+        Some("true" | "1")
+    );
+    let verbs = match (request.method.as_str(), name.is_some()) {
+        ("GET", _) if watch => vec!["watch"],
+        ("GET", true) => vec!["get"],
+        ("GET", false) => vec!["list"],
+        ("POST", _) => vec!["create"],
+        ("PUT", _) => vec!["update"],
+        ("PATCH", _) if request.created => vec!["patch", "create"],
+        ("PATCH", _) => vec!["patch"],
+        ("DELETE", true) => vec!["delete"],
+        ("DELETE", false) => vec!["deletecollection"],
+        (method, _) => panic!("unexpected method {method} in {request:?}"),
+    };
+    Access {
+        verbs,
+        group,
+        resource,
+        namespace,
+        name,
+    }
+}
+
+/// One entry of tests/manifests/controller-rules.json.
+struct ContractRule {
+    group: String,
+    resource: String,
+    verbs: Vec<String>,
+    delegated: bool,
+}
+
+/// The controller's rules: (in every watched namespace, leader election).
+fn controller_contract() -> (Vec<ContractRule>, Vec<ContractRule>) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/manifests/controller-rules.json");
+    let contract: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let rules = |key: &str| -> Vec<ContractRule> {
+        contract[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| ContractRule {
+                group: entry["apiGroup"].as_str().unwrap().to_owned(),
+                resource: entry["resource"].as_str().unwrap().to_owned(),
+                verbs: entry["verbs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|verb| verb.as_str().unwrap().to_owned())
+                    .collect(),
+                delegated: entry["delegated"].as_bool().unwrap_or(false),
+            })
+            .collect()
+    };
+    (rules("watched"), rules("leaderElection"))
+}
+
+fn contract_allows(rules: &[ContractRule], verb: &str, group: &str, resource: &str) -> bool {
+    rules.iter().any(|rule| {
+        rule.group == group && rule.resource == resource && rule.verbs.iter().any(|v| v == verb)
+    })
+}
+
+/// Checks every request the controller made (those with its kubeconfig's token) against the
+/// contract: leases only in `lease_namespace` and by the leader-election rules, everything else
+/// by the watched-namespace rules and, when the controller watches one namespace, only there.
+/// Returns the (group, resource, verb) used.
+fn controller_requests_allowed(
+    kmock: &Kmock,
+    lease_namespace: &str,
+    watched: Option<&str>,
+) -> BTreeSet<(String, String, String)> {
+    let (rules, lease_rules) = controller_contract();
+    let mut used = BTreeSet::new();
+    let requests: Vec<LoggedRequest> = kmock.requests().into_iter().filter(|r| r.auth).collect();
+    assert!(!requests.is_empty(), "the controller made no request");
+    for request in &requests {
+        let access = access_of(request);
+        for verb in &access.verbs {
+            if access.resource == "leases" {
+                assert!(
+                    contract_allows(&lease_rules, verb, &access.group, &access.resource),
+                    "{verb} {request:?} is not in the leader-election rules"
+                );
+                assert_eq!(
+                    access.namespace.as_deref(),
+                    Some(lease_namespace),
+                    "{request:?}"
+                );
+            } else {
+                assert!(
+                    contract_allows(&rules, verb, &access.group, &access.resource),
+                    "the controller made a request its RBAC does not grant: {verb} {}/{} ({request:?})",
+                    access.group,
+                    access.resource
+                );
+                if let Some(namespace) = watched {
+                    assert_eq!(
+                        access.namespace.as_deref(),
+                        Some(namespace),
+                        "outside the watched namespace: {request:?}"
+                    );
+                }
+            }
+            used.insert((
+                access.group.clone(),
+                access.resource.clone(),
+                (*verb).to_owned(),
+            ));
+        }
+    }
+    used
+}
+
+/// Whether `role` lets a subject do `verb` on `group`/`resource` named `name`, as RBAC decides
+/// (a rule with resourceNames matches only requests that name one of them).
+fn allows(role: &Role, verb: &str, group: &str, resource: &str, name: Option<&str>) -> bool {
+    role.rules.iter().flatten().any(|rule| {
+        let has = |list: &Option<Vec<String>>, value: &str| {
+            list.iter().flatten().any(|item| item == value)
+        };
+        has(&rule.api_groups, group)
+            && has(&rule.resources, resource)
+            && rule.verbs.iter().any(|v| v == verb)
+            && match &rule.resource_names {
+                None => true,
+                Some(names) if names.is_empty() => true,
+                Some(names) => name.is_some_and(|name| names.iter().any(|n| n == name)),
+            }
+    })
+}
+
 fn connection(name: &str, mode: &str) -> HrisConnection {
     serde_json::from_value(json!({
         "apiVersion": "hris-operator.io/v1alpha1",
@@ -56,6 +244,8 @@ fn connection(name: &str, mode: &str) -> HrisConnection {
                                 "credentialsSecretRef": {"name": "scim", "key": "token"}}},
             "externalIdPrefix": "acme:",
             "schedule": {"interval": "24h"},
+            // Keep one finished run: the second makes the controller prune the first.
+            "historyLimits": {"successful": 1, "failed": 1},
         },
     }))
     .unwrap()
@@ -76,8 +266,10 @@ async fn jobs_of(jobs: &Api<Job>, name: &str) -> Vec<Job> {
 }
 
 /// Does what the Job controller and kubelet would: a Pod whose sync container terminated with
-/// `summary` as its message, then the Job's Complete condition.
-async fn complete(client: &kube::Client, job: &Job, summary: &Value) {
+/// `summary` as its message at `hour`:00, then the Job's Complete condition.
+async fn complete(client: &kube::Client, job: &Job, summary: &Value, hour: u32) {
+    let finished = format!("2026-11-22T{hour:02}:00:00Z");
+    let started = format!("2026-11-22T{:02}:59:00Z", hour - 1);
     let name = job.name_any();
     let pods: Api<Pod> = Api::namespaced(client.clone(), NAMESPACE);
     let pod: Pod = serde_json::from_value(json!({
@@ -87,7 +279,7 @@ async fn complete(client: &kube::Client, job: &Job, summary: &Value) {
         "spec": {"containers": [{"name": "sync", "image": SYNC_IMAGE}]},
         "status": {"containerStatuses": [{"name": "sync", "image": SYNC_IMAGE, "imageID": "",
             "ready": false, "restartCount": 0,
-            "state": {"terminated": {"exitCode": 0, "finishedAt": "2026-11-22T10:00:00Z",
+            "state": {"terminated": {"exitCode": 0, "finishedAt": finished,
                                      "message": summary.to_string()}}}]}
     }))
     .unwrap();
@@ -97,10 +289,10 @@ async fn complete(client: &kube::Client, job: &Job, summary: &Value) {
         &name,
         &PatchParams::default(),
         &Patch::Merge(json!({"status": {
-            "startTime": "2026-11-22T09:59:00Z", "completionTime": "2026-11-22T10:00:00Z",
+            "startTime": started, "completionTime": finished,
             "succeeded": 1,
             "conditions": [{"type": "Complete", "status": "True",
-                            "lastTransitionTime": "2026-11-22T10:00:00Z"}]}})),
+                            "lastTransitionTime": finished}]}})),
     )
     .await
     .unwrap();
@@ -129,7 +321,7 @@ async fn the_controller_runs_simulations_and_reports_them_in_status() {
             ("POD_NAMESPACE", "hris-system"),
             ("POD_NAME", "hris-operator-e2e-0"),
             ("HRIS_SYNC_IMAGE", SYNC_IMAGE),
-            ("HRIS_SYNC_SERVICE_ACCOUNT", "hris-sync"),
+            ("HRIS_SYNC_IMAGE_PULL_SECRETS", "regcred"),
         ],
     );
     let http = http_client();
@@ -181,7 +373,57 @@ async fn the_controller_runs_simulations_and_reports_them_in_status() {
     );
     assert_eq!(owner.controller, Some(true));
     let pod = job.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
-    assert_eq!(pod.service_account_name.as_deref(), Some("hris-sync"));
+    assert_eq!(pod.service_account_name.as_deref(), Some("acme-sync"));
+    assert_eq!(
+        pod.image_pull_secrets
+            .iter()
+            .flatten()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>(),
+        ["regcred"]
+    );
+    // The Job's ServiceAccount, Role and RoleBinding are there, owned by the connection; the
+    // Role reads this connection and writes this run's report Secrets, by name, nothing else.
+    let account = Api::<ServiceAccount>::namespaced(client.clone(), NAMESPACE)
+        .get("acme-sync")
+        .await
+        .unwrap();
+    let roles: Api<Role> = Api::namespaced(client.clone(), NAMESPACE);
+    let role = roles.get("acme-sync").await.unwrap();
+    let binding = Api::<RoleBinding>::namespaced(client.clone(), NAMESPACE)
+        .get("acme-sync")
+        .await
+        .unwrap();
+    for meta in [&account.metadata, &role.metadata, &binding.metadata] {
+        let owner = &meta.owner_references.as_ref().unwrap()[0];
+        assert_eq!(
+            (owner.kind.as_str(), owner.uid.as_str()),
+            ("HrisConnection", "uid-acme")
+        );
+    }
+    let report = format!("{name}-report");
+    let rules = serde_json::to_value(role.rules.as_ref().unwrap()).unwrap();
+    assert_eq!(rules.as_array().unwrap().len(), 2, "{rules}");
+    assert_eq!(
+        rules[0],
+        json!({"apiGroups": ["hris-operator.io"], "resources": ["hrisconnections"],
+               "verbs": ["get"], "resourceNames": ["acme"]})
+    );
+    let mut secret_names = vec![report.clone()];
+    secret_names.extend((2..=MAX_REPORT_SECRETS).map(|n| format!("{report}-{n}")));
+    assert_eq!(
+        rules[1],
+        json!({"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "patch"],
+               "resourceNames": secret_names})
+    );
+    assert_eq!(
+        serde_json::to_value(&binding.role_ref).unwrap(),
+        json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "acme-sync"})
+    );
+    assert_eq!(
+        serde_json::to_value(binding.subjects.as_ref().unwrap()).unwrap(),
+        json!([{"kind": "ServiceAccount", "name": "acme-sync", "namespace": NAMESPACE}])
+    );
     let container = &pod.containers[0];
     assert_eq!(container.image.as_deref(), Some(SYNC_IMAGE));
     let args = container.args.as_ref().unwrap().join(" ");
@@ -204,7 +446,7 @@ async fn the_controller_runs_simulations_and_reports_them_in_status() {
     );
 
     // The finished Job becomes status, conditions, an Event and a metric.
-    complete(&client, &job, &summary()).await;
+    complete(&client, &job, &summary(), 10).await;
     let status = eventually("the simulation in status", || async {
         let status = connections.get("acme").await.unwrap().status?;
         status
@@ -294,6 +536,28 @@ async fn the_controller_runs_simulations_and_reports_them_in_status() {
         "no connection name in a metric: {metrics}"
     );
 
+    // The sync would have stored the run's report; a credentials Secret sits beside it.
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), NAMESPACE);
+    let run = job.labels()["hris-operator.io/run"].clone();
+    for (secret, labels) in [
+        (
+            report.as_str(),
+            json!({"hris-operator.io/connection": "acme", "hris-operator.io/run": run}),
+        ),
+        ("scim", json!({})),
+    ] {
+        let object: Secret = serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": secret, "namespace": NAMESPACE, "labels": labels},
+            "data": {"token": "eA=="}
+        }))
+        .unwrap();
+        secrets
+            .create(&PostParams::default(), &object)
+            .await
+            .unwrap();
+    }
+
     // A spec change in Simulate mode brings a new simulation of the new generation.
     connections
         .patch(
@@ -322,6 +586,40 @@ async fn the_controller_runs_simulations_and_reports_them_in_status() {
             .get("hris-operator.io/generation")
             .map(String::as_str),
         Some("2")
+    );
+
+    // Its Role now names the second run's reports, and none of the first's.
+    let rules = roles.get("acme-sync").await.unwrap().rules.unwrap();
+    let names = rules[1].resource_names.clone().unwrap();
+    assert_eq!(names[0], format!("{}-report", second.name_any()));
+    assert!(!names.contains(&report), "{names:?}");
+
+    // The second run finishes: with one successful run kept, the first is forgotten, its Job
+    // and its report Secrets (by label), and nothing else.
+    complete(&client, &second, &summary(), 11).await;
+    eventually("the first run to be pruned", || async {
+        let names: Vec<String> = jobs_of(&jobs, "acme")
+            .await
+            .iter()
+            .map(|job| job.name_any())
+            .collect();
+        (names == [second.name_any()]).then_some(())
+    })
+    .await;
+    eventually("the first run's report to be pruned", || async {
+        hris_operator::controller::get_if_exists(&secrets, &report)
+            .await
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    assert!(
+        hris_operator::controller::get_if_exists(&secrets, "scim")
+            .await
+            .unwrap()
+            .is_some(),
+        "an unlabelled Secret is never pruned"
     );
 
     // A Deactivated connection runs nothing and says so.
@@ -361,6 +659,34 @@ async fn the_controller_runs_simulations_and_reports_them_in_status() {
     );
     let lease = leases.get("hris-operator-leader").await.unwrap();
     assert_eq!(lease.spec.unwrap().holder_identity, None);
+
+    // The controller's RBAC lists exactly what it uses: every request it made is allowed by
+    // tests/manifests/controller-rules.json (in the watched namespace; leases in its own), and
+    // every verb there was used here or is delegated to the sync Roles.
+    let used = controller_requests_allowed(&kmock, "hris-system", Some(NAMESPACE));
+    let (rules, lease_rules) = controller_contract();
+    for rule in rules.iter().chain(&lease_rules) {
+        for verb in &rule.verbs {
+            let key = (rule.group.clone(), rule.resource.clone(), verb.clone());
+            if rule.delegated {
+                assert!(
+                    !used.contains(&key),
+                    "{key:?} is marked delegated, but the controller uses it"
+                );
+            } else {
+                assert!(
+                    used.contains(&key),
+                    "{key:?} is granted but the controller never used it: {used:?}"
+                );
+            }
+        }
+    }
+    assert!(
+        !used.iter().any(|(group, resource, verb)| group.is_empty()
+            && resource == "secrets"
+            && ["get", "list", "watch"].contains(&verb.as_str())),
+        "the controller never reads a Secret: {used:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -446,4 +772,130 @@ async fn a_standby_replica_waits_for_the_lease_and_reconciles_nothing() {
     .await;
     let (clean, _) = controller.terminate();
     assert!(clean);
+    // Watching every namespace, it still asks for nothing beyond its rules.
+    controller_requests_allowed(&kmock, "hris-system", None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_job_makes_only_the_requests_its_role_allows() {
+    let kmock = Kmock::start();
+    let client = kmock.client();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("employees.csv"),
+        "id,firstName,lastName,workEmail,employmentStatus,startDate,managerId\n\
+         1,Ada,Lind,ada@acme.example,Active,2020-01-01,\n\
+         2,Bo,Berg,bo@acme.example,Active,2020-01-01,1\n",
+    )
+    .unwrap();
+    let connections: Api<HrisConnection> = Api::namespaced(client.clone(), NAMESPACE);
+    for name in ["acme", "other"] {
+        let connection: HrisConnection = serde_json::from_value(json!({
+            "apiVersion": "hris-operator.io/v1alpha1", "kind": "HrisConnection",
+            "metadata": {"name": name, "namespace": NAMESPACE, "uid": format!("uid-{name}"),
+                         "generation": 1},
+            "spec": {
+                "mode": "Simulate",
+                "source": {"csv": {"path": dir.path().join("employees.csv")}},
+                "target": {"file": {"path": dir.path().join(format!("{name}.json"))}},
+                "externalIdPrefix": "acme:",
+            },
+        }))
+        .unwrap();
+        connections
+            .create(&PostParams::default(), &connection)
+            .await
+            .unwrap();
+    }
+    // The Role the controller builds for this run.
+    let connection = connections.get("acme").await.unwrap();
+    let job = job_name(&connection, RunKind::Simulate, "ab12cd34");
+    let report = report_name(&job);
+    let role = sync_role(&connection, &report);
+
+    let before = kmock.requests().len();
+    let request = SyncRequest {
+        namespace: NAMESPACE.into(),
+        name: "acme".into(),
+        kind: RunKind::Simulate,
+        secrets_dir: dir.path().join("secrets"),
+        run_id: "ab12cd34".into(),
+        report: report.clone(),
+        approve: None,
+        termination_log: dir.path().join("termination-log"),
+        scratch: dir.path().join("scratch"),
+        report_limits: Default::default(),
+    };
+    let summary = sync(client.clone(), &request).await.unwrap();
+    let requests = kmock.requests()[before..].to_vec();
+    assert_eq!(summary.counts.created, 2);
+    let stored = Api::<Secret>::namespaced(client.clone(), NAMESPACE)
+        .get(&report)
+        .await
+        .unwrap();
+    assert!(stored.data.unwrap().contains_key("summary.json"));
+
+    // Every request of the sync is one its Role allows, in its namespace.
+    let mut seen = Vec::new();
+    for request in &requests {
+        let access = access_of(request);
+        assert_eq!(access.namespace.as_deref(), Some(NAMESPACE), "{request:?}");
+        for verb in &access.verbs {
+            assert!(
+                allows(
+                    &role,
+                    verb,
+                    &access.group,
+                    &access.resource,
+                    access.name.as_deref()
+                ),
+                "the sync's Role does not allow {verb} {}/{} {:?}",
+                access.group,
+                access.resource,
+                access.name
+            );
+            seen.push(format!(
+                "{verb} {} {}",
+                access.resource,
+                access.name.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            "get hrisconnections acme".to_owned(),
+            format!("patch secrets {report}"),
+            format!("create secrets {report}"),
+        ],
+        "read the connection, then create its one report Secret by server-side apply"
+    );
+
+    // And it refuses everything else: another connection, the credentials beside it, reading
+    // even its own report, listing, and a report Secret beyond the last it names.
+    let refused = [
+        ("get", "hris-operator.io", "hrisconnections", Some("other")),
+        ("list", "hris-operator.io", "hrisconnections", None),
+        ("patch", "hris-operator.io", "hrisconnections", Some("acme")),
+        ("get", "", "secrets", Some("scim")),
+        ("patch", "", "secrets", Some("scim")),
+        ("create", "", "secrets", Some("scim")),
+        ("get", "", "secrets", Some(report.as_str())),
+        ("list", "", "secrets", None),
+        ("watch", "", "secrets", None),
+        ("delete", "", "secrets", Some(report.as_str())),
+        ("create", "", "secrets", None),
+    ];
+    for (verb, group, resource, name) in refused {
+        assert!(
+            !allows(&role, verb, group, resource, name),
+            "the Role allows {verb} {group}/{resource} {name:?}"
+        );
+    }
+    let beyond = format!("{report}-{}", MAX_REPORT_SECRETS + 1);
+    assert!(!allows(&role, "create", "", "secrets", Some(&beyond)));
+    let last = format!("{report}-{MAX_REPORT_SECRETS}");
+    assert!(allows(&role, "create", "", "secrets", Some(&last)));
+    let other_run = report_name(&job_name(&connection, RunKind::Apply, "ffff0000"));
+    assert!(!allows(&role, "patch", "", "secrets", Some(&other_run)));
 }

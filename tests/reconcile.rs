@@ -1,13 +1,14 @@
 //! Reconcile, request by request against kube's mock API server (the controller-rs fixture
-//! pattern): a new connection starts its simulation Job; a finished Job becomes status and an
-//! Event; a deactivated connection starts nothing.
+//! pattern): a new connection gets its sync ServiceAccount, this run's Role and their binding,
+//! then its simulation Job; a finished Job becomes status and an Event; a deactivated connection
+//! starts nothing; a connection with a ServiceAccount of its own gets no RBAC objects.
 
 use std::{sync::Arc, time::Duration};
 
 use hris_operator::{
     controller::{
         job::JobDefaults,
-        reconcile::{Context, SyncAccess, reconcile_at},
+        reconcile::{Context, reconcile_at},
     },
     crd::HrisConnection,
     metrics::Metrics,
@@ -41,7 +42,7 @@ fn context(client: kube::Client) -> Context {
         client,
         defaults: JobDefaults {
             image: "hris-operator:0.1.0".into(),
-            service_account: "hris-operator-sync".into(),
+            image_pull_secrets: vec![],
             ttl_seconds_after_finished: 86_400,
             log_level: "info".into(),
         },
@@ -51,7 +52,6 @@ fn context(client: kube::Client) -> Context {
             instance: None,
         },
         metrics: Arc::new(Metrics::new()),
-        sync_access: None,
         written: Default::default(),
     }
 }
@@ -105,13 +105,58 @@ async fn status_patched(handle: &mut ApiHandle) -> Value {
     body["status"].clone()
 }
 
+/// Answers one server-side apply (PATCH, our field manager, forced) of `path`, and returns the
+/// applied object.
+async fn applied(handle: &mut ApiHandle, path: &str) -> Value {
+    let (request, send) = handle
+        .next_request()
+        .await
+        .unwrap_or_else(|| panic!("{path} is applied"));
+    assert_eq!(request.method(), Method::PATCH, "{path}");
+    assert_eq!(request.uri().path(), path);
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    assert!(query.contains("fieldManager=hris-operator"), "{query}");
+    assert!(query.contains("force=true"), "{query}");
+    assert_eq!(
+        request.headers()["content-type"],
+        "application/apply-patch+yaml"
+    );
+    let object = body_of(request).await;
+    respond(send, &object);
+    object
+}
+
+/// The connection's sync ServiceAccount, Role and RoleBinding, applied in that order.
+async fn sync_access_applied(handle: &mut ApiHandle) -> (Value, Value, Value) {
+    let account = applied(
+        handle,
+        "/api/v1/namespaces/people/serviceaccounts/acme-sync",
+    )
+    .await;
+    let role = applied(
+        handle,
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/people/roles/acme-sync",
+    )
+    .await;
+    let binding = applied(
+        handle,
+        "/apis/rbac.authorization.k8s.io/v1/namespaces/people/rolebindings/acme-sync",
+    )
+    .await;
+    (account, role, binding)
+}
+
 #[tokio::test]
 async fn a_new_connection_starts_its_simulation_job() {
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let context = context(kube::Client::new(service, "people"));
     let verifier = tokio::spawn(async move {
         jobs_listed(&mut handle, vec![]).await;
-        let (request, send) = handle.next_request().await.expect("a Job is created");
+        let access = sync_access_applied(&mut handle).await;
+        let (request, send) = handle
+            .next_request()
+            .await
+            .expect("a Job is created, after its access");
         assert_eq!(request.method(), Method::POST);
         assert_eq!(
             request.uri().path(),
@@ -121,7 +166,7 @@ async fn a_new_connection_starts_its_simulation_job() {
         respond(send, &job);
         let status = status_patched(&mut handle).await;
         assert!(handle.next_request().await.is_none(), "nothing else");
-        (job, status)
+        (access, job, status)
     });
     let connection = connection("Simulate", json!({}));
     reconcile_at(
@@ -132,9 +177,47 @@ async fn a_new_connection_starts_its_simulation_job() {
     .await
     .unwrap();
     drop(context);
-    let (job, status) = verifier.await.unwrap();
+    let ((account, role, binding), job, status) = verifier.await.unwrap();
     let name = job["metadata"]["name"].as_str().unwrap();
     assert!(name.starts_with("acme-sim-1-"), "{name}");
+    // The Job runs as the connection's own ServiceAccount ...
+    assert_eq!(
+        job["spec"]["template"]["spec"]["serviceAccountName"],
+        "acme-sync"
+    );
+    assert_eq!(account["kind"], "ServiceAccount");
+    // ... whose Role reads this connection and writes this run's reports, by name.
+    assert_eq!(role["kind"], "Role");
+    let rules = role["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 2);
+    assert_eq!(
+        rules[0],
+        json!({"apiGroups": ["hris-operator.io"], "resources": ["hrisconnections"],
+               "verbs": ["get"], "resourceNames": ["acme"]})
+    );
+    assert_eq!(rules[1]["apiGroups"], json!([""]));
+    assert_eq!(rules[1]["resources"], json!(["secrets"]));
+    assert_eq!(rules[1]["verbs"], json!(["create", "patch"]));
+    let secrets = rules[1]["resourceNames"].as_array().unwrap();
+    assert_eq!(secrets[0], format!("{name}-report"));
+    assert_eq!(secrets[1], format!("{name}-report-2"));
+    assert_eq!(
+        secrets.len(),
+        hris_operator::controller::reports::MAX_REPORT_SECRETS
+    );
+    assert_eq!(
+        binding["roleRef"],
+        json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "acme-sync"})
+    );
+    assert_eq!(
+        binding["subjects"],
+        json!([{"kind": "ServiceAccount", "name": "acme-sync", "namespace": "people"}])
+    );
+    // All three go with the connection.
+    for object in [&account, &role, &binding] {
+        assert_eq!(object["metadata"]["ownerReferences"][0]["uid"], "uid-acme");
+        assert_eq!(object["metadata"]["ownerReferences"][0]["controller"], true);
+    }
     assert_eq!(
         job["spec"]["template"]["spec"]["containers"][0]["args"][4],
         "simulate"
@@ -337,59 +420,13 @@ async fn runs_beyond_the_history_limits_are_forgotten_with_their_reports() {
 }
 
 #[tokio::test]
-async fn the_sync_service_account_is_set_up_in_the_namespace_when_missing() {
+async fn a_connection_with_its_own_service_account_gets_no_rbac_objects() {
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    let mut context = context(kube::Client::new(service, "people"));
-    context.sync_access = Some(SyncAccess {
-        cluster_role: "hris-operator-sync".into(),
-    });
-    let not_found = |send: SendResponse<Response<Body>>| {
-        send.send_response(
-            Response::builder()
-                .status(404)
-                .body(Body::from(
-                    serde_json::to_vec(
-                        &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
-                        "reason": "NotFound", "code": 404, "message": "not found"}),
-                    )
-                    .unwrap(),
-                ))
-                .unwrap(),
-        )
-    };
+    let context = context(kube::Client::new(service, "people"));
     let verifier = tokio::spawn(async move {
         jobs_listed(&mut handle, vec![]).await;
-        let (request, send) = handle
-            .next_request()
-            .await
-            .expect("the account is looked up");
-        assert_eq!(
-            request.uri().path(),
-            "/api/v1/namespaces/people/serviceaccounts/hris-operator-sync"
-        );
-        not_found(send);
-        let (request, send) = handle.next_request().await.expect("the account is created");
+        let (request, send) = handle.next_request().await.expect("the Job, at once");
         assert_eq!(request.method(), Method::POST);
-        assert_eq!(
-            request.uri().path(),
-            "/api/v1/namespaces/people/serviceaccounts"
-        );
-        let account = body_of(request).await;
-        respond(send, &account);
-        let (request, send) = handle
-            .next_request()
-            .await
-            .expect("the binding is looked up");
-        assert_eq!(
-            request.uri().path(),
-            "/apis/rbac.authorization.k8s.io/v1/namespaces/people/rolebindings/hris-operator-sync"
-        );
-        not_found(send);
-        let (request, send) = handle.next_request().await.expect("the binding is created");
-        assert_eq!(request.method(), Method::POST);
-        let binding = body_of(request).await;
-        respond(send, &binding);
-        let (request, send) = handle.next_request().await.expect("then the Job");
         assert_eq!(
             request.uri().path(),
             "/apis/batch/v1/namespaces/people/jobs"
@@ -397,9 +434,11 @@ async fn the_sync_service_account_is_set_up_in_the_namespace_when_missing() {
         let job = body_of(request).await;
         respond(send, &job);
         status_patched(&mut handle).await;
-        (account, binding, job)
+        assert!(handle.next_request().await.is_none(), "nothing else");
+        job
     });
-    let connection = connection("Simulate", json!({}));
+    let mut connection = connection("Simulate", json!({}));
+    connection.spec.job.service_account_name = "people-sync".into();
     reconcile_at(
         &connection,
         &context,
@@ -408,16 +447,9 @@ async fn the_sync_service_account_is_set_up_in_the_namespace_when_missing() {
     .await
     .unwrap();
     drop(context);
-    let (account, binding, job) = verifier.await.unwrap();
-    assert_eq!(account["metadata"]["name"], "hris-operator-sync");
-    assert_eq!(binding["roleRef"]["kind"], "ClusterRole");
-    assert_eq!(binding["roleRef"]["name"], "hris-operator-sync");
-    assert_eq!(
-        binding["subjects"],
-        json!([{"kind": "ServiceAccount", "name": "hris-operator-sync", "namespace": "people"}])
-    );
+    let job = verifier.await.unwrap();
     assert_eq!(
         job["spec"]["template"]["spec"]["serviceAccountName"],
-        "hris-operator-sync"
+        "people-sync"
     );
 }

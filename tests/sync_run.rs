@@ -7,7 +7,7 @@ use std::path::Path;
 use hris_operator::{
     controller::{
         job::RunKind,
-        sync_run::{SyncRequest, sync},
+        sync_run::{ReportLimits, SyncRequest, sync},
     },
     crd::RunResult,
     sync::report::{REPORT_FILES, Summary},
@@ -86,6 +86,7 @@ async fn a_sync_reads_its_connection_applies_and_stores_the_reports() {
         approve: None,
         termination_log: dir.path().join("termination-log"),
         scratch: dir.path().join("scratch"),
+        report_limits: Default::default(),
     };
     let summary = sync(client, &request).await.unwrap();
     let secret = verifier.await.unwrap();
@@ -137,9 +138,54 @@ async fn a_connection_that_cannot_be_read_is_an_error() {
         approve: None,
         termination_log: dir.path().join("log"),
         scratch: dir.path().join("scratch"),
+        report_limits: Default::default(),
     };
     let error = sync(client, &request).await.unwrap_err();
     verifier.await.unwrap();
     assert_eq!(error.category(), "ConnectionUnreadable");
     assert!(error.to_string().contains("people/acme"));
+}
+
+#[tokio::test]
+async fn reports_needing_more_secrets_than_the_role_names_are_refused_before_any_write() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("employees.csv"),
+        format!("{HEADER}1,Ada,Lind,ada@acme.example,Active,2020-01-01,\n2,Bo,Berg,bo@acme.example,Active,2020-01-01,1\n"),
+    )
+    .unwrap();
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let client = kube::Client::new(service, "people");
+    let body = serde_json::to_vec(&connection(dir.path())).unwrap();
+    let verifier = tokio::spawn(async move {
+        let (request, send) = handle.next_request().await.expect("the connection is read");
+        assert_eq!(request.method(), Method::GET);
+        send.send_response(Response::builder().body(Body::from(body)).unwrap());
+        assert!(
+            handle.next_request().await.is_none(),
+            "no report Secret is written, not even the first"
+        );
+    });
+    let request = SyncRequest {
+        namespace: "people".into(),
+        name: "acme".into(),
+        kind: RunKind::Simulate,
+        secrets_dir: dir.path().join("secrets"),
+        run_id: "ab".into(),
+        report: "acme-sim-2-ab-report".into(),
+        approve: None,
+        termination_log: dir.path().join("termination-log"),
+        scratch: dir.path().join("scratch"),
+        // Tiny Secrets, and only two of them allowed: the reports need more.
+        report_limits: ReportLimits {
+            secret_bytes: 64,
+            max_secrets: 2,
+        },
+    };
+    let error = sync(client, &request).await.unwrap_err();
+    verifier.await.unwrap();
+    assert_eq!(error.category(), "ReportTooLarge");
+    let message = error.to_string();
+    assert!(message.contains("at most 2"), "{message}");
+    assert!(!message.contains("ada@acme.example"), "{message}");
 }

@@ -8,8 +8,9 @@ use k8s_openapi::{
         batch::v1::{Job, JobSpec},
         core::v1::{
             Capabilities, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar,
-            KeyToPath, PodSecurityContext, PodSpec, PodTemplateSpec, ResourceRequirements,
-            SeccompProfile, SecretVolumeSource, SecurityContext, Volume, VolumeMount,
+            KeyToPath, LocalObjectReference, PodSecurityContext, PodSpec, PodTemplateSpec,
+            ResourceRequirements, SeccompProfile, SecretVolumeSource, SecurityContext, Volume,
+            VolumeMount,
         },
     },
     apimachinery::pkg::{api::resource::Quantity, apis::meta::v1::ObjectMeta},
@@ -56,8 +57,9 @@ impl RunKind {
 pub struct JobDefaults {
     /// Image when the connection names none (the operator's own).
     pub image: String,
-    /// ServiceAccount when the connection names none.
-    pub service_account: String,
+    /// Image pull Secrets of the sync Pods (the per-connection ServiceAccount the controller
+    /// makes carries none).
+    pub image_pull_secrets: Vec<String>,
     /// Seconds a finished Job is kept by Kubernetes if the controller has not pruned it.
     pub ttl_seconds_after_finished: i32,
     /// `RUST_LOG` of sync containers.
@@ -110,8 +112,15 @@ pub fn job_name(connection: &HrisConnection, kind: RunKind, run_id: &str) -> Str
         RunKind::Apply => "apply",
     };
     let generation = connection.metadata.generation.unwrap_or(0);
-    let suffix = format!("-{short_kind}-{generation}-{run_id}");
-    let name = connection.name_any();
+    shortened_name(
+        &connection.name_any(),
+        &format!("-{short_kind}-{generation}-{run_id}"),
+    )
+}
+
+/// `<name><suffix>`, never over 63 characters: a name too long keeps its start and gains a
+/// hash of the whole, so that two long names sharing a start still differ.
+pub fn shortened_name(name: &str, suffix: &str) -> String {
     let room = 63usize.saturating_sub(suffix.len());
     if name.len() <= room {
         return format!("{name}{suffix}");
@@ -268,7 +277,7 @@ pub fn build_job(
         settings.image.clone()
     };
     let service_account = if settings.service_account_name.is_empty() {
-        defaults.service_account.clone()
+        super::access::sync_access_name(connection)
     } else {
         settings.service_account_name.clone()
     };
@@ -312,6 +321,13 @@ pub fn build_job(
                     restart_policy: Some("Never".into()),
                     service_account_name: Some(service_account),
                     automount_service_account_token: Some(true),
+                    image_pull_secrets: (!defaults.image_pull_secrets.is_empty()).then(|| {
+                        defaults
+                            .image_pull_secrets
+                            .iter()
+                            .map(|name| LocalObjectReference { name: name.clone() })
+                            .collect()
+                    }),
                     security_context: Some(PodSecurityContext {
                         run_as_non_root: Some(true),
                         run_as_user: Some(65532),
@@ -377,7 +393,7 @@ mod tests {
     fn defaults() -> JobDefaults {
         JobDefaults {
             image: "registry.example/hris-operator:0.1.0".into(),
-            service_account: "hris-operator-sync".into(),
+            image_pull_secrets: vec!["regcred".into()],
             ttl_seconds_after_finished: 86_400,
             log_level: "info".into(),
         }
@@ -427,9 +443,12 @@ mod tests {
         assert_eq!(spec.ttl_seconds_after_finished, Some(86_400));
         let pod = spec.template.spec.unwrap();
         assert_eq!(pod.restart_policy.as_deref(), Some("Never"));
+        assert_eq!(pod.service_account_name.as_deref(), Some("acme-sync"));
         assert_eq!(
-            pod.service_account_name.as_deref(),
-            Some("hris-operator-sync")
+            pod.image_pull_secrets,
+            Some(vec![LocalObjectReference {
+                name: "regcred".into()
+            }])
         );
         let container = &pod.containers[0];
         assert_eq!(

@@ -2,6 +2,7 @@
 //! connection runs (`schedule`), whether and how it runs now (`decide`: modes, request
 //! annotations, the approval gate, one Job at a time) and the Job of a run (`job`).
 
+pub mod access;
 pub mod decide;
 pub mod fetch_report;
 pub mod job;

@@ -30,7 +30,7 @@ use tokio::{net::TcpListener, sync::watch};
 use super::{
     job::JobDefaults,
     leader::{LeaderElector, LeaseTiming},
-    reconcile::{Context, ReconcileError, SyncAccess, reconcile},
+    reconcile::{Context, ReconcileError, reconcile},
 };
 use crate::{crd::HrisConnection, metrics::Metrics};
 
@@ -59,8 +59,6 @@ pub struct OperatorConfig {
     pub lease_timing: LeaseTiming,
     /// Sync Job defaults.
     pub defaults: JobDefaults,
-    /// The sync ServiceAccount and role to set up in a connection's namespace, if any.
-    pub sync_access: Option<SyncAccess>,
     /// How late a missed scheduled run may still start.
     pub starting_deadline: Duration,
 }
@@ -184,7 +182,6 @@ pub async fn run(config: OperatorConfig) -> Result<(), OperatorError> {
             instance: Some(config.identity.clone()),
         },
         metrics: shared.metrics.clone(),
-        sync_access: config.sync_access.clone(),
         written: Default::default(),
     });
     let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {

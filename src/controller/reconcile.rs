@@ -28,9 +28,11 @@ use kube::{
 use serde_json::json;
 
 use super::{
+    access::apply_sync_access,
     decide::{Decision, Situation, Trigger, Waiting, decide},
     job::{
-        CONNECTION_LABEL, GENERATION_LABEL, JobDefaults, RUN_KIND_LABEL, RunKind, build_job, run_id,
+        CONNECTION_LABEL, GENERATION_LABEL, JobDefaults, RUN_KIND_LABEL, RunKind, build_job,
+        job_name, run_id,
     },
     prune::{finished_state, jobs_to_prune},
     reports::{RUN_LABEL, report_name},
@@ -56,8 +58,6 @@ pub struct Context {
     pub reporter: Reporter,
     /// Counters of finished runs and reconciles.
     pub metrics: Arc<Metrics>,
-    /// The sync ServiceAccount and role to set up in a connection's namespace, if any.
-    pub sync_access: Option<SyncAccess>,
     /// The status this controller last wrote, per connection uid. The controller is the only
     /// writer of status, so this is never older than the watch cache, which can lag behind a
     /// write: a reconcile started from a stale cache would record a finished run twice.
@@ -93,16 +93,6 @@ impl WrittenStatus {
             .expect("never poisoned")
             .insert(Self::key(connection), status);
     }
-}
-
-/// What a sync Job needs in its connection's namespace when the connection names no
-/// ServiceAccount of its own: the shared sync ServiceAccount, bound there to the sync
-/// ClusterRole (read HrisConnections, write report Secrets). Created when missing, never
-/// changed once there, so an administrator's own setup wins.
-#[derive(Clone, Debug)]
-pub struct SyncAccess {
-    /// The ClusterRole a RoleBinding of the same name binds the ServiceAccount to.
-    pub cluster_role: String,
 }
 
 /// A reconcile that could not finish; it is retried.
@@ -308,14 +298,13 @@ pub async fn reconcile_at(
                 approved_hash,
             } => {
                 let id = run_id(&trigger.key());
-                if connection.spec.job.service_account_name.is_empty()
-                    && let Some(access) = &context.sync_access
-                {
-                    ensure_sync_access(
+                // The Job's own ServiceAccount and this run's Role, before the Job: it never
+                // runs with another run's permissions, nor without any.
+                if connection.spec.job.service_account_name.is_empty() {
+                    apply_sync_access(
                         &context.client,
-                        &namespace,
-                        &context.defaults.service_account,
-                        access,
+                        connection,
+                        &report_name(&job_name(connection, kind, &id)),
                     )
                     .await?;
                 }
@@ -488,80 +477,4 @@ fn count_finished_run(
         latest.error_category.as_deref(),
         applied,
     );
-}
-
-/// Creates the sync ServiceAccount and its RoleBinding in `namespace` when they are missing.
-async fn ensure_sync_access(
-    client: &Client,
-    namespace: &str,
-    service_account: &str,
-    access: &SyncAccess,
-) -> Result<(), kube::Error> {
-    use k8s_openapi::api::{
-        core::v1::ServiceAccount,
-        rbac::v1::{RoleBinding, RoleRef, Subject},
-    };
-    use kube::api::ObjectMeta;
-
-    let labels = std::collections::BTreeMap::from([
-        (
-            "app.kubernetes.io/managed-by".to_owned(),
-            "hris-operator".to_owned(),
-        ),
-        ("app.kubernetes.io/component".to_owned(), "sync".to_owned()),
-    ]);
-    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), namespace);
-    if super::get_if_exists(&accounts, service_account)
-        .await?
-        .is_none()
-    {
-        let account = ServiceAccount {
-            metadata: ObjectMeta {
-                name: Some(service_account.to_owned()),
-                labels: Some(labels.clone()),
-                ..ObjectMeta::default()
-            },
-            // The sync container talks to the API server (its connection, its reports).
-            automount_service_account_token: Some(true),
-            ..ServiceAccount::default()
-        };
-        create_if_absent(&accounts, &account).await?;
-    }
-    let bindings: Api<RoleBinding> = Api::namespaced(client.clone(), namespace);
-    if super::get_if_exists(&bindings, &access.cluster_role)
-        .await?
-        .is_none()
-    {
-        let binding = RoleBinding {
-            metadata: ObjectMeta {
-                name: Some(access.cluster_role.clone()),
-                labels: Some(labels),
-                ..ObjectMeta::default()
-            },
-            role_ref: RoleRef {
-                api_group: "rbac.authorization.k8s.io".into(),
-                kind: "ClusterRole".into(),
-                name: access.cluster_role.clone(),
-            },
-            subjects: Some(vec![Subject {
-                kind: "ServiceAccount".into(),
-                name: service_account.to_owned(),
-                namespace: Some(namespace.to_owned()),
-                ..Subject::default()
-            }]),
-        };
-        create_if_absent(&bindings, &binding).await?;
-    }
-    Ok(())
-}
-
-async fn create_if_absent<K>(api: &Api<K>, object: &K) -> Result<(), kube::Error>
-where
-    K: Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
-{
-    match api.create(&PostParams::default(), object).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
-        Err(error) => Err(error),
-    }
 }

@@ -19,9 +19,58 @@ pub const RUN_LABEL: &str = "hris-operator.io/run";
 /// Annotation: how many Secrets hold this run's reports.
 pub const PARTS_ANNOTATION: &str = "hris-operator.io/report-parts";
 
+/// Most Secrets one run's reports may take (about 57 MiB): the sync Job's Role names each of
+/// them, so a run can write these and no other Secret.
+pub const MAX_REPORT_SECRETS: usize = 64;
+
 /// The name of a run's first report Secret; further parts add `-2`, `-3`, ….
 pub fn report_name(job_name: &str) -> String {
     format!("{job_name}-report")
+}
+
+/// The name of the report Secret at `index` (0: `report` itself, then `report-2`, `report-3`, …).
+pub fn report_part_name(report: &str, index: usize) -> String {
+    match index {
+        0 => report.to_owned(),
+        n => format!("{report}-{}", n + 1),
+    }
+}
+
+/// Every Secret name a run's reports may take, first to last (`MAX_REPORT_SECRETS` of them).
+pub fn report_secret_names(report: &str) -> Vec<String> {
+    (0..MAX_REPORT_SECRETS)
+        .map(|index| report_part_name(report, index))
+        .collect()
+}
+
+/// Reports that would need more Secrets than a run may write.
+#[derive(Debug, thiserror::Error)]
+#[error("the reports need {needed} Secrets; a run may write at most {max}")]
+pub struct ReportTooLarge {
+    /// Secrets the reports would take.
+    pub needed: usize,
+    /// Secrets a run may write.
+    pub max: usize,
+}
+
+/// `report_secrets`, refused as a whole when they would be more than `max_secrets` (the
+/// sync's Role allows no more), so that nothing is written in part.
+pub fn bounded_report_secrets(
+    connection: &HrisConnection,
+    report: &str,
+    run_id: &str,
+    files: &[(String, Vec<u8>)],
+    limit: usize,
+    max_secrets: usize,
+) -> Result<Vec<Secret>, ReportTooLarge> {
+    let secrets = report_secrets(connection, report, run_id, files, limit);
+    if secrets.len() > max_secrets {
+        return Err(ReportTooLarge {
+            needed: secrets.len(),
+            max: max_secrets,
+        });
+    }
+    Ok(secrets)
 }
 
 /// The Secrets holding a run's report files, in order. A file over the limit is stored as
@@ -62,10 +111,7 @@ pub fn report_secrets(
         .enumerate()
         .map(|(index, data)| Secret {
             metadata: ObjectMeta {
-                name: Some(match index {
-                    0 => report.to_owned(),
-                    n => format!("{report}-{}", n + 1),
-                }),
+                name: Some(report_part_name(report, index)),
                 namespace: connection.namespace(),
                 labels: Some(BTreeMap::from([
                     (CONNECTION_LABEL.to_owned(), connection.name_any()),
@@ -208,5 +254,38 @@ mod tests {
         assert_eq!(report_files(&secrets).unwrap(), files());
         secrets.pop();
         assert!(report_files(&secrets).unwrap_err().contains("were found"));
+    }
+
+    #[test]
+    fn every_report_secret_is_one_the_run_may_write_and_more_are_refused_whole() {
+        let report = report_name("acme-apply-2-cd");
+        let names = report_secret_names(&report);
+        assert_eq!(names.len(), MAX_REPORT_SECRETS);
+        assert_eq!(names[0], "acme-apply-2-cd-report");
+        assert_eq!(names[1], "acme-apply-2-cd-report-2");
+        assert_eq!(
+            names.last().unwrap(),
+            &format!("acme-apply-2-cd-report-{MAX_REPORT_SECRETS}")
+        );
+        let limit = 4_096;
+        let secrets = report_secrets(&connection(), &report, "cd", &files(), limit);
+        for secret in &secrets {
+            assert!(names.contains(secret.metadata.name.as_ref().unwrap()));
+        }
+        let fits =
+            bounded_report_secrets(&connection(), &report, "cd", &files(), limit, secrets.len());
+        assert_eq!(fits.unwrap(), secrets);
+        let error = bounded_report_secrets(
+            &connection(),
+            &report,
+            "cd",
+            &files(),
+            limit,
+            secrets.len() - 1,
+        )
+        .unwrap_err();
+        assert_eq!(error.needed, secrets.len());
+        assert_eq!(error.max, secrets.len() - 1);
+        assert!(error.to_string().contains("at most"), "{error}");
     }
 }

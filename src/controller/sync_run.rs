@@ -44,6 +44,26 @@ pub struct SyncRequest {
     pub termination_log: PathBuf,
     /// Scratch folder for the report files.
     pub scratch: PathBuf,
+    /// How the reports are split into Secrets, and how many a run may write.
+    pub report_limits: ReportLimits,
+}
+
+/// How reports are split into Secrets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReportLimits {
+    /// Most data bytes in one Secret.
+    pub secret_bytes: usize,
+    /// Most Secrets of one run: the sync's Role names this many and no more.
+    pub max_secrets: usize,
+}
+
+impl Default for ReportLimits {
+    fn default() -> Self {
+        Self {
+            secret_bytes: reports::SECRET_DATA_LIMIT,
+            max_secrets: reports::MAX_REPORT_SECRETS,
+        }
+    }
 }
 
 /// Why a sync could not produce a summary of its own.
@@ -69,6 +89,9 @@ pub enum SyncError {
         #[source]
         source: kube::Error,
     },
+    /// The reports would need more Secrets than a run may write; none was written.
+    #[error("cannot store the reports: {0}")]
+    ReportTooLarge(#[from] reports::ReportTooLarge),
     /// Local files could not be written or read.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -80,6 +103,7 @@ impl SyncError {
         match self {
             SyncError::Connection { .. } => "ConnectionUnreadable",
             SyncError::Report { .. } => "ReportNotStored",
+            SyncError::ReportTooLarge(_) => "ReportTooLarge",
             SyncError::Io(_) => "LocalIoFailed",
         }
     }
@@ -145,15 +169,19 @@ pub async fn sync(client: Client, request: &SyncRequest) -> Result<Summary, Sync
                     for name in REPORT_FILES {
                         files.push((name.to_owned(), std::fs::read(request.scratch.join(name))?));
                     }
-                    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
-                        Api::namespaced(client, &request.namespace);
-                    for secret in reports::report_secrets(
+                    // All or nothing: a report too large for the Secrets this run may write
+                    // is refused before the first one is written.
+                    let report_secrets = reports::bounded_report_secrets(
                         &connection,
                         &request.report,
                         &request.run_id,
                         &files,
-                        reports::SECRET_DATA_LIMIT,
-                    ) {
+                        request.report_limits.secret_bytes,
+                        request.report_limits.max_secrets,
+                    )?;
+                    let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+                        Api::namespaced(client, &request.namespace);
+                    for secret in report_secrets {
                         let name = secret.metadata.name.clone().unwrap_or_default();
                         secrets
                             .patch(

@@ -1055,7 +1055,10 @@ pub struct JobSettings {
     /// Container image of the sync Job; empty uses the operator's own image.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub image: String,
-    /// ServiceAccount of the sync Job; empty uses the chart's sync ServiceAccount.
+    /// ServiceAccount of the sync Job. Empty: `<name>-sync`, which the operator makes with a Role
+    /// allowing only to read this connection and write the run's report Secrets. When set, the
+    /// operator makes nothing: the account's RBAC is yours (get this HrisConnection; create and
+    /// patch its report Secrets).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub service_account_name: String,
     /// Compute resources of the sync container.

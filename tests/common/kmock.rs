@@ -18,6 +18,26 @@ pub struct Kmock {
     child: Child,
     /// Its base URL, `http://127.0.0.1:PORT`.
     pub url: String,
+    /// The file it logs every request to, one JSON line each.
+    log: tempfile::TempPath,
+}
+
+/// One request kmock served, as its log has it.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct LoggedRequest {
+    /// GET, POST, PUT, PATCH, DELETE.
+    pub method: String,
+    /// The URL path.
+    pub path: String,
+    /// The query parameters.
+    #[serde(default)]
+    pub query: std::collections::HashMap<String, String>,
+    /// Whether it carried an Authorization header (the kubeconfig's token does; `client()`
+    /// sends none).
+    pub auth: bool,
+    /// A server-side apply that created its object.
+    #[serde(default)]
+    pub created: bool,
 }
 
 impl Kmock {
@@ -29,8 +49,12 @@ impl Kmock {
             "{} is missing: run tests/python-tools.sh (tests/run.sh does) to install kmock",
             python.display()
         );
+        let log = tempfile::NamedTempFile::new()
+            .expect("cannot make the request log")
+            .into_temp_path();
         let mut child = Command::new(python)
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kmock/serve.py"))
+            .arg(&log)
             // The server stops when this pipe closes, so it never outlives the test.
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -45,7 +69,16 @@ impl Kmock {
             let _ = child.kill();
             panic!("kmock did not start within {START_DEADLINE:?}")
         });
-        Kmock { child, url }
+        Kmock { child, url, log }
+    }
+
+    /// Every request served so far, oldest first.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        std::fs::read_to_string(&self.log)
+            .expect("cannot read the request log")
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("a request log line is JSON"))
+            .collect()
     }
 
     /// A kubeconfig file pointing at the emulator.
@@ -106,8 +139,7 @@ impl ControllerProcess {
             .env("RUST_LOG", "info,kube=warn")
             .env_remove("POD_NAMESPACE")
             .env_remove("HRIS_SYNC_IMAGE")
-            .env_remove("HRIS_SYNC_SERVICE_ACCOUNT")
-            .env_remove("HRIS_SYNC_ROLE")
+            .env_remove("HRIS_SYNC_IMAGE_PULL_SECRETS")
             .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())

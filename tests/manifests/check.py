@@ -49,26 +49,27 @@ WATCHED = ["team-a", "team-b"]
 # Kinds whose CRDs kubernetes-validate does not ship; checked with STRUCTURAL_SCHEMAS instead.
 NOT_BUILT_IN = {("monitoring.coreos.com/v1", "ServiceMonitor"), ("monitoring.coreos.com/v1", "PrometheusRule")}
 
-# The controller's permissions, exactly (DESIGN.md §3): what src/controller uses and nothing
-# more. It binds the sync ClusterRole with `bind` on that role alone, so it holds none of the
-# sync role's permissions itself and cannot read report Secrets.
-CONTROLLER_RULES = {
-    ("hris-operator.io", "hrisconnections"): {"get", "list", "watch"},
-    ("hris-operator.io", "hrisconnections/status"): {"get", "patch", "update"},
-    ("batch", "jobs"): {"get", "list", "watch", "create", "delete"},
-    ("", "pods"): {"list"},
-    ("", "secrets"): {"deletecollection"},
-    ("events.k8s.io", "events"): {"create", "patch"},
-    ("", "events"): {"create", "patch"},
-    ("", "serviceaccounts"): {"get", "create"},
-    ("rbac.authorization.k8s.io", "rolebindings"): {"get", "create"},
-    ("rbac.authorization.k8s.io", "clusterroles"): {"bind"},
-}
-SYNC_RULES = {
-    ("hris-operator.io", "hrisconnections"): {"get"},
-    ("", "secrets"): {"create", "get", "patch", "update"},
-}
-LEASE_RULES = {("coordination.k8s.io", "leases"): {"get", "create", "update", "patch"}}
+# The controller's permissions, exactly: tests/manifests/controller-rules.json, the contract that
+# tests/controller_e2e.rs also holds the controller's requests to. "watched" is granted in every
+# watched namespace (a ClusterRole, or a Role per namespace), "leaderElection" in the release
+# namespace only. Sync Jobs get nothing from the manifests: the controller makes a Role per
+# connection (src/controller/access.rs).
+CONTRACT = json.loads((Path(__file__).resolve().parent / "controller-rules.json").read_text())
+
+
+def contract_rules(entries: list[dict[str, Any]]) -> dict[tuple[str, str], set[str]]:
+    rules: dict[tuple[str, str], set[str]] = {}
+    for entry in entries:
+        rules.setdefault((entry["apiGroup"], entry["resource"]), set()).update(entry["verbs"])
+    return rules
+
+
+CONTROLLER_RULES = contract_rules(CONTRACT["watched"])
+LEASE_RULES = contract_rules(CONTRACT["leaderElection"])
+# Verbs no role of this operator may grant on anything.
+FORBIDDEN_VERBS = {"bind", "escalate", "impersonate", "*"}
+# Nobody may be granted reading Secrets: they hold credentials and reports with personal data.
+SECRET_READS = {"get", "list", "watch"}
 
 ALERTS = {
     "HrisSyncFailed": ('increase(hris_operator_sync_runs_total{result="Failed"}[1h]) > 0', None),
@@ -284,10 +285,12 @@ def validate_objects(objects: list[dict[str, Any]], origin: str) -> dict[str, in
 
 
 def rules_of(role: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
-    """A role's rules as {(apiGroup, resource): verbs}; refuses wildcards and nonResourceURLs."""
+    """A role's rules as {(apiGroup, resource): verbs}; refuses wildcards, nonResourceURLs and
+    resourceNames (the controller's rules hold for every object of a resource)."""
     rules: dict[tuple[str, str], set[str]] = {}
     for rule in role.get("rules", []):
         require("nonResourceURLs" not in rule, f"{name_of(role)} grants nonResourceURLs")
+        require("resourceNames" not in rule, f"{name_of(role)} limits a rule by resourceNames: {rule}")
         for field in ("apiGroups", "resources", "verbs"):
             require("*" not in rule.get(field, []), f"{name_of(role)} uses a wildcard in {field}: {rule}")
         for group in rule["apiGroups"]:
@@ -321,6 +324,30 @@ def role_by_component(objects: list[dict[str, Any]], kind: str, component: str) 
 def bindings_of(objects: list[dict[str, Any]], kind: str, role: dict[str, Any]) -> list[dict[str, Any]]:
     return [b for b in by_kind(objects, kind)
             if b["roleRef"]["kind"] == role["kind"] and b["roleRef"]["name"] == role["metadata"]["name"]]
+
+
+def check_least_privilege(objects: list[dict[str, Any]], origin: str) -> int:
+    """No sync ClusterRole, no sync ServiceAccount or binding from the manifests, no role that
+    lets anyone read Secrets or bind/escalate/impersonate. Returns the roles looked at."""
+    roles = by_kind(objects, "ClusterRole") + by_kind(objects, "Role")
+    for role in roles:
+        labels = role["metadata"].get("labels", {})
+        require(labels.get("app.kubernetes.io/component") == "controller",
+                f"{origin}: {name_of(role)} is not the controller's (a sync role must not be rendered: "
+                "the controller makes one per connection)")
+        for rule in role.get("rules", []):
+            verbs = set(rule.get("verbs", []))
+            require(not verbs & FORBIDDEN_VERBS, f"{origin}: {name_of(role)} grants {sorted(verbs & FORBIDDEN_VERBS)}")
+            if "secrets" in rule.get("resources", []) or "*" in rule.get("resources", []):
+                require(not verbs & SECRET_READS,
+                        f"{origin}: {name_of(role)} grants {sorted(verbs & SECRET_READS)} on Secrets: {rule}")
+    for account in by_kind(objects, "ServiceAccount"):
+        require(account["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "controller",
+                f"{origin}: {name_of(account)} is not the controller's (no sync ServiceAccount is rendered)")
+    for binding in by_kind(objects, "RoleBinding") + by_kind(objects, "ClusterRoleBinding"):
+        require(binding["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "controller",
+                f"{origin}: {name_of(binding)} is not the controller's")
+    return len(roles)
 
 
 def check_deployment(objects: list[dict[str, Any]], origin: str) -> dict[str, Any]:
@@ -367,8 +394,14 @@ def check_deployment(objects: list[dict[str, Any]], origin: str) -> dict[str, An
     require("--leader-elect" in args, f"{where}: needs --leader-elect: {args}")
 
     env = {item["name"]: item for item in container.get("env", [])}
-    for name in ("HRIS_SYNC_IMAGE", "HRIS_SYNC_SERVICE_ACCOUNT", "POD_NAMESPACE", "RUST_LOG"):
+    for name in ("HRIS_SYNC_IMAGE", "POD_NAMESPACE", "RUST_LOG"):
         require(name in env, f"{where}: env {name} is missing")
+    for name in ("HRIS_SYNC_SERVICE_ACCOUNT", "HRIS_SYNC_ROLE"):
+        require(name not in env, f"{where}: env {name} is gone (the controller makes each sync ServiceAccount)")
+    pull_secrets = ",".join(item["name"] for item in pod.get("imagePullSecrets", []))
+    require(env.get("HRIS_SYNC_IMAGE_PULL_SECRETS", {}).get("value", "") == pull_secrets,
+            f"{where}: HRIS_SYNC_IMAGE_PULL_SECRETS must name the controller's pull Secrets ({pull_secrets!r}) "
+            f"for the sync Pods: {env.get('HRIS_SYNC_IMAGE_PULL_SECRETS')}")
     require(env["POD_NAMESPACE"].get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.namespace",
             f"{where}: POD_NAMESPACE must come from the downward API (metadata.namespace)")
     require(env["HRIS_SYNC_IMAGE"].get("value") == container["image"],
@@ -379,10 +412,6 @@ def check_deployment(objects: list[dict[str, Any]], origin: str) -> dict[str, An
     namespace = deployment["metadata"]["namespace"]
     require((namespace, pod.get("serviceAccountName")) in accounts,
             f"{where}: serviceAccountName {pod.get('serviceAccountName')} is not a rendered ServiceAccount")
-    require((namespace, env["HRIS_SYNC_SERVICE_ACCOUNT"]["value"]) in accounts,
-            f"{where}: HRIS_SYNC_SERVICE_ACCOUNT {env['HRIS_SYNC_SERVICE_ACCOUNT']['value']} is not a rendered ServiceAccount")
-    require(pod["serviceAccountName"] != env["HRIS_SYNC_SERVICE_ACCOUNT"]["value"],
-            f"{where}: the controller and the sync Jobs must use separate ServiceAccounts")
     return deployment
 
 
@@ -391,33 +420,20 @@ def check_cluster_wide_rbac(objects: list[dict[str, Any]], origin: str) -> None:
     deployment = only(by_kind(objects, "Deployment"), f"Deployment in {origin}")
     namespace = deployment["metadata"]["namespace"]
     pod = deployment["spec"]["template"]["spec"]
-    env = {item["name"]: item.get("value") for item in pod["containers"][0]["env"]}
     accounts = {sa["metadata"]["name"]: sa for sa in by_kind(objects, "ServiceAccount")}
-    controller_sa, sync_sa = accounts[pod["serviceAccountName"]], accounts[env["HRIS_SYNC_SERVICE_ACCOUNT"]]
+    controller_sa = accounts[pod["serviceAccountName"]]
+    check_least_privilege(objects, origin)
 
-    controller_role = only(role_by_component(objects, "ClusterRole", "controller"), f"controller ClusterRole in {origin}")
+    controller_role = only(by_kind(objects, "ClusterRole"), f"ClusterRole in {origin}")
     require_rules(controller_role, CONTROLLER_RULES)
     require_binding(only(bindings_of(objects, "ClusterRoleBinding", controller_role),
                          f"ClusterRoleBinding of {name_of(controller_role)}"), controller_role, controller_sa)
-
-    sync_role = only(role_by_component(objects, "ClusterRole", "sync"), f"sync ClusterRole in {origin}")
-    # `bind` only on the sync ClusterRole, which is also what HRIS_SYNC_ROLE names.
-    bind_rules = [r for r in controller_role["rules"] if "clusterroles" in r["resources"]]
-    sync_role_name = sync_role["metadata"]["name"]
-    require([r.get("resourceNames") for r in bind_rules] == [[sync_role_name]],
-            f"{name_of(controller_role)} may bind only {name_of(sync_role)}: {bind_rules}")
-    require(env.get("HRIS_SYNC_ROLE") == sync_role_name,
-            f"HRIS_SYNC_ROLE must name the sync ClusterRole {sync_role_name}: {env.get('HRIS_SYNC_ROLE')}")
-    require_rules(sync_role, SYNC_RULES)
-    require(not bindings_of(objects, "ClusterRoleBinding", sync_role),
-            f"{origin}: {name_of(sync_role)} must never be bound cluster-wide")
 
     lease_role = only(role_by_component(objects, "Role", "controller"), f"leader-election Role in {origin}")
     require(lease_role["metadata"]["namespace"] == namespace, f"{name_of(lease_role)} must live in {namespace}")
     require_rules(lease_role, LEASE_RULES)
     require_binding(only(bindings_of(objects, "RoleBinding", lease_role), f"RoleBinding of {name_of(lease_role)}"),
                     lease_role, controller_sa)
-    require(sync_sa["metadata"]["namespace"] == namespace, f"{name_of(sync_sa)} must live in {namespace}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -530,19 +546,18 @@ def check_rbac() -> str:
 
     objects = rendered("watch-namespaces.yaml")
     where = "chart with watchNamespaces"
+    check_least_privilege(objects, where)
     deployment = only(by_kind(objects, "Deployment"), "Deployment")
     args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
     require("--namespaces" in args and args[args.index("--namespaces") + 1] == ",".join(WATCHED),
             f"{where}: the controller must run with --namespaces {','.join(WATCHED)}: {args}")
     require(not by_kind(objects, "ClusterRoleBinding"), f"{where}: no ClusterRoleBinding may be rendered: "
             f"{[name_of(b) for b in by_kind(objects, 'ClusterRoleBinding')]}")
-    require(not role_by_component(objects, "ClusterRole", "controller"), f"{where}: no controller ClusterRole")
+    require(not by_kind(objects, "ClusterRole"), f"{where}: no ClusterRole may be rendered")
     accounts = {(sa["metadata"]["namespace"], sa["metadata"]["name"]): sa for sa in by_kind(objects, "ServiceAccount")}
+    require(len(accounts) == 1, f"{where}: only the controller's ServiceAccount is rendered: {sorted(accounts)}")
     pod = deployment["spec"]["template"]["spec"]
     controller_sa = accounts[(NAMESPACE, pod["serviceAccountName"])]
-    sync_name = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}["HRIS_SYNC_SERVICE_ACCOUNT"]
-    sync_role = only(role_by_component(objects, "ClusterRole", "sync"), "sync ClusterRole")
-    require_rules(sync_role, SYNC_RULES)
     roles = role_by_component(objects, "Role", "controller")
     for namespace in WATCHED:
         role = only([r for r in roles if r["metadata"]["namespace"] == namespace], f"controller Role in {namespace}")
@@ -550,14 +565,13 @@ def check_rbac() -> str:
         require_binding(only([b for b in bindings_of(objects, "RoleBinding", role)
                               if b["metadata"]["namespace"] == namespace], f"controller RoleBinding in {namespace}"),
                         role, controller_sa)
-        require((namespace, sync_name) in accounts, f"{where}: sync ServiceAccount {sync_name} missing in {namespace}")
-        require_binding(only([b for b in bindings_of(objects, "RoleBinding", sync_role)
-                              if b["metadata"]["namespace"] == namespace], f"sync RoleBinding in {namespace}"),
-                        sync_role, accounts[(namespace, sync_name)])
     lease = [r for r in roles if r["metadata"]["namespace"] == NAMESPACE]
     require_rules(only(lease, f"leader-election Role in {NAMESPACE}"), LEASE_RULES)
-    return (f"exact controller/sync/lease rules; sync role {{hrisconnections: [get], secrets: [create, get, patch, "
-            f"update]}}; watchNamespaces: Role+RoleBinding in {', '.join(WATCHED)}, no ClusterRoleBinding")
+    require(len(roles) == len(WATCHED) + 1, f"{where}: unexpected Roles: {[name_of(r) for r in roles]}")
+    verbs = sum(len(v) for v in CONTROLLER_RULES.values())
+    return (f"controller rules == tests/manifests/controller-rules.json ({verbs} resource verbs) in every namespace "
+            f"and with watchNamespaces ({', '.join(WATCHED)}: Role+RoleBinding each, no ClusterRole); leases only in "
+            f"{NAMESPACE}; no sync ClusterRole/ServiceAccount; nobody may read Secrets")
 
 
 def check_crd_copies() -> str:

@@ -50,34 +50,10 @@ app.kubernetes.io/component: controller
 {{- end }}
 
 {{/*
-Labels of objects that belong to the sync Jobs rather than the controller.
-*/}}
-{{- define "hris-operator.syncLabels" -}}
-helm.sh/chart: {{ include "hris-operator.chart" . }}
-app.kubernetes.io/name: {{ include "hris-operator.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: sync
-app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-app.kubernetes.io/part-of: hris-operator
-{{- end }}
-
-{{/*
 ServiceAccount names.
 */}}
 {{- define "hris-operator.controllerServiceAccountName" -}}
 {{- default (printf "%s-controller" (include "hris-operator.fullname" .)) .Values.serviceAccount.controller.name }}
-{{- end }}
-
-{{- define "hris-operator.syncServiceAccountName" -}}
-{{- default (printf "%s-sync" (include "hris-operator.fullname" .)) .Values.serviceAccount.sync.name }}
-{{- end }}
-
-{{/*
-Name of the ClusterRole holding the sync Jobs' permissions.
-*/}}
-{{- define "hris-operator.syncRoleName" -}}
-{{- printf "%s-sync" (include "hris-operator.fullname" .) }}
 {{- end }}
 
 {{/*
@@ -88,59 +64,43 @@ Controller image: repository:tag, the tag defaulting to the chart's appVersion.
 {{- end }}
 
 {{/*
-Rules the controller needs in every namespace it watches. The secrets verbs include what the sync
-role grants (create, update, patch), because RBAC lets the controller create a Role or RoleBinding
-only with permissions it holds itself.
+Rules the controller needs in every namespace it watches: exactly what src/controller uses
+(tests/manifests/controller-rules.json is the contract; check.py and tests/controller_e2e.rs hold
+the chart and the code to it). It never reads Secrets: they hold credentials and personal data.
 */}}
 {{- define "hris-operator.controllerRules" -}}
+# The connections it reconciles; status by server-side apply. `get` only because each sync
+# Job's Role grants it on that Job's own connection (RBAC lets the controller create a Role only
+# with permissions it holds itself).
 - apiGroups: ["hris-operator.io"]
   resources: ["hrisconnections"]
   verbs: ["get", "list", "watch"]
 - apiGroups: ["hris-operator.io"]
   resources: ["hrisconnections/status"]
-  verbs: ["get", "patch", "update"]
+  verbs: ["patch"]
 # Sync Jobs: started, watched, and pruned beyond the history limits.
 - apiGroups: ["batch"]
   resources: ["jobs"]
-  verbs: ["get", "list", "watch", "create", "delete"]
+  verbs: ["list", "watch", "create", "delete"]
 # A finished sync Pod's termination message carries the run's summary (no personal data).
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["list"]
-# Report Secrets are written by the sync Jobs; the controller only prunes them. It never reads
-# them (they hold personal data).
+# Report Secrets: deletecollection prunes a forgotten run's reports by label. create and patch
+# only because each sync Job's Role grants them on that run's report Secret names; the
+# controller itself never writes, reads, lists or watches a Secret.
 - apiGroups: [""]
   resources: ["secrets"]
-  verbs: ["deletecollection"]
+  verbs: ["create", "patch", "deletecollection"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
-  verbs: ["create", "patch"]
-- apiGroups: [""]
-  resources: ["events"]
-  verbs: ["create", "patch"]
-# The sync ServiceAccount and its RoleBinding to the sync ClusterRole, created in a connection's
-# namespace when missing; `bind` on that one ClusterRole only, so the controller needs none of
-# the sync role's permissions itself.
+  verbs: ["create"]
+# Per connection, in its namespace: the sync ServiceAccount, its Role (rewritten for each run)
+# and their RoleBinding, by server-side apply, owned by the connection.
 - apiGroups: [""]
   resources: ["serviceaccounts"]
-  verbs: ["get", "create"]
+  verbs: ["create", "patch"]
 - apiGroups: ["rbac.authorization.k8s.io"]
-  resources: ["rolebindings"]
-  verbs: ["get", "create"]
-- apiGroups: ["rbac.authorization.k8s.io"]
-  resources: ["clusterroles"]
-  verbs: ["bind"]
-  resourceNames: [{{ include "hris-operator.syncRoleName" . | quote }}]
-{{- end }}
-
-{{/*
-The sync Jobs' rules: read their HrisConnection, write the report Secrets. Nothing else.
-*/}}
-{{- define "hris-operator.syncRules" -}}
-- apiGroups: ["hris-operator.io"]
-  resources: ["hrisconnections"]
-  verbs: ["get"]
-- apiGroups: [""]
-  resources: ["secrets"]
-  verbs: ["create", "get", "patch", "update"]
+  resources: ["roles", "rolebindings"]
+  verbs: ["create", "patch"]
 {{- end }}

@@ -213,13 +213,36 @@ pub fn insert_custom(fields: &mut CustomFields, name: &str, value: Value) {
 /// Reads a page of JSON records: the readable ones become employees, the others errors.
 pub fn read_page(records: &[Value], columns: &Columns) -> super::SourcePage {
     let mut page = super::SourcePage::default();
-    for record in records.iter().filter_map(Value::as_object) {
-        match read_record(record, columns) {
+    for record in records {
+        let read = match record.as_object() {
+            Some(record) => read_record(record, columns),
+            None => Err(not_an_object(record)),
+        };
+        match read {
             Ok(employee) => page.employees.push(employee),
             Err(error) => page.errors.push(error),
         }
     }
     page
+}
+
+/// The error of a list entry that is not a record at all (a string, a number, null): it is
+/// reported, not skipped, so a page never silently shrinks.
+pub fn not_an_object(value: &Value) -> RecordError {
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    RecordError {
+        line: None,
+        employee_id: None,
+        field: None,
+        message: format!("a list entry is {kind}, not an employee record"),
+    }
 }
 
 /// Reads one record. An error names the employee id and the field, never a value.
@@ -514,6 +537,21 @@ mod tests {
                 EmploymentStatus::Active
             ]
         );
+    }
+
+    #[test]
+    fn list_entries_that_are_not_records_are_errors() {
+        let page = read_page(
+            &[
+                json!("x"),
+                json!(null),
+                json!({"id": "2", "name": {"first": "B"}}),
+            ],
+            &columns(),
+        );
+        assert_eq!(page.employees.len(), 1);
+        assert_eq!(page.errors.len(), 2);
+        assert!(page.errors[0].message.contains("is a string"));
     }
 
     #[test]

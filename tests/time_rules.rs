@@ -454,3 +454,75 @@ fn a_run_straddling_midnight_evaluates_everyone_on_the_date_it_started() {
     assert_eq!(plan.count(ChangeKind::Create), 500);
     assert!(plan.changes.iter().all(|c| c.reason == Reason::Joiner));
 }
+
+/// A whole run through a real source: records without a status are judged on the run's
+/// evaluation date (here an `--as-of` date years back), not on the clock of whoever reads them.
+#[tokio::test]
+async fn records_without_a_status_are_judged_on_the_run_date_not_the_clock() {
+    use hris_operator::{
+        connectors::{ConfigMapResolver, ConnectorContext, SecretResolver},
+        crd::HrisConnectionSpec,
+        emulators::merge,
+        sync::{
+            report::RunMode,
+            run::{RunOptions, run},
+        },
+    };
+    use serde_json::json;
+
+    let dir = tempfile::tempdir().unwrap();
+    let as_of = date(2020, 6, 30);
+    let mut last_day = employee("last-day", "ada"); // works through as_of
+    last_day.end_date = Some(as_of);
+    let mut gone = employee("gone", "bo"); // left the day before
+    gone.end_date = Some(date(2020, 6, 29));
+    let starts = joiner("starts", date(2020, 7, 1)); // starts the day after
+    let mut records = merge::records(&[last_day, gone, starts]);
+    for record in &mut records {
+        record.as_object_mut().unwrap().remove("employment_status");
+    }
+    let config = merge::MergeConfig {
+        records,
+        ..Default::default()
+    };
+    let secrets = dir.path().join("secrets").join("merge");
+    std::fs::create_dir_all(&secrets).unwrap();
+    std::fs::write(secrets.join("apiKey"), &config.api_key).unwrap();
+    std::fs::write(secrets.join("accountToken"), &config.account_token).unwrap();
+    let emulator = merge::start(config).await.unwrap();
+    let spec: HrisConnectionSpec = serde_json::from_value(json!({
+        "source": {"merge": {
+            "baseUrl": emulator.base_url(),
+            "apiKeySecretRef": {"name": "merge", "key": "apiKey"},
+            "accountTokenSecretRef": {"name": "merge", "key": "accountToken"},
+        }},
+        "target": {"file": {"path": dir.path().join("directory.json")}},
+        "externalIdPrefix": PREFIX,
+        "schedule": {"timeZone": "America/Los_Angeles"},
+    }))
+    .unwrap();
+    let policy = SyncPolicy::compile(&spec).unwrap();
+    let context = ConnectorContext {
+        base_dir: dir.path().to_path_buf(),
+        secrets: SecretResolver::from_dir(dir.path().join("secrets")),
+        config_maps: ConfigMapResolver::from_dir(dir.path().join("maps")),
+    };
+    let options = RunOptions {
+        mode: RunMode::Simulate,
+        as_of: Some(as_of),
+        approved_hash: None,
+    };
+    let output = run("people/acme", &spec, &policy, &context, &options)
+        .await
+        .unwrap();
+    assert_eq!(output.summary.as_of, "2020-06-30");
+    assert_eq!(output.record_errors, vec![]);
+    assert_eq!(outcome(&output.plan, "last-day"), "Create active Joiner");
+    assert_eq!(outcome(&output.plan, "starts"), "NotYet 2020-07-01");
+    assert_eq!(
+        outcome(&output.plan, "gone"),
+        "Unchanged",
+        "a leaver is not created"
+    );
+    assert_eq!(output.plan.count(ChangeKind::Create), 1);
+}

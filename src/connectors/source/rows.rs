@@ -392,10 +392,27 @@ pub fn status_from_dates(start: Option<Date>, end: Option<Date>, today: Date) ->
     }
 }
 
+tokio::task_local! {
+    /// The evaluation date of the run that is fetching.
+    static EVALUATION_DATE: Date;
+}
+
+/// Runs `fetch` with the run's evaluation date (one date per run, in the connection's time
+/// zone) as the date a record without a status is judged on.
+pub async fn with_evaluation_date<F: std::future::Future>(as_of: Date, fetch: F) -> F::Output {
+    EVALUATION_DATE.scope(as_of, fetch).await
+}
+
+/// The date a record without a status is judged on: the run's evaluation date; outside a run
+/// (listing fields, say) today's date in UTC.
 fn today() -> Date {
-    jiff::Zoned::now()
-        .with_time_zone(jiff::tz::TimeZone::UTC)
-        .date()
+    EVALUATION_DATE
+        .try_with(|as_of| *as_of)
+        .unwrap_or_else(|_| {
+            jiff::Zoned::now()
+                .with_time_zone(jiff::tz::TimeZone::UTC)
+                .date()
+        })
 }
 
 /// The fields of one record, flattened to dotted paths (arrays stay whole), with what each
@@ -537,6 +554,20 @@ mod tests {
                 EmploymentStatus::Active
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn without_a_status_the_dates_are_judged_on_the_run_date() {
+        let columns = Columns {
+            employment_status: None,
+            end_date: Some("end".into()),
+            ..columns()
+        };
+        let record = json!({"id": "1", "name": {"first": "A"}, "end": "2026-06-30"});
+        let read = || read_record(record.as_object().unwrap(), &columns).unwrap();
+        let on = |as_of| with_evaluation_date(as_of, async { read().employment_status });
+        assert_eq!(on(date(2026, 6, 30)).await, EmploymentStatus::Active);
+        assert_eq!(on(date(2026, 7, 1)).await, EmploymentStatus::Inactive);
     }
 
     #[test]

@@ -522,11 +522,26 @@ pub fn parse_date(value: &str) -> Result<Date, String> {
             }
         });
     if !shaped {
-        return Err(format!("`{value}` is not a date in YYYY-MM-DD form"));
+        return Err(format!(
+            "{} is not a date in YYYY-MM-DD form",
+            quoted(value)
+        ));
     }
     trimmed
         .parse()
         .map_err(|_| format!("`{value}` is not a calendar date (YYYY-MM-DD)"))
+}
+
+/// Most characters of a value quoted in an error message.
+pub const QUOTED_CHARS: usize = 40;
+
+/// A value for an error message, in backticks and cut to [`QUOTED_CHARS`] characters: a
+/// source field can hold megabytes, and errors end up in reports and logs.
+pub fn quoted(value: &str) -> String {
+    match value.char_indices().nth(QUOTED_CHARS) {
+        None => format!("`{value}`"),
+        Some((cut, _)) => format!("`{}…` ({} bytes)", &value[..cut], value.len()),
+    }
 }
 
 /// Parses an interval such as `24h`, `90m` or `1h30m` into seconds.
@@ -612,6 +627,10 @@ mod tests {
         );
         assert!(parse_date("28/02/2026").unwrap_err().contains("YYYY-MM-DD"));
         assert!(parse_date("2026-2-8").is_err());
+        let huge = parse_date(&"9".repeat(1 << 20)).unwrap_err();
+        assert!(huge.len() < 100, "{huge}");
+        assert!(huge.contains("(1048576 bytes)"), "{huge}");
+        assert_eq!(quoted("Åsa"), "`Åsa`");
     }
 
     fn policy_in(zone: &str) -> SyncPolicy {

@@ -81,6 +81,9 @@ pub async fn run(
     context: &ConnectorContext,
     options: &RunOptions,
 ) -> Result<RunOutput, RunError> {
+    // One evaluation date per run, fixed before anything is read: a run that crosses midnight
+    // judges every employee on the date it started.
+    let as_of = options.as_of.unwrap_or_else(|| policy.today());
     let source = source::build(&spec.source, context)
         .await
         .map_err(RunError::Source)?;
@@ -89,7 +92,7 @@ pub async fn run(
         .map_err(RunError::Target)?;
     let mapped = policy.mapped_attributes();
 
-    let data = source::fetch_all(source.as_ref())
+    let data = source::rows::with_evaluation_date(as_of, source::fetch_all(source.as_ref()))
         .await
         .map_err(RunError::Source)?;
     let users = target.list_users(&mapped).await.map_err(RunError::Target)?;
@@ -100,7 +103,6 @@ pub async fn run(
         "fetched"
     );
 
-    let as_of = options.as_of.unwrap_or_else(|| policy.today());
     let plan = plan::plan(
         &PlanInput {
             employees: &data.employees,

@@ -14,7 +14,7 @@ use super::{Source, SourceError, SourceField, SourcePage};
 use crate::connectors::ConnectorContext;
 use crate::sync::{
     model::{Email, EmailType, Employee, EmploymentStatus, RecordError},
-    policy::parse_date,
+    policy::{parse_date, quoted},
 };
 
 /// The columns a CSV file may have, besides `customFields.<path>`.
@@ -188,6 +188,9 @@ pub fn parse(bytes: &[u8], delimiter: u8) -> Result<SourcePage, SourceError> {
         .map_err(|e| SourceError::InvalidInput(format!("cannot read the CSV header: {e}")))?
         .clone();
     let columns = parse_header(&header)?;
+    let id_column = columns
+        .iter()
+        .position(|c| matches!(c, Column::Standard("id")));
 
     let mut page = SourcePage::default();
     let mut record = ::csv::ByteRecord::new();
@@ -204,6 +207,14 @@ pub fn parse(bytes: &[u8], delimiter: u8) -> Result<SourcePage, SourceError> {
             }
             Err(error) => {
                 let line = error.position().map_or(line, |p| p.line());
+                // A row of the wrong length still names its employee when the id column is
+                // there, so that employee's user is protected rather than treated as absent.
+                let employee_id = id_column
+                    .and_then(|i| record.get(i))
+                    .and_then(|raw| std::str::from_utf8(raw).ok())
+                    .map(str::trim)
+                    .filter(|id| !id.is_empty())
+                    .map(CompactString::from);
                 let message = match error.kind() {
                     ::csv::ErrorKind::UnequalLengths {
                         expected_len, len, ..
@@ -217,7 +228,7 @@ pub fn parse(bytes: &[u8], delimiter: u8) -> Result<SourcePage, SourceError> {
                 };
                 page.errors.push(RecordError {
                     line: Some(line),
-                    employee_id: None,
+                    employee_id,
                     field: None,
                     message,
                 });
@@ -263,7 +274,8 @@ fn parse_header(header: &::csv::ByteRecord) -> Result<Vec<Column>, SourceError> 
     }
     if let Some(missing) = REQUIRED_COLUMNS.iter().find(|c| !names.contains(c)) {
         return Err(SourceError::InvalidInput(format!(
-            "CSV header lacks the required column `{missing}` (required: {})",
+            "CSV header lacks the required column `{missing}`: add a `{missing}` column to the \
+             file's first line (required: {})",
             REQUIRED_COLUMNS.join(", ")
         )));
     }
@@ -352,7 +364,7 @@ fn parse_row(
                     if !value.contains('@') {
                         return Err(error(
                             name,
-                            format!("`{value}` is not an email address"),
+                            format!("{} is not an email address", quoted(value)),
                             &id,
                         ));
                     }
@@ -364,7 +376,8 @@ fn parse_row(
                             error(
                                 name,
                                 format!(
-                                    "`{value}` is not a status; use Active, Pending, Leave or Inactive"
+                                    "{} is not a status; use Active, Pending, Leave or Inactive",
+                                    quoted(value)
                                 ),
                                 &id,
                             )
@@ -452,7 +465,7 @@ mod tests {
             [
                 (Some(3), Some("2"), Some("employmentStatus")),
                 (Some(4), Some("3"), Some("startDate")),
-                (Some(5), None, None),
+                (Some(5), Some("4"), None),
                 (Some(6), None, Some("id")),
                 (Some(7), Some("6"), Some("workEmail")),
             ]

@@ -188,6 +188,10 @@ fn read_page(results: &[Value]) -> SourcePage {
     let columns = columns();
     let mut page = SourcePage::default();
     for raw in results {
+        if !raw.is_object() {
+            page.errors.push(rows::not_an_object(raw));
+            continue;
+        }
         let Some(record) = flatten_record(raw) else {
             continue;
         };

@@ -213,13 +213,36 @@ pub fn insert_custom(fields: &mut CustomFields, name: &str, value: Value) {
 /// Reads a page of JSON records: the readable ones become employees, the others errors.
 pub fn read_page(records: &[Value], columns: &Columns) -> super::SourcePage {
     let mut page = super::SourcePage::default();
-    for record in records.iter().filter_map(Value::as_object) {
-        match read_record(record, columns) {
+    for record in records {
+        let read = match record.as_object() {
+            Some(record) => read_record(record, columns),
+            None => Err(not_an_object(record)),
+        };
+        match read {
             Ok(employee) => page.employees.push(employee),
             Err(error) => page.errors.push(error),
         }
     }
     page
+}
+
+/// The error of a list entry that is not a record at all (a string, a number, null): it is
+/// reported, not skipped, so a page never silently shrinks.
+pub fn not_an_object(value: &Value) -> RecordError {
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    };
+    RecordError {
+        line: None,
+        employee_id: None,
+        field: None,
+        message: format!("a list entry is {kind}, not an employee record"),
+    }
 }
 
 /// Reads one record. An error names the employee id and the field, never a value.
@@ -369,10 +392,27 @@ pub fn status_from_dates(start: Option<Date>, end: Option<Date>, today: Date) ->
     }
 }
 
+tokio::task_local! {
+    /// The evaluation date of the run that is fetching.
+    static EVALUATION_DATE: Date;
+}
+
+/// Runs `fetch` with the run's evaluation date (one date per run, in the connection's time
+/// zone) as the date a record without a status is judged on.
+pub async fn with_evaluation_date<F: std::future::Future>(as_of: Date, fetch: F) -> F::Output {
+    EVALUATION_DATE.scope(as_of, fetch).await
+}
+
+/// The date a record without a status is judged on: the run's evaluation date; outside a run
+/// (listing fields, say) today's date in UTC.
 fn today() -> Date {
-    jiff::Zoned::now()
-        .with_time_zone(jiff::tz::TimeZone::UTC)
-        .date()
+    EVALUATION_DATE
+        .try_with(|as_of| *as_of)
+        .unwrap_or_else(|_| {
+            jiff::Zoned::now()
+                .with_time_zone(jiff::tz::TimeZone::UTC)
+                .date()
+        })
 }
 
 /// The fields of one record, flattened to dotted paths (arrays stay whole), with what each
@@ -514,6 +554,35 @@ mod tests {
                 EmploymentStatus::Active
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn without_a_status_the_dates_are_judged_on_the_run_date() {
+        let columns = Columns {
+            employment_status: None,
+            end_date: Some("end".into()),
+            ..columns()
+        };
+        let record = json!({"id": "1", "name": {"first": "A"}, "end": "2026-06-30"});
+        let read = || read_record(record.as_object().unwrap(), &columns).unwrap();
+        let on = |as_of| with_evaluation_date(as_of, async { read().employment_status });
+        assert_eq!(on(date(2026, 6, 30)).await, EmploymentStatus::Active);
+        assert_eq!(on(date(2026, 7, 1)).await, EmploymentStatus::Inactive);
+    }
+
+    #[test]
+    fn list_entries_that_are_not_records_are_errors() {
+        let page = read_page(
+            &[
+                json!("x"),
+                json!(null),
+                json!({"id": "2", "name": {"first": "B"}}),
+            ],
+            &columns(),
+        );
+        assert_eq!(page.employees.len(), 1);
+        assert_eq!(page.errors.len(), 2);
+        assert!(page.errors[0].message.contains("is a string"));
     }
 
     #[test]

@@ -196,8 +196,7 @@ impl ScimTarget {
                     .map_err(http_error)?,
             )
             .await?;
-            let resources = body["Resources"].as_array().cloned().unwrap_or_default();
-            let total = body["totalResults"].as_u64().map(|n| n as usize);
+            let ListPage { resources, total } = list_page(body)?;
             let fresh: Vec<Value> = resources
                 .into_iter()
                 .filter(|r| {
@@ -816,6 +815,56 @@ fn add_extension_schemas(resource: &mut Value) {
         }
     }
     resource["schemas"] = Value::Array(schemas);
+}
+
+/// One page of a SCIM list response (RFC 7644 §3.4.2).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ListPage {
+    /// The page's resources, as the provider sent them.
+    pub resources: Vec<Value>,
+    /// `totalResults`, when the provider sent a number.
+    pub total: Option<usize>,
+}
+
+/// Parses the body of a list response. A body that is not a list response (no `Resources`
+/// and no `totalResults`, or `Resources` that is not a list) is an error, never an empty
+/// directory: an empty listing would make the plan create every user again.
+pub fn parse_list_page(body: &[u8]) -> Result<ListPage, TargetError> {
+    let body: Value = serde_json::from_slice(body).map_err(|e| {
+        TargetError::new(
+            TargetErrorKind::InvalidData,
+            format!("the provider's user list is not JSON: {e}"),
+        )
+    })?;
+    list_page(body)
+}
+
+fn list_page(mut body: Value) -> Result<ListPage, TargetError> {
+    let invalid = |message: &str| TargetError::new(TargetErrorKind::InvalidData, message);
+    let Some(object) = body.as_object_mut() else {
+        return Err(invalid("the provider's user list is not a JSON object"));
+    };
+    let total = object
+        .get("totalResults")
+        .and_then(Value::as_u64)
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    let resources = match object.remove("Resources") {
+        Some(Value::Array(resources)) => resources,
+        // Past the last page some providers leave `Resources` out; `totalResults` still shows
+        // a list response.
+        None | Some(Value::Null) if total.is_some() => Vec::new(),
+        None | Some(Value::Null) => {
+            return Err(invalid(
+                "the provider's answer has neither Resources nor totalResults: not a user list",
+            ));
+        }
+        Some(_) => {
+            return Err(invalid(
+                "the provider's user list has Resources that is not a list",
+            ));
+        }
+    };
+    Ok(ListPage { resources, total })
 }
 
 /// A SCIM user as a directory user.

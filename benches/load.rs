@@ -164,9 +164,9 @@ spec:
 
     println!("End-to-end sync of {employees} employees: Merge emulator → plan → SCIM emulator");
     println!(
-        "| run | wall time | peak RSS of the sync | created | updated | unchanged | skipped | errors |"
+        "| run | wall time | peak RSS of the sync | employees read | created | updated | unchanged | skipped | errors |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let mut failures = Vec::new();
     for (index, name) in ["first sync (every user created)", "second sync (no change)"]
         .into_iter()
@@ -179,9 +179,10 @@ spec:
         );
         let summary = &run.summary;
         println!(
-            "| {name} | {:.1} s | {:.1} MiB | {} | {} | {} | {} | {} |",
+            "| {name} | {:.1} s | {:.1} MiB | {} | {} | {} | {} | {} | {} |",
             run.elapsed.as_secs_f64(),
             run.peak_kib as f64 / 1024.0,
+            summary["sourceEmployees"],
             count(summary, "created"),
             count(summary, "updated"),
             count(summary, "unchanged"),

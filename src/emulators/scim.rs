@@ -1109,13 +1109,18 @@ impl Shared {
             .map(parse_filter)
             .transpose()?;
         let state = self.lock();
-        let matches: Vec<&StoredUser> = state
-            .store
-            .candidates(filter.as_ref())
-            .into_iter()
-            .map(|seq| &state.store.users[&seq])
-            .filter(|user| filter.as_ref().is_none_or(|f| f.matches(&user.resource)))
-            .collect();
+        // Unfiltered pages walk the store in order without collecting it: listing n users a
+        // page at a time stays cheap however many pages there are.
+        let matches: Vec<&StoredUser> = match &filter {
+            None => Vec::new(),
+            Some(filter) => state
+                .store
+                .candidates(Some(filter))
+                .into_iter()
+                .map(|seq| &state.store.users[&seq])
+                .filter(|user| filter.matches(&user.resource))
+                .collect(),
+        };
         let start_index = params.start_index.unwrap_or(1).max(1);
         let count = if self.config.ignore_count {
             self.config.max_page_size
@@ -1127,13 +1132,29 @@ impl Shared {
             })
         };
         let skip = usize::try_from(start_index - 1).unwrap_or(usize::MAX);
-        let resources: Vec<Value> = matches
-            .iter()
-            .skip(skip)
-            .take(count)
-            .map(|user| self.wire(&user.resource, &params.projection))
-            .collect();
-        let total = matches.len() + if self.config.miscount_total { 7 } else { 0 };
+        let (resources, total): (Vec<Value>, usize) = match filter {
+            None => (
+                state
+                    .store
+                    .users
+                    .values()
+                    .skip(skip)
+                    .take(count)
+                    .map(|user| self.wire(&user.resource, &params.projection))
+                    .collect(),
+                state.store.users.len(),
+            ),
+            Some(_) => (
+                matches
+                    .iter()
+                    .skip(skip)
+                    .take(count)
+                    .map(|user| self.wire(&user.resource, &params.projection))
+                    .collect(),
+                matches.len(),
+            ),
+        };
+        let total = total + if self.config.miscount_total { 7 } else { 0 };
         Ok(scim_json(
             StatusCode::OK,
             &list_response(resources, Some(total), start_index),

@@ -452,7 +452,8 @@ impl ScimTarget {
         resource
     }
 
-    /// Sends operations through `/Bulk`, in requests within the provider's limits. Returns the
+    /// Sends operations through `/Bulk`, in requests within the provider's limits, one request
+    /// built at a time (so a run holds one request's JSON, not every operation's). Returns the
     /// indices that answered 412, for a retry one by one.
     async fn bulk(
         &self,
@@ -464,81 +465,88 @@ impl ScimTarget {
         let mut retry = Vec::new();
         let mut chunk: Vec<(usize, Value)> = Vec::new();
         let mut size = 200;
-        let mut chunks = Vec::new();
         for (index, op) in ops {
             let operation = self.bulk_operation(*index, op);
             let length = operation.to_string().len() + 1;
             if !chunk.is_empty() && (chunk.len() >= max_operations || size + length > max_payload) {
-                chunks.push(std::mem::take(&mut chunk));
+                self.send_bulk(std::mem::take(&mut chunk), results, &mut retry)
+                    .await;
                 size = 200;
             }
             size += length;
             chunk.push((*index, operation));
         }
         if !chunk.is_empty() {
-            chunks.push(chunk);
-        }
-        let url = format!("{}/Bulk", self.base);
-        for chunk in chunks {
-            let body = json!({
-                "schemas": [BULK_REQUEST],
-                "Operations": chunk.iter().map(|(_, op)| op.clone()).collect::<Vec<_>>(),
-            });
-            let answer = match self
-                .http
-                .send(Method::POST, &url, |r| scim_body(r, &body))
-                .await
-            {
-                Ok(response) => success_json(response).await,
-                Err(error) => Err(http_error(error)),
-            };
-            let answer = match answer {
-                Ok(answer) => answer,
-                Err(error) => {
-                    for (index, _) in &chunk {
-                        results[*index] = Some(Err(error.clone()));
-                    }
-                    continue;
-                }
-            };
-            let by_bulk_id: HashMap<&str, &Value> = answer["Operations"]
-                .as_array()
-                .map(|ops| {
-                    ops.iter()
-                        .filter_map(|op| Some((op["bulkId"].as_str()?, op)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            for (index, _) in &chunk {
-                let bulk_id = format!("op{index}");
-                let Some(answer) = by_bulk_id.get(bulk_id.as_str()) else {
-                    results[*index] = Some(Err(TargetError::new(
-                        TargetErrorKind::InvalidData,
-                        "the provider's bulk response omits this operation",
-                    )));
-                    continue;
-                };
-                let status = answer["status"]
-                    .as_str()
-                    .and_then(|s| s.get(..3))
-                    .and_then(|s| s.parse::<u16>().ok())
-                    .or_else(|| answer["status"].as_u64().map(|s| s as u16))
-                    .unwrap_or(500);
-                results[*index] = Some(if (200..300).contains(&status) {
-                    let id = answer["location"]
-                        .as_str()
-                        .and_then(|l| l.rsplit('/').next())
-                        .map(CompactString::from);
-                    Ok(id)
-                } else if status == 412 {
-                    retry.push(*index);
-                    continue;
-                } else {
-                    Err(scim_error(status, &answer["response"]))
-                });
-            }
+            self.send_bulk(chunk, results, &mut retry).await;
         }
         retry
+    }
+
+    /// Sends one `/Bulk` request and records each operation's outcome; 412s go to `retry`.
+    async fn send_bulk(
+        &self,
+        chunk: Vec<(usize, Value)>,
+        results: &mut [Option<OpResult>],
+        retry: &mut Vec<usize>,
+    ) {
+        let url = format!("{}/Bulk", self.base);
+        let body = json!({
+            "schemas": [BULK_REQUEST],
+            "Operations": chunk.iter().map(|(_, op)| op).collect::<Vec<_>>(),
+        });
+        let answer = match self
+            .http
+            .send(Method::POST, &url, |r| scim_body(r, &body))
+            .await
+        {
+            Ok(response) => success_json(response).await,
+            Err(error) => Err(http_error(error)),
+        };
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(error) => {
+                for (index, _) in &chunk {
+                    results[*index] = Some(Err(error.clone()));
+                }
+                return;
+            }
+        };
+        let by_bulk_id: HashMap<&str, &Value> = answer["Operations"]
+            .as_array()
+            .map(|ops| {
+                ops.iter()
+                    .filter_map(|op| Some((op["bulkId"].as_str()?, op)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (index, _) in &chunk {
+            let bulk_id = format!("op{index}");
+            let Some(answer) = by_bulk_id.get(bulk_id.as_str()) else {
+                results[*index] = Some(Err(TargetError::new(
+                    TargetErrorKind::InvalidData,
+                    "the provider's bulk response omits this operation",
+                )));
+                continue;
+            };
+            let status = answer["status"]
+                .as_str()
+                .and_then(|s| s.get(..3))
+                .and_then(|s| s.parse::<u16>().ok())
+                .or_else(|| answer["status"].as_u64().map(|s| s as u16))
+                .unwrap_or(500);
+            results[*index] = Some(if (200..300).contains(&status) {
+                let id = answer["location"]
+                    .as_str()
+                    .and_then(|l| l.rsplit('/').next())
+                    .map(CompactString::from);
+                Ok(id)
+            } else if status == 412 {
+                retry.push(*index);
+                continue;
+            } else {
+                Err(scim_error(status, &answer["response"]))
+            });
+        }
     }
 
     fn bulk_operation(&self, index: usize, op: &TargetOp) -> Value {

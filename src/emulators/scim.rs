@@ -2,8 +2,9 @@
 //!
 //! It answers the way real SCIM servers do — `ListResponse` paging, filters, `PatchOp`, `Bulk`,
 //! ETags, SCIM `Error` bodies — and can be told to misbehave the way real servers do: rate limits
-//! (429 with `Retry-After`), latency, injected failures (per request or per user), and quirks such
-//! as ignoring `count`, a wrong `totalResults`, or booleans sent as strings.
+//! (429 with `Retry-After`), latency, injected failures (per request, per write or per user),
+//! writes held at a chosen point (to stop a client there), and quirks such as ignoring `count`, a
+//! wrong `totalResults`, or booleans sent as strings.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -209,11 +210,58 @@ impl ScimEmulator {
             .extend(std::iter::repeat_n((status, retry_after), count));
     }
 
+    /// Like [`ScimEmulator::fail_next`], for writes only (POST/PUT/PATCH/DELETE, `/Bulk`
+    /// included; searches are reads): the next `count` writes answer `status`. Reads pass.
+    pub fn fail_next_writes(&self, count: usize, status: u16, retry_after: Option<u64>) {
+        let mut state = self.shared.lock();
+        state
+            .fail_next_writes
+            .extend(std::iter::repeat_n((status, retry_after), count));
+    }
+
     /// Every write (POST/PUT/PATCH/DELETE, also inside `/Bulk`) touching a user whose
     /// `userName` equals `user_name` (case-insensitive) answers `status` with a SCIM error body.
     pub fn fail_user(&self, user_name: &str, status: u16) {
         let mut state = self.shared.lock();
         state.fail_users.insert(user_name.to_lowercase(), status);
+    }
+
+    /// Forgets every injected failure: queued ones ([`ScimEmulator::fail_next`],
+    /// [`ScimEmulator::fail_next_writes`]) and per-user ones ([`ScimEmulator::fail_user`]).
+    pub fn clear_failures(&self) {
+        let mut state = self.shared.lock();
+        state.fail_next.clear();
+        state.fail_next_writes.clear();
+        state.fail_users.clear();
+    }
+
+    /// Lets the next `count` authorised writes through (a `/Bulk` request counts as one), then
+    /// holds every later write before it touches any user, until
+    /// [`ScimEmulator::release_writes`]. The returned receiver completes when the first write
+    /// is held: by then exactly the first `count` writes have been applied (when the client
+    /// writes one at a time). Lets a test stop a client at a known point, say to kill it.
+    pub fn hold_writes_after(&self, count: usize) -> futures::channel::oneshot::Receiver<()> {
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let mut state = self.shared.lock();
+        state.hold = WriteHold {
+            let_through: 0,
+            after: Some(count),
+            first_held: Some(tx),
+            held: Vec::new(),
+        };
+        rx
+    }
+
+    /// Ends the hold: held writes answer 503 without being applied (their client has usually
+    /// gone by then), and later writes pass.
+    pub fn release_writes(&self) {
+        let held = {
+            let mut state = self.shared.lock();
+            std::mem::take(&mut state.hold).held
+        };
+        for write in held {
+            let _ = write.send(());
+        }
     }
 
     /// Stops the server: no new connections, idle ones are closed, in-flight requests finish.
@@ -262,8 +310,23 @@ struct ServerState {
     tokens: f64,
     refilled_at: Option<Instant>,
     fail_next: VecDeque<(u16, Option<u64>)>,
+    fail_next_writes: VecDeque<(u16, Option<u64>)>,
     fail_users: HashMap<String, u16>,
+    hold: WriteHold,
     store: Store,
+}
+
+/// Writes held back by [`ScimEmulator::hold_writes_after`].
+#[derive(Default)]
+struct WriteHold {
+    /// Writes let through so far.
+    let_through: usize,
+    /// Writes let through before holding; `None`: no hold.
+    after: Option<usize>,
+    /// Told when the first write is held.
+    first_held: Option<futures::channel::oneshot::Sender<()>>,
+    /// One per held write; told (or dropped) on release.
+    held: Vec<futures::channel::oneshot::Sender<()>>,
 }
 
 impl Shared {
@@ -283,7 +346,9 @@ impl Shared {
                 tokens,
                 refilled_at: None,
                 fail_next: VecDeque::new(),
+                fail_next_writes: VecDeque::new(),
                 fail_users: HashMap::new(),
+                hold: WriteHold::default(),
                 store: Store {
                     id_prefix: fastrand::u32(..),
                     ..Store::default()
@@ -298,8 +363,25 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Counts a write against the hold; when it is to be held, the receiver to wait on.
+    fn hold_write(&self) -> Option<futures::channel::oneshot::Receiver<()>> {
+        let mut state = self.lock();
+        let hold = &mut state.hold;
+        let after = hold.after?;
+        if hold.let_through < after {
+            hold.let_through += 1;
+            return None;
+        }
+        let (tx, rx) = futures::channel::oneshot::channel();
+        hold.held.push(tx);
+        if let Some(first) = hold.first_held.take() {
+            let _ = first.send(());
+        }
+        Some(rx)
+    }
+
     /// Rate limit, then injected failures: both come before authentication.
-    fn admit(&self, at: Instant) -> Result<(), ScimError> {
+    fn admit(&self, at: Instant, write: bool) -> Result<(), ScimError> {
         let mut state = self.lock();
         if let Some(rps) = self.config.requests_per_second {
             let capacity = f64::from(self.config.burst.max(1));
@@ -321,6 +403,9 @@ impl Shared {
             }
         }
         if let Some((status, retry_after)) = state.fail_next.pop_front() {
+            return Err(ScimError::new(status, None, "injected failure").retry_after(retry_after));
+        }
+        if write && let Some((status, retry_after)) = state.fail_next_writes.pop_front() {
             return Err(ScimError::new(status, None, "injected failure").retry_after(retry_after));
         }
         Ok(())
@@ -798,9 +883,18 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
 }
 
 async fn process(shared: &Shared, at: Instant, request: Request) -> Result<Response, ScimError> {
-    shared.admit(at)?;
+    let write = is_write(request.method(), request.uri().path());
+    shared.admit(at, write)?;
     if !shared.authorised(request.headers()) {
         return Err(ScimError::new(401, None, "missing or invalid bearer token"));
+    }
+    if write && let Some(released) = shared.hold_write() {
+        let _ = released.await;
+        return Err(ScimError::new(
+            503,
+            None,
+            "the write was held and then abandoned",
+        ));
     }
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, MAX_BODY)
@@ -813,6 +907,15 @@ async fn process(shared: &Shared, at: Instant, request: Request) -> Result<Respo
         body,
     };
     shared.route(&request)
+}
+
+/// Whether a request changes users: POST (but not a search), PUT, PATCH and DELETE.
+fn is_write(method: &Method, path: &str) -> bool {
+    match *method {
+        Method::POST => !path.ends_with("/.search"),
+        Method::PUT | Method::PATCH | Method::DELETE => true,
+        _ => false,
+    }
 }
 
 struct Incoming {

@@ -5,7 +5,7 @@
 //! third-party scim2-server behind a fault-injecting proxy):
 //! - an HR source failing in the middle of paging (Merge, Personio): the run fails before
 //!   planning, nothing reaches the target, the summary and the status name the source failure,
-//!   and once the source answers again a rerun converges;
+//!   and once the source answers again (after one throttled answer) a rerun converges;
 //! - an HR source returning nobody while the target has managed users: nothing is removed or
 //!   deactivated, not even with the safeguards opened wide or the plan approved, and the
 //!   summary, the table and the status say the source was empty;
@@ -14,7 +14,8 @@
 //! - a target refusing two users: the others are created, the two are per-record failures in
 //!   the report files and the status, and a rerun creates exactly those two;
 //! - the `apply` process killed in the middle of its writes (SIGKILL at a point the SCIM
-//!   emulator holds it at): a rerun creates exactly the rest, and a third run writes nothing;
+//!   emulator holds it at: before a write, or after the server applied it but before the
+//!   process heard so): a rerun creates exactly the rest, and a third run writes nothing;
 //! - scim2-server behind a proxy that throttles the first writes and refuses one user.
 //!
 //! Retry-After values are 0 s and failing sources get two tries, so no case waits long; no case
@@ -491,9 +492,13 @@ async fn a_source_failing_in_the_middle_of_paging_writes_nothing_and_a_rerun_con
         assert_eq!(status.phase.as_deref(), Some("Failed"));
         assert_eq!(condition(&status, "CredentialsValid").0, "True");
 
-        // The source answers again: a rerun converges, with no duplicate.
+        // The source answers again (throttling once): a rerun converges, with no duplicate.
         drop(source);
-        let (source, source_spec) = start_hr(hr, &all, None, Faults::default()).await;
+        let throttling_once = Faults {
+            throttle_storm: 1,
+            ..Faults::default()
+        };
+        let (source, source_spec) = start_hr(hr, &all, None, throttling_once).await;
         let spec = spec_of(source_spec, &scim.base_url(), json!({}), json!({}));
         let rerun = apply_ok(dir.path(), &spec).await;
         assert_eq!(rerun.summary.result, RunResult::Succeeded, "{hr:?}");
@@ -502,6 +507,7 @@ async fn a_source_failing_in_the_middle_of_paging_writes_nothing_and_a_rerun_con
             counts((EMPLOYEES - SEEDED.len()) as u64, 0, SEEDED.len() as u64, 0),
             "{hr:?}"
         );
+        assert_eq!(source.requests()[0].status, 429, "{hr:?}: throttled first");
         assert_exactly_one_active_user_each(&scim.users(), 0..EMPLOYEES);
         let again = apply_ok(dir.path(), &spec).await;
         assert_eq!(again.summary.counts, counts(0, 0, EMPLOYEES as u64, 0));
@@ -817,13 +823,26 @@ async fn apply_binary(dir: &Path, out: &str) -> Summary {
     serde_json::from_slice(&std::fs::read(dir.join(out).join("summary.json")).unwrap()).unwrap()
 }
 
-#[tokio::test]
-async fn apply_killed_in_the_middle_converges_on_the_next_run_without_duplicates() {
+/// Where the SCIM emulator stops the process before it is killed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KillPoint {
+    /// Before the server sees write `n + 1`: `n` users exist.
+    BeforeTheWrite,
+    /// After the server applied write `n + 1`, before the process hears of it: `n + 1` exist.
+    BeforeTheAnswer,
+}
+
+/// Kills `apply` at `point` after 4 of 10 creates, then reruns it twice.
+async fn kill_apply_and_rerun(point: KillPoint) {
     const EMPLOYEES: usize = 10;
-    const BEFORE_KILL: usize = 4;
+    const LET_THROUGH: usize = 4;
+    let existing = match point {
+        KillPoint::BeforeTheWrite => LET_THROUGH,
+        KillPoint::BeforeTheAnswer => LET_THROUGH + 1,
+    };
     let dir = workspace();
     write_csv(dir.path(), &employees(0..EMPLOYEES));
-    // User by user, one at a time, so the hold stops the process after exactly BEFORE_KILL.
+    // User by user, one at a time, so the hold stops the process at exactly one write.
     let scim = ScimEmulator::start(ScimConfig {
         bulk: None,
         ..ScimConfig::default()
@@ -842,7 +861,10 @@ async fn apply_killed_in_the_middle_converges_on_the_next_run_without_duplicates
     )
     .unwrap();
 
-    let held = scim.hold_writes_after(BEFORE_KILL);
+    let held = match point {
+        KillPoint::BeforeTheWrite => scim.hold_writes_after(LET_THROUGH),
+        KillPoint::BeforeTheAnswer => scim.hold_answers_after(LET_THROUGH),
+    };
     let mut child = binary(dir.path(), "out-killed")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -853,11 +875,7 @@ async fn apply_killed_in_the_middle_converges_on_the_next_run_without_duplicates
         exit = child.wait() => panic!("apply ended before reaching the hold: {exit:?}"),
         () = tokio::time::sleep(STEP_DEADLINE) => panic!("apply never reached the hold"),
     }
-    assert_eq!(
-        scim.users().len(),
-        BEFORE_KILL,
-        "the writes before the hold"
-    );
+    assert_eq!(scim.users().len(), existing, "{point:?}");
     child.kill().await.unwrap();
     scim.release_writes();
     assert!(
@@ -869,8 +887,8 @@ async fn apply_killed_in_the_middle_converges_on_the_next_run_without_duplicates
     assert_eq!(second.result, RunResult::Succeeded);
     assert_eq!(
         second.counts,
-        counts((EMPLOYEES - BEFORE_KILL) as u64, 0, BEFORE_KILL as u64, 0),
-        "{second:#?}"
+        counts((EMPLOYEES - existing) as u64, 0, existing as u64, 0),
+        "{point:?}: {second:#?}"
     );
     assert_exactly_one_active_user_each(&scim.users(), 0..EMPLOYEES);
 
@@ -879,6 +897,16 @@ async fn apply_killed_in_the_middle_converges_on_the_next_run_without_duplicates
     assert_eq!(third.counts, counts(0, 0, EMPLOYEES as u64, 0));
     assert_eq!(writes(&scim.requests()).len(), before, "idempotent");
     scim.stop().await;
+}
+
+#[tokio::test]
+async fn apply_killed_before_a_write_converges_on_the_next_run_without_duplicates() {
+    kill_apply_and_rerun(KillPoint::BeforeTheWrite).await;
+}
+
+#[tokio::test]
+async fn apply_killed_before_hearing_of_an_applied_write_converges_without_duplicates() {
+    kill_apply_and_rerun(KillPoint::BeforeTheAnswer).await;
 }
 
 // ---------------------------------------------------------------------------------------------

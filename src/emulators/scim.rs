@@ -241,19 +241,31 @@ impl ScimEmulator {
     /// is held: by then exactly the first `count` writes have been applied (when the client
     /// writes one at a time). Lets a test stop a client at a known point, say to kill it.
     pub fn hold_writes_after(&self, count: usize) -> futures::channel::oneshot::Receiver<()> {
+        self.hold(count, false)
+    }
+
+    /// Like [`ScimEmulator::hold_writes_after`], but a held write is applied first and only
+    /// its answer waits: the server made the change, the client has not heard of it (the
+    /// receiver completes once the first held write is applied).
+    pub fn hold_answers_after(&self, count: usize) -> futures::channel::oneshot::Receiver<()> {
+        self.hold(count, true)
+    }
+
+    fn hold(&self, count: usize, apply_first: bool) -> futures::channel::oneshot::Receiver<()> {
         let (tx, rx) = futures::channel::oneshot::channel();
         let mut state = self.shared.lock();
         state.hold = WriteHold {
             let_through: 0,
             after: Some(count),
+            apply_first,
             first_held: Some(tx),
             held: Vec::new(),
         };
         rx
     }
 
-    /// Ends the hold: held writes answer 503 without being applied (their client has usually
-    /// gone by then), and later writes pass.
+    /// Ends the hold: held writes answer (503 without being applied, or their answer when
+    /// applied first; their client has usually gone by then), and later writes pass.
     pub fn release_writes(&self) {
         let held = {
             let mut state = self.shared.lock();
@@ -316,6 +328,13 @@ struct ServerState {
     store: Store,
 }
 
+/// A write being held.
+struct HeldWrite {
+    released: futures::channel::oneshot::Receiver<()>,
+    apply_first: bool,
+    first: Option<futures::channel::oneshot::Sender<()>>,
+}
+
 /// Writes held back by [`ScimEmulator::hold_writes_after`].
 #[derive(Default)]
 struct WriteHold {
@@ -323,6 +342,8 @@ struct WriteHold {
     let_through: usize,
     /// Writes let through before holding; `None`: no hold.
     after: Option<usize>,
+    /// Held writes are applied, and only their answers wait.
+    apply_first: bool,
     /// Told when the first write is held.
     first_held: Option<futures::channel::oneshot::Sender<()>>,
     /// One per held write; told (or dropped) on release.
@@ -363,8 +384,9 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Counts a write against the hold; when it is to be held, the receiver to wait on.
-    fn hold_write(&self) -> Option<futures::channel::oneshot::Receiver<()>> {
+    /// Counts a write against the hold; when it is to be held: the receiver to wait on, whether
+    /// to apply it first, and (for the first held write) whom to tell once it is held.
+    fn hold_write(&self) -> Option<HeldWrite> {
         let mut state = self.lock();
         let hold = &mut state.hold;
         let after = hold.after?;
@@ -372,12 +394,13 @@ impl Shared {
             hold.let_through += 1;
             return None;
         }
-        let (tx, rx) = futures::channel::oneshot::channel();
+        let (tx, released) = futures::channel::oneshot::channel();
         hold.held.push(tx);
-        if let Some(first) = hold.first_held.take() {
-            let _ = first.send(());
-        }
-        Some(rx)
+        Some(HeldWrite {
+            released,
+            apply_first: hold.apply_first,
+            first: hold.first_held.take(),
+        })
     }
 
     /// Rate limit, then injected failures: both come before authentication.
@@ -888,14 +911,6 @@ async fn process(shared: &Shared, at: Instant, request: Request) -> Result<Respo
     if !shared.authorised(request.headers()) {
         return Err(ScimError::new(401, None, "missing or invalid bearer token"));
     }
-    if write && let Some(released) = shared.hold_write() {
-        let _ = released.await;
-        return Err(ScimError::new(
-            503,
-            None,
-            "the write was held and then abandoned",
-        ));
-    }
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, MAX_BODY)
         .await
@@ -906,7 +921,22 @@ async fn process(shared: &Shared, at: Instant, request: Request) -> Result<Respo
         headers: parts.headers,
         body,
     };
-    shared.route(&request)
+    let Some(held) = write.then(|| shared.hold_write()).flatten() else {
+        return shared.route(&request);
+    };
+    // Applied (or not) before anyone hears that the write is held.
+    let answer = held.apply_first.then(|| shared.route(&request));
+    if let Some(first) = held.first {
+        let _ = first.send(());
+    }
+    let _ = held.released.await;
+    answer.unwrap_or_else(|| {
+        Err(ScimError::new(
+            503,
+            None,
+            "the write was held and then abandoned",
+        ))
+    })
 }
 
 /// Whether a request changes users: POST (but not a search), PUT, PATCH and DELETE.

@@ -16,7 +16,9 @@
 //! - the `apply` process killed in the middle of its writes (SIGKILL at a point the SCIM
 //!   emulator holds it at: before a write, or after the server applied it but before the
 //!   process heard so): a rerun creates exactly the rest, and a third run writes nothing;
-//! - scim2-server behind a proxy that throttles the first writes and refuses one user.
+//! - scim2-server behind a proxy that throttles the first writes and refuses one user;
+//! - a target whose user list fails on a later page: nothing is written (a partial list would
+//!   have meant duplicates), and a rerun converges.
 //!
 //! Retry-After values are 0 s and failing sources get two tries, so no case waits long; no case
 //! depends on timing.
@@ -923,6 +925,7 @@ async fn scim2_server_behind_a_faulty_proxy_retries_reports_and_converges() {
             next_writes: [(429, Some(0)), (429, Some(0)), (503, Some(0))].into(),
             fail_user: Some((email_of(REFUSED), 400)),
             hide_bulk: true,
+            ..ProxyFaults::default()
         },
     )
     .await;
@@ -990,4 +993,98 @@ async fn scim2_server_behind_a_faulty_proxy_retries_reports_and_converges() {
             .all(|r| !is_write(&r.method, &r.path)),
         "idempotent"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. The target's user list fails on a later page
+
+#[tokio::test]
+async fn a_target_list_failing_on_a_later_page_writes_nothing_and_a_rerun_converges() {
+    const SEEDED: usize = 12;
+    const EMPLOYEES: usize = 15;
+    let dir = workspace();
+    // Five users a page: the list needs three pages.
+    let scim = ScimEmulator::start(ScimConfig {
+        max_page_size: 5,
+        ..ScimConfig::default()
+    })
+    .await
+    .unwrap();
+    write_csv(dir.path(), &employees(0..SEEDED));
+    let direct = spec_of(csv_source(), &scim.base_url(), json!({}), json!({}));
+    let seeded = apply_ok(dir.path(), &direct).await;
+    assert_eq!(seeded.summary.counts, counts(SEEDED as u64, 0, 0, 0));
+    let users_before = scim.users();
+    let requests_before = scim.requests().len();
+
+    // Three joiners, and the list's second page fails every try: had the run planned on the
+    // first page alone, it would have created duplicates of the seven users it did not see.
+    write_csv(dir.path(), &employees(0..EMPLOYEES));
+    let upstream = scim.base_url().trim_end_matches("/scim/v2").to_owned();
+    let proxy = FaultProxy::start(
+        &upstream,
+        ProxyFaults {
+            fail_reads: Some(("startIndex=6".into(), 500)),
+            ..ProxyFaults::default()
+        },
+    )
+    .await;
+    let spec = spec_of(
+        csv_source(),
+        &proxy.url("/scim/v2"),
+        json!({"maxTries": 2}),
+        json!({}),
+    );
+    let error = run_in(dir.path(), &spec, None)
+        .await
+        .expect_err("an incomplete list fails the run");
+    assert!(matches!(error, RunError::Target(_)), "{error:?}");
+    assert_eq!(error.category(), "TargetUnavailable");
+    let list_pages: Vec<u16> = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/Users"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(list_pages, [200, 500, 500], "page 1, then page 2 twice");
+    assert!(
+        proxy
+            .requests()
+            .iter()
+            .all(|r| !is_write(&r.method, &r.path))
+    );
+    let requests = scim.requests();
+    assert_eq!(
+        writes(&requests[requests_before..]),
+        Vec::<&LoggedRequest>::new()
+    );
+    assert_eq!(scim.users(), users_before);
+
+    // The Job's summary and the status name the target.
+    let summary = Summary::failed(
+        "people/acme",
+        RunMode::Apply,
+        AS_OF.to_string(),
+        error.category(),
+    );
+    let mut status = HrisConnectionStatus::default();
+    record_run(&mut status, &finished(summary), 2);
+    let (ready, reason, message) = condition(&status, "Ready");
+    assert_eq!((ready.as_str(), reason.as_str()), ("False", "RunFailed"));
+    assert!(message.contains("TargetUnavailable"), "{message}");
+    assert_eq!(
+        status.last_sync.as_ref().unwrap().error_category.as_deref(),
+        Some("TargetUnavailable")
+    );
+
+    // The list answers again: the joiners are created, nobody twice.
+    proxy.set_faults(ProxyFaults::default());
+    let rerun = apply_ok(dir.path(), &spec).await;
+    assert_eq!(rerun.summary.result, RunResult::Succeeded);
+    assert_eq!(
+        rerun.summary.counts,
+        counts((EMPLOYEES - SEEDED) as u64, 0, SEEDED as u64, 0)
+    );
+    assert_exactly_one_active_user_each(&scim.users(), 0..EMPLOYEES);
+    scim.stop().await;
 }

@@ -46,6 +46,9 @@ pub struct ProxyFaults {
     /// Every write whose body names this `userName` (case-insensitive) answers this status
     /// with a SCIM error, without reaching the upstream.
     pub fail_user: Option<(String, u16)>,
+    /// Every read (GET) whose path and query contain this text answers this status, without
+    /// reaching the upstream (say `startIndex=6`: a list that fails on its second page).
+    pub fail_reads: Option<(String, u16)>,
     /// `/ServiceProviderConfig` says Bulk is not supported.
     pub hide_bulk: bool,
 }
@@ -203,13 +206,28 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         } else {
             None
         };
-        match (queued, &state.faults.fail_user) {
-            (Some((status, retry_after)), _) => {
+        let failing_read = state
+            .faults
+            .fail_reads
+            .as_ref()
+            .filter(|(text, _)| method == Method::GET && path_and_query.contains(text.as_str()))
+            .map(|(_, status)| *status);
+        match (queued, failing_read, &state.faults.fail_user) {
+            (Some((status, retry_after)), _, _) => {
                 Some(scim_error(status, "injected by the proxy", retry_after))
             }
-            (None, Some((user_name, status))) if write && names_user(&body, user_name) => Some(
-                scim_error(*status, "injected for this user by the proxy", None),
-            ),
+            (None, Some(status), _) => Some(scim_error(
+                status,
+                "read failure injected by the proxy",
+                None,
+            )),
+            (None, None, Some((user_name, status))) if write && names_user(&body, user_name) => {
+                Some(scim_error(
+                    *status,
+                    "injected for this user by the proxy",
+                    None,
+                ))
+            }
             _ => None,
         }
     };

@@ -16,7 +16,10 @@
 //! - the `apply` process killed in the middle of its writes (SIGKILL at a point the SCIM
 //!   emulator holds it at: before a write, or after the server applied it but before the
 //!   process heard so): a rerun creates exactly the rest, and a third run writes nothing;
-//! - scim2-server behind a proxy that throttles the first writes and refuses one user;
+//! - the answer to an applied create lost (the client retries, the server says 409): the user
+//!   exists once and the run counts it created;
+//! - scim2-server behind a proxy that throttles the first writes, loses one answer and refuses
+//!   one user;
 //! - a target whose user list fails on a later page: nothing is written (a partial list would
 //!   have meant duplicates), and a rerun converges.
 //!
@@ -924,6 +927,7 @@ async fn scim2_server_behind_a_faulty_proxy_retries_reports_and_converges() {
         ProxyFaults {
             next_writes: [(429, Some(0)), (429, Some(0)), (503, Some(0))].into(),
             fail_user: Some((email_of(REFUSED), 400)),
+            lose_write_answers: 1,
             hide_bulk: true,
             ..ProxyFaults::default()
         },
@@ -951,7 +955,8 @@ async fn scim2_server_behind_a_faulty_proxy_retries_reports_and_converges() {
     assert_exactly_one_active_user_each(&server.users(), all_but_refused);
 
     // The proxy's log: three writes refused and retried, the refused user's one create, and
-    // one create of every other employee reached the server.
+    // one create of every other employee reached the server, one of them twice: its first
+    // answer was lost, and the 409 of its retry was recognised as our own user.
     let log = proxy.requests();
     let injected: Vec<u16> = log
         .iter()
@@ -968,12 +973,12 @@ async fn scim2_server_behind_a_faulty_proxy_retries_reports_and_converges() {
         .iter()
         .filter(|r| r.forwarded && is_write(&r.method, &r.path))
         .collect();
-    assert_eq!(forwarded_writes.len(), EMPLOYEES - 1, "{log:?}");
-    assert!(
-        forwarded_writes
-            .iter()
-            .all(|r| r.method == "POST" && r.status == 201)
-    );
+    assert!(forwarded_writes.iter().all(|r| r.method == "POST"));
+    let mut statuses: Vec<u16> = forwarded_writes.iter().map(|r| r.status).collect();
+    statuses.sort_unstable();
+    let mut expected = vec![201; EMPLOYEES - 2];
+    expected.extend([409, 503]);
+    assert_eq!(statuses, expected, "{log:?}");
 
     // The faults cleared, a rerun creates the refused user only; a third run writes nothing.
     proxy.set_faults(ProxyFaults {
@@ -1086,5 +1091,54 @@ async fn a_target_list_failing_on_a_later_page_writes_nothing_and_a_rerun_conver
         counts((EMPLOYEES - SEEDED) as u64, 0, SEEDED as u64, 0)
     );
     assert_exactly_one_active_user_each(&scim.users(), 0..EMPLOYEES);
+    scim.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. The answer to an applied create is lost
+
+#[tokio::test]
+async fn a_lost_answer_to_an_applied_create_never_duplicates_the_user() {
+    const EMPLOYEES: usize = 6;
+    let dir = workspace();
+    write_csv(dir.path(), &employees(0..EMPLOYEES));
+    let scim = ScimEmulator::start(ScimConfig {
+        bulk: None,
+        ..ScimConfig::default()
+    })
+    .await
+    .unwrap();
+    let upstream = scim.base_url().trim_end_matches("/scim/v2").to_owned();
+    // The first create is made, but its answer is a 503: the client sends it again.
+    let proxy = FaultProxy::start(
+        &upstream,
+        ProxyFaults {
+            lose_write_answers: 1,
+            ..ProxyFaults::default()
+        },
+    )
+    .await;
+    let spec = spec_of(
+        csv_source(),
+        &proxy.url("/scim/v2"),
+        json!({"maxConcurrency": 1}),
+        json!({}),
+    );
+    let first = apply_ok(dir.path(), &spec).await;
+    // Every employee has exactly one user, the one whose answer was lost included, and the
+    // summary says so: the retried create's 409 was our own first try.
+    assert_exactly_one_active_user_each(&scim.users(), 0..EMPLOYEES);
+    assert_eq!(first.summary.result, RunResult::Succeeded, "{first:#?}");
+    assert_eq!(first.summary.counts, counts(EMPLOYEES as u64, 0, 0, 0));
+    let statuses: Vec<u16> = writes(&scim.requests()).iter().map(|r| r.status).collect();
+    assert_eq!(statuses[..2], [201, 409], "the lost create, then its retry");
+    assert_eq!(statuses.len(), EMPLOYEES + 1);
+
+    // The rerun finds every user by externalId: nothing to create, nothing written.
+    let before = writes(&scim.requests()).len();
+    let rerun = apply_ok(dir.path(), &spec).await;
+    assert_eq!(rerun.summary.result, RunResult::Succeeded);
+    assert_eq!(rerun.summary.counts, counts(0, 0, EMPLOYEES as u64, 0));
+    assert_eq!(writes(&scim.requests()).len(), before);
     scim.stop().await;
 }

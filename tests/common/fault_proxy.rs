@@ -49,6 +49,9 @@ pub struct ProxyFaults {
     /// Every read (GET) whose path and query contain this text answers this status, without
     /// reaching the upstream (say `startIndex=6`: a list that fails on its second page).
     pub fail_reads: Option<(String, u16)>,
+    /// The next this-many writes reach the upstream, which applies them, but the client gets
+    /// 503 (`Retry-After: 0`) instead of the upstream's answer: a lost answer.
+    pub lose_write_answers: usize,
     /// `/ServiceProviderConfig` says Bulk is not supported.
     pub hide_bulk: bool,
 }
@@ -62,7 +65,7 @@ pub struct ProxiedRequest {
     pub path: String,
     /// Status answered to the client.
     pub status: u16,
-    /// Whether the answer came from the upstream (false: injected by the proxy).
+    /// Whether the request reached the upstream (false: the proxy answered it alone).
     pub forwarded: bool,
 }
 
@@ -231,8 +234,31 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             _ => None,
         }
     };
+    let lose_answer = injected.is_none() && write && {
+        let mut state = shared.lock();
+        let lose = state.faults.lose_write_answers > 0;
+        state.faults.lose_write_answers = state.faults.lose_write_answers.saturating_sub(1);
+        lose
+    };
     let (response, forwarded) = match injected {
         Some(response) => (response, false),
+        None if lose_answer => {
+            let applied = forward(
+                &shared,
+                method.clone(),
+                &path_and_query,
+                &parts.headers,
+                body,
+            )
+            .await;
+            let status = applied.status().as_u16();
+            let lost = scim_error(
+                503,
+                &format!("the upstream answered {status}; answer lost"),
+                Some(0),
+            );
+            (lost, true)
+        }
         None => (
             forward(
                 &shared,

@@ -16,12 +16,12 @@
 //! - the `apply` process killed in the middle of its writes (SIGKILL at a point the SCIM
 //!   emulator holds it at: before a write, or after the server applied it but before the
 //!   process heard so): a rerun creates exactly the rest, and a third run writes nothing;
-//! - the answer to an applied create lost (the client retries, the server says 409): the user
-//!   exists once and the run counts it created;
 //! - scim2-server behind a proxy that throttles the first writes, loses one answer and refuses
 //!   one user;
 //! - a target whose user list fails on a later page: nothing is written (a partial list would
-//!   have meant duplicates), and a rerun converges.
+//!   have meant duplicates), and a rerun converges;
+//! - the answer to an applied create lost (the client retries, the server says 409): the user
+//!   exists once and the run counts it created.
 //!
 //! Retry-After values are 0 s and failing sources get two tries, so no case waits long; no case
 //! depends on timing.

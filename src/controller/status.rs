@@ -229,22 +229,34 @@ pub fn record_run(
 
     let withheld = result == RunResult::Withheld;
     let was_withheld = condition_is(&status.conditions, "SafeguardTriggered", "True");
-    let safeguard_message = match (&finished.summary, withheld) {
-        (Some(summary), true) => format!(
-            "removals withheld; approve plan {} with the hris-operator.io/approve-plan annotation",
-            summary.plan_hash
-        ),
-        _ => "no removals withheld".into(),
+    // An empty source is never approvable (the planner withholds its removals whatever the
+    // approval), so its message must not point at the approve-plan annotation.
+    let (safeguard_reason, safeguard_message) = match (&finished.summary, withheld) {
+        (Some(summary), true) => match &summary.safeguard {
+            Some(trip) if trip.empty_source => (
+                "EmptySource",
+                format!(
+                    "the source returned no employees while {} users are managed; {} removals \
+                     withheld, nobody is removed on an empty source (check the source)",
+                    trip.managed_users, trip.removals
+                ),
+            ),
+            _ => (
+                "RemovalsWithheld",
+                format!(
+                    "removals withheld; approve plan {} with the hris-operator.io/approve-plan \
+                     annotation",
+                    summary.plan_hash
+                ),
+            ),
+        },
+        _ => ("WithinLimits", "no removals withheld".into()),
     };
     set_condition(
         &mut status.conditions,
         "SafeguardTriggered",
         withheld,
-        if withheld {
-            "RemovalsWithheld"
-        } else {
-            "WithinLimits"
-        },
+        safeguard_reason,
         safeguard_message.clone(),
         generation,
         now,
@@ -438,6 +450,41 @@ mod tests {
                 .contains("approve plan 9e61cd5df81596e3d99e")
         );
         assert_eq!(status.phase.as_deref(), Some("Withheld"));
+    }
+
+    #[test]
+    fn an_empty_source_is_named_and_no_approval_is_suggested() {
+        let mut status = HrisConnectionStatus::default();
+        let mut empty = summary(RunResult::Withheld, 0);
+        empty.safeguard = Some(crate::sync::plan::SafeguardTrip {
+            empty_source: true,
+            removals: 8,
+            managed_users: 8,
+            limit: "the source returned no employees".into(),
+        });
+        let events = record_run(
+            &mut status,
+            &finished(RunKind::Apply, Some(empty), "2026-11-22T02:05:00Z"),
+            3,
+        );
+        assert!(reasons(&events).contains(&"SafeguardTriggered"));
+        let condition = status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "SafeguardTriggered")
+            .unwrap();
+        assert_eq!(
+            (condition.status.as_str(), condition.reason.as_str()),
+            ("True", "EmptySource")
+        );
+        assert!(
+            condition
+                .message
+                .starts_with("the source returned no employees while 8 users are managed"),
+            "{}",
+            condition.message
+        );
+        assert!(!condition.message.contains("approve"));
     }
 
     #[test]

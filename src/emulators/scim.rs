@@ -2,8 +2,9 @@
 //!
 //! It answers the way real SCIM servers do — `ListResponse` paging, filters, `PatchOp`, `Bulk`,
 //! ETags, SCIM `Error` bodies — and can be told to misbehave the way real servers do: rate limits
-//! (429 with `Retry-After`), latency, injected failures (per request or per user), and quirks such
-//! as ignoring `count`, a wrong `totalResults`, or booleans sent as strings.
+//! (429 with `Retry-After`), latency, injected failures (per request, per write or per user),
+//! writes held at a chosen point (to stop a client there), and quirks such as ignoring `count`, a
+//! wrong `totalResults`, or booleans sent as strings.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -209,11 +210,70 @@ impl ScimEmulator {
             .extend(std::iter::repeat_n((status, retry_after), count));
     }
 
+    /// Like [`ScimEmulator::fail_next`], for writes only (POST/PUT/PATCH/DELETE, `/Bulk`
+    /// included; searches are reads): the next `count` writes answer `status`. Reads pass.
+    pub fn fail_next_writes(&self, count: usize, status: u16, retry_after: Option<u64>) {
+        let mut state = self.shared.lock();
+        state
+            .fail_next_writes
+            .extend(std::iter::repeat_n((status, retry_after), count));
+    }
+
     /// Every write (POST/PUT/PATCH/DELETE, also inside `/Bulk`) touching a user whose
     /// `userName` equals `user_name` (case-insensitive) answers `status` with a SCIM error body.
     pub fn fail_user(&self, user_name: &str, status: u16) {
         let mut state = self.shared.lock();
         state.fail_users.insert(user_name.to_lowercase(), status);
+    }
+
+    /// Forgets every injected failure: queued ones ([`ScimEmulator::fail_next`],
+    /// [`ScimEmulator::fail_next_writes`]) and per-user ones ([`ScimEmulator::fail_user`]).
+    pub fn clear_failures(&self) {
+        let mut state = self.shared.lock();
+        state.fail_next.clear();
+        state.fail_next_writes.clear();
+        state.fail_users.clear();
+    }
+
+    /// Lets the next `count` authorised writes through (a `/Bulk` request counts as one), then
+    /// holds every later write before it touches any user, until
+    /// [`ScimEmulator::release_writes`]. The returned receiver completes when the first write
+    /// is held: by then exactly the first `count` writes have been applied (when the client
+    /// writes one at a time). Lets a test stop a client at a known point, say to kill it.
+    pub fn hold_writes_after(&self, count: usize) -> futures::channel::oneshot::Receiver<()> {
+        self.hold(count, false)
+    }
+
+    /// Like [`ScimEmulator::hold_writes_after`], but a held write is applied first and only
+    /// its answer waits: the server made the change, the client has not heard of it (the
+    /// receiver completes once the first held write is applied).
+    pub fn hold_answers_after(&self, count: usize) -> futures::channel::oneshot::Receiver<()> {
+        self.hold(count, true)
+    }
+
+    fn hold(&self, count: usize, apply_first: bool) -> futures::channel::oneshot::Receiver<()> {
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let mut state = self.shared.lock();
+        state.hold = WriteHold {
+            let_through: 0,
+            after: Some(count),
+            apply_first,
+            first_held: Some(tx),
+            held: Vec::new(),
+        };
+        rx
+    }
+
+    /// Ends the hold: held writes answer (503 without being applied, or their answer when
+    /// applied first; their client has usually gone by then), and later writes pass.
+    pub fn release_writes(&self) {
+        let held = {
+            let mut state = self.shared.lock();
+            std::mem::take(&mut state.hold).held
+        };
+        for write in held {
+            let _ = write.send(());
+        }
     }
 
     /// Stops the server: no new connections, idle ones are closed, in-flight requests finish.
@@ -262,8 +322,32 @@ struct ServerState {
     tokens: f64,
     refilled_at: Option<Instant>,
     fail_next: VecDeque<(u16, Option<u64>)>,
+    fail_next_writes: VecDeque<(u16, Option<u64>)>,
     fail_users: HashMap<String, u16>,
+    hold: WriteHold,
     store: Store,
+}
+
+/// A write being held.
+struct HeldWrite {
+    released: futures::channel::oneshot::Receiver<()>,
+    apply_first: bool,
+    first: Option<futures::channel::oneshot::Sender<()>>,
+}
+
+/// Writes held back by [`ScimEmulator::hold_writes_after`].
+#[derive(Default)]
+struct WriteHold {
+    /// Writes let through so far.
+    let_through: usize,
+    /// Writes let through before holding; `None`: no hold.
+    after: Option<usize>,
+    /// Held writes are applied, and only their answers wait.
+    apply_first: bool,
+    /// Told when the first write is held.
+    first_held: Option<futures::channel::oneshot::Sender<()>>,
+    /// One per held write; told (or dropped) on release.
+    held: Vec<futures::channel::oneshot::Sender<()>>,
 }
 
 impl Shared {
@@ -283,7 +367,9 @@ impl Shared {
                 tokens,
                 refilled_at: None,
                 fail_next: VecDeque::new(),
+                fail_next_writes: VecDeque::new(),
                 fail_users: HashMap::new(),
+                hold: WriteHold::default(),
                 store: Store {
                     id_prefix: fastrand::u32(..),
                     ..Store::default()
@@ -298,8 +384,27 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Counts a write against the hold; when it is to be held: the receiver to wait on, whether
+    /// to apply it first, and (for the first held write) whom to tell once it is held.
+    fn hold_write(&self) -> Option<HeldWrite> {
+        let mut state = self.lock();
+        let hold = &mut state.hold;
+        let after = hold.after?;
+        if hold.let_through < after {
+            hold.let_through += 1;
+            return None;
+        }
+        let (tx, released) = futures::channel::oneshot::channel();
+        hold.held.push(tx);
+        Some(HeldWrite {
+            released,
+            apply_first: hold.apply_first,
+            first: hold.first_held.take(),
+        })
+    }
+
     /// Rate limit, then injected failures: both come before authentication.
-    fn admit(&self, at: Instant) -> Result<(), ScimError> {
+    fn admit(&self, at: Instant, write: bool) -> Result<(), ScimError> {
         let mut state = self.lock();
         if let Some(rps) = self.config.requests_per_second {
             let capacity = f64::from(self.config.burst.max(1));
@@ -321,6 +426,9 @@ impl Shared {
             }
         }
         if let Some((status, retry_after)) = state.fail_next.pop_front() {
+            return Err(ScimError::new(status, None, "injected failure").retry_after(retry_after));
+        }
+        if write && let Some((status, retry_after)) = state.fail_next_writes.pop_front() {
             return Err(ScimError::new(status, None, "injected failure").retry_after(retry_after));
         }
         Ok(())
@@ -798,7 +906,8 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
 }
 
 async fn process(shared: &Shared, at: Instant, request: Request) -> Result<Response, ScimError> {
-    shared.admit(at)?;
+    let write = is_write(request.method(), request.uri().path());
+    shared.admit(at, write)?;
     if !shared.authorised(request.headers()) {
         return Err(ScimError::new(401, None, "missing or invalid bearer token"));
     }
@@ -812,7 +921,31 @@ async fn process(shared: &Shared, at: Instant, request: Request) -> Result<Respo
         headers: parts.headers,
         body,
     };
-    shared.route(&request)
+    let Some(held) = write.then(|| shared.hold_write()).flatten() else {
+        return shared.route(&request);
+    };
+    // Applied (or not) before anyone hears that the write is held.
+    let answer = held.apply_first.then(|| shared.route(&request));
+    if let Some(first) = held.first {
+        let _ = first.send(());
+    }
+    let _ = held.released.await;
+    answer.unwrap_or_else(|| {
+        Err(ScimError::new(
+            503,
+            None,
+            "the write was held and then abandoned",
+        ))
+    })
+}
+
+/// Whether a request changes users: POST (but not a search), PUT, PATCH and DELETE.
+fn is_write(method: &Method, path: &str) -> bool {
+    match *method {
+        Method::POST => !path.ends_with("/.search"),
+        Method::PUT | Method::PATCH | Method::DELETE => true,
+        _ => false,
+    }
 }
 
 struct Incoming {

@@ -98,5 +98,6 @@ pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 pub mod directories;
+pub mod fault_proxy;
 pub mod kmock;
 pub mod scim2_server;

@@ -4,7 +4,9 @@
 //! provider's limits, ETag / If-Match (a 412 re-reads the user once and retries). Users are
 //! listed once per run with paging that survives servers ignoring `count` or miscounting
 //! `totalResults`; a normal run makes no per-user GET. Every write is paced by the target's
-//! rate limit and retried per its policy (see [`crate::connectors::http`]).
+//! rate limit and retried per its policy (see [`crate::connectors::http`]). A create refused
+//! with 409 is looked up by externalId once: a retried POST whose first try was applied (its
+//! answer lost) finds the user it made, and counts it created rather than failed.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -337,6 +339,34 @@ impl ScimTarget {
         unreachable!("the loop returns on its second pass")
     }
 
+    /// The id of the user with this externalId and userName (case-insensitive), if exactly
+    /// one has both. Any failure to find out is "none".
+    async fn own_user(&self, external_id: &str, user_name: &str) -> Option<CompactString> {
+        let url = format!("{}/Users", self.base);
+        let filter = format!(
+            "externalId eq \"{}\"",
+            external_id.replace('\\', "\\\\").replace('"', "\\\"")
+        );
+        let response = self
+            .http
+            .send(Method::GET, &url, |r| {
+                accept_scim(r).query(&[("filter", filter.as_str())])
+            })
+            .await
+            .ok()?;
+        let body = success_json(response).await.ok()?;
+        let mut own = body["Resources"].as_array()?.iter().filter(|r| {
+            r["externalId"]
+                .as_str()
+                .is_some_and(|id| id.eq_ignore_ascii_case(external_id))
+                && r["userName"]
+                    .as_str()
+                    .is_some_and(|name| name.eq_ignore_ascii_case(user_name))
+        });
+        let id = own.next()?["id"].as_str()?;
+        own.next().is_none().then(|| CompactString::from(id))
+    }
+
     async fn read(&self, id: &str) -> Result<(Value, Option<String>), TargetError> {
         let url = format!("{}/Users/{id}", self.base);
         let body = success_json(
@@ -622,6 +652,16 @@ impl Target for ScimTarget {
             Err(error) => return ops.iter().map(|_| Err(error.clone())).collect(),
         };
         let mut results: Vec<Option<OpResult>> = vec![None; ops.len()];
+        let creates: Vec<(usize, CompactString, CompactString)> = ops
+            .iter()
+            .enumerate()
+            .filter_map(|(index, op)| match op {
+                TargetOp::Create(user) => {
+                    Some((index, user.external_id.clone(), user.email.clone()))
+                }
+                _ => None,
+            })
+            .collect();
         let indexed: Vec<(usize, TargetOp)> = ops.into_iter().enumerate().collect();
         let singles: Vec<(usize, TargetOp)> = match provider.bulk {
             Some(limits) if indexed.len() > 1 && !self.put_mode() => {
@@ -640,6 +680,17 @@ impl Target for ScimTarget {
             .await;
         for (index, result) in done {
             results[index] = Some(result);
+        }
+        // A create refused as a duplicate may have been made by this very run: its first try
+        // was applied but the answer was lost, and the retry hit the uniqueness rule. The user
+        // holding our externalId and this userName is then the one we created.
+        for (index, external_id, user_name) in creates {
+            if let Some(Err(error)) = &results[index]
+                && error.kind == TargetErrorKind::Conflict
+                && let Some(id) = self.own_user(&external_id, &user_name).await
+            {
+                results[index] = Some(Ok(Some(id)));
+            }
         }
         results
             .into_iter()

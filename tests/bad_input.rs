@@ -184,7 +184,8 @@ async fn bad_csv_rows_are_per_record_errors_and_the_other_rows_sync() {
     add(csv_row("11", "Siv").as_bytes()); // 13
     std::fs::write(dir.path().join("employees.csv"), &file).unwrap();
     // The employees of the bad rows already have users: a bad row must not make them absent.
-    seed_directory(dir.path(), &["2", "3", "4", "5", "6", "10"]);
+    // "12" is in no row: the row without an id might be theirs, so they are kept too.
+    seed_directory(dir.path(), &["2", "3", "4", "5", "6", "10", "12"]);
 
     let ran = run_in(dir.path(), csv_source("employees.csv"))
         .await
@@ -238,9 +239,17 @@ async fn bad_csv_rows_are_per_record_errors_and_the_other_rows_sync() {
             .all(|c| c["employeeId"] == "8" && c["kind"] == "DuplicateEmployeeId")
     );
 
+    let skipped = ran.report("skipped.csv");
+    let kept: Vec<_> = skipped
+        .iter()
+        .filter(|r| r["reason"].contains("could not be read"))
+        .map(|r| r["externalId"].as_str())
+        .collect();
+    assert_eq!(kept, ["acme:12"], "{skipped:?}");
+
     // The huge department did not stop its row; the bad rows' users are untouched.
     let users = directory_users(dir.path());
-    assert_eq!(users.len(), 6 + 3);
+    assert_eq!(users.len(), 7 + 3);
     assert!(users.iter().all(|u| u["active"] == true));
 }
 

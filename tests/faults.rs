@@ -44,7 +44,7 @@ use hris_operator::{
     controller::{
         job::RunKind,
         status::{EventNote, Finished, record_run},
-        sync_run::{SyncRequest, sync},
+        sync_run::{ReportLimits, SyncRequest, sync},
     },
     crd::{ChangeCounts, HrisConnectionSpec, HrisConnectionStatus, RunResult},
     emulators::{
@@ -387,6 +387,7 @@ async fn sync_job(dir: &Path, spec: &Value) -> (Summary, String) {
         approve: None,
         termination_log: dir.join("termination-log"),
         scratch: dir.join("scratch"),
+        report_limits: ReportLimits::default(),
     };
     let summary = tokio::time::timeout(STEP_DEADLINE, sync(client, &request))
         .await

@@ -391,6 +391,55 @@ fn an_unreadable_source_record_protects_its_user() {
 }
 
 #[test]
+fn a_source_record_that_names_no_employee_keeps_every_absent_user() {
+    // The record could be anyone's: no absent user is removed on a guess, each is reported.
+    for action in ["Delete", "Deactivate"] {
+        let policy = policy_with_absent(action);
+        let ada = employee("1", "Ada");
+        let users = [
+            user_of("u1", &ada),
+            user_of("u2", &employee("2", "Bo")),
+            user_of("u3", &employee("3", "Cy")),
+        ];
+        let errors = [RecordError {
+            line: Some(4),
+            employee_id: None,
+            field: Some("id".into()),
+            message: "the id is empty".into(),
+        }];
+        let employees = [ada.clone()];
+        let kept = plan(
+            &PlanInput {
+                record_errors: &errors,
+                ..input(&employees, &users)
+            },
+            &policy,
+        );
+        assert!(kept.changes.is_empty(), "{action}: {:?}", kept.changes);
+        let skipped: Vec<_> = kept
+            .skipped
+            .iter()
+            .map(|s| (s.external_id.as_str(), s.reason.clone()))
+            .collect();
+        assert_eq!(
+            skipped,
+            vec![
+                ("p:2", SkipReason::AbsentWhileRecordsUnreadable(1)),
+                ("p:3", SkipReason::AbsentWhileRecordsUnreadable(1)),
+            ],
+            "{action}"
+        );
+        // Once the record is readable (or gone), the absent users follow absentUsers again.
+        let removed = run(&employees, &users, &policy);
+        assert_eq!(
+            summary(&removed),
+            pairs(&[(action, "p:2"), (action, "p:3")]),
+            "{action}"
+        );
+    }
+}
+
+#[test]
 fn managers_are_linked_by_external_id_including_managers_created_in_the_same_run() {
     let policy = policy("");
     let boss = employee("1", "Boss");

@@ -145,6 +145,9 @@ pub enum SkipReason {
     LeaverNotManaged,
     /// The change's kind is switched off in `operations`.
     OperationDisabled(ChangeKind),
+    /// A managed user absent from the source is kept: this many source records could not be
+    /// read and named no employee, and one of them may be this user's.
+    AbsentWhileRecordsUnreadable(usize),
 }
 
 impl SkipReason {
@@ -160,6 +163,10 @@ impl SkipReason {
             SkipReason::OperationDisabled(kind) => {
                 format!("{} is switched off in operations", kind.as_str())
             }
+            SkipReason::AbsentWhileRecordsUnreadable(count) => format!(
+                "absent from the source, but kept: {count} source record(s) could not be read \
+                 and name no employee (see errors.csv); once they are fixed, a run removes it"
+            ),
         }
     }
 }
@@ -667,7 +674,14 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
                 && owned_id(prefix, &users[i as usize]).is_some()
         })
         .collect();
-    if policy.lifecycle.absent_users == RemovalAction::Delete {
+    // A record that could not be read and names no employee might be any absent user's: absent
+    // users are then kept (and reported), never removed on a guess.
+    let unidentified = input
+        .record_errors
+        .iter()
+        .filter(|error| error.employee_id.is_none())
+        .count();
+    if policy.lifecycle.absent_users == RemovalAction::Delete && unidentified == 0 {
         for &i in &absent {
             removed[i as usize] = true;
         }
@@ -818,6 +832,14 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
             }
             RemovalAction::Deactivate | RemovalAction::Delete => ChangeKind::Deactivate,
         };
+        if unidentified > 0 {
+            skipped.push(Skip {
+                employee_id: None,
+                external_id,
+                reason: SkipReason::AbsentWhileRecordsUnreadable(unidentified),
+            });
+            continue;
+        }
         let attr_changes = if kind == ChangeKind::Deactivate {
             vec![deactivation()]
         } else {

@@ -92,10 +92,14 @@ pub async fn run(
         .map_err(RunError::Target)?;
     let mapped = policy.mapped_attributes();
 
-    let data = source::rows::with_evaluation_date(as_of, source::fetch_all(source.as_ref()))
-        .await
-        .map_err(RunError::Source)?;
-    let users = target.list_users(&mapped).await.map_err(RunError::Target)?;
+    // Both sides are read at once (neither depends on the other); a failed source still wins,
+    // and nothing is written before both reads are whole.
+    let (data, users) = futures::join!(
+        source::rows::with_evaluation_date(as_of, source::fetch_all(source.as_ref())),
+        target.list_users(&mapped)
+    );
+    let data = data.map_err(RunError::Source)?;
+    let users = users.map_err(RunError::Target)?;
     tracing::info!(
         employees = data.employees.len(),
         record_errors = data.errors.len(),

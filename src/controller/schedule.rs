@@ -108,20 +108,44 @@ impl Cadence {
         }
         // One or more scheduled times have come: find the latest one at or before now,
         // counting the missed ones (bounded, so a years-old anchor cannot spin).
-        let mut latest = first;
-        let mut missed = 1u32;
-        while let Some(candidate) = self.next_after(latest) {
-            if candidate > now || missed == 10_000 {
-                break;
+        let (latest, missed) = match self {
+            // Intervals are arithmetic: anchor + k × interval, however old the anchor.
+            Cadence::Interval(interval) => {
+                let step = interval.as_nanos().max(1);
+                let elapsed = Duration::try_from(now.duration_since(first))
+                    .unwrap_or_default()
+                    .as_nanos();
+                let steps = elapsed / step;
+                let latest = u32::try_from(steps)
+                    .ok()
+                    .and_then(|k| interval.checked_mul(k))
+                    .and_then(|offset| first.checked_add(offset).ok())
+                    .unwrap_or(now);
+                (latest, u32::try_from(steps + 1).unwrap_or(u32::MAX))
             }
-            latest = candidate;
-            missed += 1;
-        }
-        if missed == 10_000 {
-            // Jump straight to now for extremely old anchors.
-            latest = self.previous_at_or_before(now).unwrap_or(latest);
-        }
-        let next = self.next_after(now);
+            _ => {
+                let mut latest = first;
+                let mut missed = 1u32;
+                while let Some(candidate) = self.next_after(latest) {
+                    if candidate > now || missed == 10_000 {
+                        break;
+                    }
+                    latest = candidate;
+                    missed += 1;
+                }
+                if missed == 10_000 {
+                    // Jump straight to now for extremely old anchors.
+                    latest = self.previous_at_or_before(now).unwrap_or(latest);
+                }
+                (latest, missed)
+            }
+        };
+        // The next scheduled time follows the latest one, on the cadence: never "now + interval",
+        // which would move with every reconcile (and every status write would wake another).
+        let next = self
+            .next_after(latest)
+            .filter(|next| *next > now)
+            .or_else(|| self.next_after(now));
         let late = now.duration_since(latest);
         let in_time = Duration::try_from(late).is_ok_and(|late| late <= deadline);
         Due {
@@ -220,7 +244,32 @@ mod tests {
         assert_eq!(due.next, Some(at("2026-11-22T06:00:00Z")));
         let due = every_six_hours.due(anchor, at("2026-11-22T06:10:00Z"), false, HOUR);
         assert_eq!(due.run_for, Some(at("2026-11-22T06:00:00Z")));
-        assert_eq!(due.next, Some(at("2026-11-22T12:10:00Z")));
+        assert_eq!(due.next, Some(at("2026-11-22T12:00:00Z")));
+    }
+
+    #[test]
+    fn the_next_time_of_an_old_interval_anchor_stands_still_between_reconciles() {
+        // Created eight days ago, a daily run missed past the deadline: the next run is the
+        // cadence's, the same at every reconcile (were it "now + 24h", every reconcile would
+        // write a new status, and every write would bring another reconcile).
+        let daily = Cadence::compile(&schedule(None, Some("24h"), "UTC")).unwrap();
+        let anchor = at("2026-11-22T00:00:00Z");
+        let first = daily.due(anchor, at("2026-11-30T12:40:00Z"), false, HOUR);
+        let later = daily.due(anchor, at("2026-11-30T12:40:07Z"), false, HOUR);
+        assert_eq!(first.run_for, None);
+        assert_eq!(first.skipped, 8);
+        assert_eq!(first.next, Some(at("2026-12-01T00:00:00Z")));
+        assert_eq!(later.next, first.next);
+        // Within the deadline: one catch-up run for the latest time, seven skipped.
+        let due = daily.due(anchor, at("2026-11-30T00:20:00Z"), false, HOUR);
+        assert_eq!(due.run_for, Some(at("2026-11-30T00:00:00Z")));
+        assert_eq!(due.skipped, 7);
+        assert_eq!(due.next, Some(at("2026-12-01T00:00:00Z")));
+        // A minutely interval a week old (more than 10,000 missed times) stays on its cadence.
+        let minutely = Cadence::compile(&schedule(None, Some("1m"), "UTC")).unwrap();
+        let due = minutely.due(anchor, at("2026-11-30T12:40:30Z"), false, HOUR);
+        assert_eq!(due.run_for, Some(at("2026-11-30T12:40:00Z")));
+        assert_eq!(due.next, Some(at("2026-11-30T12:41:00Z")));
     }
 
     #[test]

@@ -4,11 +4,14 @@
 //! alone (never treated as absent). A file that is unusable as a whole fails the run before
 //! anything is written.
 
+mod common;
+
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
 };
 
+use common::hr_sources::{HR_APIS, HrApi, HrOptions, start_hr_source};
 use hris_operator::{
     connectors::{ConfigMapResolver, ConnectorContext, SecretResolver},
     crd::{HrisConnectionSpec, RunResult},
@@ -21,7 +24,7 @@ use hris_operator::{
     },
 };
 use jiff::civil::date;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 const PREFIX: &str = "acme:";
 const ONE_MB: usize = 1 << 20;
@@ -311,160 +314,17 @@ async fn a_missing_required_column_fails_the_run_naming_it_and_removes_nobody() 
     );
 }
 
-/// The HR sources under test.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum HrApi {
-    Merge,
-    BambooHr,
-    Personio,
-    HiBob,
-    Afas,
-    Workday,
-}
-
-const HR_SOURCES: [HrApi; 6] = [
-    HrApi::Merge,
-    HrApi::BambooHr,
-    HrApi::Personio,
-    HrApi::HiBob,
-    HrApi::Afas,
-    HrApi::Workday,
-];
-
-fn write_secret(dir: &Path, name: &str, key: &str, value: &str) {
-    let folder = dir.join("secrets").join(name);
-    std::fs::create_dir_all(&folder).unwrap();
-    std::fs::write(folder.join(key), value).unwrap();
-}
-
-fn status_values(values: &[(&str, EmploymentStatus)]) -> Value {
-    Value::Object(
-        values
-            .iter()
-            .map(|(value, status)| ((*value).to_owned(), json!(status.as_str())))
-            .collect(),
-    )
-}
-
 /// Starts `kind`'s emulator serving `records` and returns the `source` spec that reads it.
 async fn hr_source(kind: HrApi, records: Vec<Value>, dir: &Path) -> (Value, HrEmulator) {
-    let mut spec = Map::new();
-    spec.insert("requestsPerSecond".into(), json!(1000));
-    spec.insert("maxTries".into(), json!(2));
-    spec.insert("timeoutSeconds".into(), json!(10));
-    let (key, emulator) = match kind {
-        HrApi::Merge => {
-            let config = merge::MergeConfig {
-                records,
-                ..Default::default()
-            };
-            write_secret(dir, "merge", "apiKey", &config.api_key);
-            write_secret(dir, "merge", "accountToken", &config.account_token);
-            let emulator = merge::start(config).await.unwrap();
-            spec.insert("baseUrl".into(), json!(emulator.base_url()));
-            spec.insert(
-                "apiKeySecretRef".into(),
-                json!({"name": "merge", "key": "apiKey"}),
-            );
-            spec.insert(
-                "accountTokenSecretRef".into(),
-                json!({"name": "merge", "key": "accountToken"}),
-            );
-            ("merge", emulator)
-        }
-        HrApi::BambooHr => {
-            let config = bamboohr::BambooConfig {
-                records,
-                ..Default::default()
-            };
-            write_secret(dir, "bamboo", "apiKey", &config.api_key);
-            let emulator = bamboohr::start(config).await.unwrap();
-            spec.insert("baseUrl".into(), json!(emulator.base_url()));
-            spec.insert("companyDomain".into(), json!("acme"));
-            spec.insert(
-                "credentialsSecretRef".into(),
-                json!({"name": "bamboo", "key": "apiKey"}),
-            );
-            ("bambooHr", emulator)
-        }
-        HrApi::Personio => {
-            let config = personio::PersonioConfig {
-                records,
-                ..Default::default()
-            };
-            write_secret(dir, "personio", "clientId", &config.client_id);
-            write_secret(dir, "personio", "clientSecret", &config.client_secret);
-            let emulator = personio::start(config).await.unwrap();
-            spec.insert("baseUrl".into(), json!(emulator.base_url()));
-            spec.insert(
-                "clientIdSecretRef".into(),
-                json!({"name": "personio", "key": "clientId"}),
-            );
-            spec.insert(
-                "clientSecretSecretRef".into(),
-                json!({"name": "personio", "key": "clientSecret"}),
-            );
-            ("personio", emulator)
-        }
-        HrApi::HiBob => {
-            let config = hibob::HiBobConfig {
-                records,
-                ..Default::default()
-            };
-            write_secret(dir, "hibob", "token", &config.token);
-            spec.insert("serviceUserId".into(), json!(config.service_user_id));
-            let emulator = hibob::start(config).await.unwrap();
-            spec.insert("baseUrl".into(), json!(emulator.base_url()));
-            spec.insert(
-                "tokenSecretRef".into(),
-                json!({"name": "hibob", "key": "token"}),
-            );
-            ("hiBob", emulator)
-        }
-        HrApi::Afas => {
-            let config = afas::AfasConfig {
-                records,
-                ..Default::default()
-            };
-            write_secret(dir, "afas", "token", &config.token);
-            spec.insert("getConnector".into(), json!(config.connector));
-            let emulator = afas::start(config).await.unwrap();
-            spec.insert("baseUrl".into(), json!(emulator.base_url()));
-            spec.insert("environmentId".into(), json!("12345"));
-            spec.insert(
-                "tokenSecretRef".into(),
-                json!({"name": "afas", "key": "token"}),
-            );
-            spec.insert(
-                "fieldMap".into(),
-                json!({"statusValues": status_values(&afas::STATUS_VALUES)}),
-            );
-            ("afas", emulator)
-        }
-        HrApi::Workday => {
-            let config = workday::WorkdayConfig {
-                records,
-                ..Default::default()
-            };
-            write_secret(dir, "workday", "password", &config.password);
-            spec.insert("username".into(), json!(config.username));
-            spec.insert("reportOwner".into(), json!(config.owner));
-            spec.insert("reportName".into(), json!(config.report));
-            let emulator = workday::start(config).await.unwrap();
-            spec.insert("baseUrl".into(), json!(emulator.base_url()));
-            spec.insert("host".into(), json!("wd.example"));
-            spec.insert("tenant".into(), json!(workday::TENANT));
-            spec.insert(
-                "passwordSecretRef".into(),
-                json!({"name": "workday", "key": "password"}),
-            );
-            spec.insert(
-                "fieldMap".into(),
-                json!({"statusValues": status_values(&workday::STATUS_VALUES)}),
-            );
-            ("workday", emulator)
-        }
-    };
+    let tuning = json!({"requestsPerSecond": 1000, "maxTries": 2, "timeoutSeconds": 10});
+    let (key, spec, emulator) = start_hr_source(
+        kind,
+        records,
+        HrOptions::default(),
+        &dir.join("secrets"),
+        tuning.as_object().unwrap().clone(),
+    )
+    .await;
     (json!({ key: Value::Object(spec) }), emulator)
 }
 
@@ -617,7 +477,7 @@ fn damaged_records(kind: HrApi) -> Vec<Value> {
 
 #[tokio::test]
 async fn bad_hr_api_records_are_per_record_errors_and_the_others_sync() {
-    for kind in HR_SOURCES {
+    for kind in HR_APIS {
         let dir = tempfile::tempdir().unwrap();
         // H08's employee already has a user: an unreadable record must not remove it.
         seed_directory(dir.path(), &["H08"]);

@@ -37,6 +37,7 @@ use std::{
 
 use common::{
     fault_proxy::{FaultProxy, ProxyFaults, is_write},
+    hr_sources::{HrApi, HrOptions, start_hr_source, write_secret},
     scim2_server::Scim2Server,
 };
 use hris_operator::{
@@ -49,7 +50,6 @@ use hris_operator::{
     crd::{ChangeCounts, HrisConnectionSpec, HrisConnectionStatus, RunResult},
     emulators::{
         hr::{CommonConfig, Faults, HrEmulator, HrRequest},
-        merge, personio,
         scim::{LoggedRequest, ScimConfig, ScimEmulator},
     },
     sync::{
@@ -106,19 +106,11 @@ fn employees(indices: impl IntoIterator<Item = usize>) -> Vec<Employee> {
         .collect()
 }
 
-fn write_secret(secrets: &Path, name: &str, key: &str, value: &str) {
-    std::fs::create_dir_all(secrets.join(name)).unwrap();
-    std::fs::write(secrets.join(name).join(key), format!("{value}\n")).unwrap();
-}
-
-/// A directory for one case: secrets (every source's and the SCIM token), reports, CSV files.
+/// A directory for one case: secrets (the SCIM token; each source writes its own), reports, CSV
+/// files.
 fn workspace() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let secrets = dir.path().join("secrets");
-    write_secret(&secrets, "merge", "apiKey", "merge-key");
-    write_secret(&secrets, "merge", "accountToken", "account-token");
-    write_secret(&secrets, "personio", "clientId", "personio-id");
-    write_secret(&secrets, "personio", "clientSecret", "personio-secret");
     write_secret(&secrets, "scim", "token", SCIM_TOKEN);
     dir
 }
@@ -141,59 +133,36 @@ impl Hr {
 }
 
 /// Starts `hr`'s emulator serving `records` (None: the API's records of `employees`) with
-/// `faults`, and returns it with the `source` part of a spec pointing at it.
+/// `faults`, its credentials in `dir`'s secrets, and returns it with the `source` part of a spec
+/// pointing at it.
 async fn start_hr(
     hr: Hr,
+    dir: &Path,
     employees: &[Employee],
     records: Option<Vec<Value>>,
     faults: Faults,
 ) -> (HrEmulator, Value) {
-    let common = CommonConfig {
-        retry_after: Some(0),
-        faults,
-        ..CommonConfig::default()
+    let api = match hr {
+        Hr::Merge => HrApi::Merge,
+        Hr::Personio => HrApi::Personio,
+    };
+    let options = HrOptions {
+        common: CommonConfig {
+            retry_after: Some(0),
+            faults,
+            ..CommonConfig::default()
+        },
+        wrong_credentials: false,
     };
     let tuning = json!({"requestsPerSecond": 1000, "maxTries": 2, "timeoutSeconds": 10});
-    let mut source = tuning.as_object().unwrap().clone();
-    let (key, emulator) = match hr {
-        Hr::Merge => {
-            let emulator = merge::start(merge::MergeConfig {
-                records: records.unwrap_or_else(|| merge::records(employees)),
-                common,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-            source.insert(
-                "apiKeySecretRef".into(),
-                json!({"name": "merge", "key": "apiKey"}),
-            );
-            source.insert(
-                "accountTokenSecretRef".into(),
-                json!({"name": "merge", "key": "accountToken"}),
-            );
-            ("merge", emulator)
-        }
-        Hr::Personio => {
-            let emulator = personio::start(personio::PersonioConfig {
-                records: records.unwrap_or_else(|| personio::records(employees)),
-                common,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-            source.insert(
-                "clientIdSecretRef".into(),
-                json!({"name": "personio", "key": "clientId"}),
-            );
-            source.insert(
-                "clientSecretSecretRef".into(),
-                json!({"name": "personio", "key": "clientSecret"}),
-            );
-            ("personio", emulator)
-        }
-    };
-    source.insert("baseUrl".into(), json!(emulator.base_url()));
+    let (key, source, emulator) = start_hr_source(
+        api,
+        records.unwrap_or_else(|| api.records(employees)),
+        options,
+        &dir.join("secrets"),
+        tuning.as_object().unwrap().clone(),
+    )
+    .await;
     (emulator, json!({ key: Value::Object(source) }))
 }
 
@@ -411,7 +380,7 @@ async fn a_source_failing_in_the_middle_of_paging_writes_nothing_and_a_rerun_con
 
         // A previous run created the managed users.
         let (seed_source, seed_spec) =
-            start_hr(hr, &employees(SEEDED), None, Faults::default()).await;
+            start_hr(hr, dir.path(), &employees(SEEDED), None, Faults::default()).await;
         let seeded = apply_ok(
             dir.path(),
             &spec_of(seed_spec, &scim.base_url(), json!({}), json!({})),
@@ -427,7 +396,7 @@ async fn a_source_failing_in_the_middle_of_paging_writes_nothing_and_a_rerun_con
             fail_page: Some((2, 503)),
             ..Faults::default()
         };
-        let (source, source_spec) = start_hr(hr, &all, None, failing).await;
+        let (source, source_spec) = start_hr(hr, dir.path(), &all, None, failing).await;
         let spec = spec_of(source_spec, &scim.base_url(), json!({}), json!({}));
 
         // The run fails before planning, with the source's category.
@@ -504,7 +473,7 @@ async fn a_source_failing_in_the_middle_of_paging_writes_nothing_and_a_rerun_con
             throttle_storm: 1,
             ..Faults::default()
         };
-        let (source, source_spec) = start_hr(hr, &all, None, throttling_once).await;
+        let (source, source_spec) = start_hr(hr, dir.path(), &all, None, throttling_once).await;
         let spec = spec_of(source_spec, &scim.base_url(), json!({}), json!({}));
         let rerun = apply_ok(dir.path(), &spec).await;
         assert_eq!(rerun.summary.result, RunResult::Succeeded, "{hr:?}");
@@ -532,7 +501,7 @@ async fn a_source_returning_nobody_removes_nobody_even_when_approved() {
         let dir = workspace();
         let scim = ScimEmulator::start(ScimConfig::default()).await.unwrap();
         let (seed_source, seed_spec) =
-            start_hr(hr, &employees(SEEDED), None, Faults::default()).await;
+            start_hr(hr, dir.path(), &employees(SEEDED), None, Faults::default()).await;
         // Safeguards opened wide and absent users deleted: only the empty-source rule stands.
         let open = json!({
             "lifecycle": {"absentUsers": "Delete"},
@@ -548,7 +517,8 @@ async fn a_source_returning_nobody_removes_nobody_even_when_approved() {
         let users_before = scim.users();
         let requests_before = scim.requests().len();
 
-        let (source, source_spec) = start_hr(hr, &[], Some(Vec::new()), Faults::default()).await;
+        let (source, source_spec) =
+            start_hr(hr, dir.path(), &[], Some(Vec::new()), Faults::default()).await;
         let spec = spec_of(source_spec, &scim.base_url(), json!({}), open);
         let output = apply_ok(dir.path(), &spec).await;
         let summary = &output.summary;

@@ -8,7 +8,11 @@
 //! credentials fail at once. Retry delays are shortened (20 ms ceiling, which also caps
 //! `Retry-After`), so nothing here waits on wall-clock seconds except the timeout case.
 
-use std::{any::Any, path::Path, time::Duration};
+mod common;
+
+use std::{any::Any, time::Duration};
+
+use common::hr_sources::{HrApi, HrOptions, start_hr_source, write_secret};
 
 use hris_operator::{
     connectors::{
@@ -17,9 +21,9 @@ use hris_operator::{
     },
     crd::SourceSpec,
     emulators::{
-        afas, bamboohr, hibob,
+        afas, bamboohr,
         hr::{CommonConfig, Faults, HrEmulator, HrRequest},
-        merge, personio, workday,
+        merge, personio,
     },
     sync::model::{Email, EmailType, Employee, EmploymentStatus},
 };
@@ -189,11 +193,6 @@ impl Fixture {
     }
 }
 
-fn write_secret(dir: &Path, name: &str, key: &str, value: &str) {
-    std::fs::create_dir_all(dir.join(name)).unwrap();
-    std::fs::write(dir.join(name).join(key), format!("{value}\n")).unwrap();
-}
-
 fn csv_document(employees: &[Employee]) -> String {
     let mut out = String::from(
         "id,employeeNumber,firstName,lastName,preferredName,workEmail,personalEmail,employmentStatus,startDate,endDate,managerId,department,title,location,preferredLanguage,customFields.costCenter,customFields.address.city\n",
@@ -246,24 +245,6 @@ fn csv_document(employees: &[Employee]) -> String {
     out
 }
 
-fn status_values(values: &[(&str, EmploymentStatus)]) -> Value {
-    Value::Object(
-        values
-            .iter()
-            .map(|(value, status)| ((*value).to_owned(), json!(status.as_str())))
-            .collect(),
-    )
-}
-
-fn custom_map(fields: &[(&str, &str)]) -> Value {
-    Value::Object(
-        fields
-            .iter()
-            .map(|(canonical, column)| ((*canonical).to_owned(), json!(column)))
-            .collect(),
-    )
-}
-
 /// Starts `kind`'s emulator with the dataset and builds the source from a spec, the way a
 /// run does (secrets from files, `baseUrl` pointing at the emulator).
 async fn fixture(kind: Kind, employees: &[Employee], setup: &Setup) -> Fixture {
@@ -274,13 +255,6 @@ async fn fixture(kind: Kind, employees: &[Employee], setup: &Setup) -> Fixture {
         throttle_status: if setup.throttle_503 { 503 } else { 429 },
         retry_after: (!setup.throttle_503).then_some(1),
         ..CommonConfig::default()
-    };
-    let wrong = |value: &str| {
-        if setup.wrong_credentials {
-            format!("{value}-wrong")
-        } else {
-            value.to_owned()
-        }
     };
     let settings = json!({
         "requestsPerSecond": 1000,
@@ -306,141 +280,30 @@ async fn fixture(kind: Kind, employees: &[Employee], setup: &Setup) -> Fixture {
             }
             ("csv", None)
         }
-        Kind::Merge => {
-            let config = merge::MergeConfig {
-                records: merge::records(employees),
-                common,
-                ..Default::default()
+        http => {
+            let api = match http {
+                Kind::Merge => HrApi::Merge,
+                Kind::BambooHr => HrApi::BambooHr,
+                Kind::Personio => HrApi::Personio,
+                Kind::HiBob => HrApi::HiBob,
+                Kind::Afas => HrApi::Afas,
+                Kind::Workday => HrApi::Workday,
+                Kind::Csv => unreachable!("served above"),
             };
-            write_secret(&secrets, "merge", "apiKey", &wrong(&config.api_key));
-            write_secret(&secrets, "merge", "accountToken", &config.account_token);
-            let emulator = merge::start(config).await.unwrap();
-            spec.insert("baseUrl".into(), json!(emulator.base_url()));
-            spec.insert(
-                "apiKeySecretRef".into(),
-                json!({"name": "merge", "key": "apiKey"}),
-            );
-            spec.insert(
-                "accountTokenSecretRef".into(),
-                json!({"name": "merge", "key": "accountToken"}),
-            );
-            ("merge", Some(emulator))
-        }
-        Kind::BambooHr => {
-            let config = bamboohr::BambooConfig {
-                records: bamboohr::records(employees),
+            let options = HrOptions {
                 common,
-                ..Default::default()
+                wrong_credentials: setup.wrong_credentials,
             };
-            write_secret(&secrets, "bamboo", "apiKey", &wrong(&config.api_key));
-            let emulator = bamboohr::start(config).await.unwrap();
-            spec.insert("baseUrl".into(), json!(emulator.base_url()));
-            spec.insert("companyDomain".into(), json!("acme"));
-            spec.insert(
-                "credentialsSecretRef".into(),
-                json!({"name": "bamboo", "key": "apiKey"}),
-            );
-            spec.insert("customFields".into(), custom_map(&bamboohr::CUSTOM_FIELDS));
-            ("bambooHr", Some(emulator))
-        }
-        Kind::Personio => {
-            let config = personio::PersonioConfig {
-                records: personio::records(employees),
-                common,
-                ..Default::default()
-            };
-            write_secret(&secrets, "personio", "clientId", &config.client_id);
-            write_secret(
+            let (key, settings, emulator) = start_hr_source(
+                api,
+                api.records(employees),
+                options,
                 &secrets,
-                "personio",
-                "clientSecret",
-                &wrong(&config.client_secret),
-            );
-            let emulator = personio::start(config).await.unwrap();
-            spec.insert("baseUrl".into(), json!(emulator.base_url()));
-            spec.insert(
-                "clientIdSecretRef".into(),
-                json!({"name": "personio", "key": "clientId"}),
-            );
-            spec.insert(
-                "clientSecretSecretRef".into(),
-                json!({"name": "personio", "key": "clientSecret"}),
-            );
-            spec.insert("customFields".into(), custom_map(&personio::CUSTOM_FIELDS));
-            spec.insert(
-                "personalEmailAttribute".into(),
-                json!(personio::PERSONAL_EMAIL_ATTRIBUTE),
-            );
-            ("personio", Some(emulator))
-        }
-        Kind::HiBob => {
-            let config = hibob::HiBobConfig {
-                records: hibob::records(employees),
-                common,
-                ..Default::default()
-            };
-            write_secret(&secrets, "hibob", "token", &wrong(&config.token));
-            spec.insert("serviceUserId".into(), json!(config.service_user_id));
-            let emulator = hibob::start(config).await.unwrap();
-            spec.insert("baseUrl".into(), json!(emulator.base_url()));
-            spec.insert(
-                "tokenSecretRef".into(),
-                json!({"name": "hibob", "key": "token"}),
-            );
-            spec.insert("customFields".into(), custom_map(&hibob::CUSTOM_FIELDS));
-            ("hiBob", Some(emulator))
-        }
-        Kind::Afas => {
-            let config = afas::AfasConfig {
-                records: afas::records(employees),
-                common,
-                ..Default::default()
-            };
-            write_secret(&secrets, "afas", "token", &wrong(&config.token));
-            spec.insert("getConnector".into(), json!(config.connector));
-            let emulator = afas::start(config).await.unwrap();
-            spec.insert("baseUrl".into(), json!(emulator.base_url()));
-            spec.insert("environmentId".into(), json!("12345"));
-            spec.insert(
-                "tokenSecretRef".into(),
-                json!({"name": "afas", "key": "token"}),
-            );
-            spec.insert(
-                "fieldMap".into(),
-                json!({
-                    "customFields": custom_map(&afas::CUSTOM_FIELDS),
-                    "statusValues": status_values(&afas::STATUS_VALUES),
-                }),
-            );
-            ("afas", Some(emulator))
-        }
-        Kind::Workday => {
-            let config = workday::WorkdayConfig {
-                records: workday::records(employees),
-                common,
-                ..Default::default()
-            };
-            write_secret(&secrets, "workday", "password", &wrong(&config.password));
-            spec.insert("username".into(), json!(config.username));
-            spec.insert("reportOwner".into(), json!(config.owner));
-            spec.insert("reportName".into(), json!(config.report));
-            let emulator = workday::start(config).await.unwrap();
-            spec.insert("baseUrl".into(), json!(emulator.base_url()));
-            spec.insert("host".into(), json!("wd.example"));
-            spec.insert("tenant".into(), json!(workday::TENANT));
-            spec.insert(
-                "passwordSecretRef".into(),
-                json!({"name": "workday", "key": "password"}),
-            );
-            spec.insert(
-                "fieldMap".into(),
-                json!({
-                    "employeeNumber": workday::EMPLOYEE_NUMBER,
-                    "customFields": custom_map(&workday::CUSTOM_FIELDS),
-                    "statusValues": status_values(&workday::STATUS_VALUES),
-                }),
-            );
-            ("workday", Some(emulator))
+                std::mem::take(&mut spec),
+            )
+            .await;
+            spec = settings;
+            (key, Some(emulator))
         }
     };
     let spec: SourceSpec = serde_json::from_value(json!({ key: Value::Object(spec) }))

@@ -99,5 +99,6 @@ pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 pub mod directories;
 pub mod fault_proxy;
+pub mod hr_sources;
 pub mod kmock;
 pub mod scim2_server;

@@ -255,6 +255,17 @@ fn writes(log: &[LoggedRequest]) -> Vec<&LoggedRequest> {
         .collect()
 }
 
+/// Asserts the target saw no write since request `since` and holds exactly `users_before`.
+fn assert_untouched(scim: &ScimEmulator, since: usize, users_before: &[Value], what: &str) {
+    let requests = scim.requests();
+    assert_eq!(
+        writes(&requests[since..]),
+        Vec::<&LoggedRequest>::new(),
+        "{what}: no write"
+    );
+    assert_eq!(scim.users(), users_before, "{what}");
+}
+
 /// Users by externalId; panics on a duplicate externalId or userName.
 fn by_external_id(users: &[Value]) -> HashMap<String, Value> {
     let mut user_names = BTreeSet::new();
@@ -425,15 +436,11 @@ async fn a_source_failing_in_the_middle_of_paging_writes_nothing_and_a_rerun_con
         assert_eq!(serde_json::from_str::<Summary>(&message).unwrap(), summary);
 
         // Nothing reached the target: no write at all, every user as it was (still active).
-        let requests = scim.requests();
-        assert_eq!(
-            writes(&requests[requests_before..]),
-            Vec::<&LoggedRequest>::new()
-        );
-        assert_eq!(
-            scim.users(),
-            users_before,
-            "{hr:?}: the target is untouched"
+        assert_untouched(
+            &scim,
+            requests_before,
+            &users_before,
+            &format!("{hr:?}: the target is untouched"),
         );
         assert_exactly_one_active_user_each(&scim.users(), SEEDED);
 
@@ -546,15 +553,11 @@ async fn a_source_returning_nobody_removes_nobody_even_when_approved() {
         assert_eq!(approved.summary.result, RunResult::Withheld);
         assert_eq!(approved.summary.counts, ChangeCounts::default());
 
-        let requests = scim.requests();
-        assert_eq!(
-            writes(&requests[requests_before..]),
-            Vec::<&LoggedRequest>::new()
-        );
-        assert_eq!(
-            scim.users(),
-            users_before,
-            "{hr:?}: nobody removed or deactivated"
+        assert_untouched(
+            &scim,
+            requests_before,
+            &users_before,
+            &format!("{hr:?}: nobody removed or deactivated"),
         );
 
         // The status: withheld, not failed, and it does not ask for an approval that cannot
@@ -1029,12 +1032,7 @@ async fn a_target_list_failing_on_a_later_page_writes_nothing_and_a_rerun_conver
             .iter()
             .all(|r| !is_write(&r.method, &r.path))
     );
-    let requests = scim.requests();
-    assert_eq!(
-        writes(&requests[requests_before..]),
-        Vec::<&LoggedRequest>::new()
-    );
-    assert_eq!(scim.users(), users_before);
+    assert_untouched(&scim, requests_before, &users_before, "the list failed");
 
     // The Job's summary and the status name the target.
     let summary = Summary::failed(

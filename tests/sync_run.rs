@@ -32,17 +32,26 @@ fn connection(dir: &Path) -> Value {
     })
 }
 
-#[tokio::test]
-async fn a_sync_reads_its_connection_applies_and_stores_the_reports() {
-    let dir = tempfile::tempdir().unwrap();
+type Handle = tower_test::mock::Handle<Request<Body>, Response<Body>>;
+
+/// Two employees in `dir`'s CSV file; a client whose API server the test plays through the
+/// handle, and the connection as that server returns it.
+fn two_employees(dir: &std::path::Path) -> (kube::Client, Handle, Vec<u8>) {
     std::fs::write(
-        dir.path().join("employees.csv"),
+        dir.join("employees.csv"),
         format!("{HEADER}1,Ada,Lind,ada@acme.example,Active,2020-01-01,\n2,Bo,Berg,bo@acme.example,Active,2020-01-01,1\n"),
     )
     .unwrap();
-    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let (service, handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "people");
-    let body = serde_json::to_vec(&connection(dir.path())).unwrap();
+    let body = serde_json::to_vec(&connection(dir)).unwrap();
+    (client, handle, body)
+}
+
+#[tokio::test]
+async fn a_sync_reads_its_connection_applies_and_stores_the_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let (client, mut handle, body) = two_employees(dir.path());
 
     let verifier = tokio::spawn(async move {
         let (request, send) = handle.next_request().await.expect("the connection is read");
@@ -149,14 +158,7 @@ async fn a_connection_that_cannot_be_read_is_an_error() {
 #[tokio::test]
 async fn reports_needing_more_secrets_than_the_role_names_are_refused_before_any_write() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("employees.csv"),
-        format!("{HEADER}1,Ada,Lind,ada@acme.example,Active,2020-01-01,\n2,Bo,Berg,bo@acme.example,Active,2020-01-01,1\n"),
-    )
-    .unwrap();
-    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    let client = kube::Client::new(service, "people");
-    let body = serde_json::to_vec(&connection(dir.path())).unwrap();
+    let (client, mut handle, body) = two_employees(dir.path());
     let verifier = tokio::spawn(async move {
         let (request, send) = handle.next_request().await.expect("the connection is read");
         assert_eq!(request.method(), Method::GET);

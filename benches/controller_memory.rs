@@ -81,7 +81,7 @@ async fn main() {
             "spec": {"mode": "Simulate", "source": {"csv": {"path": "/data/employees.csv"}},
                      "target": {"scim": {"baseUrl": "https://scim.example/v2",
                                          "credentialsSecretRef": {"name": "scim", "key": "token"}}},
-                     "externalIdPrefix": format!("c{index}:"), "schedule": {"interval": "24h"}}
+                     "externalIdPrefix": format!("conn{index}:"), "schedule": {"interval": "24h"}}
         }))
         .unwrap();
         namespaced

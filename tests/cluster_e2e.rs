@@ -113,7 +113,7 @@ async fn the_operator_syncs_on_a_real_cluster() {
         "apiVersion": "hris-operator.io/v1alpha1", "kind": "HrisConnection",
         "metadata": {"name": "invalid"},
         "spec": {"source": {"csv": {"path": "a.csv"}}, "target": {"file": {"path": "d.json"}},
-                 "externalIdPrefix": "x:", "safeguards": {"maxDeletePercent": 101}}
+                 "externalIdPrefix": "xx:", "safeguards": {"maxDeletePercent": 101}}
     });
     let refused = Api::<kube::api::DynamicObject>::namespaced_with(
         client.clone(),

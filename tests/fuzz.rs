@@ -460,7 +460,7 @@ fn spec() -> impl Strategy<Value = Value> {
             json!({
                 "source": {"csv": {"path": "e.csv"}},
                 "target": {"file": {"path": "d.json"}},
-                "externalIdPrefix": "p:",
+                "externalIdPrefix": "hr:",
                 "filters": filters,
                 "attributeMapping": mappings,
                 "emails": {"includePersonal": personal},
@@ -575,7 +575,7 @@ fn generated_specs_can_compile() {
     let spec: HrisConnectionSpec = serde_json::from_value(json!({
         "source": {"csv": {"path": "e.csv"}},
         "target": {"file": {"path": "d.json"}},
-        "externalIdPrefix": "p:",
+        "externalIdPrefix": "hr:",
         "filters": [{"field": "department", "operator": "Include", "values": ["R&D"]},
                     {"field": "startDate", "operator": "Before", "date": "2026-01-01"}],
         "attributeMapping": [{"from": "title", "to": "title", "aliases": {"eng": "Engineer"}}],

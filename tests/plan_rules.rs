@@ -19,7 +19,7 @@ fn joiners_are_created_with_standard_fields_and_default_language() {
     let plan = run(&[ada, bo], &[], &policy);
     assert_eq!(
         summary(&plan),
-        pairs(&[("Create", "p:1"), ("Create", "p:2")])
+        pairs(&[("Create", "hr:1"), ("Create", "hr:2")])
     );
     let created = plan.changes[1].create.as_ref().unwrap();
     assert_eq!(created.email, "bo@corp.example");
@@ -58,7 +58,7 @@ fn an_up_to_date_user_is_unchanged_and_a_mover_gets_exactly_the_changed_attribut
     ada.department = Some("Engineering".into());
     ada.last_name = "Married".into();
     let plan = run(&[ada], &[user], &policy);
-    assert_eq!(summary(&plan), pairs(&[("Update", "p:1")]));
+    assert_eq!(summary(&plan), pairs(&[("Update", "hr:1")]));
     let changed: Vec<_> = plan.changes[0]
         .changes
         .iter()
@@ -128,7 +128,7 @@ fn unmanaged_user_found_by_email_is_adopted_and_others_are_never_touched() {
         unmanaged("u2", "build-bot@corp.example"),
     ];
     let plan = run(&[ada], &users, &policy);
-    assert_eq!(summary(&plan), pairs(&[("Update", "p:1")]));
+    assert_eq!(summary(&plan), pairs(&[("Update", "hr:1")]));
     let change = &plan.changes[0];
     assert_eq!(change.reason, Reason::Adopted);
     assert_eq!(change.target_id.as_deref(), Some("u1"));
@@ -136,7 +136,7 @@ fn unmanaged_user_found_by_email_is_adopted_and_others_are_never_touched() {
         change
             .changes
             .iter()
-            .any(|c| c.attr == Attr::ExternalId && c.after == Some(json!("p:1")))
+            .any(|c| c.attr == Attr::ExternalId && c.after == Some(json!("hr:1")))
     );
     assert_eq!(plan.managed_users, 0);
 }
@@ -146,7 +146,7 @@ fn an_email_held_by_another_managed_user_is_a_conflict_not_a_guess() {
     let policy = policy("");
     let ada = employee("1", "Ada");
     let mut other = unmanaged("u9", "ada@corp.example");
-    other.external_id = Some("p:77".into());
+    other.external_id = Some("hr:77".into());
     // p:77 is still an employee, so it is not absent either.
     let mut seventy_seven = employee("77", "Sven");
     seventy_seven.emails[0].address = "sven@corp.example".into();
@@ -154,9 +154,9 @@ fn an_email_held_by_another_managed_user_is_a_conflict_not_a_guess() {
     assert_eq!(plan.conflicts.len(), 1);
     assert_eq!(plan.conflicts[0].kind, ConflictKind::EmailTaken);
     assert_eq!(plan.conflicts[0].target_ids, vec!["u9"]);
-    assert!(plan.changes.iter().all(|c| c.external_id != "p:1"));
+    assert!(plan.changes.iter().all(|c| c.external_id != "hr:1"));
     // The managed user of 77 is matched by externalId and gets its own email back.
-    assert_eq!(summary(&plan), pairs(&[("Update", "p:77")]));
+    assert_eq!(summary(&plan), pairs(&[("Update", "hr:77")]));
     assert_eq!(
         plan.changes[0].changes[0].after,
         Some(json!("sven@corp.example"))
@@ -255,7 +255,7 @@ fn leavers_are_deactivated_then_deleted_after_the_removal_delay() {
     );
     assert_eq!(
         summary(&plan),
-        pairs(&[("Deactivate", "p:1"), ("Delete", "p:2")])
+        pairs(&[("Deactivate", "hr:1"), ("Delete", "hr:2")])
     );
     assert_eq!(plan.changes[1].reason, Reason::RemovalDue);
 }
@@ -279,7 +279,7 @@ fn a_rehire_reactivates_the_same_user_instead_of_creating_another() {
     let mut user = user_of("u1", &ada);
     user.active = false;
     let plan = run(&[ada], &[user], &policy);
-    assert_eq!(summary(&plan), pairs(&[("Update", "p:1")]));
+    assert_eq!(summary(&plan), pairs(&[("Update", "hr:1")]));
     assert_eq!(plan.changes[0].reason, Reason::Reactivated);
     assert_eq!(plan.changes[0].target_id.as_deref(), Some("u1"));
 }
@@ -303,7 +303,7 @@ fn pre_hires_are_created_inactive_and_activated_on_the_start_date() {
     let mut far_future = employee("2", "Bo");
     far_future.start_date = Some(date(2027, 1, 10));
     let plan = run(&[joiner.clone(), far_future], &[], &policy);
-    assert_eq!(summary(&plan), pairs(&[("Create", "p:1")]));
+    assert_eq!(summary(&plan), pairs(&[("Create", "hr:1")]));
     assert!(!plan.changes[0].create.as_ref().unwrap().active);
     assert_eq!(plan.changes[0].reason, Reason::PreHire);
     assert_eq!(
@@ -321,7 +321,7 @@ fn pre_hires_are_created_inactive_and_activated_on_the_start_date() {
         },
         &policy,
     );
-    assert_eq!(summary(&on_start), pairs(&[("Update", "p:1")]));
+    assert_eq!(summary(&on_start), pairs(&[("Update", "hr:1")]));
     assert_eq!(on_start.changes[0].reason, Reason::Reactivated);
 }
 
@@ -343,7 +343,7 @@ fn absent_and_filtered_out_managed_users_follow_absent_users() {
     let plan = run(&[stays, contractor], &users, &policy);
     assert_eq!(
         summary(&plan),
-        pairs(&[("Delete", "p:2"), ("Delete", "p:3")])
+        pairs(&[("Delete", "hr:2"), ("Delete", "hr:3")])
     );
     assert!(plan.changes.iter().all(|c| c.reason == Reason::Absent));
 
@@ -351,7 +351,7 @@ fn absent_and_filtered_out_managed_users_follow_absent_users() {
     let plan = run(&[employee("1", "Ada")], &users, &deactivate);
     assert_eq!(
         summary(&plan),
-        pairs(&[("Deactivate", "p:2"), ("Deactivate", "p:3")])
+        pairs(&[("Deactivate", "hr:2"), ("Deactivate", "hr:3")])
     );
     let ignore = policy_with_absent("Ignore");
     assert!(
@@ -424,8 +424,8 @@ fn a_source_record_that_names_no_employee_keeps_every_absent_user() {
         assert_eq!(
             skipped,
             vec![
-                ("p:2", SkipReason::AbsentWhileRecordsUnreadable(1)),
-                ("p:3", SkipReason::AbsentWhileRecordsUnreadable(1)),
+                ("hr:2", SkipReason::AbsentWhileRecordsUnreadable(1)),
+                ("hr:3", SkipReason::AbsentWhileRecordsUnreadable(1)),
             ],
             "{action}"
         );
@@ -433,7 +433,7 @@ fn a_source_record_that_names_no_employee_keeps_every_absent_user() {
         let removed = run(&employees, &users, &policy);
         assert_eq!(
             summary(&removed),
-            pairs(&[(action, "p:2"), (action, "p:3")]),
+            pairs(&[(action, "hr:2"), (action, "hr:3")]),
             "{action}"
         );
     }
@@ -466,17 +466,17 @@ fn managers_are_linked_by_external_id_including_managers_created_in_the_same_run
             .and_then(|c| c.create.as_ref())
             .and_then(|u| u.manager.clone())
     };
-    assert_eq!(manager_of("p:2").as_deref(), Some("p:1"));
-    assert_eq!(manager_of("p:3").as_deref(), Some("p:2"));
-    assert_eq!(manager_of("p:5"), None, "an unknown manager is not linked");
+    assert_eq!(manager_of("hr:2").as_deref(), Some("hr:1"));
+    assert_eq!(manager_of("hr:3").as_deref(), Some("hr:2"));
+    assert_eq!(manager_of("hr:5"), None, "an unknown manager is not linked");
     let moved = plan
         .changes
         .iter()
-        .find(|c| c.external_id == "p:4")
+        .find(|c| c.external_id == "hr:4")
         .unwrap();
     assert_eq!(moved.changes[0].attr, Attr::Manager);
-    assert_eq!(moved.changes[0].before, Some(json!("p:1")));
-    assert_eq!(moved.changes[0].after, Some(json!("p:2")));
+    assert_eq!(moved.changes[0].before, Some(json!("hr:1")));
+    assert_eq!(moved.changes[0].after, Some(json!("hr:2")));
 }
 
 #[test]
@@ -490,7 +490,7 @@ fn operation_switches_turn_kinds_of_changes_into_skips() {
     let joiner = employee("2", "Bo");
     let absent = employee("3", "Cy");
     let plan = run(&[mover, joiner], &[user, user_of("u3", &absent)], &policy);
-    assert_eq!(summary(&plan), pairs(&[("Create", "p:2")]));
+    assert_eq!(summary(&plan), pairs(&[("Create", "hr:2")]));
     let skipped: Vec<_> = plan.skipped.iter().map(|s| s.reason.clone()).collect();
     assert_eq!(
         skipped,
@@ -544,7 +544,7 @@ fn safeguards_withhold_removals_but_let_creates_and_updates_through() {
     let plan = run(&remaining, &users, &policy);
     assert_eq!(
         summary(&plan),
-        pairs(&[("Create", "p:new"), ("Update", "p:3")])
+        pairs(&[("Create", "hr:new"), ("Update", "hr:3")])
     );
     assert_eq!(plan.withheld.len(), 3);
     let trip = plan.safeguard.as_ref().unwrap();
@@ -639,7 +639,7 @@ fn a_target_that_cannot_delete_gets_deactivations_instead() {
     );
     assert_eq!(
         summary(&plan),
-        pairs(&[("Deactivate", "p:1"), ("Deactivate", "p:2")])
+        pairs(&[("Deactivate", "hr:1"), ("Deactivate", "hr:2")])
     );
     assert_eq!(plan.unchanged, 1, "an already inactive user needs nothing");
 }

@@ -172,7 +172,7 @@ mod tests {
 
     fn connection(name: &str) -> HrisConnection {
         let spec: HrisConnectionSpec = serde_saphyr::from_str(
-            "source: {csv: {path: e.csv}}\ntarget: {file: {path: d.json}}\nexternalIdPrefix: 'p:'\n",
+            "source: {csv: {path: e.csv}}\ntarget: {file: {path: d.json}}\nexternalIdPrefix: 'hr:'\n",
         )
         .unwrap();
         let mut connection = HrisConnection::new(name, spec);

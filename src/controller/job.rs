@@ -379,7 +379,7 @@ mod tests {
 
     fn connection(name: &str, yaml_target: &str) -> HrisConnection {
         let spec: HrisConnectionSpec = serde_saphyr::from_str(&format!(
-            "source: {{csv: {{path: e.csv}}}}\ntarget: {yaml_target}\nexternalIdPrefix: 'p:'\n\
+            "source: {{csv: {{path: e.csv}}}}\ntarget: {yaml_target}\nexternalIdPrefix: 'hr:'\n\
              job: {{activeDeadlineSeconds: 900, backoffLimit: 1}}\n"
         ))
         .unwrap();

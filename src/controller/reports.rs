@@ -181,7 +181,7 @@ mod tests {
 
     fn connection() -> HrisConnection {
         let spec: HrisConnectionSpec = serde_saphyr::from_str(
-            "source: {csv: {path: e.csv}}\ntarget: {file: {path: d.json}}\nexternalIdPrefix: 'p:'\n",
+            "source: {csv: {path: e.csv}}\ntarget: {file: {path: d.json}}\nexternalIdPrefix: 'hr:'\n",
         )
         .unwrap();
         let mut connection = HrisConnection::new("acme", spec);

@@ -238,19 +238,37 @@ pub fn record_run(
                 format!(
                     "the source returned no employees while {} users are managed; {} removals \
                      withheld, nobody is removed on an empty source (check the source)",
-                    trip.managed_users, trip.removals
+                    trip.managed_users, trip.withheld
                 ),
             ),
-            _ => (
-                "RemovalsWithheld",
+            Some(trip) if trip.outdated_approval.is_some() => (
+                "ApprovalOutdated",
                 format!(
-                    "removals withheld; approve plan {} with the hris-operator.io/approve-plan \
+                    "the plan changed since it was approved; nothing was applied: approve plan \
+                     {} with the hris-operator.io/approve-plan annotation",
+                    summary.plan_hash
+                ),
+            ),
+            Some(trip) => (
+                "ChangesWithheld",
+                format!(
+                    "{} changes withheld ({}); approve plan {} with the \
+                     hris-operator.io/approve-plan annotation",
+                    trip.withheld,
+                    trip.limit,
+                    summary.plan_hash
+                ),
+            ),
+            None => (
+                "ChangesWithheld",
+                format!(
+                    "changes withheld; approve plan {} with the hris-operator.io/approve-plan \
                      annotation",
                     summary.plan_hash
                 ),
             ),
         },
-        _ => ("WithinLimits", "no removals withheld".into()),
+        _ => ("WithinLimits", "no changes withheld".into()),
     };
     set_condition(
         &mut status.conditions,
@@ -458,7 +476,9 @@ mod tests {
         let mut empty = summary(RunResult::Withheld, 0);
         empty.safeguard = Some(crate::sync::plan::SafeguardTrip {
             empty_source: true,
-            removals: 8,
+            outdated_approval: None,
+            guards: Vec::new(),
+            withheld: 8,
             managed_users: 8,
             limit: "the source returned no employees".into(),
         });

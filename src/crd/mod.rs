@@ -977,18 +977,42 @@ impl Default for Operations {
     }
 }
 
-/// Limits on removals (deactivations plus deletions) in one run.
+/// Limits on each kind of change in one run. A guard trips when its changes exceed `maxPercent`
+/// of its base or `maxCount`; the changes of every tripped guard are withheld together (all other
+/// changes still go), the run ends `Withheld`, and approving its plan hash with the
+/// `hris-operator.io/approve-plan` annotation lets exactly that plan through. The defaults let an
+/// ordinary day through and stop a broken export: removals 20 % of active managed users,
+/// sign-in identity changes 10 %, reactivations 10 %, attribute clears 20 % per attribute, and no
+/// limit on creates (so the first sync of a connection can create everyone).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Safeguards {
-    /// Withhold removals when they exceed this percentage of managed users (0-100).
-    #[serde(default = "default_max_delete_percent")]
-    #[schemars(range(min = 0, max = 100))]
-    pub max_delete_percent: u32,
-    /// Withhold removals when they exceed this count (0: no count limit).
+    /// Deactivations plus deletions, against the managed users that are active (deletions of
+    /// already deactivated users also count against all managed users). Default: 20 %.
+    #[serde(default = "Guard::removals")]
+    pub removals: Guard,
+    /// Changes of an existing user's email or login, against the managed users. A move from a
+    /// work address to a personal one always needs approval. Default: 10 %.
+    #[serde(default = "Guard::identity_changes")]
+    pub identity_changes: Guard,
+    /// Deactivated users made active again, against the managed users. Default: 10 %.
+    #[serde(default = "Guard::reactivations")]
+    pub reactivations: Guard,
+    /// A mapped attribute going from a value to empty, per attribute, against the managed
+    /// users. Default: 20 %.
+    #[serde(default = "Guard::attribute_clears")]
+    pub attribute_clears: Guard,
+    /// New users, against the managed users. Off unless set (a first sync creates everyone).
     #[serde(default)]
+    pub creates: Guard,
+    /// Deprecated: use `removals.maxPercent`. Kept so older manifests still apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub max_delete_percent: Option<u32>,
+    /// Deprecated: use `removals.maxCount` (here 0 meant no count limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
-    pub max_delete_count: u32,
+    pub max_delete_count: Option<u32>,
     /// After a spec change, an Active connection simulates first and applies only once that
     /// plan's hash is approved with the `hris-operator.io/approve-plan` annotation.
     #[serde(default)]
@@ -998,15 +1022,55 @@ pub struct Safeguards {
 impl Default for Safeguards {
     fn default() -> Self {
         Self {
-            max_delete_percent: default_max_delete_percent(),
-            max_delete_count: 0,
+            removals: Guard::removals(),
+            identity_changes: Guard::identity_changes(),
+            reactivations: Guard::reactivations(),
+            attribute_clears: Guard::attribute_clears(),
+            creates: Guard::default(),
+            max_delete_percent: None,
+            max_delete_count: None,
             require_simulation_approval: false,
         }
     }
 }
 
-fn default_max_delete_percent() -> u32 {
-    20
+/// The limits of one safeguard. A guard with neither set never trips.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Guard {
+    /// Trip when the changes exceed this percentage of the guard's base (0-100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100))]
+    pub max_percent: Option<u32>,
+    /// Trip when the changes exceed this count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub max_count: Option<u32>,
+}
+
+impl Guard {
+    fn percent(max_percent: u32) -> Guard {
+        Guard {
+            max_percent: Some(max_percent),
+            max_count: None,
+        }
+    }
+
+    fn removals() -> Guard {
+        Guard::percent(20)
+    }
+
+    fn identity_changes() -> Guard {
+        Guard::percent(10)
+    }
+
+    fn reactivations() -> Guard {
+        Guard::percent(10)
+    }
+
+    fn attribute_clears() -> Guard {
+        Guard::percent(20)
+    }
 }
 
 /// When runs happen. Set `cron` or `interval`, not both.

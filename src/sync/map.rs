@@ -4,7 +4,7 @@ use compact_str::CompactString;
 use serde_json::Value;
 
 use super::{
-    field::{FieldValue, fold_case},
+    field::{FieldValue, eq_ignore_case, fold_case},
     model::{Attributes, EmailType, Employee, NewUser},
     policy::Mapping,
     policy::SyncPolicy,
@@ -104,12 +104,14 @@ pub fn preferred_language<'a>(employee: &'a Employee, policy: &'a SyncPolicy) ->
         .or(policy.default_language.as_deref())
 }
 
-/// The HR id of an employee's manager, unless it is missing or the employee themself.
+/// The HR id of an employee's manager, unless it is missing or the employee themself. Ids are
+/// compared as employee ids are everywhere (without case), so `e5` is E5's own id.
 pub fn manager_id(employee: &Employee) -> Option<&str> {
     employee
         .manager_id
         .as_deref()
-        .filter(|manager| !manager.is_empty() && *manager != employee.id)
+        .map(str::trim)
+        .filter(|manager| !manager.is_empty() && !eq_ignore_case(manager, &employee.id))
 }
 
 /// The user an employee should be, given the chosen email and whether it is active yet.
@@ -170,7 +172,7 @@ mod tests {
     }
 
     const BASE: &str =
-        "source: {csv: {path: x.csv}}\ntarget: {file: {path: d.json}}\nexternalIdPrefix: 'p:'\n";
+        "source: {csv: {path: x.csv}}\ntarget: {file: {path: d.json}}\nexternalIdPrefix: 'hr:'\n";
 
     #[test]
     fn mappings_apply_aliases_case_insensitively_and_skip_missing_values() {
@@ -199,8 +201,8 @@ mod tests {
         e.manager_id = Some("3".into());
         e.custom_fields.insert("cost", json!({"center": 4410}));
         let user = desired_user(&e, "ada@corp.example", true, &policy);
-        assert_eq!(user.external_id, "p:7");
-        assert_eq!(user.manager.as_deref(), Some("p:3"));
+        assert_eq!(user.external_id, "hr:7");
+        assert_eq!(user.manager.as_deref(), Some("hr:3"));
         assert_eq!(user.preferred_language.as_deref(), Some("en"));
         assert_eq!(user.attributes.get("dept"), Some(&json!("Engineering")));
         assert_eq!(user.attributes.get("costCenter"), Some(&json!(4410)));

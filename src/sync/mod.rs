@@ -1,6 +1,7 @@
 //! The sync pipeline: fetch → filter → map → plan → apply. Only fetch and apply do I/O.
 
 pub mod apply;
+pub mod email;
 pub mod field;
 pub mod filter;
 pub mod lifecycle;
@@ -9,4 +10,5 @@ pub mod model;
 pub mod plan;
 pub mod policy;
 pub mod report;
+pub mod safeguard;
 pub mod run;

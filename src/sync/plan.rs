@@ -18,12 +18,14 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{
+    email::{EmailKey, same_email},
     field::eq_ignore_case,
     filter,
     lifecycle::{self, Disposition},
     map,
     model::{Attr, AttrChange, DirectoryUser, Employee, NewUser, RecordError},
     policy::SyncPolicy,
+    safeguard::{self, Census, GuardTrip},
 };
 use crate::crd::{MatchKey, RemovalAction};
 
@@ -117,6 +119,12 @@ pub enum ConflictKind {
     DuplicateEmail,
     /// The source holds the employee id more than once.
     DuplicateEmployeeId,
+    /// The email is held by a user of ours whose employee is no longer in the source: most
+    /// likely the same person under a new HR id.
+    ReKeyed,
+    /// The email belongs to a deactivated account this connection does not manage. Adopting it
+    /// would revive whatever data and groups it kept.
+    InactiveAccount,
 }
 
 /// An employee left untouched because matching it would be a guess.
@@ -130,6 +138,73 @@ pub struct Conflict {
     pub kind: ConflictKind,
     /// Target ids of the users involved.
     pub target_ids: Vec<CompactString>,
+    /// The externalIds those users hold ("" for none), in the same order.
+    pub holders: Vec<CompactString>,
+    /// The externalId the employee's user would have.
+    pub external_id: CompactString,
+}
+
+impl Conflict {
+    /// What a person can do to resolve the conflict: what to change, and where.
+    pub fn resolution(&self) -> String {
+        let users = || {
+            self.target_ids
+                .iter()
+                .zip(&self.holders)
+                .map(|(id, holder)| match holder.as_str() {
+                    "" => format!("user {id} (no externalId)"),
+                    holder => format!("user {id} ({holder})"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let employee = &self.employee_id;
+        match self.kind {
+            ConflictKind::EmailTaken => format!(
+                "the address is held by {}: give employee {employee} its own address in the HR \
+                 system, or free the address in the target",
+                users()
+            ),
+            ConflictKind::ReKeyed => {
+                let old = self.holders.first().map_or("", |h| h.as_str());
+                format!(
+                    "the address is held by {}, whose employee is no longer in the source. If \
+                     employee {employee} is that person under a new HR id, set that user's \
+                     externalId to {} in the target (the next run then updates it), or give \
+                     the person the old id back in the HR system; if it is someone else, free \
+                     the address. Until then neither account is changed or removed ({old} \
+                     included)",
+                    users(),
+                    self.external_id
+                )
+            }
+            ConflictKind::InactiveAccount => format!(
+                "the address belongs to the deactivated {}, which this connection does not \
+                 manage: delete or rename that account in the target to create a fresh one, or \
+                 set its externalId to {} to adopt it deliberately",
+                users(),
+                self.external_id
+            ),
+            ConflictKind::MultipleMatches => format!(
+                "several users match employee {employee} ({}): remove the duplicate in the \
+                 target",
+                users()
+            ),
+            ConflictKind::SharedUser => format!(
+                "several employees match {}: correct the duplicated address or id in the HR \
+                 system",
+                users()
+            ),
+            ConflictKind::DuplicateEmail => format!(
+                "several new employees have this address: give each its own in the HR system \
+                 (employee {employee} is one)"
+            ),
+            ConflictKind::DuplicateEmployeeId => format!(
+                "the source holds employee id {employee} more than once: remove the duplicate \
+                 record in the HR system or export"
+            ),
+        }
+    }
 }
 
 /// Why an employee or change was skipped.
@@ -146,8 +221,17 @@ pub enum SkipReason {
     /// The change's kind is switched off in `operations`.
     OperationDisabled(ChangeKind),
     /// A managed user absent from the source is kept: this many source records could not be
-    /// read and named no employee, and one of them may be this user's.
+    /// read, and one of them may be this user's.
     AbsentWhileRecordsUnreadable(usize),
+    /// A joiner before its start date whose email matches an active account we do not manage:
+    /// adopting it now would deactivate it, so it is adopted once the joiner is active.
+    AdoptionWaitsForStart(Option<Date>),
+    /// The user is part of a conflict (see conflicts.csv): it is neither changed nor removed
+    /// while the conflict stands.
+    InConflict,
+    /// The employee id contains the prefix's separator, so its externalId could be confused
+    /// with another connection's.
+    IdContainsSeparator(char),
 }
 
 impl SkipReason {
@@ -165,7 +249,22 @@ impl SkipReason {
             }
             SkipReason::AbsentWhileRecordsUnreadable(count) => format!(
                 "absent from the source, but kept: {count} source record(s) could not be read \
-                 and name no employee (see errors.csv); once they are fixed, a run removes it"
+                 (see errors.csv) and one may be this user's; once they are fixed, a run \
+                 removes it"
+            ),
+            SkipReason::AdoptionWaitsForStart(start) => format!(
+                "the email matches an active account this connection does not manage; it is \
+                 adopted once the employee is active{}, never deactivated before",
+                start.map(|d| format!(" (starts {d})")).unwrap_or_default()
+            ),
+            SkipReason::InConflict => {
+                "the user is part of a conflict (see conflicts.csv); it is neither changed nor \
+                 removed until the conflict is resolved"
+                    .into()
+            }
+            SkipReason::IdContainsSeparator(separator) => format!(
+                "the employee id contains `{separator}`, the separator that ends \
+                 externalIdPrefix; choose a prefix ending in a character no id contains"
             ),
         }
     }
@@ -182,17 +281,24 @@ pub struct Skip {
     pub reason: SkipReason,
 }
 
-/// Why removals were withheld.
+/// Why changes were withheld.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SafeguardTrip {
-    /// The source returned no employees while the target has managed users. Not approvable.
+    /// The source returned no employees while the target has managed users: its removals are
+    /// withheld whatever is approved.
     pub empty_source: bool,
-    /// Planned removals (deactivations plus deletions).
-    pub removals: usize,
+    /// The plan hash a person approved, when the plan has changed since: nothing is applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outdated_approval: Option<String>,
+    /// The guards that tripped, and by how much.
+    #[serde(default)]
+    pub guards: Vec<GuardTrip>,
+    /// Changes withheld.
+    pub withheld: usize,
     /// Users managed by this connection.
     pub managed_users: usize,
-    /// Human-readable limit that was exceeded.
+    /// What was exceeded, for people: one clause per tripped guard.
     pub limit: String,
 }
 
@@ -296,11 +402,37 @@ struct Hits {
     count: u32,
 }
 
+/// How an index compares its keys.
+#[derive(Clone, Copy)]
+enum Compare {
+    /// Ids: case-insensitive.
+    Caseless,
+    /// Email addresses: see [`same_email`].
+    Email,
+}
+
+impl Compare {
+    fn eq(self, a: &str, b: &str) -> bool {
+        match self {
+            Compare::Caseless => eq_ignore_case(a, b),
+            Compare::Email => same_email(a, b),
+        }
+    }
+
+    fn hash(self, state: &foldhash::fast::RandomState, key: &str) -> u64 {
+        match self {
+            Compare::Caseless => state.hash_one(Caseless(key)),
+            Compare::Email => state.hash_one(EmailKey(key)),
+        }
+    }
+}
+
 /// Rows indexed by a case-insensitive key. The table stores row references only (8 bytes a
 /// slot, against 24 for a map of string keys); keys are read back from the rows.
 struct KeyIndex {
     table: HashTable<Slot>,
     state: foldhash::fast::RandomState,
+    compare: Compare,
 }
 
 /// A row reference (row number shifted left, low bit: which of the row's keys) and a count.
@@ -311,25 +443,26 @@ struct Slot {
 }
 
 impl KeyIndex {
-    fn with_capacity(capacity: usize) -> Self {
+    fn with_capacity(capacity: usize, compare: Compare) -> Self {
         Self {
             table: HashTable::with_capacity(capacity),
             state: Default::default(),
+            compare,
         }
     }
 
     fn hash(&self, key: &str) -> u64 {
-        self.state.hash_one(Caseless(key))
+        self.compare.hash(&self.state, key)
     }
 
     /// Adds a key; `key_of` reads a slot's key back from its row.
     fn add<'a>(&mut self, key: u32, value: &str, key_of: impl Fn(u32) -> &'a str) {
         let hash = self.hash(value);
-        let state = &self.state;
+        let (state, compare) = (&self.state, self.compare);
         match self.table.entry(
             hash,
-            |slot| eq_ignore_case(key_of(slot.key), value),
-            |slot| state.hash_one(Caseless(key_of(slot.key))),
+            |slot| compare.eq(key_of(slot.key), value),
+            |slot| compare.hash(state, key_of(slot.key)),
         ) {
             Entry::Occupied(mut slot) => slot.get_mut().count += 1,
             Entry::Vacant(vacant) => {
@@ -341,7 +474,7 @@ impl KeyIndex {
     fn get<'a>(&self, value: &str, key_of: impl Fn(u32) -> &'a str) -> Hits {
         self.table
             .find(self.hash(value), |slot| {
-                eq_ignore_case(key_of(slot.key), value)
+                self.compare.eq(key_of(slot.key), value)
             })
             .map_or_else(Hits::default, |slot| Hits {
                 first: slot.key >> 1,
@@ -359,8 +492,8 @@ struct UserIndex<'a> {
 
 impl<'a> UserIndex<'a> {
     fn new(users: &'a [DirectoryUser]) -> Self {
-        let mut by_external_id = KeyIndex::with_capacity(users.len());
-        let mut by_email = KeyIndex::with_capacity(users.len());
+        let mut by_external_id = KeyIndex::with_capacity(users.len(), Compare::Caseless);
+        let mut by_email = KeyIndex::with_capacity(users.len(), Compare::Email);
         for (row, user) in users.iter().enumerate() {
             let key = (row as u32) << 1;
             if let Some(external_id) = user.external_id.as_deref().filter(|id| !id.is_empty()) {
@@ -373,7 +506,7 @@ impl<'a> UserIndex<'a> {
                 && !user
                     .email
                     .as_deref()
-                    .is_some_and(|email| eq_ignore_case(email, user_name))
+                    .is_some_and(|email| same_email(email, user_name))
             {
                 by_email.add(key | 1, user_name, |key| email_of(users, key));
             }
@@ -402,11 +535,16 @@ impl<'a> UserIndex<'a> {
             _ => (0..self.users.len() as u32)
                 .filter(|&i| {
                     let user = &self.users[i as usize];
-                    let held = match key {
-                        MatchKey::ExternalId => [user.external_id.as_deref(), None],
-                        MatchKey::Email => [user.email.as_deref(), user.user_name.as_deref()],
-                    };
-                    held.iter().flatten().any(|v| eq_ignore_case(v, value))
+                    match key {
+                        MatchKey::ExternalId => user
+                            .external_id
+                            .as_deref()
+                            .is_some_and(|v| eq_ignore_case(v, value)),
+                        MatchKey::Email => [user.email.as_deref(), user.user_name.as_deref()]
+                            .iter()
+                            .flatten()
+                            .any(|v| same_email(v, value)),
+                    }
                 })
                 .collect(),
         }
@@ -467,7 +605,7 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
     let mut skipped = Vec::new();
 
     let employee_id = |key: u32| input.employees[(key >> 1) as usize].id.as_str();
-    let mut id_counts = KeyIndex::with_capacity(input.employees.len());
+    let mut id_counts = KeyIndex::with_capacity(input.employees.len(), Compare::Caseless);
     for (row, employee) in input.employees.iter().enumerate() {
         id_counts.add((row as u32) << 1, &employee.id, employee_id);
     }
@@ -494,13 +632,23 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
     // Pass one: filter, lifecycle, match.
     let mut candidates: Vec<Candidate<'_>> = Vec::with_capacity(input.employees.len());
     let mut claims = vec![0u8; users.len()];
-    let mut create_emails: FastMap<Caseless<'_>, u32> = fast_map(0);
+    let mut create_emails: FastMap<EmailKey<'_>, u32> = fast_map(0);
     for employee in input.employees {
         let email = map::choose_email(employee, &policy.email_priority);
         if !filter::keep(employee, email, &policy.filters) {
             continue;
         }
         let external_id = policy.external_id(&employee.id);
+        if let Some(separator) = prefix.chars().last()
+            && employee.id.contains(separator)
+        {
+            skipped.push(Skip {
+                employee_id: Some(employee.id.clone()),
+                external_id,
+                reason: SkipReason::IdContainsSeparator(separator),
+            });
+            continue;
+        }
         let by_external_id = index.hits(MatchKey::ExternalId, &external_id);
         protect(&employee.id, by_external_id);
         if id_counts.get(&employee.id, employee_id).count > 1 {
@@ -509,6 +657,8 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
                 email: email.map(Into::into),
                 kind: ConflictKind::DuplicateEmployeeId,
                 target_ids: Vec::new(),
+                holders: Vec::new(),
+                external_id,
             });
             continue;
         }
@@ -547,6 +697,11 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
                 .iter()
                 .map(|&i| users[i as usize].id.clone())
                 .collect(),
+            holders: target_ids
+                .iter()
+                .map(|&i| users[i as usize].external_id.clone().unwrap_or_default())
+                .collect(),
+            external_id: external_id.clone(),
         };
 
         let matched = policy.matching.iter().find_map(|key| {
@@ -582,16 +737,56 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
                     conflicts.push(conflict(ConflictKind::MultipleMatches, &all));
                     continue;
                 }
-                if via == MatchKey::Email && owned_id(prefix, user).is_some() {
-                    // Found by email, but the user belongs to another employee of ours.
-                    conflicts.push(conflict(ConflictKind::EmailTaken, &[user_index]));
+                if disposition.is_leaver() && by_external_id.count == 0 {
+                    // A leaver's old address found on someone else's account: nothing of
+                    // ours to remove. An unmanaged account is reported (never adopted only to
+                    // be removed); another employee's account is simply not the leaver's.
+                    if owned_id(prefix, user).is_none() {
+                        skipped.push(skip(SkipReason::LeaverNotManaged));
+                    }
                     continue;
+                }
+                if via == MatchKey::Email {
+                    if let Some(owner) = owned_id(prefix, user) {
+                        // Found by email, but the user belongs to another employee of ours;
+                        // when that employee is gone from the source, HR probably re-keyed
+                        // the person.
+                        let kind = if id_counts.get(owner, employee_id).count == 0 {
+                            ConflictKind::ReKeyed
+                        } else {
+                            ConflictKind::EmailTaken
+                        };
+                        conflicts.push(conflict(kind, &[user_index]));
+                        continue;
+                    }
+                    if user
+                        .external_id
+                        .as_deref()
+                        .is_some_and(|id| has_prefix_ignore_case(id, prefix))
+                    {
+                        // Under our prefix but not ours to manage (a connection with a longer
+                        // prefix, such as acme:contractors:): another connection's user.
+                        conflicts.push(conflict(ConflictKind::EmailTaken, &[user_index]));
+                        continue;
+                    }
+                    if !user.active {
+                        conflicts.push(conflict(ConflictKind::InactiveAccount, &[user_index]));
+                        continue;
+                    }
+                    if let Disposition::Provision { active: false } = disposition {
+                        // Adopting now would deactivate someone's working account until the
+                        // start date: the joiner waits and is adopted once active.
+                        skipped.push(skip(SkipReason::AdoptionWaitsForStart(
+                            employee.start_date,
+                        )));
+                        continue;
+                    }
                 }
                 let holds_email = [user.email.as_deref(), user.user_name.as_deref()]
                     .iter()
                     .flatten()
-                    .any(|current| eq_ignore_case(current, email));
-                if !holds_email && by_email().count > 0 {
+                    .any(|current| same_email(current, email));
+                if !holds_email && !disposition.is_leaver() && by_email().count > 0 {
                     let others: Vec<u32> = index
                         .all(MatchKey::Email, email, by_email())
                         .into_iter()
@@ -601,10 +796,6 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
                         conflicts.push(conflict(ConflictKind::EmailTaken, &others));
                         continue;
                     }
-                }
-                if disposition.is_leaver() && owned_id(prefix, user).is_none() {
-                    skipped.push(skip(SkipReason::LeaverNotManaged));
-                    continue;
                 }
                 let claim = &mut claims[user_index as usize];
                 *claim = claim.saturating_add(1);
@@ -622,7 +813,7 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
                     ));
                     continue;
                 }
-                *create_emails.entry(Caseless(email)).or_default() += 1;
+                *create_emails.entry(EmailKey(email)).or_default() += 1;
                 Outcome::Create
             }
         };
@@ -635,16 +826,16 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
 
     // Several employees on one user, or one new email: none of them is acted upon.
     candidates.retain(|candidate| {
-        let (shared, kind, target_ids) = match candidate.outcome {
+        let (shared, kind, involved) = match candidate.outcome {
             Outcome::Existing(i) => (
                 claims[i as usize] > 1,
                 ConflictKind::SharedUser,
-                vec![users[i as usize].id.clone()],
+                Some(&users[i as usize]),
             ),
             Outcome::Create => (
-                create_emails[&Caseless(candidate.email(policy))] > 1,
+                create_emails[&EmailKey(candidate.email(policy))] > 1,
                 ConflictKind::DuplicateEmail,
-                Vec::new(),
+                None,
             ),
         };
         if shared {
@@ -652,17 +843,26 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
                 employee_id: candidate.employee.id.clone(),
                 email: Some(candidate.email(policy).into()),
                 kind,
-                target_ids,
+                target_ids: involved.iter().map(|u| u.id.clone()).collect(),
+                holders: involved
+                    .iter()
+                    .map(|u| u.external_id.clone().unwrap_or_default())
+                    .collect(),
+                external_id: policy.external_id(&candidate.employee.id),
             });
         }
         !shared
     });
+
+    // Every account in a conflict is left exactly as it is while the conflict stands.
+    let frozen = conflicted_users(users, &conflicts);
 
     // Which users go away, and which employees have a user after the run (for manager links).
     let mut removed = vec![false; users.len()];
     for candidate in &candidates {
         if let (Disposition::Delete, Outcome::Existing(i)) =
             (candidate.disposition, candidate.outcome)
+            && !frozen[i as usize]
         {
             removed[i as usize] = true;
         }
@@ -671,16 +871,14 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
         .filter(|&i| {
             claims[i as usize] == 0
                 && !protected[i as usize]
+                && !frozen[i as usize]
                 && owned_id(prefix, &users[i as usize]).is_some()
         })
         .collect();
-    // A record that could not be read and names no employee might be any absent user's: absent
-    // users are then kept (and reported), never removed on a guess.
-    let unidentified = input
-        .record_errors
-        .iter()
-        .filter(|error| error.employee_id.is_none())
-        .count();
+    // A record that could not be read might be any absent user's (a garbled id, rows merged
+    // by a stray quote, a file cut short): absent users are then kept and reported, never
+    // removed on a guess.
+    let unidentified = input.record_errors.len();
     if policy.lifecycle.absent_users == RemovalAction::Delete && unidentified == 0 {
         for &i in &absent {
             removed[i as usize] = true;
@@ -721,6 +919,16 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
     for candidate in candidates {
         let employee = candidate.employee;
         let external_id = policy.external_id(&employee.id);
+        if let Outcome::Existing(i) = candidate.outcome
+            && frozen[i as usize]
+        {
+            skipped.push(Skip {
+                employee_id: Some(employee.id.clone()),
+                external_id,
+                reason: SkipReason::InConflict,
+            });
+            continue;
+        }
         match (candidate.outcome, candidate.disposition) {
             (Outcome::Create, Disposition::Provision { active }) => {
                 let mut user = map::desired_user(employee, candidate.email(policy), active, policy);
@@ -880,38 +1088,14 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
     skipped.sort_by(|a, b| a.external_id.cmp(&b.external_id));
     let hash = plan_hash(&changes);
 
-    let removals = changes.iter().filter(|c| c.kind.is_removal()).count();
-    let safeguard = safeguard(
-        input.employees.len() + input.record_errors.len(),
-        removals,
-        managed_users,
-        policy,
-        input.approved_hash == Some(hash.as_str()),
-    );
-    let mut safeguard = safeguard;
-    let withheld = match input.approved_hash {
-        // An approval names one plan: a different plan is not applied at all, not even its
-        // creates and updates (they were never approved).
-        Some(approved) if approved != hash && !changes.is_empty() => {
-            safeguard = Some(SafeguardTrip {
-                empty_source: false,
-                removals,
-                managed_users,
-                limit: format!(
-                    "the plan changed since {approved} was approved (it is now {hash}); nothing \
-                     is applied until the new plan is approved"
-                ),
-            });
-            std::mem::take(&mut changes)
-        }
-        _ if safeguard.is_some() => {
-            let (withheld, kept) = changes.into_iter().partition(|c| c.kind.is_removal());
-            changes = kept;
-            withheld
-        }
-        _ => Vec::new(),
+    let census = Census {
+        managed: managed_users,
+        active_managed: users
+            .iter()
+            .filter(|u| u.active && owned_id(prefix, u).is_some())
+            .count(),
     };
-
+    let (changes, withheld, safeguard) = withhold(changes, &hash, census, input, policy);
     Plan {
         as_of: input.as_of,
         changes,
@@ -924,6 +1108,25 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
         employees: input.employees.len(),
         hash,
     }
+}
+
+/// Which users a conflict involves, by index.
+fn conflicted_users(users: &[DirectoryUser], conflicts: &[Conflict]) -> Vec<bool> {
+    let mut frozen = vec![false; users.len()];
+    if conflicts.iter().all(|c| c.target_ids.is_empty()) {
+        return frozen;
+    }
+    let by_id: FastMap<&str, usize> = users
+        .iter()
+        .enumerate()
+        .map(|(i, user)| (user.id.as_str(), i))
+        .collect();
+    for id in conflicts.iter().flat_map(|c| &c.target_ids) {
+        if let Some(&i) = by_id.get(id.as_str()) {
+            frozen[i] = true;
+        }
+    }
+    frozen
 }
 
 /// A manager's user after the run.
@@ -986,49 +1189,77 @@ impl<'a> Managers<'a> {
     }
 }
 
-fn safeguard(
-    source_records: usize,
-    removals: usize,
-    managed_users: usize,
+/// Splits a sorted plan into the changes that go and the ones the safeguards hold back.
+///
+/// An approval names one plan: a different plan is not applied at all, not even the changes no
+/// guard would hold (they were never approved). An approved plan passes every guard but one:
+/// a source that returned nobody never removes anyone.
+fn withhold(
+    mut changes: Vec<Change>,
+    hash: &str,
+    census: Census,
+    input: &PlanInput<'_>,
     policy: &SyncPolicy,
-    approved: bool,
-) -> Option<SafeguardTrip> {
-    if removals == 0 {
-        return None;
-    }
-    let trip = |empty_source, limit: String| SafeguardTrip {
-        empty_source,
-        removals,
-        managed_users,
-        limit,
+) -> (Vec<Change>, Vec<Change>, Option<SafeguardTrip>) {
+    let mut trip = SafeguardTrip {
+        empty_source: false,
+        outdated_approval: None,
+        guards: Vec::new(),
+        withheld: 0,
+        managed_users: census.managed,
+        limit: String::new(),
     };
-    if source_records == 0 {
-        return Some(trip(
-            true,
+    if let Some(approved) = input.approved_hash
+        && approved != hash
+        && !changes.is_empty()
+    {
+        trip.outdated_approval = Some(approved.to_owned());
+        trip.withheld = changes.len();
+        trip.limit = format!(
+            "the plan changed since {approved} was approved (it is now {hash}); nothing is \
+             applied until the new plan is approved"
+        );
+        return (Vec::new(), changes, Some(trip));
+    }
+    let empty_source = input.employees.is_empty()
+        && input.record_errors.is_empty()
+        && changes.iter().any(|c| c.kind.is_removal());
+    let mut hold = if input.approved_hash == Some(hash) {
+        vec![false; changes.len()]
+    } else {
+        let verdict = safeguard::check(
+            &changes,
+            input.users,
+            input.employees,
+            census,
+            &policy.safeguards,
+        );
+        trip.guards = verdict.trips;
+        verdict.withhold
+    };
+    if empty_source {
+        for (held, change) in hold.iter_mut().zip(&changes) {
+            *held |= change.kind.is_removal();
+        }
+    }
+    if !hold.contains(&true) {
+        return (changes, Vec::new(), None);
+    }
+    let mut clauses: Vec<String> = Vec::new();
+    if empty_source {
+        trip.empty_source = true;
+        clauses.push(
             "the source returned no employees; nobody is removed on an empty source".into(),
-        ));
+        );
     }
-    if approved {
-        return None;
-    }
-    let limits = &policy.safeguards;
-    let percent = u64::from(limits.max_delete_percent);
-    if removals as u64 * 100 > percent * managed_users as u64 {
-        return Some(trip(
-            false,
-            format!(
-                "{removals} of {managed_users} managed users is more than maxDeletePercent {percent}%"
-            ),
-        ));
-    }
-    let count = limits.max_delete_count;
-    if count > 0 && removals > count as usize {
-        return Some(trip(
-            false,
-            format!("{removals} removals is more than maxDeleteCount {count}"),
-        ));
-    }
-    None
+    clauses.extend(trip.guards.iter().map(|g| g.limit.clone()));
+    trip.limit = clauses.join("; ");
+    let mut flags = hold.into_iter();
+    let (withheld, kept): (Vec<Change>, Vec<Change>) = std::mem::take(&mut changes)
+        .into_iter()
+        .partition(|_| flags.next().unwrap_or(false));
+    trip.withheld = withheld.len();
+    (kept, withheld, Some(trip))
 }
 
 fn deactivation() -> AttrChange {
@@ -1078,6 +1309,7 @@ fn diff<'a>(
     let text = |value: Option<&str>| value.map(|v| Value::String(v.to_owned()));
     let mut compare = |attr: Attr, before: Option<&str>, after: Option<&str>, caseless: bool| {
         let same = match (before, after) {
+            (Some(b), Some(a)) if caseless && attr == Attr::Email => same_email(a, b),
             (Some(b), Some(a)) if caseless => eq_ignore_case(a, b),
             (b, a) => b.filter(|v| !v.is_empty()) == a.filter(|v| !v.is_empty()),
         };
@@ -1207,12 +1439,16 @@ pub fn plan_hash(changes: &[Change]) -> String {
     digest[..10].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The employee id a managed user belongs to; `None` for users we do not manage.
+/// The employee id a managed user belongs to; `None` for users we do not manage. The prefix
+/// ends in a separator, and the rest must not contain it: `acme:contractors:C1` belongs to the
+/// connection of `acme:contractors:`, not to that of `acme:`.
 fn owned_id<'u>(prefix: &str, user: &'u DirectoryUser) -> Option<&'u str> {
+    let separator = prefix.chars().last()?;
     user.external_id
         .as_deref()
         .filter(|id| has_prefix_ignore_case(id, prefix))
         .map(|id| &id[prefix.len()..])
+        .filter(|rest| !rest.is_empty() && !rest.contains(separator))
 }
 
 fn has_prefix_ignore_case(value: &str, prefix: &str) -> bool {

@@ -100,13 +100,8 @@ impl SyncPolicy {
         let mut errors = Vec::new();
         let mut error = |field: String, message: String| errors.push(SpecError { field, message });
 
-        if spec.external_id_prefix.trim().is_empty() {
-            error(
-                "spec.externalIdPrefix".into(),
-                "must not be empty: set a prefix such as \"acme-hris:\"; it marks the users this \
-                 connection manages"
-                    .into(),
-            );
+        if let Err(message) = check_prefix(&spec.external_id_prefix) {
+            error("spec.externalIdPrefix".into(), message);
         }
         if spec.matching.is_empty() {
             error(
@@ -256,15 +251,7 @@ impl SyncPolicy {
             ),
             _ => {}
         }
-        if spec.safeguards.max_delete_percent > 100 {
-            error(
-                "spec.safeguards.maxDeletePercent".into(),
-                format!(
-                    "{} is not a percentage: use 0 to 100",
-                    spec.safeguards.max_delete_percent
-                ),
-            );
-        }
+        let safeguards = compile_safeguards(&spec.safeguards, &mut error);
 
         let schedule = &spec.schedule;
         if schedule.cron.is_some() && schedule.interval.is_some() {
@@ -482,7 +469,7 @@ impl SyncPolicy {
             filters,
             lifecycle: spec.lifecycle.clone(),
             operations: spec.operations.clone(),
-            safeguards: spec.safeguards.clone(),
+            safeguards,
             time_zone,
         })
     }
@@ -508,6 +495,94 @@ impl SyncPolicy {
     pub fn date_at(&self, instant: jiff::Timestamp) -> Date {
         instant.to_zoned(self.time_zone.clone()).date()
     }
+}
+
+/// The characters an externalId prefix may end in: none of them occurs in the ids HR systems
+/// hand out (numbers, codes such as E1001, UUIDs).
+pub const PREFIX_SEPARATORS: [char; 4] = [':', '/', '|', '#'];
+
+/// Checks an externalId prefix: at least two characters, then a separator. Users whose
+/// externalId is the prefix, then an id without the separator, are this connection's; so
+/// `acme:` and `acme:contractors:` never claim each other's users.
+pub fn check_prefix(prefix: &str) -> Result<(), String> {
+    let example = "such as \"acme-hris:\"";
+    if prefix.trim().is_empty() {
+        return Err(format!(
+            "must not be empty: set a prefix {example}; it marks the users this connection manages"
+        ));
+    }
+    if prefix.trim() != prefix {
+        return Err(format!(
+            "{} starts or ends with a space; write the prefix without one, {example}",
+            quoted(prefix)
+        ));
+    }
+    let mut chars = prefix.chars();
+    let last = chars.next_back();
+    if !last.is_some_and(|c| PREFIX_SEPARATORS.contains(&c)) {
+        return Err(format!(
+            "{} must end in a separator, one of : / | # ({example}), so that it cannot be the \
+             start of another connection's prefix",
+            quoted(prefix)
+        ));
+    }
+    if chars.count() < 2 {
+        return Err(format!(
+            "{} is too short: write at least two characters before the separator, {example}",
+            quoted(prefix)
+        ));
+    }
+    Ok(())
+}
+
+/// The guards with the deprecated removal settings folded in, each percentage checked.
+fn compile_safeguards(
+    safeguards: &Safeguards,
+    error: &mut impl FnMut(String, String),
+) -> Safeguards {
+    let mut compiled = safeguards.clone();
+    let deprecated = safeguards.max_delete_percent.is_some() || safeguards.max_delete_count.is_some();
+    if deprecated && safeguards.removals != Safeguards::default().removals {
+        error(
+            "spec.safeguards.maxDeletePercent".into(),
+            "maxDeletePercent and maxDeleteCount are the old names of removals.maxPercent and \
+             removals.maxCount: set removals only"
+                .into(),
+        );
+    }
+    if let Some(percent) = safeguards.max_delete_percent {
+        compiled.removals.max_percent = Some(percent);
+    }
+    if let Some(count) = safeguards.max_delete_count {
+        // The old setting used 0 for "no count limit".
+        compiled.removals.max_count = (count > 0).then_some(count);
+    }
+    compiled.max_delete_percent = None;
+    compiled.max_delete_count = None;
+    if safeguards.max_delete_percent.is_some_and(|p| p > 100) {
+        error(
+            "spec.safeguards.maxDeletePercent".into(),
+            format!(
+                "{} is not a percentage: use 0 to 100",
+                safeguards.max_delete_percent.unwrap_or_default()
+            ),
+        );
+    }
+    for (name, guard) in [
+        ("removals", &safeguards.removals),
+        ("identityChanges", &safeguards.identity_changes),
+        ("reactivations", &safeguards.reactivations),
+        ("attributeClears", &safeguards.attribute_clears),
+        ("creates", &safeguards.creates),
+    ] {
+        if let Some(percent) = guard.max_percent.filter(|p| *p > 100) {
+            error(
+                format!("spec.safeguards.{name}.maxPercent"),
+                format!("{percent} is not a percentage: use 0 to 100"),
+            );
+        }
+    }
+    compiled
 }
 
 /// Parses a YYYY-MM-DD date, with an error message that says so.
@@ -635,7 +710,7 @@ mod tests {
 
     fn policy_in(zone: &str) -> SyncPolicy {
         let spec: HrisConnectionSpec = serde_saphyr::from_str(&format!(
-            "source: {{csv: {{path: e.csv}}}}\ntarget: {{file: {{path: d.json}}}}\nexternalIdPrefix: 'p:'\nschedule: {{timeZone: {zone}}}"
+            "source: {{csv: {{path: e.csv}}}}\ntarget: {{file: {{path: d.json}}}}\nexternalIdPrefix: 'hr:'\nschedule: {{timeZone: {zone}}}"
         ))
         .unwrap();
         SyncPolicy::compile(&spec).unwrap()

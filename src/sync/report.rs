@@ -318,18 +318,25 @@ pub fn write_reports(
     }
 
     let mut conflicts = writer("conflicts.csv")?;
-    conflicts.write_record(["employeeId", "email", "kind", "targetIds"])?;
+    conflicts.write_record([
+        "employeeId",
+        "email",
+        "kind",
+        "targetIds",
+        "targetExternalIds",
+        "resolution",
+    ])?;
     for conflict in &plan.conflicts {
+        let joined = |ids: &[compact_str::CompactString]| {
+            ids.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(" ")
+        };
         conflicts.write_record([
             conflict.employee_id.as_str(),
             conflict.email.as_deref().unwrap_or(""),
             &format!("{:?}", conflict.kind),
-            &conflict
-                .target_ids
-                .iter()
-                .map(|t| t.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
+            &joined(&conflict.target_ids),
+            &joined(&conflict.holders),
+            &conflict.resolution(),
         ])?;
     }
     conflicts.flush()?;
@@ -497,15 +504,23 @@ pub fn render_table(summary: &Summary, plan: &Plan, applied: &Applied) -> String
         summary.plan_hash
     );
     if let Some(trip) = &summary.safeguard {
-        let _ = writeln!(
-            out,
-            "Safeguard: {} removals withheld — {}.",
-            trip.removals, trip.limit
-        );
+        let _ = writeln!(out, "Safeguard: {} changes withheld", trip.withheld);
+        if trip.empty_source {
+            let _ = writeln!(
+                out,
+                "  the source returned no employees; nobody is removed on an empty source"
+            );
+        }
+        if trip.outdated_approval.is_some() {
+            let _ = writeln!(out, "  {}", trip.limit);
+        }
+        for guard in &trip.guards {
+            let _ = writeln!(out, "  {}", guard.limit);
+        }
         if !trip.empty_source {
             let _ = writeln!(
                 out,
-                "  To let exactly these removals through, run again with --approve {}",
+                "  To let exactly these changes through, run again with --approve {}",
                 summary.plan_hash
             );
         }

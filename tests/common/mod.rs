@@ -11,7 +11,7 @@ use hris_operator::{
 };
 use jiff::civil::{Date, date};
 
-pub const PREFIX: &str = "p:";
+pub const PREFIX: &str = "hr:";
 pub const TODAY: Date = date(2026, 11, 22);
 
 /// A spec from YAML lines added to a minimal valid spec.

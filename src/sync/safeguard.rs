@@ -1,0 +1,333 @@
+//! Safeguards: a limit on every kind of change a plan can make, so that a broken export, a typo
+//! or a lost permission never changes many accounts without a person approving that plan.
+//!
+//! Each guard counts its changes against a base and trips past `maxPercent` of it or past
+//! `maxCount`. The changes of every tripped guard are withheld together; everything else still
+//! goes. Pure: the planner calls [`check`] on the finished plan.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{
+    email::same_email,
+    model::{Attr, DirectoryUser, EmailType, Employee},
+    plan::{Change, ChangeKind},
+};
+use crate::crd::{Guard, Safeguards};
+
+/// The kinds of change a safeguard limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum GuardKind {
+    /// Deactivations and deletions.
+    Removals,
+    /// Changes of an existing user's email (its sign-in name on most targets).
+    IdentityChanges,
+    /// Deactivated users made active again.
+    Reactivations,
+    /// A mapped attribute going from a value to empty.
+    AttributeClears,
+    /// New users.
+    Creates,
+}
+
+impl GuardKind {
+    /// The guard's field under `spec.safeguards`.
+    pub fn field(self) -> &'static str {
+        match self {
+            GuardKind::Removals => "removals",
+            GuardKind::IdentityChanges => "identityChanges",
+            GuardKind::Reactivations => "reactivations",
+            GuardKind::AttributeClears => "attributeClears",
+            GuardKind::Creates => "creates",
+        }
+    }
+}
+
+/// One tripped guard, and by how much.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GuardTrip {
+    /// Which guard.
+    pub guard: GuardKind,
+    /// The attribute, for an attribute-clears guard.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    /// Changes of this kind in the plan.
+    pub changes: usize,
+    /// What the percentage is taken of.
+    pub base: usize,
+    /// The limit exceeded, for people.
+    pub limit: String,
+}
+
+/// The users a plan's percentages are taken of.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Census {
+    /// Users managed by this connection.
+    pub managed: usize,
+    /// Managed users that are active.
+    pub active_managed: usize,
+}
+
+/// What the guards found: the tripped guards, and for each change whether it is withheld.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Verdict {
+    /// Tripped guards, in guard order.
+    pub trips: Vec<GuardTrip>,
+    /// One flag per change: withheld by a tripped guard.
+    pub withhold: Vec<bool>,
+}
+
+/// What one change does, as the guards see it.
+#[derive(Default)]
+struct Facts {
+    removal: bool,
+    active_removal: bool,
+    identity: bool,
+    personal_move: bool,
+    reactivation: bool,
+    clears: Vec<Arc<str>>,
+    create: bool,
+}
+
+/// Checks a plan's changes against the guards.
+pub fn check(
+    changes: &[Change],
+    users: &[DirectoryUser],
+    employees: &[Employee],
+    census: Census,
+    guards: &Safeguards,
+) -> Verdict {
+    let facts = classify(changes, users, employees);
+    let count = |test: fn(&Facts) -> bool| facts.iter().filter(|f| test(f)).count();
+    let mut trips = Vec::new();
+
+    let removals = count(|f| f.removal);
+    let active_removals = count(|f| f.active_removal);
+    let removals_trip = exceeds(
+        GuardKind::Removals,
+        &guards.removals,
+        active_removals,
+        census.active_managed,
+        "active managed users",
+    )
+    .or_else(|| {
+        exceeds(
+            GuardKind::Removals,
+            &guards.removals,
+            removals,
+            census.managed,
+            "managed users",
+        )
+    });
+    let identity_trip = exceeds(
+        GuardKind::IdentityChanges,
+        &guards.identity_changes,
+        count(|f| f.identity),
+        census.managed,
+        "managed users",
+    );
+    let reactivations_trip = exceeds(
+        GuardKind::Reactivations,
+        &guards.reactivations,
+        count(|f| f.reactivation),
+        census.managed,
+        "managed users",
+    );
+    let creates_trip = exceeds(
+        GuardKind::Creates,
+        &guards.creates,
+        count(|f| f.create),
+        census.managed,
+        "managed users",
+    );
+    let held = [
+        removals_trip.is_some(),
+        identity_trip.is_some(),
+        reactivations_trip.is_some(),
+        creates_trip.is_some(),
+    ];
+    trips.extend(removals_trip);
+    trips.extend(identity_trip);
+    let personal_moves = count(|f| f.personal_move);
+    if personal_moves > 0 {
+        trips.push(GuardTrip {
+            guard: GuardKind::IdentityChanges,
+            attribute: None,
+            changes: personal_moves,
+            base: census.managed,
+            limit: format!(
+                "identityChanges: {personal_moves} users' email would move from a work address \
+                 to a personal one, which always needs approval"
+            ),
+        });
+    }
+    trips.extend(reactivations_trip);
+    let cleared_trips = clears_trips(&facts, &guards.attribute_clears, census.managed);
+    let clears_held: Vec<Arc<str>> = cleared_trips
+        .iter()
+        .filter_map(|t| t.attribute.as_deref().map(Arc::from))
+        .collect();
+    trips.extend(cleared_trips);
+    trips.extend(creates_trip);
+
+    let [removals_held, identity_held, reactivations_held, creates_held] = held;
+    let withhold = facts
+        .iter()
+        .map(|f| {
+            (f.removal && removals_held)
+                || (f.identity && identity_held)
+                || f.personal_move
+                || (f.reactivation && reactivations_held)
+                || (f.create && creates_held)
+                || f.clears.iter().any(|a| clears_held.contains(a))
+        })
+        .collect();
+    Verdict { trips, withhold }
+}
+
+/// The attribute-clears guard, per attribute.
+fn clears_trips(facts: &[Facts], guard: &Guard, managed: usize) -> Vec<GuardTrip> {
+    let mut cleared: Vec<(&Arc<str>, usize)> = Vec::new();
+    for attribute in facts.iter().flat_map(|f| &f.clears) {
+        match cleared.iter_mut().find(|(name, _)| *name == attribute) {
+            Some((_, n)) => *n += 1,
+            None => cleared.push((attribute, 1)),
+        }
+    }
+    cleared.sort();
+    cleared
+        .into_iter()
+        .filter_map(|(attribute, n)| {
+            let mut trip = exceeds(
+                GuardKind::AttributeClears,
+                guard,
+                n,
+                managed,
+                "managed users",
+            )?;
+            trip.limit = format!("{} (attribute {attribute})", trip.limit);
+            trip.attribute = Some(attribute.to_string());
+            Some(trip)
+        })
+        .collect()
+}
+
+/// The trip of a guard when `changes` exceed its limits against `base`.
+fn exceeds(
+    kind: GuardKind,
+    guard: &Guard,
+    changes: usize,
+    base: usize,
+    base_name: &str,
+) -> Option<GuardTrip> {
+    if changes == 0 {
+        return None;
+    }
+    let field = kind.field();
+    let trip = |limit: String| GuardTrip {
+        guard: kind,
+        attribute: None,
+        changes,
+        base,
+        limit,
+    };
+    if let Some(percent) = guard.max_percent
+        && changes as u64 * 100 > u64::from(percent) * base as u64
+    {
+        let share = if base == 0 {
+            "all".to_owned()
+        } else {
+            format!("{}%", (changes as u64 * 100).div_ceil(base as u64))
+        };
+        return Some(trip(format!(
+            "{field}: {changes} of {base} {base_name} ({share}) is more than maxPercent {percent}%"
+        )));
+    }
+    if let Some(count) = guard.max_count
+        && changes > count as usize
+    {
+        return Some(trip(format!(
+            "{field}: {changes} is more than maxCount {count}"
+        )));
+    }
+    None
+}
+
+fn classify(changes: &[Change], users: &[DirectoryUser], employees: &[Employee]) -> Vec<Facts> {
+    // Looked up only for the few changes that need them.
+    let mut active_by_id: Option<std::collections::HashMap<&str, bool>> = None;
+    let mut employee_by_id: Option<std::collections::HashMap<&str, &Employee>> = None;
+    changes
+        .iter()
+        .map(|change| {
+            let mut facts = Facts {
+                removal: change.kind.is_removal(),
+                create: change.kind == ChangeKind::Create,
+                ..Facts::default()
+            };
+            facts.active_removal = match change.kind {
+                ChangeKind::Deactivate => true,
+                ChangeKind::Delete => {
+                    let active = active_by_id.get_or_insert_with(|| {
+                        users.iter().map(|u| (u.id.as_str(), u.active)).collect()
+                    });
+                    change
+                        .target_id
+                        .as_deref()
+                        .and_then(|id| active.get(id).copied())
+                        .unwrap_or(true)
+                }
+                _ => false,
+            };
+            for attr in &change.changes {
+                match (&attr.attr, &attr.before, &attr.after) {
+                    (Attr::Email, Some(Value::String(before)), Some(Value::String(after)))
+                        if !before.is_empty() =>
+                    {
+                        facts.identity = true;
+                        let by_id = employee_by_id.get_or_insert_with(|| {
+                            employees.iter().map(|e| (e.id.as_str(), e)).collect()
+                        });
+                        facts.personal_move = change
+                            .employee_id
+                            .as_deref()
+                            .and_then(|id| by_id.get(id))
+                            .is_some_and(|employee| moves_to_personal(employee, before, after));
+                    }
+                    (Attr::Active, Some(Value::Bool(false)), Some(Value::Bool(true))) => {
+                        facts.reactivation = true;
+                    }
+                    (Attr::Mapped(name), Some(before), None) if !is_empty(before) => {
+                        facts.clears.push(name.clone());
+                    }
+                    _ => {}
+                }
+            }
+            facts
+        })
+        .collect()
+}
+
+/// Whether an email change goes from an address that is not one of the employee's personal
+/// ones to one that is: what a source that stops returning work addresses looks like.
+fn moves_to_personal(employee: &Employee, before: &str, after: &str) -> bool {
+    let personal = |address: &str| {
+        employee
+            .emails
+            .iter()
+            .any(|e| e.kind == EmailType::Personal && same_email(&e.address, address))
+    };
+    personal(after) && !personal(before)
+}
+
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(text) => text.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        _ => false,
+    }
+}

@@ -6,6 +6,7 @@ use common::*;
 use hris_operator::sync::{
     model::{Attr, Email, EmailType, EmploymentStatus, RecordError},
     plan::{ChangeKind, ConflictKind, PlanInput, Reason, SkipReason, plan},
+    safeguard::GuardKind,
 };
 use jiff::civil::date;
 use serde_json::{Value, json};
@@ -84,7 +85,9 @@ fn an_up_to_date_user_is_unchanged_and_a_mover_gets_exactly_the_changed_attribut
 
 #[test]
 fn a_mapped_value_removed_in_hr_is_cleared_in_the_target() {
-    let policy = policy("attributeMapping: [{from: title, to: title}]");
+    // One user of one clears every title: the guard on clears is off to see the rule alone.
+    let policy =
+        policy("attributeMapping: [{from: title, to: title}]\nsafeguards: {attributeClears: {}}");
     let ada = employee("1", "Ada");
     let mut user = user_of("u1", &ada);
     user.attributes.set("title".into(), json!("Rep"));
@@ -154,13 +157,14 @@ fn an_email_held_by_another_managed_user_is_a_conflict_not_a_guess() {
     assert_eq!(plan.conflicts.len(), 1);
     assert_eq!(plan.conflicts[0].kind, ConflictKind::EmailTaken);
     assert_eq!(plan.conflicts[0].target_ids, vec!["u9"]);
-    assert!(plan.changes.iter().all(|c| c.external_id != "hr:1"));
-    // The managed user of 77 is matched by externalId and gets its own email back.
-    assert_eq!(summary(&plan), pairs(&[("Update", "hr:77")]));
-    assert_eq!(
-        plan.changes[0].changes[0].after,
-        Some(json!("sven@corp.example"))
-    );
+    assert_eq!(plan.conflicts[0].holders, vec!["hr:77"]);
+    assert!(plan.conflicts[0].resolution().contains("user u9 (hr:77)"));
+    // The account in the conflict is left exactly as it is, even by its own employee, until
+    // a person resolves the conflict.
+    assert!(plan.changes.is_empty());
+    assert_eq!(plan.skipped.len(), 1);
+    assert_eq!(plan.skipped[0].external_id, "hr:77");
+    assert_eq!(plan.skipped[0].reason, SkipReason::InConflict);
 }
 
 #[test]
@@ -274,7 +278,7 @@ fn an_already_deactivated_leaver_is_unchanged() {
 
 #[test]
 fn a_rehire_reactivates_the_same_user_instead_of_creating_another() {
-    let policy = policy("");
+    let policy = policy("safeguards: {reactivations: {}}");
     let ada = employee("1", "Ada");
     let mut user = user_of("u1", &ada);
     user.active = false;
@@ -296,7 +300,7 @@ fn a_leaver_matching_an_unmanaged_user_is_skipped_not_adopted() {
 
 #[test]
 fn pre_hires_are_created_inactive_and_activated_on_the_start_date() {
-    let policy = policy("lifecycle: {preHireDays: 10}");
+    let policy = policy("lifecycle: {preHireDays: 10}\nsafeguards: {reactivations: {}}");
     let mut joiner = employee("1", "Ada");
     joiner.employment_status = EmploymentStatus::Pending;
     joiner.start_date = Some(date(2026, 12, 1));
@@ -548,11 +552,13 @@ fn safeguards_withhold_removals_but_let_creates_and_updates_through() {
     );
     assert_eq!(plan.withheld.len(), 3);
     let trip = plan.safeguard.as_ref().unwrap();
-    assert_eq!((trip.removals, trip.managed_users), (3, 10));
-    assert!(
-        trip.limit.contains("maxDeletePercent 20%"),
-        "{}",
-        trip.limit
+    assert_eq!((trip.withheld, trip.managed_users), (3, 10));
+    assert_eq!(trip.guards.len(), 1);
+    assert_eq!(trip.guards[0].guard, GuardKind::Removals);
+    assert_eq!((trip.guards[0].changes, trip.guards[0].base), (3, 10));
+    assert_eq!(
+        trip.limit,
+        "removals: 3 of 10 active managed users (30%) is more than maxPercent 20%"
     );
 
     // The hash is stable, and approving it lets exactly that plan through.
@@ -586,7 +592,7 @@ fn the_count_safeguard_applies_when_set() {
             .as_ref()
             .unwrap()
             .limit
-            .contains("maxDeleteCount 2")
+            .contains("removals: 3 is more than maxCount 2")
     );
 }
 
@@ -609,7 +615,7 @@ fn not_yet_active_users_are_counted_as_removals() {
     ada.start_date = Some(date(2026, 11, 1));
     let user = user_of("u1", &ada);
     let plan = run(&[ada], &[user], &policy);
-    assert_eq!(plan.safeguard.as_ref().map(|t| t.removals), Some(1));
+    assert_eq!(plan.safeguard.as_ref().map(|t| t.withheld), Some(1));
     assert_eq!(plan.withheld[0].reason, Reason::NotYetActive);
     assert_eq!(plan.withheld[0].changes[0].after, Some(Value::Bool(false)));
 }

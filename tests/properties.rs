@@ -2,11 +2,13 @@
 //! - applying a plan and planning again yields an empty plan;
 //! - filters ignore case;
 //! - an empty source removes nobody;
-//! - a plan over the safeguard withholds every removal and only removals.
+//! - no single unreadable row removes anyone;
+//! - no plan changes more than the guards allow without approval, and what a guard holds back
+//!   is exactly what its kind of change would have done.
 
 mod common;
 
-use common::{PREFIX, TODAY, input, policy};
+use common::{PREFIX, TODAY, input, policy, spec};
 use hris_operator::{
     connectors::target::{
         Target,
@@ -16,8 +18,11 @@ use hris_operator::{
         apply::{Outcome, apply},
         filter::keep,
         map::choose_email,
-        model::{Email, EmailType, Employee, EmploymentStatus},
-        plan::{ChangeKind, PlanInput, plan},
+        model::{
+            Attr, AttrChange, DirectoryUser, Email, EmailType, Employee, EmploymentStatus,
+            RecordError,
+        },
+        plan::{ChangeKind, PlanInput, Reason, plan},
         policy::SyncPolicy,
     },
 };
@@ -171,7 +176,7 @@ fn converging_policy(absent: &str) -> SyncPolicy {
 attributeMapping: [{{from: department, to: dept, aliases: {{'R&D': Engineering}}}}]
 filters: [{{field: department, operator: Exclude, values: [contractors]}}]
 lifecycle: {{absentUsers: {absent}, preHireDays: 14, removal: {{policy: AfterMonths, months: 3}}}}
-safeguards: {{maxDeletePercent: 100}}"
+safeguards: {NO_GUARDS}"
     ))
 }
 
@@ -265,42 +270,130 @@ proptest! {
     }
 
     #[test]
-    fn a_plan_over_the_safeguard_withholds_every_removal_and_nothing_else(
+    fn no_single_unreadable_row_removes_anyone(
         (generated, users) in scenario(),
-        percent in 0u32..60,
+        unreadable in 0..IDS,
+        named in 0..3usize,
+        absent in prop_oneof![Just("Delete"), Just("Deactivate")],
     ) {
-        let policy = policy(&format!(
-            "lifecycle: {{absentUsers: Delete}}\nsafeguards: {{maxDeletePercent: {percent}}}"
+        let policy = converging_policy(absent);
+        let mut employees = employees_of(&generated);
+        prop_assume!(!employees.is_empty());
+        let lost = employees.remove(unreadable % employees.len());
+        // The row names its employee, names someone else (a garbled id), or names nobody.
+        let employee_id = match named {
+            0 => Some(lost.id.clone()),
+            1 => Some("e9999".into()),
+            _ => None,
+        };
+        let errors = [RecordError { line: Some(7), employee_id, field: None, message: "bad row".into() }];
+        let listed = listed_users(&users);
+        let plan = plan(&PlanInput { record_errors: &errors, ..input(&employees, &listed) }, &policy);
+        for change in plan.changes.iter().chain(&plan.withheld) {
+            prop_assert!(
+                !(change.kind.is_removal() && change.reason == Reason::Absent),
+                "an absent user is removed while a row is unreadable: {change:?}"
+            );
+            let lost_id = format!("{PREFIX}{}", lost.id);
+            prop_assert!(change.external_id != lost_id);
+        }
+    }
+
+    #[test]
+    fn no_plan_changes_more_than_the_guards_allow_without_approval(
+        (generated, users) in scenario(),
+        percents in proptest::collection::vec(proptest::option::of(0u32..60), 5),
+        counts in proptest::collection::vec(proptest::option::of(0u32..6), 5),
+    ) {
+        let guard = |i: usize| {
+            let mut fields = Vec::new();
+            if let Some(p) = percents[i] { fields.push(format!("maxPercent: {p}")); }
+            if let Some(c) = counts[i] { fields.push(format!("maxCount: {c}")); }
+            format!("{{{}}}", fields.join(", "))
+        };
+        let guarded = policy(&format!(
+            "attributeMapping: [{{from: department, to: dept}}]\n\
+             filters: [{{field: department, operator: Exclude, values: [contractors]}}]\n\
+             lifecycle: {{absentUsers: Delete}}\n\
+             safeguards: {{removals: {}, identityChanges: {}, reactivations: {}, attributeClears: {}, creates: {}}}",
+            guard(0), guard(1), guard(2), guard(3), guard(4)
         ));
+        let mut unguarded = guarded.clone();
+        unguarded.safeguards = spec(&format!("safeguards: {NO_GUARDS}")).safeguards;
         let employees = employees_of(&generated);
-        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("users.json");
-        file::store(&path, &build_users(&users)).unwrap();
-        let listed = runtime.block_on(FileTarget::new(path).list_users(&[])).unwrap();
+        let listed = listed_users(&users);
         let input = input(&employees, &listed);
-        let limited = plan(&input, &policy);
-        let unlimited = plan(&input, &converging_policy_with_all_removals());
-        let removals = limited.changes.iter().chain(&limited.withheld).filter(|c| c.kind.is_removal()).count();
-        let over = removals as u64 * 100 > u64::from(percent) * limited.managed_users as u64;
-        if over {
-            prop_assert!(limited.safeguard.is_some());
-            prop_assert!(limited.changes.iter().all(|c| !c.kind.is_removal()));
-            prop_assert_eq!(limited.withheld.len(), removals);
-            prop_assert!(limited.withheld.iter().all(|c| c.kind.is_removal()));
-        } else {
-            prop_assert!(limited.safeguard.is_none());
-            prop_assert!(limited.withheld.is_empty());
-        }
-        // Creates and updates go through either way.
-        for kind in [ChangeKind::Create, ChangeKind::Update] {
-            prop_assert_eq!(limited.count(kind), unlimited.count(kind));
-        }
+        let limited = plan(&input, &guarded);
+        let whole = plan(&input, &unguarded);
+
+        // Nothing is lost or invented: what goes plus what is held is the unguarded plan
+        // (less what an empty source never removes, and moves to a personal address, which
+        // no setting lets through).
+        let mut all: Vec<_> = limited.changes.iter().chain(&limited.withheld).cloned().collect();
+        all.sort_by(|a, b| (a.kind, &a.external_id).cmp(&(b.kind, &b.external_id)));
+        let mut expected: Vec<_> = whole.changes.iter().chain(&whole.withheld).cloned().collect();
+        expected.sort_by(|a, b| (a.kind, &a.external_id).cmp(&(b.kind, &b.external_id)));
+        prop_assert_eq!(&all, &expected);
+        prop_assert_eq!(limited.safeguard.is_some(), !limited.withheld.is_empty());
+
+        // What goes stays within every limit.
+        let managed: Vec<_> = listed.iter().filter(|u| is_managed(u)).collect();
+        let active_managed = managed.iter().filter(|u| u.active).count();
+        let within = |n: usize, i: usize, base: usize| {
+            percents[i].is_none_or(|p| n as u64 * 100 <= u64::from(p) * base as u64)
+                && counts[i].is_none_or(|c| n <= c as usize)
+        };
+        let going = &limited.changes;
+        let active_by_id: std::collections::HashMap<_, _> =
+            listed.iter().map(|u| (u.id.clone(), u.active)).collect();
+        let removals = going.iter().filter(|c| c.kind.is_removal()).count();
+        let active_removals = going
+            .iter()
+            .filter(|c| c.kind.is_removal())
+            .filter(|c| c.target_id.as_ref().is_some_and(|id| active_by_id[id]))
+            .count();
+        prop_assert!(within(active_removals, 0, active_managed) && within(removals, 0, managed.len()),
+            "removals {removals} ({active_removals} active) of {} ({active_managed} active)", managed.len());
+        let with_attr = |test: &dyn Fn(&AttrChange) -> bool| {
+            going.iter().filter(|c| c.changes.iter().any(test)).count()
+        };
+        let identity = with_attr(&|a| a.attr == Attr::Email
+            && a.before.as_ref().and_then(|v| v.as_str()).is_some_and(|v| !v.is_empty()));
+        prop_assert!(within(identity, 1, managed.len()), "identity changes {identity}");
+        let reactivations = with_attr(&|a| a.attr == Attr::Active
+            && a.before == Some(json!(false)) && a.after == Some(json!(true)));
+        prop_assert!(within(reactivations, 2, managed.len()), "reactivations {reactivations}");
+        let clears = with_attr(&|a| matches!(&a.attr, Attr::Mapped(_))
+            && a.before.is_some() && a.after.is_none());
+        prop_assert!(within(clears, 3, managed.len()), "clears {clears}");
+        let creates = going.iter().filter(|c| c.kind == ChangeKind::Create).count();
+        prop_assert!(within(creates, 4, managed.len()), "creates {creates}");
+
+        // Approving the plan's hash lets all of it through, but for what no approval releases.
+        let approved = plan(&PlanInput { approved_hash: Some(&limited.hash), ..input }, &guarded);
+        let approved_whole = plan(&PlanInput { approved_hash: Some(&whole.hash), ..input }, &unguarded);
+        prop_assert_eq!(limited.hash, whole.hash.clone());
+        prop_assert_eq!(approved.changes, approved_whole.changes);
     }
 }
 
-fn converging_policy_with_all_removals() -> SyncPolicy {
-    policy("lifecycle: {absentUsers: Delete}\nsafeguards: {maxDeletePercent: 100}")
+/// Guards that never trip, so a property about another rule sees the whole plan.
+const NO_GUARDS: &str =
+    "{removals: {}, identityChanges: {}, reactivations: {}, attributeClears: {}, creates: {}}";
+
+fn is_managed(user: &DirectoryUser) -> bool {
+    user.external_id
+        .as_deref()
+        .and_then(|id| id.strip_prefix(PREFIX))
+        .is_some_and(|rest| !rest.is_empty() && !rest.contains(':'))
+}
+
+fn listed_users(users: &[GenUser]) -> Vec<DirectoryUser> {
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("users.json");
+    file::store(&path, &build_users(users)).unwrap();
+    runtime.block_on(FileTarget::new(path).list_users(&["dept".into()])).unwrap()
 }
 
 #[test]

@@ -534,7 +534,7 @@ async fn a_source_returning_nobody_removes_nobody_even_when_approved() {
         assert_eq!((summary.source_employees, summary.managed_users), (0, 5));
         let trip = summary.safeguard.as_ref().expect("the safeguard says why");
         assert!(trip.empty_source, "{trip:?}");
-        assert_eq!(trip.removals, 5);
+        assert_eq!(trip.withheld, 5);
         assert_eq!(output.plan.withheld.len(), 5);
         let table = report::render_table(summary, &output.plan, &output.applied);
         assert!(

@@ -52,6 +52,7 @@ fn context(client: kube::Client) -> Context {
             instance: None,
         },
         metrics: Arc::new(Metrics::new()),
+        peers: Default::default(),
         written: Default::default(),
     }
 }

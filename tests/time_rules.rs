@@ -31,10 +31,10 @@ fn ts(text: &str) -> Timestamp {
     text.parse().unwrap()
 }
 
-/// A policy in `zone` whose safeguards let every removal through (they are tested elsewhere).
+/// A policy in `zone` whose safeguards let every change through (they are tested elsewhere).
 fn in_zone(zone: &str, extra: &str) -> SyncPolicy {
     policy(&format!(
-        "schedule: {{timeZone: {zone}}}\nsafeguards: {{maxDeletePercent: 100}}\n{extra}"
+        "schedule: {{timeZone: {zone}}}\nsafeguards: {{removals: {{}}, reactivations: {{}}}}\n{extra}"
     ))
 }
 

@@ -8,6 +8,7 @@ pub mod fetch_report;
 pub mod job;
 pub mod leader;
 pub mod operator;
+pub mod prefixes;
 pub mod prune;
 pub mod reconcile;
 pub mod reports;

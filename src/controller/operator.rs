@@ -182,6 +182,7 @@ pub async fn run(config: OperatorConfig) -> Result<(), OperatorError> {
             instance: Some(config.identity.clone()),
         },
         metrics: shared.metrics.clone(),
+        peers: super::reconcile::Peers(shared.stores.clone()),
         written: Default::default(),
     });
     let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {

@@ -58,10 +58,28 @@ pub struct Context {
     pub reporter: Reporter,
     /// Counters of finished runs and reconciles.
     pub metrics: Arc<Metrics>,
+    /// Every connection the controller watches, to warn about overlapping prefixes.
+    pub peers: Peers,
     /// The status this controller last wrote, per connection uid. The controller is the only
     /// writer of status, so this is never older than the watch cache, which can lag behind a
     /// write: a reconcile started from a stale cache would record a finished run twice.
     pub written: WrittenStatus,
+}
+
+/// The connections the controller's watches hold, in every scope.
+#[derive(Clone, Default)]
+pub struct Peers(pub Arc<std::sync::Mutex<Vec<kube::runtime::reflector::Store<HrisConnection>>>>);
+
+impl Peers {
+    /// Every connection currently known.
+    pub fn all(&self) -> Vec<Arc<HrisConnection>> {
+        self.0
+            .lock()
+            .expect("never poisoned")
+            .iter()
+            .flat_map(|store| store.state())
+            .collect()
+    }
 }
 
 /// The last status written per connection.
@@ -145,6 +163,58 @@ async fn termination_summary(
     Ok(messages
         .pop()
         .and_then(|(_, message)| serde_json::from_str(&message).ok()))
+}
+
+/// Warns (condition `PrefixOverlap` and an Event) while another connection writes to the same
+/// directory with an equal or nested externalId prefix. The condition appears only once there
+/// is something to say, and clears when the overlap is gone.
+fn check_prefix_overlap(
+    connection: &HrisConnection,
+    context: &Context,
+    status: &mut crate::crd::HrisConnectionStatus,
+    notes: &mut Vec<EventNote>,
+    generation: i64,
+    now: Timestamp,
+) {
+    let others = super::prefixes::overlapping(connection, &context.peers.all());
+    let known = status.conditions.iter().any(|c| c.type_ == "PrefixOverlap");
+    if others.is_empty() && !known {
+        return;
+    }
+    let (reason, message) = if others.is_empty() {
+        (
+            "NoOverlap",
+            "no other connection writes to this target with an overlapping externalIdPrefix"
+                .to_owned(),
+        )
+    } else {
+        (
+            "PrefixOverlaps",
+            format!(
+                "externalIdPrefix {:?} overlaps the prefix of {} on the same target: give each \
+                 connection its own prefix, not the start of another's",
+                connection.spec.external_id_prefix,
+                others.join(", ")
+            ),
+        )
+    };
+    // The condition is True while the problem stands, like SafeguardTriggered.
+    let changed = set_condition(
+        &mut status.conditions,
+        "PrefixOverlap",
+        !others.is_empty(),
+        reason,
+        message.clone(),
+        generation,
+        now,
+    );
+    if !others.is_empty() && (changed || !known) {
+        notes.push(EventNote {
+            warning: true,
+            reason: "PrefixOverlap",
+            message,
+        });
+    }
 }
 
 /// Reconciles a connection at `now`.
@@ -247,6 +317,7 @@ pub async fn reconcile_at(
             None
         }
     };
+    check_prefix_overlap(connection, context, &mut status, &mut notes, generation, now);
     let mut requeue = Duration::from_secs(300);
     if let Some(cadence) = cadence {
         let anchor = status

@@ -7,7 +7,10 @@ use compact_str::CompactString;
 use jiff::civil::Date;
 use serde_json::{Map, Value};
 
-use super::SourceField;
+use super::{
+    SourceField,
+    values::{email_problem, has_line_break},
+};
 use crate::{
     crd::{FieldMap, SourceStatus},
     sync::{
@@ -245,12 +248,29 @@ pub fn not_an_object(value: &Value) -> RecordError {
     }
 }
 
+/// The error message of a line break in a one-line field.
+fn line_break_message(canonical: &str) -> String {
+    format!(
+        "{canonical} holds a line break; names, addresses, statuses and dates are one line — \
+         fix the record in the HR system"
+    )
+}
+
 /// Reads one record. An error names the employee id and the field, never a value.
 pub fn read_record(
     record: &Map<String, Value>,
     columns: &Columns,
 ) -> Result<Employee, RecordError> {
     let id = lookup(record, &columns.id).and_then(as_text);
+    if id.as_deref().is_some_and(has_line_break) {
+        // A broken id is no id: naming it would point at a person who may not exist.
+        return Err(RecordError {
+            line: None,
+            employee_id: None,
+            field: Some("id".into()),
+            message: line_break_message("id"),
+        });
+    }
     let Some(id) = id.filter(|id| !id.is_empty()) else {
         return Err(RecordError {
             line: None,
@@ -283,8 +303,18 @@ pub fn read_record(
                 }),
             }
         };
+    // Names, addresses, statuses and dates are one line; a line break in one is never data.
+    let line =
+        |column: &Option<String>, canonical: &str| -> Result<Option<CompactString>, RecordError> {
+            match text(column, canonical)? {
+                Some(value) if has_line_break(&value) => {
+                    Err(error(canonical, line_break_message(canonical)))
+                }
+                value => Ok(value),
+            }
+        };
     let date = |column: &Option<String>, canonical: &str| -> Result<Option<Date>, RecordError> {
-        match text(column, canonical)? {
+        match line(column, canonical)? {
             None => Ok(None),
             // BambooHR's empty date.
             Some(value) if value.starts_with("0000-00-00") => Ok(None),
@@ -301,8 +331,8 @@ pub fn read_record(
     };
     let mut employee = Employee::new(
         id.clone(),
-        text(&columns.first_name, "firstName")?.unwrap_or_default(),
-        text(&columns.last_name, "lastName")?.unwrap_or_default(),
+        line(&columns.first_name, "firstName")?.unwrap_or_default(),
+        line(&columns.last_name, "lastName")?.unwrap_or_default(),
         EmploymentStatus::Active,
     );
     if employee.first_name.is_empty() && employee.last_name.is_empty() {
@@ -312,7 +342,7 @@ pub fn read_record(
         ));
     }
     employee.employee_number = text(&columns.employee_number, "employeeNumber")?;
-    employee.preferred_name = text(&columns.preferred_name, "preferredName")?;
+    employee.preferred_name = line(&columns.preferred_name, "preferredName")?;
     for (column, kind, canonical) in [
         (&columns.work_email, EmailType::Work, "workEmail"),
         (
@@ -321,12 +351,12 @@ pub fn read_record(
             "personalEmail",
         ),
     ] {
-        if let Some(address) = text(column, canonical)? {
-            if !address.contains('@') {
+        if let Some(address) = line(column, canonical)? {
+            if let Some(problem) = email_problem(&address) {
                 return Err(error(
                     canonical,
                     format!(
-                        "`{}` does not hold an email address",
+                        "`{}` does not hold an email address: {problem}",
                         column.as_deref().unwrap_or_default()
                     ),
                 ));
@@ -341,7 +371,7 @@ pub fn read_record(
     employee.title = text(&columns.title, "title")?;
     employee.location = text(&columns.location, "location")?;
     employee.preferred_language = text(&columns.preferred_language, "preferredLanguage")?;
-    employee.employment_status = match text(&columns.employment_status, "employmentStatus")? {
+    employee.employment_status = match line(&columns.employment_status, "employmentStatus")? {
         Some(value) => {
             let folded = value.to_lowercase();
             columns
@@ -538,6 +568,62 @@ mod tests {
             &columns(),
         );
         assert_eq!(no_id.unwrap_err().employee_id, None);
+    }
+
+    #[test]
+    fn a_line_break_in_a_one_line_field_is_an_error_naming_the_field() {
+        let good = json!({"id": "9", "name": {"first": "Ada", "last": "L"}, "mail": "a@x.example",
+            "state": "active", "start": "2020-01-01", "cc": "multi\nline"});
+        assert!(read_record(good.as_object().unwrap(), &columns()).is_ok());
+        for (pointer, field) in [
+            ("/name/first", "firstName"),
+            ("/name/last", "lastName"),
+            ("/mail", "workEmail"),
+            ("/state", "employmentStatus"),
+            ("/start", "startDate"),
+            ("/id", "id"),
+        ] {
+            let mut record = good.clone();
+            let value = record.pointer_mut(pointer).unwrap();
+            *value = json!(format!("{}\r\nmore", value.as_str().unwrap()));
+            let error = read_record(record.as_object().unwrap(), &columns()).unwrap_err();
+            assert_eq!(error.field.as_deref(), Some(field));
+            assert!(
+                error
+                    .message
+                    .starts_with(&format!("{field} holds a line break")),
+                "{}",
+                error.message
+            );
+            // A broken id names nobody.
+            let id = (field != "id").then_some("9");
+            assert_eq!(error.employee_id.as_deref(), id, "{field}");
+        }
+    }
+
+    #[test]
+    fn addresses_are_validated_and_the_error_names_the_problem_not_the_address() {
+        let record = |mail: &str| json!({"id": "9", "name": {"first": "Ada"}, "mail": mail, "state": "active"});
+        for mail in [
+            "anna@bücher.example",
+            "josé@acme.example",
+            "first.last+tag@acme.example",
+        ] {
+            let read = read_record(record(mail).as_object().unwrap(), &columns());
+            assert_eq!(read.unwrap().emails[0].address, mail);
+        }
+        for mail in ["@", "a@b@c", "john smith@acme.example", "anna@"] {
+            let error = read_record(record(mail).as_object().unwrap(), &columns()).unwrap_err();
+            assert_eq!(error.field.as_deref(), Some("workEmail"), "{mail}");
+            assert!(
+                error
+                    .message
+                    .starts_with("`mail` does not hold an email address: "),
+                "{}",
+                error.message
+            );
+            assert!(!error.message.contains("acme"), "{}", error.message);
+        }
     }
 
     #[test]

@@ -330,6 +330,9 @@ async fn hr_source(kind: HrApi, records: Vec<Value>, dir: &Path) -> (Value, HrEm
 
 fn hr_employee(id: &str, first: &str) -> Employee {
     let mut e = Employee::new(id, first, "Test", EmploymentStatus::Active);
+    // Workday's test field map names the employee number column, and a named column must be
+    // in the report.
+    e.employee_number = Some(format!("N-{id}").into());
     e.emails.push(Email {
         address: format!("{}@corp.example", id.to_lowercase()).into(),
         kind: EmailType::Work,

@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod field;
+pub mod fields_present;
 pub mod filter;
 pub mod lifecycle;
 pub mod map;

@@ -1,14 +1,16 @@
 //! Bad source records through the whole run (`sync::run::run`, real connectors, emulators on
 //! 127.0.0.1, a file target): each bad record is one error in `errors.csv` and in the summary's
 //! `errors` count while everyone else still syncs, and a bad record's existing user is left
-//! alone (never treated as absent). A file that is unusable as a whole fails the run before
-//! anything is written.
+//! alone (never treated as absent). A file that is unusable as a whole, a field map column no
+//! record has, or a mapped field no employee has fails the run before anything is written;
+//! through the real binary, such a run exits 2.
 
 mod common;
 
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
+    process::{Command, Output},
 };
 
 use common::hr_sources::{HR_APIS, HrApi, HrOptions, start_hr_source};
@@ -38,19 +40,7 @@ struct Ran {
 impl Ran {
     /// The rows of a report CSV, as column → value maps.
     fn report(&self, name: &str) -> Vec<BTreeMap<String, String>> {
-        let mut reader = csv::Reader::from_path(self.reports.join(name)).unwrap();
-        let header = reader.headers().unwrap().clone();
-        reader
-            .records()
-            .map(|r| {
-                let r = r.unwrap();
-                header
-                    .iter()
-                    .zip(r.iter())
-                    .map(|(h, v)| (h.to_owned(), v.to_owned()))
-                    .collect()
-            })
-            .collect()
+        report_rows(&self.reports, name)
     }
 
     /// `(employeeId, field)` of every source error in `errors.csv`, sorted.
@@ -77,6 +67,23 @@ impl Ran {
         ids.sort();
         ids
     }
+}
+
+/// The rows of the report CSV `name` in `reports`, as column → value maps.
+fn report_rows(reports: &Path, name: &str) -> Vec<BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_path(reports.join(name)).unwrap();
+    let header = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            header
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                .collect()
+        })
+        .collect()
 }
 
 fn connector_context(dir: &Path) -> ConnectorContext {
@@ -330,6 +337,9 @@ async fn hr_source(kind: HrApi, records: Vec<Value>, dir: &Path) -> (Value, HrEm
 
 fn hr_employee(id: &str, first: &str) -> Employee {
     let mut e = Employee::new(id, first, "Test", EmploymentStatus::Active);
+    // Workday's test field map names the employee number column, and a named column must be
+    // in the report.
+    e.employee_number = Some(format!("N-{id}").into());
     e.emails.push(Email {
         address: format!("{}@corp.example", id.to_lowercase()).into(),
         kind: EmailType::Work,
@@ -534,5 +544,265 @@ async fn bad_hr_api_records_are_per_record_errors_and_the_others_sync() {
             .find(|u| u["externalId"] == "acme:H08")
             .unwrap();
         assert_eq!(h08["active"], true, "{kind:?}");
+    }
+}
+
+/// Runs the real binary: `command -f manifest --out out` on the fixed evaluation date.
+fn hris(command: &str, manifest: &Path, out: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .arg(command)
+        .arg("-f")
+        .arg(manifest)
+        .args(["--as-of", "2026-11-22", "--out"])
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
+/// Writes a manifest reading `employees.csv` into `directory.json` with `attribute_mapping`
+/// (YAML list items) and returns its path.
+fn write_manifest(dir: &Path, attribute_mapping: &str) -> PathBuf {
+    let manifest = dir.join("connection.yaml");
+    std::fs::write(
+        &manifest,
+        format!(
+            "apiVersion: hris-operator.io/v1alpha1
+kind: HrisConnection
+metadata: {{name: acme, namespace: people}}
+spec:
+  source: {{csv: {{path: employees.csv}}}}
+  target: {{file: {{path: directory.json}}}}
+  externalIdPrefix: \"{PREFIX}\"
+  safeguards: {{maxDeletePercent: 100}}
+  attributeMapping:
+{attribute_mapping}"
+        ),
+    )
+    .unwrap();
+    manifest
+}
+
+/// Employees whose cost centre column is `customFields.costCenter`.
+fn cost_center_csv(dir: &Path) {
+    std::fs::write(
+        dir.join("employees.csv"),
+        "id,firstName,lastName,workEmail,employmentStatus,department,customFields.costCenter\n\
+         1,Ada,Test,e1@corp.example,Active,Ops,CC-1\n\
+         2,Bo,Test,e2@corp.example,Active,Ops,\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_mapped_custom_field_no_employee_has_exits_2_naming_it_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    cost_center_csv(dir.path());
+    seed_directory(dir.path(), &["1", "2", "3"]);
+    let before = std::fs::read(dir.path().join("directory.json")).unwrap();
+    // The data says costCenter; the mapping is misspelt.
+    let manifest = write_manifest(
+        dir.path(),
+        "    - {from: department, to: department}\n    - {from: customFields.costCentre, to: costCenter}\n",
+    );
+    for command in ["simulate", "apply"] {
+        let out = dir.path().join(format!("out-{command}"));
+        let output = hris(command, &manifest, &out);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{command}: {stderr}");
+        assert!(
+            stderr.contains("spec.attributeMapping[1].from: `customFields.costCentre`"),
+            "{command}: {stderr}"
+        );
+        assert!(stderr.contains("optional: true"), "{command}: {stderr}");
+        let present = stderr
+            .lines()
+            .find(|line| line.starts_with("Fields the employees have: "))
+            .unwrap_or_else(|| panic!("{command}: no list of fields: {stderr}"));
+        assert!(
+            present.contains("customFields.costCenter,"),
+            "{command}: {present}"
+        );
+        assert!(
+            stderr.contains("Nothing was changed"),
+            "{command}: {stderr}"
+        );
+        // No value of the data reaches the terminal, only field names.
+        assert!(!stderr.contains("CC-1"), "{command}: {stderr}");
+        assert!(!stderr.contains("corp.example"), "{command}: {stderr}");
+        assert_eq!(
+            std::fs::read(dir.path().join("directory.json")).unwrap(),
+            before,
+            "{command}: nothing written"
+        );
+        assert!(!out.join("summary.json").exists(), "{command}: no reports");
+    }
+}
+
+#[test]
+fn an_optional_mapping_of_a_field_no_employee_has_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    cost_center_csv(dir.path());
+    let manifest = write_manifest(
+        dir.path(),
+        "    - {from: customFields.costCentre, to: costCenter, optional: true}\n    - {from: customFields.costCenter, to: costCentre}\n",
+    );
+    let output = hris("apply", &manifest, &dir.path().join("out"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let users = directory_users(dir.path());
+    assert_eq!(users.len(), 2);
+    let ada = users.iter().find(|u| u["externalId"] == "acme:1").unwrap();
+    assert_eq!(ada["attributes"]["costCentre"], "CC-1", "{ada}");
+    assert!(ada["attributes"].get("costCenter").is_none(), "{ada}");
+}
+
+#[test]
+fn a_stray_quote_is_one_row_error_with_its_line_and_nobody_swallowed_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = CSV_HEADER.to_owned();
+    file += &csv_row("1", "Ada"); // line 2
+    // Line 3 opens a quote that line 8 closes: lines 3 to 8 read as one record of the
+    // header's width, with five people inside a first name.
+    file += "2,\"Bo,Test,e2@corp.example,Active,2020-01-01,,Ops\n";
+    for id in ["3", "4", "5", "6"] {
+        file += &csv_row(id, "Swallowed"); // lines 4 to 7
+    }
+    file += "7,\"Gus\",Test,e7@corp.example,Active,2020-01-01,,Ops\n"; // line 8
+    file += &csv_row("8", "Hal"); // line 9
+    std::fs::write(dir.path().join("employees.csv"), file).unwrap();
+    // Everyone already has a user; the swallowed ones must not look absent.
+    seed_directory(dir.path(), &["1", "2", "3", "4", "5", "6", "7", "8"]);
+    let manifest = write_manifest(dir.path(), "    - {from: department, to: department}\n");
+
+    let out = dir.path().join("out");
+    let output = hris("apply", &manifest, &out);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let errors = report_rows(&out, "errors.csv");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0]["line"], "3");
+    // The record is several people's, so it names none of them.
+    assert_eq!(errors[0]["employeeId"], "");
+    assert_eq!(errors[0]["field"], "firstName");
+    assert!(
+        errors[0]["message"].contains("a stray quote may have merged rows"),
+        "{errors:?}"
+    );
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["counts"]["errors"], 1, "{summary}");
+    assert_eq!(summary["counts"]["deactivated"], 0, "{summary}");
+    assert_eq!(summary["counts"]["deleted"], 0, "{summary}");
+    // The people of the merged record are absent, and kept.
+    let mut kept: Vec<_> = report_rows(&out, "skipped.csv")
+        .into_iter()
+        .map(|row| row["externalId"].clone())
+        .collect();
+    kept.sort();
+    assert_eq!(
+        kept,
+        ["acme:2", "acme:3", "acme:4", "acme:5", "acme:6", "acme:7"]
+    );
+    let users = directory_users(dir.path());
+    assert_eq!(users.len(), 8);
+    assert!(users.iter().all(|u| u["active"] == true), "{users:?}");
+    // Bo's user kept its first name: the merged one was never written.
+    let bo = users.iter().find(|u| u["externalId"] == "acme:2").unwrap();
+    assert_eq!(bo["firstName"], "Known");
+}
+
+/// The field map sources: the spec key, the status column and the end-date column.
+const FIELD_MAP_SOURCES: [(HrApi, &str, &str, &str); 2] = [
+    (HrApi::Afas, "afas", "Status", "DatumUitDienst"),
+    (
+        HrApi::Workday,
+        "workday",
+        "Worker_Status",
+        "Termination_Date",
+    ),
+];
+
+/// Two employees and a leaver, as `kind`'s records without the `dropped` columns.
+fn records_without(kind: HrApi, dropped: &[&str]) -> Vec<Value> {
+    let mut leaver = hr_employee("H03", "Cleo");
+    leaver.employment_status = EmploymentStatus::Inactive;
+    leaver.end_date = Some(date(2026, 1, 31));
+    let mut records = kind.records(&[hr_employee("H01", "Ada"), hr_employee("H02", "Bo"), leaver]);
+    for record in &mut records {
+        let record = record.as_object_mut().unwrap();
+        for column in dropped {
+            record.remove(*column);
+        }
+    }
+    records
+}
+
+#[tokio::test]
+async fn a_field_map_column_no_record_has_fails_the_run_naming_it_and_changes_nothing() {
+    for (kind, key, status, end) in FIELD_MAP_SOURCES {
+        let dir = tempfile::tempdir().unwrap();
+        seed_directory(dir.path(), &["H01", "H02", "H03"]);
+        let before = std::fs::read(dir.path().join("directory.json")).unwrap();
+        // The report lost the status and end-date columns its field map names: read on,
+        // everyone would be Active, the leaver too.
+        let records = records_without(kind, &[status, end]);
+        let (mut source, _emulator) = hr_source(kind, records, dir.path()).await;
+        source[key]["fieldMap"]["employmentStatus"] = json!(status);
+        source[key]["fieldMap"]["endDate"] = json!(end);
+
+        let error = match run_in(dir.path(), source).await {
+            Ok(_) => panic!("{kind:?}: a field map column no record has must fail the run"),
+            Err(error) => error,
+        };
+        assert!(error.is_invalid_input(), "{kind:?}: {error:?}");
+        assert_eq!(error.category(), "InvalidSourceData", "{kind:?}");
+        let message = error.to_string();
+        for (field, column) in [("employmentStatus", status), ("endDate", end)] {
+            let expected = format!("spec.source.{key}.fieldMap.{field}: no record of the ");
+            let line = message
+                .lines()
+                .find(|line| line.contains(&expected))
+                .unwrap_or_else(|| panic!("{kind:?}: {field} not named: {message}"));
+            assert!(
+                line.ends_with(&format!("has the column `{column}`")),
+                "{line}"
+            );
+        }
+        let have = message
+            .lines()
+            .find(|line| line.starts_with("The records have the columns: "))
+            .unwrap_or_else(|| panic!("{kind:?}: no list of columns: {message}"));
+        let id_column = if kind == HrApi::Afas {
+            "Medewerker"
+        } else {
+            "Employee_ID"
+        };
+        assert!(have.contains(id_column), "{kind:?}: {have}");
+        assert!(!have.contains(status), "{kind:?}: {have}");
+        assert!(
+            !message.contains("corp.example"),
+            "{kind:?}: no values: {message}"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("directory.json")).unwrap(),
+            before,
+            "{kind:?}: nothing written"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_default_column_a_report_lacks_is_not_required() {
+    for (kind, _, _, end) in FIELD_MAP_SOURCES {
+        let dir = tempfile::tempdir().unwrap();
+        // No end dates in the report, and the field map does not name the column: the
+        // status still says who left.
+        let records = records_without(kind, &[end]);
+        let (source, _emulator) = hr_source(kind, records, dir.path()).await;
+        let ran = run_in(dir.path(), source)
+            .await
+            .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        assert_eq!(ran.created(), ["H01", "H02"], "{kind:?}");
+        assert_eq!(ran.output.summary.counts.errors, 0, "{kind:?}");
     }
 }

@@ -191,3 +191,49 @@ async fn reports_needing_more_secrets_than_the_role_names_are_refused_before_any
     assert!(message.contains("at most 2"), "{message}");
     assert!(!message.contains("ada@acme.example"), "{message}");
 }
+
+#[tokio::test]
+async fn a_mapped_field_no_employee_has_is_a_failed_run_that_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (client, mut handle, _) = two_employees(dir.path());
+    let mut connection = connection(dir.path());
+    connection["spec"]["attributeMapping"] =
+        json!([{"from": "customFields.costCentre", "to": "costCenter"}]);
+    let body = serde_json::to_vec(&connection).unwrap();
+    let verifier = tokio::spawn(async move {
+        let (request, send) = handle.next_request().await.expect("the connection is read");
+        assert_eq!(request.method(), Method::GET);
+        send.send_response(Response::builder().body(Body::from(body)).unwrap());
+        assert!(
+            handle.next_request().await.is_none(),
+            "no report Secret is written"
+        );
+    });
+    let request = SyncRequest {
+        namespace: "people".into(),
+        name: "acme".into(),
+        kind: RunKind::Apply,
+        secrets_dir: dir.path().join("secrets"),
+        run_id: "ab".into(),
+        report: "acme-apply-2-ab-report".into(),
+        approve: None,
+        termination_log: dir.path().join("termination-log"),
+        scratch: dir.path().join("scratch"),
+        report_limits: Default::default(),
+    };
+    let summary = sync(client, &request).await.unwrap();
+    verifier.await.unwrap();
+    assert_eq!(summary.result, RunResult::Failed);
+    assert_eq!(
+        summary.error_category.as_deref(),
+        Some("MissingSourceField")
+    );
+    assert_eq!(summary.counts.created, 0);
+    assert!(
+        !dir.path().join("directory.json").exists(),
+        "the target was not written"
+    );
+    let message = std::fs::read_to_string(dir.path().join("termination-log")).unwrap();
+    let parsed: Summary = serde_json::from_str(&message).unwrap();
+    assert_eq!(parsed, summary);
+}

@@ -358,7 +358,8 @@ pub struct AfasSource {
     #[schemars(length(min = 1))]
     pub get_connector: String,
     /// Which GetConnector column feeds which canonical field (columns are defined per
-    /// customer).
+    /// customer). A column named here for a canonical field, and the id and name columns even
+    /// as defaults, must be in at least one row, or the run fails before planning.
     #[serde(default)]
     pub field_map: FieldMap,
     /// API base URL, the part before `/connectors`. Default
@@ -409,7 +410,9 @@ pub struct WorkdaySource {
     pub username: String,
     /// Secret key holding the integration system user's password.
     pub password_secret_ref: SecretKeyRef,
-    /// Which report column feeds which canonical field (columns are named by the report).
+    /// Which report column feeds which canonical field (columns are named by the report). A
+    /// column named here for a canonical field, and the id and name columns even as defaults,
+    /// must be in at least one entry, or the run fails before planning.
     #[serde(default)]
     pub field_map: FieldMap,
     /// Base URL, the part before `/{reportOwner}/{reportName}`. Default
@@ -438,7 +441,10 @@ pub struct WorkdaySource {
 
 /// Column names of a customer-defined table (an AFAS GetConnector, a Workday report) for each
 /// canonical field. An unset field uses the source's default column (see the README); an empty
-/// string reads nothing for that field.
+/// string reads nothing for that field. A column named here for a canonical field, and the id,
+/// first and last name columns even as defaults, must be in at least one record of the fetch,
+/// or the run fails before planning (a misspelt or dropped column would otherwise give
+/// everyone an empty value).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldMap {
@@ -794,6 +800,11 @@ pub struct AttributeMapping {
     /// Value aliases: an HR value (matched case-insensitively) and the value written instead.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub aliases: BTreeMap<String, String>,
+    /// The field may be empty for every employee (for example a field HR fills in later);
+    /// without it a field that no employee carries fails the run, as a misspelt name or a lost
+    /// permission would otherwise clear the attribute for everyone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
 }
 
 /// An employee filter. Include/Exclude take `values`; date operators take one `date`.

@@ -42,6 +42,24 @@ pub enum Field {
     Custom(Box<[String]>),
 }
 
+/// Every canonical field but the custom ones, in the order of [`FIELD_NAMES`].
+pub const STANDARD_FIELDS: [Field; 14] = [
+    Field::Id,
+    Field::EmployeeNumber,
+    Field::FirstName,
+    Field::LastName,
+    Field::PreferredName,
+    Field::Email,
+    Field::EmploymentStatus,
+    Field::StartDate,
+    Field::EndDate,
+    Field::ManagerId,
+    Field::Department,
+    Field::Title,
+    Field::Location,
+    Field::PreferredLanguage,
+];
+
 /// The canonical field names, for error messages and docs.
 pub const FIELD_NAMES: &str = "id, employeeNumber, firstName, lastName, preferredName, email, \
 employmentStatus, startDate, endDate, managerId, department, title, location, preferredLanguage, \
@@ -139,6 +157,30 @@ impl Field {
     }
 }
 
+/// The canonical name, as [`Field::parse`] reads it.
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self {
+            Field::Id => "id",
+            Field::EmployeeNumber => "employeeNumber",
+            Field::FirstName => "firstName",
+            Field::LastName => "lastName",
+            Field::PreferredName => "preferredName",
+            Field::Email => "email",
+            Field::EmploymentStatus => "employmentStatus",
+            Field::StartDate => "startDate",
+            Field::EndDate => "endDate",
+            Field::ManagerId => "managerId",
+            Field::Department => "department",
+            Field::Title => "title",
+            Field::Location => "location",
+            Field::PreferredLanguage => "preferredLanguage",
+            Field::Custom(path) => return write!(f, "customFields.{}", path.join(".")),
+        };
+        f.write_str(name)
+    }
+}
+
 impl<'a> FieldValue<'a> {
     /// The value as text, for case-insensitive comparison; objects and arrays have none.
     pub fn as_text(&self) -> Option<Cow<'a, str>> {
@@ -221,6 +263,16 @@ mod tests {
         assert!(err.contains("unknown field `dept`"), "{err}");
         assert!(Field::parse("customFields..x").is_err());
         assert!(Field::parse("customFields.").is_err());
+    }
+
+    #[test]
+    fn a_field_displays_as_the_name_it_parses_from() {
+        for field in STANDARD_FIELDS {
+            assert_eq!(Field::parse(&field.to_string()), Ok(field.clone()));
+            assert!(FIELD_NAMES.contains(&field.to_string()), "{field}");
+        }
+        let custom = Field::parse("customFields.address.city").unwrap();
+        assert_eq!(custom.to_string(), "customFields.address.city");
     }
 
     #[test]

@@ -183,16 +183,19 @@ mod tests {
                 from: "department".into(),
                 to: "dept".into(),
                 aliases: [("R&D".to_owned(), "Engineering".to_owned())].into(),
+                optional: false,
             },
             AttributeMapping {
                 from: "customFields.cost.center".into(),
                 to: "costCenter".into(),
                 aliases: Default::default(),
+                optional: false,
             },
             AttributeMapping {
                 from: "title".into(),
                 to: "title".into(),
                 aliases: Default::default(),
+                optional: false,
             },
         ];
         let policy = SyncPolicy::compile(&spec).unwrap();

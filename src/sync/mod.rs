@@ -3,6 +3,7 @@
 pub mod apply;
 pub mod email;
 pub mod field;
+pub mod fields_present;
 pub mod filter;
 pub mod lifecycle;
 pub mod map;

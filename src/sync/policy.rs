@@ -44,6 +44,8 @@ pub struct Mapping {
     pub to: Arc<str>,
     /// Case-folded HR value → value written.
     pub aliases: Vec<(String, String)>,
+    /// Whether the field may be empty for every employee without failing the run.
+    pub optional: bool,
 }
 
 /// A compiled filter.
@@ -167,6 +169,7 @@ impl SyncPolicy {
                         .iter()
                         .map(|(hr, written)| (fold_case(hr).into_owned(), written.clone()))
                         .collect(),
+                    optional: mapping.optional,
                 });
             }
         }

@@ -1,5 +1,5 @@
-//! One run: fetch → filter → map → plan → (apply) → reports. Shared by the local
-//! `simulate`/`apply` commands and the sync Job.
+//! One run: fetch → check the fields the spec reads → filter → map → plan → (apply) →
+//! reports. Shared by the local `simulate`/`apply` commands and the sync Job.
 
 use std::sync::Arc;
 
@@ -7,6 +7,7 @@ use jiff::civil::Date;
 
 use super::{
     apply::{self, Applied},
+    fields_present::{self, MissingFields},
     model::RecordError,
     plan::{self, Plan, PlanInput},
     policy::SyncPolicy,
@@ -41,6 +42,10 @@ pub enum RunError {
     /// The target could not be listed.
     #[error("listing the target failed: {0}")]
     Target(#[source] TargetError),
+    /// A field the spec maps or filters on is carried by no employee: a misspelt name or a
+    /// lost permission, which planning on would turn into a change for everyone.
+    #[error("{0}")]
+    MissingSourceField(#[source] MissingFields),
 }
 
 impl RunError {
@@ -49,12 +54,17 @@ impl RunError {
         match self {
             RunError::Source(e) => e.category(),
             RunError::Target(e) => e.kind.as_str(),
+            RunError::MissingSourceField(_) => "MissingSourceField",
         }
     }
 
-    /// Whether the failure lies in the input (bad source data), not in reaching a system.
+    /// Whether the failure lies in the input (bad source data, or a spec that reads fields the
+    /// data lacks), not in reaching a system.
     pub fn is_invalid_input(&self) -> bool {
-        matches!(self, RunError::Source(SourceError::InvalidInput(_)))
+        matches!(
+            self,
+            RunError::Source(SourceError::InvalidInput(_)) | RunError::MissingSourceField(_)
+        )
     }
 }
 
@@ -106,6 +116,8 @@ pub async fn run(
         users = users.len(),
         "fetched"
     );
+    // Before planning: a mapped or filtered field nobody has would change every account.
+    fields_present::check(policy, &data.employees).map_err(RunError::MissingSourceField)?;
 
     let plan = plan::plan(
         &PlanInput {

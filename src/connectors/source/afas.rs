@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{
     RetryDelays, Source, SourceError, SourceField, SourcePage,
     api::{ApiClient, trim_base},
-    rows::{self, Columns},
+    rows::{self, Columns, RequiredColumns},
 };
 use crate::{
     connectors::{ConnectorContext, http::Auth},
@@ -23,6 +23,7 @@ pub struct AfasSource {
     api: ApiClient,
     url: String,
     columns: Columns,
+    required: RequiredColumns,
     page_size: usize,
     reference_employee_id: Option<String>,
 }
@@ -85,22 +86,32 @@ impl AfasSource {
                 spec.environment_id
             )
         });
+        let columns = Columns::from_field_map(&spec.field_map, &default_columns());
+        let required = RequiredColumns::of_field_map(
+            "AFAS GetConnector",
+            "spec.source.afas.fieldMap",
+            &spec.field_map,
+            &columns,
+        );
         Ok(Self::new(
             api,
             &base,
             &spec.get_connector,
-            Columns::from_field_map(&spec.field_map, &default_columns()),
+            columns,
+            required,
             spec.page_size as usize,
             spec.reference_employee_id.clone(),
         ))
     }
 
-    /// A source over a ready client.
+    /// A source over a ready client; a fetch fails when no row of any page has one of the
+    /// `required` columns.
     pub fn new(
         api: ApiClient,
         base_url: &str,
         get_connector: &str,
         columns: Columns,
+        required: RequiredColumns,
         page_size: usize,
         reference_employee_id: Option<String>,
     ) -> Self {
@@ -108,6 +119,7 @@ impl AfasSource {
             api,
             url: format!("{}/connectors/{get_connector}", trim_base(base_url)),
             columns,
+            required,
             page_size: page_size.max(1),
             reference_employee_id,
         }
@@ -145,12 +157,19 @@ impl Source for AfasSource {
     }
 
     fn pages(&self) -> BoxStream<'_, Result<SourcePage, SourceError>> {
-        stream::try_unfold(Some(0usize), move |skip| async move {
+        // The column check spans every page: a column is missing only when no row of the
+        // whole GetConnector has it, which is known after the last page, before it is handed on.
+        let start = (Some(0usize), self.required.tracker());
+        stream::try_unfold(start, move |(skip, mut tracker)| async move {
             let Some(skip) = skip else { return Ok(None) };
             let rows = self.page(skip, self.page_size).await?;
-            let page = rows::read_page(&rows, &self.columns);
+            tracker.observe(&rows);
             let more = rows.len() == self.page_size;
-            Ok(Some((page, more.then_some(skip + rows.len()))))
+            if !more {
+                tracker.finish()?;
+            }
+            let page = rows::read_page(&rows, &self.columns);
+            Ok(Some((page, (more.then_some(skip + rows.len()), tracker))))
         })
         .boxed()
     }

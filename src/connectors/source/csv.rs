@@ -10,7 +10,10 @@ use compact_str::CompactString;
 use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::Value;
 
-use super::{Source, SourceError, SourceField, SourcePage};
+use super::{
+    Source, SourceError, SourceField, SourcePage,
+    values::{SINGLE_LINE_FIELDS, email_problem},
+};
 use crate::connectors::ConnectorContext;
 use crate::sync::{
     model::{Email, EmailType, Employee, EmploymentStatus, RecordError},
@@ -303,6 +306,32 @@ fn parse_row(
             employee.id = id.trim().into();
         }
     }
+    // A line break in a one-line field is the trace of a stray quote that swallowed the rows
+    // after it into this record (which can still have the header's number of fields): reading
+    // it would silently lose those people. It is checked before anything else so that the
+    // error names that cause, not a symptom such as a status several lines long.
+    let broken = columns
+        .iter()
+        .zip(record.iter())
+        .find_map(|(column, raw)| match column {
+            Column::Standard(name)
+                if SINGLE_LINE_FIELDS.contains(name)
+                    && raw.trim_ascii().iter().any(|b| matches!(b, b'\r' | b'\n')) =>
+            {
+                Some(*name)
+            }
+            _ => None,
+        });
+    if let Some(name) = broken {
+        // The record may hold several people's rows, so it names nobody, not even the id it
+        // starts with: an error naming no employee keeps every absent user, and the people
+        // swallowed into this record are absent.
+        return Err(error(
+            name,
+            format!("{name} holds a line break; a stray quote may have merged rows — fix the row"),
+            &CompactString::default(),
+        ));
+    }
     let id = employee.id.clone();
     if id.is_empty() {
         return Err(error(
@@ -361,10 +390,12 @@ fn parse_row(
                         "personalEmail" => EmailType::Personal,
                         _ => EmailType::Other,
                     };
-                    if !value.contains('@') {
+                    if let Some(problem) = email_problem(value) {
+                        // The address itself stays out of the message: the line and the id
+                        // find the row, and the report should not copy personal data.
                         return Err(error(
                             name,
-                            format!("{} is not an email address", quoted(value)),
+                            format!("{name} is not an email address: {problem}"),
                             &id,
                         ));
                     }
@@ -476,6 +507,147 @@ mod tests {
                 .message
                 .contains("has 3 fields, the header has 11")
         );
+    }
+
+    const SIMPLE_HEADER: &str = "id,firstName,lastName,workEmail,employmentStatus,startDate\n";
+
+    fn simple_row(id: u32, first: &str) -> String {
+        format!("{id},{first},Test,e{id}@x.example,Active,2020-01-01\n")
+    }
+
+    #[test]
+    fn a_stray_quote_that_merges_rows_is_one_row_error_not_one_employee() {
+        // Line 3 opens a quote in the first name that the quoted first name on line 8 closes:
+        // lines 3 to 8 are read as one record with the header's number of fields, the people
+        // of lines 4 to 7 inside a first name.
+        let mut csv = SIMPLE_HEADER.to_owned();
+        csv += &simple_row(1, "Ada"); // line 2
+        csv += "2,\"Bo,Test,e2@x.example,Active,2020-01-01\n"; // line 3
+        for id in 3..=6 {
+            csv += &simple_row(id, "Cy"); // lines 4 to 7
+        }
+        csv += "7,\"Gus\",Test,e7@x.example,Active,2020-01-01\n"; // line 8
+        csv += &simple_row(8, "Hal"); // line 9
+        let page = parse(csv.as_bytes(), b',').unwrap();
+        let ids: Vec<_> = page.employees.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["1", "8"], "the merged record is no employee");
+        assert_eq!(page.errors.len(), 1, "{:?}", page.errors);
+        let error = &page.errors[0];
+        assert_eq!(error.line, Some(3));
+        assert_eq!(error.employee_id, None, "the record is several people's");
+        assert_eq!(error.field.as_deref(), Some("firstName"));
+        assert_eq!(
+            error.message,
+            "firstName holds a line break; a stray quote may have merged rows — fix the row"
+        );
+    }
+
+    #[test]
+    fn a_line_break_in_any_one_line_field_is_a_row_error() {
+        let header = "id,firstName,lastName,preferredName,workEmail,personalEmail,employmentStatus,startDate,endDate,department\n";
+        let good = [
+            "9",
+            "Ada",
+            "Test",
+            "Addie",
+            "a@x.example",
+            "a@home.example",
+            "Active",
+            "2020-01-01",
+            "2030-01-01",
+            "Ops",
+        ];
+        for (index, field) in header.trim().split(',').enumerate() {
+            let mut values: Vec<String> = good.iter().map(|v| (*v).to_owned()).collect();
+            values[index] = format!("\"{}\nx\"", good[index]);
+            let csv = format!("{header}{}\n", values.join(","));
+            let page = parse(csv.as_bytes(), b',').unwrap();
+            if field == "department" {
+                // Free text may hold several lines (an address, say).
+                assert_eq!(page.errors, vec![], "{field}");
+                continue;
+            }
+            assert_eq!(page.employees, vec![], "{field}");
+            let error = &page.errors[0];
+            assert_eq!(error.field.as_deref(), Some(field));
+            assert!(
+                error
+                    .message
+                    .starts_with(&format!("{field} holds a line break"))
+            );
+            assert_eq!(error.employee_id, None, "{field}");
+        }
+        // A carriage return alone counts too; one at the end of a value is trimmed away.
+        let csv = format!(
+            "{SIMPLE_HEADER}1,\"A\rda\",T,a@x.example,Active,\n2,\"Bo\r\n\",T,b@x.example,Active,\n"
+        );
+        let page = parse(csv.as_bytes(), b',').unwrap();
+        assert_eq!(page.errors.len(), 1);
+        assert_eq!(page.errors[0].line, Some(2));
+        assert_eq!(page.employees[0].first_name, "Bo");
+    }
+
+    #[test]
+    fn a_truncated_last_row_and_a_row_with_another_delimiter_are_row_errors() {
+        let csv = format!(
+            "{SIMPLE_HEADER}{}3;Cy;Test;e3@x.example;Active;2020-01-01\n{}4,Dan,Te",
+            simple_row(1, "Ada"),
+            simple_row(2, "Bo")
+        );
+        let page = parse(csv.as_bytes(), b',').unwrap();
+        let ids: Vec<_> = page.employees.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["1", "2"]);
+        let summary: Vec<_> = page
+            .errors
+            .iter()
+            .map(|e| (e.line, e.message.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (Some(3), "has 1 fields, the header has 6"),
+                (Some(5), "has 3 fields, the header has 6"),
+            ]
+        );
+        // Cut inside a quoted value: the open quote runs to the end of the file.
+        let cut = format!("{SIMPLE_HEADER}{}2,\"Bo", simple_row(1, "Ada"));
+        let page = parse(cut.as_bytes(), b',').unwrap();
+        assert_eq!(page.employees.len(), 1);
+        assert_eq!(page.errors.len(), 1, "{:?}", page.errors);
+        assert_eq!(page.errors[0].line, Some(3));
+    }
+
+    #[test]
+    fn addresses_are_validated_without_quoting_them() {
+        let header = "id,firstName,lastName,workEmail,personalEmail,employmentStatus\n";
+        let accepted = [
+            "josé@acme.example",
+            "anna@xn--bcher-kva.example",
+            "anna@bücher.example",
+            "first.last+tag@acme.example",
+        ];
+        for address in accepted {
+            let csv = format!("{header}1,A,B,{address},,Active\n");
+            let page = parse(csv.as_bytes(), b',').unwrap();
+            assert_eq!(page.errors, vec![], "{address}");
+            assert_eq!(page.employees[0].emails[0].address, address);
+        }
+        for address in ["@", "a@b@c", "john smith@acme.example", "anna@"] {
+            let csv = format!("{header}1,A,B,a@x.example,{address},Active\n");
+            let page = parse(csv.as_bytes(), b',').unwrap();
+            assert_eq!(page.employees, vec![], "{address}");
+            let error = &page.errors[0];
+            assert_eq!(error.field.as_deref(), Some("personalEmail"), "{address}");
+            assert!(
+                error
+                    .message
+                    .starts_with("personalEmail is not an email address: "),
+                "{address}: {}",
+                error.message
+            );
+            assert!(!error.message.contains("acme"), "{}", error.message);
+            assert!(!error.message.contains("smith"), "{}", error.message);
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod hibob;
 pub mod merge;
 pub mod personio;
 pub mod rows;
+pub mod values;
 pub mod workday;
 
 use std::time::Duration;

@@ -7,7 +7,10 @@ use compact_str::CompactString;
 use jiff::civil::Date;
 use serde_json::{Map, Value};
 
-use super::SourceField;
+use super::{
+    SourceField,
+    values::{email_problem, has_line_break},
+};
 use crate::{
     crd::{FieldMap, SourceStatus},
     sync::{
@@ -150,6 +153,184 @@ impl Columns {
     }
 }
 
+/// The columns of a customer's field map (AFAS, Workday) a fetch cannot do without. A column
+/// that no record of the whole fetch has is a misspelt name or a column the report no longer
+/// has, and reading on would give everyone an empty value: with the status and end-date
+/// columns gone, everyone reads as Active, and accounts are made for people who left.
+///
+/// Which columns: every column the field map names for a canonical field, and the id and name
+/// columns even as the source's defaults (everyone has an id and a name, so records without
+/// them are broken, not a variant). The other defaults are left alone, since a tenant may lack
+/// one legitimately: without a status column the dates decide, as documented, and a report may
+/// have no preferred name or home address column at all. Custom field columns are left to the
+/// run's check of mapped and filtered fields, which has the opt-out (`optional`) that a field
+/// HR fills in later needs; a source that leaves empty values out of its records (Workday)
+/// makes such a column look missing until someone has a value.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RequiredColumns {
+    /// What the records are, for messages: "Workday report", "AFAS GetConnector".
+    source: &'static str,
+    /// Each column with the spec field that names it (`spec.source.afas.fieldMap.id`) and
+    /// whether it is the source's default.
+    columns: Vec<(String, String, bool)>,
+}
+
+impl RequiredColumns {
+    /// The columns `map` makes the fetch depend on; `spec_path` is the field map's path in the
+    /// spec (`spec.source.workday.fieldMap`) and `columns` what it compiled to.
+    pub fn of_field_map(
+        source: &'static str,
+        spec_path: &str,
+        map: &FieldMap,
+        columns: &Columns,
+    ) -> RequiredColumns {
+        let mut required = Vec::new();
+        let mut add = |key: &str, column: &str, default: bool| {
+            required.push((format!("{spec_path}.{key}"), column.to_owned(), default));
+        };
+        let named = |set: &Option<String>| set.as_deref().is_some_and(|c| !c.is_empty());
+        add("id", &columns.id, !named(&map.id));
+        for (key, set, compiled) in [
+            ("firstName", &map.first_name, &columns.first_name),
+            ("lastName", &map.last_name, &columns.last_name),
+        ] {
+            // Set to "" the field reads nothing, on purpose.
+            if let Some(column) = compiled {
+                add(key, column, !named(set));
+            }
+        }
+        for (key, set) in [
+            ("employeeNumber", &map.employee_number),
+            ("preferredName", &map.preferred_name),
+            ("workEmail", &map.work_email),
+            ("personalEmail", &map.personal_email),
+            ("employmentStatus", &map.employment_status),
+            ("startDate", &map.start_date),
+            ("endDate", &map.end_date),
+            ("managerId", &map.manager_id),
+            ("department", &map.department),
+            ("title", &map.title),
+            ("location", &map.location),
+            ("preferredLanguage", &map.preferred_language),
+        ] {
+            if let Some(column) = set.as_deref().filter(|c| !c.is_empty()) {
+                add(key, column, false);
+            }
+        }
+        RequiredColumns {
+            source,
+            columns: required,
+        }
+    }
+
+    /// A tracker for one fetch.
+    pub fn tracker(&self) -> ColumnTracker<'_> {
+        ColumnTracker {
+            required: self,
+            found: vec![false; self.columns.len()],
+            missing: self.columns.len(),
+            any_record: false,
+            seen: std::collections::BTreeSet::new(),
+        }
+    }
+}
+
+/// Which required columns one fetch has seen so far, page by page.
+#[derive(Debug)]
+pub struct ColumnTracker<'a> {
+    required: &'a RequiredColumns,
+    found: Vec<bool>,
+    missing: usize,
+    any_record: bool,
+    /// Every top-level key seen while a column was still missing, for the error message
+    /// (once every column is found, it is not needed and no longer grows).
+    seen: std::collections::BTreeSet<String>,
+}
+
+impl ColumnTracker<'_> {
+    /// Looks at a page of records (a column counts when a record has it, even empty).
+    pub fn observe(&mut self, records: &[Value]) {
+        for record in records.iter().filter_map(Value::as_object) {
+            self.any_record = true;
+            if self.missing == 0 {
+                return;
+            }
+            for (index, (_, column, _)) in self.required.columns.iter().enumerate() {
+                if !self.found[index] && has_column(record, column) {
+                    self.found[index] = true;
+                    self.missing -= 1;
+                }
+            }
+            for key in record.keys() {
+                if !self.seen.contains(key) {
+                    self.seen.insert(key.clone());
+                }
+            }
+        }
+    }
+
+    /// After the last page: an error naming every required column no record had, and the
+    /// columns the records do have. A fetch without records has nothing to judge.
+    pub fn finish(&self) -> Result<(), super::SourceError> {
+        if self.missing == 0 || !self.any_record {
+            return Ok(());
+        }
+        let mut lines: Vec<String> = self
+            .required
+            .columns
+            .iter()
+            .zip(&self.found)
+            .filter(|(_, found)| !**found)
+            .map(|((field, column, default), _)| {
+                let which = if *default {
+                    "the default column"
+                } else {
+                    "the column"
+                };
+                format!(
+                    "{field}: no record of the {} has {which} `{column}`",
+                    self.required.source
+                )
+            })
+            .collect();
+        const SHOWN: usize = 40;
+        let mut have: Vec<&str> = self.seen.iter().take(SHOWN).map(String::as_str).collect();
+        let more = self.seen.len().saturating_sub(SHOWN);
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        if have.is_empty() {
+            have.push("none");
+        }
+        lines.push(format!(
+            "The records have the columns: {}{more}. Set each field map entry to the column \
+             that holds its field, or add the column to the {}; an entry of \"\" reads nothing \
+             for its field. (A source may leave an empty value out of a record, so a column \
+             empty for everyone looks missing too.)",
+            have.join(", "),
+            self.required.source
+        ));
+        Err(super::SourceError::InvalidInput(lines.join("\n")))
+    }
+}
+
+/// Whether a record has `column` (the key itself, else a dotted path into nested objects),
+/// whatever its value.
+fn has_column(record: &Map<String, Value>, column: &str) -> bool {
+    if record.contains_key(column) {
+        return true;
+    }
+    let mut parts = column.split('.');
+    let Some(first) = parts.next().and_then(|first| record.get(first)) else {
+        return false;
+    };
+    parts
+        .try_fold(first, |value, part| value.get(part))
+        .is_some()
+}
+
 /// The value at `column`: the key itself, else a dotted path into nested objects. Null and
 /// empty strings count as absent.
 pub fn lookup<'a>(record: &'a Map<String, Value>, column: &str) -> Option<&'a Value> {
@@ -245,12 +426,29 @@ pub fn not_an_object(value: &Value) -> RecordError {
     }
 }
 
+/// The error message of a line break in a one-line field.
+fn line_break_message(canonical: &str) -> String {
+    format!(
+        "{canonical} holds a line break; names, addresses, statuses and dates are one line — \
+         fix the record in the HR system"
+    )
+}
+
 /// Reads one record. An error names the employee id and the field, never a value.
 pub fn read_record(
     record: &Map<String, Value>,
     columns: &Columns,
 ) -> Result<Employee, RecordError> {
     let id = lookup(record, &columns.id).and_then(as_text);
+    if id.as_deref().is_some_and(has_line_break) {
+        // A broken id is no id: naming it would point at a person who may not exist.
+        return Err(RecordError {
+            line: None,
+            employee_id: None,
+            field: Some("id".into()),
+            message: line_break_message("id"),
+        });
+    }
     let Some(id) = id.filter(|id| !id.is_empty()) else {
         return Err(RecordError {
             line: None,
@@ -283,8 +481,18 @@ pub fn read_record(
                 }),
             }
         };
+    // Names, addresses, statuses and dates are one line; a line break in one is never data.
+    let line =
+        |column: &Option<String>, canonical: &str| -> Result<Option<CompactString>, RecordError> {
+            match text(column, canonical)? {
+                Some(value) if has_line_break(&value) => {
+                    Err(error(canonical, line_break_message(canonical)))
+                }
+                value => Ok(value),
+            }
+        };
     let date = |column: &Option<String>, canonical: &str| -> Result<Option<Date>, RecordError> {
-        match text(column, canonical)? {
+        match line(column, canonical)? {
             None => Ok(None),
             // BambooHR's empty date.
             Some(value) if value.starts_with("0000-00-00") => Ok(None),
@@ -301,8 +509,8 @@ pub fn read_record(
     };
     let mut employee = Employee::new(
         id.clone(),
-        text(&columns.first_name, "firstName")?.unwrap_or_default(),
-        text(&columns.last_name, "lastName")?.unwrap_or_default(),
+        line(&columns.first_name, "firstName")?.unwrap_or_default(),
+        line(&columns.last_name, "lastName")?.unwrap_or_default(),
         EmploymentStatus::Active,
     );
     if employee.first_name.is_empty() && employee.last_name.is_empty() {
@@ -312,7 +520,7 @@ pub fn read_record(
         ));
     }
     employee.employee_number = text(&columns.employee_number, "employeeNumber")?;
-    employee.preferred_name = text(&columns.preferred_name, "preferredName")?;
+    employee.preferred_name = line(&columns.preferred_name, "preferredName")?;
     for (column, kind, canonical) in [
         (&columns.work_email, EmailType::Work, "workEmail"),
         (
@@ -321,12 +529,12 @@ pub fn read_record(
             "personalEmail",
         ),
     ] {
-        if let Some(address) = text(column, canonical)? {
-            if !address.contains('@') {
+        if let Some(address) = line(column, canonical)? {
+            if let Some(problem) = email_problem(&address) {
                 return Err(error(
                     canonical,
                     format!(
-                        "`{}` does not hold an email address",
+                        "`{}` does not hold an email address: {problem}",
                         column.as_deref().unwrap_or_default()
                     ),
                 ));
@@ -341,7 +549,7 @@ pub fn read_record(
     employee.title = text(&columns.title, "title")?;
     employee.location = text(&columns.location, "location")?;
     employee.preferred_language = text(&columns.preferred_language, "preferredLanguage")?;
-    employee.employment_status = match text(&columns.employment_status, "employmentStatus")? {
+    employee.employment_status = match line(&columns.employment_status, "employmentStatus")? {
         Some(value) => {
             let folded = value.to_lowercase();
             columns
@@ -538,6 +746,158 @@ mod tests {
             &columns(),
         );
         assert_eq!(no_id.unwrap_err().employee_id, None);
+    }
+
+    #[test]
+    fn a_line_break_in_a_one_line_field_is_an_error_naming_the_field() {
+        let good = json!({"id": "9", "name": {"first": "Ada", "last": "L"}, "mail": "a@x.example",
+            "state": "active", "start": "2020-01-01", "cc": "multi\nline"});
+        assert!(read_record(good.as_object().unwrap(), &columns()).is_ok());
+        for (pointer, field) in [
+            ("/name/first", "firstName"),
+            ("/name/last", "lastName"),
+            ("/mail", "workEmail"),
+            ("/state", "employmentStatus"),
+            ("/start", "startDate"),
+            ("/id", "id"),
+        ] {
+            let mut record = good.clone();
+            let value = record.pointer_mut(pointer).unwrap();
+            *value = json!(format!("{}\r\nmore", value.as_str().unwrap()));
+            let error = read_record(record.as_object().unwrap(), &columns()).unwrap_err();
+            assert_eq!(error.field.as_deref(), Some(field));
+            assert!(
+                error
+                    .message
+                    .starts_with(&format!("{field} holds a line break")),
+                "{}",
+                error.message
+            );
+            // A broken id names nobody.
+            let id = (field != "id").then_some("9");
+            assert_eq!(error.employee_id.as_deref(), id, "{field}");
+        }
+    }
+
+    #[test]
+    fn addresses_are_validated_and_the_error_names_the_problem_not_the_address() {
+        let record = |mail: &str| json!({"id": "9", "name": {"first": "Ada"}, "mail": mail, "state": "active"});
+        for mail in [
+            "anna@bücher.example",
+            "josé@acme.example",
+            "first.last+tag@acme.example",
+        ] {
+            let read = read_record(record(mail).as_object().unwrap(), &columns());
+            assert_eq!(read.unwrap().emails[0].address, mail);
+        }
+        for mail in ["@", "a@b@c", "john smith@acme.example", "anna@"] {
+            let error = read_record(record(mail).as_object().unwrap(), &columns()).unwrap_err();
+            assert_eq!(error.field.as_deref(), Some("workEmail"), "{mail}");
+            assert!(
+                error
+                    .message
+                    .starts_with("`mail` does not hold an email address: "),
+                "{}",
+                error.message
+            );
+            assert!(!error.message.contains("acme"), "{}", error.message);
+        }
+    }
+
+    fn field_map(yaml: &str) -> FieldMap {
+        serde_saphyr::from_str(yaml).unwrap()
+    }
+
+    fn defaults() -> Columns {
+        Columns {
+            id: "Id".into(),
+            first_name: Some("First".into()),
+            last_name: Some("Last".into()),
+            employment_status: Some("Status".into()),
+            end_date: Some("End".into()),
+            ..Columns::default()
+        }
+    }
+
+    fn required(map: &FieldMap) -> RequiredColumns {
+        let columns = Columns::from_field_map(map, &defaults());
+        RequiredColumns::of_field_map("Test report", "spec.source.test.fieldMap", map, &columns)
+    }
+
+    #[test]
+    fn named_columns_and_the_id_and_name_defaults_are_required_others_not() {
+        let map = field_map("{endDate: Leaving, firstName: '', customFields: {cc: Cost}}");
+        let required = required(&map);
+        // Status and end date by default may be absent; "" reads nothing on purpose; custom
+        // columns are judged by the run's check of mapped fields.
+        let columns: Vec<_> = required
+            .columns
+            .iter()
+            .map(|(field, column, default)| (field.as_str(), column.as_str(), *default))
+            .collect();
+        assert_eq!(
+            columns,
+            [
+                ("spec.source.test.fieldMap.id", "Id", true),
+                ("spec.source.test.fieldMap.lastName", "Last", true),
+                ("spec.source.test.fieldMap.endDate", "Leaving", false),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_required_column_in_no_record_of_any_page_fails_naming_it_and_what_exists() {
+        let map = field_map("{employmentStatus: Worker_Status, endDate: Leaving}");
+        let required = required(&map);
+        let page_one = [
+            json!({"Id": "1", "First": "A", "Last": "B", "Status": "Active"}),
+            json!("not a record"),
+        ];
+        let page_two = [json!({"Id": "2", "First": "C", "Last": "D", "Leaving": null})];
+        let mut tracker = required.tracker();
+        tracker.observe(&page_one);
+        tracker.observe(&page_two);
+        let message = tracker.finish().unwrap_err().to_string();
+        let lines: Vec<_> = message.lines().collect();
+        assert_eq!(
+            lines[0],
+            "spec.source.test.fieldMap.employmentStatus: no record of the Test report has the column `Worker_Status`"
+        );
+        assert_eq!(
+            lines.len(),
+            2,
+            "a null value counts as the column: {message}"
+        );
+        assert!(
+            lines[1].starts_with("The records have the columns: First, Id, Last, Leaving, Status."),
+            "{message}"
+        );
+        // Found on a later page, it passes; so does a fetch without records.
+        let mut tracker = required.tracker();
+        tracker.observe(&page_two);
+        tracker.observe(&[json!({"Id": "3", "First": "E", "Worker_Status": "x"})]);
+        assert!(tracker.finish().is_ok());
+        assert!(required.tracker().finish().is_ok());
+        // A default id or name column in no record fails too, said to be the default.
+        let defaulted = self::required(&FieldMap::default());
+        let mut tracker = defaulted.tracker();
+        tracker.observe(&[json!({"Id": "1", "Voornaam": "A", "Last": "B"})]);
+        let message = tracker.finish().unwrap_err().to_string();
+        assert!(
+            message.starts_with(
+                "spec.source.test.fieldMap.firstName: no record of the Test report has the default column `First`\n"
+            ),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn dotted_columns_are_found_in_nested_records() {
+        let map = field_map("{id: person.id, firstName: person.name, lastName: ''}");
+        let required = required(&map);
+        let mut tracker = required.tracker();
+        tracker.observe(&[json!({"person": {"id": "1", "name": null}})]);
+        assert!(tracker.finish().is_ok());
     }
 
     #[test]

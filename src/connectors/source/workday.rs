@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::{
     RetryDelays, Source, SourceError, SourceField, SourcePage,
     api::{ApiClient, trim_base},
-    rows::{self, Columns},
+    rows::{self, Columns, RequiredColumns},
 };
 use crate::{
     connectors::{ConnectorContext, http::Auth},
@@ -22,6 +22,7 @@ pub struct WorkdaySource {
     api: ApiClient,
     url: String,
     columns: Columns,
+    required: RequiredColumns,
     reference_employee_id: Option<String>,
 }
 
@@ -78,6 +79,13 @@ impl WorkdaySource {
                 spec.host, spec.tenant
             )
         });
+        let columns = Columns::from_field_map(&spec.field_map, &default_columns());
+        let required = RequiredColumns::of_field_map(
+            "Workday report",
+            "spec.source.workday.fieldMap",
+            &spec.field_map,
+            &columns,
+        );
         Ok(Self::new(
             api,
             &format!(
@@ -86,22 +94,26 @@ impl WorkdaySource {
                 spec.report_owner,
                 spec.report_name
             ),
-            Columns::from_field_map(&spec.field_map, &default_columns()),
+            columns,
+            required,
             spec.reference_employee_id.clone(),
         ))
     }
 
-    /// A source reading the report at `report_url` (without the query).
+    /// A source reading the report at `report_url` (without the query); a fetch fails when
+    /// no entry of the report has one of the `required` columns.
     pub fn new(
         api: ApiClient,
         report_url: &str,
         columns: Columns,
+        required: RequiredColumns,
         reference_employee_id: Option<String>,
     ) -> Self {
         Self {
             api,
             url: report_url.to_owned(),
             columns,
+            required,
             reference_employee_id,
         }
     }
@@ -133,6 +145,9 @@ impl Source for WorkdaySource {
     fn pages(&self) -> BoxStream<'_, Result<SourcePage, SourceError>> {
         stream::once(async move {
             let entries = self.report().await?;
+            let mut tracker = self.required.tracker();
+            tracker.observe(&entries);
+            tracker.finish()?;
             Ok(rows::read_page(&entries, &self.columns))
         })
         .boxed()

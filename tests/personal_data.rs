@@ -390,7 +390,8 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
         updated["counts"]["updated"].as_u64() >= Some(2),
         "{updated}"
     );
-    // The leaver (the other ID's user was deactivated by the run before, as absent).
+    // The leaver; the account holding the conflicting address is left alone (it is part of a
+    // conflict, so it is neither changed nor removed).
     assert_eq!(updated["counts"]["deactivated"], 1, "{updated}");
     assert!(!published("refused", "log").is_empty());
     assert!(
@@ -403,7 +404,7 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
     // Trace level really was on, in our code and in the HTTP stack below it.
     let log = published("created", "log");
     assert!(
-        log.contains("TRACE") && log.lines().count() > 50,
+        log.contains("TRACE") && log.lines().count() > 30,
         "trace logging is on:\n{log}"
     );
 

@@ -72,10 +72,13 @@ pub struct HrisConnectionSpec {
     #[x_kube(validation = kube::core::Rule::new("size(self) == 1").message("target must have exactly one key, such as scim or file"))]
     pub target: TargetSpec,
 
-    /// Prefix of the externalId this connection writes (`prefix` + HR employee id). Target users
-    /// whose externalId carries it are managed by this connection and may be updated,
-    /// deactivated or deleted; all other users are never touched unless adopted by a match.
+    /// Prefix of the externalId this connection writes (`prefix` + HR employee id): at least two
+    /// characters, then a separator (`:`, `/`, `|` or `#`), such as `acme-hris:`. Target users
+    /// whose externalId is the prefix followed by an id without the separator are managed by
+    /// this connection and may be updated, deactivated or deleted; all other users are never
+    /// touched unless adopted by a match. So `acme:` never manages `acme:contractors:C1`.
     #[x_kube(validation = kube::core::Rule::new("size(self) > 0").message("externalIdPrefix must not be empty: set a prefix such as \"acme-hris:\""))]
+    #[x_kube(validation = kube::core::Rule::new("self.matches('^[^ ].+[:/|#]$')").message("externalIdPrefix must be at least two characters followed by a separator (: / | #), such as \"acme-hris:\""))]
     pub external_id_prefix: String,
 
     /// How existing target users are found for an employee, tried in order, case-insensitive.

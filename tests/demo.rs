@@ -252,8 +252,8 @@ fn the_safeguard_withholds_removals_exits_3_and_approval_lets_that_plan_through(
     let dir = demo_copy();
     let manifest = dir.path().join("connection.yaml");
     let text = std::fs::read_to_string(&manifest).unwrap();
-    let strict = text.replace("maxDeletePercent: 40", "maxDeletePercent: 5");
-    assert_ne!(strict, text, "the demo sets maxDeletePercent: 40");
+    let strict = text.replace("removals: {maxPercent: 40}", "removals: {maxPercent: 5}");
+    assert_ne!(strict, text, "the demo sets removals: {{maxPercent: 40}}");
     std::fs::write(&manifest, strict).unwrap();
 
     let simulated = hris(&["simulate"], &manifest, &dir.path().join("sim"));

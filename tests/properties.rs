@@ -389,11 +389,15 @@ fn is_managed(user: &DirectoryUser) -> bool {
 }
 
 fn listed_users(users: &[GenUser]) -> Vec<DirectoryUser> {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("users.json");
     file::store(&path, &build_users(users)).unwrap();
-    runtime.block_on(FileTarget::new(path).list_users(&["dept".into()])).unwrap()
+    runtime
+        .block_on(FileTarget::new(path).list_users(&["dept".into()]))
+        .unwrap()
 }
 
 #[test]

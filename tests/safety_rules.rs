@@ -26,7 +26,12 @@ fn staff(count: usize) -> (Vec<Employee>, Vec<DirectoryUser>) {
     (people, users)
 }
 
-fn approve(employees: &[Employee], users: &[DirectoryUser], policy: &SyncPolicy, hash: &str) -> Plan {
+fn approve(
+    employees: &[Employee],
+    users: &[DirectoryUser],
+    policy: &SyncPolicy,
+    hash: &str,
+) -> Plan {
     plan(
         &PlanInput {
             approved_hash: Some(hash),
@@ -58,10 +63,17 @@ fn removals_count_against_the_active_managed_users_not_the_long_deactivated_ones
     let plan = run(&people[10..], &users, &policy);
     assert!(plan.changes.is_empty(), "{:?}", summary(&plan));
     assert_eq!(plan.withheld.len(), 10);
-    assert!(plan.withheld.iter().all(|c| c.kind == ChangeKind::Deactivate));
+    assert!(
+        plan.withheld
+            .iter()
+            .all(|c| c.kind == ChangeKind::Deactivate)
+    );
     assert_eq!(guards(&plan), [(GuardKind::Removals, 10, 10)]);
     let limit = &plan.safeguard.as_ref().unwrap().limit;
-    assert!(limit.contains("10 of 10 active managed users (100%)"), "{limit}");
+    assert!(
+        limit.contains("10 of 10 active managed users (100%)"),
+        "{limit}"
+    );
 }
 
 #[test]
@@ -142,7 +154,10 @@ fn work_addresses_replaced_by_personal_ones_are_held_even_for_one_person() {
     let one = run(&people, &users, &policy);
     assert_eq!(one.withheld.len(), 1);
     let limit = &one.safeguard.as_ref().unwrap().limit;
-    assert!(limit.contains("personal one, which always needs approval"), "{limit}");
+    assert!(
+        limit.contains("personal one, which always needs approval"),
+        "{limit}"
+    );
     let approved = approve(&people, &users, &policy, &one.hash);
     assert!(approved.safeguard.is_none());
     assert_eq!(approved.changes.len(), 1);
@@ -176,7 +191,11 @@ fn leavers_coming_back_as_active_are_held_as_reactivations() {
     let plan = run(&people, &users, &policy);
     assert!(plan.changes.is_empty());
     assert_eq!(plan.withheld.len(), 30);
-    assert!(plan.withheld.iter().all(|c| c.reason == Reason::Reactivated));
+    assert!(
+        plan.withheld
+            .iter()
+            .all(|c| c.reason == Reason::Reactivated)
+    );
     assert_eq!(guards(&plan), [(GuardKind::Reactivations, 30, 50)]);
 }
 
@@ -203,9 +222,10 @@ fn attribute_clears_are_guarded_per_attribute() {
 
     // The title clear alone (1 of 10) goes.
     for (person, user) in people.iter_mut().zip(&users) {
-        person
-            .custom_fields
-            .insert("costCenter", user.attributes.get("costCenter").unwrap().clone());
+        person.custom_fields.insert(
+            "costCenter",
+            user.attributes.get("costCenter").unwrap().clone(),
+        );
     }
     let plan = run(&people, &users, &policy);
     assert!(plan.safeguard.is_none());
@@ -219,7 +239,11 @@ fn creates_are_unguarded_by_default_and_guarded_when_set() {
     assert_eq!(first_sync.count(ChangeKind::Create), 20);
     assert!(first_sync.safeguard.is_none());
 
-    let limited = run(&people, &[], &policy("safeguards: {creates: {maxCount: 5}}"));
+    let limited = run(
+        &people,
+        &[],
+        &policy("safeguards: {creates: {maxCount: 5}}"),
+    );
     assert_eq!(limited.withheld.len(), 20);
     assert_eq!(guards(&limited), [(GuardKind::Creates, 20, 0)]);
     assert!(
@@ -442,4 +466,21 @@ fn a_manager_id_differing_only_in_case_is_the_employee_itself() {
     ada.manager_id = Some("e5".into());
     let plan = run(&[ada], &[], &policy);
     assert_eq!(plan.changes[0].create.as_ref().unwrap().manager, None);
+}
+
+#[test]
+fn a_changed_prefix_adopting_every_user_is_held_as_identity_changes() {
+    // The users carry the old prefix; the spec now says hr: (a typo, or a rename).
+    let policy = policy("");
+    let (people, mut users) = staff(20);
+    for user in &mut users {
+        let old = user.external_id.take().unwrap();
+        user.external_id = Some(old.replace("hr:", "acme-hris:").into());
+    }
+    let plan = run(&people, &users, &policy);
+    assert!(plan.changes.is_empty());
+    assert_eq!(plan.withheld.len(), 20);
+    assert!(plan.withheld.iter().all(|c| c.reason == Reason::Adopted));
+    // A base of zero managed users: any such adoption is over any percentage.
+    assert_eq!(guards(&plan), [(GuardKind::IdentityChanges, 20, 0)]);
 }

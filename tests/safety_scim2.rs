@@ -158,8 +158,14 @@ fn work_addresses_lost_from_the_export_rename_nobody_until_approved() {
             .any(|g| g["guard"] == "IdentityChanges" && g["changes"] == 12),
         "{summary}"
     );
-    assert!(table.contains("identityChanges: 12 of 12 managed users"), "{table}");
-    assert!(table.contains("personal one, which always needs approval"), "{table}");
+    assert!(
+        table.contains("identityChanges: 12 of 12 managed users"),
+        "{table}"
+    );
+    assert!(
+        table.contains("personal one, which always needs approval"),
+        "{table}"
+    );
     assert_eq!(users(&server), created, "nothing on the server changed");
 
     // A person who approves exactly that plan lets it through.
@@ -183,7 +189,10 @@ fn leavers_coming_back_as_active_are_held_as_reactivations() {
     let mut staff = people(10);
     write_manifest(dir.path(), &server, "  safeguards: {removals: {}}\n");
     write_export(dir.path(), &staff, true);
-    assert_eq!(apply(dir.path(), "2026-11-22", None, "a").0.status.code(), Some(0));
+    assert_eq!(
+        apply(dir.path(), "2026-11-22", None, "a").0.status.code(),
+        Some(0)
+    );
     for p in &mut staff[..6] {
         p.status = "Inactive";
     }
@@ -237,7 +246,10 @@ fn a_disabled_account_with_the_address_is_never_adopted() {
     assert_eq!(users(&server), before, "the old account is untouched");
     let conflicts = std::fs::read_to_string(dir.path().join("out/conflicts.csv")).unwrap();
     assert!(conflicts.contains("InactiveAccount"), "{conflicts}");
-    assert!(conflicts.contains("to adopt it deliberately"), "{conflicts}");
+    assert!(
+        conflicts.contains("to adopt it deliberately"),
+        "{conflicts}"
+    );
 }
 
 #[test]
@@ -266,7 +278,10 @@ fn a_joiner_before_its_start_date_leaves_a_working_account_alone() {
     assert_eq!(summary["counts"]["skipped"], 1);
     assert_eq!(users(&server), before, "still active, not adopted");
     let skipped = std::fs::read_to_string(dir.path().join("early/skipped.csv")).unwrap();
-    assert!(skipped.contains("adopted once the employee is active"), "{skipped}");
+    assert!(
+        skipped.contains("adopted once the employee is active"),
+        "{skipped}"
+    );
 
     let (on_start, summary) = apply(dir.path(), "2026-12-01", None, "start");
     assert_eq!(on_start.status.code(), Some(0), "{}", describe(&on_start));

@@ -6,16 +6,21 @@
 
 use std::sync::Arc;
 
+use jiff::Timestamp;
 use kube::ResourceExt;
 
-use crate::crd::{HrisConnection, TargetSpec};
+use super::status::{EventNote, set_condition};
+use crate::crd::{HrisConnection, HrisConnectionStatus, TargetSpec};
 
 /// What identifies the directory a connection writes to, for comparing connections.
 pub fn target_key(target: &TargetSpec) -> String {
     match target {
         TargetSpec::Scim(scim) => format!(
             "scim:{}",
-            scim.base_url.trim().trim_end_matches('/').to_ascii_lowercase()
+            scim.base_url
+                .trim()
+                .trim_end_matches('/')
+                .to_ascii_lowercase()
         ),
         TargetSpec::File(file) => format!("file:{}", file.path.trim()),
         TargetSpec::MicrosoftGraph(graph) => {
@@ -72,11 +77,65 @@ pub fn overlapping(connection: &HrisConnection, all: &[Arc<HrisConnection>]) -> 
     found
 }
 
+/// Sets the condition `PrefixOverlap` while another connection writes to the same directory
+/// with an equal or nested prefix, and returns the Event to emit when the overlap appears. The
+/// condition shows up only once there is something to say, and clears when the overlap is gone.
+pub fn note_overlap(
+    connection: &HrisConnection,
+    all: &[Arc<HrisConnection>],
+    status: &mut HrisConnectionStatus,
+    generation: i64,
+    now: Timestamp,
+) -> Option<EventNote> {
+    let others = overlapping(connection, all);
+    let known = status.conditions.iter().any(|c| c.type_ == "PrefixOverlap");
+    if others.is_empty() && !known {
+        return None;
+    }
+    let (reason, message) = if others.is_empty() {
+        (
+            "NoOverlap",
+            "no other connection writes to this target with an overlapping externalIdPrefix"
+                .to_owned(),
+        )
+    } else {
+        (
+            "PrefixOverlaps",
+            format!(
+                "externalIdPrefix {:?} overlaps the prefix of {} on the same target: give each \
+                 connection its own prefix, not the start of another's",
+                connection.spec.external_id_prefix,
+                others.join(", ")
+            ),
+        )
+    };
+    // True while the problem stands, like SafeguardTriggered.
+    let changed = set_condition(
+        &mut status.conditions,
+        "PrefixOverlap",
+        !others.is_empty(),
+        reason,
+        message.clone(),
+        generation,
+        now,
+    );
+    (!others.is_empty() && (changed || !known)).then_some(EventNote {
+        warning: true,
+        reason: "PrefixOverlap",
+        message,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn connection(namespace: &str, name: &str, prefix: &str, base_url: &str) -> Arc<HrisConnection> {
+    fn connection(
+        namespace: &str,
+        name: &str,
+        prefix: &str,
+        base_url: &str,
+    ) -> Arc<HrisConnection> {
         let spec = serde_saphyr::from_str(&format!(
             "source: {{csv: {{path: e.csv}}}}\n\
              target: {{scim: {{baseUrl: '{base_url}', credentialsSecretRef: {{name: s, key: t}}}}}}\n\
@@ -102,5 +161,45 @@ mod tests {
         assert_eq!(overlapping(&all[1], &all), ["a/employees", "c/same"]);
         assert!(overlapping(&all[3], &all).is_empty());
         assert!(overlapping(&all[4], &all).is_empty());
+    }
+
+    #[test]
+    fn the_condition_warns_once_and_clears_when_the_overlap_is_gone() {
+        let url = "https://api.example.com/scim/v2";
+        let now: Timestamp = "2026-11-22T03:00:00Z".parse().unwrap();
+        let mine = connection("a", "employees", "acme:", url);
+        let mut status = HrisConnectionStatus::default();
+        assert!(note_overlap(&mine, std::slice::from_ref(&mine), &mut status, 1, now).is_none());
+        assert!(
+            status.conditions.is_empty(),
+            "no condition until there is something to say"
+        );
+
+        let all = [mine.clone(), connection("b", "twin", "ACME:", url)];
+        let event = note_overlap(&mine, &all, &mut status, 1, now).expect("an Event");
+        assert_eq!(event.reason, "PrefixOverlap");
+        assert!(event.message.contains("b/twin"), "{}", event.message);
+        let condition = &status.conditions[0];
+        assert_eq!(
+            (
+                condition.type_.as_str(),
+                condition.status.as_str(),
+                condition.reason.as_str()
+            ),
+            ("PrefixOverlap", "True", "PrefixOverlaps")
+        );
+        assert!(
+            note_overlap(&mine, &all, &mut status, 1, now).is_none(),
+            "once"
+        );
+
+        assert!(note_overlap(&mine, &all[..1], &mut status, 2, now).is_none());
+        assert_eq!(
+            (
+                status.conditions[0].status.as_str(),
+                status.conditions[0].reason.as_str()
+            ),
+            ("False", "NoOverlap")
+        );
     }
 }

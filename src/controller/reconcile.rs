@@ -165,58 +165,6 @@ async fn termination_summary(
         .and_then(|(_, message)| serde_json::from_str(&message).ok()))
 }
 
-/// Warns (condition `PrefixOverlap` and an Event) while another connection writes to the same
-/// directory with an equal or nested externalId prefix. The condition appears only once there
-/// is something to say, and clears when the overlap is gone.
-fn check_prefix_overlap(
-    connection: &HrisConnection,
-    context: &Context,
-    status: &mut crate::crd::HrisConnectionStatus,
-    notes: &mut Vec<EventNote>,
-    generation: i64,
-    now: Timestamp,
-) {
-    let others = super::prefixes::overlapping(connection, &context.peers.all());
-    let known = status.conditions.iter().any(|c| c.type_ == "PrefixOverlap");
-    if others.is_empty() && !known {
-        return;
-    }
-    let (reason, message) = if others.is_empty() {
-        (
-            "NoOverlap",
-            "no other connection writes to this target with an overlapping externalIdPrefix"
-                .to_owned(),
-        )
-    } else {
-        (
-            "PrefixOverlaps",
-            format!(
-                "externalIdPrefix {:?} overlaps the prefix of {} on the same target: give each \
-                 connection its own prefix, not the start of another's",
-                connection.spec.external_id_prefix,
-                others.join(", ")
-            ),
-        )
-    };
-    // The condition is True while the problem stands, like SafeguardTriggered.
-    let changed = set_condition(
-        &mut status.conditions,
-        "PrefixOverlap",
-        !others.is_empty(),
-        reason,
-        message.clone(),
-        generation,
-        now,
-    );
-    if !others.is_empty() && (changed || !known) {
-        notes.push(EventNote {
-            warning: true,
-            reason: "PrefixOverlap",
-            message,
-        });
-    }
-}
-
 /// Reconciles a connection at `now`.
 pub async fn reconcile_at(
     connection: &HrisConnection,
@@ -317,7 +265,13 @@ pub async fn reconcile_at(
             None
         }
     };
-    check_prefix_overlap(connection, context, &mut status, &mut notes, generation, now);
+    notes.extend(super::prefixes::note_overlap(
+        connection,
+        &context.peers.all(),
+        &mut status,
+        generation,
+        now,
+    ));
     let mut requeue = Duration::from_secs(300);
     if let Some(cadence) = cadence {
         let anchor = status

@@ -254,9 +254,7 @@ pub fn record_run(
                 format!(
                     "{} changes withheld ({}); approve plan {} with the \
                      hris-operator.io/approve-plan annotation",
-                    trip.withheld,
-                    trip.limit,
-                    summary.plan_hash
+                    trip.withheld, trip.limit, summary.plan_hash
                 ),
             ),
             None => (

@@ -1005,8 +1005,9 @@ pub struct Safeguards {
     /// already deactivated users also count against all managed users). Default: 20 %.
     #[serde(default = "Guard::removals")]
     pub removals: Guard,
-    /// Changes of an existing user's email or login, against the managed users. A move from a
-    /// work address to a personal one always needs approval. Default: 10 %.
+    /// Changes of an existing user's email or login, or adoptions that replace an externalId
+    /// linking the user elsewhere, against the managed users. A move from a work address to a
+    /// personal one always needs approval. Default: 10 %.
     #[serde(default = "Guard::identity_changes")]
     pub identity_changes: Guard,
     /// Deactivated users made active again, against the managed users. Default: 10 %.

@@ -11,5 +11,5 @@ pub mod model;
 pub mod plan;
 pub mod policy;
 pub mod report;
-pub mod safeguard;
 pub mod run;
+pub mod safeguard;

@@ -596,10 +596,14 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
     let users = input.users;
     let index = UserIndex::new(users);
     let prefix = policy.external_id_prefix.as_str();
-    let managed_users = users
-        .iter()
-        .filter(|u| owned_id(prefix, u).is_some())
-        .count();
+    let census = users.iter().filter(|u| owned_id(prefix, u).is_some()).fold(
+        Census::default(),
+        |census, user| Census {
+            managed: census.managed + 1,
+            active_managed: census.active_managed + usize::from(user.active),
+        },
+    );
+    let managed_users = census.managed;
 
     let mut conflicts = Vec::new();
     let mut skipped = Vec::new();
@@ -776,9 +780,7 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
                     if let Disposition::Provision { active: false } = disposition {
                         // Adopting now would deactivate someone's working account until the
                         // start date: the joiner waits and is adopted once active.
-                        skipped.push(skip(SkipReason::AdoptionWaitsForStart(
-                            employee.start_date,
-                        )));
+                        skipped.push(skip(SkipReason::AdoptionWaitsForStart(employee.start_date)));
                         continue;
                     }
                 }
@@ -1088,13 +1090,6 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
     skipped.sort_by(|a, b| a.external_id.cmp(&b.external_id));
     let hash = plan_hash(&changes);
 
-    let census = Census {
-        managed: managed_users,
-        active_managed: users
-            .iter()
-            .filter(|u| u.active && owned_id(prefix, u).is_some())
-            .count(),
-    };
     let (changes, withheld, safeguard) = withhold(changes, &hash, census, input, policy);
     Plan {
         as_of: input.as_of,
@@ -1248,9 +1243,8 @@ fn withhold(
     let mut clauses: Vec<String> = Vec::new();
     if empty_source {
         trip.empty_source = true;
-        clauses.push(
-            "the source returned no employees; nobody is removed on an empty source".into(),
-        );
+        clauses
+            .push("the source returned no employees; nobody is removed on an empty source".into());
     }
     clauses.extend(trip.guards.iter().map(|g| g.limit.clone()));
     trip.limit = clauses.join("; ");

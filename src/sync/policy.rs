@@ -544,7 +544,8 @@ fn compile_safeguards(
     error: &mut impl FnMut(String, String),
 ) -> Safeguards {
     let mut compiled = safeguards.clone();
-    let deprecated = safeguards.max_delete_percent.is_some() || safeguards.max_delete_count.is_some();
+    let deprecated =
+        safeguards.max_delete_percent.is_some() || safeguards.max_delete_count.is_some();
     if deprecated && safeguards.removals != Safeguards::default().removals {
         error(
             "spec.safeguards.maxDeletePercent".into(),

@@ -22,7 +22,8 @@ use crate::crd::{Guard, Safeguards};
 pub enum GuardKind {
     /// Deactivations and deletions.
     Removals,
-    /// Changes of an existing user's email (its sign-in name on most targets).
+    /// Changes of an existing user's email (its sign-in name on most targets), or of the
+    /// externalId linking it to another system.
     IdentityChanges,
     /// Deactivated users made active again.
     Reactivations,
@@ -173,7 +174,12 @@ pub fn check(
     trips.extend(cleared_trips);
     trips.extend(creates_trip);
 
-    let [removals_held, identity_held, reactivations_held, creates_held] = held;
+    let [
+        removals_held,
+        identity_held,
+        reactivations_held,
+        creates_held,
+    ] = held;
     let withhold = facts
         .iter()
         .map(|f| {
@@ -257,9 +263,20 @@ fn exceeds(
 }
 
 fn classify(changes: &[Change], users: &[DirectoryUser], employees: &[Employee]) -> Vec<Facts> {
-    // Looked up only for the few changes that need them.
-    let mut active_by_id: Option<std::collections::HashMap<&str, bool>> = None;
-    let mut employee_by_id: Option<std::collections::HashMap<&str, &Employee>> = None;
+    // Only deletions need the user's state, and only email changes the employee: both are
+    // looked up in one pass over a set of the few ids concerned, never a map of everyone.
+    let deleted: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.kind == ChangeKind::Delete)
+        .filter_map(|c| c.target_id.as_deref())
+        .collect();
+    let active: FastMap<&str, bool> = select(users, &deleted, |u| (u.id.as_str(), u.active));
+    let renamed: Vec<&str> = changes
+        .iter()
+        .filter(|c| c.changes.iter().any(|a| a.attr == Attr::Email))
+        .filter_map(|c| c.employee_id.as_deref())
+        .collect();
+    let employee_of: FastMap<&str, &Employee> = select(employees, &renamed, |e| (e.id.as_str(), e));
     changes
         .iter()
         .map(|change| {
@@ -270,16 +287,11 @@ fn classify(changes: &[Change], users: &[DirectoryUser], employees: &[Employee])
             };
             facts.active_removal = match change.kind {
                 ChangeKind::Deactivate => true,
-                ChangeKind::Delete => {
-                    let active = active_by_id.get_or_insert_with(|| {
-                        users.iter().map(|u| (u.id.as_str(), u.active)).collect()
-                    });
-                    change
-                        .target_id
-                        .as_deref()
-                        .and_then(|id| active.get(id).copied())
-                        .unwrap_or(true)
-                }
+                ChangeKind::Delete => change
+                    .target_id
+                    .as_deref()
+                    .and_then(|id| active.get(id).copied())
+                    .unwrap_or(true),
                 _ => false,
             };
             for attr in &change.changes {
@@ -288,14 +300,16 @@ fn classify(changes: &[Change], users: &[DirectoryUser], employees: &[Employee])
                         if !before.is_empty() =>
                     {
                         facts.identity = true;
-                        let by_id = employee_by_id.get_or_insert_with(|| {
-                            employees.iter().map(|e| (e.id.as_str(), e)).collect()
-                        });
                         facts.personal_move = change
                             .employee_id
                             .as_deref()
-                            .and_then(|id| by_id.get(id))
+                            .and_then(|id| employee_of.get(id))
                             .is_some_and(|employee| moves_to_personal(employee, before, after));
+                    }
+                    // Adopting a user linked elsewhere moves its link: a prefix typo adopts
+                    // every user of the old prefix at once.
+                    (Attr::ExternalId, Some(Value::String(before)), _) if !before.is_empty() => {
+                        facts.identity = true;
                     }
                     (Attr::Active, Some(Value::Bool(false)), Some(Value::Bool(true))) => {
                         facts.reactivation = true;
@@ -308,6 +322,26 @@ fn classify(changes: &[Change], users: &[DirectoryUser], employees: &[Employee])
             }
             facts
         })
+        .collect()
+}
+
+type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The entries of `items` whose key is among `wanted` (usually a handful).
+fn select<'a, T, V>(
+    items: &'a [T],
+    wanted: &[&str],
+    entry: impl Fn(&'a T) -> (&'a str, V),
+) -> FastMap<&'a str, V> {
+    if wanted.is_empty() {
+        return FastMap::default();
+    }
+    let wanted: std::collections::HashSet<&str, foldhash::fast::RandomState> =
+        wanted.iter().copied().collect();
+    items
+        .iter()
+        .map(entry)
+        .filter(|(key, _)| wanted.contains(key))
         .collect()
 }
 

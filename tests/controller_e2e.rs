@@ -275,7 +275,10 @@ async fn complete(client: &kube::Client, job: &Job, summary: &Value, hour: u32) 
     let pod: Pod = serde_json::from_value(json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": format!("{name}-pod"), "namespace": NAMESPACE,
-                     "labels": {"job-name": name}},
+                     "labels": {"job-name": name},
+                     "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": name,
+                                          "uid": job.metadata.uid.clone().unwrap(),
+                                          "controller": true}]},
         "spec": {"containers": [{"name": "sync", "image": SYNC_IMAGE}]},
         "status": {"containerStatuses": [{"name": "sync", "image": SYNC_IMAGE, "imageID": "",
             "ready": false, "restartCount": 0,

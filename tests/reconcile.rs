@@ -53,6 +53,7 @@ fn context(client: kube::Client) -> Context {
         },
         metrics: Arc::new(Metrics::new()),
         peers: Default::default(),
+        unreadable: Default::default(),
         written: Default::default(),
     }
 }

@@ -77,7 +77,10 @@ fn metadata(connection: &HrisConnection) -> ObjectMeta {
                 "app.kubernetes.io/managed-by".to_owned(),
                 "hris-operator".to_owned(),
             ),
-            (CONNECTION_LABEL.to_owned(), connection.name_any()),
+            (
+                CONNECTION_LABEL.to_owned(),
+                super::job::connection_label(&connection.name_any()),
+            ),
         ])),
         owner_references: connection.controller_owner_ref(&()).map(|o| vec![o]),
         ..ObjectMeta::default()

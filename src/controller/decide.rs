@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
+use sha2::{Digest, Sha256};
 
 use super::job::RunKind;
 use crate::crd::{HandledRequests, Mode};
@@ -99,6 +100,26 @@ pub enum Decision {
     Wait(Waiting),
 }
 
+/// Longest request value status keeps as written; a longer one is kept as its hash.
+const REQUEST_KEY_LIMIT: usize = 64;
+
+/// What status keeps of a request annotation's value: the value, or for a long one (anything
+/// may be written into an annotation) a short hash of it, so status stays small.
+pub fn request_key(value: &str) -> String {
+    if value.len() <= REQUEST_KEY_LIMIT {
+        return value.to_owned();
+    }
+    let digest = Sha256::digest(value.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// Whether a value has the form of a plan hash (20 lower-case hex digits): an approval of
+/// anything else could never match a plan.
+pub fn is_plan_hash(value: &str) -> bool {
+    value.len() == 20 && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 fn new_value<'a>(
     annotations: &'a BTreeMap<String, String>,
     key: &str,
@@ -107,7 +128,7 @@ fn new_value<'a>(
     annotations
         .get(key)
         .map(String::as_str)
-        .filter(|value| !value.is_empty() && Some(*value) != handled.map(String::as_str))
+        .filter(|value| !value.is_empty() && Some(&request_key(value)) != handled)
 }
 
 /// Decides whether and how a connection runs now.
@@ -136,11 +157,26 @@ pub fn decide(situation: &Situation<'_>) -> Decision {
     ) {
         return simulate(Trigger::SimulateRequested(value.to_owned()));
     }
-    if let Some(hash) = new_value(
+    // An approval is keyed by generation and hash: the same hash approved again is new when
+    // a new generation's simulation planned exactly that plan (an empty plan, or a
+    // schedule-only edit), or the gate would stay shut for good.
+    let approval = s
+        .annotations
+        .get(APPROVE_PLAN)
+        .map(String::as_str)
+        .filter(|hash| is_plan_hash(hash));
+    let reapproved = approval.filter(|hash| {
+        gated && !spec_changed && s.simulated_hash == Some(*hash)
+    });
+    let approved = new_value(
         s.annotations,
         APPROVE_PLAN,
         s.handled.approved_plan.as_ref(),
-    ) && active
+    )
+    .filter(|hash| is_plan_hash(hash))
+    .or(reapproved);
+    if let Some(hash) = approved
+        && active
     {
         // Approving the simulated plan of the current spec opens the gate; any other hash is
         // passed to an apply, which goes through only if its plan has exactly that hash.
@@ -228,7 +264,7 @@ mod tests {
                 annotations: &self.annotations,
                 handled: &self.handled,
                 simulated_generation: self.simulated_generation,
-                simulated_hash: Some("abc"),
+                simulated_hash: Some("abcdef0123456789abcd"),
                 approved_generation: self.approved_generation,
                 require_approval: self.require_approval,
                 job_running: self.job_running,
@@ -342,7 +378,7 @@ mod tests {
         case.scheduled = true;
         assert_eq!(
             case.decide(),
-            Decision::Wait(Waiting::AwaitingApproval(Some("abc".into())))
+            Decision::Wait(Waiting::AwaitingApproval(Some("abcdef0123456789abcd".into())))
         );
         // A requested sync only simulates while the gate is closed.
         let requested = Case {
@@ -357,21 +393,21 @@ mod tests {
         wrong.scheduled = true;
         assert_eq!(
             wrong.decide(),
-            Decision::Wait(Waiting::AwaitingApproval(Some("abc".into())))
+            Decision::Wait(Waiting::AwaitingApproval(Some("abcdef0123456789abcd".into())))
         );
         // Approving the simulated hash applies exactly that plan.
-        let mut right = Case::new(Mode::Active).annotate(APPROVE_PLAN, "abc");
+        let mut right = Case::new(Mode::Active).annotate(APPROVE_PLAN, "abcdef0123456789abcd");
         right.require_approval = true;
         assert_eq!(
             right.decide(),
             Decision::Run {
                 kind: RunKind::Apply,
-                trigger: Trigger::Approved("abc".into()),
-                approved_hash: Some("abc".into())
+                trigger: Trigger::Approved("abcdef0123456789abcd".into()),
+                approved_hash: Some("abcdef0123456789abcd".into())
             }
         );
         // Once approved for this generation, scheduled runs apply.
-        right.handled.approved_plan = Some("abc".into());
+        right.handled.approved_plan = Some("abcdef0123456789abcd".into());
         right.approved_generation = Some(3);
         right.scheduled = true;
         assert_eq!(kind(right.decide()), Some(RunKind::Apply));
@@ -379,17 +415,63 @@ mod tests {
 
     #[test]
     fn approving_a_withheld_plan_starts_an_apply_carrying_that_hash() {
-        let case = Case::new(Mode::Active).annotate(APPROVE_PLAN, "f00d");
+        let case = Case::new(Mode::Active).annotate(APPROVE_PLAN, "f00df00df00df00df00d");
         assert_eq!(
             case.decide(),
             Decision::Run {
                 kind: RunKind::Apply,
-                trigger: Trigger::Approved("f00d".into()),
-                approved_hash: Some("f00d".into())
+                trigger: Trigger::Approved("f00df00df00df00df00d".into()),
+                approved_hash: Some("f00df00df00df00df00d".into())
             }
         );
         // In Simulate mode an approval applies nothing.
-        let simulate = Case::new(Mode::Simulate).annotate(APPROVE_PLAN, "f00d");
+        let simulate = Case::new(Mode::Simulate).annotate(APPROVE_PLAN, "f00df00df00df00df00d");
         assert_eq!(simulate.decide(), Decision::Wait(Waiting::NothingDue));
+    }
+
+    #[test]
+    fn the_same_hash_approved_again_opens_the_gate_of_a_new_generation() {
+        // Generation 2's plan abc… was approved; generation 3 (a schedule-only edit) simulated
+        // the very same plan: the annotation still says abc…, and that is its approval.
+        let mut case = Case::new(Mode::Active).annotate(APPROVE_PLAN, "abcdef0123456789abcd");
+        case.require_approval = true;
+        case.approved_generation = Some(2);
+        case.handled.approved_plan = Some("abcdef0123456789abcd".into());
+        case.handled.approved_generation = Some(2);
+        case.scheduled = true;
+        assert_eq!(
+            case.decide(),
+            Decision::Run {
+                kind: RunKind::Apply,
+                trigger: Trigger::Approved("abcdef0123456789abcd".into()),
+                approved_hash: Some("abcdef0123456789abcd".into())
+            }
+        );
+        // Once that generation is approved, the annotation starts nothing more.
+        case.approved_generation = Some(3);
+        case.scheduled = false;
+        assert_eq!(case.decide(), Decision::Wait(Waiting::NothingDue));
+        // Without the gate, an already handled approval stays handled.
+        let mut plain = Case::new(Mode::Active).annotate(APPROVE_PLAN, "abcdef0123456789abcd");
+        plain.handled.approved_plan = Some("abcdef0123456789abcd".into());
+        assert_eq!(plain.decide(), Decision::Wait(Waiting::NothingDue));
+    }
+
+    #[test]
+    fn an_approval_that_is_not_a_plan_hash_starts_nothing() {
+        let case = Case::new(Mode::Active).annotate(APPROVE_PLAN, &"x".repeat(10_000));
+        assert_eq!(case.decide(), Decision::Wait(Waiting::NothingDue));
+    }
+
+    #[test]
+    fn long_request_values_are_kept_as_a_short_hash() {
+        let long = "9".repeat(10_000);
+        let key = request_key(&long);
+        assert!(key.starts_with("sha256:") && key.len() < 80, "{key}");
+        assert_eq!(request_key("2026-11-22T10:00:00Z"), "2026-11-22T10:00:00Z");
+        let mut case = Case::new(Mode::Active).annotate(SYNC_REQUESTED, &long);
+        assert_eq!(kind(case.decide()), Some(RunKind::Apply));
+        case.handled.sync_requested_at = Some(key);
+        assert_eq!(case.decide(), Decision::Wait(Waiting::NothingDue));
     }
 }

@@ -74,7 +74,10 @@ pub async fn fetch_report(
             "Secret {report} is not a report (no {RUN_LABEL} label)"
         ))
     })?;
-    let selector = format!("{CONNECTION_LABEL}={name},{RUN_LABEL}={run_id}");
+    let selector = format!(
+        "{CONNECTION_LABEL}={},{RUN_LABEL}={run_id}",
+        super::job::connection_label(name)
+    );
     let parts = secrets
         .list(&ListParams::default().labels(&selector))
         .await?;

@@ -26,6 +26,16 @@ pub const SECRETS_DIR: &str = "/var/run/secrets/hris-operator";
 pub const CONFIG_MAPS_DIR: &str = "/var/run/configmaps/hris-operator";
 /// Label naming the connection a Job runs for.
 pub const CONNECTION_LABEL: &str = "hris-operator.io/connection";
+/// Label the controller sets on a Job once its run is recorded in status: a run is recorded
+/// once, whatever the history keeps.
+pub const RECORDED_LABEL: &str = "hris-operator.io/recorded";
+
+/// The value of [`CONNECTION_LABEL`] for a connection: its name, or for a name longer than a
+/// label value may be (63 characters) the start of it and a hash of the whole.
+pub fn connection_label(name: &str) -> String {
+    shortened_name(name, "")
+}
+
 /// Label telling a simulation from an apply.
 pub const RUN_KIND_LABEL: &str = "hris-operator.io/run-kind";
 /// Label holding the spec generation a Job runs with.
@@ -153,7 +163,7 @@ pub fn build_job(
         ("app.kubernetes.io/name", "hris-operator"),
         ("app.kubernetes.io/component", "sync"),
         ("app.kubernetes.io/managed-by", "hris-operator"),
-        (CONNECTION_LABEL, name.as_str()),
+        (CONNECTION_LABEL, connection_label(&name).as_str()),
         (RUN_KIND_LABEL, kind.as_str()),
     ]
     .into_iter()

@@ -15,6 +15,7 @@ pub mod reports;
 pub mod schedule;
 pub mod status;
 pub mod sync_run;
+pub mod termination;
 
 /// The object, or `None` when the API answers 404 (whatever reason string comes with it).
 pub async fn get_if_exists<K>(api: &kube::Api<K>, name: &str) -> Result<Option<K>, kube::Error>

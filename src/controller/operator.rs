@@ -30,9 +30,9 @@ use tokio::{net::TcpListener, sync::watch};
 use super::{
     job::JobDefaults,
     leader::{LeaderElector, LeaseTiming},
-    reconcile::{Context, ReconcileError, reconcile},
+    reconcile::{Context, Guarded, ReconcileError, reconcile, report_unreadable},
 };
-use crate::{crd::HrisConnection, metrics::Metrics};
+use crate::metrics::Metrics;
 
 /// Reconciles at once, per watched scope: bounds the controller's memory and its load on the
 /// API server when many connections become due together.
@@ -89,7 +89,7 @@ struct Shared {
     ready: Arc<AtomicBool>,
     /// Per watched scope: whether its connections have been listed once since the start.
     scopes_listed: Arc<Mutex<Vec<Arc<AtomicBool>>>>,
-    stores: Arc<Mutex<Vec<Store<HrisConnection>>>>,
+    stores: Arc<Mutex<Vec<Store<Guarded>>>>,
 }
 
 /// Runs the controller until a shutdown signal (`Ok`) or lost leadership (`Err`).
@@ -183,6 +183,7 @@ pub async fn run(config: OperatorConfig) -> Result<(), OperatorError> {
         },
         metrics: shared.metrics.clone(),
         peers: super::reconcile::Peers(shared.stores.clone()),
+        unreadable: Default::default(),
         written: Default::default(),
     });
     let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
@@ -193,7 +194,7 @@ pub async fn run(config: OperatorConfig) -> Result<(), OperatorError> {
     let mut controllers = Vec::new();
     let mut scope_listed = Vec::new();
     for scope in scopes {
-        let (connections, jobs): (Api<HrisConnection>, Api<Job>) = match &scope {
+        let (connections, jobs): (Api<Guarded>, Api<Job>) = match &scope {
             Some(namespace) => (
                 Api::namespaced(client.clone(), namespace),
                 Api::namespaced(client.clone(), namespace),
@@ -261,7 +262,7 @@ pub async fn run(config: OperatorConfig) -> Result<(), OperatorError> {
 }
 
 /// Lists the connections of a scope once (retrying), then marks it listed.
-async fn first_list(connections: Api<HrisConnection>, listed: Arc<AtomicBool>) {
+async fn first_list(connections: Api<Guarded>, listed: Arc<AtomicBool>) {
     loop {
         match connections
             .list_metadata(&ListParams::default().limit(1))
@@ -279,11 +280,15 @@ async fn first_list(connections: Api<HrisConnection>, listed: Arc<AtomicBool>) {
 }
 
 async fn timed_reconcile(
-    connection: Arc<HrisConnection>,
+    connection: Arc<Guarded>,
     context: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
     let started = Instant::now();
-    let result = reconcile(connection, context.clone()).await;
+    let result = match &connection.0 {
+        Ok(readable) => reconcile(readable, context.clone()).await,
+        // One object this controller cannot read gets InvalidSpec; the others go on.
+        Err(invalid) => report_unreadable(invalid, &context).await,
+    };
     context
         .metrics
         .reconciled(started.elapsed().as_secs_f64(), result.is_err());
@@ -291,7 +296,7 @@ async fn timed_reconcile(
 }
 
 fn error_policy(
-    _connection: Arc<HrisConnection>,
+    _connection: Arc<Guarded>,
     error: &ReconcileError,
     _context: Arc<Context>,
 ) -> Action {
@@ -363,10 +368,10 @@ async fn metrics(State(shared): State<Shared>) -> impl IntoResponse {
         .lock()
         .expect("the store list is never poisoned")
         .clone();
-    let connections: Vec<Arc<HrisConnection>> = stores.iter().flat_map(Store::state).collect();
+    let connections: Vec<Arc<Guarded>> = stores.iter().flat_map(Store::state).collect();
     shared
         .metrics
-        .observe_connections(connections.iter().map(AsRef::as_ref));
+        .observe_connections(connections.iter().filter_map(|g| g.0.as_ref().ok()));
     (
         [(
             header::CONTENT_TYPE,

@@ -4,8 +4,6 @@
 //! prefix twice, or one prefix starting another, is still a mistake a person should hear about
 //! (equal prefixes manage the same users; nested ones fight over adoptions).
 
-use std::sync::Arc;
-
 use jiff::Timestamp;
 use kube::ResourceExt;
 
@@ -48,7 +46,7 @@ pub fn overlap(a: &str, b: &str) -> bool {
 
 /// The other connections (`namespace/name`, sorted) that write to the same directory with an
 /// overlapping prefix. Connections being deleted do not count.
-pub fn overlapping(connection: &HrisConnection, all: &[Arc<HrisConnection>]) -> Vec<String> {
+pub fn overlapping(connection: &HrisConnection, all: &[&HrisConnection]) -> Vec<String> {
     let key = target_key(&connection.spec.target);
     let uid = connection.metadata.uid.as_deref();
     let mut found: Vec<String> = all
@@ -82,7 +80,7 @@ pub fn overlapping(connection: &HrisConnection, all: &[Arc<HrisConnection>]) -> 
 /// condition shows up only once there is something to say, and clears when the overlap is gone.
 pub fn note_overlap(
     connection: &HrisConnection,
-    all: &[Arc<HrisConnection>],
+    all: &[&HrisConnection],
     status: &mut HrisConnectionStatus,
     generation: i64,
     now: Timestamp,
@@ -129,6 +127,7 @@ pub fn note_overlap(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     fn connection(
         namespace: &str,
@@ -150,17 +149,18 @@ mod tests {
     #[test]
     fn equal_or_nested_prefixes_on_one_directory_overlap() {
         let url = "https://api.example.com/scim/v2";
-        let all = [
+        let owned = [
             connection("a", "employees", "acme:", url),
             connection("b", "contractors", "ACME:contractors:", &format!("{url}/")),
             connection("c", "same", "acme:", url),
             connection("d", "elsewhere", "acme:", "https://other.example/scim"),
             connection("e", "distinct", "acmex:", url),
         ];
-        assert_eq!(overlapping(&all[0], &all), ["b/contractors", "c/same"]);
-        assert_eq!(overlapping(&all[1], &all), ["a/employees", "c/same"]);
-        assert!(overlapping(&all[3], &all).is_empty());
-        assert!(overlapping(&all[4], &all).is_empty());
+        let all: Vec<&HrisConnection> = owned.iter().map(AsRef::as_ref).collect();
+        assert_eq!(overlapping(all[0], &all), ["b/contractors", "c/same"]);
+        assert_eq!(overlapping(all[1], &all), ["a/employees", "c/same"]);
+        assert!(overlapping(all[3], &all).is_empty());
+        assert!(overlapping(all[4], &all).is_empty());
     }
 
     #[test]
@@ -169,13 +169,14 @@ mod tests {
         let now: Timestamp = "2026-11-22T03:00:00Z".parse().unwrap();
         let mine = connection("a", "employees", "acme:", url);
         let mut status = HrisConnectionStatus::default();
-        assert!(note_overlap(&mine, std::slice::from_ref(&mine), &mut status, 1, now).is_none());
+        assert!(note_overlap(&mine, &[&mine], &mut status, 1, now).is_none());
         assert!(
             status.conditions.is_empty(),
             "no condition until there is something to say"
         );
 
-        let all = [mine.clone(), connection("b", "twin", "ACME:", url)];
+        let twin = connection("b", "twin", "ACME:", url);
+        let all: [&HrisConnection; 2] = [&mine, &twin];
         let event = note_overlap(&mine, &all, &mut status, 1, now).expect("an Event");
         assert_eq!(event.reason, "PrefixOverlap");
         assert!(event.message.contains("b/twin"), "{}", event.message);

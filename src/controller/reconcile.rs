@@ -19,6 +19,7 @@ use k8s_openapi::{
 };
 use kube::{
     Api, Client, Resource, ResourceExt,
+    core::DeserializeGuard,
     api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
     runtime::{
         controller::Action,
@@ -29,11 +30,12 @@ use serde_json::json;
 
 use super::{
     access::apply_sync_access,
-    decide::{Decision, Situation, Trigger, Waiting, decide},
+    decide::{Decision, Situation, Trigger, Waiting, decide, request_key},
     job::{
-        CONNECTION_LABEL, GENERATION_LABEL, JobDefaults, RUN_KIND_LABEL, RunKind, build_job,
-        job_name, run_id,
+        CONNECTION_LABEL, GENERATION_LABEL, JobDefaults, RECORDED_LABEL, RUN_KIND_LABEL, RunKind,
+        build_job, connection_label, job_name, run_id,
     },
+    termination,
     prune::{finished_state, jobs_to_prune},
     reports::{RUN_LABEL, report_name},
     schedule::Cadence,
@@ -60,19 +62,25 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Every connection the controller watches, to warn about overlapping prefixes.
     pub peers: Peers,
+    /// Unreadable connections already reported, by uid and problem: reported once each.
+    pub unreadable: std::sync::Mutex<HashSet<String>>,
     /// The status this controller last wrote, per connection uid. The controller is the only
     /// writer of status, so this is never older than the watch cache, which can lag behind a
     /// write: a reconcile started from a stale cache would record a finished run twice.
     pub written: WrittenStatus,
 }
 
+/// A connection as the watches hold it: readable, or the error that made it unreadable (a
+/// CRD newer than this controller, say), so that one bad object never stops the others.
+pub type Guarded = DeserializeGuard<HrisConnection>;
+
 /// The connections the controller's watches hold, in every scope.
 #[derive(Clone, Default)]
-pub struct Peers(pub Arc<std::sync::Mutex<Vec<kube::runtime::reflector::Store<HrisConnection>>>>);
+pub struct Peers(pub Arc<std::sync::Mutex<Vec<kube::runtime::reflector::Store<Guarded>>>>);
 
 impl Peers {
-    /// Every connection currently known.
-    pub fn all(&self) -> Vec<Arc<HrisConnection>> {
+    /// Every connection currently known, readable or not.
+    pub fn all(&self) -> Vec<Arc<Guarded>> {
         self.0
             .lock()
             .expect("never poisoned")
@@ -111,6 +119,16 @@ impl WrittenStatus {
             .expect("never poisoned")
             .insert(Self::key(connection), status);
     }
+
+    /// Forgets deleted connections (when there are more entries than connections).
+    fn forget_all_but(&self, connections: &[&HrisConnection]) {
+        let mut map = self.0.lock().expect("never poisoned");
+        if connections.is_empty() || map.len() <= connections.len() {
+            return;
+        }
+        let keep: HashSet<String> = connections.iter().map(|c| Self::key(c)).collect();
+        map.retain(|key, _| keep.contains(key));
+    }
 }
 
 /// A reconcile that could not finish; it is retried.
@@ -123,27 +141,111 @@ pub enum ReconcileError {
 
 /// Reconciles a connection now.
 pub async fn reconcile(
-    connection: Arc<HrisConnection>,
+    connection: &HrisConnection,
     context: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
-    reconcile_at(&connection, &context, Timestamp::now()).await
+    reconcile_at(connection, &context, Timestamp::now()).await
 }
 
-/// The summary a finished Job's sync container left in its termination message.
-async fn termination_summary(
-    client: &Client,
-    namespace: &str,
-    job: &str,
-) -> Result<Option<Summary>, kube::Error> {
+/// Longest part of a deserialization error shown in a condition.
+const UNREADABLE_DETAIL: usize = 300;
+
+/// A connection this controller cannot read (its spec names something this version does not
+/// know, typically after a rollback past a CRD change): condition `Ready=False InvalidSpec` and
+/// one Event on that object, once per distinct problem; no run starts; every other connection
+/// is reconciled as usual.
+pub async fn report_unreadable(
+    invalid: &kube::core::error_boundary::InvalidObject,
+    context: &Context,
+) -> Result<Action, ReconcileError> {
+    let metadata = &invalid.metadata;
+    let (Some(name), Some(namespace)) = (metadata.name.clone(), metadata.namespace.clone()) else {
+        return Ok(Action::await_change());
+    };
+    let detail: String = invalid.error.chars().take(UNREADABLE_DETAIL).collect();
+    let message = format!(
+        "the controller cannot read this connection ({detail}); check that the CRD and the \
+         controller are the same version, then fix the spec"
+    );
+    let key = format!("{}/{}", metadata.uid.as_deref().unwrap_or(&name), message);
+    if !context.unreadable.lock().expect("never poisoned").insert(key) {
+        return Ok(Action::await_change());
+    }
+    tracing::warn!(namespace = %namespace, name = %name, "a connection cannot be read");
+    let api: Api<kube::core::DynamicObject> = Api::namespaced_with(
+        context.client.clone(),
+        &namespace,
+        &kube::core::ApiResource::erase::<HrisConnection>(&()),
+    );
+    // The rest of status stays as it was: read its conditions, replace only Ready.
+    let current = api.get(&name).await?;
+    let mut conditions: Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> = current
+        .data
+        .get("status")
+        .and_then(|s| s.get("conditions"))
+        .and_then(|c| serde_json::from_value(c.clone()).ok())
+        .unwrap_or_default();
+    let generation = metadata.generation.unwrap_or(0);
+    let now = Timestamp::now();
+    set_condition(&mut conditions, "Ready", false, "InvalidSpec", message.clone(), generation, now);
+    api.patch_status(
+        &name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": {"conditions": conditions, "phase": "Failed"}})),
+    )
+    .await?;
+    let recorder = Recorder::new(context.client.clone(), context.reporter.clone());
+    let reference = k8s_openapi::api::core::v1::ObjectReference {
+        api_version: Some("hris-operator.io/v1alpha1".into()),
+        kind: Some("HrisConnection".into()),
+        name: Some(name),
+        namespace: Some(namespace),
+        uid: metadata.uid.clone(),
+        ..Default::default()
+    };
+    let event = Event {
+        type_: EventType::Warning,
+        reason: "InvalidSpec".into(),
+        note: Some(message),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    if let Err(error) = recorder.publish(&event, &reference).await {
+        tracing::warn!(%error, "could not publish an event");
+    }
+    Ok(Action::await_change())
+}
+
+/// What a finished Job's sync Pod said.
+enum Said {
+    /// A summary that passed every check.
+    Summary(Summary),
+    /// No Pod of the Job left a termination message.
+    Nothing,
+    /// The message failed the checks (see [`super::termination`]).
+    Invalid,
+}
+
+/// The summary a finished Job's sync container left in its termination message. Only a Pod the
+/// Job controls (an ownerReference with the Job's uid) counts: anyone who can create Pods can
+/// label one `job-name=<job>`.
+async fn termination_summary(client: &Client, namespace: &str, job: &Job) -> Result<Said, kube::Error> {
+    let Some(job_uid) = job.metadata.uid.as_deref() else {
+        return Ok(Said::Nothing);
+    };
+    let job_name = job.name_any();
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let list = pods
-        .list(&ListParams::default().labels(&format!("job-name={job}")))
+        .list(&ListParams::default().labels(&format!("job-name={job_name}")))
         .await?;
     let mut messages: Vec<(Option<Timestamp>, String)> = list
         .items
         .iter()
-        // Some API servers (and emulators) ignore label selectors: check the label here too.
-        .filter(|pod| pod.labels().get("job-name").map(String::as_str) == Some(job))
+        .filter(|pod| {
+            pod.owner_references()
+                .iter()
+                .any(|owner| owner.controller == Some(true) && owner.kind == "Job" && owner.uid == job_uid)
+        })
         .filter_map(|pod| {
             let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
             let terminated = statuses
@@ -160,9 +262,139 @@ async fn termination_summary(
         })
         .collect();
     messages.sort();
-    Ok(messages
-        .pop()
-        .and_then(|(_, message)| serde_json::from_str(&message).ok()))
+    Ok(match messages.pop() {
+        None => Said::Nothing,
+        Some((_, message)) => match super::termination::read_summary(&message) {
+            Ok(summary) => Said::Summary(summary),
+            Err(problem) => {
+                tracing::warn!(job = %job_name, problem, "a sync Pod left an invalid termination message");
+                Said::Invalid
+            }
+        },
+    })
+}
+
+/// Whether a Job belongs to this very connection: its label, and (when both have one) an
+/// ownerReference with the connection's uid, so a connection deleted and recreated under the
+/// same name never takes the old one's runs as its own.
+fn owned_by(job: &Job, connection: &HrisConnection, label: &str) -> bool {
+    job.labels().get(CONNECTION_LABEL).map(String::as_str) == Some(label)
+        && match connection.metadata.uid.as_deref() {
+            Some(uid) => job.owner_references().iter().any(|owner| owner.uid == uid),
+            None => true,
+        }
+}
+
+/// Records the finished Jobs not recorded yet, oldest first, and returns them.
+async fn record_finished(
+    context: &Context,
+    namespace: &str,
+    owned: &[Job],
+    status: &mut crate::crd::HrisConnectionStatus,
+    notes: &mut Vec<EventNote>,
+    generation: i64,
+    now: Timestamp,
+) -> Result<Vec<String>, ReconcileError> {
+    let in_history: HashSet<String> = status
+        .history
+        .iter()
+        .filter_map(|run| run.job_name.clone())
+        .collect();
+    let mut finished: Vec<(Timestamp, &Job, Option<String>)> = owned
+        .iter()
+        .filter(|job| !job.labels().contains_key(RECORDED_LABEL))
+        .filter(|job| !in_history.contains(&job.name_any()))
+        .filter_map(|job| finished_state(job).map(|(at, failure)| (at, job, failure)))
+        .collect();
+    finished.sort_by_key(|(at, _, _)| *at);
+    let mut recorded = Vec::new();
+    for (at, job, failure) in finished {
+        let job_name = job.name_any();
+        let said = termination_summary(&context.client, namespace, job).await?;
+        let (summary, failure) = match (failure, said) {
+            // A Job that failed (deadline, back-off) failed, whatever its Pod said.
+            (Some(reason), _) => (None, Some(termination::job_failure_category(&reason))),
+            (None, Said::Summary(summary)) => (Some(summary), None),
+            (None, Said::Nothing) => (None, Some("NoSummary")),
+            (None, Said::Invalid) => (None, Some(termination::INVALID_SUMMARY)),
+        };
+        let run = finished_run(job, at, summary, failure.map(str::to_owned), generation);
+        notes.extend(record_run(status, &run, job_generation(job, generation)));
+        count_finished_run(&context.metrics, status, &run);
+        recorded.push(job_name);
+    }
+    // The Job of the run in progress vanished before it was recorded: say so.
+    if let Some(active) = status.active_job.clone() {
+        let exists = owned.iter().any(|job| job.name_any() == active);
+        let done = recorded.contains(&active) || status.history.iter().any(|r| r.job_name.as_deref() == Some(active.as_str()));
+        if !exists && !done {
+            let kind = if active.contains("-apply-") { RunKind::Apply } else { RunKind::Simulate };
+            let run = Finished {
+                kind,
+                job_name: active.clone(),
+                started_at: None,
+                finished_at: now,
+                summary: None,
+                failure: Some("JobDeleted".into()),
+                report: None,
+            };
+            notes.extend(record_run(status, &run, generation));
+            count_finished_run(&context.metrics, status, &run);
+        }
+        if !exists || done || recorded.contains(&active) {
+            status.active_job = None;
+        }
+    }
+    Ok(recorded)
+}
+
+fn job_generation(job: &Job, current: i64) -> i64 {
+    job.labels()
+        .get(GENERATION_LABEL)
+        .and_then(|g| g.parse().ok())
+        .unwrap_or(current)
+}
+
+fn finished_run(
+    job: &Job,
+    at: Timestamp,
+    summary: Option<Summary>,
+    failure: Option<String>,
+    _generation: i64,
+) -> Finished {
+    let job_name = job.name_any();
+    let kind = if job.labels().get(RUN_KIND_LABEL).map(String::as_str) == Some("apply") {
+        RunKind::Apply
+    } else {
+        RunKind::Simulate
+    };
+    Finished {
+        kind,
+        report: summary.as_ref().map(|_| report_name(&job_name)),
+        job_name,
+        started_at: job
+            .status
+            .as_ref()
+            .and_then(|s| s.start_time.as_ref().map(|t| t.0)),
+        finished_at: at,
+        summary,
+        failure,
+    }
+}
+
+/// Marks recorded Jobs, so that a run is recorded once however many Jobs the history limits
+/// keep and however few runs `status.history` remembers.
+async fn mark_recorded(jobs: &Api<Job>, names: &[String]) -> Result<(), ReconcileError> {
+    for name in names {
+        let patch = json!({"metadata": {"labels": {RECORDED_LABEL: "true"}}});
+        match jobs.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+            Ok(_) => {}
+            // Pruned in this very reconcile: nothing left to mark.
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(())
 }
 
 /// Reconciles a connection at `now`.
@@ -183,68 +415,39 @@ pub async fn reconcile_at(
 
     // Record the runs that finished since the last reconcile, oldest first.
     let jobs: Api<Job> = Api::namespaced(context.client.clone(), &namespace);
-    let owned = jobs
-        .list(&ListParams::default().labels(&format!("{CONNECTION_LABEL}={name}")))
-        .await?;
-    let recorded: HashSet<String> = status
-        .history
-        .iter()
-        .filter_map(|run| run.job_name.clone())
-        .collect();
-    let mut running = false;
-    let mut finished: Vec<(Timestamp, &Job, Option<String>)> = Vec::new();
-    let owned: Vec<Job> = owned
+    let label = connection_label(&name);
+    let owned: Vec<Job> = jobs
+        .list(&ListParams::default().labels(&format!("{CONNECTION_LABEL}={label}")))
+        .await?
         .items
         .into_iter()
-        .filter(|job| job.labels().get(CONNECTION_LABEL) == Some(&name))
+        // Some API servers (and emulators) ignore label selectors: check here too.
+        .filter(|job| owned_by(job, connection, &label))
         .collect();
-    for job in &owned {
-        match finished_state(job) {
-            None => running = true,
-            Some((at, failure)) if !recorded.contains(&job.name_any()) => {
-                finished.push((at, job, failure));
-            }
-            Some(_) => {}
-        }
-    }
-    finished.sort_by_key(|(at, _, _)| *at);
-    for (at, job, failure) in finished {
-        let job_name = job.name_any();
-        let labels = job.labels();
-        let kind = if labels.get(RUN_KIND_LABEL).map(String::as_str) == Some("apply") {
-            RunKind::Apply
-        } else {
-            RunKind::Simulate
-        };
-        let job_generation = labels
-            .get(GENERATION_LABEL)
-            .and_then(|g| g.parse().ok())
-            .unwrap_or(generation);
-        let summary = termination_summary(&context.client, &namespace, &job_name).await?;
-        let report = summary.as_ref().map(|_| report_name(&job_name));
-        let run = Finished {
-            kind,
-            job_name,
-            started_at: job
-                .status
-                .as_ref()
-                .and_then(|s| s.start_time.as_ref().map(|t| t.0)),
-            finished_at: at,
-            failure: if summary.is_none() {
-                failure.or_else(|| Some("NoSummary".into()))
-            } else {
-                None
-            },
-            summary,
-            report,
-        };
-        notes.extend(record_run(&mut status, &run, job_generation));
-        count_finished_run(&context.metrics, &status, &run);
-    }
+    let running = owned.iter().any(|job| finished_state(job).is_none());
+    let recorded = record_finished(
+        context,
+        &namespace,
+        &owned,
+        &mut status,
+        &mut notes,
+        generation,
+        now,
+    )
+    .await?;
 
     // Decide and start at most one run.
     let mut handled = status.last_handled_request.clone().unwrap_or_default();
-    let cadence = match Cadence::compile(&connection.spec.schedule) {
+    // The whole spec is checked as a sync Job would check it: an older CRD may let through
+    // what this version refuses (a negative backoffLimit, an empty prefix), and a Job started
+    // on it would only fail.
+    let checked = crate::sync::policy::SyncPolicy::compile(&connection.spec)
+        .map_err(|errors| {
+            let text = errors.to_string().replace('\n', "; ");
+            text.chars().take(600).collect::<String>()
+        })
+        .and_then(|_| Cadence::compile(&connection.spec.schedule));
+    let cadence = match checked {
         Ok(cadence) => Some(cadence),
         Err(message) => {
             if set_condition(
@@ -265,13 +468,16 @@ pub async fn reconcile_at(
             None
         }
     };
+    let peers = context.peers.all();
+    let readable: Vec<&HrisConnection> = peers.iter().filter_map(|g| g.0.as_ref().ok()).collect();
     notes.extend(super::prefixes::note_overlap(
         connection,
-        &context.peers.all(),
+        &readable,
         &mut status,
         generation,
         now,
     ));
+    context.written.forget_all_but(&readable);
     let mut requeue = Duration::from_secs(300);
     if let Some(cadence) = cadence {
         let anchor = status
@@ -322,7 +528,22 @@ pub async fn reconcile_at(
                 trigger,
                 approved_hash,
             } => {
-                let id = run_id(&trigger.key());
+                // A run's id: the connection's uid (a recreated connection never meets the old
+                // one's Jobs), the trigger, and for a request the count of requests so far (a
+                // value used before starts a new run, never a 409 taken as "started").
+                let requested = matches!(
+                    trigger,
+                    Trigger::SyncRequested(_)
+                        | Trigger::SimulateRequested(_)
+                        | Trigger::Approved(_)
+                );
+                let sequence = handled.requests.unwrap_or(0);
+                let uid = connection.metadata.uid.as_deref().unwrap_or("");
+                let id = if requested {
+                    run_id(&format!("{uid}:{}:{sequence}", trigger.key()))
+                } else {
+                    run_id(&format!("{uid}:{}", trigger.key()))
+                };
                 // The Job's own ServiceAccount and this run's Role, before the Job: it never
                 // runs with another run's permissions, nor without any.
                 if connection.spec.job.service_account_name.is_empty() {
@@ -342,14 +563,22 @@ pub async fn reconcile_at(
                 );
                 match jobs.create(&PostParams::default(), &job).await {
                     Ok(_) => {}
-                    // A Job of this very run exists already (a repeated reconcile).
+                    // A Job of this very run exists already: a reconcile that created it did
+                    // not get to write status. Run ids are unique per trigger and request, so
+                    // this is that run.
                     Err(kube::Error::Api(status)) if status.code == 409 => {}
                     Err(error) => return Err(error.into()),
                 }
+                status.active_job = job.metadata.name.clone();
+                if requested {
+                    handled.requests = Some(sequence + 1);
+                }
                 match trigger {
-                    Trigger::SyncRequested(value) => handled.sync_requested_at = Some(value),
+                    Trigger::SyncRequested(value) => {
+                        handled.sync_requested_at = Some(request_key(&value))
+                    }
                     Trigger::SimulateRequested(value) => {
-                        handled.simulate_requested_at = Some(value)
+                        handled.simulate_requested_at = Some(request_key(&value))
                     }
                     Trigger::Approved(hash) => {
                         if simulated.as_ref().and_then(|run| run.plan_hash.as_deref())
@@ -362,8 +591,8 @@ pub async fn reconcile_at(
                     Trigger::Schedule(at) => status.last_schedule_time = Some(Time(at)),
                     Trigger::SpecChanged => {}
                 }
+                // The Job is watched: its end wakes this connection, no polling needed.
                 status.phase = Some("Running".into());
-                requeue = Duration::from_secs(30);
             }
             Decision::Wait(Waiting::Deactivated) => {
                 status.phase = Some("Deactivated".into());
@@ -379,7 +608,6 @@ pub async fn reconcile_at(
             }
             Decision::Wait(Waiting::JobRunning) => {
                 status.phase = Some("Running".into());
-                requeue = Duration::from_secs(30);
             }
             Decision::Wait(Waiting::AwaitingApproval(_)) => {
                 status.phase = Some("AwaitingApproval".into())
@@ -424,7 +652,7 @@ pub async fn reconcile_at(
                 .delete_collection(
                     &DeleteParams::default(),
                     &ListParams::default()
-                        .labels(&format!("{CONNECTION_LABEL}={name},{RUN_LABEL}={run}")),
+                        .labels(&format!("{CONNECTION_LABEL}={label},{RUN_LABEL}={run}")),
                 )
                 .await?;
         }
@@ -450,6 +678,8 @@ pub async fn reconcile_at(
         .await?;
         context.written.put(connection, status);
     }
+    // Only once status holds them: a mark without a record would lose the run.
+    mark_recorded(&jobs, &recorded).await?;
 
     if !notes.is_empty() {
         let recorder = Recorder::new(context.client.clone(), context.reporter.clone());

@@ -114,7 +114,10 @@ pub fn report_secrets(
                 name: Some(report_part_name(report, index)),
                 namespace: connection.namespace(),
                 labels: Some(BTreeMap::from([
-                    (CONNECTION_LABEL.to_owned(), connection.name_any()),
+                    (
+                        CONNECTION_LABEL.to_owned(),
+                        super::job::connection_label(&connection.name_any()),
+                    ),
                     (RUN_LABEL.to_owned(), run_id.to_owned()),
                     (
                         "app.kubernetes.io/managed-by".to_owned(),

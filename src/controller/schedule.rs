@@ -49,6 +49,15 @@ impl Cadence {
                         "spec.schedule.cron: `{expression}` is not a cron expression ({e}); write 5 fields such as \"0 3 * * *\""
                     )
                 })?;
+                // A sixth field would be read as seconds (or years): not what a cron means here.
+                let fields = expression.split_whitespace().count();
+                if !expression.trim_start().starts_with('@') && fields != 5 {
+                    return Err(format!(
+                        "spec.schedule.cron: `{expression}` has {fields} fields; write 5 (minute \
+                         hour day-of-month month day-of-week) such as \"0 3 * * *\", or a macro \
+                         such as @daily"
+                    ));
+                }
                 let zone = TimeZone::get(&schedule.time_zone).map_err(|_| {
                     format!(
                         "spec.schedule.timeZone: `{}` is not an IANA time zone",
@@ -348,6 +357,8 @@ mod tests {
             error.starts_with("spec.schedule.cron: `every day` is not a cron expression"),
             "{error}"
         );
+        let error = Cadence::compile(&schedule(Some("0 0 3 * * *"), None, "UTC")).unwrap_err();
+        assert!(error.contains("has 6 fields; write 5"), "{error}");
         let error = Cadence::compile(&schedule(None, Some("1d"), "UTC")).unwrap_err();
         assert!(error.starts_with("spec.schedule.interval:"), "{error}");
         let error = Cadence::compile(&schedule(Some("0 3 * * *"), None, "Mars/Base")).unwrap_err();

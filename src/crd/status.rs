@@ -39,6 +39,10 @@ pub struct HrisConnectionStatus {
     /// The most recent runs, newest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<RunRecord>,
+    /// The Job of the run in progress, until it is recorded: a Job deleted before it finished
+    /// is then recorded as a failed run (`JobDeleted`) instead of vanishing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_job: Option<String>,
 }
 
 /// Outcome of a run.
@@ -147,6 +151,10 @@ pub struct HandledRequests {
     /// The spec generation whose simulated plan was approved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approved_generation: Option<i64>,
+    /// How many requested runs have started: part of each run's id, so that a value used
+    /// before (approving plan A, then B, then A again) starts a new run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
 }
 
 /// A past run, kept in a short history.

@@ -17,6 +17,7 @@ import itertools
 import json
 import signal
 import sys
+import uuid
 
 import aiohttp.web
 import kmock
@@ -69,6 +70,13 @@ class VersionedEmulator(kmock.KubernetesEmulator):
             and isinstance(request.data, dict)
         ):
             request.data.setdefault("metadata", {})["resourceVersion"] = str(next(self._versions))
+        if (
+            request.resource is not None
+            and request.action == enums.action.CREATE
+            and isinstance(request.data, dict)
+        ):
+            # An API server gives every new object a uid (owners and ownerReferences use it).
+            request.data.setdefault("metadata", {}).setdefault("uid", str(uuid.uuid4()))
         return await super()._handle(request)
 
     async def _create_on_apply(self, request):
@@ -84,6 +92,7 @@ class VersionedEmulator(kmock.KubernetesEmulator):
             if request.namespace is not None:
                 metadata["namespace"] = request.namespace
             metadata["resourceVersion"] = str(next(self._versions))
+            metadata.setdefault("uid", str(uuid.uuid4()))
             metadata.setdefault(
                 "creationTimestamp",
                 datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

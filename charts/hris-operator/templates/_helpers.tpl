@@ -81,7 +81,7 @@ the chart and the code to it). It never reads Secrets: they hold credentials and
 # Sync Jobs: started, watched, and pruned beyond the history limits.
 - apiGroups: ["batch"]
   resources: ["jobs"]
-  verbs: ["list", "watch", "create", "delete"]
+  verbs: ["list", "watch", "create", "patch", "delete"]
 # A finished sync Pod's termination message carries the run's summary (no personal data).
 - apiGroups: [""]
   resources: ["pods"]

@@ -75,6 +75,19 @@ fn list(kind: &str, items: Vec<Value>) -> Value {
 }
 
 /// Answers the Jobs list, then returns the next request.
+/// The ownerReference the controller puts on the Jobs of the connection `acme`.
+fn owner_of_jobs() -> Value {
+    json!({"apiVersion": "hris-operator.io/v1alpha1", "kind": "HrisConnection", "name": "acme",
+           "uid": "uid-acme", "controller": true})
+}
+
+/// What the API server answers to the recorded mark (the Job, labelled).
+fn job_for_mark() -> Value {
+    json!({"apiVersion": "batch/v1", "kind": "Job",
+           "metadata": {"name": "acme-sim-1-ab", "namespace": "people",
+                        "labels": {"hris-operator.io/recorded": "true"}}})
+}
+
 async fn jobs_listed(handle: &mut ApiHandle, jobs: Vec<Value>) {
     let (request, send) = handle.next_request().await.expect("jobs are listed");
     assert_eq!(request.method(), Method::GET);
@@ -235,14 +248,15 @@ async fn a_finished_job_becomes_status_and_an_event() {
         "connection": "people/acme", "mode": "Simulate", "asOf": "2026-11-22", "result": "Succeeded",
         "counts": {"created": 4, "updated": 1, "deactivated": 0, "deleted": 0, "unchanged": 7,
                    "skipped": 0, "conflicts": 0, "errors": 0},
-        "planHash": "9e61cd", "sourceEmployees": 12, "targetUsers": 8, "managedUsers": 8,
+        "planHash": "9e61cd5df81596e3d99e", "sourceEmployees": 12, "targetUsers": 8, "managedUsers": 8,
         "sample": [{"action": "Create", "externalId": "acme:E1"}]
     });
     let job = json!({
         "apiVersion": "batch/v1", "kind": "Job",
-        "metadata": {"name": "acme-sim-1-ab", "namespace": "people",
+        "metadata": {"name": "acme-sim-1-ab", "namespace": "people", "uid": "uid-job-ab",
                      "labels": {"hris-operator.io/connection": "acme", "hris-operator.io/run-kind": "simulate",
-                                "hris-operator.io/generation": "1"}},
+                                "hris-operator.io/generation": "1"},
+                     "ownerReferences": [owner_of_jobs()]},
         "spec": {"template": {"spec": {"containers": []}}},
         "status": {"startTime": "2026-11-22T09:59:00Z",
                    "conditions": [{"type": "Complete", "status": "True", "lastTransitionTime": "2026-11-22T10:00:00Z"}]}
@@ -250,7 +264,9 @@ async fn a_finished_job_becomes_status_and_an_event() {
     let pod = json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "acme-sim-1-ab-x", "namespace": "people",
-                     "labels": {"job-name": "acme-sim-1-ab"}},
+                     "labels": {"job-name": "acme-sim-1-ab"},
+                     "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "acme-sim-1-ab",
+                                          "uid": "uid-job-ab", "controller": true}]},
         "status": {"containerStatuses": [{"name": "sync", "image": "i", "imageID": "", "ready": false,
             "restartCount": 0, "state": {"terminated": {"exitCode": 0, "finishedAt": "2026-11-22T10:00:00Z",
             "message": summary.to_string()}}}]}
@@ -273,6 +289,19 @@ async fn a_finished_job_becomes_status_and_an_event() {
         );
         respond(send, &list("PodList", vec![pod]));
         let status = status_patched(&mut handle).await;
+        // Then the Job is marked recorded: a run is recorded once, whatever the history keeps.
+        let (request, send) = handle.next_request().await.expect("the Job is marked");
+        assert_eq!(request.method(), Method::PATCH);
+        assert_eq!(
+            request.uri().path(),
+            "/apis/batch/v1/namespaces/people/jobs/acme-sim-1-ab"
+        );
+        let mark = body_of(request).await;
+        assert_eq!(
+            mark["metadata"]["labels"]["hris-operator.io/recorded"],
+            "true"
+        );
+        respond(send, &job_for_mark());
         let (request, send) = handle.next_request().await.expect("an Event is published");
         assert_eq!(request.method(), Method::POST);
         assert_eq!(
@@ -316,7 +345,7 @@ async fn a_finished_job_becomes_status_and_an_event() {
     let simulation = &status["lastSimulation"];
     assert_eq!(simulation["result"], "Succeeded");
     assert_eq!(simulation["counts"]["created"], 4);
-    assert_eq!(simulation["planHash"], "9e61cd");
+    assert_eq!(simulation["planHash"], "9e61cd5df81596e3d99e");
     assert_eq!(simulation["generation"], 1);
     assert_eq!(simulation["reportRef"], "acme-sim-1-ab-report");
     assert_eq!(
@@ -363,7 +392,8 @@ async fn runs_beyond_the_history_limits_are_forgotten_with_their_reports() {
             "apiVersion": "batch/v1", "kind": "Job",
             "metadata": {"name": format!("acme-sim-1-r{n}"), "namespace": "people",
                          "labels": {"hris-operator.io/connection": "acme", "hris-operator.io/run-kind": "simulate",
-                                    "hris-operator.io/generation": "1", "hris-operator.io/run": format!("r{n}")}},
+                                    "hris-operator.io/generation": "1", "hris-operator.io/run": format!("r{n}")},
+                         "ownerReferences": [owner_of_jobs()]},
             "spec": {"template": {"spec": {"containers": []}}},
             "status": {"conditions": [{"type": "Complete", "status": "True",
                                        "lastTransitionTime": format!("2026-11-22T0{n}:00:00Z")}]}
@@ -454,4 +484,351 @@ async fn a_connection_with_its_own_service_account_gets_no_rbac_objects() {
         job["spec"]["template"]["spec"]["serviceAccountName"],
         "people-sync"
     );
+}
+
+/// A finished simulation Job of `acme` with a uid, as the controller makes them.
+fn finished_job(name: &str, uid: &str, finished: &str, labels: Value) -> Value {
+    let mut all = json!({"hris-operator.io/connection": "acme", "hris-operator.io/run-kind": "simulate",
+                         "hris-operator.io/generation": "1"});
+    for (key, value) in labels.as_object().unwrap() {
+        all[key] = value.clone();
+    }
+    json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": name, "namespace": "people", "uid": uid, "labels": all,
+                     "ownerReferences": [owner_of_jobs()]},
+        "spec": {"template": {"spec": {"containers": []}}},
+        "status": {"conditions": [{"type": "Complete", "status": "True", "lastTransitionTime": finished}]}
+    })
+}
+
+/// A Pod whose sync container left `message`, owned by the Job `owner_uid` (or by nobody).
+fn sync_pod(
+    name: &str,
+    job: &str,
+    owner_uid: Option<&str>,
+    finished: &str,
+    message: &Value,
+) -> Value {
+    let owners: Vec<Value> = owner_uid
+        .map(|uid| json!({"apiVersion": "batch/v1", "kind": "Job", "name": job, "uid": uid, "controller": true}))
+        .into_iter()
+        .collect();
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "people", "labels": {"job-name": job},
+                     "ownerReferences": owners},
+        "status": {"containerStatuses": [{"name": "sync", "image": "i", "imageID": "", "ready": false,
+            "restartCount": 0, "state": {"terminated": {"exitCode": 0, "finishedAt": finished,
+            "message": message.to_string()}}}]}
+    })
+}
+
+fn honest_summary() -> Value {
+    json!({
+        "connection": "people/acme", "mode": "Simulate", "asOf": "2026-11-22", "result": "Succeeded",
+        "counts": {"created": 4, "updated": 1, "deactivated": 0, "deleted": 0, "unchanged": 7,
+                   "skipped": 0, "conflicts": 0, "errors": 0},
+        "planHash": "9e61cd5df81596e3d99e", "sourceEmployees": 12, "targetUsers": 8, "managedUsers": 8,
+        "sample": [{"action": "Create", "externalId": "acme:E1"}]
+    })
+}
+
+#[tokio::test]
+async fn forged_and_planted_termination_messages_make_a_failed_run_and_nothing_else() {
+    // The Job's own Pod left a forged summary; a Pod planted later with the Job's label says
+    // Succeeded with a hash of the planter's choosing.
+    let mut forged = honest_summary();
+    forged["result"] = json!("Failed");
+    forged["errorCategory"] = json!("anna.berg@acme.example");
+    forged["counts"]["created"] = json!(u64::MAX);
+    let mut planted = honest_summary();
+    planted["planHash"] = json!("00000000000000000bad");
+    let job = finished_job(
+        "acme-sim-1-ab",
+        "uid-job-ab",
+        "2026-11-22T10:00:00Z",
+        json!({}),
+    );
+    let pods = vec![
+        sync_pod(
+            "own",
+            "acme-sim-1-ab",
+            Some("uid-job-ab"),
+            "2026-11-22T10:00:00Z",
+            &forged,
+        ),
+        sync_pod(
+            "planted",
+            "acme-sim-1-ab",
+            None,
+            "2026-11-22T10:30:00Z",
+            &planted,
+        ),
+    ];
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let context = context(kube::Client::new(service, "people"));
+    let verifier = tokio::spawn(async move {
+        jobs_listed(&mut handle, vec![job]).await;
+        let (_, send) = handle
+            .next_request()
+            .await
+            .expect("the Job's pods are read");
+        respond(send, &list("PodList", pods));
+        let status = status_patched(&mut handle).await;
+        let (_, send) = handle.next_request().await.expect("the Job is marked");
+        respond(send, &job_for_mark());
+        let (request, send) = handle.next_request().await.expect("an Event");
+        let event = body_of(request).await;
+        respond(send, &event);
+        (status, event)
+    });
+    let connection = connection("Simulate", json!({"phase": "Running"}));
+    reconcile_at(
+        &connection,
+        &context,
+        "2026-11-22T11:00:00Z".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let metrics = context.metrics.encode();
+    drop(context);
+    let (status, event) = verifier.await.unwrap();
+    let run = &status["lastSimulation"];
+    assert_eq!(run["result"], "Failed");
+    assert_eq!(run["errorCategory"], "InvalidSummary");
+    assert!(
+        run.get("planHash").is_none() || run["planHash"].is_null(),
+        "{run}"
+    );
+    assert_eq!(run["counts"]["created"], 0);
+    assert_eq!(event["reason"], "SyncFailed");
+    for text in [status.to_string(), event.to_string(), metrics.clone()] {
+        assert!(!text.contains('@'), "{text}");
+        assert!(!text.contains("0bad"), "the planted hash: {text}");
+    }
+    assert!(
+        metrics.contains(r#"hris_operator_sync_failures_total{category="InvalidSummary"} 1"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_run_is_recorded_once_however_many_jobs_the_limits_keep() {
+    // 13 finished runs, all kept ({successful: 10, failed: 10}); status remembers the newest
+    // 10, the 3 older carry the recorded mark. Nothing is recorded again: no Pod is read, and
+    // a second reconcile writes nothing.
+    let jobs: Vec<Value> = (1..=13)
+        .map(|n| {
+            let labels = if n <= 3 {
+                json!({"hris-operator.io/recorded": "true"})
+            } else {
+                json!({})
+            };
+            let mut job = finished_job(
+                &format!("acme-sim-1-r{n:02}"),
+                &format!("uid-{n}"),
+                &format!("2026-11-22T{n:02}:00:00Z"),
+                labels,
+            );
+            if n <= 3 {
+                // The three oldest failed: ten successful and three failed runs are all kept.
+                job["status"]["conditions"][0]["type"] = json!("Failed");
+            }
+            job
+        })
+        .collect();
+    let history: Vec<Value> = (4..=13)
+        .rev()
+        .map(|n| json!({"kind": "Simulate", "jobName": format!("acme-sim-1-r{n:02}"), "result": "Succeeded",
+                        "counts": {"created": 0, "updated": 0, "deactivated": 0, "deleted": 0, "unchanged": 0,
+                                   "skipped": 0, "conflicts": 0, "errors": 0}}))
+        .collect();
+    let mut connection = connection(
+        "Simulate",
+        json!({"history": history, "lastSimulation": {"generation": 1, "result": "Succeeded",
+               "counts": {"created": 0, "updated": 0, "deactivated": 0, "deleted": 0, "unchanged": 0,
+                          "skipped": 0, "conflicts": 0, "errors": 0}}}),
+    );
+    connection.spec.history_limits.successful = 10;
+    connection.spec.history_limits.failed = 10;
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let context = context(kube::Client::new(service, "people"));
+    let listed = jobs.clone();
+    let fixture = serde_json::to_value(&connection).unwrap();
+    let verifier = tokio::spawn(async move {
+        let mut requests = Vec::new();
+        jobs_listed(&mut handle, listed.clone()).await;
+        // The first reconcile may settle status once (phase, observedGeneration).
+        let (request, send) = handle.next_request().await.expect("a request");
+        requests.push(format!("{} {}", request.method(), request.uri().path()));
+        if request.uri().path().ends_with("/status") {
+            let body = body_of(request).await;
+            let mut whole = fixture;
+            whole["status"] = body["status"].clone();
+            respond(send, &whole);
+            jobs_listed(&mut handle, listed).await;
+        } else {
+            respond(send, &json!({}));
+        }
+        assert!(
+            handle.next_request().await.is_none(),
+            "nothing else: {requests:?}"
+        );
+        requests
+    });
+    for at in ["2026-11-22T14:00:00Z", "2026-11-22T14:00:10Z"] {
+        reconcile_at(&connection, &context, at.parse().unwrap())
+            .await
+            .unwrap();
+    }
+    drop(context);
+    let requests = verifier.await.unwrap();
+    assert!(
+        requests.iter().all(|r| !r.contains("/pods")),
+        "no run is recorded again: {requests:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_running_job_deleted_before_it_finished_is_a_failed_run() {
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let context = context(kube::Client::new(service, "people"));
+    let verifier = tokio::spawn(async move {
+        jobs_listed(&mut handle, vec![]).await;
+        let status = status_patched(&mut handle).await;
+        let (request, send) = handle.next_request().await.expect("an Event");
+        let event = body_of(request).await;
+        respond(send, &event);
+        (status, event)
+    });
+    let connection = connection(
+        "Simulate",
+        json!({"phase": "Running", "activeJob": "acme-sim-1-gone",
+               "lastSimulation": {"generation": 1, "result": "Succeeded",
+                                  "counts": {"created": 0, "updated": 0, "deactivated": 0, "deleted": 0,
+                                             "unchanged": 0, "skipped": 0, "conflicts": 0, "errors": 0}}}),
+    );
+    reconcile_at(
+        &connection,
+        &context,
+        "2026-11-22T12:00:00Z".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    drop(context);
+    let (status, event) = verifier.await.unwrap();
+    assert_eq!(status["lastSimulation"]["result"], "Failed");
+    assert_eq!(status["lastSimulation"]["errorCategory"], "JobDeleted");
+    assert_eq!(status["history"][0]["jobName"], "acme-sim-1-gone");
+    assert!(status.get("activeJob").is_none(), "{status}");
+    assert_eq!(event["reason"], "SyncFailed");
+}
+
+#[tokio::test]
+async fn a_connection_with_a_100_character_name_runs_with_labels_within_63_characters() {
+    let long = format!("acme-{}", "x".repeat(95));
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let context = context(kube::Client::new(service, "people"));
+    let verifier = tokio::spawn(async move {
+        let (request, send) = handle.next_request().await.expect("jobs are listed");
+        let query = request.uri().query().unwrap_or_default().to_owned();
+        respond(send, &list("JobList", vec![]));
+        let mut objects = Vec::new();
+        for _ in 0..3 {
+            let (request, send) = handle.next_request().await.expect("sync access is applied");
+            let object = body_of(request).await;
+            respond(send, &object);
+            objects.push(object);
+        }
+        let (request, send) = handle.next_request().await.expect("a Job is created");
+        assert_eq!(request.method(), Method::POST);
+        let job = body_of(request).await;
+        respond(send, &job);
+        objects.push(job);
+        let (request, send) = handle.next_request().await.expect("status is written");
+        let body = body_of(request).await;
+        let mut whole = serde_json::to_value(connection("Simulate", json!({}))).unwrap();
+        whole["status"] = body["status"].clone();
+        respond(send, &whole);
+        (query, objects)
+    });
+    let mut connection = connection("Simulate", json!({}));
+    connection.metadata.name = Some(long.clone());
+    reconcile_at(
+        &connection,
+        &context,
+        "2026-11-22T10:00:00Z".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    drop(context);
+    let (query, objects) = verifier.await.unwrap();
+    let selector = query
+        .split('&')
+        .find(|p| p.starts_with("labelSelector="))
+        .unwrap()
+        .to_owned();
+    assert!(selector.len() < 120, "{selector}");
+    for object in &objects {
+        for (key, value) in object["metadata"]["labels"].as_object().unwrap() {
+            let value = value.as_str().unwrap();
+            assert!(value.len() <= 63, "{key}={value} ({})", value.len());
+        }
+        let name = object["metadata"]["name"].as_str().unwrap();
+        assert!(name.len() <= 63, "{name}");
+    }
+    let job = objects.last().unwrap();
+    let label = job["metadata"]["labels"]["hris-operator.io/connection"]
+        .as_str()
+        .unwrap();
+    assert!(long.starts_with(&label[..40]), "{label}");
+}
+
+#[tokio::test]
+async fn approving_the_same_hash_for_a_new_generation_applies() {
+    // Generation 1's plan was approved; generation 2 changed only the schedule and simulated
+    // the same plan. The annotation still names it: that approves generation 2.
+    let hash = "9e61cd5df81596e3d99e";
+    let mut connection = connection(
+        "Active",
+        json!({"lastSimulation": {"generation": 2, "result": "Succeeded", "planHash": hash,
+                                  "counts": {"created": 1, "updated": 0, "deactivated": 0, "deleted": 0,
+                                             "unchanged": 0, "skipped": 0, "conflicts": 0, "errors": 0}},
+               "lastHandledRequest": {"approvedPlan": hash, "approvedGeneration": 1}}),
+    );
+    connection.metadata.generation = Some(2);
+    connection.spec.safeguards.require_simulation_approval = true;
+    connection.metadata.annotations =
+        Some([("hris-operator.io/approve-plan".to_owned(), hash.to_owned())].into());
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let context = context(kube::Client::new(service, "people"));
+    let verifier = tokio::spawn(async move {
+        jobs_listed(&mut handle, vec![]).await;
+        sync_access_applied(&mut handle).await;
+        let (request, send) = handle.next_request().await.expect("a Job is created");
+        assert_eq!(request.method(), Method::POST);
+        let job = body_of(request).await;
+        respond(send, &job);
+        let status = status_patched(&mut handle).await;
+        (job, status)
+    });
+    reconcile_at(
+        &connection,
+        &context,
+        "2026-11-22T10:00:00Z".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    drop(context);
+    let (job, status) = verifier.await.unwrap();
+    assert_eq!(
+        job["metadata"]["labels"]["hris-operator.io/run-kind"],
+        "apply"
+    );
+    assert_eq!(
+        job["metadata"]["annotations"]["hris-operator.io/approved-hash"],
+        hash
+    );
+    assert_eq!(status["lastHandledRequest"]["approvedGeneration"], 2);
 }

@@ -117,7 +117,10 @@ pub fn request_key(value: &str) -> String {
 /// Whether a value has the form of a plan hash (20 lower-case hex digits): an approval of
 /// anything else could never match a plan.
 pub fn is_plan_hash(value: &str) -> bool {
-    value.len() == 20 && value.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    value.len() == 20
+        && value
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 fn new_value<'a>(
@@ -165,9 +168,8 @@ pub fn decide(situation: &Situation<'_>) -> Decision {
         .get(APPROVE_PLAN)
         .map(String::as_str)
         .filter(|hash| is_plan_hash(hash));
-    let reapproved = approval.filter(|hash| {
-        gated && !spec_changed && s.simulated_hash == Some(*hash)
-    });
+    let reapproved =
+        approval.filter(|hash| gated && !spec_changed && s.simulated_hash == Some(*hash));
     let approved = new_value(
         s.annotations,
         APPROVE_PLAN,
@@ -378,7 +380,9 @@ mod tests {
         case.scheduled = true;
         assert_eq!(
             case.decide(),
-            Decision::Wait(Waiting::AwaitingApproval(Some("abcdef0123456789abcd".into())))
+            Decision::Wait(Waiting::AwaitingApproval(Some(
+                "abcdef0123456789abcd".into()
+            )))
         );
         // A requested sync only simulates while the gate is closed.
         let requested = Case {
@@ -393,7 +397,9 @@ mod tests {
         wrong.scheduled = true;
         assert_eq!(
             wrong.decide(),
-            Decision::Wait(Waiting::AwaitingApproval(Some("abcdef0123456789abcd".into())))
+            Decision::Wait(Waiting::AwaitingApproval(Some(
+                "abcdef0123456789abcd".into()
+            )))
         );
         // Approving the simulated hash applies exactly that plan.
         let mut right = Case::new(Mode::Active).annotate(APPROVE_PLAN, "abcdef0123456789abcd");

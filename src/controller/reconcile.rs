@@ -19,8 +19,8 @@ use k8s_openapi::{
 };
 use kube::{
     Api, Client, Resource, ResourceExt,
-    core::DeserializeGuard,
     api::{DeleteParams, ListParams, Patch, PatchParams, PostParams},
+    core::DeserializeGuard,
     runtime::{
         controller::Action,
         events::{Event, EventType, Recorder, Reporter},
@@ -35,12 +35,12 @@ use super::{
         CONNECTION_LABEL, GENERATION_LABEL, JobDefaults, RECORDED_LABEL, RUN_KIND_LABEL, RunKind,
         build_job, connection_label, job_name, run_id,
     },
-    termination,
     prune::{finished_state, jobs_to_prune},
     reports::{RUN_LABEL, report_name},
     schedule::Cadence,
     status::{EventNote, Finished, record_run, set_condition},
     sync_run::FIELD_MANAGER,
+    termination,
 };
 use crate::{
     crd::{HrisConnection, RunResult},
@@ -168,7 +168,12 @@ pub async fn report_unreadable(
          controller are the same version, then fix the spec"
     );
     let key = format!("{}/{}", metadata.uid.as_deref().unwrap_or(&name), message);
-    if !context.unreadable.lock().expect("never poisoned").insert(key) {
+    if !context
+        .unreadable
+        .lock()
+        .expect("never poisoned")
+        .insert(key)
+    {
         return Ok(Action::await_change());
     }
     tracing::warn!(namespace = %namespace, name = %name, "a connection cannot be read");
@@ -187,7 +192,15 @@ pub async fn report_unreadable(
         .unwrap_or_default();
     let generation = metadata.generation.unwrap_or(0);
     let now = Timestamp::now();
-    set_condition(&mut conditions, "Ready", false, "InvalidSpec", message.clone(), generation, now);
+    set_condition(
+        &mut conditions,
+        "Ready",
+        false,
+        "InvalidSpec",
+        message.clone(),
+        generation,
+        now,
+    );
     api.patch_status(
         &name,
         &PatchParams::default(),
@@ -229,7 +242,11 @@ enum Said {
 /// The summary a finished Job's sync container left in its termination message. Only a Pod the
 /// Job controls (an ownerReference with the Job's uid) counts: anyone who can create Pods can
 /// label one `job-name=<job>`.
-async fn termination_summary(client: &Client, namespace: &str, job: &Job) -> Result<Said, kube::Error> {
+async fn termination_summary(
+    client: &Client,
+    namespace: &str,
+    job: &Job,
+) -> Result<Said, kube::Error> {
     let Some(job_uid) = job.metadata.uid.as_deref() else {
         return Ok(Said::Nothing);
     };
@@ -242,9 +259,9 @@ async fn termination_summary(client: &Client, namespace: &str, job: &Job) -> Res
         .items
         .iter()
         .filter(|pod| {
-            pod.owner_references()
-                .iter()
-                .any(|owner| owner.controller == Some(true) && owner.kind == "Job" && owner.uid == job_uid)
+            pod.owner_references().iter().any(|owner| {
+                owner.controller == Some(true) && owner.kind == "Job" && owner.uid == job_uid
+            })
         })
         .filter_map(|pod| {
             let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
@@ -326,9 +343,17 @@ async fn record_finished(
     // The Job of the run in progress vanished before it was recorded: say so.
     if let Some(active) = status.active_job.clone() {
         let exists = owned.iter().any(|job| job.name_any() == active);
-        let done = recorded.contains(&active) || status.history.iter().any(|r| r.job_name.as_deref() == Some(active.as_str()));
+        let done = recorded.contains(&active)
+            || status
+                .history
+                .iter()
+                .any(|r| r.job_name.as_deref() == Some(active.as_str()));
         if !exists && !done {
-            let kind = if active.contains("-apply-") { RunKind::Apply } else { RunKind::Simulate };
+            let kind = if active.contains("-apply-") {
+                RunKind::Apply
+            } else {
+                RunKind::Simulate
+            };
             let run = Finished {
                 kind,
                 job_name: active.clone(),
@@ -387,7 +412,10 @@ fn finished_run(
 async fn mark_recorded(jobs: &Api<Job>, names: &[String]) -> Result<(), ReconcileError> {
     for name in names {
         let patch = json!({"metadata": {"labels": {RECORDED_LABEL: "true"}}});
-        match jobs.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+        match jobs
+            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
             Ok(_) => {}
             // Pruned in this very reconcile: nothing left to mark.
             Err(kube::Error::Api(status)) if status.code == 404 => {}

@@ -131,7 +131,9 @@ fn check(summary: &Summary) -> Result<(), &'static str> {
             .chain([trip.limit.as_str()])
             .chain(trip.outdated_approval.as_deref());
         if trip.guards.len() > MAX_GUARDS
-            || texts.into_iter().any(|t| t.len() > MAX_TEXT * 4 || has_control(t))
+            || texts
+                .into_iter()
+                .any(|t| t.len() > MAX_TEXT * 4 || has_control(t))
             || trip.withheld as u64 > MAX_COUNT
             || trip.managed_users as u64 > MAX_COUNT
         {

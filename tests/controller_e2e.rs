@@ -11,6 +11,9 @@
 //! (granted on to the sync Roles). And a real sync (`sync_run::sync`) against kmock makes only
 //! requests the Role the controller builds for its run allows.
 //!
+//! A connection the controller cannot read (a source kind of a newer CRD), there before the
+//! controller starts, gets `Ready=False InvalidSpec` and an Event while its neighbour runs.
+//!
 //! The test plays the parts of a cluster kmock does not: it completes Jobs (a Pod with the sync
 //! container's termination message, then the Job's Complete condition) and bumps
 //! `metadata.generation` on spec changes. Waiting is polling for a state with a deadline.
@@ -901,4 +904,69 @@ async fn a_sync_job_makes_only_the_requests_its_role_allows() {
     assert!(allows(&role, "create", "", "secrets", Some(&last)));
     let other_run = report_name(&job_name(&connection, RunKind::Apply, "ffff0000"));
     assert!(!allows(&role, "patch", "", "secrets", Some(&other_run)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_connection_gets_invalid_spec_while_its_neighbour_runs_after_a_restart() {
+    // A connection written through a newer CRD (a source kind this version does not know) is
+    // already there when the controller starts, next to a good one.
+    let kmock = Kmock::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = kmock.kubeconfig(dir.path());
+    let client = kmock.client();
+    let resource = kube::core::ApiResource::erase::<HrisConnection>(&());
+    let raw: Api<kube::core::DynamicObject> =
+        Api::namespaced_with(client.clone(), NAMESPACE, &resource);
+    let mut unreadable = serde_json::to_value(connection("newer", "Simulate")).unwrap();
+    unreadable["spec"]["source"] =
+        json!({"slack": {"tokenSecretRef": {"name": "slack", "key": "token"}}});
+    raw.create(
+        &PostParams::default(),
+        &serde_json::from_value(unreadable).unwrap(),
+    )
+    .await
+    .unwrap();
+    let connections: Api<HrisConnection> = Api::namespaced(client.clone(), NAMESPACE);
+    connections
+        .create(&PostParams::default(), &connection("good", "Simulate"))
+        .await
+        .unwrap();
+
+    let controller = ControllerProcess::start(
+        &kubeconfig,
+        &["--namespaces", NAMESPACE],
+        &[("HRIS_SYNC_IMAGE", SYNC_IMAGE)],
+    );
+    let jobs: Api<Job> = Api::namespaced(client.clone(), NAMESPACE);
+    eventually("the good connection's simulation Job", || async {
+        jobs_of(&jobs, "good").await.into_iter().next()
+    })
+    .await;
+    let condition = eventually("InvalidSpec on the unreadable connection", || async {
+        let object = raw.get("newer").await.ok()?;
+        let conditions = object.data.get("status")?.get("conditions")?.as_array()?.clone();
+        conditions.into_iter().find(|c| c["type"] == "Ready")
+    })
+    .await;
+    assert_eq!(condition["status"], "False");
+    assert_eq!(condition["reason"], "InvalidSpec");
+    let message = condition["message"].as_str().unwrap();
+    assert!(message.contains("cannot read this connection"), "{message}");
+    assert!(message.len() < 600, "{message}");
+    assert!(jobs_of(&jobs, "newer").await.is_empty(), "no run for it");
+    let events: Api<Event> = Api::namespaced(client.clone(), NAMESPACE);
+    eventually("an InvalidSpec Event", || async {
+        let list = events.list(&ListParams::default()).await.ok()?;
+        list.items
+            .into_iter()
+            .find(|e| e.reason.as_deref() == Some("InvalidSpec"))
+    })
+    .await;
+    let http = http_client();
+    let ready = http
+        .get(format!("{}/readyz", controller.health))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
 }

@@ -832,3 +832,29 @@ async fn approving_the_same_hash_for_a_new_generation_applies() {
     );
     assert_eq!(status["lastHandledRequest"]["approvedGeneration"], 2);
 }
+
+#[tokio::test]
+async fn a_spec_an_older_crd_let_through_starts_no_job_and_says_why() {
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let context = context(kube::Client::new(service, "people"));
+    let verifier = tokio::spawn(async move {
+        jobs_listed(&mut handle, vec![]).await;
+        let status = status_patched(&mut handle).await;
+        let (request, send) = handle.next_request().await.expect("an Event");
+        let event = body_of(request).await;
+        respond(send, &event);
+        assert!(handle.next_request().await.is_none(), "no Job");
+        (status, event)
+    });
+    let mut connection = connection("Simulate", json!({}));
+    connection.spec.job.backoff_limit = -1;
+    reconcile_at(&connection, &context, "2026-11-22T10:00:00Z".parse().unwrap())
+        .await
+        .unwrap();
+    drop(context);
+    let (status, event) = verifier.await.unwrap();
+    let ready = &status["conditions"][0];
+    assert_eq!((ready["type"].as_str(), ready["reason"].as_str()), (Some("Ready"), Some("InvalidSpec")));
+    assert!(ready["message"].as_str().unwrap().contains("spec.job.backoffLimit"), "{ready}");
+    assert_eq!(event["reason"], "InvalidSpec");
+}

@@ -59,6 +59,9 @@ class VersionedEmulator(kmock.KubernetesEmulator):
                 "auth": any(key.lower() == "authorization" for key in request.headers),
                 # A server-side apply that created the object (authorised as patch and create).
                 "created": created,
+                # Requests of a harness playing the cluster's other parts (benches), told apart
+                # from the controller's own.
+                "harness": any(key.lower() == "x-hris-harness" for key in request.headers),
             }
             self.request_log.write(json.dumps(entry) + "\n")
             self.request_log.flush()

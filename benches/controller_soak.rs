@@ -98,7 +98,10 @@ async fn complete_jobs(client: &kube::Client) -> usize {
         }
         let name = job.name_any();
         let namespace = job.namespace().unwrap();
-        let now = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap().to_string();
+        let now = jiff::Timestamp::now()
+            .round(jiff::Unit::Second)
+            .unwrap()
+            .to_string();
         let pod: Pod = serde_json::from_value(json!({
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": format!("{name}-pod"), "namespace": namespace,
@@ -168,7 +171,10 @@ async fn main() {
         http::HeaderValue::from_static("1"),
     ));
     let client = kube::Client::try_from(config).unwrap();
-    let created = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap().to_string();
+    let created = jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap()
+        .to_string();
     for index in 0..count {
         // One namespace per connection: kmock ignores label selectors.
         let namespace = format!("soak-{index:04}");
@@ -186,7 +192,10 @@ async fn main() {
                      "historyLimits": {"successful": 2, "failed": 1}}
         }))
         .unwrap();
-        typed.create(&PostParams::default(), &connection).await.unwrap();
+        typed
+            .create(&PostParams::default(), &connection)
+            .await
+            .unwrap();
     }
 
     let kubeconfig = dir.join("kubeconfig");
@@ -200,9 +209,18 @@ async fn main() {
     )
     .unwrap();
     let controller = Command::new(env!("CARGO_BIN_EXE_hris-operator"))
-        .args(["controller", "--metrics-addr", "127.0.0.1:0", "--health-addr", "127.0.0.1:0"])
+        .args([
+            "controller",
+            "--metrics-addr",
+            "127.0.0.1:0",
+            "--health-addr",
+            "127.0.0.1:0",
+        ])
         .env("KUBECONFIG", &kubeconfig)
-        .env("RUST_LOG", std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()))
+        .env(
+            "RUST_LOG",
+            std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(Stdio::null())
         .spawn()
         .unwrap();

@@ -944,7 +944,12 @@ async fn an_unreadable_connection_gets_invalid_spec_while_its_neighbour_runs_aft
     .await;
     let condition = eventually("InvalidSpec on the unreadable connection", || async {
         let object = raw.get("newer").await.ok()?;
-        let conditions = object.data.get("status")?.get("conditions")?.as_array()?.clone();
+        let conditions = object
+            .data
+            .get("status")?
+            .get("conditions")?
+            .as_array()?
+            .clone();
         conditions.into_iter().find(|c| c["type"] == "Ready")
     })
     .await;

@@ -2,6 +2,13 @@
 //! pattern): a new connection gets its sync ServiceAccount, this run's Role and their binding,
 //! then its simulation Job; a finished Job becomes status and an Event; a deactivated connection
 //! starts nothing; a connection with a ServiceAccount of its own gets no RBAC objects.
+//!
+//! And the controller's promises under forged or odd cluster state: a forged or planted
+//! termination message makes a `Failed/InvalidSummary` run and nothing else; a run is recorded
+//! once however many Jobs the limits keep; a Job deleted while running, or failed whatever its
+//! Pod says, is a failed run; a 100-character name runs with labels within 63 characters; the
+//! same hash approves a new generation; a hash approved before starts a new run; a namesake's
+//! old Job is not this connection's; a spec an older CRD let through starts no Job.
 
 use std::{sync::Arc, time::Duration};
 
@@ -848,13 +855,167 @@ async fn a_spec_an_older_crd_let_through_starts_no_job_and_says_why() {
     });
     let mut connection = connection("Simulate", json!({}));
     connection.spec.job.backoff_limit = -1;
-    reconcile_at(&connection, &context, "2026-11-22T10:00:00Z".parse().unwrap())
-        .await
-        .unwrap();
+    reconcile_at(
+        &connection,
+        &context,
+        "2026-11-22T10:00:00Z".parse().unwrap(),
+    )
+    .await
+    .unwrap();
     drop(context);
     let (status, event) = verifier.await.unwrap();
     let ready = &status["conditions"][0];
-    assert_eq!((ready["type"].as_str(), ready["reason"].as_str()), (Some("Ready"), Some("InvalidSpec")));
-    assert!(ready["message"].as_str().unwrap().contains("spec.job.backoffLimit"), "{ready}");
+    assert_eq!(
+        (ready["type"].as_str(), ready["reason"].as_str()),
+        (Some("Ready"), Some("InvalidSpec"))
+    );
+    assert!(
+        ready["message"]
+            .as_str()
+            .unwrap()
+            .contains("spec.job.backoffLimit"),
+        "{ready}"
+    );
     assert_eq!(event["reason"], "InvalidSpec");
+}
+
+#[tokio::test]
+async fn a_job_of_a_deleted_namesake_is_not_this_connections_run() {
+    // `acme` was deleted and created again: a finished Job of the old one (another uid) is
+    // still there. It is neither recorded nor taken for this connection's first run.
+    let mut old = finished_job(
+        "acme-sim-1-ab",
+        "uid-old-job",
+        "2026-11-22T09:00:00Z",
+        json!({}),
+    );
+    old["metadata"]["ownerReferences"][0]["uid"] = json!("uid-acme-before");
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let context = context(kube::Client::new(service, "people"));
+    let verifier = tokio::spawn(async move {
+        jobs_listed(&mut handle, vec![old]).await;
+        sync_access_applied(&mut handle).await;
+        let (request, send) = handle.next_request().await.expect("its own Job is created");
+        assert_eq!(request.method(), Method::POST);
+        let job = body_of(request).await;
+        respond(send, &job);
+        let status = status_patched(&mut handle).await;
+        assert!(
+            handle.next_request().await.is_none(),
+            "no Pod read, no Event"
+        );
+        (job, status)
+    });
+    let connection = connection("Simulate", json!({}));
+    reconcile_at(
+        &connection,
+        &context,
+        "2026-11-22T10:00:00Z".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    drop(context);
+    let (job, status) = verifier.await.unwrap();
+    assert_ne!(job["metadata"]["name"], "acme-sim-1-ab");
+    assert!(status.get("history").is_none(), "{status}");
+    assert_eq!(status["activeJob"], job["metadata"]["name"]);
+}
+
+#[tokio::test]
+async fn a_job_that_failed_is_a_failed_run_whatever_its_pod_says() {
+    let mut job = finished_job(
+        "acme-sim-1-ab",
+        "uid-job-ab",
+        "2026-11-22T10:00:00Z",
+        json!({}),
+    );
+    job["status"]["conditions"][0] = json!({"type": "Failed", "status": "True",
+        "reason": "DeadlineExceeded", "lastTransitionTime": "2026-11-22T10:00:00Z"});
+    let pod = sync_pod(
+        "own",
+        "acme-sim-1-ab",
+        Some("uid-job-ab"),
+        "2026-11-22T09:59:00Z",
+        &honest_summary(),
+    );
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let context = context(kube::Client::new(service, "people"));
+    let verifier = tokio::spawn(async move {
+        jobs_listed(&mut handle, vec![job]).await;
+        let (_, send) = handle.next_request().await.expect("pods are read");
+        respond(send, &list("PodList", vec![pod]));
+        let status = status_patched(&mut handle).await;
+        let (_, send) = handle.next_request().await.expect("the Job is marked");
+        respond(send, &job_for_mark());
+        let (request, send) = handle.next_request().await.expect("an Event");
+        let event = body_of(request).await;
+        respond(send, &event);
+        status
+    });
+    let connection = connection("Simulate", json!({"phase": "Running"}));
+    reconcile_at(
+        &connection,
+        &context,
+        "2026-11-22T10:00:05Z".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    drop(context);
+    let status = verifier.await.unwrap();
+    assert_eq!(status["lastSimulation"]["result"], "Failed");
+    assert_eq!(
+        status["lastSimulation"]["errorCategory"],
+        "DeadlineExceeded"
+    );
+}
+
+#[tokio::test]
+async fn approving_a_hash_used_before_in_this_generation_starts_a_new_run() {
+    // A was approved (request 0), then B (request 1); now A again.
+    let (a, b) = ("aaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbb");
+    let mut connection = connection(
+        "Active",
+        json!({"lastSimulation": {"generation": 1, "result": "Succeeded", "planHash": b,
+                                  "counts": {"created": 0, "updated": 0, "deactivated": 0, "deleted": 0,
+                                             "unchanged": 0, "skipped": 0, "conflicts": 0, "errors": 0}},
+               "lastHandledRequest": {"approvedPlan": b, "requests": 2}}),
+    );
+    connection.metadata.annotations =
+        Some([("hris-operator.io/approve-plan".to_owned(), a.to_owned())].into());
+    let first_time = hris_operator::controller::job::job_name(
+        &connection,
+        hris_operator::controller::job::RunKind::Apply,
+        &hris_operator::controller::job::run_id(&format!("uid-acme:approved:{a}:0")),
+    );
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let context = context(kube::Client::new(service, "people"));
+    let verifier = tokio::spawn(async move {
+        jobs_listed(&mut handle, vec![]).await;
+        sync_access_applied(&mut handle).await;
+        let (request, send) = handle.next_request().await.expect("a Job is created");
+        let job = body_of(request).await;
+        respond(send, &job);
+        let status = status_patched(&mut handle).await;
+        (job, status)
+    });
+    reconcile_at(
+        &connection,
+        &context,
+        "2026-11-22T10:00:00Z".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    drop(context);
+    let (job, status) = verifier.await.unwrap();
+    assert_ne!(
+        job["metadata"]["name"],
+        first_time.as_str(),
+        "a new Job, never a 409"
+    );
+    assert_eq!(
+        job["metadata"]["annotations"]["hris-operator.io/approved-hash"],
+        a
+    );
+    assert_eq!(status["lastHandledRequest"]["approvedPlan"], a);
+    assert_eq!(status["lastHandledRequest"]["requests"], 3);
 }

@@ -232,7 +232,7 @@ pub async fn report_unreadable(
 /// What a finished Job's sync Pod said.
 enum Said {
     /// A summary that passed every check.
-    Summary(Summary),
+    Summary(Box<Summary>),
     /// No Pod of the Job left a termination message.
     Nothing,
     /// The message failed the checks (see [`super::termination`]).
@@ -282,7 +282,7 @@ async fn termination_summary(
     Ok(match messages.pop() {
         None => Said::Nothing,
         Some((_, message)) => match super::termination::read_summary(&message) {
-            Ok(summary) => Said::Summary(summary),
+            Ok(summary) => Said::Summary(Box::new(summary)),
             Err(problem) => {
                 tracing::warn!(job = %job_name, problem, "a sync Pod left an invalid termination message");
                 Said::Invalid
@@ -331,11 +331,11 @@ async fn record_finished(
         let (summary, failure) = match (failure, said) {
             // A Job that failed (deadline, back-off) failed, whatever its Pod said.
             (Some(reason), _) => (None, Some(termination::job_failure_category(&reason))),
-            (None, Said::Summary(summary)) => (Some(summary), None),
+            (None, Said::Summary(summary)) => (Some(*summary), None),
             (None, Said::Nothing) => (None, Some("NoSummary")),
             (None, Said::Invalid) => (None, Some(termination::INVALID_SUMMARY)),
         };
-        let run = finished_run(job, at, summary, failure.map(str::to_owned), generation);
+        let run = finished_run(job, at, summary, failure.map(str::to_owned));
         notes.extend(record_run(status, &run, job_generation(job, generation)));
         count_finished_run(&context.metrics, status, &run);
         recorded.push(job_name);
@@ -385,7 +385,6 @@ fn finished_run(
     at: Timestamp,
     summary: Option<Summary>,
     failure: Option<String>,
-    _generation: i64,
 ) -> Finished {
     let job_name = job.name_any();
     let kind = if job.labels().get(RUN_KIND_LABEL).map(String::as_str) == Some("apply") {

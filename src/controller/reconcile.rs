@@ -349,7 +349,12 @@ async fn record_finished(
                 .iter()
                 .any(|r| r.job_name.as_deref() == Some(active.as_str()));
         if !exists && !done {
-            let kind = if active.contains("-apply-") {
+            // `<name>-<sim|apply>-<generation>-<run id>`
+            let kind = if active
+                .rsplitn(3, '-')
+                .nth(2)
+                .is_some_and(|head| head.ends_with("-apply"))
+            {
                 RunKind::Apply
             } else {
                 RunKind::Simulate

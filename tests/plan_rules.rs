@@ -520,24 +520,6 @@ fn approve(
     )
 }
 
-/// `count` employees, each with an up-to-date managed user.
-fn staff(
-    count: usize,
-) -> (
-    Vec<hris_operator::sync::model::Employee>,
-    Vec<hris_operator::sync::model::DirectoryUser>,
-) {
-    let people: Vec<_> = (0..count)
-        .map(|i| employee(&i.to_string(), &format!("P{i}")))
-        .collect();
-    let users = people
-        .iter()
-        .enumerate()
-        .map(|(i, e)| user_of(&format!("u{i}"), e))
-        .collect();
-    (people, users)
-}
-
 #[test]
 fn safeguards_withhold_removals_but_let_creates_and_updates_through() {
     let policy = policy("safeguards: {maxDeletePercent: 20}");

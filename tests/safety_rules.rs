@@ -14,18 +14,6 @@ use hris_operator::sync::{
 use jiff::civil::date;
 use serde_json::json;
 
-fn staff(count: usize) -> (Vec<Employee>, Vec<DirectoryUser>) {
-    let people: Vec<_> = (0..count)
-        .map(|i| employee(&i.to_string(), &format!("P{i}")))
-        .collect();
-    let users = people
-        .iter()
-        .enumerate()
-        .map(|(i, e)| user_of(&format!("u{i}"), e))
-        .collect();
-    (people, users)
-}
-
 fn approve(
     employees: &[Employee],
     users: &[DirectoryUser],

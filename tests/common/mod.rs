@@ -66,6 +66,19 @@ pub fn unmanaged(target_id: &str, email: &str) -> DirectoryUser {
     }
 }
 
+/// `count` employees, each with an up-to-date managed user.
+pub fn staff(count: usize) -> (Vec<Employee>, Vec<DirectoryUser>) {
+    let people: Vec<_> = (0..count)
+        .map(|i| employee(&i.to_string(), &format!("P{i}")))
+        .collect();
+    let users = people
+        .iter()
+        .enumerate()
+        .map(|(i, e)| user_of(&format!("u{i}"), e))
+        .collect();
+    (people, users)
+}
+
 /// The input of a plan on `TODAY`, with manager links, no errors and no approval.
 pub fn input<'a>(employees: &'a [Employee], users: &'a [DirectoryUser]) -> PlanInput<'a> {
     PlanInput {

@@ -10,9 +10,9 @@
 //!
 //! Run: `cargo bench --bench controller_memory` (N=1000; `CONNECTIONS=N` to change it).
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+#[path = "support/kmock.rs"]
+mod kmock;
+
 use std::time::{Duration, Instant};
 
 use hris_operator::crd::HrisConnection;
@@ -21,14 +21,6 @@ use kube::{
     api::{ListParams, PostParams},
 };
 use serde_json::json;
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn proc_status_kib(pid: u32, field: &str) -> u64 {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("reads /proc");
@@ -44,26 +36,7 @@ async fn main() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(1000);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let venv = std::env::var_os("HRIS_TEST_VENV")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv"));
-    let mut kmock = Command::new(venv.join("bin/python"))
-        .arg(root.join("tests/kmock/serve.py"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run tests/python-tools.sh first: it installs kmock");
-    let mut line = String::new();
-    BufReader::new(kmock.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _kmock = Killed(kmock);
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("kmock prints its address")
-        .to_owned();
+    let (_kmock, url) = kmock::start(None);
 
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = kube::Client::try_from(kube::Config::new(url.parse().unwrap())).unwrap();
@@ -92,35 +65,10 @@ async fn main() {
 
     let dir = std::env::temp_dir().join(format!("hris-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let kubeconfig = dir.join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: k\n  cluster: {{server: \"{url}\"}}\n\
-             users:\n- name: k\n  user: {{token: k}}\ncontexts:\n- name: k\n  context: {{cluster: k, \
-             user: k, namespace: default}}\ncurrent-context: k\n"
-        ),
-    )
-    .unwrap();
+    let kubeconfig = kmock::kubeconfig(&dir, &url);
     let started = Instant::now();
-    let controller = Command::new(env!("CARGO_BIN_EXE_hris-operator"))
-        .args([
-            "controller",
-            "--metrics-addr",
-            "127.0.0.1:0",
-            "--health-addr",
-            "127.0.0.1:0",
-        ])
-        .env("KUBECONFIG", &kubeconfig)
-        .env(
-            "RUST_LOG",
-            std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = controller.id();
-    let _controller = Killed(controller);
+    let controller = kmock::controller(&kubeconfig);
+    let pid = controller.0.id();
 
     let deadline = Instant::now() + Duration::from_secs(1800);
     let mut reported = Instant::now();

@@ -10,9 +10,10 @@
 //! Run: `cargo bench --bench controller_soak` (`CONNECTIONS=N`, `SOAK_SECONDS=S`,
 //! `IDLE_SECONDS=S` change the load). Needs tests/python-tools.sh's venv (kmock).
 
-use std::io::{BufRead, BufReader};
+#[path = "support/kmock.rs"]
+mod kmock;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::{batch::v1::Job, core::v1::Pod};
@@ -21,14 +22,6 @@ use kube::{
     api::{ListParams, Patch, PatchParams, PostParams},
 };
 use serde_json::{Value, json};
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -139,30 +132,10 @@ async fn main() {
     let count = env_or("CONNECTIONS", 200) as usize;
     let soak = Duration::from_secs(env_or("SOAK_SECONDS", 600));
     let idle = Duration::from_secs(env_or("IDLE_SECONDS", 60));
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let venv = std::env::var_os("HRIS_TEST_VENV")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root.join(".venv"));
     let dir = std::env::temp_dir().join(format!("hris-soak-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let log = dir.join("requests.jsonl");
-    let mut kmock = Command::new(venv.join("bin/python"))
-        .arg(root.join("tests/kmock/serve.py"))
-        .arg(&log)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("run tests/python-tools.sh first: it installs kmock");
-    let mut line = String::new();
-    BufReader::new(kmock.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let _kmock = Killed(kmock);
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("kmock prints its address")
-        .to_owned();
+    let (_kmock, url) = kmock::start(Some(&log));
 
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut config = kube::Config::new(url.parse().unwrap());
@@ -198,34 +171,9 @@ async fn main() {
             .unwrap();
     }
 
-    let kubeconfig = dir.join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: k\n  cluster: {{server: \"{url}\"}}\n\
-             users:\n- name: k\n  user: {{token: k}}\ncontexts:\n- name: k\n  context: {{cluster: k, \
-             user: k, namespace: default}}\ncurrent-context: k\n"
-        ),
-    )
-    .unwrap();
-    let controller = Command::new(env!("CARGO_BIN_EXE_hris-operator"))
-        .args([
-            "controller",
-            "--metrics-addr",
-            "127.0.0.1:0",
-            "--health-addr",
-            "127.0.0.1:0",
-        ])
-        .env("KUBECONFIG", &kubeconfig)
-        .env(
-            "RUST_LOG",
-            std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = controller.id();
-    let _controller = Killed(controller);
+    let kubeconfig = kmock::kubeconfig(&dir, &url);
+    let controller = kmock::controller(&kubeconfig);
+    let pid = controller.0.id();
 
     let started = Instant::now();
     let mut runs = 0;

@@ -211,11 +211,35 @@ async fn main() {
             .await
             .unwrap();
     }
+    // Until every connection has recorded the simulation of its new generation.
+    let all: Api<hris_operator::crd::HrisConnection> = Api::all(client.clone());
     let settle = Instant::now();
-    while settle.elapsed() < Duration::from_secs(60) {
+    loop {
         complete_jobs(&client).await;
+        let settled = all
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .filter(|c| {
+                c.status.as_ref().is_some_and(|s| {
+                    s.last_simulation.as_ref().and_then(|r| r.generation) == Some(2)
+                        && s.phase.as_deref() != Some("Running")
+                })
+            })
+            .count();
+        if settled == count {
+            break;
+        }
+        assert!(
+            settle.elapsed() < Duration::from_secs(900),
+            "only {settled} of {count} settled"
+        );
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    // Let the last writes and Events land before the quiet minute starts.
+    tokio::time::sleep(Duration::from_secs(5)).await;
     let before = controller_requests(&log).0;
     tokio::time::sleep(idle).await;
     let quiet = controller_requests(&log).0 - before;
@@ -226,5 +250,12 @@ async fn main() {
         quiet as f64 / idle.as_secs_f64(),
         peak_kib(pid) as f64 / 1024.0,
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::env::var_os("KEEP_LOG").is_some() {
+        println!(
+            "controller_soak: kmock's request log is in {}",
+            log.display()
+        );
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -650,14 +650,20 @@ pub async fn reconcile_at(
                 }
             }
         }
-        status.next_sync_time = match connection.spec.mode {
-            crate::crd::Mode::Deactivated => None,
-            _ => due.next.map(Time),
-        };
-        if let Some(next) = due.next
-            && let Ok(until) = Duration::try_from(next.duration_since(now))
-        {
-            requeue = requeue.min(until.max(Duration::from_secs(1)));
+        // While a Job runs, a run that comes due waits for it (and starts once, late): the next
+        // sync time stays as it was rather than moving on each interval, which would rewrite
+        // status (and wake this connection) for every interval a long run spans. The Job's end
+        // wakes the connection, so no timer is needed either.
+        if !running {
+            status.next_sync_time = match connection.spec.mode {
+                crate::crd::Mode::Deactivated => None,
+                _ => due.next.map(Time),
+            };
+            if let Some(next) = due.next
+                && let Ok(until) = Duration::try_from(next.duration_since(now))
+            {
+                requeue = requeue.min(until.max(Duration::from_secs(1)));
+            }
         }
     }
     status.last_handled_request = Some(handled);

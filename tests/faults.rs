@@ -21,7 +21,9 @@
 //! - a target whose user list fails on a later page: nothing is written (a partial list would
 //!   have meant duplicates), and a rerun converges;
 //! - the answer to an applied create lost (the client retries, the server says 409): the user
-//!   exists once and the run counts it created.
+//!   exists once and the run counts it created;
+//! - a target redirecting its writes to another host: the run fails, the redirect is not
+//!   followed, nothing reaches the other host.
 //!
 //! Retry-After values are 0 s and failing sources get two tries, so no case waits long; no case
 //! depends on timing.
@@ -32,6 +34,10 @@ use std::{
     collections::{BTreeSet, HashMap},
     path::{Path, PathBuf},
     process::Stdio,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::Duration,
 };
 
@@ -53,6 +59,7 @@ use hris_operator::{
         scim::{LoggedRequest, ScimConfig, ScimEmulator},
     },
     sync::{
+        apply::Outcome,
         model::{Email, EmailType, Employee, EmploymentStatus},
         policy::SyncPolicy,
         report::{self, RunMode, Summary},
@@ -1109,5 +1116,90 @@ async fn a_lost_answer_to_an_applied_create_never_duplicates_the_user() {
     assert_eq!(rerun.summary.result, RunResult::Succeeded);
     assert_eq!(rerun.summary.counts, counts(0, 0, EMPLOYEES as u64, 0));
     assert_eq!(writes(&scim.requests()).len(), before);
+    scim.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. A target that redirects writes elsewhere
+
+/// A server on 127.0.0.1 that answers 200 to anything and counts what reached it: requests,
+/// and the bytes of their bodies.
+async fn elsewhere() -> (u16, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let requests = Arc::new(AtomicUsize::new(0));
+    let bytes = Arc::new(AtomicUsize::new(0));
+    let (r, b) = (requests.clone(), bytes.clone());
+    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+        r.fetch_add(1, Ordering::SeqCst);
+        b.fetch_add(body.len(), Ordering::SeqCst);
+        async { "{}" }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (port, requests, bytes)
+}
+
+#[tokio::test]
+async fn a_target_redirecting_writes_to_another_host_fails_the_run_and_nothing_reaches_it() {
+    let dir = workspace();
+    let scim = ScimEmulator::start(ScimConfig::default()).await.unwrap();
+    let (port, requests, bytes) = elsewhere().await;
+    let upstream = scim.base_url().trim_end_matches("/scim/v2").to_owned();
+    // Another host: `localhost`, where the target is `127.0.0.1`.
+    let proxy = FaultProxy::start(
+        &upstream,
+        ProxyFaults {
+            redirect_writes: Some(format!("http://localhost:{port}")),
+            hide_bulk: true,
+            ..ProxyFaults::default()
+        },
+    )
+    .await;
+    write_csv(dir.path(), &employees(0..3));
+    let spec = spec_of(csv_source(), &proxy.url("/scim/v2"), json!({}), json!({}));
+    let output = run_in(dir.path(), &spec, None)
+        .await
+        .expect("the run lists the target, plans and tries to write");
+    assert_eq!(output.summary.result, RunResult::Failed);
+    assert_eq!(output.summary.counts.created, 0);
+    assert_eq!(output.summary.counts.errors, 3);
+    assert_eq!(
+        output.summary.error_category.as_deref(),
+        Some("TargetUnavailable")
+    );
+    for outcome in &output.applied.outcomes {
+        let Outcome::Failed(error) = outcome else {
+            panic!("every create fails: {outcome:?}");
+        };
+        assert_eq!(error.status, Some(307));
+        assert_eq!(
+            error.detail,
+            format!(
+                "POST {}/Users: the server redirected (307) to host localhost; redirects are \
+                 not followed, set the URL the server expects in the spec",
+                proxy.url("/scim/v2")
+            )
+        );
+    }
+    let redirected = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.status == 307)
+        .count();
+    assert_eq!(
+        redirected, 3,
+        "one try per create: a redirect is not retried"
+    );
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        0,
+        "no request reached the other host"
+    );
+    assert_eq!(
+        bytes.load(Ordering::SeqCst),
+        0,
+        "no body reached the other host"
+    );
+    assert!(scim.users().is_empty());
     scim.stop().await;
 }

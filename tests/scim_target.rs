@@ -385,3 +385,54 @@ async fn with_delete_deactivates_a_deactivation_is_sent_as_delete_and_nothing_is
         ("DELETE", true)
     );
 }
+
+/// An emulator holding `users` users, listed `page` at a time.
+async fn listed_emulator(users: usize, page: usize, miscount_total: bool) -> ScimEmulator {
+    let emulator = ScimEmulator::start(ScimConfig {
+        max_page_size: page,
+        miscount_total,
+        ..one_by_one()
+    })
+    .await
+    .unwrap();
+    for n in 0..users {
+        emulator.insert_user(json!({"userName": format!("p{n}@acme.example")}));
+    }
+    emulator
+}
+
+#[tokio::test]
+async fn a_list_page_over_the_size_limit_fails_the_listing() {
+    let emulator = listed_emulator(3, 100, false).await;
+    emulator.pad_lists(64 << 10);
+    let target = ScimTarget::new(
+        client(Auth::Bearer("test-token".into()), None, 3).with_max_response_bytes(16 << 10),
+        &emulator.base_url(),
+        ScimQuirks::default(),
+        2,
+    );
+    let error = target.list_users(&[]).await.unwrap_err();
+    assert_eq!(error.kind, TargetErrorKind::InvalidData);
+    assert!(
+        error.detail.starts_with(&format!(
+            "GET {}/Users: the answer is larger than 16384 bytes",
+            emulator.base_url()
+        )),
+        "{}",
+        error.detail
+    );
+    assert!(
+        error.detail.contains("maxResponseBytes"),
+        "{}",
+        error.detail
+    );
+    let list_pages = |log: &[LoggedRequest]| {
+        log.iter()
+            .filter(|r| r.method == "GET" && r.path.ends_with("/Users"))
+            .count()
+    };
+    assert_eq!(list_pages(&emulator.requests()), 1, "not retried");
+    // The same pages within the limit list everyone.
+    emulator.clear_failures();
+    assert_eq!(target.list_users(&[]).await.unwrap().len(), 3);
+}

@@ -77,6 +77,12 @@ pub struct MicrosoftGraphTarget {
     #[serde(default = "default_tries")]
     #[schemars(range(min = 1, max = 20))]
     pub max_tries: u32,
+    /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
+    /// instead of being held in memory; a list or page that fails fails the run before
+    /// anything is written.
+    #[serde(default = "super::default_max_response_bytes")]
+    #[schemars(range(min = 1024))]
+    pub max_response_bytes: u64,
 }
 
 /// Google Workspace users through the Admin SDK Directory API, with a service account that has
@@ -137,6 +143,12 @@ pub struct GoogleWorkspaceTarget {
     #[serde(default = "default_tries")]
     #[schemars(range(min = 1, max = 20))]
     pub max_tries: u32,
+    /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
+    /// instead of being held in memory; a list or page that fails fails the run before
+    /// anything is written.
+    #[serde(default = "super::default_max_response_bytes")]
+    #[schemars(range(min = 1024))]
+    pub max_response_bytes: u64,
 }
 
 fn default_authority_url() -> String {

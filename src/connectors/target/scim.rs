@@ -13,7 +13,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use async_trait::async_trait;
 use compact_str::CompactString;
 use futures::{StreamExt, stream};
-use reqwest::{Method, Response};
+use reqwest::Method;
 use serde_json::{Map, Value, json};
 use tokio::sync::OnceCell;
 
@@ -21,7 +21,7 @@ use super::{OpResult, Target, TargetCapabilities, TargetError, TargetErrorKind, 
 use crate::{
     connectors::{
         ConnectorContext,
-        http::{Auth, HttpClient, HttpError, RetryPolicy},
+        http::{Auth, HttpClient, HttpError, HttpResponse, RetryPolicy},
     },
     crd::{ScimQuirks, ScimTarget as ScimSpec},
     sync::model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},
@@ -119,7 +119,8 @@ impl ScimTarget {
                 ..RetryPolicy::default()
             },
         )
-        .map_err(|e| TargetError::new(TargetErrorKind::Unavailable, e))?;
+        .map_err(|e| TargetError::new(TargetErrorKind::Unavailable, e))?
+        .with_max_response_bytes(spec.max_response_bytes);
         Ok(Self::new(
             http,
             &spec.base_url,
@@ -726,10 +727,9 @@ fn truthy(value: &Value) -> bool {
 }
 
 /// The body of a successful response (`None` for 204), or the provider's error.
-async fn success(response: Response) -> Result<Option<Value>, TargetError> {
+async fn success(response: HttpResponse) -> Result<Option<Value>, TargetError> {
     let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
-    let body: Option<Value> = serde_json::from_str(&text).ok();
+    let body: Option<Value> = response.json().ok();
     if (200..300).contains(&status) {
         Ok(body)
     } else {
@@ -737,7 +737,7 @@ async fn success(response: Response) -> Result<Option<Value>, TargetError> {
     }
 }
 
-async fn success_json(response: Response) -> Result<Value, TargetError> {
+async fn success_json(response: HttpResponse) -> Result<Value, TargetError> {
     success(response).await?.ok_or_else(|| {
         TargetError::new(
             TargetErrorKind::InvalidData,
@@ -776,6 +776,9 @@ fn scim_error(status: u16, body: &Value) -> TargetError {
 }
 
 fn http_error(error: HttpError) -> TargetError {
+    if let Some(unusable) = TargetError::from_unusable_answer(&error) {
+        return unusable;
+    }
     if let (Some(status), Some(body)) = (error.status, &error.body)
         && let Ok(document) = serde_json::from_str::<Value>(body)
     {

@@ -231,6 +231,12 @@ pub struct MergeSource {
     #[serde(default = "default_source_tries")]
     #[schemars(range(min = 1, max = 20))]
     pub max_tries: u32,
+    /// Accept an `http://` URL to a host other than this machine (127.0.0.0/8, ::1,
+    /// `localhost`). Without it, such a URL is refused, because credentials and personal data
+    /// would cross the network unencrypted; set it only for a server on a trusted network,
+    /// such as an emulator in the same cluster.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
     /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
     /// instead of being held in memory; a list or page that fails fails the run before
     /// anything is written.
@@ -274,6 +280,12 @@ pub struct BambooHrSource {
     #[serde(default = "default_source_tries")]
     #[schemars(range(min = 1, max = 20))]
     pub max_tries: u32,
+    /// Accept an `http://` URL to a host other than this machine (127.0.0.0/8, ::1,
+    /// `localhost`). Without it, such a URL is refused, because credentials and personal data
+    /// would cross the network unencrypted; set it only for a server on a trusted network,
+    /// such as an emulator in the same cluster.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
     /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
     /// instead of being held in memory; a list or page that fails fails the run before
     /// anything is written.
@@ -318,6 +330,12 @@ pub struct PersonioSource {
     #[serde(default = "default_source_tries")]
     #[schemars(range(min = 1, max = 20))]
     pub max_tries: u32,
+    /// Accept an `http://` URL to a host other than this machine (127.0.0.0/8, ::1,
+    /// `localhost`). Without it, such a URL is refused, because credentials and personal data
+    /// would cross the network unencrypted; set it only for a server on a trusted network,
+    /// such as an emulator in the same cluster.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
     /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
     /// instead of being held in memory; a list or page that fails fails the run before
     /// anything is written.
@@ -360,6 +378,12 @@ pub struct HiBobSource {
     #[serde(default = "default_source_tries")]
     #[schemars(range(min = 1, max = 20))]
     pub max_tries: u32,
+    /// Accept an `http://` URL to a host other than this machine (127.0.0.0/8, ::1,
+    /// `localhost`). Without it, such a URL is refused, because credentials and personal data
+    /// would cross the network unencrypted; set it only for a server on a trusted network,
+    /// such as an emulator in the same cluster.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
     /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
     /// instead of being held in memory; a list or page that fails fails the run before
     /// anything is written.
@@ -410,6 +434,12 @@ pub struct AfasSource {
     #[serde(default = "default_source_tries")]
     #[schemars(range(min = 1, max = 20))]
     pub max_tries: u32,
+    /// Accept an `http://` URL to a host other than this machine (127.0.0.0/8, ::1,
+    /// `localhost`). Without it, such a URL is refused, because credentials and personal data
+    /// would cross the network unencrypted; set it only for a server on a trusted network,
+    /// such as an emulator in the same cluster.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
     /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
     /// instead of being held in memory; a list or page that fails fails the run before
     /// anything is written.
@@ -466,6 +496,12 @@ pub struct WorkdaySource {
     #[serde(default = "default_source_tries")]
     #[schemars(range(min = 1, max = 20))]
     pub max_tries: u32,
+    /// Accept an `http://` URL to a host other than this machine (127.0.0.0/8, ::1,
+    /// `localhost`). Without it, such a URL is refused, because credentials and personal data
+    /// would cross the network unencrypted; set it only for a server on a trusted network,
+    /// such as an emulator in the same cluster.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
     /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
     /// instead of being held in memory; a list or page that fails fails the run before
     /// anything is written.
@@ -648,6 +684,12 @@ pub struct ScimTarget {
     #[serde(default = "default_scim_tries")]
     #[schemars(range(min = 1, max = 20))]
     pub max_tries: u32,
+    /// Accept an `http://` URL to a host other than this machine (127.0.0.0/8, ::1,
+    /// `localhost`). Without it, such a URL is refused, because credentials and personal data
+    /// would cross the network unencrypted; set it only for a server on a trusted network,
+    /// such as an emulator in the same cluster.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
     /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
     /// instead of being held in memory; a list or page that fails fails the run before
     /// anything is written.

@@ -639,6 +639,42 @@ fn a_mapped_custom_field_no_employee_has_exits_2_naming_it_and_writes_nothing() 
 }
 
 #[test]
+fn a_target_url_that_is_no_https_url_exits_2_naming_the_field_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    cost_center_csv(dir.path());
+    for (base_url, says) in [
+        ("file:///etc/passwd", "is a file: URL"),
+        ("not a url", "is not an absolute URL"),
+        ("http://scim.example/v2", "is plain http to another machine"),
+    ] {
+        let manifest = dir.path().join("connection.yaml");
+        std::fs::write(
+            &manifest,
+            format!(
+                "apiVersion: hris-operator.io/v1alpha1
+kind: HrisConnection
+metadata: {{name: acme, namespace: people}}
+spec:
+  source: {{csv: {{path: employees.csv}}}}
+  target: {{scim: {{baseUrl: '{base_url}', credentialsSecretRef: {{name: scim, key: token}}}}}}
+  externalIdPrefix: \"{PREFIX}\"
+"
+            ),
+        )
+        .unwrap();
+        let out = dir.path().join("out");
+        let output = hris("simulate", &manifest, &out);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{base_url}: {stderr}");
+        assert!(
+            stderr.contains(&format!("spec.target.scim.baseUrl: `{base_url}` {says}")),
+            "{base_url}: {stderr}"
+        );
+        assert!(!out.join("summary.json").exists(), "{base_url}: no reports");
+    }
+}
+
+#[test]
 fn an_optional_mapping_of_a_field_no_employee_has_runs() {
     let dir = tempfile::tempdir().unwrap();
     cost_center_csv(dir.path());

@@ -202,7 +202,9 @@ async fn the_operator_syncs_on_a_real_cluster() {
         "metadata": {"name": "acme", "namespace": namespace},
         "spec": {"mode": "Active",
                  "source": {"csv": {"configMapRef": {"name": "employees", "key": "employees.csv"}}},
+                 // The emulator in the test namespace speaks plain http.
                  "target": {"scim": {"baseUrl": format!("http://scim.{namespace}.svc:8090/scim/v2"),
+                                     "allowInsecureHttp": true,
                                      "credentialsSecretRef": {"name": "scim", "key": "token"}}},
                  "externalIdPrefix": "acme:", "schedule": {"interval": "24h"}}
     }))

@@ -21,7 +21,12 @@
 //! - a target whose user list fails on a later page: nothing is written (a partial list would
 //!   have meant duplicates), and a rerun converges;
 //! - the answer to an applied create lost (the client retries, the server says 409): the user
-//!   exists once and the run counts it created.
+//!   exists once and the run counts it created;
+//! - a target redirecting its writes to another host: the run fails, the redirect is not
+//!   followed, nothing reaches the other host;
+//! - a target list that cannot be trusted (an empty page before its end, a user without an id,
+//!   a page over `maxResponseBytes`): nothing is written, and a rerun converges; users listed
+//!   with `active: null` are not reactivated.
 //!
 //! Retry-After values are 0 s and failing sources get two tries, so no case waits long; no case
 //! depends on timing.
@@ -32,6 +37,10 @@ use std::{
     collections::{BTreeSet, HashMap},
     path::{Path, PathBuf},
     process::Stdio,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::Duration,
 };
 
@@ -53,6 +62,7 @@ use hris_operator::{
         scim::{LoggedRequest, ScimConfig, ScimEmulator},
     },
     sync::{
+        apply::Outcome,
         model::{Email, EmailType, Employee, EmploymentStatus},
         policy::SyncPolicy,
         report::{self, RunMode, Summary},
@@ -1109,5 +1119,181 @@ async fn a_lost_answer_to_an_applied_create_never_duplicates_the_user() {
     assert_eq!(rerun.summary.result, RunResult::Succeeded);
     assert_eq!(rerun.summary.counts, counts(0, 0, EMPLOYEES as u64, 0));
     assert_eq!(writes(&scim.requests()).len(), before);
+    scim.stop().await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 9. A target that redirects writes elsewhere, lists inconsistently or answers too much
+
+/// A server on 127.0.0.1 that answers 200 to anything and counts what reached it: requests,
+/// and the bytes of their bodies.
+async fn elsewhere() -> (u16, Arc<AtomicUsize>, Arc<AtomicUsize>) {
+    let requests = Arc::new(AtomicUsize::new(0));
+    let bytes = Arc::new(AtomicUsize::new(0));
+    let (r, b) = (requests.clone(), bytes.clone());
+    let app = axum::Router::new().fallback(move |body: axum::body::Bytes| {
+        r.fetch_add(1, Ordering::SeqCst);
+        b.fetch_add(body.len(), Ordering::SeqCst);
+        async { "{}" }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (port, requests, bytes)
+}
+
+#[tokio::test]
+async fn a_target_redirecting_writes_to_another_host_fails_the_run_and_nothing_reaches_it() {
+    let dir = workspace();
+    let scim = ScimEmulator::start(ScimConfig::default()).await.unwrap();
+    let (port, requests, bytes) = elsewhere().await;
+    let upstream = scim.base_url().trim_end_matches("/scim/v2").to_owned();
+    // Another host: `localhost`, where the target is `127.0.0.1`.
+    let proxy = FaultProxy::start(
+        &upstream,
+        ProxyFaults {
+            redirect_writes: Some(format!("http://localhost:{port}")),
+            hide_bulk: true,
+            ..ProxyFaults::default()
+        },
+    )
+    .await;
+    write_csv(dir.path(), &employees(0..3));
+    let spec = spec_of(csv_source(), &proxy.url("/scim/v2"), json!({}), json!({}));
+    let output = run_in(dir.path(), &spec, None)
+        .await
+        .expect("the run lists the target, plans and tries to write");
+    assert_eq!(output.summary.result, RunResult::Failed);
+    assert_eq!(output.summary.counts.created, 0);
+    assert_eq!(output.summary.counts.errors, 3);
+    assert_eq!(
+        output.summary.error_category.as_deref(),
+        Some("TargetUnavailable")
+    );
+    for outcome in &output.applied.outcomes {
+        let Outcome::Failed(error) = outcome else {
+            panic!("every create fails: {outcome:?}");
+        };
+        assert_eq!(error.status, Some(307));
+        assert_eq!(
+            error.detail,
+            format!(
+                "POST {}/Users: the server redirected (307) to host localhost; redirects are \
+                 not followed, set the URL the server expects in the spec",
+                proxy.url("/scim/v2")
+            )
+        );
+    }
+    let redirected = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.status == 307)
+        .count();
+    assert_eq!(
+        redirected, 3,
+        "one try per create: a redirect is not retried"
+    );
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        0,
+        "no request reached the other host"
+    );
+    assert_eq!(
+        bytes.load(Ordering::SeqCst),
+        0,
+        "no body reached the other host"
+    );
+    assert!(scim.users().is_empty());
+    scim.stop().await;
+}
+
+#[tokio::test]
+async fn a_target_list_ending_early_or_oversized_fails_the_run_and_writes_nothing() {
+    const SEEDED: usize = 12;
+    const EMPLOYEES: usize = 15;
+    let dir = workspace();
+    let scim = ScimEmulator::start(ScimConfig {
+        max_page_size: 5,
+        ..ScimConfig::default()
+    })
+    .await
+    .unwrap();
+    write_csv(dir.path(), &employees(0..SEEDED));
+    let spec = spec_of(
+        csv_source(),
+        &scim.base_url(),
+        json!({"maxResponseBytes": 16384}),
+        json!({}),
+    );
+    let seeded = apply_ok(dir.path(), &spec).await;
+    assert_eq!(seeded.summary.counts, counts(SEEDED as u64, 0, 0, 0));
+    let users_before = scim.users();
+    write_csv(dir.path(), &employees(0..EMPLOYEES));
+
+    // The second page comes back empty while totalResults still says 12: had the run planned
+    // on the first page alone, it would have created the seven users it did not see again.
+    // Then a page padded past maxResponseBytes.
+    type Fault = fn(&ScimEmulator);
+    let faults: [(Fault, &str, &str); 3] = [
+        (
+            |scim| scim.empty_pages_from(6),
+            "InvalidTargetData",
+            "the page at startIndex 6 is empty, right after a full page, while totalResults \
+             says 12 users exist (5 listed)",
+        ),
+        (
+            |scim| scim.rewrite_listed("id", None),
+            "InvalidTargetData",
+            "the provider listed a user without an id",
+        ),
+        (
+            |scim| scim.pad_lists(32 << 10),
+            "InvalidTargetData",
+            "the answer is larger than 16384 bytes, the most this connector reads \
+             (maxResponseBytes)",
+        ),
+    ];
+    for (fault, category, message) in faults {
+        fault(&scim);
+        let requests_before = scim.requests().len();
+        let error = run_in(dir.path(), &spec, None)
+            .await
+            .expect_err("a list that cannot be trusted fails the run");
+        assert!(matches!(error, RunError::Target(_)), "{error:?}");
+        assert_eq!(error.category(), category, "{error}");
+        assert!(error.to_string().contains(message), "{error}");
+        assert_untouched(&scim, requests_before, &users_before, message);
+        scim.clear_failures();
+    }
+
+    // The list answers whole again: the joiners are created, nobody twice.
+    let rerun = apply_ok(dir.path(), &spec).await;
+    assert_eq!(rerun.summary.result, RunResult::Succeeded);
+    assert_eq!(
+        rerun.summary.counts,
+        counts((EMPLOYEES - SEEDED) as u64, 0, SEEDED as u64, 0)
+    );
+    assert_exactly_one_active_user_each(&scim.users(), 0..EMPLOYEES);
+    scim.stop().await;
+}
+
+#[tokio::test]
+async fn users_listed_with_active_null_are_not_reactivated() {
+    let dir = workspace();
+    let scim = ScimEmulator::start(ScimConfig::default()).await.unwrap();
+    write_csv(dir.path(), &employees(0..4));
+    let spec = spec_of(csv_source(), &scim.base_url(), json!({}), json!({}));
+    apply_ok(dir.path(), &spec).await;
+    let writes_before = writes(&scim.requests()).len();
+    // The provider stops stating `active`: nothing says the users were deactivated.
+    scim.rewrite_listed("active", Some(Value::Null));
+    let rerun = apply_ok(dir.path(), &spec).await;
+    assert_eq!(rerun.summary.result, RunResult::Succeeded);
+    assert_eq!(rerun.summary.counts, counts(0, 0, 4, 0));
+    assert_eq!(
+        writes(&scim.requests()).len(),
+        writes_before,
+        "nothing written"
+    );
     scim.stop().await;
 }

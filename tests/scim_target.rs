@@ -2,7 +2,10 @@
 //! honoured (measured from the emulator's log), back-off stops after the bounded tries with the
 //! failure reported, a fault on one user does not stop the others, no request exceeds the
 //! configured rate, a 412 re-reads once, a normal run makes no per-user GET, credentials are
-//! checked and OAuth2 tokens are cached.
+//! checked and OAuth2 tokens are cached. A list answer over the size limit fails the listing,
+//! and so does a list that contradicts itself (an empty page right after a full one while
+//! `totalResults` says more users exist, a user without an id); an overstated `totalResults`
+//! after a short last page is tolerated, and `active: null` reads as active.
 
 use std::{
     sync::{
@@ -384,4 +387,126 @@ async fn with_delete_deactivates_a_deactivation_is_sent_as_delete_and_nothing_is
         (last.method.as_str(), last.path.ends_with(&id)),
         ("DELETE", true)
     );
+}
+
+/// An emulator holding `users` users, listed `page` at a time.
+async fn listed_emulator(users: usize, page: usize, miscount_total: bool) -> ScimEmulator {
+    let emulator = ScimEmulator::start(ScimConfig {
+        max_page_size: page,
+        miscount_total,
+        ..one_by_one()
+    })
+    .await
+    .unwrap();
+    for n in 0..users {
+        emulator.insert_user(json!({"userName": format!("p{n}@acme.example")}));
+    }
+    emulator
+}
+
+#[tokio::test]
+async fn a_list_page_over_the_size_limit_fails_the_listing() {
+    let emulator = listed_emulator(3, 100, false).await;
+    emulator.pad_lists(64 << 10);
+    let target = ScimTarget::new(
+        client(Auth::Bearer("test-token".into()), None, 3).with_max_response_bytes(16 << 10),
+        &emulator.base_url(),
+        ScimQuirks::default(),
+        2,
+    );
+    let error = target.list_users(&[]).await.unwrap_err();
+    assert_eq!(error.kind, TargetErrorKind::InvalidData);
+    assert!(
+        error.detail.starts_with(&format!(
+            "GET {}/Users: the answer is larger than 16384 bytes",
+            emulator.base_url()
+        )),
+        "{}",
+        error.detail
+    );
+    assert!(
+        error.detail.contains("maxResponseBytes"),
+        "{}",
+        error.detail
+    );
+    let list_pages = |log: &[LoggedRequest]| {
+        log.iter()
+            .filter(|r| r.method == "GET" && r.path.ends_with("/Users"))
+            .count()
+    };
+    assert_eq!(list_pages(&emulator.requests()), 1, "not retried");
+    // The same pages within the limit list everyone.
+    emulator.clear_failures();
+    assert_eq!(target.list_users(&[]).await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn an_empty_page_after_a_full_one_before_total_results_is_reached_fails_the_listing() {
+    for (empty_from, listed) in [(6, 5), (11, 10)] {
+        let emulator = listed_emulator(12, 5, false).await;
+        emulator.empty_pages_from(empty_from);
+        let error = target(&emulator, None, 1)
+            .list_users(&[])
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, TargetErrorKind::InvalidData);
+        assert_eq!(
+            error.detail,
+            format!(
+                "the provider's user list is inconsistent: the page at startIndex {empty_from} \
+                 is empty, right after a full page, while totalResults says 12 users exist \
+                 ({listed} listed); nothing is written on a partial list"
+            )
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_overstated_total_is_tolerated_after_a_short_last_page_and_not_after_a_full_one() {
+    // 12 users in pages of 5: the last page holds 2, then an empty page (totalResults says 19).
+    let emulator = listed_emulator(12, 5, true).await;
+    assert_eq!(
+        target(&emulator, None, 1)
+            .list_users(&[])
+            .await
+            .unwrap()
+            .len(),
+        12
+    );
+    // 10 users fill both pages: the empty third page contradicts totalResults (17) with
+    // nothing marking an end, like a server that lost the rest of its list.
+    let emulator = listed_emulator(10, 5, true).await;
+    let error = target(&emulator, None, 1)
+        .list_users(&[])
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, TargetErrorKind::InvalidData);
+    assert!(error.detail.contains("startIndex 11"), "{}", error.detail);
+}
+
+#[tokio::test]
+async fn a_listed_user_without_an_id_fails_the_listing() {
+    let emulator = listed_emulator(3, 100, false).await;
+    emulator.rewrite_listed("id", None);
+    let error = target(&emulator, None, 1)
+        .list_users(&[])
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, TargetErrorKind::InvalidData);
+    assert!(
+        error
+            .detail
+            .starts_with("the provider listed a user without an id (startIndex 1, position 1)"),
+        "{}",
+        error.detail
+    );
+}
+
+#[tokio::test]
+async fn a_listed_user_whose_active_is_null_counts_as_active() {
+    let emulator = listed_emulator(3, 100, false).await;
+    emulator.rewrite_listed("active", Some(serde_json::Value::Null));
+    let users = target(&emulator, None, 1).list_users(&[]).await.unwrap();
+    assert_eq!(users.len(), 3);
+    assert!(users.iter().all(|u| u.active), "{users:?}");
 }

@@ -1,6 +1,10 @@
 //! The HTTP machinery every API client shares: pacing to a request rate, `Retry-After`,
 //! bounded exponential back-off with jitter, timeouts, and authentication with cached tokens.
 //!
+//! Servers are not trusted to be well behaved: redirects are never followed (a 3xx is an
+//! error naming where it pointed), and every answer is read in chunks up to a size limit, so a
+//! server streaming without end fails the request instead of filling the memory.
+//!
 //! Logs carry the method, the path and the status only: never a header, a body or a query
 //! (those can hold secrets or personal data).
 
@@ -8,7 +12,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use reqwest::{Method, RequestBuilder, Response, StatusCode, header::HeaderMap};
+
+/// The default largest answer read: far above any page a directory or HR API sends, far below
+/// what would strain the process.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 << 20;
 
 /// Paces requests to a rate: each request takes the next slot, `1 / rate` apart, in arrival
 /// order. A wake-up that comes late may catch up by at most one slot, so timer jitter never
@@ -141,9 +149,27 @@ pub trait TokenSource: Send + Sync + std::fmt::Debug {
     async fn forget(&self) -> bool;
 }
 
+/// What made a request fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpErrorKind {
+    /// The server answered a status still failing after the tries (or the token endpoint did).
+    Status,
+    /// No answer: the connection failed or timed out.
+    Transport,
+    /// The server answered a redirect, which is not followed.
+    Redirect,
+    /// The answer was larger than the size limit.
+    TooLarge,
+    /// The answer was cut off.
+    CutOff,
+}
+
 /// A request that failed for good.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HttpError {
+    /// What made it fail. Redirect, TooLarge and CutOff messages name the request (method and
+    /// URL without its query); the others do not.
+    pub kind: HttpErrorKind,
     /// The last status, when the server answered.
     pub status: Option<u16>,
     /// The last response body (an API error document), when there was one.
@@ -154,6 +180,124 @@ pub struct HttpError {
     pub tries: u32,
 }
 
+/// An answer read whole, its body within the client's size limit.
+#[derive(Clone, Debug)]
+pub struct HttpResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The body as it came.
+    pub fn bytes(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// The body as text (invalid UTF-8 replaced).
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body parsed as JSON.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        serde_json::from_slice(&self.body)
+    }
+}
+
+/// Why an answer's body could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    /// The body is larger than the limit (by its `Content-Length`, or once that much arrived).
+    #[error(
+        "the answer is larger than {limit} bytes, the most this connector reads \
+         (maxResponseBytes); nothing of it was used"
+    )]
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The connection broke or timed out before the body was complete.
+    #[error("the answer was cut off before its end")]
+    CutOff,
+}
+
+/// Reads a body chunk by chunk, failing as soon as it passes `limit` bytes: an oversized or
+/// endless answer never sits in memory whole.
+pub async fn read_body(mut response: Response, limit: u64) -> Result<Vec<u8>, BodyError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit)
+    {
+        return Err(BodyError::TooLarge { limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|_| BodyError::CutOff)? {
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(BodyError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A client builder with what every connector needs: the timeouts, our user agent, and no
+/// redirects. A redirect is refused rather than followed because following it would send the
+/// request (its body, and with a same-host redirect its credentials) somewhere the spec never
+/// named; a provider that moved is fixed by changing the URL in the spec.
+pub fn client_builder(timeout: Duration) -> reqwest::ClientBuilder {
+    install_crypto_provider();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .user_agent(concat!("hris-operator/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+}
+
+/// The message of a 3xx answer: the request (without its query, which can hold filters or
+/// tokens), the status, and the host it pointed to (not the whole target, which can hold a
+/// token too).
+pub fn redirect_message(
+    method: &Method,
+    url: &str,
+    status: StatusCode,
+    headers: &HeaderMap,
+) -> String {
+    let request = without_query(url);
+    let code = status.as_u16();
+    let location = headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .map(|location| {
+            // A relative Location stays on the same host.
+            reqwest::Url::parse(url)
+                .and_then(|base| base.join(location))
+                .ok()
+                .and_then(|target| target.host_str().map(str::to_owned))
+                .unwrap_or_else(|| "an unreadable location".to_owned())
+        });
+    match location {
+        Some(host) => format!(
+            "{method} {request}: the server redirected ({code}) to host {host}; redirects are \
+             not followed, set the URL the server expects in the spec"
+        ),
+        None => format!(
+            "{method} {request}: the server answered {code}, a redirect without a location; \
+             redirects are not followed"
+        ),
+    }
+}
+
 /// An HTTP client with pacing, retries and authentication.
 #[derive(Debug)]
 pub struct HttpClient {
@@ -161,6 +305,7 @@ pub struct HttpClient {
     limiter: RateLimiter,
     retry: RetryPolicy,
     auth: Auth,
+    max_response_bytes: u64,
 }
 
 /// Installs the TLS crypto provider once per process (reqwest is built without a default one).
@@ -176,11 +321,7 @@ impl HttpClient {
         timeout: Duration,
         retry: RetryPolicy,
     ) -> Result<Self, String> {
-        install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("hris-operator/", env!("CARGO_PKG_VERSION")))
+        let client = client_builder(timeout)
             .build()
             .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
         Ok(Self {
@@ -188,19 +329,29 @@ impl HttpClient {
             limiter: RateLimiter::new(requests_per_second),
             retry,
             auth,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         })
+    }
+
+    /// The client with another limit on the size of an answer (at least 1 byte).
+    pub fn with_max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = limit.max(1);
+        self
     }
 
     /// Sends a request built by `build` (called again for every try), paced and retried:
     /// 429 and 503 wait for `Retry-After` (or back off), other 5xx, timeouts and connection
     /// errors back off with jitter, up to the retry policy's tries. Other statuses return as
-    /// they are. A 401 with client credentials refreshes the token once.
+    /// they are, their body read within the size limit. A 401 with client credentials
+    /// refreshes the token once. A 3xx is an error (redirects are not followed), and so is a
+    /// body over the limit or cut off (neither is retried: a resent request would meet the
+    /// same server, and a write may have been applied).
     pub async fn send(
         &self,
         method: Method,
         url: &str,
         build: impl Fn(RequestBuilder) -> RequestBuilder,
-    ) -> Result<Response, HttpError> {
+    ) -> Result<HttpResponse, HttpError> {
         let path = url_path(url);
         let mut refreshed = false;
         let mut attempt = 0;
@@ -219,6 +370,11 @@ impl HttpClient {
                 }
                 Err((status, message)) => {
                     return Err(HttpError {
+                        kind: if status.is_some_and(|s| (300..400).contains(&s)) {
+                            HttpErrorKind::Redirect
+                        } else {
+                            HttpErrorKind::Status
+                        },
                         status,
                         body: None,
                         message,
@@ -233,6 +389,15 @@ impl HttpClient {
                 Ok(response) => {
                     let status = response.status();
                     tracing::debug!(%method, path, status = status.as_u16(), attempt, "http");
+                    if status.is_redirection() {
+                        return Err(HttpError {
+                            kind: HttpErrorKind::Redirect,
+                            status: Some(status.as_u16()),
+                            body: None,
+                            message: redirect_message(&method, url, status, response.headers()),
+                            tries: attempt,
+                        });
+                    }
                     if status == StatusCode::UNAUTHORIZED && !refreshed && self.forget_token().await
                     {
                         refreshed = true;
@@ -240,14 +405,33 @@ impl HttpClient {
                         continue;
                     }
                     if !retryable(status) {
-                        return Ok(response);
+                        let headers = response.headers().clone();
+                        let body = read_body(response, self.max_response_bytes).await.map_err(
+                            |error| HttpError {
+                                kind: match error {
+                                    BodyError::TooLarge { .. } => HttpErrorKind::TooLarge,
+                                    BodyError::CutOff => HttpErrorKind::CutOff,
+                                },
+                                status: Some(status.as_u16()),
+                                body: None,
+                                message: format!("{method} {}: {error}", without_query(url)),
+                                tries: attempt,
+                            },
+                        )?;
+                        return Ok(HttpResponse {
+                            status,
+                            headers,
+                            body,
+                        });
                     }
-                    let retry_after = retry_after(&response);
+                    let retry_after = retry_after(response.headers());
                     if attempt >= self.retry.max_tries {
                         let code = status.as_u16();
+                        let body = read_body(response, self.max_response_bytes).await.ok();
                         return Err(HttpError {
+                            kind: HttpErrorKind::Status,
                             status: Some(code),
-                            body: response.text().await.ok(),
+                            body: body.map(|b| String::from_utf8_lossy(&b).into_owned()),
                             message: format!("status {code} after {attempt} tries"),
                             tries: attempt,
                         });
@@ -272,6 +456,7 @@ impl HttpClient {
                     tracing::debug!(%method, path, attempt, kind, "http");
                     if attempt >= self.retry.max_tries {
                         return Err(HttpError {
+                            kind: HttpErrorKind::Transport,
                             status: None,
                             body: None,
                             message: format!("request {kind} after {attempt} tries"),
@@ -321,19 +506,7 @@ impl HttpClient {
                     status = status.as_u16(),
                     "token"
                 );
-                if !status.is_success() {
-                    return Err((
-                        Some(status.as_u16()),
-                        format!(
-                            "the token endpoint answered {} (check the client id and secret)",
-                            status.as_u16()
-                        ),
-                    ));
-                }
-                let answer: serde_json::Value = response
-                    .json()
-                    .await
-                    .map_err(|_| (None, "the token endpoint answered no JSON".to_owned()))?;
+                let answer = self.token_answer(token_url, response).await?;
                 let token = answer
                     .pointer(token_pointer)
                     .and_then(serde_json::Value::as_str)
@@ -394,20 +567,7 @@ impl HttpClient {
                             format!("the token request failed: {}", without_url(&e)),
                         )
                     })?;
-                let status = response.status();
-                if !status.is_success() {
-                    return Err((
-                        Some(status.as_u16()),
-                        format!(
-                            "the token endpoint answered {} (check the client id and secret)",
-                            status.as_u16()
-                        ),
-                    ));
-                }
-                let body: serde_json::Value = response
-                    .json()
-                    .await
-                    .map_err(|_| (None, "the token endpoint answered no JSON".to_owned()))?;
+                let body = self.token_answer(token_url, response).await?;
                 let token = body["access_token"]
                     .as_str()
                     .ok_or((
@@ -425,6 +585,37 @@ impl HttpClient {
                 Ok(format!("Bearer {token}"))
             }
         }
+    }
+
+    /// A token endpoint's JSON answer, read within the size limit; on failure its status (when
+    /// it answered one) and a message without the answer (which would hold the token).
+    async fn token_answer(
+        &self,
+        token_url: &str,
+        response: Response,
+    ) -> Result<serde_json::Value, (Option<u16>, String)> {
+        let status = response.status();
+        if status.is_redirection() {
+            let message = redirect_message(&Method::POST, token_url, status, response.headers());
+            return Err((
+                Some(status.as_u16()),
+                format!("the token request failed: {message}"),
+            ));
+        }
+        if !status.is_success() {
+            return Err((
+                Some(status.as_u16()),
+                format!(
+                    "the token endpoint answered {} (check the client id and secret)",
+                    status.as_u16()
+                ),
+            ));
+        }
+        let body = read_body(response, self.max_response_bytes)
+            .await
+            .map_err(|error| (None, format!("the token endpoint's answer: {error}")))?;
+        serde_json::from_slice(&body)
+            .map_err(|_| (None, "the token endpoint answered no JSON".to_owned()))
     }
 
     /// Drops a cached token; true when there was one to drop (so a retry can help).
@@ -445,9 +636,8 @@ fn retryable(status: StatusCode) -> bool {
 }
 
 /// `Retry-After` as a delay: delta-seconds or an HTTP date.
-pub fn retry_after(response: &Response) -> Option<Duration> {
-    let value = response
-        .headers()
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?
@@ -471,6 +661,11 @@ fn url_path(url: &str) -> &str {
         .find('/')
         .map_or("/", |index| &without_scheme[index..]);
     path.split('?').next().unwrap_or(path)
+}
+
+/// A URL without its query and fragment, for messages.
+fn without_query(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or(url)
 }
 
 fn without_url(error: &reqwest::Error) -> String {
@@ -523,6 +718,127 @@ mod tests {
             "/scim/v2/Users"
         );
         assert_eq!(url_path("http://127.0.0.1:8080"), "/");
+    }
+
+    /// Serves `app` on 127.0.0.1 and returns its port.
+    async fn serve(app: axum::Router) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        port
+    }
+
+    fn client(limit: u64) -> HttpClient {
+        HttpClient::new(
+            Auth::Bearer("t".into()),
+            None,
+            Duration::from_secs(20),
+            RetryPolicy {
+                max_tries: 3,
+                base_delay: Duration::from_millis(5),
+                max_delay: Duration::from_millis(50),
+            },
+        )
+        .unwrap()
+        .with_max_response_bytes(limit)
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_an_error_naming_the_request_and_the_host_and_is_not_followed() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let reached = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = reached.clone();
+        let elsewhere = serve(axum::Router::new().fallback(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { "{}" }
+        }))
+        .await;
+        let location = format!("http://localhost:{elsewhere}/steal?token=x");
+        let origin = serve(axum::Router::new().fallback(move || {
+            let location = location.clone();
+            async move {
+                (
+                    StatusCode::TEMPORARY_REDIRECT,
+                    [(reqwest::header::LOCATION, location)],
+                )
+            }
+        }))
+        .await;
+        let url = format!("http://127.0.0.1:{origin}/scim/v2/Users?filter=secret");
+        let error = client(1 << 20)
+            .send(Method::POST, &url, |r| r.body("{\"userName\": \"ada\"}"))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, HttpErrorKind::Redirect);
+        assert_eq!(error.status, Some(307));
+        assert_eq!(error.tries, 1, "a redirect is not retried");
+        assert_eq!(
+            error.message,
+            format!(
+                "POST http://127.0.0.1:{origin}/scim/v2/Users: the server redirected (307) to \
+                 host localhost; redirects are not followed, set the URL the server expects in \
+                 the spec"
+            )
+        );
+        assert_eq!(
+            reached.load(Ordering::SeqCst),
+            0,
+            "nothing reached the other host"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_endless_answer_fails_at_the_size_limit_without_waiting_for_its_end() {
+        let port = serve(axum::Router::new().fallback(|| async {
+            let chunk = axum::body::Bytes::from(vec![b' '; 8192]);
+            axum::body::Body::from_stream(futures::stream::repeat_with(move || {
+                Ok::<_, std::io::Error>(chunk.clone())
+            }))
+        }))
+        .await;
+        let started = std::time::Instant::now();
+        let error = client(64 << 10)
+            .send(
+                Method::GET,
+                &format!("http://127.0.0.1:{port}/Users"),
+                |r| r,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, HttpErrorKind::TooLarge);
+        assert_eq!(
+            error.message,
+            format!(
+                "GET http://127.0.0.1:{port}/Users: the answer is larger than 65536 bytes, the \
+                 most this connector reads (maxResponseBytes); nothing of it was used"
+            )
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_declared_length_over_the_limit_fails_and_answers_within_it_are_read_whole() {
+        let port = serve(
+            axum::Router::new()
+                .route("/big", axum::routing::get(|| async { " ".repeat(4097) }))
+                .route("/fits", axum::routing::get(|| async { "x".repeat(4096) })),
+        )
+        .await;
+        let client = client(4096);
+        let big = client
+            .send(Method::GET, &format!("http://127.0.0.1:{port}/big"), |r| r)
+            .await
+            .unwrap_err();
+        assert_eq!((big.kind, big.status), (HttpErrorKind::TooLarge, Some(200)));
+        let fits = client
+            .send(Method::GET, &format!("http://127.0.0.1:{port}/fits"), |r| r)
+            .await
+            .unwrap();
+        assert_eq!(fits.bytes().len(), 4096);
     }
 
     #[tokio::test(start_paused = true)]

@@ -168,6 +168,33 @@ mod tests {
         assert!(none.unwrap_err().to_string().contains("--secrets-dir"));
     }
 
+    #[tokio::test]
+    async fn exactly_one_trailing_line_break_is_trimmed_lf_or_crlf() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("s")).unwrap();
+        let secrets = SecretResolver::from_dir(dir.path());
+        for (written, read) in [
+            // `kubectl create secret --from-file` keeps the editor's final newline.
+            ("s3cret\n", "s3cret"),
+            // A file saved on Windows.
+            ("s3cret\r\n", "s3cret"),
+            // Only one: a value may itself end in a line break.
+            ("s3cret\n\n", "s3cret\n"),
+            ("s3cret\r\n\r\n", "s3cret\r\n"),
+            // A lone CR is no line break; spaces are part of the value.
+            ("s3cret\r", "s3cret\r"),
+            ("s3cret ", "s3cret "),
+            ("\n", ""),
+        ] {
+            std::fs::write(dir.path().join("s/key"), written).unwrap();
+            let reference = SecretKeyRef {
+                name: "s".into(),
+                key: "key".into(),
+            };
+            assert_eq!(secrets.get(&reference).await.unwrap(), read, "{written:?}");
+        }
+    }
+
     #[test]
     fn config_map_keys_resolve_to_dir_name_key() {
         let reference = |name: &str, key: &str| ConfigMapKeyRef {

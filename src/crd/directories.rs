@@ -77,6 +77,18 @@ pub struct MicrosoftGraphTarget {
     #[serde(default = "default_tries")]
     #[schemars(range(min = 1, max = 20))]
     pub max_tries: u32,
+    /// Accept an `http://` URL to a host other than this machine (127.0.0.0/8, ::1,
+    /// `localhost`). Without it, such a URL is refused, because credentials and personal data
+    /// would cross the network unencrypted; set it only for a server on a trusted network,
+    /// such as an emulator in the same cluster.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+    /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
+    /// instead of being held in memory; a list or page that fails fails the run before
+    /// anything is written.
+    #[serde(default = "super::default_max_response_bytes")]
+    #[schemars(range(min = 1024))]
+    pub max_response_bytes: u64,
 }
 
 /// Google Workspace users through the Admin SDK Directory API, with a service account that has
@@ -137,6 +149,18 @@ pub struct GoogleWorkspaceTarget {
     #[serde(default = "default_tries")]
     #[schemars(range(min = 1, max = 20))]
     pub max_tries: u32,
+    /// Accept an `http://` URL to a host other than this machine (127.0.0.0/8, ::1,
+    /// `localhost`). Without it, such a URL is refused, because credentials and personal data
+    /// would cross the network unencrypted; set it only for a server on a trusted network,
+    /// such as an emulator in the same cluster.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+    /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
+    /// instead of being held in memory; a list or page that fails fails the run before
+    /// anything is written.
+    #[serde(default = "super::default_max_response_bytes")]
+    #[schemars(range(min = 1024))]
+    pub max_response_bytes: u64,
 }
 
 fn default_authority_url() -> String {

@@ -231,6 +231,18 @@ pub struct MergeSource {
     #[serde(default = "default_source_tries")]
     #[schemars(range(min = 1, max = 20))]
     pub max_tries: u32,
+    /// Accept an `http://` URL to a host other than this machine (127.0.0.0/8, ::1,
+    /// `localhost`). Without it, such a URL is refused, because credentials and personal data
+    /// would cross the network unencrypted; set it only for a server on a trusted network,
+    /// such as an emulator in the same cluster.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+    /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
+    /// instead of being held in memory; a list or page that fails fails the run before
+    /// anything is written.
+    #[serde(default = "default_max_response_bytes")]
+    #[schemars(range(min = 1024))]
+    pub max_response_bytes: u64,
     /// Merge employee id whose record `hris-operator fields` shows as the example (custom
     /// fields that are empty for most people are often left out of other records).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -268,6 +280,18 @@ pub struct BambooHrSource {
     #[serde(default = "default_source_tries")]
     #[schemars(range(min = 1, max = 20))]
     pub max_tries: u32,
+    /// Accept an `http://` URL to a host other than this machine (127.0.0.0/8, ::1,
+    /// `localhost`). Without it, such a URL is refused, because credentials and personal data
+    /// would cross the network unencrypted; set it only for a server on a trusted network,
+    /// such as an emulator in the same cluster.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+    /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
+    /// instead of being held in memory; a list or page that fails fails the run before
+    /// anything is written.
+    #[serde(default = "default_max_response_bytes")]
+    #[schemars(range(min = 1024))]
+    pub max_response_bytes: u64,
     /// Employee id whose record `hris-operator fields` shows as the example.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_employee_id: Option<String>,
@@ -306,6 +330,18 @@ pub struct PersonioSource {
     #[serde(default = "default_source_tries")]
     #[schemars(range(min = 1, max = 20))]
     pub max_tries: u32,
+    /// Accept an `http://` URL to a host other than this machine (127.0.0.0/8, ::1,
+    /// `localhost`). Without it, such a URL is refused, because credentials and personal data
+    /// would cross the network unencrypted; set it only for a server on a trusted network,
+    /// such as an emulator in the same cluster.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+    /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
+    /// instead of being held in memory; a list or page that fails fails the run before
+    /// anything is written.
+    #[serde(default = "default_max_response_bytes")]
+    #[schemars(range(min = 1024))]
+    pub max_response_bytes: u64,
     /// Employee id whose record `hris-operator fields` shows as the example.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_employee_id: Option<String>,
@@ -342,6 +378,18 @@ pub struct HiBobSource {
     #[serde(default = "default_source_tries")]
     #[schemars(range(min = 1, max = 20))]
     pub max_tries: u32,
+    /// Accept an `http://` URL to a host other than this machine (127.0.0.0/8, ::1,
+    /// `localhost`). Without it, such a URL is refused, because credentials and personal data
+    /// would cross the network unencrypted; set it only for a server on a trusted network,
+    /// such as an emulator in the same cluster.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+    /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
+    /// instead of being held in memory; a list or page that fails fails the run before
+    /// anything is written.
+    #[serde(default = "default_max_response_bytes")]
+    #[schemars(range(min = 1024))]
+    pub max_response_bytes: u64,
     /// Employee id whose record `hris-operator fields` shows as the example.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference_employee_id: Option<String>,
@@ -386,6 +434,18 @@ pub struct AfasSource {
     #[serde(default = "default_source_tries")]
     #[schemars(range(min = 1, max = 20))]
     pub max_tries: u32,
+    /// Accept an `http://` URL to a host other than this machine (127.0.0.0/8, ::1,
+    /// `localhost`). Without it, such a URL is refused, because credentials and personal data
+    /// would cross the network unencrypted; set it only for a server on a trusted network,
+    /// such as an emulator in the same cluster.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+    /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
+    /// instead of being held in memory; a list or page that fails fails the run before
+    /// anything is written.
+    #[serde(default = "default_max_response_bytes")]
+    #[schemars(range(min = 1024))]
+    pub max_response_bytes: u64,
     /// Employee id (the value of the `id` column) whose row `hris-operator fields` shows as
     /// the example.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -436,6 +496,18 @@ pub struct WorkdaySource {
     #[serde(default = "default_source_tries")]
     #[schemars(range(min = 1, max = 20))]
     pub max_tries: u32,
+    /// Accept an `http://` URL to a host other than this machine (127.0.0.0/8, ::1,
+    /// `localhost`). Without it, such a URL is refused, because credentials and personal data
+    /// would cross the network unencrypted; set it only for a server on a trusted network,
+    /// such as an emulator in the same cluster.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+    /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
+    /// instead of being held in memory; a list or page that fails fails the run before
+    /// anything is written.
+    #[serde(default = "default_max_response_bytes")]
+    #[schemars(range(min = 1024))]
+    pub max_response_bytes: u64,
     /// Employee id (the value of the `id` column) whose row `hris-operator fields` shows as
     /// the example.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -612,6 +684,18 @@ pub struct ScimTarget {
     #[serde(default = "default_scim_tries")]
     #[schemars(range(min = 1, max = 20))]
     pub max_tries: u32,
+    /// Accept an `http://` URL to a host other than this machine (127.0.0.0/8, ::1,
+    /// `localhost`). Without it, such a URL is refused, because credentials and personal data
+    /// would cross the network unencrypted; set it only for a server on a trusted network,
+    /// such as an emulator in the same cluster.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+    /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
+    /// instead of being held in memory; a list or page that fails fails the run before
+    /// anything is written.
+    #[serde(default = "default_max_response_bytes")]
+    #[schemars(range(min = 1024))]
+    pub max_response_bytes: u64,
     /// Switches for providers that depart from RFC 7644.
     #[serde(default)]
     pub quirks: ScimQuirks,
@@ -663,6 +747,11 @@ pub struct OAuth2ClientCredentials {
     /// Scope to request, if the provider needs one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+}
+
+/// The default of every connector's `maxResponseBytes`.
+pub fn default_max_response_bytes() -> u64 {
+    crate::connectors::http::DEFAULT_MAX_RESPONSE_BYTES
 }
 
 fn default_scim_rate() -> f64 {

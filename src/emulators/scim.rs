@@ -3,8 +3,9 @@
 //! It answers the way real SCIM servers do — `ListResponse` paging, filters, `PatchOp`, `Bulk`,
 //! ETags, SCIM `Error` bodies — and can be told to misbehave the way real servers do: rate limits
 //! (429 with `Retry-After`), latency, injected failures (per request, per write or per user),
-//! writes held at a chosen point (to stop a client there), and quirks such as ignoring `count`, a
-//! wrong `totalResults`, or booleans sent as strings.
+//! writes held at a chosen point (to stop a client there), broken list pages (padded past a
+//! size limit, empty before their end, users without an id), and quirks such as ignoring
+//! `count`, a wrong `totalResults`, or booleans sent as strings.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -227,12 +228,37 @@ impl ScimEmulator {
     }
 
     /// Forgets every injected failure: queued ones ([`ScimEmulator::fail_next`],
-    /// [`ScimEmulator::fail_next_writes`]) and per-user ones ([`ScimEmulator::fail_user`]).
+    /// [`ScimEmulator::fail_next_writes`]), per-user ones ([`ScimEmulator::fail_user`]) and
+    /// broken list pages ([`ScimEmulator::pad_lists`] and the switches after it).
     pub fn clear_failures(&self) {
         let mut state = self.shared.lock();
+        state.list_faults = ListFaults::default();
         state.fail_next.clear();
         state.fail_next_writes.clear();
         state.fail_users.clear();
+    }
+
+    /// Pads every later list page (`GET /Users`, searches) with `bytes` of whitespace in an
+    /// extension attribute: an answer larger than a client's size limit.
+    pub fn pad_lists(&self, bytes: usize) {
+        self.shared.lock().list_faults.padding = bytes;
+    }
+
+    /// List pages from `start_index` on come back without users while `totalResults` still
+    /// counts them all: a server that lost the tail of its list.
+    pub fn empty_pages_from(&self, start_index: usize) {
+        self.shared.lock().list_faults.empty_from = Some(start_index);
+    }
+
+    /// Every user on a later list page is sent with `attribute` set to `value`, or without
+    /// it when `value` is `None` (`("id", None)`: users without an id; `("active",
+    /// Some(Value::Null))`: users whose state is not stated). Stored users are unchanged.
+    pub fn rewrite_listed(&self, attribute: &str, value: Option<Value>) {
+        self.shared
+            .lock()
+            .list_faults
+            .rewrites
+            .push((attribute.to_owned(), value));
     }
 
     /// Lets the next `count` authorised writes through (a `/Bulk` request counts as one), then
@@ -325,7 +351,20 @@ struct ServerState {
     fail_next_writes: VecDeque<(u16, Option<u64>)>,
     fail_users: HashMap<String, u16>,
     hold: WriteHold,
+    list_faults: ListFaults,
     store: Store,
+}
+
+/// How list pages are broken on purpose (see [`ScimEmulator::pad_lists`] and the switches
+/// after it).
+#[derive(Default)]
+struct ListFaults {
+    /// Bytes of padding added to every list page.
+    padding: usize,
+    /// Pages at this startIndex or later come back empty (`totalResults` stays true).
+    empty_from: Option<usize>,
+    /// Attributes set (or, with `None`, left out) on every listed user.
+    rewrites: Vec<(String, Option<Value>)>,
 }
 
 /// A write being held.
@@ -370,6 +409,7 @@ impl Shared {
                 fail_next_writes: VecDeque::new(),
                 fail_users: HashMap::new(),
                 hold: WriteHold::default(),
+                list_faults: ListFaults::default(),
                 store: Store {
                     id_prefix: fastrand::u32(..),
                     ..Store::default()
@@ -1288,10 +1328,32 @@ impl Shared {
             ),
         };
         let total = total + if self.config.miscount_total { 7 } else { 0 };
-        Ok(scim_json(
-            StatusCode::OK,
-            &list_response(resources, Some(total), start_index),
-        ))
+        let faults = &state.list_faults;
+        let mut resources = resources;
+        if faults
+            .empty_from
+            .is_some_and(|from| usize::try_from(start_index).unwrap_or(usize::MAX) >= from)
+        {
+            resources.clear();
+        }
+        for resource in &mut resources {
+            for (attribute, value) in &faults.rewrites {
+                match (value, resource.as_object_mut()) {
+                    (Some(value), Some(object)) => {
+                        object.insert(attribute.clone(), value.clone());
+                    }
+                    (None, Some(object)) => {
+                        object.remove(attribute);
+                    }
+                    (_, None) => {}
+                }
+            }
+        }
+        let mut body = list_response(resources, Some(total), start_index);
+        if faults.padding > 0 {
+            body["urn:hris-operator:emulator:padding"] = Value::String(" ".repeat(faults.padding));
+        }
+        Ok(scim_json(StatusCode::OK, &body))
     }
 
     fn get_user_http(&self, request: &Incoming, id: &str) -> Result<Response, ScimError> {

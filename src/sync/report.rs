@@ -207,6 +207,55 @@ fn error_text(outcome: &Outcome) -> String {
     }
 }
 
+/// The characters that make a spreadsheet read a cell as a formula (OWASP's CSV injection
+/// list): `=`, `+`, `-`, `@`, tab and carriage return.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A report cell that a spreadsheet will show as text: a cell starting with a formula
+/// character gets a leading `'`. Report cells hold HR and directory data, and a name such as
+/// `=HYPERLINK(…)` must not run when someone opens the report. Plain numbers (`-5`, `+3.25`)
+/// are left as they are: they are no formula, and a spreadsheet computes with them as numbers.
+pub fn csv_cell(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with(FORMULA_STARTS) && !is_plain_number(value) {
+        std::borrow::Cow::Owned(format!("'{value}"))
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    }
+}
+
+/// An optional sign, digits, and at most one decimal point among them: nothing a
+/// spreadsheet could evaluate beyond the number itself (no exponent, no `inf`).
+fn is_plain_number(value: &str) -> bool {
+    let digits = value.strip_prefix(['+', '-']).unwrap_or(value);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    !(whole.is_empty() && fraction.is_empty())
+        && whole
+            .bytes()
+            .chain(fraction.bytes())
+            .all(|b| b.is_ascii_digit())
+}
+
+/// A CSV writer whose every cell goes through [`csv_cell`].
+struct SafeWriter(csv::Writer<std::fs::File>);
+
+impl SafeWriter {
+    fn write_record<I, T>(&mut self, record: I) -> csv::Result<()>
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str>,
+    {
+        self.0.write_record(
+            record
+                .into_iter()
+                .map(|cell| csv_cell(cell.as_ref()).into_owned()),
+        )
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 /// Writes every report file into `dir` (created if missing). Files are always written, empty
 /// ones with just their header, so a reader can rely on them.
 pub fn write_reports(
@@ -218,7 +267,7 @@ pub fn write_reports(
     summary: &Summary,
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let writer = |name: &str| csv::Writer::from_path(dir.join(name));
+    let writer = |name: &str| csv::Writer::from_path(dir.join(name)).map(SafeWriter);
     let rows = || rows(plan, applied);
     let id = |value: &Option<compact_str::CompactString>| value.as_deref().unwrap_or("").to_owned();
 
@@ -399,6 +448,84 @@ pub fn write_reports(
     std::fs::write(dir.join("summary.json"), json)
 }
 
+/// Text from the data made safe to print on a terminal: C0 and C1 control characters (line
+/// breaks and tabs included) and DEL are removed, and so is the whole of every escape
+/// sequence (CSI such as `ESC [ 31 m`, OSC such as a window title or a hyperlink, and the
+/// string sequences DCS, SOS, PM, APC), so a name cannot move the cursor, recolour the
+/// terminal, retitle the window or forge a line of the table.
+pub fn terminal_text(value: &str) -> std::borrow::Cow<'_, str> {
+    if !value.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        // The 7-bit form (ESC and a letter) and the 8-bit form (one C1 character) open the
+        // same sequences.
+        let opener = match c {
+            '\u{1b}' => Some(match chars.next_if(|n| ('\u{40}'..='\u{5f}').contains(n)) {
+                Some(n) => Sequence::of(char::from_u32(u32::from(n) + 0x40).unwrap_or(n)),
+                None => Sequence::Escape,
+            }),
+            '\u{80}'..='\u{9f}' => Some(Sequence::of(c)),
+            c if c.is_control() => None,
+            c => {
+                out.push(c);
+                continue;
+            }
+        };
+        match opener {
+            // A lone control character: dropped.
+            None | Some(Sequence::Single) => {}
+            // ESC, intermediates (space to /), then one final character.
+            Some(Sequence::Escape) => {
+                while chars.next_if(|n| (' '..='/').contains(n)).is_some() {}
+                chars.next_if(|n| ('0'..='~').contains(n));
+            }
+            // Parameters and intermediates (0x20 to 0x3F), then one final character.
+            Some(Sequence::Csi) => {
+                while chars.next_if(|n| (' '..='?').contains(n)).is_some() {}
+                chars.next_if(|n| ('@'..='~').contains(n));
+            }
+            // Up to the string terminator (ESC \ or ST), or BEL for OSC.
+            Some(Sequence::Text) => {
+                while let Some(n) = chars.next() {
+                    if n == '\u{7}' || n == '\u{9c}' {
+                        break;
+                    }
+                    if n == '\u{1b}' {
+                        chars.next_if_eq(&'\\');
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// What an escape opens, by its C1 character.
+enum Sequence {
+    /// ESC followed by something other than a C1 letter.
+    Escape,
+    /// Control Sequence Introducer.
+    Csi,
+    /// A string sequence: DCS, SOS, OSC, PM or APC.
+    Text,
+    /// Any other C1 control: nothing follows.
+    Single,
+}
+
+impl Sequence {
+    fn of(c1: char) -> Sequence {
+        match c1 {
+            '\u{9b}' => Sequence::Csi,
+            '\u{90}' | '\u{98}' | '\u{9d}' | '\u{9e}' | '\u{9f}' => Sequence::Text,
+            _ => Sequence::Single,
+        }
+    }
+}
+
 /// Most changes of one kind listed in the table.
 pub const TABLE_ROWS: usize = 15;
 
@@ -413,7 +540,7 @@ pub fn render_table(summary: &Summary, plan: &Plan, applied: &Applied) -> String
     let _ = writeln!(
         out,
         "{} — {:?} as of {}: {} employees in the source, {} users in the target ({} managed)\n",
-        summary.connection,
+        terminal_text(&summary.connection),
         summary.mode,
         summary.as_of,
         summary.source_employees,
@@ -452,14 +579,14 @@ pub fn render_table(summary: &Summary, plan: &Plan, applied: &Applied) -> String
                     let user = change.create.as_ref().expect("a Create carries its user");
                     format!(
                         "{} {} <{}>{}",
-                        user.first_name,
-                        user.last_name,
-                        user.email,
+                        terminal_text(&user.first_name),
+                        terminal_text(&user.last_name),
+                        terminal_text(&user.email),
                         if user.active { "" } else { " (inactive)" }
                     )
                 }
-                ChangeKind::Delete => change.email.as_deref().unwrap_or("").to_owned(),
-                _ => describe_changes(&change.changes),
+                ChangeKind::Delete => terminal_text(change.email.as_deref().unwrap_or("")).into(),
+                _ => terminal_text(&describe_changes(&change.changes)).into_owned(),
             };
             let status = match outcome {
                 Outcome::Planned | Outcome::Applied => String::new(),
@@ -468,7 +595,7 @@ pub fn render_table(summary: &Summary, plan: &Plan, applied: &Applied) -> String
             let _ = writeln!(
                 out,
                 "  {:<24} {:<13} {detail}{status}",
-                change.external_id,
+                terminal_text(&change.external_id),
                 format!("{:?}", change.reason)
             );
         }
@@ -487,9 +614,9 @@ pub fn render_table(summary: &Summary, plan: &Plan, applied: &Applied) -> String
             let _ = writeln!(
                 out,
                 "  employee {:<14} {:<20} {}",
-                conflict.employee_id,
+                terminal_text(&conflict.employee_id),
                 format!("{:?}", conflict.kind),
-                conflict.email.as_deref().unwrap_or("")
+                terminal_text(conflict.email.as_deref().unwrap_or(""))
             );
         }
         if plan.conflicts.len() > TABLE_ROWS {
@@ -512,10 +639,10 @@ pub fn render_table(summary: &Summary, plan: &Plan, applied: &Applied) -> String
             );
         }
         if trip.outdated_approval.is_some() {
-            let _ = writeln!(out, "  {}", trip.limit);
+            let _ = writeln!(out, "  {}", terminal_text(&trip.limit));
         }
         for guard in &trip.guards {
-            let _ = writeln!(out, "  {}", guard.limit);
+            let _ = writeln!(out, "  {}", terminal_text(&guard.limit));
         }
         if !trip.empty_source {
             let _ = writeln!(
@@ -526,4 +653,158 @@ pub fn render_table(summary: &Summary, plan: &Plan, applied: &Applied) -> String
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::{
+        model::{Attr, NewUser},
+        plan::Reason,
+    };
+
+    #[test]
+    fn formula_cells_get_a_leading_quote_and_numbers_and_text_do_not() {
+        for (cell, written) in [
+            (
+                "=HYPERLINK(\"https://x.example\",\"pay\")",
+                "'=HYPERLINK(\"https://x.example\",\"pay\")",
+            ),
+            ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tTAB", "'\tTAB"),
+            ("\rCR", "'\rCR"),
+            ("-", "'-"),
+            ("+46 70 123 45 67", "'+46 70 123 45 67"),
+            ("-1e5", "'-1e5"),
+            ("-inf", "'-inf"),
+            ("-5", "-5"),
+            ("+3.25", "+3.25"),
+            ("-.5", "-.5"),
+            ("Ada", "Ada"),
+            ("a=b", "a=b"),
+            ("", ""),
+        ] {
+            assert_eq!(csv_cell(cell), written, "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn terminal_text_drops_controls_and_whole_escape_sequences() {
+        for (text, shown) in [
+            ("Åsa Lind", "Åsa Lind"),
+            ("\u{1b}[31mRed\u{1b}[0m", "Red"),
+            ("\u{1b}[2J\u{1b}[1;1HAda", "Ada"),
+            ("\u{1b}]0;pwned\u{7}Ada", "Ada"),
+            (
+                "\u{1b}]8;;https://x.example\u{1b}\\link\u{1b}]8;;\u{1b}\\",
+                "link",
+            ),
+            ("\u{9b}31mAda", "Ada"),
+            ("\u{1b}PdataAda\u{1b}\\!", "!"),
+            ("\u{1b}7Ada\u{1b}8", "Ada"),
+            ("\u{1b}(BAda", "Ada"),
+            ("Ada\r\nResult: Succeeded", "AdaResult: Succeeded"),
+            ("A\u{8}\u{7}\u{0}\u{7f}\u{85}da", "Ada"),
+            ("\u{1b}", ""),
+        ] {
+            assert_eq!(terminal_text(text), shown, "{text:?}");
+        }
+    }
+
+    fn hostile_plan() -> (Plan, Applied) {
+        let create = Change {
+            kind: ChangeKind::Create,
+            reason: Reason::Joiner,
+            external_id: "acme:\u{1b}[2J1".into(),
+            employee_id: Some("=1+1".into()),
+            target_id: None,
+            version: None,
+            email: Some("ada@acme.example".into()),
+            create: Some(NewUser {
+                external_id: "acme:1".into(),
+                email: "ada@acme.example".into(),
+                first_name: "=HYPERLINK(\"https://x.example\")".into(),
+                last_name: "\u{1b}[31mLind\u{1b}]0;owned\u{7}".into(),
+                active: true,
+                ..NewUser::default()
+            }),
+            changes: Vec::new(),
+        };
+        let update = Change {
+            kind: ChangeKind::Update,
+            reason: Reason::Changed,
+            external_id: "acme:2".into(),
+            employee_id: Some("2".into()),
+            target_id: Some("u2".into()),
+            version: None,
+            email: Some("bo@acme.example".into()),
+            create: None,
+            changes: vec![AttrChange {
+                attr: Attr::LastName,
+                before: Some(Value::String("-5".into())),
+                after: Some(Value::String("@evil\nResult: Succeeded".into())),
+            }],
+        };
+        let plan = Plan {
+            as_of: jiff::civil::date(2026, 11, 22),
+            changes: vec![create, update],
+            withheld: Vec::new(),
+            safeguard: None,
+            conflicts: Vec::new(),
+            skipped: Vec::new(),
+            unchanged: 0,
+            managed_users: 0,
+            employees: 2,
+            hash: "h".into(),
+        };
+        let applied = Applied::simulated(&plan);
+        (plan, applied)
+    }
+
+    #[test]
+    fn report_cells_holding_formulas_are_written_as_text() {
+        let (plan, applied) = hostile_plan();
+        let summary = summarize("people/acme", RunMode::Simulate, &plan, &applied, &[], 0);
+        let dir = tempfile::tempdir().unwrap();
+        write_reports(dir.path(), &plan, &applied, &[], &[], &summary).unwrap();
+        let rows = |name: &str| -> Vec<Vec<String>> {
+            csv::Reader::from_path(dir.path().join(name))
+                .unwrap()
+                .records()
+                .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+                .collect()
+        };
+        let created = &rows("created.csv")[0];
+        assert_eq!(created[2], "'=1+1");
+        assert_eq!(created[4], "'=HYPERLINK(\"https://x.example\")");
+        let updated = &rows("updated.csv")[0];
+        assert_eq!(updated[7], "-5", "a plain number stays a number");
+        assert_eq!(updated[8], "'@evil\nResult: Succeeded");
+    }
+
+    #[test]
+    fn the_table_carries_no_control_character_from_the_data() {
+        let (plan, applied) = hostile_plan();
+        let summary = summarize("people/acme", RunMode::Simulate, &plan, &applied, &[], 0);
+        let table = render_table(&summary, &plan, &applied);
+        assert!(
+            !table.chars().any(|c| c.is_control() && c != '\n'),
+            "{table:?}"
+        );
+        assert!(
+            table.contains("=HYPERLINK(\"https://x.example\") Lind <ada@acme.example>"),
+            "{table}"
+        );
+        assert!(
+            table.contains("lastName: -5 → @evilResult: Succeeded"),
+            "{table}"
+        );
+        assert_eq!(
+            table.lines().filter(|l| l.starts_with("Result:")).count(),
+            1,
+            "no forged result line: {table}"
+        );
+    }
 }

@@ -1,7 +1,8 @@
 //! A small fault-injecting HTTP proxy for SCIM servers: it forwards every request to an upstream
 //! server unchanged, except that it can answer the first writes with throttling or server
 //! errors, refuse every write of one `userName`, and hide the upstream's Bulk support (so a
-//! client writes user by user and a per-user fault hits one user only). It listens on
+//! client writes user by user and a per-user fault hits one user only), or redirect every write
+//! elsewhere. It listens on
 //! 127.0.0.1, a random port, logs every request with the status it answered, and stops when
 //! its handle drops.
 
@@ -54,6 +55,10 @@ pub struct ProxyFaults {
     pub lose_write_answers: usize,
     /// `/ServiceProviderConfig` says Bulk is not supported.
     pub hide_bulk: bool,
+    /// Every write answers `307 Temporary Redirect` to this origin (such as
+    /// `http://localhost:PORT`) followed by the request's path and query, without reaching
+    /// the upstream: a 307 asks the client to send the same method and body there.
+    pub redirect_writes: Option<String>,
 }
 
 /// One request the proxy answered.
@@ -215,7 +220,20 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             .as_ref()
             .filter(|(text, _)| method == Method::GET && path_and_query.contains(text.as_str()))
             .map(|(_, status)| *status);
+        let redirect = state
+            .faults
+            .redirect_writes
+            .as_ref()
+            .filter(|_| write)
+            .map(|origin| format!("{}{path_and_query}", origin.trim_end_matches('/')));
         match (queued, failing_read, &state.faults.fail_user) {
+            _ if redirect.is_some() => {
+                let mut response = StatusCode::TEMPORARY_REDIRECT.into_response();
+                if let Some(location) = redirect.and_then(|r| HeaderValue::from_str(&r).ok()) {
+                    response.headers_mut().insert(header::LOCATION, location);
+                }
+                Some(response)
+            }
             (Some((status, retry_after)), _, _) => {
                 Some(scim_error(status, "injected by the proxy", retry_after))
             }

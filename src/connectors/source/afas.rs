@@ -79,7 +79,8 @@ impl AfasSource {
             spec.timeout_seconds,
             spec.max_tries,
             delays,
-        )?;
+        )?
+        .with_max_response_bytes(spec.max_response_bytes);
         let base = spec.base_url.clone().unwrap_or_else(|| {
             format!(
                 "https://{}.rest.afas.online/profitrestservices",

@@ -7,7 +7,7 @@ use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
 
 use super::{RetryDelays, SourceError};
-use crate::connectors::http::{Auth, HttpClient, HttpError, RetryPolicy};
+use crate::connectors::http::{Auth, HttpClient, HttpError, HttpErrorKind, RetryPolicy};
 
 /// One HR API: a paced, retrying client and the vendor's name for messages.
 #[derive(Debug)]
@@ -47,6 +47,12 @@ impl ApiClient {
         })
     }
 
+    /// The client with another limit on the size of an answer.
+    pub fn with_max_response_bytes(mut self, limit: u64) -> Self {
+        self.http = self.http.with_max_response_bytes(limit);
+        self
+    }
+
     /// A client over a ready HTTP client (tests, benchmarks).
     pub fn with_http(vendor: &'static str, credentials_hint: String, http: HttpClient) -> Self {
         Self {
@@ -71,6 +77,18 @@ impl ApiClient {
                 status: Some(status @ (401 | 403)),
                 ..
             }) => return Err(self.refused(status, &path)),
+            // These messages name the request themselves.
+            Err(
+                error @ HttpError {
+                    kind: HttpErrorKind::Redirect | HttpErrorKind::TooLarge | HttpErrorKind::CutOff,
+                    ..
+                },
+            ) => {
+                return Err(SourceError::Unavailable(format!(
+                    "{}: {}",
+                    self.vendor, error.message
+                )));
+            }
             Err(error) => {
                 return Err(SourceError::Unavailable(format!(
                     "{} {method} {path}: {}",
@@ -83,20 +101,13 @@ impl ApiClient {
             return Err(self.refused(status, &path));
         }
         if !response.status().is_success() {
-            let headers = response.headers().clone();
-            let detail = error_detail(&headers, response.text().await.ok());
+            let detail = error_detail(response.headers(), Some(response.text()));
             return Err(SourceError::Unavailable(format!(
                 "{} answered {status} to {method} {path}{detail}",
                 self.vendor
             )));
         }
-        let body = response.bytes().await.map_err(|_| {
-            SourceError::Unavailable(format!(
-                "{} {method} {path}: the answer was cut off",
-                self.vendor
-            ))
-        })?;
-        serde_json::from_slice(&body).map_err(|e| {
+        response.json().map_err(|e| {
             SourceError::Unavailable(format!(
                 "{} answered {method} {path} with malformed JSON (line {}, column {})",
                 self.vendor,

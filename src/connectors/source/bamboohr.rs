@@ -83,7 +83,8 @@ impl BambooHrSource {
             spec.timeout_seconds,
             spec.max_tries,
             delays,
-        )?;
+        )?
+        .with_max_response_bytes(spec.max_response_bytes);
         let base = spec
             .base_url
             .clone()

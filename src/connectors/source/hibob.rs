@@ -95,7 +95,8 @@ impl HiBobSource {
             spec.timeout_seconds,
             spec.max_tries,
             delays,
-        )?;
+        )?
+        .with_max_response_bytes(spec.max_response_bytes);
         Ok(Self::new(
             api,
             spec.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),

@@ -83,7 +83,8 @@ impl MergeSource {
             spec.timeout_seconds,
             spec.max_tries,
             delays,
-        )?;
+        )?
+        .with_max_response_bytes(spec.max_response_bytes);
         Ok(Self::new(
             api,
             spec.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),

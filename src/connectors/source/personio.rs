@@ -109,7 +109,8 @@ impl PersonioSource {
             spec.timeout_seconds,
             spec.max_tries,
             delays,
-        )?;
+        )?
+        .with_max_response_bytes(spec.max_response_bytes);
         Ok(Self::new(
             api,
             base,

@@ -72,7 +72,8 @@ impl WorkdaySource {
             spec.timeout_seconds,
             spec.max_tries,
             delays,
-        )?;
+        )?
+        .with_max_response_bytes(spec.max_response_bytes);
         let base = spec.base_url.clone().unwrap_or_else(|| {
             format!(
                 "https://{}/ccx/service/customreport2/{}",

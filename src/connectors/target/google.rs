@@ -38,7 +38,7 @@ use super::{
 use crate::{
     connectors::{
         ConnectorContext,
-        http::{Auth, HttpClient, HttpError, RetryPolicy, TokenSource, retry_after},
+        http::{self, Auth, HttpClient, HttpError, RetryPolicy, TokenSource, retry_after},
     },
     crd::GoogleWorkspaceTarget as GoogleSpec,
     sync::model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},
@@ -57,6 +57,7 @@ const RATE_REASONS: [&str; 3] = [
 /// Access tokens for a service account, from signed JWT assertions.
 pub struct ServiceAccountTokens {
     client: reqwest::Client,
+    max_response_bytes: u64,
     token_url: String,
     client_email: String,
     subject: String,
@@ -98,19 +99,24 @@ impl ServiceAccountTokens {
             .map(str::to_owned)
             .or_else(|| key["token_uri"].as_str().map(str::to_owned))
             .unwrap_or_else(|| DEFAULT_TOKEN_URL.to_owned());
-        crate::connectors::http::install_crypto_provider();
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
+        let client = http::client_builder(timeout)
             .build()
             .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
         Ok(Self {
             client,
+            max_response_bytes: http::DEFAULT_MAX_RESPONSE_BYTES,
             token_url,
             client_email,
             subject: subject.to_owned(),
             key: key_pair,
             cached: Default::default(),
         })
+    }
+
+    /// The token source with another limit on the size of the token endpoint's answer.
+    pub fn with_max_response_bytes(mut self, limit: u64) -> Self {
+        self.max_response_bytes = limit.max(1);
+        self
     }
 
     /// A signed JWT assertion for the token endpoint.
@@ -171,16 +177,23 @@ impl TokenSource for ServiceAccountTokens {
             .send()
             .await
             .map_err(|_| "the token request failed".to_owned())?;
-        let status = response.status().as_u16();
-        if !(200..300).contains(&status) {
+        let status = response.status();
+        if status.is_redirection() {
+            let message =
+                http::redirect_message(&Method::POST, &self.token_url, status, response.headers());
+            return Err(format!("the token request failed: {message}"));
+        }
+        if !status.is_success() {
             return Err(format!(
-                "the token endpoint answered {status} (check the key, the admin email and the \
-                 domain-wide delegation)"
+                "the token endpoint answered {} (check the key, the admin email and the \
+                 domain-wide delegation)",
+                status.as_u16()
             ));
         }
-        let body: Value = response
-            .json()
+        let body = http::read_body(response, self.max_response_bytes)
             .await
+            .map_err(|error| format!("the token endpoint's answer: {error}"))?;
+        let body: Value = serde_json::from_slice(&body)
             .map_err(|_| "the token endpoint answered no JSON".to_owned())?;
         let token = body["access_token"]
             .as_str()
@@ -260,7 +273,8 @@ impl GoogleTarget {
             spec.token_url.as_deref(),
             timeout,
         )
-        .map_err(|e| TargetError::new(TargetErrorKind::CredentialsInvalid, e))?;
+        .map_err(|e| TargetError::new(TargetErrorKind::CredentialsInvalid, e))?
+        .with_max_response_bytes(spec.max_response_bytes);
         let retry = RetryPolicy {
             max_tries: spec.max_tries.max(1),
             ..RetryPolicy::default()
@@ -271,7 +285,8 @@ impl GoogleTarget {
             timeout,
             retry,
         )
-        .map_err(|e| TargetError::new(TargetErrorKind::Unavailable, e))?;
+        .map_err(|e| TargetError::new(TargetErrorKind::Unavailable, e))?
+        .with_max_response_bytes(spec.max_response_bytes);
         Ok(GoogleTarget {
             http,
             api: spec.api_url.trim_end_matches('/').to_owned(),
@@ -311,8 +326,8 @@ impl GoogleTarget {
                 .await
                 .map_err(http_error)?;
             let status = response.status().as_u16();
-            let wait = retry_after(&response);
-            let answer: Value = response.json().await.unwrap_or(Value::Null);
+            let wait = retry_after(response.headers());
+            let answer: Value = response.json().unwrap_or(Value::Null);
             if status == 403 && rate_limited(&answer) && attempt < self.retry.max_tries {
                 let delay = wait
                     .map(|d| d.min(self.retry.max_delay))
@@ -709,6 +724,9 @@ fn google_error(status: u16, body: &Value) -> TargetError {
 }
 
 fn http_error(error: HttpError) -> TargetError {
+    if let Some(unusable) = TargetError::from_unusable_answer(&error) {
+        return unusable;
+    }
     if let (Some(status), Some(body)) = (error.status, &error.body)
         && let Ok(document) = serde_json::from_str::<Value>(body)
     {

@@ -118,7 +118,8 @@ impl GraphTarget {
             Duration::from_secs(u64::from(spec.timeout_seconds.max(1))),
             retry,
         )
-        .map_err(|e| TargetError::new(TargetErrorKind::Unavailable, e))?;
+        .map_err(|e| TargetError::new(TargetErrorKind::Unavailable, e))?
+        .with_max_response_bytes(spec.max_response_bytes);
         Ok(GraphTarget {
             http,
             writes: RateLimiter::new(Some(spec.writes_per_second)),
@@ -147,7 +148,7 @@ impl GraphTarget {
             .await
             .map_err(http_error)?;
         let status = response.status().as_u16();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let body: Value = response.json().unwrap_or(Value::Null);
         if (200..300).contains(&status) {
             Ok(body)
         } else {
@@ -397,7 +398,7 @@ impl GraphTarget {
             .await
             .map_err(http_error)?;
         let status = response.status().as_u16();
-        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        let answer: Value = response.json().unwrap_or(Value::Null);
         if !(200..300).contains(&status) {
             return Err(graph_error(status, &answer));
         }
@@ -775,6 +776,9 @@ fn graph_error(status: u16, body: &Value) -> TargetError {
 }
 
 fn http_error(error: HttpError) -> TargetError {
+    if let Some(unusable) = TargetError::from_unusable_answer(&error) {
+        return unusable;
+    }
     if let (Some(status), Some(body)) = (error.status, &error.body)
         && let Ok(document) = serde_json::from_str::<Value>(body)
     {

@@ -11,7 +11,10 @@ use std::{fmt, sync::Arc};
 use async_trait::async_trait;
 use compact_str::CompactString;
 
-use super::ConnectorContext;
+use super::{
+    ConnectorContext,
+    http::{HttpError, HttpErrorKind},
+};
 use crate::{
     crd::TargetSpec,
     sync::model::{AttrChange, DirectoryUser, NewUser},
@@ -122,6 +125,23 @@ impl TargetError {
             code: None,
             detail: detail.into(),
         }
+    }
+
+    /// A request that failed for how the server answered rather than for what it said: a
+    /// redirect (not followed), or an answer too large or cut off. `None` for other failures,
+    /// which each target reads in its own API's terms.
+    pub(crate) fn from_unusable_answer(error: &HttpError) -> Option<TargetError> {
+        let kind = match error.kind {
+            HttpErrorKind::Redirect | HttpErrorKind::CutOff => TargetErrorKind::Unavailable,
+            HttpErrorKind::TooLarge => TargetErrorKind::InvalidData,
+            HttpErrorKind::Status | HttpErrorKind::Transport => return None,
+        };
+        Some(TargetError {
+            kind,
+            status: error.status,
+            code: None,
+            detail: error.message.clone(),
+        })
     }
 }
 

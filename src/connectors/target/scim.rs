@@ -13,7 +13,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use async_trait::async_trait;
 use compact_str::CompactString;
 use futures::{StreamExt, stream};
-use reqwest::{Method, Response};
+use reqwest::Method;
 use serde_json::{Map, Value, json};
 use tokio::sync::OnceCell;
 
@@ -21,7 +21,7 @@ use super::{OpResult, Target, TargetCapabilities, TargetError, TargetErrorKind, 
 use crate::{
     connectors::{
         ConnectorContext,
-        http::{Auth, HttpClient, HttpError, RetryPolicy},
+        http::{Auth, HttpClient, HttpError, HttpResponse, RetryPolicy},
     },
     crd::{ScimQuirks, ScimTarget as ScimSpec},
     sync::model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},
@@ -119,7 +119,8 @@ impl ScimTarget {
                 ..RetryPolicy::default()
             },
         )
-        .map_err(|e| TargetError::new(TargetErrorKind::Unavailable, e))?;
+        .map_err(|e| TargetError::new(TargetErrorKind::Unavailable, e))?
+        .with_max_response_bytes(spec.max_response_bytes);
         Ok(Self::new(
             http,
             &spec.base_url,
@@ -180,12 +181,34 @@ impl ScimTarget {
         self.quirks.no_patch || self.provider.get().is_some_and(|p| !p.patch)
     }
 
+    /// Every user, page by page. The listing must be whole: planning on part of the directory
+    /// would create the unseen users again. So the page that ends it must be believable, and
+    /// the tolerated ways of ending are:
+    /// - a page of users all listed before (a server ignoring `startIndex` repeats a page);
+    /// - a page shorter than the server's pages (its last one) reaching `totalResults`;
+    /// - an empty page when `totalResults` is absent or reached, or right after a short page:
+    ///   the server was at its end and overstated `totalResults` (some count users they no
+    ///   longer list);
+    /// - an empty first page, whatever `totalResults` says: an empty directory on such a
+    ///   server. No page came before it to contradict, and a run on an empty listing has no
+    ///   user to deactivate or delete.
+    ///
+    /// An empty page right after a full one, while `totalResults` says more users exist, fails
+    /// the listing: the server showed users up to the brim of a page, then none, with nothing
+    /// marking an end. It may be an overstating server whose users happen to fill the last
+    /// page exactly, but it may as well be one that lost the rest of the list, and only
+    /// failing is safe for both (the next run lists again). A listed user without an id fails
+    /// the listing too: dropping it would plan its employee as a new user.
     async fn list(&self, attributes: &[Arc<str>]) -> Result<Vec<DirectoryUser>, TargetError> {
         let provider = self.provider().await?;
         let keep_raw = self.put_mode();
         let mut users = Vec::new();
         let mut seen: std::collections::HashSet<String> = Default::default();
         let mut start = 1usize;
+        // Users a page of this server holds: what we ask for until pages show otherwise (a
+        // server may cap pages below `count`, or ignore it and send more).
+        let mut page_holds = provider.page_size;
+        let mut after_full_page = false;
         loop {
             let url = format!(
                 "{}/Users?startIndex={start}&count={}",
@@ -199,19 +222,54 @@ impl ScimTarget {
             )
             .await?;
             let ListPage { resources, total } = list_page(body)?;
-            let fresh: Vec<Value> = resources
-                .into_iter()
-                .filter(|r| {
-                    r["id"]
-                        .as_str()
-                        .is_some_and(|id| seen.insert(id.to_owned()))
-                })
-                .collect();
-            // An empty page ends the list; so does a page of users already seen (a server that
-            // ignores startIndex would otherwise loop forever).
+            if resources.is_empty() {
+                match total {
+                    Some(total) if start <= total && after_full_page => {
+                        return Err(TargetError::new(
+                            TargetErrorKind::InvalidData,
+                            format!(
+                                "the provider's user list is inconsistent: the page at \
+                                 startIndex {start} is empty, right after a full page, while \
+                                 totalResults says {total} users exist ({} listed); nothing is \
+                                 written on a partial list",
+                                users.len()
+                            ),
+                        ));
+                    }
+                    _ => break,
+                }
+            }
+            let delivered = resources.len();
+            let mut fresh = Vec::with_capacity(delivered);
+            for (offset, resource) in resources.into_iter().enumerate() {
+                let Some(id) = resource["id"].as_str().filter(|id| !id.is_empty()) else {
+                    return Err(TargetError::new(
+                        TargetErrorKind::InvalidData,
+                        format!(
+                            "the provider listed a user without an id (startIndex {start}, \
+                             position {}): it cannot be matched or changed, and its employee \
+                             would be created again; nothing is written",
+                            offset + 1
+                        ),
+                    ));
+                };
+                if seen.insert(id.to_owned()) {
+                    fresh.push(resource);
+                }
+            }
+            // A page of users already seen ends the list (a server that ignores startIndex
+            // would otherwise loop forever).
             if fresh.is_empty() {
                 break;
             }
+            after_full_page = delivered >= page_holds;
+            // A short first page is the whole list or the server's cap: assume the cap, so
+            // the server's later pages count as full.
+            page_holds = if start == 1 {
+                delivered
+            } else {
+                page_holds.max(delivered)
+            };
             let count = fresh.len();
             for resource in fresh {
                 users.push(to_user(&resource, attributes)?);
@@ -726,10 +784,9 @@ fn truthy(value: &Value) -> bool {
 }
 
 /// The body of a successful response (`None` for 204), or the provider's error.
-async fn success(response: Response) -> Result<Option<Value>, TargetError> {
+async fn success(response: HttpResponse) -> Result<Option<Value>, TargetError> {
     let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
-    let body: Option<Value> = serde_json::from_str(&text).ok();
+    let body: Option<Value> = response.json().ok();
     if (200..300).contains(&status) {
         Ok(body)
     } else {
@@ -737,7 +794,7 @@ async fn success(response: Response) -> Result<Option<Value>, TargetError> {
     }
 }
 
-async fn success_json(response: Response) -> Result<Value, TargetError> {
+async fn success_json(response: HttpResponse) -> Result<Value, TargetError> {
     success(response).await?.ok_or_else(|| {
         TargetError::new(
             TargetErrorKind::InvalidData,
@@ -776,6 +833,9 @@ fn scim_error(status: u16, body: &Value) -> TargetError {
 }
 
 fn http_error(error: HttpError) -> TargetError {
+    if let Some(unusable) = TargetError::from_unusable_answer(&error) {
+        return unusable;
+    }
     if let (Some(status), Some(body)) = (error.status, &error.body)
         && let Ok(document) = serde_json::from_str::<Value>(body)
     {
@@ -960,7 +1020,14 @@ pub fn to_user(resource: &Value, attributes: &[Arc<str>]) -> Result<DirectoryUse
         first_name: text(&resource["name"]["givenName"]),
         last_name: text(&resource["name"]["familyName"]),
         preferred_language: text(&resource["preferredLanguage"]),
-        active: resource.get("active").is_none_or(truthy),
+        // `active` absent or null: the provider does not say. That reads as active, the state
+        // of an account that exists until said otherwise: a leaver is still deactivated
+        // (sending false again is harmless), and an active employee never gets a reactivation
+        // sent, every run, to a provider that will not say.
+        active: match &resource["active"] {
+            Value::Null => true,
+            stated => truthy(stated),
+        },
         manager_id: manager,
         attributes: mapped,
         version: text(&resource["meta"]["version"]),
@@ -1013,6 +1080,18 @@ mod tests {
         assert_eq!(user.manager_id.as_deref(), Some("3"));
         assert_eq!(user.version.as_deref(), Some("W/\"4\""));
         assert_eq!(user.attributes.iter().count(), 1);
+    }
+
+    #[test]
+    fn an_active_not_stated_reads_as_active() {
+        for resource in [
+            json!({"id": "1", "userName": "a@x.example"}),
+            json!({"id": "1", "userName": "a@x.example", "active": null}),
+        ] {
+            assert!(to_user(&resource, &[]).unwrap().active, "{resource}");
+        }
+        let stated = json!({"id": "1", "userName": "a@x.example", "active": false});
+        assert!(!to_user(&stated, &[]).unwrap().active);
     }
 
     #[test]

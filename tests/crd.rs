@@ -372,7 +372,7 @@ fn simulate_refuses_misspelt_fields_and_wrong_kinds() {
     let (code, stderr) = simulate(&with(&["kind"], json!("Connection")));
     assert_eq!(code, Some(2));
     assert!(
-        stderr.contains("kind: is Some(\"Connection\"); it must be HrisConnection"),
+        stderr.contains("kind: is `Connection`; set it to `HrisConnection`"),
         "{stderr}"
     );
     let (code, stderr) = simulate(&with(

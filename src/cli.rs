@@ -640,7 +640,9 @@ pub fn fields_table(fields: &[crate::connectors::source::SourceField]) -> String
         out.push('\n');
     }
     out.push_str(&format!(
-        "{} fields. Map one with attributeMapping (from: the FEEDS name, or customFields.<name> after adding it to the source's customFields).\n",
+        "{} fields. Map one with attributeMapping: `from` takes its FEEDS name (or `email`, the \
+         address emails.priority picks).\nA field shown with `-` feeds nothing yet: add it to the \
+         source's customFields, then map `customFields.<name>`.\n",
         fields.len()
     ));
     out

@@ -791,9 +791,12 @@ pub struct Defaults {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AttributeMapping {
-    /// Canonical HR field: `employeeNumber`, `preferredName`, `department`, `title`,
-    /// `location`, `employmentStatus`, `startDate`, `endDate`, `managerId`, or a dotted path
-    /// into custom fields such as `customFields.costCenter` or `customFields.address.city`.
+    /// Canonical HR field, as `hris-operator fields` lists them under FEEDS: `id`,
+    /// `employeeNumber`, `firstName`, `lastName`, `preferredName`, `email` (the address
+    /// `emails.priority` picks), `primaryEmail`, `workEmail`, `secondaryEmail`, `personalEmail`,
+    /// `otherEmail` (the address of that type), `employmentStatus`, `startDate`, `endDate`,
+    /// `managerId`, `department`, `title`, `location`, `preferredLanguage`, or a dotted path into
+    /// custom fields such as `customFields.costCenter` or `customFields.address.city`.
     #[schemars(length(min = 1))]
     pub from: String,
     /// Target attribute name, as the target understands it (for SCIM, for example

@@ -1,22 +1,27 @@
 //! The command line: `simulate`, `apply`, `fields`, `crd`, `version`.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 
 use clap::{Args, Parser, Subcommand};
 use jiff::civil::Date;
 
 use crate::{
     connectors::{ConfigMapResolver, ConnectorContext, SecretResolver},
-    crd::{self, RunResult},
-    manifest::{Manifest, ManifestError},
+    crd::{self, Mode, RunResult},
+    manifest::Manifest,
     sync::{
-        policy::parse_date,
+        apply::{Applied, Outcome},
+        policy::{SyncPolicy, parse_date},
         report::{self, RunMode},
         run::{self, RunOptions},
     },
 };
 
-/// Exit code: the manifest or its input is invalid.
+/// Exit code: the manifest or its input is invalid, or the command cannot be carried out as
+/// given (a manifest file that cannot be read, an `--out` folder that cannot be written).
 pub const EXIT_INVALID: u8 = 2;
 /// Exit code: a safeguard withheld removals.
 pub const EXIT_WITHHELD: u8 = 3;
@@ -499,16 +504,80 @@ async fn emulate_hr(emulator: Emulator) -> ExitCode {
     }
 }
 
-async fn list_fields(args: FieldsArgs) -> ExitCode {
-    let (manifest, _) = match Manifest::load(&args.file) {
-        Ok(loaded) => loaded,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(match error {
-                ManifestError::Io { .. } => EXIT_FAILED,
-                _ => EXIT_INVALID,
-            });
+/// Loads a manifest, or says why not. Every failure is exit code 2: a file that is missing,
+/// unreadable or not a valid HrisConnection is the command line's to fix, like any usage error.
+fn load_manifest(file: &Path) -> Result<(Manifest, SyncPolicy), ExitCode> {
+    Manifest::load(file).map_err(|error| {
+        eprintln!("error: {error}");
+        ExitCode::from(EXIT_INVALID)
+    })
+}
+
+/// A folder the report files cannot be written to.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the report files to {}: {source}", path.display())]
+pub struct UnwritableOut {
+    /// The folder, or the file in it that cannot be written.
+    pub path: PathBuf,
+    /// Why.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Checks that the report files can be written into `dir` (created if missing), before anything
+/// else is done: an `apply` that found out only after its writes would have changed the target
+/// and kept no record of what it changed.
+pub fn check_out_dir(dir: &Path) -> Result<(), UnwritableOut> {
+    let unwritable = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| UnwritableOut { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(unwritable(dir))?;
+    let probe = dir.join(format!(".hris-operator-write-check-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&probe)
+        .map_err(unwritable(dir))?;
+    let _ = std::fs::remove_file(&probe);
+    // A report file already there (a read-only one, a folder of that name) must take the new
+    // report too; opened without truncating, it stays as it was.
+    for name in report::REPORT_FILES {
+        let path = dir.join(name);
+        if path.symlink_metadata().is_ok() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&path)
+                .map_err(unwritable(&path))?;
         }
+    }
+    Ok(())
+}
+
+/// What to tell someone whose reports could not be written after the run: whether the target
+/// was changed. An apply that made writes says so, with how many, since the reports were to be
+/// their record.
+pub fn report_failure_note(mode: RunMode, applied: &Applied) -> String {
+    let writes = applied
+        .outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, Outcome::Applied))
+        .count();
+    match mode {
+        RunMode::Apply if writes > 0 => format!(
+            "The target WAS changed: {writes} changes were written before the reports failed. \
+             The table below is the only record of them; the report files are missing or \
+             incomplete."
+        ),
+        _ => "Nothing was changed in the target.".to_owned(),
+    }
+}
+
+async fn list_fields(args: FieldsArgs) -> ExitCode {
+    let (manifest, _) = match load_manifest(&args.file) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
     };
     let context = context_of(&manifest, args.secrets_dir, args.config_maps_dir);
     let listed = match crate::connectors::source::build(&manifest.spec.source, &context).await {
@@ -571,7 +640,9 @@ pub fn fields_table(fields: &[crate::connectors::source::SourceField]) -> String
         out.push('\n');
     }
     out.push_str(&format!(
-        "{} fields. Map one with attributeMapping (from: the FEEDS name, or customFields.<name> after adding it to the source's customFields).\n",
+        "{} fields. Map one with attributeMapping: `from` takes its FEEDS name (or `email`, the \
+         address emails.priority picks).\nA field shown with `-` feeds nothing yet: add it to the \
+         source's customFields, then map `customFields.<name>`.\n",
         fields.len()
     ));
     out
@@ -579,6 +650,10 @@ pub fn fields_table(fields: &[crate::connectors::source::SourceField]) -> String
 
 async fn report_from_cluster(args: ReportArgs) -> ExitCode {
     use crate::controller::fetch_report::{Which, fetch_report};
+    if let Err(error) = check_out_dir(&args.out) {
+        eprintln!("error: {error}");
+        return ExitCode::from(EXIT_INVALID);
+    }
     crate::connectors::http::install_crypto_provider();
     let client = match kube::Client::try_default().await {
         Ok(client) => client,
@@ -661,16 +736,25 @@ async fn sync_in_cluster(args: SyncArgs) -> ExitCode {
 }
 
 async fn run_manifest(args: RunArgs, mode: RunMode) -> ExitCode {
-    let (manifest, policy) = match Manifest::load(&args.file) {
+    let (manifest, policy) = match load_manifest(&args.file) {
         Ok(loaded) => loaded,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(match error {
-                ManifestError::Io { .. } => EXIT_FAILED,
-                _ => EXIT_INVALID,
-            });
-        }
+        Err(code) => return code,
     };
+    // In the cluster a Deactivated connection runs nothing; applying it here would be the one
+    // way to write with it. A simulation writes nothing, so it stays allowed.
+    if mode == RunMode::Apply && manifest.spec.mode == Mode::Deactivated {
+        eprintln!(
+            "error: {}: spec.mode is Deactivated, which runs nothing, so `apply` does not \
+             either; set spec.mode to Active to apply it, or run `simulate` to see the plan",
+            args.file.display()
+        );
+        return ExitCode::from(EXIT_INVALID);
+    }
+    if let Err(error) = check_out_dir(&args.out) {
+        eprintln!("error: {error}");
+        eprintln!("Nothing was changed in the target; choose another --out.");
+        return ExitCode::from(EXIT_INVALID);
+    }
     let context = context_of(&manifest, args.secrets_dir, args.config_maps_dir);
     let connection = format!("{}/{}", manifest.namespace, manifest.name);
     let options = RunOptions {
@@ -703,6 +787,12 @@ async fn run_manifest(args: RunArgs, mode: RunMode) -> ExitCode {
             "error: cannot write the reports to {}: {error}",
             args.out.display()
         );
+        eprintln!("{}", report_failure_note(mode, &output.applied));
+        print_quietly(&report::render_table(
+            &output.summary,
+            &output.plan,
+            &output.applied,
+        ));
         return ExitCode::from(EXIT_FAILED);
     }
     let table = report::render_table(&output.summary, &output.plan, &output.applied);

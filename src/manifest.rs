@@ -34,6 +34,24 @@ pub enum ManifestError {
         #[source]
         source: std::io::Error,
     },
+    /// The file is not UTF-8 text.
+    #[error(
+        "{path} is not UTF-8 text (line {line} holds a byte that is not UTF-8): save it as UTF-8"
+    )]
+    NotUtf8 {
+        /// The file.
+        path: PathBuf,
+        /// The line of the first byte that is not UTF-8, from 1.
+        line: usize,
+    },
+    /// The file holds no YAML document, or more than one.
+    #[error("{path}: {}", documents_message(.count))]
+    Documents {
+        /// The file.
+        path: PathBuf,
+        /// How many documents it holds.
+        count: usize,
+    },
     /// The file is not YAML.
     #[error("{path} is not valid YAML: {message}")]
     Syntax {
@@ -55,9 +73,16 @@ pub enum ManifestError {
 impl Manifest {
     /// Reads and validates a manifest file.
     pub fn load(path: &Path) -> Result<(Manifest, SyncPolicy), ManifestError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Io {
+        let bytes = std::fs::read(path).map_err(|source| ManifestError::Io {
             path: path.to_path_buf(),
             source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|error| {
+            let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+            ManifestError::NotUtf8 {
+                path: path.to_path_buf(),
+                line: valid.iter().filter(|&&b| b == b'\n').count() + 1,
+            }
         })?;
         let dir = path
             .parent()
@@ -69,6 +94,10 @@ impl Manifest {
                 path: path.to_path_buf(),
                 message,
             },
+            ParseError::Documents(count) => ManifestError::Documents {
+                path: path.to_path_buf(),
+                count,
+            },
             ParseError::Invalid(errors) => ManifestError::Invalid {
                 path: path.to_path_buf(),
                 errors,
@@ -78,8 +107,14 @@ impl Manifest {
 
     /// Parses and validates manifest text.
     pub fn parse(text: &str, dir: PathBuf) -> Result<(Manifest, SyncPolicy), ParseError> {
-        let document: Value =
-            serde_saphyr::from_str(text).map_err(|e| ParseError::Syntax(e.to_string()))?;
+        // Read every document, so that a second one is named as such rather than as a syntax
+        // error; empty documents (a trailing `---`) are skipped, as kubectl skips them.
+        let mut documents: Vec<Value> =
+            serde_saphyr::from_str_multiple(text).map_err(|e| ParseError::Syntax(e.to_string()))?;
+        if documents.len() != 1 {
+            return Err(ParseError::Documents(documents.len()));
+        }
+        let document = documents.remove(0);
         let invalid = |field: &str, message: String| {
             ParseError::Invalid(SpecErrors(vec![SpecError {
                 field: field.into(),
@@ -87,22 +122,18 @@ impl Manifest {
             }]))
         };
         let expected_api = format!("{GROUP}/v1alpha1");
-        match document.get("apiVersion").and_then(Value::as_str) {
-            Some(api) if api == expected_api => {}
-            other => {
-                return Err(invalid(
-                    "apiVersion",
-                    format!("is {other:?}; it must be {expected_api}"),
-                ));
-            }
-        }
-        match document.get("kind").and_then(Value::as_str) {
-            Some("HrisConnection") => {}
-            other => {
-                return Err(invalid(
-                    "kind",
-                    format!("is {other:?}; it must be HrisConnection"),
-                ));
+        for (field, expected) in [
+            ("apiVersion", expected_api.as_str()),
+            ("kind", "HrisConnection"),
+        ] {
+            let found = document.get(field);
+            if found.and_then(Value::as_str) != Some(expected) {
+                let found = match found {
+                    None | Some(Value::Null) => "is missing".to_owned(),
+                    Some(Value::String(text)) => format!("is `{text}`"),
+                    Some(other) => format!("is `{other}`, not text"),
+                };
+                return Err(invalid(field, format!("{found}; set it to `{expected}`")));
             }
         }
         let metadata = document.get("metadata");
@@ -183,7 +214,18 @@ pub enum ParseError {
     /// Not YAML.
     #[error("not valid YAML: {0}")]
     Syntax(String),
+    /// No YAML document, or more than one.
+    #[error("{}", documents_message(.0))]
+    Documents(usize),
     /// Not a valid HrisConnection.
     #[error("{0}")]
     Invalid(SpecErrors),
+}
+
+/// What to do about a file of `count` documents (anything but one).
+fn documents_message(count: &usize) -> String {
+    match *count {
+        0 => "this file holds no YAML document; write one HrisConnection in it".to_owned(),
+        _ => format!("this file holds {count} documents; put one HrisConnection per file"),
+    }
 }

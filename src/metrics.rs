@@ -42,8 +42,8 @@ pub struct ChangeLabels {
 /// Labels of the connection gauges.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PhaseLabels {
-    /// The connection's `status.phase` (`Idle`, `Running`, `AwaitingApproval`, `Deactivated`,
-    /// `Pending` before its first reconcile).
+    /// The connection's `status.phase` (one of [`crate::crd::Phase`]), or `Pending` before its
+    /// first reconcile.
     pub phase: String,
 }
 

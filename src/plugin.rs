@@ -1,12 +1,16 @@
 //! `kubectl hris …`: the same binary installed as `kubectl-hris`. Requests are annotations the
-//! controller acts on once (DESIGN §1); `status` reads the connections; `report` fetches files.
+//! controller acts on once; `status` reads the connections; `report` fetches files.
 
-use std::{path::PathBuf, process::ExitCode};
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 
 use clap::{Parser, Subcommand};
 use kube::{
     Api, Client, ResourceExt,
     api::{ListParams, Patch, PatchParams},
+    config::{KubeConfigOptions, Kubeconfig},
 };
 use serde_json::json;
 
@@ -22,9 +26,16 @@ use crate::{
 #[derive(Parser, Debug)]
 #[command(name = "kubectl hris", bin_name = "kubectl hris", version, about)]
 pub struct PluginCli {
-    /// Namespace (default: the kubeconfig's).
+    /// Namespace (default: the kubeconfig context's).
     #[arg(short = 'n', long, global = true)]
     pub namespace: Option<String>,
+    /// The kubeconfig file (default: $KUBECONFIG, then ~/.kube/config). kubectl hands a plugin
+    /// its arguments but not its own flags' effect, so the plugin reads them itself.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: the current context).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: PluginCommand,
@@ -58,6 +69,12 @@ pub enum PluginCommand {
         /// Folder the files are written to.
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// The last simulation's report rather than the latest run's.
+        #[arg(long, conflicts_with = "sync")]
+        simulation: bool,
+        /// The last sync's report rather than the latest run's.
+        #[arg(long)]
+        sync: bool,
     },
     /// List the connections and how their last runs went.
     Status {
@@ -65,6 +82,37 @@ pub enum PluginCommand {
         #[arg(short = 'A', long)]
         all_namespaces: bool,
     },
+    /// Print the version.
+    Version,
+}
+
+/// The client configuration kubectl would use: `kubeconfig` (else `$KUBECONFIG`, then
+/// `~/.kube/config`, then the Pod's ServiceAccount) and `context` (else the current one).
+pub async fn client_config(
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+) -> Result<kube::Config, String> {
+    let options = KubeConfigOptions {
+        context: context.map(str::to_owned),
+        ..KubeConfigOptions::default()
+    };
+    let named = |error: &dyn std::fmt::Display| match context {
+        Some(context) => format!("cannot use context `{context}`: {error}"),
+        None => error.to_string(),
+    };
+    match kubeconfig {
+        Some(path) => {
+            let file = Kubeconfig::read_from(path)
+                .map_err(|e| format!("cannot read --kubeconfig {}: {e}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(file, &options)
+                .await
+                .map_err(|e| named(&e))
+        }
+        None if context.is_some() => kube::Config::from_kubeconfig(&options)
+            .await
+            .map_err(|e| named(&e)),
+        None => kube::Config::infer().await.map_err(|e| e.to_string()),
+    }
 }
 
 /// Sets a request annotation; returns the value set.
@@ -166,10 +214,31 @@ pub fn status_table(connections: &[HrisConnection]) -> String {
         .collect()
 }
 
+fn version_line() -> String {
+    format!("kubectl-hris (hris-operator) {}", env!("CARGO_PKG_VERSION"))
+}
+
 /// Runs the plugin.
 pub async fn main(cli: PluginCli) -> ExitCode {
+    match &cli.command {
+        // Answered without a cluster: it is what one asks when the cluster is the problem.
+        PluginCommand::Version => {
+            println!("{}", version_line());
+            return ExitCode::SUCCESS;
+        }
+        PluginCommand::Report { out, .. } => {
+            if let Err(error) = crate::cli::check_out_dir(out) {
+                eprintln!("error: {error}");
+                return ExitCode::from(crate::cli::EXIT_INVALID);
+            }
+        }
+        _ => {}
+    }
     crate::connectors::http::install_crypto_provider();
-    let client = match Client::try_default().await {
+    let client = match client_config(cli.kubeconfig.as_deref(), cli.context.as_deref())
+        .await
+        .and_then(|config| Client::try_from(config).map_err(|e| e.to_string()))
+    {
         Ok(client) => client,
         Err(error) => {
             eprintln!("error: cannot reach the Kubernetes API: {error}");
@@ -212,8 +281,18 @@ pub async fn main(cli: PluginCli) -> ExitCode {
                 Err(error) => Err(error),
             }
         }
-        PluginCommand::Report { name, out } => {
-            fetch_report(client, &namespace, &name, Which::Latest, &out)
+        PluginCommand::Report {
+            name,
+            out,
+            simulation,
+            sync,
+        } => {
+            let which = match (simulation, sync) {
+                (true, _) => Which::Simulation,
+                (_, true) => Which::Sync,
+                _ => Which::Latest,
+            };
+            fetch_report(client, &namespace, &name, which, &out)
                 .await
                 .map(|files| format!("{} files written to {}", files.len(), out.display()))
                 .map_err(|e| e.to_string())
@@ -229,6 +308,7 @@ pub async fn main(cli: PluginCli) -> ExitCode {
                 .map(|list| status_table(&list.items).trim_end().to_owned())
                 .map_err(|e| e.to_string())
         }
+        PluginCommand::Version => Ok(version_line()),
     };
     match result {
         Ok(message) => {

@@ -59,9 +59,256 @@ fn crd_names_and_printer_columns() {
         .collect();
     assert_eq!(
         columns,
-        ["Mode", "Ready", "Last Sync", "Result", "Next Sync", "Age"]
+        [
+            "Mode",
+            "Ready",
+            "Last Run",
+            "Result",
+            "Last Run Kind",
+            "Next Run",
+            "Age"
+        ]
     );
     assert!(version.subresources.as_ref().unwrap().status.is_some());
+}
+
+/// The value a printer column's JSONPath selects: `.a.b` steps and `[?(@.key=="value")]`
+/// filters (the first match), which is all the CRD's columns use.
+fn select<'a>(path: &str, object: &'a Value) -> Option<&'a Value> {
+    let mut current = object;
+    let mut rest = path;
+    while !rest.is_empty() {
+        if let Some(filter) = rest.strip_prefix("[?(@.") {
+            let end = filter.find(")]").expect("a closed filter");
+            let (key, wanted) = filter[..end].split_once("==").expect("an equality filter");
+            let wanted: Value = serde_json::from_str(wanted).unwrap();
+            current = current
+                .as_array()?
+                .iter()
+                .find(|item| item[key] == wanted)?;
+            rest = &filter[end + 2..];
+        } else {
+            let step = rest.strip_prefix('.').expect("a step starts with a dot");
+            let end = step.find(['.', '[']).unwrap_or(step.len());
+            current = current.get(&step[..end])?;
+            rest = &step[end..];
+        }
+    }
+    Some(current)
+}
+
+/// What `kubectl get` prints for a column's value: `<none>` for nothing, a `date` as the time
+/// since it (and `<invalid>` for a time still to come), anything else as it is.
+fn render(column_type: &str, value: Option<&Value>, now: jiff::Timestamp) -> String {
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return "<none>".into();
+    };
+    let text = match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    if column_type != "date" {
+        return text;
+    }
+    let at: jiff::Timestamp = text.parse().expect("a date column holds a time");
+    let seconds = now.as_second() - at.as_second();
+    match seconds {
+        ..-1 => "<invalid>".into(),
+        -1..120 => format!("{}s", seconds.max(0)),
+        120..7_200 => format!("{}m", seconds / 60),
+        7_200..172_800 => format!("{}h", seconds / 3_600),
+        _ => format!("{}d", seconds / 86_400),
+    }
+}
+
+/// The columns `kubectl get hc -o wide` prints for a connection, by column name.
+fn printed(connection: &Value, now: jiff::Timestamp) -> Vec<(String, String)> {
+    let crd = HrisConnection::crd();
+    crd.spec.versions[0]
+        .additional_printer_columns
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|column| {
+            (
+                column.name.clone(),
+                render(&column.type_, select(&column.json_path, connection), now),
+            )
+        })
+        .collect()
+}
+
+/// A finished run as the controller records it.
+fn record(
+    status: &mut hris_operator::crd::HrisConnectionStatus,
+    kind: hris_operator::controller::job::RunKind,
+    result: hris_operator::crd::RunResult,
+    at: &str,
+) {
+    use hris_operator::{
+        controller::status::{Finished, record_run},
+        sync::report::{RunMode, Summary},
+    };
+    let summary = Summary {
+        connection: "people/acme".into(),
+        mode: RunMode::Simulate,
+        as_of: "2026-11-22".into(),
+        result,
+        counts: Default::default(),
+        plan_hash: "9e61cd5df81596e3d99e".into(),
+        safeguard: None,
+        source_employees: 10,
+        target_users: 8,
+        managed_users: 8,
+        sample: Vec::new(),
+        error_category: None,
+    };
+    let finished = Finished {
+        kind,
+        job_name: "acme-run".into(),
+        started_at: None,
+        finished_at: at.parse().unwrap(),
+        summary: Some(summary),
+        failure: None,
+        report: None,
+    };
+    record_run(status, &finished, 1);
+}
+
+fn with_status(mode: &str, status: &hris_operator::crd::HrisConnectionStatus) -> Value {
+    let mut connection = valid();
+    connection["spec"]["mode"] = json!(mode);
+    connection["metadata"]["creationTimestamp"] = json!("2026-11-01T00:00:00Z");
+    connection["status"] = serde_json::to_value(status).unwrap();
+    connection["status"]["nextSyncTime"] = json!("2026-11-23T03:00:00Z");
+    connection
+}
+
+#[test]
+fn printer_columns_show_the_last_run_of_either_kind_and_the_next_run_as_a_time() {
+    use hris_operator::{
+        controller::job::RunKind,
+        crd::{HrisConnectionStatus, RunResult},
+    };
+    let now: jiff::Timestamp = "2026-11-22T10:05:00Z".parse().unwrap();
+    let columns = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect()
+    };
+
+    // A Simulate connection only ever simulates: its columns show the simulation.
+    let mut simulated = HrisConnectionStatus::default();
+    record(
+        &mut simulated,
+        RunKind::Simulate,
+        RunResult::Succeeded,
+        "2026-11-22T02:05:00Z",
+    );
+    assert!(simulated.last_sync.is_none());
+    assert_eq!(
+        printed(&with_status("Simulate", &simulated), now),
+        columns(&[
+            ("Mode", "Simulate"),
+            ("Ready", "True"),
+            ("Last Run", "8h"),
+            ("Result", "Succeeded"),
+            ("Last Run Kind", "Simulate"),
+            ("Next Run", "2026-11-23T03:00:00Z"),
+            ("Age", "21d"),
+        ])
+    );
+
+    // An Active connection that synced, then simulated (a requested simulation, or one
+    // awaiting approval): the later run is the one shown, whatever its kind.
+    let mut active = HrisConnectionStatus::default();
+    record(
+        &mut active,
+        RunKind::Apply,
+        RunResult::Succeeded,
+        "2026-11-22T02:05:00Z",
+    );
+    record(
+        &mut active,
+        RunKind::Simulate,
+        RunResult::Withheld,
+        "2026-11-22T09:35:00Z",
+    );
+    assert_eq!(
+        printed(&with_status("Active", &active), now),
+        columns(&[
+            ("Mode", "Active"),
+            ("Ready", "True"),
+            ("Last Run", "30m"),
+            ("Result", "Withheld"),
+            ("Last Run Kind", "Simulate"),
+            ("Next Run", "2026-11-23T03:00:00Z"),
+            ("Age", "21d"),
+        ])
+    );
+    record(
+        &mut active,
+        RunKind::Apply,
+        RunResult::Failed,
+        "2026-11-22T10:00:00Z",
+    );
+    let shown = printed(&with_status("Active", &active), now);
+    assert_eq!(
+        shown[2..5],
+        columns(&[
+            ("Last Run", "5m"),
+            ("Result", "Failed"),
+            ("Last Run Kind", "Apply")
+        ])
+    );
+}
+
+#[test]
+fn the_root_description_says_what_an_hrisconnection_is() {
+    let schema = openapi_schema();
+    let description = schema["description"].as_str().unwrap();
+    assert!(
+        description.starts_with("An HrisConnection mirrors the people of one HR system")
+            && !description.contains("Auto-generated"),
+        "{description}"
+    );
+}
+
+#[test]
+fn the_phase_description_lists_exactly_the_phases_the_controller_sets() {
+    use hris_operator::crd::Phase;
+    let schema = openapi_schema();
+    let description = schema["properties"]["status"]["properties"]["phase"]["description"]
+        .as_str()
+        .unwrap();
+    let named: Vec<&str> = description.split('`').skip(1).step_by(2).collect();
+    let phases: Vec<&str> = Phase::ALL.iter().map(|phase| phase.as_str()).collect();
+    assert_eq!(named, phases, "{description}");
+
+    // The controller sets the phase only through `Phase`, so the list above is every value.
+    let mut stack = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src"
+    ))];
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if path.ends_with("src/crd/status.rs") || path.extension() != Some("rs".as_ref()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (number, line) in text.lines().enumerate() {
+            assert!(
+                !line.contains("phase = Some(") && !line.contains("\"phase\": \""),
+                "{}:{}: set the phase with HrisConnectionStatus::set_phase: {line}",
+                path.display(),
+                number + 1
+            );
+        }
+    }
 }
 
 /// A manifest that is valid, used as the base of every invalid variant.
@@ -372,7 +619,7 @@ fn simulate_refuses_misspelt_fields_and_wrong_kinds() {
     let (code, stderr) = simulate(&with(&["kind"], json!("Connection")));
     assert_eq!(code, Some(2));
     assert!(
-        stderr.contains("kind: is Some(\"Connection\"); it must be HrisConnection"),
+        stderr.contains("kind: is `Connection`; set it to `HrisConnection`"),
         "{stderr}"
     );
     let (code, stderr) = simulate(&with(

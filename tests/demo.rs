@@ -99,10 +99,25 @@ fn simulate_on_the_demo_plans_every_kind_of_change_and_writes_the_reports() {
         directory_before
     );
 
+    // Every row of every report says what became of it: in a simulation everything is planned,
+    // but a row that could not be read, which failed in the simulation too.
+    assert_eq!(
+        outcomes(&out),
+        [
+            ("created.csv", vec!["planned"]),
+            ("updated.csv", vec!["planned"]),
+            ("deactivated.csv", vec!["planned"]),
+            ("deleted.csv", vec!["planned"]),
+            ("conflicts.csv", vec!["planned"]),
+            ("skipped.csv", vec!["planned"]),
+            ("errors.csv", vec!["failed"]),
+        ]
+    );
+
     // Every conflict kind shows up, by employee.
     let conflicts: Vec<(String, String)> = csv_rows(out.join("conflicts.csv"))
         .iter()
-        .map(|r| (r[0].to_owned(), r[2].to_owned()))
+        .map(|r| (r[1].to_owned(), r[3].to_owned()))
         .collect();
     for expected in [
         ("E1220", "EmailTaken"),
@@ -139,7 +154,7 @@ fn simulate_on_the_demo_plans_every_kind_of_change_and_writes_the_reports() {
     assert_eq!(&row("E1202")[7], "acme-hris:E1201");
     // Unreadable rows are reported by line, and their managed user is left alone.
     let errors = csv_rows(out.join("errors.csv"));
-    let lines: Vec<&str> = errors.iter().map(|r| &r[1]).collect();
+    let lines: Vec<&str> = errors.iter().map(|r| &r[2]).collect();
     assert_eq!(lines, ["113", "220", "221"]);
     let touched = |file: &str| csv_rows(out.join(file)).iter().any(|r| &r[2] == "E1113");
     assert!(!touched("updated.csv") && !touched("deactivated.csv") && !touched("deleted.csv"));
@@ -159,6 +174,19 @@ fn apply_then_simulate_plans_zero_changes_and_a_second_apply_writes_nothing() {
     let first = summary(&dir.path().join("applied"));
     assert_eq!(first["mode"], "Apply");
     assert!(count(&first, "created") > 0);
+    // People in a conflict or skipped were left as they were, and say so.
+    assert_eq!(
+        outcomes(&dir.path().join("applied")),
+        [
+            ("created.csv", vec!["applied"]),
+            ("updated.csv", vec!["applied"]),
+            ("deactivated.csv", vec!["applied"]),
+            ("deleted.csv", vec!["applied"]),
+            ("conflicts.csv", vec!["conflict"]),
+            ("skipped.csv", vec!["skipped"]),
+            ("errors.csv", vec!["failed"]),
+        ]
+    );
 
     let directory = std::fs::read(dir.path().join("directory.json")).unwrap();
     // The demo starts with one externalId on two users (its MultipleMatches case); apply adds
@@ -179,6 +207,33 @@ fn apply_then_simulate_plans_zero_changes_and_a_second_apply_writes_nothing() {
         std::fs::read(dir.path().join("directory.json")).unwrap(),
         directory
     );
+}
+
+/// Each report CSV whose first column is `outcome`, with the distinct outcomes of its rows.
+fn outcomes(out: &Path) -> Vec<(&'static str, Vec<&'static str>)> {
+    hris_operator::sync::report::REPORT_FILES
+        .into_iter()
+        .filter(|name| name.ends_with(".csv"))
+        .map(|name| {
+            let mut reader = csv::Reader::from_path(out.join(name)).unwrap();
+            assert_eq!(&reader.headers().unwrap()[0], "outcome", "{name}");
+            let mut seen: Vec<&str> = reader
+                .records()
+                .map(|r| {
+                    let outcome = &r.unwrap()[0];
+                    [
+                        "planned", "applied", "failed", "withheld", "conflict", "skipped",
+                    ]
+                    .into_iter()
+                    .find(|known| *known == outcome)
+                    .unwrap_or_else(|| panic!("{name}: unknown outcome `{outcome}`"))
+                })
+                .collect();
+            seen.sort_unstable();
+            seen.dedup();
+            (name, seen)
+        })
+        .collect()
 }
 
 fn duplicated_external_ids(directory: &[u8]) -> Vec<String> {

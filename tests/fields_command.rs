@@ -111,6 +111,72 @@ fn simulate_reads_a_csv_config_map_from_the_config_maps_dir() {
     assert_eq!(summary["counts"]["created"], json!(2), "{summary}");
 }
 
+/// Every column the CSV source reads, one employee with a value in each.
+const EVERY_COLUMN: &str = "id,employeeNumber,firstName,lastName,preferredName,primaryEmail,\
+workEmail,secondaryEmail,personalEmail,otherEmail,employmentStatus,startDate,endDate,managerId,\
+department,title,location,preferredLanguage,customFields.costCenter\n\
+1,0001,Ada,Lovelace,Ada,ada.p@corp.example,ada@corp.example,ada.s@corp.example,\
+ada@home.example,ada.o@corp.example,Active,2020-01-01,2030-01-01,1,R&D,Engineer,Malmo,en,CC-1\n";
+
+#[test]
+fn every_name_fields_shows_under_feeds_is_a_name_attribute_mapping_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("employees.csv"), EVERY_COLUMN).unwrap();
+    let path = manifest(dir.path(), "{csv: {path: employees.csv}}");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .args(["fields", "-f"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}");
+    let feeds: Vec<String> = stdout
+        .lines()
+        .skip(1)
+        .take_while(|line| !line.contains(" fields. "))
+        .flat_map(|line| {
+            let columns: Vec<&str> = line.split_whitespace().collect();
+            columns[1].split(',').map(str::to_owned).collect::<Vec<_>>()
+        })
+        .filter(|name| name != "-")
+        .collect();
+    assert_eq!(feeds.len(), 19, "{stdout}");
+    assert!(feeds.iter().any(|name| name == "workEmail"), "{stdout}");
+
+    // Map every one of them: the manifest is accepted and each value lands in its attribute.
+    let mapping: String = feeds
+        .iter()
+        .enumerate()
+        .map(|(index, name)| format!("    - {{from: {name}, to: attr{index}}}\n"))
+        .collect();
+    let text = std::fs::read_to_string(&path).unwrap() + "  attributeMapping:\n" + &mapping;
+    std::fs::write(&path, text).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .args(["simulate", "-f"])
+        .arg(&path)
+        .args(["--as-of", "2026-11-22", "--out"])
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let created = std::fs::read_to_string(dir.path().join("out/created.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(created.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    let row = rows.records().next().unwrap().unwrap();
+    let value = |name: &str| {
+        let index = feeds.iter().position(|f| f == name).unwrap();
+        let column = header
+            .iter()
+            .position(|h| h == format!("attr{index}"))
+            .unwrap();
+        row[column].to_owned()
+    };
+    assert_eq!(value("workEmail"), "ada@corp.example");
+    assert_eq!(value("personalEmail"), "ada@home.example");
+    assert_eq!(value("customFields.costCenter"), "CC-1");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fields_of_merge_print_examples_but_never_log_them() {
     let mut employee = Employee::new("E1", "Ada", "Lovelace", EmploymentStatus::Active);

@@ -1,9 +1,13 @@
 //! `kubectl hris`: requests are annotation patches the controller acts on once; `approve` picks
 //! the hash status names; `status` summarises connections without personal data.
 
+use clap::Parser;
 use hris_operator::{
     crd::HrisConnection,
-    plugin::{annotate, hash_to_approve, invoked_as_plugin, status_table},
+    plugin::{
+        PluginCli, PluginCommand, annotate, client_config, hash_to_approve, invoked_as_plugin,
+        status_table,
+    },
 };
 use http::{Method, Request, Response};
 use kube::client::Body;
@@ -133,7 +137,137 @@ fn started_as_kubectl_hris_the_binary_answers_as_the_plugin() {
     let help = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success());
     assert!(help.contains("Usage: kubectl hris"), "{help}");
-    for command in ["sync", "simulate", "approve", "report", "status"] {
+    for command in ["sync", "simulate", "approve", "report", "status", "version"] {
         assert!(help.contains(command), "{command} in:\n{help}");
     }
+}
+
+#[test]
+fn the_plugin_takes_kubectls_connection_flags_the_simulation_report_and_version() {
+    let cli = PluginCli::try_parse_from([
+        "kubectl hris",
+        "--kubeconfig",
+        "/tmp/kubeconfig",
+        "--context",
+        "staging",
+        "report",
+        "acme",
+        "--out",
+        "./report",
+        "--simulation",
+    ])
+    .unwrap();
+    assert_eq!(cli.kubeconfig.as_deref(), Some("/tmp/kubeconfig".as_ref()));
+    assert_eq!(cli.context.as_deref(), Some("staging"));
+    assert!(matches!(
+        cli.command,
+        PluginCommand::Report {
+            simulation: true,
+            sync: false,
+            ..
+        }
+    ));
+    // Global flags may also follow the subcommand, as with kubectl.
+    let cli =
+        PluginCli::try_parse_from(["kubectl hris", "status", "-A", "--context", "prod"]).unwrap();
+    assert_eq!(cli.context.as_deref(), Some("prod"));
+    assert!(matches!(
+        PluginCli::try_parse_from(["kubectl hris", "version"])
+            .unwrap()
+            .command,
+        PluginCommand::Version
+    ));
+    assert!(
+        PluginCli::try_parse_from([
+            "kubectl hris",
+            "report",
+            "acme",
+            "--out",
+            "r",
+            "--simulation",
+            "--sync"
+        ])
+        .is_err()
+    );
+}
+
+const KUBECONFIG: &str = "apiVersion: v1
+kind: Config
+current-context: dev
+clusters:
+  - name: dev
+    cluster: {server: 'https://dev.example:6443'}
+  - name: prod
+    cluster: {server: 'https://prod.example:6443'}
+users:
+  - name: someone
+    user: {token: not-a-real-token}
+contexts:
+  - name: dev
+    context: {cluster: dev, user: someone, namespace: people-dev}
+  - name: prod
+    context: {cluster: prod, user: someone, namespace: people}
+";
+
+#[tokio::test]
+async fn kubeconfig_and_context_pick_the_cluster_and_namespace() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kubeconfig");
+    std::fs::write(&path, KUBECONFIG).unwrap();
+    let current = client_config(Some(&path), None).await.unwrap();
+    assert_eq!(current.cluster_url.to_string(), "https://dev.example:6443/");
+    assert_eq!(current.default_namespace, "people-dev");
+    let prod = client_config(Some(&path), Some("prod")).await.unwrap();
+    assert_eq!(prod.cluster_url.to_string(), "https://prod.example:6443/");
+    assert_eq!(prod.default_namespace, "people");
+    let error = client_config(Some(&path), Some("staging"))
+        .await
+        .unwrap_err();
+    assert!(error.contains("staging"), "{error}");
+    let error = client_config(Some(&dir.path().join("missing")), None)
+        .await
+        .unwrap_err();
+    assert!(error.contains("--kubeconfig"), "{error}");
+}
+
+#[test]
+fn version_answers_without_a_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("kubectl-hris");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_hris-operator"), &plugin).unwrap();
+    let output = std::process::Command::new(&plugin)
+        .arg("version")
+        .env("KUBECONFIG", dir.path().join("none"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        format!("kubectl-hris (hris-operator) {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn an_unwritable_report_folder_is_refused_before_the_cluster_is_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("kubectl-hris");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_hris-operator"), &plugin).unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let out = file.join("report");
+    let output = std::process::Command::new(&plugin)
+        .args(["report", "acme", "--out"])
+        .arg(&out)
+        .env("KUBECONFIG", dir.path().join("none"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot write the report files to {}",
+            out.display()
+        )),
+        "{stderr}"
+    );
 }

@@ -43,7 +43,7 @@ use super::{
     termination,
 };
 use crate::{
-    crd::{HrisConnection, RunResult},
+    crd::{HrisConnection, Phase, RunResult},
     metrics::Metrics,
     sync::report::Summary,
 };
@@ -204,7 +204,9 @@ pub async fn report_unreadable(
     api.patch_status(
         &name,
         &PatchParams::default(),
-        &Patch::Merge(json!({"status": {"conditions": conditions, "phase": "Failed"}})),
+        &Patch::Merge(
+            json!({"status": {"conditions": conditions, "phase": Phase::Failed.as_str()}}),
+        ),
     )
     .await?;
     let recorder = Recorder::new(context.client.clone(), context.reporter.clone());
@@ -624,10 +626,10 @@ pub async fn reconcile_at(
                     Trigger::SpecChanged => {}
                 }
                 // The Job is watched: its end wakes this connection, no polling needed.
-                status.phase = Some("Running".into());
+                status.set_phase(Phase::Running);
             }
             Decision::Wait(Waiting::Deactivated) => {
-                status.phase = Some("Deactivated".into());
+                status.set_phase(Phase::Deactivated);
                 set_condition(
                     &mut status.conditions,
                     "Ready",
@@ -639,14 +641,16 @@ pub async fn reconcile_at(
                 );
             }
             Decision::Wait(Waiting::JobRunning) => {
-                status.phase = Some("Running".into());
+                status.set_phase(Phase::Running);
             }
             Decision::Wait(Waiting::AwaitingApproval(_)) => {
-                status.phase = Some("AwaitingApproval".into())
+                status.set_phase(Phase::AwaitingApproval)
             }
             Decision::Wait(Waiting::NothingDue) => {
-                if status.phase.as_deref() == Some("Running") || status.phase.is_none() {
-                    status.phase = Some("Idle".into());
+                if status.phase.as_deref() == Some(Phase::Running.as_str())
+                    || status.phase.is_none()
+                {
+                    status.set_phase(Phase::Idle);
                 }
             }
         }

@@ -10,7 +10,7 @@ use k8s_openapi::{
 
 use super::job::RunKind;
 use crate::{
-    crd::{HrisConnectionStatus, RunRecord, RunResult, RunStatus},
+    crd::{HrisConnectionStatus, Phase, RunRecord, RunResult, RunStatus},
     sync::report::Summary,
 };
 
@@ -149,6 +149,10 @@ pub fn record_run(
             .then(|| category.clone())
             .flatten(),
     };
+    let kind_name = match finished.kind {
+        RunKind::Simulate => "Simulate",
+        RunKind::Apply => "Apply",
+    };
     let (was_ok, condition) = match finished.kind {
         RunKind::Simulate => (
             condition_is(&status.conditions, "Simulated", "True"),
@@ -160,16 +164,18 @@ pub fn record_run(
         RunKind::Simulate => status.last_simulation = Some(run),
         RunKind::Apply => status.last_sync = Some(run),
     }
+    // The printer columns read these, whatever the kind: a Simulate connection never fills
+    // `lastSync`, and a column on either would show an old or empty run.
+    status.last_run_time = Some(Time(now));
+    status.last_run_kind = Some(kind_name.into());
+    status.last_run_result = Some(result);
     if let Some(summary) = &finished.summary {
         status.change_sample = summary.sample.clone();
     }
     status.history.insert(
         0,
         RunRecord {
-            kind: match finished.kind {
-                RunKind::Simulate => "Simulate".into(),
-                RunKind::Apply => "Apply".into(),
-            },
+            kind: kind_name.into(),
             job_name: Some(finished.job_name.clone()),
             finished_at: Some(Time(now)),
             result: Some(result),
@@ -346,14 +352,11 @@ pub fn record_run(
         now,
     );
     status.observed_generation = Some(generation);
-    status.phase = Some(
-        match result {
-            RunResult::Succeeded => "Idle",
-            RunResult::Withheld => "Withheld",
-            RunResult::Failed => "Failed",
-        }
-        .into(),
-    );
+    status.set_phase(match result {
+        RunResult::Succeeded => Phase::Idle,
+        RunResult::Withheld => Phase::Withheld,
+        RunResult::Failed => Phase::Failed,
+    });
     events
 }
 
@@ -434,6 +437,18 @@ mod tests {
         );
         assert_eq!(status.change_sample[0].external_id, "acme:E1");
         assert_eq!(status.phase.as_deref(), Some("Idle"));
+        assert_eq!(
+            (
+                status.last_run_kind.as_deref(),
+                status.last_run_result,
+                status.last_run_time.as_ref().map(|t| t.0.to_string())
+            ),
+            (
+                Some("Apply"),
+                Some(RunResult::Succeeded),
+                Some("2026-11-22T02:05:00Z".to_owned())
+            )
+        );
     }
 
     #[test]

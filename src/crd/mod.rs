@@ -34,27 +34,58 @@ pub const GROUP: &str = "hris-operator.io";
     shortname = "hc",
     namespaced,
     status = "HrisConnectionStatus",
-    printcolumn(name = "Mode", type_ = "string", json_path = ".spec.mode"),
+    doc = "An HrisConnection mirrors the people of one HR system (spec.source) into one user \
+           directory (spec.target): it creates joiners, updates movers, and deactivates or \
+           deletes leavers, on a schedule, in sync Jobs the operator starts. In Simulate mode it \
+           only plans and reports what it would change; safeguards withhold mass changes until \
+           a person approves the plan. Status holds the last runs' counts and plan hashes, never \
+           personal data.",
+    printcolumn(
+        name = "Mode",
+        type_ = "string",
+        json_path = ".spec.mode",
+        description = "Simulate, Active or Deactivated"
+    ),
     printcolumn(
         name = "Ready",
         type_ = "string",
-        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status",
+        description = "Whether the last run finished (the Ready condition)"
     ),
+    // The run columns read the last run of either kind: a Simulate connection only simulates,
+    // so columns on `lastSync` would stay empty for it.
     printcolumn(
-        name = "Last Sync",
+        name = "Last Run",
         type_ = "date",
-        json_path = ".status.lastSync.finishedAt"
+        json_path = ".status.lastRunTime",
+        description = "When the last sync or simulation finished"
     ),
     printcolumn(
         name = "Result",
         type_ = "string",
-        json_path = ".status.lastSync.result"
+        json_path = ".status.lastRunResult",
+        description = "Succeeded, Failed or Withheld: the last sync or simulation"
     ),
-    printcolumn(name = "Next Sync", type_ = "date", json_path = ".status.nextSyncTime"),
+    printcolumn(
+        name = "Last Run Kind",
+        type_ = "string",
+        json_path = ".status.lastRunKind",
+        description = "Simulate or Apply: the kind of the last run",
+        priority = 1
+    ),
+    // A string, not a date: kubectl shows a date column as the time since it, and a time still
+    // to come as `<invalid>`.
+    printcolumn(
+        name = "Next Run",
+        type_ = "string",
+        json_path = ".status.nextSyncTime",
+        description = "When the next scheduled run starts (RFC 3339, UTC)"
+    ),
     printcolumn(
         name = "Age",
         type_ = "date",
-        json_path = ".metadata.creationTimestamp"
+        json_path = ".metadata.creationTimestamp",
+        description = "When the connection was created"
     )
 )]
 #[serde(rename_all = "camelCase")]
@@ -880,9 +911,12 @@ pub struct Defaults {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AttributeMapping {
-    /// Canonical HR field: `employeeNumber`, `preferredName`, `department`, `title`,
-    /// `location`, `employmentStatus`, `startDate`, `endDate`, `managerId`, or a dotted path
-    /// into custom fields such as `customFields.costCenter` or `customFields.address.city`.
+    /// Canonical HR field, as `hris-operator fields` lists them under FEEDS: `id`,
+    /// `employeeNumber`, `firstName`, `lastName`, `preferredName`, `email` (the address
+    /// `emails.priority` picks), `primaryEmail`, `workEmail`, `secondaryEmail`, `personalEmail`,
+    /// `otherEmail` (the address of that type), `employmentStatus`, `startDate`, `endDate`,
+    /// `managerId`, `department`, `title`, `location`, `preferredLanguage`, or a dotted path into
+    /// custom fields such as `customFields.costCenter` or `customFields.address.city`.
     #[schemars(length(min = 1))]
     pub from: String,
     /// Target attribute name, as the target understands it (for SCIM, for example

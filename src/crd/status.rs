@@ -15,7 +15,11 @@ pub struct HrisConnectionStatus {
     /// `Ready`, `Synced`, `Simulated`, `SafeguardTriggered` and `CredentialsValid`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
-    /// Short summary: `Pending`, `Running`, `Idle`, `Withheld`, `Failed` or `Deactivated`.
+    /// A one-word summary of the connection's state, one of [`Phase`] (set with
+    /// [`HrisConnectionStatus::set_phase`]).
+    // The schema's description is built from `Phase::ALL`, so `kubectl explain` lists exactly the
+    // values the controller writes.
+    #[schemars(description = Phase::description())]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
     /// When the next scheduled run starts.
@@ -24,7 +28,18 @@ pub struct HrisConnectionStatus {
     /// The scheduled time the last scheduled run stood for (the schedule's anchor).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_schedule_time: Option<Time>,
-    /// The last run that applied changes.
+    /// When the last finished run of either kind (sync or simulation) finished. The `Last Run`
+    /// column of `kubectl get hrisconnections`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run_time: Option<Time>,
+    /// `Simulate` or `Apply`: the kind of the last finished run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run_kind: Option<String>,
+    /// `Succeeded`, `Failed` or `Withheld`: the result of the last finished run of either kind.
+    /// The `Result` column of `kubectl get hrisconnections`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run_result: Option<RunResult>,
+    /// The last run that applied changes (a `Simulate` connection has none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync: Option<RunStatus>,
     /// The last simulation.
@@ -45,14 +60,92 @@ pub struct HrisConnectionStatus {
     pub active_job: Option<String>,
 }
 
-/// Outcome of a run.
+impl HrisConnectionStatus {
+    /// Sets `phase`; the only way the controller writes it.
+    pub fn set_phase(&mut self, phase: Phase) {
+        self.phase = Some(phase.as_str().to_owned());
+    }
+}
+
+/// Every value of `status.phase`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting for the next scheduled or requested run; the last one did not fail.
+    Idle,
+    /// A sync Job is running.
+    Running,
+    /// A simulation's plan waits for approval before it is applied.
+    AwaitingApproval,
+    /// `spec.mode` is `Deactivated`: nothing runs.
+    Deactivated,
+    /// The last run withheld changes until a person approves its plan.
+    Withheld,
+    /// The last run failed, or the spec cannot be used.
+    Failed,
+}
+
+impl Phase {
+    /// Every phase, in the order the schema describes them.
+    pub const ALL: [Phase; 6] = [
+        Phase::Idle,
+        Phase::Running,
+        Phase::AwaitingApproval,
+        Phase::Deactivated,
+        Phase::Withheld,
+        Phase::Failed,
+    ];
+
+    /// The value written to `status.phase`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Idle => "Idle",
+            Phase::Running => "Running",
+            Phase::AwaitingApproval => "AwaitingApproval",
+            Phase::Deactivated => "Deactivated",
+            Phase::Withheld => "Withheld",
+            Phase::Failed => "Failed",
+        }
+    }
+
+    /// What the phase means, for the schema's description.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Phase::Idle => "waiting for the next run; the last one did not fail",
+            Phase::Running => "a sync Job is running",
+            Phase::AwaitingApproval => {
+                "a simulated plan waits for approval (hris-operator.io/approve-plan) before it is applied"
+            }
+            Phase::Deactivated => "spec.mode is Deactivated, nothing runs",
+            Phase::Withheld => {
+                "the last run withheld changes until a person approves its plan hash"
+            }
+            Phase::Failed => "the last run failed, or the spec cannot be used (see conditions)",
+        }
+    }
+
+    /// The description of `status.phase`: every phase and what it means.
+    pub fn description() -> String {
+        let phases: Vec<String> = Phase::ALL
+            .iter()
+            .map(|phase| format!("`{}` ({})", phase.as_str(), phase.meaning()))
+            .collect();
+        format!(
+            "A one-word summary of the connection's state: {}. Absent until the controller first \
+             reconciles the connection.",
+            phases.join(", ")
+        )
+    }
+}
+
+/// How a run ended: `Succeeded`, `Failed`, or `Withheld` (a safeguard held changes back until a
+/// person approves the plan hash).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
 pub enum RunResult {
     /// Every planned change was made (or, for a simulation, planned).
     Succeeded,
     /// The run failed; nothing after the failure was applied.
     Failed,
-    /// A safeguard withheld the removals; creates and updates went through.
+    /// A safeguard withheld the changes it guards; the other changes went through.
     Withheld,
 }
 

@@ -29,12 +29,15 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Name of [`Outcome::Failed`] in reports, also of every row of `errors.csv`.
+    pub const FAILED: &'static str = "failed";
+
     /// Name in reports.
     pub fn as_str(&self) -> &'static str {
         match self {
             Outcome::Planned => "planned",
             Outcome::Applied => "applied",
-            Outcome::Failed(_) => "failed",
+            Outcome::Failed(_) => Outcome::FAILED,
             Outcome::Withheld => "withheld",
         }
     }

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use jiff::civil::Date;
 use serde_json::Value;
 
-use super::model::Employee;
+use super::model::{EmailType, Employee};
 
 /// A canonical employee field, or a dotted path into custom fields.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,6 +22,10 @@ pub enum Field {
     PreferredName,
     /// `email`: the address chosen by the email policy.
     Email,
+    /// `primaryEmail`, `workEmail`, `secondaryEmail`, `personalEmail`, `otherEmail`: the
+    /// employee's address of that type, whatever the email policy chooses (the names `fields`
+    /// shows for a source's address fields).
+    TypedEmail(EmailType),
     /// `employmentStatus`
     EmploymentStatus,
     /// `startDate`
@@ -43,13 +47,18 @@ pub enum Field {
 }
 
 /// Every canonical field but the custom ones, in the order of [`FIELD_NAMES`].
-pub const STANDARD_FIELDS: [Field; 14] = [
+pub const STANDARD_FIELDS: [Field; 19] = [
     Field::Id,
     Field::EmployeeNumber,
     Field::FirstName,
     Field::LastName,
     Field::PreferredName,
     Field::Email,
+    Field::TypedEmail(EmailType::Primary),
+    Field::TypedEmail(EmailType::Work),
+    Field::TypedEmail(EmailType::Secondary),
+    Field::TypedEmail(EmailType::Personal),
+    Field::TypedEmail(EmailType::Other),
     Field::EmploymentStatus,
     Field::StartDate,
     Field::EndDate,
@@ -62,7 +71,7 @@ pub const STANDARD_FIELDS: [Field; 14] = [
 
 /// The canonical field names, for error messages and docs.
 pub const FIELD_NAMES: &str = "id, employeeNumber, firstName, lastName, preferredName, email, \
-employmentStatus, startDate, endDate, managerId, department, title, location, preferredLanguage, \
+primaryEmail, workEmail, secondaryEmail, personalEmail, otherEmail, employmentStatus, startDate, endDate, managerId, department, title, location, preferredLanguage, \
 customFields.<name>[.<name>...]";
 
 /// The value of a field for one employee.
@@ -88,6 +97,11 @@ impl Field {
             "lastName" => Field::LastName,
             "preferredName" => Field::PreferredName,
             "email" => Field::Email,
+            "primaryEmail" => Field::TypedEmail(EmailType::Primary),
+            "workEmail" => Field::TypedEmail(EmailType::Work),
+            "secondaryEmail" => Field::TypedEmail(EmailType::Secondary),
+            "personalEmail" => Field::TypedEmail(EmailType::Personal),
+            "otherEmail" => Field::TypedEmail(EmailType::Other),
             "employmentStatus" => Field::EmploymentStatus,
             "startDate" => Field::StartDate,
             "endDate" => Field::EndDate,
@@ -130,6 +144,13 @@ impl Field {
             Field::LastName => FieldValue::Text(&employee.last_name),
             Field::PreferredName => text(employee.preferred_name.as_ref()),
             Field::Email => email.map_or(FieldValue::Missing, FieldValue::Text),
+            Field::TypedEmail(kind) => employee
+                .emails
+                .iter()
+                .find(|e| e.kind == *kind && !e.address.is_empty())
+                .map_or(FieldValue::Missing, |e| {
+                    FieldValue::Text(e.address.as_str())
+                }),
             Field::EmploymentStatus => FieldValue::Text(employee.employment_status.as_str()),
             Field::StartDate => employee
                 .start_date
@@ -167,6 +188,11 @@ impl std::fmt::Display for Field {
             Field::LastName => "lastName",
             Field::PreferredName => "preferredName",
             Field::Email => "email",
+            Field::TypedEmail(EmailType::Primary) => "primaryEmail",
+            Field::TypedEmail(EmailType::Work) => "workEmail",
+            Field::TypedEmail(EmailType::Secondary) => "secondaryEmail",
+            Field::TypedEmail(EmailType::Personal) => "personalEmail",
+            Field::TypedEmail(EmailType::Other) => "otherEmail",
             Field::EmploymentStatus => "employmentStatus",
             Field::StartDate => "startDate",
             Field::EndDate => "endDate",
@@ -273,6 +299,26 @@ mod tests {
         }
         let custom = Field::parse("customFields.address.city").unwrap();
         assert_eq!(custom.to_string(), "customFields.address.city");
+    }
+
+    #[test]
+    fn a_typed_email_field_reads_that_address_whatever_the_policy_picks() {
+        let mut employee = Employee::new("1", "A", "B", EmploymentStatus::Active);
+        employee.emails.push(crate::sync::model::Email {
+            address: "a@home.example".into(),
+            kind: EmailType::Personal,
+        });
+        employee.emails.push(crate::sync::model::Email {
+            address: "a@corp.example".into(),
+            kind: EmailType::Work,
+        });
+        let work = Field::parse("workEmail").unwrap();
+        assert_eq!(
+            work.get(&employee, Some("a@home.example")),
+            FieldValue::Text("a@corp.example")
+        );
+        let other = Field::parse("otherEmail").unwrap();
+        assert_eq!(other.get(&employee, None), FieldValue::Missing);
     }
 
     #[test]

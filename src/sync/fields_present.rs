@@ -232,6 +232,7 @@ mod tests {
                 "firstName",
                 "id",
                 "lastName",
+                "personalEmail",
             ]
         );
         let message = error.to_string();

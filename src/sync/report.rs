@@ -256,6 +256,16 @@ impl SafeWriter {
     }
 }
 
+/// The `outcome` of a row of `conflicts.csv` or `skipped.csv`: in a simulation `planned`, as every
+/// row of a simulation is (it reports what an apply would); in an apply `untouched_as`, since
+/// those people were left as they were.
+fn untouched(mode: RunMode, untouched_as: &'static str) -> &'static str {
+    match mode {
+        RunMode::Simulate => Outcome::Planned.as_str(),
+        RunMode::Apply => untouched_as,
+    }
+}
+
 /// Writes every report file into `dir` (created if missing). Files are always written, empty
 /// ones with just their header, so a reader can rely on them.
 pub fn write_reports(
@@ -368,6 +378,7 @@ pub fn write_reports(
 
     let mut conflicts = writer("conflicts.csv")?;
     conflicts.write_record([
+        "outcome",
         "employeeId",
         "email",
         "kind",
@@ -380,6 +391,7 @@ pub fn write_reports(
             ids.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(" ")
         };
         conflicts.write_record([
+            untouched(summary.mode, "conflict"),
             conflict.employee_id.as_str(),
             conflict.email.as_deref().unwrap_or(""),
             &format!("{:?}", conflict.kind),
@@ -391,9 +403,10 @@ pub fn write_reports(
     conflicts.flush()?;
 
     let mut skipped = writer("skipped.csv")?;
-    skipped.write_record(["employeeId", "externalId", "reason"])?;
+    skipped.write_record(["outcome", "employeeId", "externalId", "reason"])?;
     for skip in &plan.skipped {
         skipped.write_record([
+            untouched(summary.mode, "skipped"),
             &id(&skip.employee_id),
             skip.external_id.as_str(),
             &skip.reason.describe(),
@@ -402,7 +415,10 @@ pub fn write_reports(
     skipped.flush()?;
 
     let mut errors = writer("errors.csv")?;
+    // Every row is a failure that happened, in a simulation too (a simulation reads the source).
+    let failed = Outcome::FAILED;
     errors.write_record([
+        "outcome",
         "stage",
         "line",
         "employeeId",
@@ -412,6 +428,7 @@ pub fn write_reports(
     ])?;
     for error in record_errors {
         errors.write_record([
+            failed,
             "source",
             &error.line.map(|l| l.to_string()).unwrap_or_default(),
             &id(&error.employee_id),
@@ -423,6 +440,7 @@ pub fn write_reports(
     for (change, outcome) in rows() {
         if let Outcome::Failed(error) = outcome {
             errors.write_record([
+                failed,
                 "target",
                 "",
                 &id(&change.employee_id),
@@ -434,6 +452,7 @@ pub fn write_reports(
     }
     for failure in &applied.link_failures {
         errors.write_record([
+            failed,
             "target",
             "",
             "",

@@ -32,8 +32,8 @@ pub struct HiBobSource {
     reference_employee_id: Option<String>,
 }
 
-/// Which HiBob field feeds which canonical field (some field ids are unconfirmed: see the
-/// README), plus the mapped custom fields.
+/// Which HiBob field feeds which canonical field (tenants differ: `hris-operator fields` lists
+/// the ids a tenant returns), plus the mapped custom fields.
 pub fn columns(custom: &BTreeMap<String, String>) -> Columns {
     let some = |s: &str| Some(s.to_owned());
     Columns {

@@ -707,6 +707,37 @@ mod tests {
     use jiff::civil::date;
     use serde_json::json;
 
+    #[test]
+    fn every_canonical_name_a_source_feeds_is_a_field_a_mapping_takes() {
+        let some = |column: &str| Some(column.to_owned());
+        let every = Columns {
+            id: "a".into(),
+            employee_number: some("b"),
+            first_name: some("c"),
+            last_name: some("d"),
+            preferred_name: some("e"),
+            work_email: some("f"),
+            personal_email: some("g"),
+            employment_status: some("h"),
+            start_date: some("i"),
+            end_date: some("j"),
+            manager_id: some("k"),
+            department: some("l"),
+            title: some("m"),
+            location: some("n"),
+            preferred_language: some("o"),
+            custom: vec![("cost.center".into(), "p".into())],
+            ..Columns::default()
+        };
+        let feeds = every.feeds();
+        assert_eq!(feeds.len(), 16);
+        for (_, canonical) in feeds {
+            let field = crate::sync::field::Field::parse(&canonical)
+                .unwrap_or_else(|e| panic!("`fields` shows {canonical}, which maps as: {e}"));
+            assert_eq!(field.to_string(), canonical);
+        }
+    }
+
     fn columns() -> Columns {
         Columns {
             id: "id".into(),

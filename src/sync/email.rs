@@ -20,7 +20,6 @@ use icu_normalizer::ComposingNormalizerBorrowed;
 
 /// The key two addresses share exactly when they are the same address.
 pub fn email_key(address: &str) -> Cow<'_, str> {
-    let address = address.trim();
     if address.is_ascii() {
         return if address.bytes().any(|b| b.is_ascii_uppercase()) {
             Cow::Owned(address.to_ascii_lowercase())
@@ -46,10 +45,15 @@ pub fn email_key(address: &str) -> Cow<'_, str> {
 }
 
 /// Whether two addresses are the same address.
+///
+/// Addresses are compared as given: the email the planner picks is already trimmed.
 pub fn same_email(a: &str, b: &str) -> bool {
-    let (a, b) = (a.trim(), b.trim());
+    // Plan-sized hot path: most pairs are equal ASCII or differ at once.
+    if a.len() == b.len() && a.as_bytes().eq_ignore_ascii_case(b.as_bytes()) {
+        return true;
+    }
     if a.is_ascii() && b.is_ascii() {
-        return a.eq_ignore_ascii_case(b);
+        return false;
     }
     email_key(a) == email_key(b)
 }
@@ -68,8 +72,8 @@ impl Eq for EmailKey<'_> {}
 
 impl Hash for EmailKey<'_> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        let address = self.0.trim();
-        if address.is_ascii() && address.len() <= 128 {
+        let address = self.0;
+        if address.len() <= 128 && address.is_ascii() {
             let mut folded = [0u8; 128];
             for (slot, byte) in folded.iter_mut().zip(address.bytes()) {
                 *slot = byte.to_ascii_lowercase();

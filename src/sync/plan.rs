@@ -1437,12 +1437,13 @@ pub fn plan_hash(changes: &[Change]) -> String {
 /// ends in a separator, and the rest must not contain it: `acme:contractors:C1` belongs to the
 /// connection of `acme:contractors:`, not to that of `acme:`.
 fn owned_id<'u>(prefix: &str, user: &'u DirectoryUser) -> Option<&'u str> {
-    let separator = prefix.chars().last()?;
+    // The separator is ASCII (the policy allows : / | # only), so a byte search finds it.
+    let separator = *prefix.as_bytes().last()?;
     user.external_id
         .as_deref()
         .filter(|id| has_prefix_ignore_case(id, prefix))
         .map(|id| &id[prefix.len()..])
-        .filter(|rest| !rest.is_empty() && !rest.contains(separator))
+        .filter(|rest| !rest.is_empty() && !rest.bytes().any(|b| b == separator))
 }
 
 fn has_prefix_ignore_case(value: &str, prefix: &str) -> bool {

@@ -1,4 +1,4 @@
-//! The sync rules of DESIGN §4, one test per rule, through the pure planner.
+//! The sync rules of the README, one test per rule, through the pure planner.
 
 mod common;
 

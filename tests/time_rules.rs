@@ -1,4 +1,4 @@
-//! Lifecycle time rules (DESIGN §4): one evaluation date per run, the calendar date of the
+//! Lifecycle time rules: one evaluation date per run, the calendar date of the
 //! run's instant in `schedule.timeZone`. Dates flip at local midnight (tested one second either
 //! side), daylight-saving nights included, and day and month offsets count calendar days.
 //!

@@ -57,7 +57,7 @@ pub struct Finished {
 pub struct EventNote {
     /// `Normal` or `Warning`.
     pub warning: bool,
-    /// The reason, one of DESIGN §1's.
+    /// The reason: one of the Event reasons the README lists.
     pub reason: &'static str,
     /// A short note: counts and hashes only.
     pub message: String,

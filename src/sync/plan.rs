@@ -1,7 +1,8 @@
 //! Planning: employees + directory users → the changes that bring the directory in step.
 //!
-//! Pure: no I/O, no clock (the evaluation date is an input). Every rule of DESIGN §4 that
-//! concerns *what* to change lives here; *how* to change it is the apply step's.
+//! Pure: no I/O, no clock (the evaluation date is an input). Every sync rule of the README's
+//! "How users are synced" that concerns *what* to change lives here; *how* to change it is the
+//! apply step's.
 
 use std::{
     cell::OnceCell,

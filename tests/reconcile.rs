@@ -82,6 +82,27 @@ fn list(kind: &str, items: Vec<Value>) -> Value {
 }
 
 /// Answers the Jobs list, then returns the next request.
+/// A run's counts that changed nothing.
+fn no_changes() -> Value {
+    json!({"created": 0, "updated": 0, "deactivated": 0, "deleted": 0, "unchanged": 0,
+           "skipped": 0, "conflicts": 0, "errors": 0})
+}
+
+/// A Simulate connection whose status already records these simulation Jobs, newest first.
+fn with_history(jobs: impl Iterator<Item = String>) -> HrisConnection {
+    let history: Vec<Value> = jobs
+        .map(|job| {
+            json!({"kind": "Simulate", "jobName": job, "result": "Succeeded",
+                          "counts": no_changes()})
+        })
+        .collect();
+    connection(
+        "Simulate",
+        json!({"history": history,
+               "lastSimulation": {"generation": 1, "result": "Succeeded", "counts": no_changes()}}),
+    )
+}
+
 /// The ownerReference the controller puts on the Jobs of the connection `acme`.
 fn owner_of_jobs() -> Value {
     json!({"apiVersion": "hris-operator.io/v1alpha1", "kind": "HrisConnection", "name": "acme",
@@ -406,18 +427,7 @@ async fn runs_beyond_the_history_limits_are_forgotten_with_their_reports() {
                                        "lastTransitionTime": format!("2026-11-22T0{n}:00:00Z")}]}
         })
     };
-    let history: Vec<Value> = (1..=5)
-        .rev()
-        .map(|n| json!({"kind": "Simulate", "jobName": format!("acme-sim-1-r{n}"), "result": "Succeeded",
-                        "counts": {"created": 0, "updated": 0, "deactivated": 0, "deleted": 0, "unchanged": 0,
-                                   "skipped": 0, "conflicts": 0, "errors": 0}}))
-        .collect();
-    let mut connection = connection(
-        "Simulate",
-        json!({"history": history, "lastSimulation": {"generation": 1, "result": "Succeeded",
-               "counts": {"created": 0, "updated": 0, "deactivated": 0, "deleted": 0, "unchanged": 0,
-                          "skipped": 0, "conflicts": 0, "errors": 0}}}),
-    );
+    let mut connection = with_history((1..=5).rev().map(|n| format!("acme-sim-1-r{n}")));
     connection.spec.history_limits.successful = 2;
 
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
@@ -645,18 +655,7 @@ async fn a_run_is_recorded_once_however_many_jobs_the_limits_keep() {
             job
         })
         .collect();
-    let history: Vec<Value> = (4..=13)
-        .rev()
-        .map(|n| json!({"kind": "Simulate", "jobName": format!("acme-sim-1-r{n:02}"), "result": "Succeeded",
-                        "counts": {"created": 0, "updated": 0, "deactivated": 0, "deleted": 0, "unchanged": 0,
-                                   "skipped": 0, "conflicts": 0, "errors": 0}}))
-        .collect();
-    let mut connection = connection(
-        "Simulate",
-        json!({"history": history, "lastSimulation": {"generation": 1, "result": "Succeeded",
-               "counts": {"created": 0, "updated": 0, "deactivated": 0, "deleted": 0, "unchanged": 0,
-                          "skipped": 0, "conflicts": 0, "errors": 0}}}),
-    );
+    let mut connection = with_history((4..=13).rev().map(|n| format!("acme-sim-1-r{n:02}")));
     connection.spec.history_limits.successful = 10;
     connection.spec.history_limits.failed = 10;
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();

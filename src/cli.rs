@@ -57,7 +57,7 @@ pub enum Command {
     Crd,
     /// Serve an emulator of a target API on this machine, for samples and trials.
     #[command(subcommand)]
-    Emulate(Emulator),
+    Emulate(crate::emulators::serve::Emulator),
     /// Print the version.
     Version,
 }
@@ -165,57 +165,6 @@ pub struct ReportArgs {
     pub sync: bool,
 }
 
-/// Emulators `emulate` can serve.
-#[derive(Subcommand, Debug)]
-pub enum Emulator {
-    /// A SCIM 2.0 service provider holding users in memory.
-    Scim {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1")]
-        host: String,
-        /// Port to listen on (0: any free port, printed at start).
-        #[arg(long, default_value_t = 8090)]
-        port: u16,
-        /// Bearer token the emulator accepts.
-        #[arg(long, default_value = "demo-token")]
-        token: String,
-        /// Requests a second before it answers 429 (default: unlimited).
-        #[arg(long)]
-        requests_per_second: Option<f64>,
-    },
-    /// Merge's HRIS API, serving synthetic employees.
-    Merge(HrEmulatorArgs),
-    /// BambooHR's API (datasets, meta fields), serving synthetic employees.
-    #[command(name = "bamboohr")]
-    BambooHr(HrEmulatorArgs),
-    /// Personio's API v1, serving synthetic employees.
-    Personio(HrEmulatorArgs),
-    /// HiBob's people search, serving synthetic employees.
-    #[command(name = "hibob")]
-    HiBob(HrEmulatorArgs),
-    /// An AFAS Profit GetConnector, serving synthetic employees.
-    Afas(HrEmulatorArgs),
-    /// A Workday RaaS report, serving synthetic employees.
-    Workday(HrEmulatorArgs),
-}
-
-/// Arguments of the HR API emulators.
-#[derive(Args, Debug)]
-pub struct HrEmulatorArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub host: String,
-    /// Port to listen on (0: any free port, printed at start).
-    #[arg(long, default_value_t = 0)]
-    pub port: u16,
-    /// How many synthetic employees to serve.
-    #[arg(long, default_value_t = 25)]
-    pub employees: usize,
-    /// Requests a second before it throttles (default: unlimited).
-    #[arg(long)]
-    pub requests_per_second: Option<f64>,
-}
-
 /// Arguments of `simulate` and `apply`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -264,43 +213,8 @@ pub async fn main(cli: Cli) -> ExitCode {
             println!("hris-operator {}", env!("CARGO_PKG_VERSION"));
             ExitCode::SUCCESS
         }
-        Command::Emulate(Emulator::Scim {
-            host,
-            port,
-            token,
-            requests_per_second,
-        }) => {
-            let listener = match tokio::net::TcpListener::bind((host.as_str(), port)).await {
-                Ok(listener) => listener,
-                Err(error) => {
-                    eprintln!("error: cannot listen on {host}:{port}: {error}");
-                    return ExitCode::from(EXIT_FAILED);
-                }
-            };
-            let address = listener
-                .local_addr()
-                .map(|a| a.to_string())
-                .unwrap_or_default();
-            print_quietly(&format!("SCIM emulator on http://{address}/scim/v2\n"));
-            let config = crate::emulators::scim::ScimConfig {
-                token,
-                requests_per_second,
-                burst: 20,
-                ..Default::default()
-            };
-            tokio::select! {
-                served = crate::emulators::scim::serve(config, listener) => match served {
-                    Ok(()) => ExitCode::SUCCESS,
-                    Err(error) => {
-                        eprintln!("error: the emulator stopped: {error}");
-                        ExitCode::from(EXIT_FAILED)
-                    }
-                },
-                _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
-            }
-        }
         Command::Controller(args) => run_controller(args).await,
-        Command::Emulate(emulator) => emulate_hr(emulator).await,
+        Command::Emulate(emulator) => crate::emulators::serve::serve(emulator).await,
         Command::Fields(args) => list_fields(args).await,
         Command::Sync(args) => sync_in_cluster(args).await,
         Command::Report(args) => report_from_cluster(args).await,
@@ -366,141 +280,6 @@ fn context_of(
         config_maps: config_maps_dir
             .map(ConfigMapResolver::from_dir)
             .unwrap_or_else(ConfigMapResolver::none),
-    }
-}
-
-async fn emulate_hr(emulator: Emulator) -> ExitCode {
-    use crate::emulators::{afas, bamboohr, hibob, hr, merge, personio, workday};
-    let args = match &emulator {
-        Emulator::Scim { .. } => unreachable!("served above"),
-        Emulator::Merge(a)
-        | Emulator::BambooHr(a)
-        | Emulator::Personio(a)
-        | Emulator::HiBob(a)
-        | Emulator::Afas(a)
-        | Emulator::Workday(a) => a,
-    };
-    let listener = match tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!(
-                "error: cannot listen on {}:{}: {error}",
-                args.host, args.port
-            );
-            return ExitCode::from(EXIT_FAILED);
-        }
-    };
-    let employees = hr::demo_employees(args.employees);
-    let common = hr::CommonConfig {
-        requests_per_second: args.requests_per_second,
-        burst: args
-            .requests_per_second
-            .map_or(1, |r| r.ceil().max(1.0) as u32),
-        ..hr::CommonConfig::default()
-    };
-    let started = match &emulator {
-        Emulator::Scim { .. } => unreachable!("served above"),
-        Emulator::Merge(_) => {
-            let config = merge::MergeConfig {
-                records: merge::records(&employees),
-                common,
-                ..Default::default()
-            };
-            let note = format!(
-                "API key `{}`, account token `{}`",
-                config.api_key, config.account_token
-            );
-            merge::start_on(config, listener)
-                .await
-                .map(|e| ("Merge", e, note))
-        }
-        Emulator::BambooHr(_) => {
-            let config = bamboohr::BambooConfig {
-                records: bamboohr::records(&employees),
-                common,
-                ..Default::default()
-            };
-            let note = format!("API key `{}`", config.api_key);
-            bamboohr::start_on(config, listener)
-                .await
-                .map(|e| ("BambooHR", e, note))
-        }
-        Emulator::Personio(_) => {
-            let config = personio::PersonioConfig {
-                records: personio::records(&employees),
-                common,
-                ..Default::default()
-            };
-            let note = format!(
-                "client id `{}`, client secret `{}`",
-                config.client_id, config.client_secret
-            );
-            personio::start_on(config, listener)
-                .await
-                .map(|e| ("Personio", e, note))
-        }
-        Emulator::HiBob(_) => {
-            let config = hibob::HiBobConfig {
-                records: hibob::records(&employees),
-                common,
-                ..Default::default()
-            };
-            let note = format!(
-                "serviceUserId `{}`, token `{}`",
-                config.service_user_id, config.token
-            );
-            hibob::start_on(config, listener)
-                .await
-                .map(|e| ("HiBob", e, note))
-        }
-        Emulator::Afas(_) => {
-            let config = afas::AfasConfig {
-                records: afas::records(&employees),
-                common,
-                ..Default::default()
-            };
-            let note = format!(
-                "getConnector `{}`, token XML `{}`",
-                config.connector, config.token
-            );
-            afas::start_on(config, listener)
-                .await
-                .map(|e| ("AFAS", e, note))
-        }
-        Emulator::Workday(_) => {
-            let config = workday::WorkdayConfig {
-                records: workday::records(&employees),
-                common,
-                ..Default::default()
-            };
-            let note = format!(
-                "tenant `{}`, reportOwner `{}`, reportName `{}`, username `{}`, password `{}`",
-                workday::TENANT,
-                config.owner,
-                config.report,
-                config.username,
-                config.password
-            );
-            workday::start_on(config, listener)
-                .await
-                .map(|e| ("Workday", e, note))
-        }
-    };
-    match started {
-        Ok((name, handle, note)) => {
-            print_quietly(&format!(
-                "{name} emulator on {} ({} employees); baseUrl as printed; demo credentials: {note}\n",
-                handle.base_url(),
-                args.employees
-            ));
-            let _ = tokio::signal::ctrl_c().await;
-            drop(handle);
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("error: the emulator did not start: {error}");
-            ExitCode::from(EXIT_FAILED)
-        }
     }
 }
 
@@ -587,6 +366,9 @@ async fn list_fields(args: FieldsArgs) -> ExitCode {
     match listed {
         Ok(fields) => {
             print_quietly(&fields_table(&fields));
+            if let Some(warning) = missing_fields_warning(&fields) {
+                eprintln!("{warning}");
+            }
             ExitCode::SUCCESS
         }
         Err(error) => {
@@ -596,7 +378,29 @@ async fn list_fields(args: FieldsArgs) -> ExitCode {
     }
 }
 
-/// The fields as a table: FIELD, FEEDS (the canonical field), EXAMPLE.
+/// A warning naming the fields the spec reads that the source does not have, if any.
+pub fn missing_fields_warning(fields: &[crate::connectors::source::SourceField]) -> Option<String> {
+    let missing: Vec<String> = fields
+        .iter()
+        .filter(|f| !f.found)
+        .map(|f| match &f.feeds {
+            Some(feeds) => format!("{} (for {feeds})", f.name),
+            None => f.name.clone(),
+        })
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "warning: the spec reads {} field(s) the source's example record does not have: {}. \
+             Check their spelling against the FIELD column above, or set the source's \
+             referenceEmployeeId to an employee who has them.",
+            missing.len(),
+            missing.join(", ")
+        )
+    })
+}
+
+/// The fields as a table: FIELD, FEEDS (the canonical field), EXAMPLE. A field the spec
+/// names that the source lacks shows `(not in the source)` as its example.
 pub fn fields_table(fields: &[crate::connectors::source::SourceField]) -> String {
     let example = |value: &Option<serde_json::Value>| {
         let text = match value {
@@ -617,7 +421,11 @@ pub fn fields_table(fields: &[crate::connectors::source::SourceField]) -> String
             [
                 f.name.clone(),
                 f.feeds.clone().unwrap_or_else(|| "-".into()),
-                example(&f.example),
+                if f.found {
+                    example(&f.example)
+                } else {
+                    "(not in the source)".to_owned()
+                },
             ]
         })
         .collect();

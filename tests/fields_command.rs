@@ -292,3 +292,66 @@ async fn emulate_serves_an_hr_api_that_fields_can_read() {
     );
     emulator.kill().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_warns_about_a_field_the_spec_names_that_the_source_lacks() {
+    use hris_operator::emulators::{hr, personio};
+    let emulator = personio::start(personio::PersonioConfig {
+        records: personio::records(&hr::demo_employees(3)),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    write(&secrets, "personio", "clientId", "personio-id");
+    write(&secrets, "personio", "clientSecret", "personio-secret");
+    let fields = |custom: &str| {
+        let path = manifest(
+            dir.path(),
+            &format!(
+                "{{personio: {{baseUrl: '{}', clientIdSecretRef: {{name: personio, key: clientId}}, \
+                 clientSecretSecretRef: {{name: personio, key: clientSecret}}, \
+                 personalEmailAttribute: dynamic_private_email, customFields: {{costCenter: {custom}}}}}}}",
+                emulator.base_url()
+            ),
+        );
+        std::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+            .args(["fields", "-f"])
+            .arg(&path)
+            .arg("--secrets-dir")
+            .arg(&secrets)
+            .output()
+            .unwrap()
+    };
+
+    // Spelt as the source has it: no warning, the example shown.
+    let output = fields("dynamic_cost_center");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert!(stdout.contains("CC-100"), "{stdout}");
+
+    // Misspelt: still listed (it is what the spec reads), marked, and warned about by name.
+    let output = fields("dynamic_1234567");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{stderr}");
+    let row = stdout
+        .lines()
+        .find(|line| line.starts_with("dynamic_1234567"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(row.ends_with("(not in the source)"), "{row}");
+    assert!(
+        stderr.contains("warning: the spec reads 1 field(s)")
+            && stderr.contains("dynamic_1234567 (for customFields.costCenter)"),
+        "{stderr}"
+    );
+    // Standard fields the API leaves out of a record are not warned about.
+    assert!(!stderr.contains("termination_date"), "{stderr}");
+}

@@ -87,10 +87,18 @@ pub struct GoogleEmulator {
 impl GoogleEmulator {
     /// Binds 127.0.0.1 on a random port and serves in a tokio task.
     pub async fn start(config: GoogleConfig) -> std::io::Result<GoogleEmulator> {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        Self::start_on(config, listener).await
+    }
+
+    /// Serves on a listener bound by the caller (`hris-operator emulate google`).
+    pub async fn start_on(
+        config: GoogleConfig,
+        listener: tokio::net::TcpListener,
+    ) -> std::io::Result<GoogleEmulator> {
         let public_key = pem_body(&config.public_key_pem).ok_or_else(|| {
             std::io::Error::new(std::io::ErrorKind::InvalidInput, "public_key_pem is no PEM")
         })?;
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let address = listener.local_addr()?;
         let shared = Arc::new(Shared {
             origin: format!("http://{address}"),

@@ -95,6 +95,14 @@ impl GraphEmulator {
     /// Binds 127.0.0.1 on a random port and serves in a tokio task.
     pub async fn start(config: GraphConfig) -> std::io::Result<GraphEmulator> {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        Self::start_on(config, listener).await
+    }
+
+    /// Serves on a listener bound by the caller (`hris-operator emulate graph`).
+    pub async fn start_on(
+        config: GraphConfig,
+        listener: tokio::net::TcpListener,
+    ) -> std::io::Result<GraphEmulator> {
         let address = listener.local_addr()?;
         let shared = Arc::new(Shared {
             origin: format!("http://{address}"),

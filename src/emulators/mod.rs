@@ -8,4 +8,5 @@ pub mod hr;
 pub mod merge;
 pub mod personio;
 pub mod scim;
+pub mod serve;
 pub mod workday;

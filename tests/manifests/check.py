@@ -14,7 +14,8 @@ helm-python-sdk and kubernetes-validate):
    structural schema of their own.
 4. security, RBAC, CRD copies: the Deployment's secure defaults, exact least-privilege rules,
    namespaced RBAC with watchNamespaces, and byte-identical copies of crds/hrisconnection.yaml.
-5. kustomize: `kubectl kustomize config/default` and `config/samples` render and validate.
+5. kustomize: `kubectl kustomize config/default` renders and validates; every sample in
+   `config/samples` is a valid HrisConnection.
 
 Prints one line per check and exits 1 when any check fails.
 """
@@ -600,10 +601,11 @@ def check_kustomize() -> str:
     require(crd["spec"] == expected["spec"] and crd["metadata"]["name"] == expected["metadata"]["name"],
             "the CRD rendered by config/default differs from crds/hrisconnection.yaml")
 
-    samples = kustomize("config/samples")
-    sample_counts = validate_objects(samples, "kubectl kustomize config/samples")
-    require(sample_counts["crd schema"] == 2 and len(samples) == 2,
-            f"config/samples must render the two sample HrisConnections, rendered {[name_of(o) for o in samples]}")
+    sample_files = sorted(p for p in (ROOT / "config/samples").rglob("*.yaml") if "secrets" not in p.parts)
+    samples = [doc for path in sample_files for doc in yaml.safe_load_all(path.read_text()) if doc]
+    sample_counts = validate_objects(samples, "config/samples/**/*.yaml")
+    require(sample_counts["crd schema"] == len(samples) == len(sample_files) >= 10,
+            f"every file in config/samples must be one HrisConnection, found {[name_of(o) for o in samples]}")
     return (f"config/default: {len(objects)} objects valid (kubernetes-validate {counts['kubernetes-validate']}), "
             f"same security and RBAC as the chart; config/samples: {len(samples)} HrisConnections valid against the CRD schema")
 

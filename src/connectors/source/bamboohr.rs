@@ -57,6 +57,7 @@ pub fn columns(custom: &std::collections::BTreeMap<String, String>) -> Columns {
             .collect(),
         custom_object: None,
         status_values: Vec::new(),
+        spec_named: Vec::new(),
     }
 }
 

@@ -169,6 +169,7 @@ pub fn fields(
                 .map(|raw| String::from_utf8_lossy(raw).trim().to_owned())
                 .filter(|v| !v.is_empty())
                 .map(Value::String),
+            found: true,
         })
         .collect())
 }

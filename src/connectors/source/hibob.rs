@@ -64,6 +64,7 @@ pub fn columns(custom: &BTreeMap<String, String>) -> Columns {
             ("leave".into(), EmploymentStatus::Leave),
             ("terminated".into(), EmploymentStatus::Inactive),
         ],
+        spec_named: Vec::new(),
     }
 }
 

@@ -56,6 +56,7 @@ pub fn columns() -> Columns {
         custom: Vec::new(),
         custom_object: some("custom_fields"),
         status_values: Vec::new(),
+        spec_named: Vec::new(),
     }
 }
 

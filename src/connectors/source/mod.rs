@@ -50,6 +50,10 @@ pub struct SourceField {
     /// A value from the reference employee (or the first record), if it has one. Personal
     /// data: show it on a terminal, never log it.
     pub example: Option<Value>,
+    /// Whether the source has this field: the example record holds it (even empty) or the
+    /// API's metadata lists it. `false` for a field the spec names that the source lacks —
+    /// most often a misspelt custom field.
+    pub found: bool,
 }
 
 /// Why a source could not be read.

@@ -70,6 +70,10 @@ pub fn columns(
             ("leave".into(), EmploymentStatus::Leave),
             ("inactive".into(), EmploymentStatus::Inactive),
         ],
+        spec_named: personal_email_attribute
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
     }
 }
 

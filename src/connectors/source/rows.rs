@@ -60,6 +60,9 @@ pub struct Columns {
     pub custom_object: Option<String>,
     /// Status values (lower case) and what they mean, tried before the canonical names.
     pub status_values: Vec<(String, EmploymentStatus)>,
+    /// Record fields the spec names itself (a field map entry, a personal email attribute),
+    /// besides the custom fields: `fields` warns when the source lacks one.
+    pub spec_named: Vec<String>,
 }
 
 impl Columns {
@@ -108,6 +111,28 @@ impl Columns {
                 .collect(),
             custom_object: defaults.custom_object.clone(),
             status_values,
+            spec_named: [
+                &map.id,
+                &map.employee_number,
+                &map.first_name,
+                &map.last_name,
+                &map.preferred_name,
+                &map.work_email,
+                &map.personal_email,
+                &map.employment_status,
+                &map.start_date,
+                &map.end_date,
+                &map.manager_id,
+                &map.department,
+                &map.title,
+                &map.location,
+                &map.preferred_language,
+            ]
+            .into_iter()
+            .flatten()
+            .filter(|column| !column.is_empty())
+            .cloned()
+            .collect(),
         }
     }
 
@@ -639,16 +664,24 @@ pub fn fields_of(
             flat.push((name.clone(), Value::Null));
         }
     }
+    let found = flat.len();
     let feeds = columns.feeds();
     for (column, _) in &feeds {
         if !flat.iter().any(|(n, _)| n == column) {
             flat.push((column.clone(), Value::Null));
         }
     }
+    // A standard field an API leaves out of a record is only empty; a field the spec names
+    // itself that the source lacks is most often misspelt.
+    let spec_named = |name: &str| {
+        columns.spec_named.iter().any(|c| c == name)
+            || columns.custom.iter().any(|(_, c)| c == name)
+    };
     let custom_prefix = columns.custom_object.as_ref().map(|c| format!("{c}."));
     let mut fields: Vec<SourceField> = flat
         .into_iter()
-        .map(|(name, value)| {
+        .enumerate()
+        .map(|(index, (name, value))| {
             let mut feeding: Vec<&str> = feeds
                 .iter()
                 .filter(|(column, _)| *column == name)
@@ -664,6 +697,7 @@ pub fn fields_of(
             SourceField {
                 feeds: (!feeding.is_empty()).then(|| feeding.join(", ")),
                 example: (!value.is_null()).then_some(value),
+                found: index < found || !spec_named(&name),
                 name,
             }
         })

@@ -469,6 +469,25 @@ mod tests {
         }
     }
 
+    /// What the manifest checks render the chart with (tests/manifests/values) and what
+    /// config/manager ships are settings the controller starts with.
+    #[test]
+    fn the_chart_s_and_kustomize_s_settings_are_accepted() {
+        let values: serde_json::Value = serde_saphyr::from_str(include_str!(
+            "../../tests/manifests/values/all-optional.yaml"
+        ))
+        .unwrap();
+        let written = serde_json::to_string(&values["sync"]["pod"]).unwrap();
+        let settings = SyncPodSettings::parse(&written).unwrap();
+        assert_eq!(settings.env.len(), 2);
+        assert_eq!(settings.priority_class_name, "batch-low");
+        assert!(settings.affinity.is_some() && settings.resources.is_some());
+        assert_eq!(
+            SyncPodSettings::parse(include_str!("../../config/manager/sync-pod.yaml")).unwrap(),
+            SyncPodSettings::default()
+        );
+    }
+
     #[test]
     fn quantities_and_names_as_kubernetes_reads_them() {
         for good in [

@@ -98,6 +98,11 @@ pub struct ControllerArgs {
     /// Log level of the sync containers (their RUST_LOG).
     #[arg(long, env = "HRIS_SYNC_LOG_LEVEL", default_value = "info")]
     pub sync_log_level: String,
+    /// A YAML or JSON file of settings for every sync Pod (env, nodeSelector, tolerations,
+    /// affinity, topologySpreadConstraints, priorityClassName, labels, annotations, resources),
+    /// checked at start: the chart's `sync.pod` values.
+    #[arg(long, env = "HRIS_SYNC_POD_SETTINGS", value_name = "FILE")]
+    pub sync_pod_settings: Option<PathBuf>,
     /// Seconds Kubernetes keeps a finished Job the controller has not pruned.
     #[arg(long, default_value_t = 86_400)]
     pub job_ttl_seconds: i32,
@@ -225,9 +230,20 @@ pub async fn main(cli: Cli) -> ExitCode {
 
 async fn run_controller(args: ControllerArgs) -> ExitCode {
     use crate::controller::{
-        job::JobDefaults,
+        job::{JobDefaults, overridden_settings},
         leader::LeaseTiming,
         operator::{OperatorConfig, run},
+        sync_pod::SyncPodSettings,
+    };
+    let pod = match &args.sync_pod_settings {
+        None => SyncPodSettings::default(),
+        Some(path) => match SyncPodSettings::load(path) {
+            Ok(settings) => settings,
+            Err(error) => {
+                eprintln!("error: --sync-pod-settings {}: {error}", path.display());
+                return ExitCode::from(EXIT_INVALID);
+            }
+        },
     };
     let identity = std::env::var("POD_NAME")
         .or_else(|_| std::env::var("HOSTNAME"))
@@ -254,9 +270,16 @@ async fn run_controller(args: ControllerArgs) -> ExitCode {
                 .collect(),
             ttl_seconds_after_finished: args.job_ttl_seconds,
             log_level: args.sync_log_level,
+            pod,
         },
         starting_deadline: std::time::Duration::from_secs(args.starting_deadline_seconds),
     };
+    for field in overridden_settings(&config.defaults) {
+        tracing::warn!(
+            field,
+            "a sync Pod setting is the controller's own; the controller's value wins"
+        );
+    }
     match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -1,7 +1,7 @@
 //! What `simulate`, `apply` and `fields` refuse, through the real binary, and how they say it:
 //! each message names the file and what to change, and a refusal comes before anything is
 //! written (exit code 2). Also: a report that cannot be written after an apply says the target
-//! was changed.
+//! was changed, and `controller` refuses sync Pod settings it cannot use before it starts.
 
 use std::{
     path::{Path, PathBuf},
@@ -154,6 +154,52 @@ fn a_missing_manifest_is_a_usage_error() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}
+
+/// The controller reads the sync Pod settings (the chart's `sync.pod`) before it contacts the
+/// cluster, and stops at once, naming the field, when they would fail every Job.
+#[test]
+fn the_controller_refuses_sync_pod_settings_it_cannot_use_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("sync-pod.yaml");
+    let cases = [
+        (
+            "{tolerations: [{key: dedicated, operator: Equals}]}",
+            "tolerations[0]: operator `Equals` is not Exists or Equal",
+        ),
+        (
+            "{env: [{name: HTTPS_PROXY, value: 'http://proxy:3128'}], nodeSelectr: {a: b}}",
+            "nodeSelectr: is not a field here",
+        ),
+        ("{env: [{value: x}]}", "env[0].name: is required"),
+    ];
+    for (text, expected) in cases {
+        std::fs::write(&settings, text).unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+            .args(["controller", "--sync-pod-settings"])
+            .arg(&settings)
+            .env("KUBECONFIG", dir.path().join("no-kubeconfig"))
+            .output()
+            .unwrap();
+        let message = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{text}: {message}");
+        assert!(
+            message.contains(&format!("--sync-pod-settings {}", settings.display()))
+                && message.contains(expected),
+            "expected `{expected}` in:\n{message}"
+        );
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .args(["controller", "--sync-pod-settings"])
+        .arg(dir.path().join("missing.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("cannot read it"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]

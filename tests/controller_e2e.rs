@@ -320,6 +320,15 @@ async fn the_controller_runs_simulations_and_reports_them_in_status() {
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = kmock.kubeconfig(dir.path());
     let client = kmock.client();
+    // The sync Pod settings as the chart mounts them (its sync.pod values).
+    let pod_settings = dir.path().join("sync-pod.yaml");
+    std::fs::write(
+        &pod_settings,
+        "env:\n- {name: HTTPS_PROXY, value: 'http://proxy.corp.example:3128'}\n\
+         tolerations:\n- {key: dedicated, operator: Equal, value: batch, effect: NoSchedule}\n\
+         labels: {team: identity, app.kubernetes.io/component: other}\n",
+    )
+    .unwrap();
     let controller = ControllerProcess::start(
         &kubeconfig,
         &["--leader-elect", "--namespaces", NAMESPACE],
@@ -328,6 +337,7 @@ async fn the_controller_runs_simulations_and_reports_them_in_status() {
             ("POD_NAME", "hris-operator-e2e-0"),
             ("HRIS_SYNC_IMAGE", SYNC_IMAGE),
             ("HRIS_SYNC_IMAGE_PULL_SECRETS", "regcred"),
+            ("HRIS_SYNC_POD_SETTINGS", pod_settings.to_str().unwrap()),
         ],
     );
     let http = http_client();
@@ -378,8 +388,29 @@ async fn the_controller_runs_simulations_and_reports_them_in_status() {
         ("HrisConnection", "uid-acme")
     );
     assert_eq!(owner.controller, Some(true));
-    let pod = job.spec.as_ref().unwrap().template.spec.as_ref().unwrap();
+    let template = &job.spec.as_ref().unwrap().template;
+    let pod = template.spec.as_ref().unwrap();
     assert_eq!(pod.service_account_name.as_deref(), Some("acme-sync"));
+    // The sync Pod settings are in the Job; the controller's own label is not overridden.
+    let labels = template.metadata.as_ref().unwrap().labels.as_ref().unwrap();
+    assert_eq!(
+        (
+            labels["team"].as_str(),
+            labels["app.kubernetes.io/component"].as_str()
+        ),
+        ("identity", "sync")
+    );
+    assert!(
+        pod.containers[0]
+            .env
+            .iter()
+            .flatten()
+            .any(|var| var.name == "HTTPS_PROXY")
+    );
+    assert_eq!(
+        pod.tolerations.as_ref().unwrap()[0].key.as_deref(),
+        Some("dedicated")
+    );
     assert_eq!(
         pod.image_pull_secrets
             .iter()

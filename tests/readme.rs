@@ -1,6 +1,7 @@
 //! The README against the program: every command it shows names subcommands and flags that
 //! exist (and parses, when it is a concrete command rather than a synopsis), every file it links
-//! to is in the repository, and the demo's numbers are what the demo prints.
+//! to is in the repository (and every section it links to in another Markdown file is there),
+//! and the demo's numbers are what the demo prints.
 
 use std::{path::Path, process::Command};
 
@@ -366,12 +367,64 @@ fn every_file_the_readme_links_to_is_in_the_repository() {
             {
                 continue;
             }
-            if !root.join(target).exists() {
-                problems.push(format!("README.md:{}: no file {target}", number + 1));
+            let (file, section) = match target.split_once('#') {
+                Some((file, section)) => (file, Some(section)),
+                None => (target, None),
+            };
+            let path = root.join(file);
+            if !path.exists() {
+                problems.push(format!("README.md:{}: no file {file}", number + 1));
+            } else if let Some(section) = section.filter(|_| file.ends_with(".md")) {
+                let text = std::fs::read_to_string(&path).unwrap();
+                if !heading_anchors(&text)
+                    .iter()
+                    .any(|anchor| anchor == section)
+                {
+                    problems.push(format!(
+                        "README.md:{}: {file} has no heading with the anchor #{section}",
+                        number + 1
+                    ));
+                }
             }
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The anchors GitHub gives the headings of a Markdown text: lower case, spaces as `-`, other
+/// punctuation dropped.
+fn heading_anchors(text: &str) -> Vec<String> {
+    let mut fenced = false;
+    let mut anchors = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("```") {
+            fenced = !fenced;
+        }
+        let Some(title) = line.trim_start_matches('#').strip_prefix(' ') else {
+            continue;
+        };
+        if fenced || !line.starts_with('#') {
+            continue;
+        }
+        anchors.push(
+            title
+                .trim()
+                .to_lowercase()
+                .chars()
+                .filter(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' '))
+                .map(|c| if c == ' ' { '-' } else { c })
+                .collect(),
+        );
+    }
+    anchors
+}
+
+#[test]
+fn heading_anchors_are_github_s() {
+    assert_eq!(
+        heading_anchors("# A b\n```\n# not a heading\n```\n### SCIM 2.0 target\n#hashtag\n"),
+        ["a-b", "scim-20-target"]
+    );
 }
 
 #[test]

@@ -52,6 +52,7 @@ fn context(client: kube::Client) -> Context {
             image_pull_secrets: vec![],
             ttl_seconds_after_finished: 86_400,
             log_level: "info".into(),
+            pod: Default::default(),
         },
         starting_deadline: Duration::from_secs(3600),
         reporter: Reporter {

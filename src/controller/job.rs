@@ -1,5 +1,6 @@
-//! The sync Job of one run, built from the connection alone: deterministic, so a repeated
-//! reconcile finds the Job it already made instead of starting a second run.
+//! The sync Job of one run, built from the connection and the operator-wide defaults alone:
+//! deterministic, so a repeated reconcile finds the Job it already made instead of starting a
+//! second run.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +19,7 @@ use k8s_openapi::{
 use kube::{Resource, ResourceExt};
 use sha2::{Digest, Sha256};
 
+use super::sync_pod::SyncPodSettings;
 use crate::crd::{ConfigMapKeyRef, HrisConnection, SecretKeyRef, SourceSpec, TargetSpec};
 
 /// Where secret references are mounted in the sync container (`DIR/NAME/KEY`).
@@ -63,7 +65,7 @@ impl RunKind {
 }
 
 /// Operator-wide settings of sync Jobs (from the chart).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct JobDefaults {
     /// Image when the connection names none (the operator's own).
     pub image: String,
@@ -74,6 +76,8 @@ pub struct JobDefaults {
     pub ttl_seconds_after_finished: i32,
     /// `RUST_LOG` of sync containers.
     pub log_level: String,
+    /// Environment, placement, labels, annotations and default resources of every sync Pod.
+    pub pod: SyncPodSettings,
 }
 
 /// Every secret reference a spec makes: the Job mounts exactly these.
@@ -294,6 +298,7 @@ pub fn build_job(
     let resources = settings
         .resources
         .clone()
+        .or_else(|| defaults.pod.resources.clone())
         .unwrap_or_else(|| ResourceRequirements {
             requests: Some(BTreeMap::from([
                 ("cpu".to_owned(), Quantity("100m".into())),
@@ -306,7 +311,7 @@ pub fn build_job(
             ..ResourceRequirements::default()
         });
 
-    Job {
+    let mut job = Job {
         metadata: ObjectMeta {
             name: Some(job_name(connection, kind, run_id)),
             namespace: Some(namespace),
@@ -352,11 +357,7 @@ pub fn build_job(
                         name: "sync".into(),
                         image: Some(image),
                         args: Some(args),
-                        env: Some(vec![EnvVar {
-                            name: "RUST_LOG".into(),
-                            value: Some(defaults.log_level.clone()),
-                            ..EnvVar::default()
-                        }]),
+                        env: Some(own_env(defaults)),
                         resources: Some(resources),
                         volume_mounts: Some(mounts),
                         termination_message_policy: Some("File".into()),
@@ -379,6 +380,111 @@ pub fn build_job(
             ..JobSpec::default()
         }),
         ..Job::default()
+    };
+    if let Some(spec) = job.spec.as_mut() {
+        apply_pod_settings(&mut spec.template, &defaults.pod);
+    }
+    job
+}
+
+/// The environment the controller gives every sync container; settings cannot change it.
+fn own_env(defaults: &JobDefaults) -> Vec<EnvVar> {
+    vec![EnvVar {
+        name: "RUST_LOG".into(),
+        value: Some(defaults.log_level.clone()),
+        ..EnvVar::default()
+    }]
+}
+
+/// Whether a Pod label belongs to the controller (the ones it selects and records runs by,
+/// and its whole `hris-operator.io/` prefix) or to the Job controller (`job-name`,
+/// `controller-uid`, `batch.kubernetes.io/`), whose Pods must keep matching their Job's
+/// selector. The operator-wide settings never set these.
+pub fn is_reserved_label(key: &str) -> bool {
+    matches!(
+        key,
+        "app.kubernetes.io/name"
+            | "app.kubernetes.io/component"
+            | "app.kubernetes.io/managed-by"
+            | "job-name"
+            | "controller-uid"
+    ) || is_reserved_annotation(key)
+}
+
+/// Whether a Pod annotation belongs to the controller or the Job controller.
+pub fn is_reserved_annotation(key: &str) -> bool {
+    key.starts_with("hris-operator.io/") || key.starts_with("batch.kubernetes.io/")
+}
+
+/// The operator-wide settings that the controller's own labels, annotations and environment
+/// override, as fields of the settings file (for a warning at start).
+pub fn overridden_settings(defaults: &JobDefaults) -> Vec<String> {
+    let settings = &defaults.pod;
+    let labels = settings.labels.keys().filter(|k| is_reserved_label(k));
+    let annotations = settings
+        .annotations
+        .keys()
+        .filter(|k| is_reserved_annotation(k));
+    let own = own_env(defaults);
+    let env = settings
+        .env
+        .iter()
+        .enumerate()
+        .filter(|(_, var)| own.iter().any(|o| o.name == var.name));
+    labels
+        .map(|key| format!("labels.{key}"))
+        .chain(annotations.map(|key| format!("annotations.{key}")))
+        .chain(env.map(|(index, var)| format!("env[{index}] ({})", var.name)))
+        .collect()
+}
+
+/// Adds the operator-wide settings to a sync Pod template. The controller's own labels,
+/// annotations and environment win: a setting of the same key is left out, as is any
+/// reserved label or annotation, so no setting can detach a Pod from its Job or its connection.
+fn apply_pod_settings(template: &mut PodTemplateSpec, settings: &SyncPodSettings) {
+    let metadata = template.metadata.get_or_insert_with(ObjectMeta::default);
+    add_missing(&mut metadata.labels, &settings.labels, is_reserved_label);
+    add_missing(
+        &mut metadata.annotations,
+        &settings.annotations,
+        is_reserved_annotation,
+    );
+    let Some(pod) = template.spec.as_mut() else {
+        return;
+    };
+    pod.node_selector =
+        (!settings.node_selector.is_empty()).then(|| settings.node_selector.clone());
+    pod.tolerations = (!settings.tolerations.is_empty()).then(|| settings.tolerations.clone());
+    pod.affinity = settings.affinity.clone();
+    pod.topology_spread_constraints = (!settings.topology_spread_constraints.is_empty())
+        .then(|| settings.topology_spread_constraints.clone());
+    pod.priority_class_name =
+        (!settings.priority_class_name.is_empty()).then(|| settings.priority_class_name.clone());
+    for container in &mut pod.containers {
+        let env = container.env.get_or_insert_with(Vec::new);
+        let extra: Vec<EnvVar> = settings
+            .env
+            .iter()
+            .filter(|var| !env.iter().any(|own| own.name == var.name))
+            .cloned()
+            .collect();
+        env.extend(extra);
+    }
+}
+
+/// `extra`'s entries that `map` lacks and `reserved` allows, added to `map`.
+fn add_missing(
+    map: &mut Option<BTreeMap<String, String>>,
+    extra: &BTreeMap<String, String>,
+    reserved: fn(&str) -> bool,
+) {
+    let mut allowed = extra.iter().filter(|(key, _)| !reserved(key)).peekable();
+    if allowed.peek().is_none() {
+        return;
+    }
+    let map = map.get_or_insert_with(BTreeMap::new);
+    for (key, value) in allowed {
+        map.entry(key.clone()).or_insert_with(|| value.clone());
     }
 }
 
@@ -406,6 +512,7 @@ mod tests {
             image_pull_secrets: vec!["regcred".into()],
             ttl_seconds_after_finished: 86_400,
             log_level: "info".into(),
+            pod: SyncPodSettings::default(),
         }
     }
 
@@ -540,6 +647,153 @@ mod tests {
             1,
             "no secrets: only /tmp"
         );
+    }
+
+    #[test]
+    fn the_operator_wide_pod_settings_land_in_the_job_but_never_override_ours() {
+        let settings = SyncPodSettings::parse(
+            "labels: {team: identity, app.kubernetes.io/component: proxy, \
+                      hris-operator.io/connection: other, job-name: other}\n\
+             annotations: {example.com/owner: identity, hris-operator.io/approved-hash: forged}\n\
+             env: [{name: HTTPS_PROXY, value: 'http://proxy.corp:3128'}, \
+                   {name: NO_PROXY, value: '.svc,.cluster.local'}, {name: RUST_LOG, value: trace}]\n\
+             nodeSelector: {kubernetes.io/os: linux}\n\
+             tolerations: [{key: dedicated, operator: Equal, value: sync, effect: NoSchedule}]\n\
+             affinity: {nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: \
+                        {nodeSelectorTerms: [{matchExpressions: [{key: zone, operator: In, values: [a]}]}]}}}\n\
+             topologySpreadConstraints: [{maxSkew: 1, topologyKey: zone, whenUnsatisfiable: ScheduleAnyway}]\n\
+             priorityClassName: batch-low\n\
+             resources: {requests: {cpu: 250m}}\n",
+        )
+        .unwrap();
+        let defaults = JobDefaults {
+            pod: settings,
+            ..defaults()
+        };
+        let plain = build_job(
+            &connection("acme", SCIM),
+            RunKind::Apply,
+            "x",
+            Some("9e61cd"),
+            &JobDefaults {
+                pod: SyncPodSettings::default(),
+                ..defaults.clone()
+            },
+        );
+        let job = build_job(
+            &connection("acme", SCIM),
+            RunKind::Apply,
+            "x",
+            Some("9e61cd"),
+            &defaults,
+        );
+        // The Job itself, its selector-relevant labels and its owner are untouched.
+        assert_eq!(job.metadata, plain.metadata);
+        let template = &job.spec.as_ref().unwrap().template;
+        let labels = template.metadata.as_ref().unwrap().labels.as_ref().unwrap();
+        let plain_template = &plain.spec.as_ref().unwrap().template;
+        let plain_labels = plain_template
+            .metadata
+            .as_ref()
+            .unwrap()
+            .labels
+            .as_ref()
+            .unwrap();
+        for (key, value) in plain_labels {
+            assert_eq!(
+                labels.get(key),
+                Some(value),
+                "our label {key} was overridden"
+            );
+        }
+        assert_eq!(labels["team"], "identity");
+        assert_eq!(labels["app.kubernetes.io/component"], "sync");
+        assert_eq!(labels[CONNECTION_LABEL], "acme");
+        assert!(
+            !labels.contains_key("job-name"),
+            "the Job controller's label"
+        );
+        assert_eq!(labels.len(), plain_labels.len() + 1);
+        let annotations = template
+            .metadata
+            .as_ref()
+            .unwrap()
+            .annotations
+            .as_ref()
+            .unwrap();
+        assert_eq!(annotations["example.com/owner"], "identity");
+        assert_eq!(annotations[APPROVED_HASH_ANNOTATION], "9e61cd");
+
+        let pod = template.spec.as_ref().unwrap();
+        let env: Vec<(&str, &str)> = pod.containers[0]
+            .env
+            .iter()
+            .flatten()
+            .map(|var| (var.name.as_str(), var.value.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            env,
+            [
+                ("RUST_LOG", "info"),
+                ("HTTPS_PROXY", "http://proxy.corp:3128"),
+                ("NO_PROXY", ".svc,.cluster.local"),
+            ]
+        );
+        assert_eq!(
+            pod.node_selector.as_ref().unwrap()["kubernetes.io/os"],
+            "linux"
+        );
+        assert_eq!(
+            pod.tolerations.as_ref().unwrap()[0].value.as_deref(),
+            Some("sync")
+        );
+        assert!(pod.affinity.as_ref().unwrap().node_affinity.is_some());
+        assert_eq!(
+            pod.topology_spread_constraints.as_ref().unwrap()[0].topology_key,
+            "zone"
+        );
+        assert_eq!(pod.priority_class_name.as_deref(), Some("batch-low"));
+        let resources = pod.containers[0].resources.as_ref().unwrap();
+        assert_eq!(resources.requests.as_ref().unwrap()["cpu"].0, "250m");
+        // What keeps the Pod ours is the same as without settings.
+        let plain_pod = plain_template.spec.as_ref().unwrap();
+        assert_eq!(pod.security_context, plain_pod.security_context);
+        assert_eq!(
+            pod.containers[0].security_context,
+            plain_pod.containers[0].security_context
+        );
+        assert_eq!(pod.service_account_name, plain_pod.service_account_name);
+        assert_eq!(pod.containers[0].args, plain_pod.containers[0].args);
+        assert_eq!(pod.volumes, plain_pod.volumes);
+
+        assert_eq!(
+            overridden_settings(&defaults),
+            [
+                "labels.app.kubernetes.io/component",
+                "labels.hris-operator.io/connection",
+                "labels.job-name",
+                "annotations.hris-operator.io/approved-hash",
+                "env[2] (RUST_LOG)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_connection_s_own_resources_win_over_the_operator_wide_default() {
+        let defaults = JobDefaults {
+            pod: SyncPodSettings::parse("resources: {requests: {cpu: 250m}}").unwrap(),
+            ..defaults()
+        };
+        let mut connection = connection("acme", SCIM);
+        connection.spec.job.resources = Some(ResourceRequirements {
+            limits: Some(BTreeMap::from([("memory".into(), Quantity("2Gi".into()))])),
+            ..ResourceRequirements::default()
+        });
+        let job = build_job(&connection, RunKind::Apply, "x", None, &defaults);
+        let pod = job.spec.unwrap().template.spec.unwrap();
+        let resources = pod.containers[0].resources.as_ref().unwrap();
+        assert_eq!(resources.requests, None);
+        assert_eq!(resources.limits.as_ref().unwrap()["memory"].0, "2Gi");
     }
 
     fn connection_with_source(yaml_source: &str) -> HrisConnection {

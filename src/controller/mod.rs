@@ -1,6 +1,7 @@
 //! The operator's decisions, as pure functions of the resource and the time: when a
 //! connection runs (`schedule`), whether and how it runs now (`decide`: modes, request
-//! annotations, the approval gate, one Job at a time) and the Job of a run (`job`).
+//! annotations, the approval gate, one Job at a time) and the Job of a run (`job`, with the
+//! operator-wide Pod settings of `sync_pod`).
 
 pub mod access;
 pub mod decide;
@@ -14,6 +15,7 @@ pub mod reconcile;
 pub mod reports;
 pub mod schedule;
 pub mod status;
+pub mod sync_pod;
 pub mod sync_run;
 pub mod termination;
 

@@ -140,6 +140,7 @@ impl ControllerProcess {
             .env_remove("POD_NAMESPACE")
             .env_remove("HRIS_SYNC_IMAGE")
             .env_remove("HRIS_SYNC_IMAGE_PULL_SECRETS")
+            .env_remove("HRIS_SYNC_POD_SETTINGS")
             .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -7,14 +7,22 @@ helm-python-sdk and kubernetes-validate):
     tests/python-tools.sh && .venv/bin/python tests/manifests/check.py
 
 1. lint: helm lint --strict of the chart, with every values file below: no warning, no error.
-2. render: the chart renders with the default values, tests/manifests/values/*.yaml, and refuses
-   every values file named invalid-*.yaml (values.schema.json).
+2. render: the chart renders with the default values, tests/manifests/values/*.yaml, refuses
+   every values file named invalid-*.yaml (values.schema.json), and fails to render every
+   fail-*.yaml (contradictory values) with the message its `# fails with:` line names.
 3. validate: every rendered object validates with kubernetes-validate (Kubernetes 1.33, strict:
    unknown fields are errors); ServiceMonitor and PrometheusRule, which it cannot know, get a
    structural schema of their own.
 4. security, RBAC, CRD copies: the Deployment's secure defaults, exact least-privilege rules,
    namespaced RBAC with watchNamespaces, and byte-identical copies of crds/hrisconnection.yaml.
-5. kustomize: `kubectl kustomize config/default` renders and validates; every sample in
+5. settings: extraEnv, extraArgs, image.digest, topologySpreadConstraints and the sync Pod
+   settings (sync.pod) land where they should; the chart's own labels win.
+6. CRD template: crds.templated renders exactly the CRD (kept on uninstall), and nothing else
+   renders one.
+7. chart README, runbook, Artifact Hub: the values table is what tests/manifests/chart_readme.py
+   writes from values.yaml; every alert's runbook_url names a section of the README's Runbook;
+   the artifacthub.io annotations of Chart.yaml match the CRD, the image and the license.
+8. kustomize: `kubectl kustomize config/default` renders and validates; every sample in
    `config/samples` is a valid HrisConnection.
 
 Prints one line per check and exits 1 when any check fails.
@@ -23,6 +31,7 @@ Prints one line per check and exits 1 when any check fails.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +40,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import chart_readme
 import helm_python as helm
 import jsonschema
 import kubernetes_validate
@@ -41,6 +51,10 @@ CHART = ROOT / "charts" / "hris-operator"
 VALUES_DIR = Path(__file__).resolve().parent / "values"
 CRD_SOURCE = ROOT / "crds" / "hrisconnection.yaml"
 CRD_COPIES = [CHART / "crds" / "hrisconnection.yaml", ROOT / "config" / "crd" / "hrisconnection.yaml"]
+CHART_README = CHART / "README.md"
+# What the controller reads its sync Pod settings from: --sync-pod-settings DIR/KEY, DIR a
+# mounted ConfigMap holding KEY.
+SYNC_POD_FLAG = "--sync-pod-settings"
 
 KUBE_VERSION = "1.33.0"
 RELEASE = "hris-operator"
@@ -100,11 +114,24 @@ def values_file(name: str) -> dict[str, Any]:
 
 
 def scenarios() -> dict[str, dict[str, Any] | None]:
-    """Values the chart must accept: the defaults and every values file but the invalid ones."""
+    """Values the chart must accept: the defaults and every values file but the invalid and
+    failing ones."""
     found: dict[str, dict[str, Any] | None] = {"default values": None}
     for path in sorted(VALUES_DIR.glob("*.yaml")):
-        if not path.name.startswith("invalid-"):
+        if not path.name.startswith(("invalid-", "fail-")):
             found[path.name] = values_file(path.name)
+    return found
+
+
+def failing_scenarios() -> dict[str, str]:
+    """fail-*.yaml: values that contradict each other, by the message their rendering must fail
+    with (the file's `# fails with:` line)."""
+    found = {}
+    for path in sorted(VALUES_DIR.glob("fail-*.yaml")):
+        expected = [line.split(":", 1)[1].strip() for line in path.read_text().splitlines()
+                    if line.startswith("# fails with:")]
+        require(len(expected) == 1, f"{path.name} needs one `# fails with: MESSAGE` line")
+        found[path.name] = expected[0]
     return found
 
 
@@ -413,7 +440,30 @@ def check_deployment(objects: list[dict[str, Any]], origin: str) -> dict[str, An
     namespace = deployment["metadata"]["namespace"]
     require((namespace, pod.get("serviceAccountName")) in accounts,
             f"{where}: serviceAccountName {pod.get('serviceAccountName')} is not a rendered ServiceAccount")
+    sync_pod_settings(objects, deployment)
     return deployment
+
+
+def sync_pod_settings(objects: list[dict[str, Any]], deployment: dict[str, Any]) -> dict[str, Any]:
+    """The sync Pod settings the controller reads at start: --sync-pod-settings DIR/KEY, DIR a
+    read-only mount of a rendered ConfigMap that holds KEY. Returns them, parsed."""
+    where = name_of(deployment)
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    args = container["args"]
+    require(args.count(SYNC_POD_FLAG) == 1, f"{where}: needs {SYNC_POD_FLAG} FILE once: {args}")
+    path = args[args.index(SYNC_POD_FLAG) + 1]
+    folder, _, key = path.rpartition("/")
+    mounts = [m for m in container.get("volumeMounts", []) if m["mountPath"] == folder]
+    mount = only(mounts, f"volume mounted at {folder} in {where}")
+    require(mount.get("readOnly") is True, f"{where}: {folder} must be mounted read-only")
+    volume = only([v for v in pod.get("volumes", []) if v["name"] == mount["name"]], f"volume {mount['name']}")
+    require("configMap" in volume, f"{where}: {folder} must be a ConfigMap volume: {volume}")
+    config_maps = {cm["metadata"]["name"]: cm for cm in by_kind(objects, "ConfigMap")}
+    config_map = config_maps.get(volume["configMap"]["name"])
+    require(config_map is not None, f"{where}: mounts ConfigMap {volume['configMap']['name']}, which is not rendered")
+    require(key in config_map.get("data", {}), f"{name_of(config_map)} has no key {key} (read by {SYNC_POD_FLAG})")
+    return yaml.safe_load(config_map["data"][key]) or {}
 
 
 def check_cluster_wide_rbac(objects: list[dict[str, Any]], origin: str) -> None:
@@ -474,7 +524,18 @@ def check_render() -> str:
             continue
         raise CheckFailed(f"{path.name} rendered, but values.schema.json must refuse it")
     require(len(refused) >= 2, "expected at least two invalid-*.yaml values files")
-    return f"objects: {', '.join(counts)}; refused by values.schema.json: {', '.join(refused)}"
+    failed = []
+    for name, expected in failing_scenarios().items():
+        try:
+            render(values_file(name))
+        except helm.HelmRenderError as error:
+            require(expected in str(error), f"{name} failed to render, but not with {expected!r}: {error}")
+            failed.append(name)
+            continue
+        raise CheckFailed(f"{name} rendered, but its values contradict each other: it must fail with {expected!r}")
+    require(len(failed) >= 1, "expected fail-*.yaml values files (contradictory values)")
+    return (f"objects: {', '.join(counts)}; refused by values.schema.json: {', '.join(refused)}; "
+            f"failed to render with their message: {', '.join(failed)}")
 
 
 def check_validate() -> str:
@@ -507,7 +568,7 @@ def check_monitoring() -> str:
     alerts = {rule["alert"]: (" ".join(rule["expr"].split()), rule.get("for")) for rule in rules}
     require(alerts == ALERTS, f"PrometheusRule alerts differ from the expected ones:\n  got      {alerts}\n"
             f"  expected {ALERTS}")
-    dashboard_map = only(by_kind(objects, "ConfigMap"), "Grafana dashboard ConfigMap")
+    dashboard_map = only(dashboard_config_maps(objects), "Grafana dashboard ConfigMap")
     require(dashboard_map["metadata"]["labels"].get("grafana_dashboard") == "1",
             f"{name_of(dashboard_map)} needs the label grafana_dashboard: \"1\"")
     dashboard = json.loads(only(list(dashboard_map["data"].values()), "dashboard JSON"))
@@ -522,11 +583,27 @@ def check_monitoring() -> str:
     require(ingress_ports == {"metrics", "health"}, f"{name_of(policy)} must admit only metrics and health: {ingress_ports}")
     pdb = only(by_kind(objects, "PodDisruptionBudget"), "PodDisruptionBudget")
     require(pdb["spec"].get("maxUnavailable") == 1, f"{name_of(pdb)} must default to maxUnavailable 1")
-    defaults = {obj["kind"] for obj in rendered("default values")}
-    optional = {"ServiceMonitor", "PrometheusRule", "ConfigMap", "NetworkPolicy", "PodDisruptionBudget"}
+    default_objects = rendered("default values")
+    defaults = {obj["kind"] for obj in default_objects}
+    optional = {"ServiceMonitor", "PrometheusRule", "NetworkPolicy", "PodDisruptionBudget", "CustomResourceDefinition"}
     require(not defaults & optional, f"optional objects render by default: {sorted(defaults & optional)}")
+    require(not dashboard_config_maps(default_objects), "the Grafana dashboard renders by default")
     return (f"ServiceMonitor selects the metrics Service; alerts {', '.join(sorted(alerts))}; dashboard with "
             f"{len(dashboard['panels'])} panels; NetworkPolicy, PDB; none rendered by default")
+
+
+def dashboard_config_maps(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [cm for cm in by_kind(objects, "ConfigMap") if "grafana_dashboard" in cm["metadata"].get("labels", {})]
+
+
+def expected_image(values: dict[str, Any] | None) -> str:
+    """The controller image the chart must render: repository@digest, or repository:tag with the
+    tag defaulting to the chart's appVersion."""
+    image = {"repository": "hris-operator", "tag": "", "digest": ""} | ((values or {}).get("image") or {})
+    if image["digest"]:
+        return f"{image['repository']}@{image['digest']}"
+    app_version = yaml.safe_load((CHART / "Chart.yaml").read_text())["appVersion"]
+    return f"{image['repository']}:{image['tag'] or app_version}"
 
 
 def check_security() -> str:
@@ -534,9 +611,9 @@ def check_security() -> str:
         objects = rendered(scenario)
         deployment = check_deployment(objects, f"chart with {scenario}")
         pod = deployment["spec"]["template"]["spec"]
-        expected_image = f"hris-operator:{yaml.safe_load((CHART / 'Chart.yaml').read_text())['appVersion']}"
-        require(pod["containers"][0]["image"] == expected_image,
-                f"image must default to the chart's appVersion: {pod['containers'][0]['image']} != {expected_image}")
+        image = expected_image(scenarios()[scenario])
+        require(pod["containers"][0]["image"] == image,
+                f"{scenario}: the image must be {image} (digest, else tag, else appVersion): {pod['containers'][0]['image']}")
     replicas = only(by_kind(rendered("default values"), "Deployment"), "Deployment")["spec"]["replicas"]
     require(replicas == 1, f"replicaCount must default to 1, is {replicas}")
     return "runAsNonRoot/65532, read-only root, no privilege escalation, drop ALL, RuntimeDefault, probes on 8081"
@@ -583,6 +660,173 @@ def check_crd_copies() -> str:
     return f"{', '.join(str(c.relative_to(ROOT)) for c in CRD_COPIES)} == crds/hrisconnection.yaml"
 
 
+def check_settings() -> str:
+    """extraEnv, extraArgs, topologySpreadConstraints, podLabels, sync.pod (all-optional.yaml) and
+    image.digest (image-digest.yaml) land where they should."""
+    values = scenarios()["all-optional.yaml"]
+    objects = rendered("all-optional.yaml")
+    deployment = only(by_kind(objects, "Deployment"), "Deployment")
+    template = deployment["spec"]["template"]
+    pod = template["spec"]
+    container = pod["containers"][0]
+
+    env = container["env"]
+    own = [item["name"] for item in env[:len(env) - len(values["extraEnv"])]]
+    require(env[len(own):] == values["extraEnv"], f"extraEnv must follow the chart's env as given: {env}")
+    require("RUST_LOG" in own and "HRIS_SYNC_IMAGE" in own, f"the chart's env comes first: {env}")
+    args = container["args"]
+    require(args[-len(values["extraArgs"]):] == values["extraArgs"], f"extraArgs must end the arguments: {args}")
+
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    labels = template["metadata"]["labels"]
+    require(selector.items() <= labels.items(), f"podLabels must not override the selector labels {selector}: {labels}")
+    require(labels.get("team") == "identity", f"podLabels must be added: {labels}")
+    constraints = pod.get("topologySpreadConstraints", [])
+    require(len(constraints) == 2, f"topologySpreadConstraints: expected 2, rendered {constraints}")
+    require(constraints[0]["labelSelector"] == {"matchLabels": selector},
+            f"a constraint without labelSelector must select the controller's Pods: {constraints[0]}")
+    require(constraints[1] == values["topologySpreadConstraints"][1], f"a constraint with one is kept: {constraints[1]}")
+
+    settings = sync_pod_settings(objects, deployment)
+    require(settings == values["sync"]["pod"], f"the sync Pod settings must be sync.pod as given:\n  {settings}")
+    require(template["metadata"].get("annotations", {}).get("checksum/sync-pod"),
+            "the controller Pod needs a checksum/sync-pod annotation (a changed sync.pod restarts it)")
+    default_settings = sync_pod_settings(rendered("default values"),
+                                         only(by_kind(rendered("default values"), "Deployment"), "Deployment"))
+    require(not any(default_settings.values()), f"default sync Pod settings must all be empty: {default_settings}")
+
+    digest_values = scenarios()["image-digest.yaml"]
+    digest_container = only(by_kind(rendered("image-digest.yaml"), "Deployment"),
+                            "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    image = f"{digest_values['image']['repository']}@{digest_values['image']['digest']}"
+    sync_image = {e["name"]: e.get("value") for e in digest_container["env"]}["HRIS_SYNC_IMAGE"]
+    require(digest_container["image"] == image and sync_image == image,
+            f"with image.digest, the controller and sync image must be {image}: {digest_container['image']}, {sync_image}")
+    return (f"extraEnv ({len(values['extraEnv'])}) after the chart's env, extraArgs last, podLabels cannot move the "
+            f"selector, topology spread with the selector filled in, sync.pod mounted for {SYNC_POD_FLAG} "
+            f"({len(settings)} settings) with a checksum, image.digest → repository@digest")
+
+
+def check_crd_template() -> str:
+    """crds.templated renders exactly the CRD of crds/, kept on uninstall; otherwise no template
+    renders one (Helm installs crds/ itself)."""
+    source = yaml.safe_load(CRD_SOURCE.read_text())
+    for scenario in scenarios():
+        crds = by_kind(rendered(scenario), "CustomResourceDefinition")
+        templated = bool(((scenarios()[scenario] or {}).get("crds") or {}).get("templated"))
+        if not templated:
+            require(not crds, f"{scenario}: no template may render the CRD without crds.templated: "
+                    f"{[name_of(c) for c in crds]}")
+            continue
+        crd = only(crds, f"CRD rendered with {scenario}")
+        require(crd["spec"] == source["spec"] and crd["metadata"]["name"] == source["metadata"]["name"],
+                f"{scenario}: the templated CRD differs from crds/hrisconnection.yaml")
+        require(crd["metadata"].get("annotations", {}).get("helm.sh/resource-policy") == "keep",
+                f"{scenario}: the templated CRD needs helm.sh/resource-policy: keep (uninstall must keep it)")
+    return "crds-templated.yaml: exactly one CRD, equal to crds/hrisconnection.yaml, resource-policy keep; none otherwise"
+
+
+def markdown_anchors(text: str) -> dict[str, str]:
+    """GitHub's anchors of the headings of a Markdown text, each with the text of its section."""
+    anchors: dict[str, str] = {}
+    current = None
+    fenced = False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        heading = None if fenced else re.match(r"^#{1,6} (.*)$", line)
+        if heading:
+            current = re.sub(r"[^\w\- ]", "", heading[1].strip().lower()).replace(" ", "-")
+            anchors[current] = ""
+        elif current is not None:
+            anchors[current] += line + "\n"
+    return anchors
+
+
+def check_chart_readme() -> str:
+    current = CHART_README.read_text()
+    try:
+        wanted = chart_readme.expected_readme(current)
+    except chart_readme.ValuesDocError as error:
+        raise CheckFailed(str(error)) from error
+    require(wanted == current, f"{CHART_README.relative_to(ROOT)} is out of date with values.yaml; update it with\n  "
+            "$HRIS_TEST_VENV/bin/python tests/manifests/chart_readme.py")
+    return f"{CHART_README.relative_to(ROOT)}: values table up to date ({len(chart_readme.rows())} documented values)"
+
+
+def check_runbook() -> str:
+    """Every alert links to its own section of the chart README's Runbook, which says something."""
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    base = values["metrics"]["prometheusRule"]["runbookBaseUrl"]
+    home = yaml.safe_load((CHART / "Chart.yaml").read_text())["home"]
+    require(base.startswith(home + "/") and base.endswith("/charts/hris-operator/README.md"),
+            f"runbookBaseUrl must default to the chart README under the chart's home {home}: {base}")
+    readme = CHART_README.read_text()
+    runbook = readme[readme.index("\n## Runbook\n"):]
+    anchors = markdown_anchors(runbook)
+    rule_object = only(by_kind(rendered("all-optional.yaml"), "PrometheusRule"), "PrometheusRule")
+    rules = [rule for group in rule_object["spec"]["groups"] for rule in group["rules"]]
+    for rule in rules:
+        url = rule.get("annotations", {}).get("runbook_url", "")
+        require(url == f"{base}#{rule['alert'].lower()}",
+                f"alert {rule['alert']}: runbook_url must be {base}#{rule['alert'].lower()}, is {url!r}")
+        section = anchors.get(rule["alert"].lower())
+        require(section is not None, f"alert {rule['alert']}: the chart README's Runbook has no heading "
+                f"`### {rule['alert']}` (anchor #{rule['alert'].lower()})")
+        require("**Meaning:**" in section and "**What to do:**" in section,
+                f"the Runbook section of {rule['alert']} must say its meaning and what to do")
+    require({rule["alert"] for rule in rules} == set(ALERTS), "every expected alert must be in the PrometheusRule")
+    return f"{len(rules)} alerts, each with runbook_url → its own section of the chart README's Runbook"
+
+
+ARTIFACTHUB_CAPABILITIES = {"Basic Install", "Seamless Upgrades", "Full Lifecycle", "Deep Insights", "Auto Pilot"}
+ARTIFACTHUB_CHANGE_KINDS = {"added", "changed", "deprecated", "removed", "fixed", "security"}
+
+
+def check_artifacthub() -> str:
+    """The artifacthub.io annotations of Chart.yaml: present, well-formed, and true to the chart."""
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    annotations = chart.get("annotations", {})
+    wanted = ["changes", "license", "links", "crds", "crdsExamples", "images", "operator", "operatorCapabilities"]
+    missing = [key for key in wanted if f"artifacthub.io/{key}" not in annotations]
+    require(not missing, f"Chart.yaml lacks the annotations {', '.join('artifacthub.io/' + k for k in missing)}")
+
+    def listed(key: str) -> list[dict[str, Any]]:
+        items = yaml.safe_load(annotations[f"artifacthub.io/{key}"])
+        require(isinstance(items, list) and items and all(isinstance(i, dict) for i in items),
+                f"artifacthub.io/{key} must be a YAML list of objects")
+        return items
+
+    cargo_license = re.search(r'^license = "(.*)"$', (ROOT / "Cargo.toml").read_text(), re.M)[1]
+    require(annotations["artifacthub.io/license"] == cargo_license,
+            f"artifacthub.io/license must be Cargo.toml's {cargo_license}")
+    require(annotations["artifacthub.io/operator"] == "true", "artifacthub.io/operator must be \"true\"")
+    require(annotations["artifacthub.io/operatorCapabilities"] in ARTIFACTHUB_CAPABILITIES,
+            f"artifacthub.io/operatorCapabilities must be one of {sorted(ARTIFACTHUB_CAPABILITIES)}")
+    for change in listed("changes"):
+        require(change.get("kind") in ARTIFACTHUB_CHANGE_KINDS and change.get("description"),
+                f"artifacthub.io/changes: each entry needs a kind of {sorted(ARTIFACTHUB_CHANGE_KINDS)} "
+                f"and a description: {change}")
+    for link in listed("links"):
+        require(link.get("name") and str(link.get("url", "")).startswith("https://"),
+                f"artifacthub.io/links: each needs a name and an https url: {link}")
+    images = [image["image"] for image in listed("images")]
+    require(images == [expected_image(None)],
+            f"artifacthub.io/images must list the default image {expected_image(None)}: {images}")
+    source = yaml.safe_load(CRD_SOURCE.read_text())
+    versions = [v["name"] for v in source["spec"]["versions"] if v.get("served")]
+    crds = listed("crds")
+    require([(c.get("kind"), c.get("version"), c.get("name")) for c in crds]
+            == [(source["spec"]["names"]["kind"], version, source["metadata"]["name"]) for version in versions],
+            f"artifacthub.io/crds must describe {source['metadata']['name']} ({', '.join(versions)}): {crds}")
+    require(all(c.get("displayName") and c.get("description") for c in crds),
+            "artifacthub.io/crds need displayName and description")
+    examples = listed("crdsExamples")
+    validate_objects(examples, "artifacthub.io/crdsExamples")
+    return (f"{len(wanted)} artifacthub.io annotations; crds == {source['metadata']['name']}, "
+            f"{len(examples)} example(s) valid against its schema, images == [{images[0]}], license {cargo_license}")
+
+
 def check_kustomize() -> str:
     objects = kustomize("config/default")
     counts = validate_objects(objects, "kubectl kustomize config/default")
@@ -618,6 +862,11 @@ CHECKS: list[tuple[str, Callable[[], str]]] = [
     ("security", check_security),
     ("rbac", check_rbac),
     ("crd copies", check_crd_copies),
+    ("settings", check_settings),
+    ("crd template", check_crd_template),
+    ("chart readme", check_chart_readme),
+    ("runbook", check_runbook),
+    ("artifact hub", check_artifacthub),
     ("kustomize", check_kustomize),
 ]
 

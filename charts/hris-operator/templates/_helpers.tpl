@@ -57,10 +57,25 @@ ServiceAccount names.
 {{- end }}
 
 {{/*
-Controller image: repository:tag, the tag defaulting to the chart's appVersion.
+Controller image: repository@digest when a digest is set, else repository:tag, the tag
+defaulting to the chart's appVersion.
 */}}
 {{- define "hris-operator.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Where the controller reads the sync Pod settings (sync.pod), mounted from a ConfigMap.
+*/}}
+{{- define "hris-operator.syncPodSettingsDir" -}}
+/etc/hris-operator
+{{- end }}
+{{- define "hris-operator.syncPodSettingsFile" -}}
+sync-pod.yaml
 {{- end }}
 
 {{/*

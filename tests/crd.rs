@@ -463,6 +463,43 @@ fn invalid_cases() -> Vec<(&'static str, Value, &'static str)> {
             "spec.filters[0].values: has 1001 items; at most 1000",
         ),
         (
+            "startAt with cron",
+            with(&["spec", "schedule", "startAt"], json!("02:00")),
+            "spec.schedule.startAt: startAt anchors an interval and does not apply to cron",
+        ),
+        (
+            "startAt without an interval",
+            with(
+                &["spec", "schedule"],
+                json!({"startAt": "02:00", "timeZone": "Europe/Amsterdam"}),
+            ),
+            "spec.schedule.startAt: needs an interval to anchor; set interval, such as 6h",
+        ),
+        (
+            "startAt of one hour digit",
+            with(
+                &["spec", "schedule"],
+                json!({"interval": "6h", "startAt": "2:00", "timeZone": "Europe/Amsterdam"}),
+            ),
+            "spec.schedule.startAt: `2:00` is not a time of day or a date and time; write HH:MM such as 02:00, or YYYY-MM-DDTHH:MM such as 2026-01-05T02:00",
+        ),
+        (
+            "startAt at 25 o'clock",
+            with(
+                &["spec", "schedule"],
+                json!({"interval": "6h", "startAt": "2026-12-01T25:00"}),
+            ),
+            "spec.schedule.startAt: `2026-12-01T25:00` is not a time of day or a date and time",
+        ),
+        (
+            "time-of-day startAt every two days",
+            with(
+                &["spec", "schedule"],
+                json!({"interval": "48h", "startAt": "02:00"}),
+            ),
+            "spec.schedule.startAt: `02:00` is a time of day, where the count starts again every day, so interval must be 24h or less",
+        ),
+        (
             "malformed cron",
             with(&["spec", "schedule", "cron"], json!("every night")),
             "spec.schedule.cron: `every night` is not a cron expression",
@@ -1134,4 +1171,72 @@ fn without_the_bounds_the_rules_would_cost_millions() {
     let unbounded = upn(rule_costs(&schema));
     assert!(unbounded.cost > PER_CALL_LIMIT, "{unbounded:?}");
     assert!(bounded.cost * 1000 < unbounded.cost, "{bounded:?}");
+}
+
+#[test]
+fn the_start_at_rules_name_the_field_and_the_fix() {
+    let schema = openapi_schema();
+    let cel = |schedule: Value| {
+        kube::core::cel::Validator::new()
+            .validate(&schema, &with(&["spec", "schedule"], schedule), None)
+            .map_err(|e| e.to_string())
+    };
+    for valid in [
+        json!({"interval": "6h", "startAt": "02:00", "timeZone": "Europe/Amsterdam"}),
+        json!({"interval": "48h", "startAt": "2026-12-01T23:59"}),
+    ] {
+        assert_eq!(cel(valid.clone()), Ok(()), "{valid}");
+        assert_eq!(
+            schema_rejections(&with(&["spec", "schedule"], valid.clone())),
+            Vec::<String>::new()
+        );
+    }
+    let with_cron = cel(json!({"cron": "0 3 * * *", "startAt": "02:00"})).unwrap_err();
+    assert!(
+        with_cron.contains("spec.schedule.startAt")
+            && with_cron.contains("startAt anchors an interval and does not apply to cron")
+            && with_cron.contains("0 2,8,14,20 * * *"),
+        "{with_cron}"
+    );
+    let every_two_days = cel(json!({"interval": "48h", "startAt": "02:00"})).unwrap_err();
+    assert!(
+        every_two_days.contains("spec.schedule.startAt")
+            && every_two_days.contains("interval must be 24h or less"),
+        "{every_two_days}"
+    );
+    assert_eq!(
+        cel(json!({"interval": "1440m", "startAt": "02:00"})),
+        Ok(())
+    );
+    let alone = cel(json!({"startAt": "02:00"})).unwrap_err();
+    assert!(
+        alone.contains("spec.schedule.startAt")
+            && alone.contains("startAt needs an interval to anchor, such as interval: 6h"),
+        "{alone}"
+    );
+    for bad in [
+        "2:00",
+        "24:00",
+        "02:60",
+        "2026-13-01T02:00",
+        "2026-12-01 02:00",
+        "02:00:00",
+    ] {
+        let error = cel(json!({"interval": "6h", "startAt": bad})).unwrap_err();
+        assert!(
+            error.contains("spec.schedule.startAt")
+                && error.contains("startAt takes a time of day HH:MM, such as 02:00"),
+            "{bad}: {error}"
+        );
+    }
+    // A day the calendar lacks passes the pattern; simulate, and the controller, refuse it.
+    let (code, stderr) = simulate(&with(
+        &["spec", "schedule"],
+        json!({"interval": "6h", "startAt": "2026-02-30T02:00"}),
+    ));
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("spec.schedule.startAt: `2026-02-30T02:00` is not a time of day"),
+        "{stderr}"
+    );
 }

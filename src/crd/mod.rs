@@ -1246,11 +1246,20 @@ impl Guard {
     }
 }
 
-/// When runs happen. Set `cron` or `interval`, not both.
+/// When runs happen. Set `cron` or `interval`, not both; `startAt` anchors an interval.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
     validation = kube::core::Rule::new("!(has(self.cron) && has(self.interval))").message("schedule takes cron or interval, not both")
+)]
+#[x_kube(
+    validation = kube::core::Rule::new("!(has(self.cron) && has(self.startAt))").message("startAt anchors an interval and does not apply to cron: remove startAt, or write the start into the cron expression (such as \"0 2,8,14,20 * * *\")").field_path(".startAt")
+)]
+#[x_kube(
+    validation = kube::core::Rule::new("!has(self.startAt) || has(self.interval) || has(self.cron)").message("startAt needs an interval to anchor, such as interval: 6h").field_path(".startAt")
+)]
+#[x_kube(
+    validation = kube::core::Rule::new("!has(self.startAt) || size(self.startAt) != 5 || !has(self.interval) || duration(self.interval) <= duration('24h')").message("a time of day in startAt starts the count again every day, so interval must be 24h or less; for a longer interval give a date and time, such as 2026-01-05T02:00").field_path(".startAt")
 )]
 pub struct Schedule {
     /// Cron expression (5 fields, or a macro such as `@daily`), evaluated in `timeZone`.
@@ -1258,12 +1267,26 @@ pub struct Schedule {
     #[x_kube(validation = kube::core::Rule::new("self.matches('^(@[a-z]+|[^ ]+( +[^ ]+){4})$')").message("cron takes 5 fields (minute hour day-of-month month day-of-week), such as \"0 3 * * *\", or a macro such as @daily"))]
     #[schemars(length(max = bounds::CRON))]
     pub cron: Option<String>,
-    /// Fixed interval between runs, such as `24h` or `90m`.
+    /// Fixed interval between runs, such as `24h` or `90m`. Without `startAt` the count starts
+    /// when the connection is created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
     #[schemars(length(max = bounds::INTERVAL))]
     pub interval: Option<String>,
-    /// IANA time zone for the cron expression and for lifecycle dates, such as
+    /// Where `interval` starts, on the clock of `timeZone`: runs happen at `startAt` + k ×
+    /// `interval`. A time of day `HH:MM` (such as `02:00`) starts the count again at that time
+    /// every day: with `interval: 6h`, runs happen at 02:00, 08:00, 14:00 and 20:00. An interval
+    /// that does not divide 24 hours also starts again at `startAt` each day, so the day's last
+    /// run comes less than `interval` before it; with a time of day, `interval` may be at most
+    /// 24h. A date and time `YYYY-MM-DDTHH:MM` starts the count once: no scheduled run happens
+    /// before it, and runs go on from it across days. A local time that a daylight-saving change
+    /// skips runs at the first minute after the gap; one that occurs twice runs once, the first
+    /// time. Needs `interval`; not with `cron`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = kube::core::Rule::new("self.matches('^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T)?([01][0-9]|2[0-3]):[0-5][0-9]$')").message("startAt takes a time of day HH:MM, such as 02:00, or a date and time YYYY-MM-DDTHH:MM, such as 2026-01-05T02:00"))]
+    #[schemars(length(max = bounds::START_AT))]
+    pub start_at: Option<String>,
+    /// IANA time zone for the cron expression, `startAt` and lifecycle dates, such as
     /// `Europe/Stockholm`.
     #[serde(default = "default_time_zone")]
     #[schemars(length(max = bounds::TIME_ZONE))]
@@ -1278,6 +1301,7 @@ impl Default for Schedule {
         Self {
             cron: None,
             interval: None,
+            start_at: None,
             time_zone: default_time_zone(),
             suspend: false,
         }

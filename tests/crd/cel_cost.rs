@@ -206,9 +206,16 @@ fn call_cost<'a>(function: &str, operands: &[Shape<'a>], rule: &str) -> (u64, Sh
     match function {
         // Short-circuits: the operands' costs only.
         "_&&_" | "_||_" => (0, Shape::Scalar),
-        "!_" | "_<_" | "_<=_" | "_>_" | "_>=_" | "-_" | "size" | "@not_strictly_false" => {
-            (1, Shape::Scalar)
-        }
+        // Conversions traverse nothing of unbounded length (cel-go counts them as 1).
+        "!_"
+        | "_<_"
+        | "_<=_"
+        | "_>_"
+        | "_>=_"
+        | "-_"
+        | "size"
+        | "@not_strictly_false"
+        | "duration" => (1, Shape::Scalar),
         "_==_" | "_!=_" => (
             traverse(size(shape(0)).min(size(shape(1)))).max(1),
             Shape::Scalar,

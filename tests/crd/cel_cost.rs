@@ -23,8 +23,9 @@
 //! - The smallest serialized item size, used only for an unbounded list or map, is a rough
 //!   version of the API server's (2 for a string, 1 for a number, `{}` plus required fields).
 //! - Type checking is not done; the API server's own estimate can differ by small constants, and
-//!   newer API servers may change the formulas. The margins the tests keep (every rule within the
-//!   runtime per-call limit, a tenth of the per-rule static limit) absorb that.
+//!   newer API servers may change the formulas. No API server checks these numbers here. The
+//!   margins the tests keep (every rule's worst case within `PerCallLimit`, the runtime limit of
+//!   one evaluation, and a tenth of the static limits) absorb the difference.
 
 use kube::core::cel::cel::{
     Program,
@@ -206,7 +207,7 @@ fn call_cost<'a>(function: &str, operands: &[Shape<'a>], rule: &str) -> (u64, Sh
     match function {
         // Short-circuits: the operands' costs only.
         "_&&_" | "_||_" => (0, Shape::Scalar),
-        // Conversions traverse nothing of unbounded length (cel-go counts them as 1).
+        // Constant time: scalar operators, sizes, and conversions such as duration().
         "!_"
         | "_<_"
         | "_<=_"

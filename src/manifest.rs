@@ -165,6 +165,15 @@ impl Manifest {
                 ));
             }
         }
+        let oversized = crate::crd::bounds::oversized(&spec);
+        if !oversized.is_empty() {
+            return Err(ParseError::Invalid(SpecErrors(
+                oversized
+                    .into_iter()
+                    .map(|(field, message)| SpecError { field, message })
+                    .collect(),
+            )));
+        }
         let mut unknown = Vec::new();
         let mut record_unknown = |path: serde_ignored::Path<'_>| {
             unknown.push(format!("spec.{path}"));

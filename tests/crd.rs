@@ -2,6 +2,9 @@
 //! both by `simulate` (exit 2, naming the field) and by the CRD schema (its OpenAPI constraints
 //! and its CEL rules, evaluated client-side the way an API server evaluates them).
 
+#[path = "crd/cel_cost.rs"]
+mod cel_cost;
+
 use std::process::Command;
 
 use hris_operator::crd::{HrisConnection, crd_yaml};
@@ -447,6 +450,56 @@ fn invalid_cases() -> Vec<(&'static str, Value, &'static str)> {
             "spec.historyLimits.successful: 11 is more than 10",
         ),
         (
+            "file path longer than any file system takes",
+            with(
+                &["spec", "target"],
+                json!({"file": {"path": "x".repeat(4097)}}),
+            ),
+            "spec.target.file.path: is 4097 characters long; at most 4096",
+        ),
+        (
+            "more filter values than the schema allows",
+            with(&["spec", "filters", "0", "values"], json!(vec!["x"; 1001])),
+            "spec.filters[0].values: has 1001 items; at most 1000",
+        ),
+        (
+            "startAt with cron",
+            with(&["spec", "schedule", "startAt"], json!("02:00")),
+            "spec.schedule.startAt: startAt anchors an interval and does not apply to cron",
+        ),
+        (
+            "startAt without an interval",
+            with(
+                &["spec", "schedule"],
+                json!({"startAt": "02:00", "timeZone": "Europe/Amsterdam"}),
+            ),
+            "spec.schedule.startAt: needs an interval to anchor; set interval, such as 6h",
+        ),
+        (
+            "startAt of one hour digit",
+            with(
+                &["spec", "schedule"],
+                json!({"interval": "6h", "startAt": "2:00", "timeZone": "Europe/Amsterdam"}),
+            ),
+            "spec.schedule.startAt: `2:00` is not a time of day or a date and time; write HH:MM such as 02:00, or YYYY-MM-DDTHH:MM such as 2026-01-05T02:00",
+        ),
+        (
+            "startAt at 25 o'clock",
+            with(
+                &["spec", "schedule"],
+                json!({"interval": "6h", "startAt": "2026-12-01T25:00"}),
+            ),
+            "spec.schedule.startAt: `2026-12-01T25:00` is not a time of day or a date and time",
+        ),
+        (
+            "time-of-day startAt every two days",
+            with(
+                &["spec", "schedule"],
+                json!({"interval": "48h", "startAt": "02:00"}),
+            ),
+            "spec.schedule.startAt: `02:00` is a time of day, where the count starts again every day, so interval must be 24h or less",
+        ),
+        (
             "malformed cron",
             with(&["spec", "schedule", "cron"], json!("every night")),
             "spec.schedule.cron: `every night` is not a cron expression",
@@ -695,6 +748,16 @@ fn structural_errors(schema: &Value, value: &Value, path: &str, errors: &mut Vec
             errors.push(format!("{path}: not a date"));
         }
     }
+    if let (Some(max), Some(items)) = (schema["maxItems"].as_u64(), value.as_array())
+        && items.len() as u64 > max
+    {
+        errors.push(format!("{path}: more than {max} items"));
+    }
+    if let (Some(max), Some(entries)) = (schema["maxProperties"].as_u64(), value.as_object())
+        && entries.len() as u64 > max
+    {
+        errors.push(format!("{path}: more than {max} entries"));
+    }
     if let Some(object) = value.as_object() {
         for required in schema["required"].as_array().into_iter().flatten() {
             if !object.contains_key(required.as_str().unwrap()) {
@@ -902,5 +965,281 @@ fn directory_targets_pass_the_schema_and_bad_ones_get_readable_cel_messages() {
     assert_eq!(
         missing,
         vec![".spec.target.microsoftGraph.clientSecretSecretRef: required"]
+    );
+}
+
+#[test]
+fn every_sample_connection_passes_the_crd_schema() {
+    let mut stack = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/samples"
+    ))];
+    let mut checked = 0;
+    while let Some(path) = stack.pop() {
+        if path.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if path.extension() != Some("yaml".as_ref()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let manifest: Value = serde_saphyr::from_str(&text).unwrap();
+        if manifest["kind"] != "HrisConnection" {
+            continue;
+        }
+        assert_eq!(
+            schema_rejections(&manifest),
+            Vec::<String>::new(),
+            "{}",
+            path.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 9, "only {checked} sample connections found");
+}
+
+/// The paths of every string without `maxLength`, list without `maxItems` and map without
+/// `maxProperties`. A string with `enum`, or with format `date`, `date-time` or `duration`, is
+/// bounded already: the API server sizes it by its longest value or by the format.
+fn unbounded(schema: &Value, path: &str, found: &mut Vec<String>) {
+    let string_like =
+        schema["type"] == "string" || schema["x-kubernetes-int-or-string"] == json!(true);
+    let sized_by_format = matches!(
+        schema["format"].as_str(),
+        Some("date" | "date-time" | "duration")
+    );
+    if string_like
+        && schema.get("maxLength").is_none()
+        && schema.get("enum").is_none()
+        && !sized_by_format
+    {
+        found.push(format!("{path}: a string without maxLength"));
+    }
+    if schema["type"] == "array" && schema.get("maxItems").is_none() {
+        found.push(format!("{path}: a list without maxItems"));
+    }
+    let values = schema.get("additionalProperties").filter(|v| v.is_object());
+    if values.is_some() && schema.get("maxProperties").is_none() {
+        found.push(format!("{path}: a map without maxProperties"));
+    }
+    for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+        unbounded(property, &format!("{path}.{name}"), found);
+    }
+    if let Some(items) = schema.get("items") {
+        unbounded(items, &format!("{path}[*]"), found);
+    }
+    if let Some(values) = values {
+        unbounded(values, &format!("{path}{{*}}"), found);
+    }
+    for branches in ["oneOf", "anyOf", "allOf"] {
+        for (index, branch) in schema[branches]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            unbounded(branch, &format!("{path}({branches}[{index}])"), found);
+        }
+    }
+}
+
+#[test]
+fn every_string_list_and_map_of_the_schema_is_bounded() {
+    let mut found = Vec::new();
+    unbounded(&openapi_schema(), "", &mut found);
+    assert!(
+        found.is_empty(),
+        "an API server sizes these as a whole request when it estimates the cost of CEL rules; \
+         bound them (src/crd/bounds.rs):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_bounds_refuse_what_no_real_connection_holds() {
+    let long = |n: usize| "x".repeat(n);
+    let aliases: serde_json::Map<String, Value> =
+        (0..1001).map(|n| (format!("v{n}"), json!("w"))).collect();
+    let cases = [
+        (
+            with(
+                &["spec", "source"],
+                json!({"csv": {"secretRef": {"name": long(254), "key": "k"}}}),
+            ),
+            ".spec.source.csv.secretRef.name: too long",
+            "spec.source.csv.secretRef.name: is 254 characters long; at most 253",
+        ),
+        (
+            with(
+                &["spec", "externalIdPrefix"],
+                json!(format!("{}:", long(64))),
+            ),
+            ".spec.externalIdPrefix: too long",
+            "spec.externalIdPrefix: is 65 characters long; at most 64",
+        ),
+        (
+            with(
+                &["spec", "attributeMapping"],
+                json!([{"from": "department", "to": "department", "aliases": aliases}]),
+            ),
+            ".spec.attributeMapping[0].aliases: more than 1000 entries",
+            "spec.attributeMapping[0].aliases: has 1001 entries; at most 1000",
+        ),
+    ];
+    for (manifest, refused, named) in cases {
+        assert_eq!(schema_rejections(&manifest), vec![refused.to_owned()]);
+        let (code, stderr) = simulate(&manifest);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains(named), "expected `{named}` in:\n{stderr}");
+    }
+}
+
+#[test]
+fn every_cel_rule_stays_well_within_the_api_servers_cost_limits() {
+    use cel_cost::{
+        PER_CALL_LIMIT, RuleCost, STATIC_ESTIMATED_COST_LIMIT, STATIC_ESTIMATED_CRD_COST_LIMIT,
+        rule_costs,
+    };
+    let schema = openapi_schema();
+    let costs = rule_costs(&schema);
+    let in_schema = serde_json::to_string(&schema)
+        .unwrap()
+        .matches("\"rule\":")
+        .count();
+    assert_eq!(costs.len(), in_schema, "every rule is estimated");
+    // Margins: each rule within the runtime limit of one evaluation, and a tenth of the static
+    // limits, for what the approximation misses.
+    let over: Vec<String> = costs
+        .iter()
+        .filter(|c| c.cost > PER_CALL_LIMIT || c.total() > STATIC_ESTIMATED_COST_LIMIT / 10)
+        .map(|c| format!("{} `{}`: {} × {}", c.path, c.rule, c.cost, c.cardinality))
+        .collect();
+    assert!(over.is_empty(), "rules too costly:\n{}", over.join("\n"));
+    let total: u64 = costs.iter().map(RuleCost::total).sum();
+    assert!(
+        total <= STATIC_ESTIMATED_CRD_COST_LIMIT / 10,
+        "the CRD's rules cost {total} together"
+    );
+}
+
+#[test]
+fn the_cost_estimate_follows_the_api_servers_formulas() {
+    use cel_cost::estimate;
+    // `self` 1; matches: ⌈(10 × 4 bytes + 1) × 0.1⌉ = 5, times ⌈4-character regex × 0.25⌉ = 1.
+    let bounded = json!({"type": "string", "maxLength": 10});
+    assert_eq!(estimate("self.matches('^a+$')", &bounded), 1 + 5);
+    // Without maxLength the string is as long as a request (3 MiB less the quotes).
+    let unbounded = json!({"type": "string"});
+    assert_eq!(estimate("self.matches('^a+$')", &unbounded), 1 + 314_573);
+    // contains: ⌈40 × 0.1⌉ × ⌈1 × 0.1⌉; startsWith: ⌈1 × 0.1⌉.
+    assert_eq!(estimate("self.contains('@')", &bounded), 1 + 4);
+    assert_eq!(estimate("self.startsWith('/')", &bounded), 1 + 1);
+    // An enum string is as long as its longest value: ⌈min(9, 11) × 0.1⌉ for ==.
+    let policy = json!({"type": "string", "enum": ["Never", "Immediately", "AfterMonths"]});
+    assert_eq!(estimate("self == 'AfterMonths'", &policy), 1 + 2);
+    // A comprehension over a bounded list: the range's size times its loop.
+    let list = json!({"type": "array", "maxItems": 3, "items": {"type": "string", "maxLength": 5}});
+    let all = estimate("self.all(x, x.startsWith('a'))", &list);
+    assert!((3 * 2..=3 * 6).contains(&(all - 1)), "{all}");
+}
+
+/// By this estimate the userPrincipalNameTemplate rule, unbounded, cost about 7.2 million: under
+/// the static per-rule limit (10 million) but seven times what one evaluation may cost at runtime,
+/// and one more string function on an unbounded field would have crossed the static limit.
+#[test]
+fn without_the_bounds_the_rules_would_cost_millions() {
+    use cel_cost::{PER_CALL_LIMIT, rule_costs};
+    fn strip(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                for bound in ["maxLength", "maxItems", "maxProperties"] {
+                    map.remove(bound);
+                }
+                map.values_mut().for_each(strip);
+            }
+            Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let upn = |costs: Vec<cel_cost::RuleCost>| {
+        costs
+            .into_iter()
+            .find(|c| c.rule.contains("userPrincipalNameTemplate.matches"))
+            .expect("the UPN template rule")
+    };
+    let bounded = upn(rule_costs(&openapi_schema()));
+    let mut schema = openapi_schema();
+    strip(&mut schema);
+    let unbounded = upn(rule_costs(&schema));
+    assert!(unbounded.cost > PER_CALL_LIMIT, "{unbounded:?}");
+    assert!(bounded.cost * 1000 < unbounded.cost, "{bounded:?}");
+}
+
+#[test]
+fn the_start_at_rules_name_the_field_and_the_fix() {
+    let schema = openapi_schema();
+    let cel = |schedule: Value| {
+        kube::core::cel::Validator::new()
+            .validate(&schema, &with(&["spec", "schedule"], schedule), None)
+            .map_err(|e| e.to_string())
+    };
+    for valid in [
+        json!({"interval": "6h", "startAt": "02:00", "timeZone": "Europe/Amsterdam"}),
+        json!({"interval": "48h", "startAt": "2026-12-01T23:59"}),
+    ] {
+        assert_eq!(cel(valid.clone()), Ok(()), "{valid}");
+        assert_eq!(
+            schema_rejections(&with(&["spec", "schedule"], valid.clone())),
+            Vec::<String>::new()
+        );
+    }
+    let with_cron = cel(json!({"cron": "0 3 * * *", "startAt": "02:00"})).unwrap_err();
+    assert!(
+        with_cron.contains("spec.schedule.startAt")
+            && with_cron.contains("startAt anchors an interval and does not apply to cron")
+            && with_cron.contains("0 2,8,14,20 * * *"),
+        "{with_cron}"
+    );
+    let every_two_days = cel(json!({"interval": "48h", "startAt": "02:00"})).unwrap_err();
+    assert!(
+        every_two_days.contains("spec.schedule.startAt")
+            && every_two_days.contains("interval must be 24h or less"),
+        "{every_two_days}"
+    );
+    assert_eq!(
+        cel(json!({"interval": "1440m", "startAt": "02:00"})),
+        Ok(())
+    );
+    let alone = cel(json!({"startAt": "02:00"})).unwrap_err();
+    assert!(
+        alone.contains("spec.schedule.startAt")
+            && alone.contains("startAt needs an interval to anchor, such as interval: 6h"),
+        "{alone}"
+    );
+    for bad in [
+        "2:00",
+        "24:00",
+        "02:60",
+        "2026-13-01T02:00",
+        "2026-12-01 02:00",
+        "02:00:00",
+    ] {
+        let error = cel(json!({"interval": "6h", "startAt": bad})).unwrap_err();
+        assert!(
+            error.contains("spec.schedule.startAt")
+                && error.contains("startAt takes a time of day HH:MM, such as 02:00"),
+            "{bad}: {error}"
+        );
+    }
+    // A day the calendar lacks passes the pattern; simulate, and the controller, refuse it.
+    let (code, stderr) = simulate(&with(
+        &["spec", "schedule"],
+        json!({"interval": "6h", "startAt": "2026-02-30T02:00"}),
+    ));
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains("spec.schedule.startAt: `2026-02-30T02:00` is not a time of day"),
+        "{stderr}"
     );
 }

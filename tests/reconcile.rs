@@ -8,7 +8,8 @@
 //! once however many Jobs the limits keep; a Job deleted while running, or failed whatever its
 //! Pod says, is a failed run; a 100-character name runs with labels within 63 characters; the
 //! same hash approves a new generation; a hash approved before starts a new run; a namesake's
-//! old Job is not this connection's; a spec an older CRD let through starts no Job.
+//! old Job is not this connection's; a spec an older CRD let through starts no Job; an interval
+//! anchored by `startAt` shows its next run, and starts nothing before it.
 
 use std::{sync::Arc, time::Duration};
 
@@ -1018,4 +1019,43 @@ async fn approving_a_hash_used_before_in_this_generation_starts_a_new_run() {
     );
     assert_eq!(status["lastHandledRequest"]["approvedPlan"], a);
     assert_eq!(status["lastHandledRequest"]["requests"], 3);
+}
+
+#[tokio::test]
+async fn an_anchored_interval_shows_its_next_run_and_runs_nothing_before_its_start() {
+    use hris_operator::crd::Schedule;
+    // (startAt, the next run status must show at 2026-11-22T10:00Z)
+    for (start_at, next) in [
+        // 02:00 every 6 hours in Amsterdam: 02, 08, 14, 20 CET; 10:00Z is 11:00 CET.
+        ("02:00", "2026-11-22T13:00:00Z"),
+        // From 1 December, 02:00 CET: nothing before it.
+        ("2026-12-01T02:00", "2026-12-01T01:00:00Z"),
+    ] {
+        let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let context = context(kube::Client::new(service, "people"));
+        let verifier = tokio::spawn(async move {
+            jobs_listed(&mut handle, vec![]).await;
+            let status = status_patched(&mut handle).await;
+            assert!(handle.next_request().await.is_none(), "no Job, no Event");
+            status
+        });
+        let mut connection = connection("Active", json!({}));
+        connection.spec.schedule = Schedule {
+            interval: Some("6h".into()),
+            start_at: Some(start_at.into()),
+            time_zone: "Europe/Amsterdam".into(),
+            ..Schedule::default()
+        };
+        reconcile_at(
+            &connection,
+            &context,
+            "2026-11-22T10:00:00Z".parse().unwrap(),
+        )
+        .await
+        .unwrap();
+        drop(context);
+        let status = verifier.await.unwrap();
+        assert_eq!(status["nextSyncTime"], next, "{start_at}");
+        assert_eq!(status["phase"], "Idle", "{start_at}");
+    }
 }

@@ -101,7 +101,7 @@ pub enum Decision {
 }
 
 /// Longest request value status keeps as written; a longer one is kept as its hash.
-const REQUEST_KEY_LIMIT: usize = 64;
+const REQUEST_KEY_LIMIT: usize = crate::crd::bounds::REQUEST_KEY;
 
 /// What status keeps of a request annotation's value: the value, or for a long one (anything
 /// may be written into an annotation) a short hash of it, so status stays small.

@@ -7,7 +7,10 @@
 use std::{str::FromStr, time::Duration};
 
 use croner::Cron;
-use jiff::{Timestamp, tz::TimeZone};
+use jiff::{
+    SignedDuration, Timestamp, civil,
+    tz::{AmbiguousOffset, TimeZone},
+};
 
 use crate::{crd::Schedule, sync::policy::parse_interval};
 
@@ -21,8 +24,10 @@ pub enum Cadence {
         /// The zone its fields are read in.
         zone: TimeZone,
     },
-    /// A fixed interval.
+    /// A fixed interval, counted from the connection's creation.
     Interval(Duration),
+    /// A fixed interval counted on a time zone's clock from `startAt`.
+    Anchored(Box<Anchored>),
     /// No schedule: runs happen only on spec changes and requests.
     Never,
 }
@@ -38,41 +43,80 @@ pub struct Due {
     pub next: Option<Timestamp>,
 }
 
+/// An interval anchored by `startAt`: runs at `startAt` + k × interval, on the local clock (so
+/// `02:00` every 6 hours stays at 02:00, 08:00, 14:00 and 20:00 across daylight-saving changes,
+/// as a daily cron job at each of those times would).
+#[derive(Clone, Debug)]
+pub struct Anchored {
+    start: StartAt,
+    every: SignedDuration,
+    zone: TimeZone,
+}
+
+/// What `startAt` says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StartAt {
+    /// A time of day: the count starts again at it every day.
+    Daily(civil::Time),
+    /// A date and time: the count starts once, with no run before it.
+    Once(civil::DateTime),
+}
+
+/// Most local times tried for one answer: a repeated hour of runs every second needs 3,600.
+const MAX_STEPS: usize = 100_000;
+
+impl StartAt {
+    /// Reads `HH:MM` or `YYYY-MM-DDTHH:MM`, with a message saying how to write it.
+    pub fn parse(text: &str) -> Result<StartAt, String> {
+        let shaped = |pattern: &str| {
+            text.len() == pattern.len()
+                && text.bytes().zip(pattern.bytes()).all(|(c, p)| match p {
+                    b'9' => c.is_ascii_digit(),
+                    _ => c == p,
+                })
+        };
+        let parsed = if shaped("99:99") {
+            text.parse().ok().map(StartAt::Daily)
+        } else if shaped("9999-99-99T99:99") {
+            text.parse().ok().map(StartAt::Once)
+        } else {
+            None
+        };
+        parsed.ok_or_else(|| {
+            format!(
+                "`{text}` is not a time of day or a date and time; write HH:MM such as 02:00, or \
+                 YYYY-MM-DDTHH:MM such as 2026-01-05T02:00"
+            )
+        })
+    }
+}
+
 impl Cadence {
     /// Compiles a schedule, with a message naming the field on error.
     pub fn compile(schedule: &Schedule) -> Result<Cadence, String> {
-        match (&schedule.cron, &schedule.interval) {
-            (Some(_), Some(_)) => Err("spec.schedule: set cron or interval, not both".into()),
-            (Some(expression), None) => {
-                let cron = Cron::from_str(expression).map_err(|e| {
-                    format!(
-                        "spec.schedule.cron: `{expression}` is not a cron expression ({e}); write 5 fields such as \"0 3 * * *\""
-                    )
-                })?;
-                // A sixth field would be read as seconds (or years): not what a cron means here.
-                let fields = expression.split_whitespace().count();
-                if !expression.trim_start().starts_with('@') && fields != 5 {
-                    return Err(format!(
-                        "spec.schedule.cron: `{expression}` has {fields} fields; write 5 (minute \
-                         hour day-of-month month day-of-week) such as \"0 3 * * *\", or a macro \
-                         such as @daily"
-                    ));
+        match (&schedule.cron, &schedule.interval, &schedule.start_at) {
+            (Some(_), Some(_), _) => Err("spec.schedule: set cron or interval, not both".into()),
+            (Some(_), None, Some(_)) => Err(
+                "spec.schedule.startAt: startAt anchors an interval and does not apply to cron; \
+                 remove it, or write the start into the cron expression, such as \
+                 \"0 2,8,14,20 * * *\""
+                    .into(),
+            ),
+            (Some(expression), None, None) => compile_cron(expression, &schedule.time_zone),
+            (None, Some(interval), start_at) => {
+                let seconds =
+                    parse_interval(interval).map_err(|e| format!("spec.schedule.interval: {e}"))?;
+                match start_at {
+                    None => Ok(Cadence::Interval(Duration::from_secs(seconds))),
+                    Some(start_at) => Anchored::compile(start_at, seconds, &schedule.time_zone)
+                        .map(|anchored| Cadence::Anchored(Box::new(anchored))),
                 }
-                let zone = TimeZone::get(&schedule.time_zone).map_err(|_| {
-                    format!(
-                        "spec.schedule.timeZone: `{}` is not an IANA time zone",
-                        schedule.time_zone
-                    )
-                })?;
-                Ok(Cadence::Cron {
-                    cron: Box::new(cron),
-                    zone,
-                })
             }
-            (None, Some(interval)) => parse_interval(interval)
-                .map(|seconds| Cadence::Interval(Duration::from_secs(seconds)))
-                .map_err(|e| format!("spec.schedule.interval: {e}")),
-            (None, None) => Ok(Cadence::Never),
+            (None, None, Some(_)) => Err(
+                "spec.schedule.startAt: needs an interval to anchor; set interval, such as 6h"
+                    .into(),
+            ),
+            (None, None, None) => Ok(Cadence::Never),
         }
     }
 
@@ -84,6 +128,7 @@ impl Cadence {
                 .ok()
                 .map(|zoned| zoned.timestamp()),
             Cadence::Interval(interval) => after.checked_add(*interval).ok(),
+            Cadence::Anchored(anchored) => anchored.next_after(after),
             Cadence::Never => None,
         }
     }
@@ -170,8 +215,146 @@ impl Cadence {
                 .find_previous_occurrence(&now.to_zoned(zone.clone()), true)
                 .ok()
                 .map(|zoned| zoned.timestamp()),
+            Cadence::Anchored(anchored) => anchored.previous_at_or_before(now),
             _ => None,
         }
+    }
+}
+
+fn compile_cron(expression: &str, time_zone: &str) -> Result<Cadence, String> {
+    let cron = Cron::from_str(expression).map_err(|e| {
+        format!(
+            "spec.schedule.cron: `{expression}` is not a cron expression ({e}); write 5 fields such as \"0 3 * * *\""
+        )
+    })?;
+    // A sixth field would be read as seconds (or years): not what a cron means here.
+    let fields = expression.split_whitespace().count();
+    if !expression.trim_start().starts_with('@') && fields != 5 {
+        return Err(format!(
+            "spec.schedule.cron: `{expression}` has {fields} fields; write 5 (minute hour \
+             day-of-month month day-of-week) such as \"0 3 * * *\", or a macro such as @daily"
+        ));
+    }
+    Ok(Cadence::Cron {
+        cron: Box::new(cron),
+        zone: zone(time_zone)?,
+    })
+}
+
+fn zone(time_zone: &str) -> Result<TimeZone, String> {
+    TimeZone::get(time_zone)
+        .map_err(|_| format!("spec.schedule.timeZone: `{time_zone}` is not an IANA time zone"))
+}
+
+impl Anchored {
+    fn compile(start_at: &str, seconds: u64, time_zone: &str) -> Result<Anchored, String> {
+        let start = StartAt::parse(start_at).map_err(|e| format!("spec.schedule.startAt: {e}"))?;
+        if matches!(start, StartAt::Daily(_)) && seconds > 24 * 3600 {
+            return Err(format!(
+                "spec.schedule.startAt: `{start_at}` is a time of day, where the count starts \
+                 again every day, so interval must be 24h or less; for a longer interval give a \
+                 date and time, such as 2026-01-05T{start_at}"
+            ));
+        }
+        let every = i64::try_from(seconds)
+            .map(SignedDuration::from_secs)
+            .map_err(|_| "spec.schedule.interval: too long".to_owned())?;
+        Ok(Anchored {
+            start,
+            every,
+            zone: zone(time_zone)?,
+        })
+    }
+
+    /// The first run strictly after `after`.
+    fn next_after(&self, after: Timestamp) -> Option<Timestamp> {
+        let mut local = self.first_local_after(after.to_zoned(self.zone.clone()).datetime())?;
+        // Local times are tried in order: in a repeated hour one can stand for an instant at or
+        // before `after`, and the next one may not.
+        for _ in 0..MAX_STEPS {
+            let at = self.instant(local)?;
+            if at > after {
+                return Some(at);
+            }
+            local = self.first_local_after(local)?;
+        }
+        None
+    }
+
+    /// The last run at or before `now`.
+    fn previous_at_or_before(&self, now: Timestamp) -> Option<Timestamp> {
+        let mut local = self.last_local_at_or_before(now.to_zoned(self.zone.clone()).datetime())?;
+        // Later local times in a repeated hour can still be at or before `now`.
+        for _ in 0..MAX_STEPS {
+            match self.first_local_after(local) {
+                Some(next) if self.instant(next)? <= now => local = next,
+                _ => break,
+            }
+        }
+        self.instant(local)
+    }
+
+    /// The first local run time strictly after the local time `after`.
+    fn first_local_after(&self, after: civil::DateTime) -> Option<civil::DateTime> {
+        match self.start {
+            StartAt::Once(first) if after < first => Some(first),
+            StartAt::Once(first) => self.step(first, after, 1),
+            StartAt::Daily(time) => {
+                let base = day_start(after, time)?;
+                let next_day = base.date().tomorrow().ok()?.to_datetime(time);
+                let candidate = self.step(base, after, 1)?;
+                Some(candidate.min(next_day))
+            }
+        }
+    }
+
+    /// The last local run time at or before the local time `at`.
+    fn last_local_at_or_before(&self, at: civil::DateTime) -> Option<civil::DateTime> {
+        match self.start {
+            StartAt::Once(first) if at < first => None,
+            StartAt::Once(first) => self.step(first, at, 0),
+            StartAt::Daily(time) => self.step(day_start(at, time)?, at, 0),
+        }
+    }
+
+    /// `base` + (whole intervals from `base` to `at`, plus `extra`) × the interval.
+    fn step(
+        &self,
+        base: civil::DateTime,
+        at: civil::DateTime,
+        extra: i64,
+    ) -> Option<civil::DateTime> {
+        let every = self.every.as_secs().max(1);
+        let whole = at.duration_since(base).as_secs().div_euclid(every);
+        let offset = whole.checked_add(extra)?.checked_mul(every)?;
+        base.checked_add(SignedDuration::from_secs(offset)).ok()
+    }
+
+    /// The instant of a local time, as cron reads one: a time skipped by a daylight-saving
+    /// change is the first instant after the gap; a repeated one its first occurrence.
+    fn instant(&self, local: civil::DateTime) -> Option<Timestamp> {
+        match self.zone.to_ambiguous_timestamp(local).offset() {
+            AmbiguousOffset::Unambiguous { offset } => offset.to_timestamp(local).ok(),
+            AmbiguousOffset::Fold { before, .. } => before.to_timestamp(local).ok(),
+            AmbiguousOffset::Gap { after, .. } => {
+                // Read with the later offset, the local time is an instant before the change.
+                let before_change = after.to_timestamp(local).ok()?;
+                self.zone
+                    .following(before_change)
+                    .next()
+                    .map(|transition| transition.timestamp())
+            }
+        }
+    }
+}
+
+/// The time of day `time` on the day of `at`, or on the day before when `at` is earlier.
+fn day_start(at: civil::DateTime, time: civil::Time) -> Option<civil::DateTime> {
+    let today = at.date().to_datetime(time);
+    if today <= at {
+        Some(today)
+    } else {
+        Some(at.date().yesterday().ok()?.to_datetime(time))
     }
 }
 
@@ -183,13 +366,37 @@ mod tests {
         Schedule {
             cron: cron.map(Into::into),
             interval: interval.map(Into::into),
+            start_at: None,
             time_zone: zone.into(),
             suspend: false,
         }
     }
 
+    fn anchored(interval: &str, start_at: &str, zone: &str) -> Cadence {
+        Cadence::compile(&Schedule {
+            start_at: Some(start_at.into()),
+            ..schedule(None, Some(interval), zone)
+        })
+        .unwrap()
+    }
+
     fn at(text: &str) -> Timestamp {
         text.parse().unwrap()
+    }
+
+    /// The next `count` scheduled times after `after`.
+    fn runs(cadence: &Cadence, after: &str, count: usize) -> Vec<Timestamp> {
+        let mut times = Vec::new();
+        let mut last = at(after);
+        for _ in 0..count {
+            last = cadence.next_after(last).unwrap();
+            times.push(last);
+        }
+        times
+    }
+
+    fn times(texts: &[&str]) -> Vec<Timestamp> {
+        texts.iter().map(|text| at(text)).collect()
     }
 
     const HOUR: Duration = Duration::from_secs(3600);
@@ -363,5 +570,238 @@ mod tests {
         assert!(error.starts_with("spec.schedule.interval:"), "{error}");
         let error = Cadence::compile(&schedule(Some("0 3 * * *"), None, "Mars/Base")).unwrap_err();
         assert!(error.starts_with("spec.schedule.timeZone:"), "{error}");
+    }
+
+    #[test]
+    fn a_time_of_day_anchors_the_interval_every_day() {
+        let six_hourly = anchored("6h", "02:00", "UTC");
+        assert_eq!(
+            runs(&six_hourly, "2026-11-22T01:59:00Z", 5),
+            times(&[
+                "2026-11-22T02:00:00Z",
+                "2026-11-22T08:00:00Z",
+                "2026-11-22T14:00:00Z",
+                "2026-11-22T20:00:00Z",
+                "2026-11-23T02:00:00Z",
+            ])
+        );
+        // From any moment, the next run is on that cadence, never "now + interval".
+        assert_eq!(
+            six_hourly.next_after(at("2026-11-22T10:17:00Z")),
+            Some(at("2026-11-22T14:00:00Z"))
+        );
+        let daily = anchored("24h", "02:30", "UTC");
+        assert_eq!(
+            runs(&daily, "2026-11-22T12:00:00Z", 2),
+            times(&["2026-11-23T02:30:00Z", "2026-11-24T02:30:00Z"])
+        );
+    }
+
+    #[test]
+    fn an_interval_that_does_not_divide_a_day_starts_again_at_start_at_each_day() {
+        // 02:00 every 5 hours: 02, 07, 12, 17, 22, then 02:00 again (4 hours after 22:00).
+        let five_hourly = anchored("5h", "02:00", "UTC");
+        assert_eq!(
+            runs(&five_hourly, "2026-11-22T00:00:00Z", 7),
+            times(&[
+                "2026-11-22T02:00:00Z",
+                "2026-11-22T07:00:00Z",
+                "2026-11-22T12:00:00Z",
+                "2026-11-22T17:00:00Z",
+                "2026-11-22T22:00:00Z",
+                "2026-11-23T02:00:00Z",
+                "2026-11-23T07:00:00Z",
+            ])
+        );
+        assert_eq!(
+            five_hourly.next_after(at("2026-11-22T23:00:00Z")),
+            Some(at("2026-11-23T02:00:00Z"))
+        );
+        // A day's runs go on until the next day's startAt: 07:30, 17:30, 03:30, then 07:30.
+        let ten_hourly = anchored("10h", "07:30", "UTC");
+        assert_eq!(
+            runs(&ten_hourly, "2026-11-22T03:00:00Z", 4),
+            times(&[
+                "2026-11-22T03:30:00Z",
+                "2026-11-22T07:30:00Z",
+                "2026-11-22T17:30:00Z",
+                "2026-11-23T03:30:00Z",
+            ])
+        );
+    }
+
+    #[test]
+    fn a_time_of_day_keeps_its_local_times_across_daylight_saving_in_amsterdam() {
+        let six_hourly = anchored("6h", "02:00", "Europe/Amsterdam");
+        // 2026-03-29: 02:00-03:00 is skipped. 02:00 runs at 03:00 CEST (01:00Z), the first
+        // minute after the gap, then 08:00 CEST as every day.
+        assert_eq!(
+            runs(&six_hourly, "2026-03-28T19:00:00Z", 3),
+            times(&[
+                "2026-03-29T01:00:00Z",
+                "2026-03-29T06:00:00Z",
+                "2026-03-29T12:00:00Z",
+            ])
+        );
+        // 2026-10-25: 02:00-03:00 happens twice. 02:00 runs once, the first time (CEST,
+        // 00:00Z), not again an hour later; 08:00 is CET (07:00Z).
+        assert_eq!(
+            runs(&six_hourly, "2026-10-24T18:00:00Z", 3),
+            times(&[
+                "2026-10-25T00:00:00Z",
+                "2026-10-25T07:00:00Z",
+                "2026-10-25T13:00:00Z",
+            ])
+        );
+    }
+
+    #[test]
+    fn a_time_of_day_keeps_its_local_times_across_daylight_saving_in_new_york() {
+        // 2026-11-01: 01:00-02:00 happens twice. 01:30 runs the first time (EDT, 05:30Z);
+        // 13:30 is EST (18:30Z), 13 hours later.
+        let twice_a_day = anchored("12h", "01:30", "America/New_York");
+        assert_eq!(
+            runs(&twice_a_day, "2026-10-31T17:30:00Z", 3),
+            times(&[
+                "2026-11-01T05:30:00Z",
+                "2026-11-01T18:30:00Z",
+                "2026-11-02T06:30:00Z",
+            ])
+        );
+        // 2026-03-08: 02:00-03:00 is skipped. 02:30 runs at 03:00 EDT (07:00Z).
+        let daily = anchored("24h", "02:30", "America/New_York");
+        assert_eq!(
+            runs(&daily, "2026-03-07T00:00:00Z", 3),
+            times(&[
+                "2026-03-07T07:30:00Z",
+                "2026-03-08T07:00:00Z",
+                "2026-03-09T06:30:00Z",
+            ])
+        );
+    }
+
+    #[test]
+    fn a_time_of_day_runs_when_a_daily_cron_at_each_of_its_times_runs_all_year() {
+        // Daylight saving handled as the cron path handles a job at one time of day: a skipped
+        // time runs at the end of the gap, a repeated one once. (A cron listing several hours,
+        // such as `0 2,8,14,20 * * *`, runs a repeated time twice.)
+        let start = "2026-01-01T00:00:00Z";
+        for zone in ["Europe/Amsterdam", "America/New_York"] {
+            let anchored = runs(&anchored("6h", "02:00", zone), start, 4 * 365);
+            let mut crons: Vec<Timestamp> = ["0 2 * * *", "0 8 * * *", "0 14 * * *", "0 20 * * *"]
+                .into_iter()
+                .flat_map(|cron| {
+                    let cron = Cadence::compile(&schedule(Some(cron), None, zone)).unwrap();
+                    runs(&cron, start, 365)
+                })
+                .collect();
+            crons.sort();
+            let differ = anchored.iter().zip(&crons).position(|(a, c)| a != c);
+            assert_eq!(
+                differ,
+                None,
+                "{zone}: {:?}",
+                differ.map(|i| (anchored[i], crons[i]))
+            );
+        }
+    }
+
+    #[test]
+    fn a_date_and_time_in_the_future_means_no_run_before_it() {
+        let from_december = anchored("6h", "2026-12-01T02:00", "Europe/Amsterdam");
+        let created = at("2026-11-22T00:00:00Z");
+        let due = from_december.due(created, at("2026-11-25T10:00:00Z"), false, HOUR);
+        assert_eq!(due.run_for, None);
+        assert_eq!(due.next, Some(at("2026-12-01T01:00:00Z")), "02:00 CET");
+        let due = from_december.due(created, at("2026-12-01T01:10:00Z"), false, HOUR);
+        assert_eq!(due.run_for, Some(at("2026-12-01T01:00:00Z")));
+        assert_eq!(due.skipped, 0);
+        assert_eq!(due.next, Some(at("2026-12-01T07:00:00Z")));
+    }
+
+    #[test]
+    fn a_date_and_time_counts_on_across_days() {
+        // Every 5 hours from 22:00 on 1 December: the count does not start again each day.
+        let every_five_hours = anchored("5h", "2026-12-01T22:00", "UTC");
+        assert_eq!(
+            runs(&every_five_hours, "2026-11-30T00:00:00Z", 3),
+            times(&[
+                "2026-12-01T22:00:00Z",
+                "2026-12-02T03:00:00Z",
+                "2026-12-02T08:00:00Z",
+            ])
+        );
+        // Anchored in the past, the first run after the creation is on the anchor's cadence.
+        let every_two_days = anchored("48h", "2026-01-05T02:00", "UTC");
+        assert_eq!(
+            every_two_days.next_after(at("2026-11-22T10:00:00Z")),
+            Some(at("2026-11-23T02:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn an_old_anchor_of_an_anchored_interval_gives_one_run_and_stands_still() {
+        let minutely = anchored("1m", "00:00", "Europe/Amsterdam");
+        let due = minutely.due(
+            at("2020-01-01T00:00:00Z"),
+            at("2026-11-22T05:20:30Z"),
+            false,
+            HOUR,
+        );
+        assert_eq!(due.run_for, Some(at("2026-11-22T05:20:00Z")));
+        assert_eq!(due.next, Some(at("2026-11-22T05:21:00Z")));
+        let daily = anchored("24h", "02:00", "UTC");
+        let created = at("2026-11-22T00:00:00Z");
+        let first = daily.due(created, at("2026-11-30T12:40:00Z"), false, HOUR);
+        let later = daily.due(created, at("2026-11-30T12:40:07Z"), false, HOUR);
+        assert_eq!(first.run_for, None);
+        assert_eq!(first.next, Some(at("2026-12-01T02:00:00Z")));
+        assert_eq!(later.next, first.next);
+    }
+
+    #[test]
+    fn bad_start_ats_name_the_field_and_the_fix() {
+        let error = |cron: Option<&str>, interval: Option<&str>, start_at: &str| {
+            Cadence::compile(&Schedule {
+                start_at: Some(start_at.into()),
+                ..schedule(cron, interval, "Europe/Amsterdam")
+            })
+            .unwrap_err()
+        };
+        let with_cron = error(Some("0 3 * * *"), None, "02:00");
+        assert!(
+            with_cron.starts_with(
+                "spec.schedule.startAt: startAt anchors an interval and does not apply to cron"
+            ) && with_cron.contains("0 2,8,14,20 * * *"),
+            "{with_cron}"
+        );
+        let alone = error(None, None, "02:00");
+        assert!(
+            alone.starts_with("spec.schedule.startAt: needs an interval"),
+            "{alone}"
+        );
+        for bad in [
+            "2:00",
+            "25:00",
+            "02:60",
+            "2026-02-30T02:00",
+            "2026-12-01 02:00",
+            "02:00:00",
+        ] {
+            let message = error(None, Some("6h"), bad);
+            assert_eq!(
+                message,
+                format!(
+                    "spec.schedule.startAt: `{bad}` is not a time of day or a date and time; \
+                     write HH:MM such as 02:00, or YYYY-MM-DDTHH:MM such as 2026-01-05T02:00"
+                )
+            );
+        }
+        let too_long = error(None, Some("48h"), "02:00");
+        assert!(
+            too_long.starts_with("spec.schedule.startAt: `02:00` is a time of day")
+                && too_long.contains("2026-01-05T02:00"),
+            "{too_long}"
+        );
     }
 }

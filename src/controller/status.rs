@@ -17,7 +17,7 @@ use crate::{
 /// Longest termination message Kubernetes keeps.
 pub const TERMINATION_MESSAGE_LIMIT: usize = 4096;
 /// Runs kept in `status.history`.
-pub const HISTORY: usize = 10;
+pub const HISTORY: usize = crate::crd::bounds::HISTORY;
 
 /// The termination message of a sync Job: the summary as JSON, its change sample cut until it
 /// fits Kubernetes' limit.
@@ -78,6 +78,7 @@ pub fn set_condition(
     now: Timestamp,
 ) -> bool {
     let status = condition_status(ok);
+    let message = within_schema(message);
     match conditions.iter_mut().find(|c| c.type_ == type_) {
         Some(existing) => {
             let changed = existing.status != status;
@@ -102,6 +103,18 @@ pub fn set_condition(
             true
         }
     }
+}
+
+/// The message cut to the length the CRD allows: a longer one would make the API server refuse
+/// the whole status.
+fn within_schema(mut message: String) -> String {
+    if let Some((end, _)) = message
+        .char_indices()
+        .nth(crate::crd::bounds::CONDITION_MESSAGE)
+    {
+        message.truncate(end);
+    }
+    message
 }
 
 fn condition_is(conditions: &[Condition], type_: &str, status: &str) -> bool {
@@ -406,6 +419,25 @@ mod tests {
 
     fn reasons(events: &[EventNote]) -> Vec<&'static str> {
         events.iter().map(|e| e.reason).collect()
+    }
+
+    #[test]
+    fn a_condition_message_never_exceeds_what_the_crd_allows() {
+        let mut conditions = Vec::new();
+        let long = "é".repeat(crate::crd::bounds::CONDITION_MESSAGE + 10);
+        set_condition(
+            &mut conditions,
+            "Ready",
+            false,
+            "InvalidSpec",
+            long,
+            1,
+            "2026-11-22T10:00:00Z".parse().unwrap(),
+        );
+        assert_eq!(
+            conditions[0].message.chars().count(),
+            crate::crd::bounds::CONDITION_MESSAGE
+        );
     }
 
     #[test]

@@ -45,9 +45,9 @@ pub const INVALID_SUMMARY: &str = "InvalidSummary";
 pub const MAX_COUNT: u64 = 100_000_000;
 
 /// Longest identifier (externalId, attribute name) a sample may carry.
-const MAX_IDENTIFIER: usize = 256;
+const MAX_IDENTIFIER: usize = crate::crd::bounds::ID;
 /// Most attribute names per sampled change.
-const MAX_ATTRIBUTES: usize = 64;
+const MAX_ATTRIBUTES: usize = crate::crd::bounds::CHANGED_ATTRIBUTES;
 /// Most tripped guards a summary may name.
 const MAX_GUARDS: usize = 32;
 /// Longest human text (a guard's limit) a summary may carry.

@@ -3,7 +3,7 @@
 use kube::KubeSchema;
 use serde::{Deserialize, Serialize};
 
-use super::SecretKeyRef;
+use super::{SecretKeyRef, bounds};
 
 /// Microsoft Entra ID users through Microsoft Graph, with an app registration's client
 /// credentials (application permission `User.ReadWrite.All`, admin-consented).
@@ -15,10 +15,10 @@ use super::SecretKeyRef;
 pub struct MicrosoftGraphTarget {
     /// Directory (tenant) id or a verified domain of the tenant, such as
     /// `contoso.onmicrosoft.com`.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::ID))]
     pub tenant_id: String,
     /// Application (client) id of the app registration.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::ID))]
     pub client_id: String,
     /// Secret key holding the app registration's client secret.
     pub client_secret_secret_ref: SecretKeyRef,
@@ -26,12 +26,12 @@ pub struct MicrosoftGraphTarget {
     /// `<authorityUrl>/<tenantId>/oauth2/v2.0/token`. Change it only for national clouds or
     /// an emulator.
     #[serde(default = "default_authority_url")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::URL))]
     pub authority_url: String,
     /// Base URL of Microsoft Graph including the version, such as
     /// `https://graph.microsoft.com/v1.0`. The token scope is this URL's origin + `/.default`.
     #[serde(default = "default_graph_url")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::URL))]
     pub graph_url: String,
     /// How a new user's `userPrincipalName` (sign-in name) is built. Placeholders: `{email}`
     /// (the whole address), `{emailLocal}` (before the @), `{firstName}`, `{lastName}`,
@@ -41,7 +41,7 @@ pub struct MicrosoftGraphTarget {
     /// conflict. The UPN is set at creation and follows later email changes only when the
     /// template uses no name placeholder.
     #[serde(default = "default_upn_template")]
-    #[schemars(length(min = 3))]
+    #[schemars(length(min = 3, max = bounds::TEMPLATE))]
     pub user_principal_name_template: String,
     /// Two-letter country code (ISO 3166-1) set as `usageLocation` on new users; Entra ID
     /// needs it before a license can be assigned. A mapping to `usageLocation` overrides it.
@@ -107,29 +107,30 @@ pub struct GoogleWorkspaceTarget {
     /// Cloud console).
     pub service_account_key_secret_ref: SecretKeyRef,
     /// Administrator the service account acts as (the JWT `sub`).
-    #[schemars(length(min = 3))]
+    #[schemars(length(min = 3, max = bounds::EMAIL))]
     pub admin_email: String,
     /// Customer id of the Workspace account; `my_customer` means the administrator's own.
     #[serde(default = "default_customer")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::ID))]
     pub customer: String,
     /// Organizational unit of new users, such as `/Staff`. A mapping to `orgUnitPath`
     /// overrides it per user.
     #[serde(default = "default_org_unit")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::VALUE))]
     pub org_unit_path: String,
     /// `customType` of the `externalIds` entry (type `custom`) holding this connection's
     /// externalId.
     #[serde(default = "default_custom_type")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::ID))]
     pub external_id_custom_type: String,
     /// Token endpoint; by default the key file's `token_uri`
     /// (`https://oauth2.googleapis.com/token`). Set it only for an emulator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::URL))]
     pub token_url: Option<String>,
     /// Base URL of the Directory API.
     #[serde(default = "default_directory_url")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::URL))]
     pub api_url: String,
     /// Most requests a second. The Directory API allows 2,400 queries a minute (40 a second);
     /// the default leaves room for other tools using the same project.

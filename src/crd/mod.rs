@@ -4,6 +4,7 @@
 //! (enums, minimums, CEL rules) refuses a bad manifest at `kubectl apply`; [`crate::policy`]
 //! repeats the same checks with field-named messages for manifests run locally.
 
+pub mod bounds;
 mod directories;
 mod status;
 
@@ -110,12 +111,13 @@ pub struct HrisConnectionSpec {
     /// touched unless adopted by a match. So `acme:` never manages `acme:contractors:C1`.
     #[x_kube(validation = kube::core::Rule::new("size(self) > 0").message("externalIdPrefix must not be empty: set a prefix such as \"acme-hris:\""))]
     #[x_kube(validation = kube::core::Rule::new("self.matches('^[^ ].+[:/|#]$')").message("externalIdPrefix must be at least two characters followed by a separator (: / | #), such as \"acme-hris:\""))]
+    #[schemars(length(max = bounds::PREFIX))]
     pub external_id_prefix: String,
 
     /// How existing target users are found for an employee, tried in order, case-insensitive.
     /// An unmanaged user found by email is adopted (it gets this connection's externalId).
     #[serde(default = "default_matching")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::MATCH_KEYS))]
     pub matching: Vec<MatchKey>,
 
     /// Which of an employee's addresses becomes the user's email.
@@ -129,11 +131,13 @@ pub struct HrisConnectionSpec {
     /// Extra attributes to sync, beyond the standard fields (names, email, externalId,
     /// preferred language, active, manager). Unmapped HR fields are not synced.
     #[serde(default)]
+    #[schemars(length(max = bounds::ATTRIBUTE_MAPPINGS))]
     pub attribute_mapping: Vec<AttributeMapping>,
 
     /// Which employees are in scope. Entries are ANDed; Include/Exclude values compare
     /// case-insensitively. Managed users dropped by a filter are handled as absent users.
     #[serde(default)]
+    #[schemars(length(max = bounds::FILTERS))]
     pub filters: Vec<Filter>,
 
     /// Joiner, mover and leaver rules.
@@ -204,7 +208,7 @@ pub struct CsvSource {
     /// Path of the CSV file. A relative path resolves against the manifest's directory. In the
     /// cluster, use `configMapRef` or `secretRef` instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::PATH))]
     pub path: Option<String>,
     /// A key of a ConfigMap in the connection's namespace holding the CSV document.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -220,6 +224,7 @@ pub struct CsvSource {
     /// Employee id whose row `hris-operator fields` shows as the example (default: the first
     /// row).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub reference_employee_id: Option<String>,
 }
 
@@ -227,10 +232,10 @@ pub struct CsvSource {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 pub struct ConfigMapKeyRef {
     /// Name of the ConfigMap.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::NAME))]
     pub name: String,
     /// Key inside the ConfigMap.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::NAME))]
     pub key: String,
 }
 
@@ -246,7 +251,7 @@ pub struct MergeSource {
     /// `https://api-eu.merge.dev/api/hris/v1` or `https://api-ap.merge.dev/api/hris/v1` for the
     /// EU or APAC regions.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::URL))]
     pub base_url: Option<String>,
     /// Most requests a second. Merge allows 100, 400 or 600 requests a minute per linked
     /// account depending on the plan; the default (1.66) fits the smallest plan. Raise it to
@@ -277,6 +282,7 @@ pub struct MergeSource {
     /// Merge employee id whose record `hris-operator fields` shows as the example (custom
     /// fields that are empty for most people are often left out of other records).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub reference_employee_id: Option<String>,
 }
 
@@ -285,18 +291,19 @@ pub struct MergeSource {
 #[serde(rename_all = "camelCase")]
 pub struct BambooHrSource {
     /// The company's BambooHR subdomain: `acme` for `acme.bamboohr.com`.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::NAME))]
     pub company_domain: String,
     /// Secret key holding the API key (sent as the HTTP Basic user name, password `x`).
     pub credentials_secret_ref: SecretKeyRef,
     /// API base URL, the part before `/api/v1`. Default `https://{companyDomain}.bamboohr.com`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::URL))]
     pub base_url: Option<String>,
     /// Custom fields to read: canonical custom field name (a dotted name makes a nested
     /// object) → BambooHR field name, such as `costCenter: customCostCenter`. List the names
     /// with `hris-operator fields`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = bounds::string_map::<{ bounds::CUSTOM_FIELDS }, { bounds::ID }>)]
     pub custom_fields: BTreeMap<String, String>,
     /// Most requests a second (BambooHR publishes no figure; it throttles with 503, or 429 and
     /// Retry-After, which are honoured).
@@ -325,6 +332,7 @@ pub struct BambooHrSource {
     pub max_response_bytes: u64,
     /// Employee id whose record `hris-operator fields` shows as the example.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub reference_employee_id: Option<String>,
 }
 
@@ -338,16 +346,17 @@ pub struct PersonioSource {
     pub client_secret_secret_ref: SecretKeyRef,
     /// API base URL. Default `https://api.personio.de`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::URL))]
     pub base_url: Option<String>,
     /// Custom attributes to read: canonical custom field name (a dotted name makes a nested
     /// object) → Personio attribute key, such as `costCenter: dynamic_1234567`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = bounds::string_map::<{ bounds::CUSTOM_FIELDS }, { bounds::ID }>)]
     pub custom_fields: BTreeMap<String, String>,
     /// A custom attribute holding the private email address (Personio's standard `email` is
     /// the work address), such as `dynamic_7654321`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::ID))]
     pub personal_email_attribute: Option<String>,
     /// Most requests a second. Personio allows 300 employee requests a minute.
     #[serde(default = "default_personio_rate")]
@@ -375,6 +384,7 @@ pub struct PersonioSource {
     pub max_response_bytes: u64,
     /// Employee id whose record `hris-operator fields` shows as the example.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub reference_employee_id: Option<String>,
 }
 
@@ -383,18 +393,19 @@ pub struct PersonioSource {
 #[serde(rename_all = "camelCase")]
 pub struct HiBobSource {
     /// The service user's id (HTTP Basic user name).
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::ID))]
     pub service_user_id: String,
     /// Secret key holding the service user's token (HTTP Basic password).
     pub token_secret_ref: SecretKeyRef,
     /// API base URL. Default `https://api.hibob.com/v1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::URL))]
     pub base_url: Option<String>,
     /// Custom fields to read: canonical custom field name (a dotted name makes a nested
     /// object) → HiBob field path, such as `costCenter: custom.payroll.costCenter`. The service
     /// user needs permission to read them: HiBob silently drops fields it may not read.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = bounds::string_map::<{ bounds::CUSTOM_FIELDS }, { bounds::ID }>)]
     pub custom_fields: BTreeMap<String, String>,
     /// Most requests a second. HiBob allows 50 requests a minute.
     #[serde(default = "default_hibob_rate")]
@@ -423,6 +434,7 @@ pub struct HiBobSource {
     pub max_response_bytes: u64,
     /// Employee id whose record `hris-operator fields` shows as the example.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub reference_employee_id: Option<String>,
 }
 
@@ -431,13 +443,13 @@ pub struct HiBobSource {
 #[serde(rename_all = "camelCase")]
 pub struct AfasSource {
     /// The environment id: `12345` for `https://12345.rest.afas.online`.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::ID))]
     pub environment_id: String,
     /// Secret key holding the app connector token: the whole `<token><version>1</version>
     /// <data>…</data></token>` XML (it is sent base64-encoded as `AfasToken`).
     pub token_secret_ref: SecretKeyRef,
     /// Id of the GetConnector listing the employees.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::ID))]
     pub get_connector: String,
     /// Which GetConnector column feeds which canonical field (columns are defined per
     /// customer). A column named here for a canonical field, and the id and name columns even
@@ -447,7 +459,7 @@ pub struct AfasSource {
     /// API base URL, the part before `/connectors`. Default
     /// `https://{environmentId}.rest.afas.online/profitrestservices`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::URL))]
     pub base_url: Option<String>,
     /// Rows a page (AFAS has no documented maximum; large pages are slow to build).
     #[serde(default = "default_afas_page_size")]
@@ -480,6 +492,7 @@ pub struct AfasSource {
     /// Employee id (the value of the `id` column) whose row `hris-operator fields` shows as
     /// the example.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub reference_employee_id: Option<String>,
 }
 
@@ -488,19 +501,19 @@ pub struct AfasSource {
 #[serde(rename_all = "camelCase")]
 pub struct WorkdaySource {
     /// Workday host, such as `wd2-impl-services1.workday.com`.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::NAME))]
     pub host: String,
     /// Tenant name.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::ID))]
     pub tenant: String,
     /// User name of the report owner (the path segment after the tenant).
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::ID))]
     pub report_owner: String,
     /// Name of the custom report.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::ID))]
     pub report_name: String,
     /// The integration system user (HTTP Basic user name), such as `ISU_HRIS@acme`.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::ID))]
     pub username: String,
     /// Secret key holding the integration system user's password.
     pub password_secret_ref: SecretKeyRef,
@@ -512,7 +525,7 @@ pub struct WorkdaySource {
     /// Base URL, the part before `/{reportOwner}/{reportName}`. Default
     /// `https://{host}/ccx/service/customreport2/{tenant}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::URL))]
     pub base_url: Option<String>,
     /// Most requests a second.
     #[serde(default = "default_workday_rate")]
@@ -542,6 +555,7 @@ pub struct WorkdaySource {
     /// Employee id (the value of the `id` column) whose row `hris-operator fields` shows as
     /// the example.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub reference_employee_id: Option<String>,
 }
 
@@ -556,58 +570,75 @@ pub struct WorkdaySource {
 pub struct FieldMap {
     /// Column of the employee id (required in every row).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub id: Option<String>,
     /// Column of the employee number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub employee_number: Option<String>,
     /// Column of the first name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub first_name: Option<String>,
     /// Column of the last name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub last_name: Option<String>,
     /// Column of the preferred name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub preferred_name: Option<String>,
     /// Column of the work email address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub work_email: Option<String>,
     /// Column of the private email address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub personal_email: Option<String>,
     /// Column of the employment status. Values are read with `statusValues`, then as
     /// Active/Pending/Leave/Inactive; with no status column the status follows the dates
     /// (Pending before the start date, Inactive after the end date, Active otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub employment_status: Option<String>,
     /// Column of the start date (YYYY-MM-DD, optionally followed by a time or offset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub start_date: Option<String>,
     /// Column of the end date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub end_date: Option<String>,
     /// Column of the manager's employee id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub manager_id: Option<String>,
     /// Column of the department.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub department: Option<String>,
     /// Column of the job title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub title: Option<String>,
     /// Column of the work location.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub location: Option<String>,
     /// Column of the preferred language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
     pub preferred_language: Option<String>,
     /// Custom fields: canonical custom field name (a dotted name makes a nested object) →
     /// column.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = bounds::string_map::<{ bounds::CUSTOM_FIELDS }, { bounds::ID }>)]
     pub custom_fields: BTreeMap<String, String>,
     /// Status values of the status column (matched case-insensitively) and the status each
     /// means, such as `{"In dienst": Active, "Uit dienst": Inactive}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("maxProperties" = bounds::STATUS_VALUES))]
     pub status_values: BTreeMap<String, SourceStatus>,
 }
 
@@ -687,7 +718,7 @@ pub enum TargetSpec {
 pub struct ScimTarget {
     /// Base URL of the SCIM API, the part before `/Users`, such as
     /// `https://api.example.com/scim/v2`.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::URL))]
     pub base_url: String,
     /// Secret key holding a bearer token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -757,7 +788,7 @@ pub struct ScimQuirks {
 #[serde(rename_all = "camelCase")]
 pub struct BasicAuth {
     /// User name.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::ID))]
     pub username: String,
     /// Secret key holding the password.
     pub password_secret_ref: SecretKeyRef,
@@ -768,15 +799,16 @@ pub struct BasicAuth {
 #[serde(rename_all = "camelCase")]
 pub struct OAuth2ClientCredentials {
     /// Token endpoint URL.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::URL))]
     pub token_url: String,
     /// Client id.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::ID))]
     pub client_id: String,
     /// Secret key holding the client secret.
     pub client_secret_secret_ref: SecretKeyRef,
     /// Scope to request, if the provider needs one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::VALUE))]
     pub scope: Option<String>,
 }
 
@@ -807,7 +839,7 @@ fn default_scim_tries() -> u32 {
 pub struct FileTarget {
     /// Path of the JSON directory file. A relative path resolves against the manifest's
     /// directory. A missing file is an empty directory.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::PATH))]
     pub path: String,
 }
 
@@ -815,10 +847,10 @@ pub struct FileTarget {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 pub struct SecretKeyRef {
     /// Name of the Secret.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::NAME))]
     pub name: String,
     /// Key inside the Secret.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::NAME))]
     pub key: String,
 }
 
@@ -873,7 +905,7 @@ pub struct EmailPolicy {
     /// Address types in order of preference; the first present one is used. Types not listed
     /// are never used.
     #[serde(default = "default_email_priority")]
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::EMAIL_TYPES))]
     pub priority: Vec<EmailType>,
     /// Whether a Personal address may be chosen. When false, an employee with only a personal
     /// address is reported, not created.
@@ -904,6 +936,7 @@ fn default_true() -> bool {
 pub struct Defaults {
     /// Preferred language (for example `en` or `sv-SE`) for employees without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::LANGUAGE))]
     pub preferred_language: Option<String>,
 }
 
@@ -917,14 +950,15 @@ pub struct AttributeMapping {
     /// `otherEmail` (the address of that type), `employmentStatus`, `startDate`, `endDate`,
     /// `managerId`, `department`, `title`, `location`, `preferredLanguage`, or a dotted path into
     /// custom fields such as `customFields.costCenter` or `customFields.address.city`.
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::ID))]
     pub from: String,
     /// Target attribute name, as the target understands it (for SCIM, for example
     /// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department`).
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::ID))]
     pub to: String,
     /// Value aliases: an HR value (matched case-insensitively) and the value written instead.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = bounds::string_map::<{ bounds::ALIASES }, { bounds::VALUE }>)]
     pub aliases: BTreeMap<String, String>,
     /// The field may be empty for every employee (for example a field HR fills in later);
     /// without it a field that no employee carries fails the run, as a misspelt name or a lost
@@ -941,13 +975,14 @@ pub struct AttributeMapping {
 )]
 pub struct Filter {
     /// Canonical HR field to test (see attributeMapping.from for the names).
-    #[schemars(length(min = 1))]
+    #[schemars(length(min = 1, max = bounds::ID))]
     pub field: String,
     /// `Include` keeps only employees whose field equals one of `values`; `Exclude` drops
     /// them; `Before`/`OnOrBefore`/`After`/`OnOrAfter` compare a date field with `date`.
     pub operator: FilterOperator,
     /// Values for Include/Exclude, compared case-insensitively.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::FILTER_VALUES), inner(length(max = bounds::VALUE)))]
     pub values: Option<Vec<String>>,
     /// The date (YYYY-MM-DD) a date operator compares with. Employees without the date are kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1211,24 +1246,50 @@ impl Guard {
     }
 }
 
-/// When runs happen. Set `cron` or `interval`, not both.
+/// When runs happen. Set `cron` or `interval`, not both; `startAt` anchors an interval.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(
     validation = kube::core::Rule::new("!(has(self.cron) && has(self.interval))").message("schedule takes cron or interval, not both")
 )]
+#[x_kube(
+    validation = kube::core::Rule::new("!(has(self.cron) && has(self.startAt))").message("startAt anchors an interval and does not apply to cron: remove startAt, or write the start into the cron expression (such as \"0 2,8,14,20 * * *\")").field_path(".startAt")
+)]
+#[x_kube(
+    validation = kube::core::Rule::new("!has(self.startAt) || has(self.interval) || has(self.cron)").message("startAt needs an interval to anchor, such as interval: 6h").field_path(".startAt")
+)]
+#[x_kube(
+    validation = kube::core::Rule::new("!has(self.startAt) || size(self.startAt) != 5 || !has(self.interval) || duration(self.interval) <= duration('24h')").message("a time of day in startAt starts the count again every day, so interval must be 24h or less; for a longer interval give a date and time, such as 2026-01-05T02:00").field_path(".startAt")
+)]
 pub struct Schedule {
     /// Cron expression (5 fields, or a macro such as `@daily`), evaluated in `timeZone`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[x_kube(validation = kube::core::Rule::new("self.matches('^(@[a-z]+|[^ ]+( +[^ ]+){4})$')").message("cron takes 5 fields (minute hour day-of-month month day-of-week), such as \"0 3 * * *\", or a macro such as @daily"))]
+    #[schemars(length(max = bounds::CRON))]
     pub cron: Option<String>,
-    /// Fixed interval between runs, such as `24h` or `90m`.
+    /// Fixed interval between runs, such as `24h` or `90m`. Without `startAt` the count starts
+    /// when the connection is created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
+    #[schemars(length(max = bounds::INTERVAL))]
     pub interval: Option<String>,
-    /// IANA time zone for the cron expression and for lifecycle dates, such as
+    /// Where `interval` starts, on the clock of `timeZone`: runs happen at `startAt` + k ×
+    /// `interval`. A time of day `HH:MM` (such as `02:00`) starts the count again at that time
+    /// every day: with `interval: 6h`, runs happen at 02:00, 08:00, 14:00 and 20:00. An interval
+    /// that does not divide 24 hours also starts again at `startAt` each day, so the day's last
+    /// run comes less than `interval` before it; with a time of day, `interval` may be at most
+    /// 24h. A date and time `YYYY-MM-DDTHH:MM` starts the count once: no scheduled run happens
+    /// before it, and runs go on from it across days. A local time that a daylight-saving change
+    /// skips runs at the first minute after the gap; one that occurs twice runs once, the first
+    /// time. Needs `interval`; not with `cron`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = kube::core::Rule::new("self.matches('^([0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T)?([01][0-9]|2[0-3]):[0-5][0-9]$')").message("startAt takes a time of day HH:MM, such as 02:00, or a date and time YYYY-MM-DDTHH:MM, such as 2026-01-05T02:00"))]
+    #[schemars(length(max = bounds::START_AT))]
+    pub start_at: Option<String>,
+    /// IANA time zone for the cron expression, `startAt` and lifecycle dates, such as
     /// `Europe/Stockholm`.
     #[serde(default = "default_time_zone")]
+    #[schemars(length(max = bounds::TIME_ZONE))]
     pub time_zone: String,
     /// Pause scheduled runs (requested runs still happen).
     #[serde(default)]
@@ -1240,6 +1301,7 @@ impl Default for Schedule {
         Self {
             cron: None,
             interval: None,
+            start_at: None,
             time_zone: default_time_zone(),
             suspend: false,
         }
@@ -1256,15 +1318,18 @@ fn default_time_zone() -> String {
 pub struct JobSettings {
     /// Container image of the sync Job; empty uses the operator's own image.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schemars(length(max = bounds::URL))]
     pub image: String,
     /// ServiceAccount of the sync Job. Empty: `<name>-sync`, which the operator makes with a Role
     /// allowing only to read this connection and write the run's report Secrets. When set, the
     /// operator makes nothing: the account's RBAC is yours (get this HrisConnection; create and
     /// patch its report Secrets).
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schemars(length(max = bounds::NAME))]
     pub service_account_name: String,
     /// Compute resources of the sync container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(transform = bounds::resources)]
     pub resources: Option<ResourceRequirements>,
     /// Seconds a run may take before it is stopped.
     #[serde(default = "default_active_deadline_seconds")]

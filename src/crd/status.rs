@@ -4,6 +4,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::bounds;
+
 /// Observed state of a connection. Holds no personal data: changes are identified by
 /// externalId and attribute names only.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -14,12 +16,13 @@ pub struct HrisConnectionStatus {
     pub observed_generation: Option<i64>,
     /// `Ready`, `Synced`, `Simulated`, `SafeguardTriggered` and `CredentialsValid`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(transform = bounds::conditions)]
     pub conditions: Vec<Condition>,
     /// A one-word summary of the connection's state, one of [`Phase`] (set with
     /// [`HrisConnectionStatus::set_phase`]).
     // The schema's description is built from `Phase::ALL`, so `kubectl explain` lists exactly the
     // values the controller writes.
-    #[schemars(description = Phase::description())]
+    #[schemars(description = Phase::description(), length(max = bounds::WORD))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<String>,
     /// When the next scheduled run starts.
@@ -34,6 +37,7 @@ pub struct HrisConnectionStatus {
     pub last_run_time: Option<Time>,
     /// `Simulate` or `Apply`: the kind of the last finished run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::WORD))]
     pub last_run_kind: Option<String>,
     /// `Succeeded`, `Failed` or `Withheld`: the result of the last finished run of either kind.
     /// The `Result` column of `kubectl get hrisconnections`.
@@ -47,16 +51,19 @@ pub struct HrisConnectionStatus {
     pub last_simulation: Option<RunStatus>,
     /// A bounded sample of the last run's changes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = bounds::CHANGE_SAMPLE))]
     pub change_sample: Vec<ChangeSample>,
     /// The trigger annotations already acted upon.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_handled_request: Option<HandledRequests>,
     /// The most recent runs, newest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = bounds::HISTORY))]
     pub history: Vec<RunRecord>,
     /// The Job of the run in progress, until it is recorded: a Job deleted before it finished
     /// is then recorded as a failed run (`JobDeleted`) instead of vanishing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::JOB_NAME))]
     pub active_job: Option<String>,
 }
 
@@ -194,6 +201,7 @@ pub struct RunStatus {
     pub finished_at: Option<Time>,
     /// The Job that ran it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::JOB_NAME))]
     pub job_name: Option<String>,
     /// The spec generation the run planned with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -206,12 +214,15 @@ pub struct RunStatus {
     pub counts: ChangeCounts,
     /// Hash of the plan; approve it with `hris-operator.io/approve-plan` to let it through.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::REQUEST_KEY))]
     pub plan_hash: Option<String>,
     /// The Secret holding the run's reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::NAME))]
     pub report_ref: Option<String>,
     /// Error category of a failed run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::REQUEST_KEY))]
     pub error_category: Option<String>,
 }
 
@@ -220,11 +231,14 @@ pub struct RunStatus {
 #[serde(rename_all = "camelCase")]
 pub struct ChangeSample {
     /// `Create`, `Update`, `Deactivate` or `Delete`.
+    #[schemars(length(max = bounds::WORD))]
     pub action: String,
     /// The user's externalId.
+    #[schemars(length(max = bounds::ID))]
     pub external_id: String,
     /// Names of the changed attributes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = bounds::CHANGED_ATTRIBUTES), inner(length(max = bounds::ID)))]
     pub attributes: Vec<String>,
 }
 
@@ -234,12 +248,15 @@ pub struct ChangeSample {
 pub struct HandledRequests {
     /// Last handled `hris-operator.io/sync-requested-at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::REQUEST_KEY))]
     pub sync_requested_at: Option<String>,
     /// Last handled `hris-operator.io/simulate-requested-at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::REQUEST_KEY))]
     pub simulate_requested_at: Option<String>,
     /// Last handled `hris-operator.io/approve-plan`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::REQUEST_KEY))]
     pub approved_plan: Option<String>,
     /// The spec generation whose simulated plan was approved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -255,9 +272,11 @@ pub struct HandledRequests {
 #[serde(rename_all = "camelCase")]
 pub struct RunRecord {
     /// `Simulate` or `Apply`.
+    #[schemars(length(max = bounds::WORD))]
     pub kind: String,
     /// The Job that ran it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::JOB_NAME))]
     pub job_name: Option<String>,
     /// When the run finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]

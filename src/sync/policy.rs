@@ -267,7 +267,10 @@ impl SyncPolicy {
             // The cadence names its field ("spec.schedule.cron: …"); the time zone and the
             // cron/interval exclusivity are reported below and above.
             if let Some((field, message)) = message.split_once(": ")
-                && matches!(field, "spec.schedule.cron" | "spec.schedule.interval")
+                && matches!(
+                    field,
+                    "spec.schedule.cron" | "spec.schedule.interval" | "spec.schedule.startAt"
+                )
             {
                 error(field.into(), message.into());
             }
@@ -930,6 +933,39 @@ mod tests {
              tokenUrl: 'http://oauth.example/token'}}}}"
         );
         assert_eq!(fields(&google), ["spec.target.googleWorkspace.tokenUrl"]);
+    }
+
+    #[test]
+    fn start_at_errors_name_the_field_once() {
+        let errors = |schedule: &str| -> Vec<String> {
+            errors_of(&format!(
+                "source: {{csv: {{path: e.csv}}}}\ntarget: {{file: {{path: d.json}}}}\n\
+                 externalIdPrefix: 'hr:'\nschedule: {schedule}"
+            ))
+            .into_iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect()
+        };
+        assert!(errors("{interval: 6h, startAt: '02:00', timeZone: Europe/Amsterdam}").is_empty());
+        assert!(errors("{interval: 6h, startAt: '2026-12-01T02:00'}").is_empty());
+        let with_cron = errors("{cron: '0 3 * * *', startAt: '02:00'}");
+        assert_eq!(with_cron.len(), 1, "{with_cron:?}");
+        assert!(
+            with_cron[0].starts_with("spec.schedule.startAt: startAt anchors an interval"),
+            "{with_cron:?}"
+        );
+        let malformed = errors("{interval: 6h, startAt: '2026-12-01'}");
+        assert_eq!(
+            malformed,
+            [
+                "spec.schedule.startAt: `2026-12-01` is not a time of day or a date and time; \
+              write HH:MM such as 02:00, or YYYY-MM-DDTHH:MM such as 2026-01-05T02:00"
+            ]
+        );
+        // A bad time zone is named once, as the time zone.
+        let zone = errors("{interval: 6h, startAt: '02:00', timeZone: Mars/Base}");
+        assert_eq!(zone.len(), 1, "{zone:?}");
+        assert!(zone[0].starts_with("spec.schedule.timeZone:"), "{zone:?}");
     }
 
     #[test]

@@ -26,8 +26,8 @@ pub const REPORT_FILES: [&str; 8] = [
     "summary.json",
 ];
 
-/// Most changes listed in `summary.json`'s sample.
-pub const SAMPLE_SIZE: usize = 20;
+/// Most changes listed in `summary.json`'s sample (and so in `status.changeSample`).
+pub const SAMPLE_SIZE: usize = crate::crd::bounds::CHANGE_SAMPLE;
 
 /// Whether a run only planned or also applied.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]

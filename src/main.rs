@@ -9,10 +9,16 @@ use tracing_subscriber::EnvFilter;
 /// (such as a DNS lookup of an API server that does not answer) before it exits anyway.
 const LEFTOVER_WORK_GRACE: Duration = Duration::from_secs(1);
 
+/// Logs shown unless `RUST_LOG` says otherwise: warnings, but not the Kubernetes client's own
+/// line for every failed request, which the command's error message says better (it names the
+/// API server, the context and the cause).
+const DEFAULT_LOG_FILTER: &str = "warn,kube_client::client::builder=off";
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

@@ -486,8 +486,8 @@ async fn report_from_cluster(args: ReportArgs) -> ExitCode {
         return ExitCode::from(EXIT_INVALID);
     }
     crate::connectors::http::install_crypto_provider();
-    let client = match kube::Client::try_default().await {
-        Ok(client) => client,
+    let (client, cluster) = match crate::plugin::cluster_client(None, None).await {
+        Ok(connected) => connected,
         Err(error) => {
             eprintln!("error: cannot reach the Kubernetes API: {error}");
             return ExitCode::from(EXIT_FAILED);
@@ -512,7 +512,7 @@ async fn report_from_cluster(args: ReportArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", cluster.explain_report(&error));
             ExitCode::from(EXIT_FAILED)
         }
     }
@@ -528,8 +528,8 @@ async fn sync_in_cluster(args: SyncArgs) -> ExitCode {
         return ExitCode::from(EXIT_INVALID);
     };
     crate::connectors::http::install_crypto_provider();
-    let client = match kube::Client::try_default().await {
-        Ok(client) => client,
+    let (client, cluster) = match crate::plugin::cluster_client(None, None).await {
+        Ok(connected) => connected,
         Err(error) => {
             eprintln!("error: cannot reach the Kubernetes API: {error}");
             return ExitCode::from(EXIT_FAILED);
@@ -560,7 +560,22 @@ async fn sync_in_cluster(args: SyncArgs) -> ExitCode {
         }
         Err(error) => {
             tracing::error!(category = error.category(), "sync failed");
-            eprintln!("error: {error}");
+            let message = match &error {
+                sync_run::SyncError::Connection {
+                    namespace,
+                    name,
+                    source,
+                } => format!(
+                    "cannot read HrisConnection {namespace}/{name}: {}",
+                    cluster.explain(source)
+                ),
+                sync_run::SyncError::Report { name, source } => format!(
+                    "cannot store the report Secret {name}: {}",
+                    cluster.explain(source)
+                ),
+                other => other.to_string(),
+            };
+            eprintln!("error: {message}");
             ExitCode::from(EXIT_FAILED)
         }
     }

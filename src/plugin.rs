@@ -1,5 +1,8 @@
 //! `kubectl hris …`: the same binary installed as `kubectl-hris`. Requests are annotations the
 //! controller acts on once; `status` reads the connections; `report` fetches files.
+//!
+//! A failed request names the cluster it went to: the API server URL and the kubeconfig
+//! context, and when the server could not be reached at all, what to check.
 
 use std::{
     path::{Path, PathBuf},
@@ -15,6 +18,8 @@ use kube::{
 use serde_json::json;
 
 use crate::{
+    connectors::http::shown_url,
+    controller::fetch_report::ReportError,
     controller::{
         decide::{APPROVE_PLAN, SIMULATE_REQUESTED, SYNC_REQUESTED},
         fetch_report::{Which, fetch_report},
@@ -113,6 +118,100 @@ pub async fn client_config(
             .map_err(|e| named(&e)),
         None => kube::Config::infer().await.map_err(|e| e.to_string()),
     }
+}
+
+/// The cluster a command talks to, as its messages name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterName {
+    /// The API server's URL, without credentials.
+    pub server: String,
+    /// The kubeconfig context; `None` for the in-cluster configuration (a Pod's own).
+    pub context: Option<String>,
+}
+
+impl ClusterName {
+    /// The cluster `config` points at. Its context is `context`, else the current context of
+    /// the kubeconfig (`kubeconfig`, else `$KUBECONFIG`, then `~/.kube/config`); none when no
+    /// kubeconfig can be read, which is when the configuration is the in-cluster one.
+    pub fn of(config: &kube::Config, kubeconfig: Option<&Path>, context: Option<&str>) -> Self {
+        let context = context.map(str::to_owned).or_else(|| {
+            let file = match kubeconfig {
+                Some(path) => Kubeconfig::read_from(path).ok(),
+                None => Kubeconfig::read().ok(),
+            };
+            file.and_then(|file| file.current_context)
+        });
+        let server = shown_url(&config.cluster_url.to_string());
+        ClusterName {
+            server: server.trim_end_matches('/').to_owned(),
+            context,
+        }
+    }
+
+    /// A failed request to this cluster as a message: what a server that answered said, with
+    /// the server and context; for one that could not be reached, the reason at the root of
+    /// the failure and what to check.
+    pub fn explain(&self, error: &kube::Error) -> String {
+        match error {
+            kube::Error::Api(status) => format!(
+                "the Kubernetes API server {self} answered {} {}: {}",
+                status.code, status.reason, status.message
+            ),
+            other => {
+                let check = match self.context {
+                    Some(_) => {
+                        "check that the cluster is up, and that the kubeconfig (KUBECONFIG) and \
+                         its context point at it"
+                    }
+                    None => "check that the cluster's API server is up and reachable from here",
+                };
+                format!(
+                    "cannot reach the Kubernetes API server {self}: {}; {check}",
+                    root_cause(other)
+                )
+            }
+        }
+    }
+
+    /// [`ClusterName::explain`] for the errors of fetching a report.
+    pub fn explain_report(&self, error: &ReportError) -> String {
+        match error {
+            ReportError::Api(error) => self.explain(error),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for ClusterName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.context {
+            Some(context) => write!(f, "{} (context {context})", self.server),
+            None => write!(f, "{} (in-cluster configuration)", self.server),
+        }
+    }
+}
+
+/// The innermost error of a chain: for a connection that failed, the operating system's
+/// reason ("Connection refused"), the name that did not resolve or the certificate refused.
+fn root_cause(error: &dyn std::error::Error) -> String {
+    let mut cause = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}
+
+/// A client for `kubeconfig` and `context` (see [`client_config`]) and the name of its cluster
+/// for messages.
+pub async fn cluster_client(
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+) -> Result<(Client, ClusterName), String> {
+    let config = client_config(kubeconfig, context).await?;
+    let name = ClusterName::of(&config, kubeconfig, context);
+    let client =
+        Client::try_from(config).map_err(|e| format!("cannot build a client for {name}: {e}"))?;
+    Ok((client, name))
 }
 
 /// Sets a request annotation; returns the value set.
@@ -235,16 +334,15 @@ pub async fn main(cli: PluginCli) -> ExitCode {
         _ => {}
     }
     crate::connectors::http::install_crypto_provider();
-    let client = match client_config(cli.kubeconfig.as_deref(), cli.context.as_deref())
-        .await
-        .and_then(|config| Client::try_from(config).map_err(|e| e.to_string()))
-    {
-        Ok(client) => client,
-        Err(error) => {
-            eprintln!("error: cannot reach the Kubernetes API: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let (client, cluster) =
+        match cluster_client(cli.kubeconfig.as_deref(), cli.context.as_deref()).await {
+            Ok(connected) => connected,
+            Err(error) => {
+                eprintln!("error: cannot reach the Kubernetes API: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+    let explain = |error: kube::Error| cluster.explain(&error);
     let namespace = cli
         .namespace
         .clone()
@@ -254,12 +352,12 @@ pub async fn main(cli: PluginCli) -> ExitCode {
         PluginCommand::Sync { name } => annotate(client, &namespace, &name, SYNC_REQUESTED, &now)
             .await
             .map(|()| format!("sync of {namespace}/{name} requested"))
-            .map_err(|e| e.to_string()),
+            .map_err(explain),
         PluginCommand::Simulate { name } => {
             annotate(client, &namespace, &name, SIMULATE_REQUESTED, &now)
                 .await
                 .map(|()| format!("simulation of {namespace}/{name} requested"))
-                .map_err(|e| e.to_string())
+                .map_err(explain)
         }
         PluginCommand::Approve { name, hash } => {
             let hash = match hash {
@@ -267,7 +365,7 @@ pub async fn main(cli: PluginCli) -> ExitCode {
                 None => Api::<HrisConnection>::namespaced(client.clone(), &namespace)
                     .get(&name)
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(explain)
                     .and_then(|connection| {
                         hash_to_approve(&connection)
                             .ok_or_else(|| format!("{namespace}/{name} has no plan to approve yet"))
@@ -277,7 +375,7 @@ pub async fn main(cli: PluginCli) -> ExitCode {
                 Ok(hash) => annotate(client, &namespace, &name, APPROVE_PLAN, &hash)
                     .await
                     .map(|()| format!("plan {hash} of {namespace}/{name} approved"))
-                    .map_err(|e| e.to_string()),
+                    .map_err(explain),
                 Err(error) => Err(error),
             }
         }
@@ -295,7 +393,7 @@ pub async fn main(cli: PluginCli) -> ExitCode {
             fetch_report(client, &namespace, &name, which, &out)
                 .await
                 .map(|files| format!("{} files written to {}", files.len(), out.display()))
-                .map_err(|e| e.to_string())
+                .map_err(|e| cluster.explain_report(&e))
         }
         PluginCommand::Status { all_namespaces } => {
             let api: Api<HrisConnection> = if all_namespaces {
@@ -306,7 +404,7 @@ pub async fn main(cli: PluginCli) -> ExitCode {
             api.list(&ListParams::default())
                 .await
                 .map(|list| status_table(&list.items).trim_end().to_owned())
-                .map_err(|e| e.to_string())
+                .map_err(explain)
         }
         PluginCommand::Version => Ok(version_line()),
     };

@@ -1,7 +1,9 @@
 //! What `simulate`, `apply` and `fields` refuse, through the real binary, and how they say it:
 //! each message names the file and what to change, and a refusal comes before anything is
 //! written (exit code 2). Also: a report that cannot be written after an apply says the target
-//! was changed, and `controller` refuses sync Pod settings it cannot use before it starts.
+//! was changed; `controller` refuses sync Pod settings it cannot use before it starts; a SCIM
+//! server that cannot be reached is named by its base URL, and a refused token by the secret it
+//! was read from, never by its value.
 
 use std::{
     path::{Path, PathBuf},
@@ -307,4 +309,97 @@ fn reports_that_fail_after_an_apply_say_the_target_was_changed() {
         dir.path().join("out/summary.json/directory.json").is_file(),
         "the apply wrote its users"
     );
+}
+
+/// The demo's employees into a SCIM target at `base_url`, the token read from
+/// `secrets/scim/token`; returns the manifest's path.
+fn scim_manifest(dir: &Path, base_url: &str, token: &str) -> PathBuf {
+    let secrets = dir.join("secrets").join("scim");
+    std::fs::create_dir_all(&secrets).unwrap();
+    std::fs::write(secrets.join("token"), token).unwrap();
+    write_manifest(
+        dir,
+        format!(
+            "apiVersion: hris-operator.io/v1alpha1\nkind: HrisConnection\nmetadata: {{name: acme}}\n\
+             spec:\n  source: {{csv: {{path: employees.csv}}}}\n  target:\n    scim:\n      \
+             baseUrl: '{base_url}'\n      credentialsSecretRef: {{name: scim, key: token}}\n      \
+             maxTries: 2\n  externalIdPrefix: 'acme:'\n"
+        ),
+    )
+}
+
+fn simulate_with_secrets(dir: &Path, manifest: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .args(["simulate", "-f"])
+        .arg(manifest)
+        .arg("--secrets-dir")
+        .arg(dir.join("secrets"))
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_unreachable_scim_server_is_named_by_its_base_url_without_credentials() {
+    let dir = demo_copy();
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let manifest = scim_manifest(
+        dir.path(),
+        &format!("http://someone:hunter2@127.0.0.1:{port}/scim/v2"),
+        "the-token-value",
+    );
+    let output = simulate_with_secrets(dir.path(), &manifest);
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    assert_eq!(
+        message,
+        format!(
+            "error: listing the target failed: TargetUnavailable: cannot reach the SCIM server \
+             at http://127.0.0.1:{port}/scim/v2 (request could not connect after 2 tries); check \
+             spec.target.scim.baseUrl, and that the server is up and reachable from here\n\
+             Nothing was changed in the target.\n"
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_scim_token_names_the_secret_it_came_from_never_the_token() {
+    use hris_operator::emulators::scim::{ScimConfig, ScimEmulator};
+    let scim = ScimEmulator::start(ScimConfig {
+        token: "the-right-token".into(),
+        ..ScimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = demo_copy();
+    let manifest = scim_manifest(dir.path(), &scim.base_url(), "a-stale-token-value");
+    let output = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        move || simulate_with_secrets(&dir, &manifest)
+    })
+    .await
+    .unwrap();
+    let message = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{message}");
+    let file = dir.path().join("secrets/scim/token");
+    assert!(
+        message.starts_with("error: listing the target failed: CredentialsInvalid (status 401)"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(
+            "; check the bearer token that spec.target.scim.credentialsSecretRef names, secret \
+             scim/token (the file {})\n",
+            file.display()
+        )),
+        "{message}"
+    );
+    for secret in ["a-stale-token-value", "the-right-token"] {
+        assert!(!message.contains(secret), "{secret} in: {message}");
+    }
+    scim.stop().await;
 }

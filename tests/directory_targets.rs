@@ -1,7 +1,8 @@
 //! Microsoft Graph and Google Workspace targets against their emulators, beyond the
 //! conformance suite: whole runs of the pipeline (managers created in the same run, a second
-//! run writing nothing), per-item throttling inside a `$batch`, name collisions, tokens, and
-//! the Directory API's rate-limit errors.
+//! run writing nothing), per-item throttling inside a `$batch`, name collisions, tokens, the
+//! Directory API's rate-limit errors, and creates whose answer was lost (recognised as our own
+//! user, never duplicated, while anyone else's user stays a conflict).
 
 mod common;
 
@@ -573,4 +574,213 @@ async fn graph_renames_keep_display_name_whole_and_patch_only_changes() {
         user["userPrincipalName"], "person1@acme.example",
         "sign-in kept"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A create applied whose answer was lost: the retry is refused as taken, and the user holding
+// the name is recognised as this run's own (by our externalId), never duplicated. A name held
+// by anyone else stays a conflict.
+
+const GRAPH_MARK: &str = "/onPremisesExtensionAttributes/extensionAttribute15";
+const GOOGLE_MARK: &str = "/externalIds/0/value";
+
+/// Every external id is held by exactly one user.
+fn assert_one_user_each(users: &[Value], pointer: &str, external_ids: &[&str]) {
+    for external_id in external_ids {
+        let holders = users
+            .iter()
+            .filter(|u| u.pointer(pointer).and_then(Value::as_str) == Some(*external_id))
+            .count();
+        assert_eq!(holders, 1, "users holding {external_id}: {users:#?}");
+    }
+    assert_eq!(users.len(), external_ids.len(), "{users:#?}");
+}
+
+/// The statuses of the creates (`POST /users`) Graph answered, inside batches or not.
+fn graph_create_statuses(emulator: &GraphEmulator) -> Vec<u16> {
+    emulator
+        .requests()
+        .into_iter()
+        .flat_map(|r| {
+            if r.items.is_empty() {
+                vec![LoggedItem {
+                    method: r.method,
+                    path: r.path,
+                    status: r.status,
+                }]
+            } else {
+                r.items
+            }
+        })
+        .filter(|item| item.method == "POST" && item.path.ends_with("/users"))
+        .map(|item| item.status)
+        .collect()
+}
+
+/// A whole run against Graph with one answer lost, then a rerun: the run counts every user
+/// created and none failed, each exists once with its manager linked, and the rerun writes
+/// nothing.
+async fn graph_run_survives_a_lost_answer(lose: impl FnOnce(&GraphEmulator)) -> Vec<u16> {
+    let config = GraphConfig::default();
+    let emulator = GraphEmulator::start(config.clone()).await.unwrap();
+    let dir = workspace(&config.client_secret, "{}");
+    let spec = connection(graph_target_json(&emulator, &config), graph_mappings());
+    lose(&emulator);
+
+    let first = sync(&spec, dir.path()).await;
+    assert_eq!(first.applied.failures(), 0, "{:#?}", first.applied);
+    assert_eq!(first.summary.counts.created, 3, "{:#?}", first.summary);
+    assert_eq!(first.summary.counts.errors, 0);
+    let users = emulator.users();
+    assert_one_user_each(&users, GRAPH_MARK, &["acme:1", "acme:2", "acme:3"]);
+    let ada = by_external_id(&users, GRAPH_MARK, "acme:1");
+    let bo = by_external_id(&users, GRAPH_MARK, "acme:2");
+    assert_eq!(bo["manager"]["id"], ada["id"], "the manager link follows");
+    let statuses = graph_create_statuses(&emulator);
+
+    let writes = emulator.writes();
+    let rerun = sync(&spec, dir.path()).await;
+    assert!(rerun.plan.changes.is_empty(), "{:?}", rerun.plan.changes);
+    assert_eq!(emulator.writes(), writes, "the rerun wrote");
+    assert_one_user_each(
+        &emulator.users(),
+        GRAPH_MARK,
+        &["acme:1", "acme:2", "acme:3"],
+    );
+    statuses
+}
+
+#[tokio::test]
+async fn graph_create_whose_batch_item_answer_was_lost_counts_created_once() {
+    let statuses = graph_run_survives_a_lost_answer(|e| e.lose_create_answers(1, 503)).await;
+    // Ada first (she manages the others): made but answered 503, resent alone and refused as
+    // taken; then Bo and Cy.
+    assert_eq!(statuses, [503, 400, 201, 201]);
+}
+
+#[tokio::test]
+async fn graph_create_whose_whole_batch_answer_was_lost_counts_created_once() {
+    let statuses = graph_run_survives_a_lost_answer(|e| e.lose_batch_answers(1, 504)).await;
+    // The batch with Ada's create was carried out and answered 504 as a whole; the client sent
+    // it again.
+    assert_eq!(statuses, [201, 400, 201, 201]);
+}
+
+#[tokio::test]
+async fn graph_lost_create_with_a_name_built_upn_takes_no_suffix() {
+    let (emulator, target) = graph(
+        GraphConfig::default(),
+        json!({"userPrincipalNameTemplate": "{firstName}.{lastName}@contoso.example",
+               "uniqueNameTries": 3}),
+    )
+    .await;
+    emulator.lose_create_answers(1, 503);
+    let results = target
+        .apply(vec![TargetOp::Create(person(1, "Åsa", "Lind"))])
+        .await;
+    let users = emulator.users();
+    assert_one_user_each(&users, GRAPH_MARK, &["acme:1"]);
+    assert_eq!(users[0]["userPrincipalName"], "asa.lind@contoso.example");
+    assert_eq!(
+        results[0].as_ref().unwrap().as_deref(),
+        users[0]["id"].as_str(),
+        "{results:?}"
+    );
+}
+
+#[tokio::test]
+async fn graph_create_refused_for_someone_elses_user_stays_a_conflict() {
+    let (emulator, target) = graph(GraphConfig::default(), json!({})).await;
+    let results = target
+        .apply(vec![TargetOp::Create(person(1, "Ann", "Lee"))])
+        .await;
+    assert!(matches!(results[0], Ok(Some(_))), "{results:?}");
+    // Another employee with the same address: the holder of the name carries another
+    // externalId, so it is not adopted.
+    let mut other = person(2, "Ann", "Lee");
+    other.email = "person1@acme.example".into();
+    let results = target.apply(vec![TargetOp::Create(other)]).await;
+    let error = results[0].as_ref().unwrap_err();
+    assert_eq!(error.kind, TargetErrorKind::Conflict, "{error}");
+    assert_one_user_each(&emulator.users(), GRAPH_MARK, &["acme:1"]);
+    assert!(
+        emulator
+            .requests()
+            .iter()
+            .any(|r| r.method == "GET" && r.path == "/v1.0/users/person1@acme.example"),
+        "the holder of the name was looked at"
+    );
+}
+
+#[tokio::test]
+async fn google_insert_whose_answer_was_lost_counts_created_once() {
+    let config = GoogleConfig::new(GOOGLE_TEST_PUBLIC_KEY);
+    let emulator = GoogleEmulator::start(config.clone()).await.unwrap();
+    let dir = workspace(
+        "unused",
+        &google_key_file(&config, "http://unused.invalid/token"),
+    );
+    let spec = connection(google_target_json(&emulator, &config), google_mappings());
+    emulator.lose_insert_answers(1, 503);
+
+    let first = sync(&spec, dir.path()).await;
+    assert_eq!(first.applied.failures(), 0, "{:#?}", first.applied);
+    assert_eq!(first.summary.counts.created, 3, "{:#?}", first.summary);
+    let users = emulator.users();
+    assert_one_user_each(&users, GOOGLE_MARK, &["acme:1", "acme:2", "acme:3"]);
+    let bo = by_external_id(&users, GOOGLE_MARK, "acme:2");
+    assert_eq!(
+        bo["relations"],
+        json!([{"type": "manager", "value": "ada@acme.example"}])
+    );
+    let inserts: Vec<u16> = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/admin/directory/v1/users")
+        .map(|r| r.status)
+        .collect();
+    // Ada's insert made but answered 503, resent and refused as a duplicate; then Bo and Cy.
+    assert_eq!(inserts, [503, 409, 200, 200]);
+
+    let writes = emulator.writes();
+    let rerun = sync(&spec, dir.path()).await;
+    assert!(rerun.plan.changes.is_empty(), "{:?}", rerun.plan.changes);
+    assert_eq!(emulator.writes(), writes, "the rerun wrote");
+    assert_one_user_each(
+        &emulator.users(),
+        GOOGLE_MARK,
+        &["acme:1", "acme:2", "acme:3"],
+    );
+}
+
+#[tokio::test]
+async fn google_insert_refused_for_someone_elses_user_stays_a_conflict() {
+    let (emulator, target) = google(GoogleConfig::new(GOOGLE_TEST_PUBLIC_KEY), json!({})).await;
+    // Held under another externalId, and held by an account with none (made by an admin).
+    emulator.insert_user(json!({
+        "primaryEmail": "person1@acme.example",
+        "name": {"givenName": "Ann", "familyName": "Lee"},
+        "externalIds": [{"type": "custom", "customType": "hris-operator", "value": "acme:9"}],
+    }));
+    emulator.insert_user(json!({
+        "primaryEmail": "person2@acme.example",
+        "name": {"givenName": "Bo", "familyName": "Berg"},
+    }));
+    let results = target
+        .apply(vec![
+            TargetOp::Create(person(1, "Ann", "Lee")),
+            TargetOp::Create(person(2, "Bo", "Berg")),
+        ])
+        .await;
+    for result in &results {
+        let error = result.as_ref().unwrap_err();
+        assert_eq!(error.kind, TargetErrorKind::Conflict, "{error}");
+    }
+    assert_eq!(emulator.users().len(), 2);
+    let looked_at = emulator
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.starts_with("/admin/directory/v1/users/person"))
+        .count();
+    assert_eq!(looked_at, 2, "each holder was looked at");
 }

@@ -242,6 +242,44 @@ async fn fields_of_merge_print_examples_but_never_log_them() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_reference_employee_is_named_with_the_field_and_the_fix() {
+    let employee = Employee::new("E1", "Ada", "Lovelace", EmploymentStatus::Active);
+    let emulator = merge::start(merge::MergeConfig {
+        records: merge::records(&[employee]),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    write(&secrets, "merge", "apiKey", "merge-key");
+    write(&secrets, "merge", "accountToken", "account-token");
+    let path = manifest(
+        dir.path(),
+        &format!(
+            "{{merge: {{baseUrl: '{}', apiKeySecretRef: {{name: merge, key: apiKey}}, accountTokenSecretRef: {{name: merge, key: accountToken}}, referenceEmployeeId: E9}}}}",
+            emulator.base_url()
+        ),
+    );
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .args(["fields", "-f"])
+        .arg(&path)
+        .arg("--secrets-dir")
+        .arg(&secrets)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        "error: spec.source.merge.referenceEmployeeId is `E9`, but Merge answered 404 to GET \
+         /api/hris/v1/employees/E9; set it to the id of an employee the source has, or remove it \
+         to take the examples from the first employee"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emulate_serves_an_hr_api_that_fields_can_read() {
     use tokio::io::AsyncBufReadExt;
     let mut emulator = tokio::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))

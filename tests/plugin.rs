@@ -1,12 +1,14 @@
 //! `kubectl hris`: requests are annotation patches the controller acts on once; `approve` picks
-//! the hash status names; `status` summarises connections without personal data.
+//! the hash status names; `status` summarises connections without personal data. A cluster
+//! that cannot be reached (from the plugin, or from `hris-operator report`) is named by its API
+//! server and kubeconfig context.
 
 use clap::Parser;
 use hris_operator::{
     crd::HrisConnection,
     plugin::{
-        PluginCli, PluginCommand, annotate, client_config, hash_to_approve, invoked_as_plugin,
-        status_table,
+        ClusterName, PluginCli, PluginCommand, annotate, client_config, hash_to_approve,
+        invoked_as_plugin, status_table,
     },
 };
 use http::{Method, Request, Response};
@@ -269,5 +271,139 @@ fn an_unwritable_report_folder_is_refused_before_the_cluster_is_asked() {
             out.display()
         )),
         "{stderr}"
+    );
+}
+
+/// A kubeconfig whose current context `dev` and other context `staging` both point at a port
+/// on 127.0.0.1 where nothing listens; returns the file and the server URL.
+fn unreachable_kubeconfig(dir: &std::path::Path) -> (std::path::PathBuf, String) {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let server = format!("http://127.0.0.1:{port}");
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        KUBECONFIG
+            .replace("https://dev.example:6443", &server)
+            .replace("https://prod.example:6443", &server)
+            .replace("name: prod", "name: staging")
+            .replace("cluster: prod", "cluster: staging"),
+    )
+    .unwrap();
+    (path, server)
+}
+
+fn assert_names_the_unreachable_cluster(
+    output: &std::process::Output,
+    server: &str,
+    context: &str,
+) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let expected =
+        format!("error: cannot reach the Kubernetes API server {server} (context {context}): ");
+    assert!(
+        stderr.starts_with(&expected),
+        "expected `{expected}` in:\n{stderr}"
+    );
+    assert!(stderr.contains("Connection refused"), "{stderr}");
+    assert!(
+        stderr.trim_end().ends_with(
+            "check that the cluster is up, and that the kubeconfig (KUBECONFIG) and its \
+             context point at it"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not-a-real-token"), "{stderr}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one line, no log noise: {stderr}"
+    );
+}
+
+#[test]
+fn an_unreachable_cluster_is_named_by_its_api_server_and_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("kubectl-hris");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_hris-operator"), &plugin).unwrap();
+    let (kubeconfig, server) = unreachable_kubeconfig(dir.path());
+    // The current context, from KUBECONFIG.
+    let output = std::process::Command::new(&plugin)
+        .args(["status"])
+        .env("KUBECONFIG", &kubeconfig)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert_names_the_unreachable_cluster(&output, &server, "dev");
+    // Another context, with the flags.
+    let output = std::process::Command::new(&plugin)
+        .args(["sync", "acme", "--context", "staging", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .env_remove("KUBECONFIG")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert_names_the_unreachable_cluster(&output, &server, "staging");
+}
+
+#[test]
+fn report_and_sync_name_an_unreachable_cluster_by_its_api_server_and_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kubeconfig, server) = unreachable_kubeconfig(dir.path());
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .args(["report", "acme", "--out"])
+        .arg(dir.path().join("report"))
+        .env("KUBECONFIG", &kubeconfig)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert_names_the_unreachable_cluster(&output, &server, "dev");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .args(["sync", "--connection", "people/acme", "--mode", "simulate"])
+        .args(["--run-id", "r1", "--report", "acme-r1", "--termination-log"])
+        .arg(dir.path().join("termination-log"))
+        .env("KUBECONFIG", &kubeconfig)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: cannot read HrisConnection people/acme: cannot reach the Kubernetes API \
+             server {server} (context dev): "
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_api_server_that_answered_is_named_with_its_answer() {
+    let cluster = ClusterName {
+        server: "https://prod.example:6443".into(),
+        context: Some("prod".into()),
+    };
+    let not_found = kube::Error::Api(Box::new(
+        kube::core::Status::failure(
+            "hrisconnections.hris-operator.io \"acme\" not found",
+            "NotFound",
+        )
+        .with_code(404),
+    ));
+    assert_eq!(
+        cluster.explain(&not_found),
+        "the Kubernetes API server https://prod.example:6443 (context prod) answered 404 \
+         NotFound: hrisconnections.hris-operator.io \"acme\" not found"
+    );
+    let in_cluster = ClusterName {
+        server: "https://10.96.0.1".into(),
+        context: None,
+    };
+    assert_eq!(
+        in_cluster.to_string(),
+        "https://10.96.0.1 (in-cluster configuration)"
     );
 }

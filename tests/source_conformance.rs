@@ -634,6 +634,38 @@ async fn fields_list_standard_and_custom_fields_with_the_reference_employee() {
     }
 }
 
+#[tokio::test]
+async fn fields_with_an_unknown_reference_employee_name_the_field_the_id_and_the_fix() {
+    let employees = dataset();
+    for (kind, key) in [
+        (Kind::Csv, "csv"),
+        (Kind::Merge, "merge"),
+        (Kind::BambooHr, "bambooHr"),
+        (Kind::Personio, "personio"),
+        (Kind::HiBob, "hiBob"),
+        (Kind::Afas, "afas"),
+        (Kind::Workday, "workday"),
+    ] {
+        let setup = Setup {
+            reference: Some("9999".into()),
+            ..Setup::default()
+        };
+        let fixture = fixture(kind, &employees, &setup).await;
+        let error = fixture
+            .source
+            .fields()
+            .await
+            .expect_err("no employee 9999")
+            .to_string();
+        for part in [
+            &format!("spec.source.{key}.referenceEmployeeId is `9999`"),
+            "set it to the id of an employee the source has, or remove it",
+        ] {
+            assert!(error.contains(part), "{kind:?}: `{part}` not in: {error}");
+        }
+    }
+}
+
 /// The emulators enforce the documented limits a client must respect.
 #[tokio::test]
 async fn emulators_refuse_pages_over_the_api_maximum_and_changed_cursor_parameters() {

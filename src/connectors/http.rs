@@ -664,6 +664,25 @@ fn url_path(url: &str) -> &str {
 }
 
 /// A URL without its query and fragment, for messages.
+/// A URL as a message may show it: scheme, host, port and path, without the user name,
+/// password, query or fragment (which can carry credentials).
+pub fn shown_url(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            let _ = parsed.set_username("");
+            let _ = parsed.set_password(None);
+            parsed.set_query(None);
+            parsed.set_fragment(None);
+            let shown = parsed.to_string();
+            match shown.strip_suffix('/') {
+                Some(trimmed) if !url.ends_with('/') => trimmed.to_owned(),
+                _ => shown,
+            }
+        }
+        Err(_) => "(a URL that does not parse)".to_owned(),
+    }
+}
+
 fn without_query(url: &str) -> &str {
     url.split(['?', '#']).next().unwrap_or(url)
 }
@@ -679,6 +698,20 @@ fn without_url(error: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shown_url_keeps_no_credentials() {
+        assert_eq!(
+            shown_url("https://user:secret@scim.example:8443/scim/v2?token=abc#x"),
+            "https://scim.example:8443/scim/v2"
+        );
+        assert_eq!(
+            shown_url("http://127.0.0.1:1/scim/v2/"),
+            "http://127.0.0.1:1/scim/v2/"
+        );
+        assert_eq!(shown_url("https://k8s.example"), "https://k8s.example");
+        assert_eq!(shown_url("not a url"), "(a URL that does not parse)");
+    }
 
     #[test]
     fn retry_after_takes_seconds_or_an_http_date() {

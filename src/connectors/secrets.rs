@@ -21,6 +21,8 @@ pub struct SecretError {
 #[derive(Clone, Debug, Default)]
 pub struct SecretResolver {
     dir: Option<PathBuf>,
+    /// The namespace of the Secrets mounted in `dir`, in a sync Job; none on a workstation.
+    namespace: Option<String>,
 }
 
 impl SecretResolver {
@@ -28,12 +30,35 @@ impl SecretResolver {
     pub fn from_dir(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: Some(dir.into()),
+            namespace: None,
         }
     }
 
     /// A resolver with no secrets; every lookup fails with a clear message.
     pub fn none() -> Self {
-        Self { dir: None }
+        Self {
+            dir: None,
+            namespace: None,
+        }
+    }
+
+    /// The resolver of a sync Job, whose `dir` holds the Secrets of `namespace` (messages then
+    /// name the Secret in the cluster rather than the mounted file).
+    pub fn in_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = Some(namespace.into());
+        self
+    }
+
+    /// How a message names a secret key for a person to check: in a sync Job the Secret with
+    /// its namespace and the key, on a workstation the reference and the file it is read from.
+    /// Never the value.
+    pub fn describe(&self, reference: &SecretKeyRef) -> String {
+        let (name, key) = (&reference.name, &reference.key);
+        match (&self.namespace, self.path(reference)) {
+            (Some(namespace), _) => format!("Secret {namespace}/{name}, key {key}"),
+            (None, Ok(path)) => format!("secret {name}/{key} (the file {})", path.display()),
+            (None, Err(_)) => format!("secret {name}/{key}"),
+        }
     }
 
     /// The file holding a secret key (`DIR/NAME/KEY`), for values read whole (a CSV document).
@@ -166,6 +191,28 @@ mod tests {
             .get(&reference("scim", "token"))
             .await;
         assert!(none.unwrap_err().to_string().contains("--secrets-dir"));
+    }
+
+    #[test]
+    fn a_secret_is_described_by_its_file_locally_and_by_its_namespace_in_a_job() {
+        let reference = SecretKeyRef {
+            name: "scim".into(),
+            key: "token".into(),
+        };
+        assert_eq!(
+            SecretResolver::from_dir("/work/secrets").describe(&reference),
+            "secret scim/token (the file /work/secrets/scim/token)"
+        );
+        assert_eq!(
+            SecretResolver::from_dir("/var/run/secrets/hris")
+                .in_namespace("people-sync")
+                .describe(&reference),
+            "Secret people-sync/scim, key token"
+        );
+        assert_eq!(
+            SecretResolver::none().describe(&reference),
+            "secret scim/token"
+        );
     }
 
     #[tokio::test]

@@ -1,6 +1,11 @@
 //! `hris-operator controller`: watches HrisConnections and the Jobs they own, reconciles them
 //! while this replica holds the leader Lease, and serves `/metrics`, `/healthz` and `/readyz`.
-//! SIGTERM or Ctrl-C stops it gracefully: reconciles in flight finish, the Lease is given up.
+//!
+//! SIGTERM or SIGINT stops it, in every state (standby, leading, API server unreachable, a
+//! reconcile in flight): reconciles in flight get [`RECONCILE_DRAIN`] to finish, the Lease is
+//! given up, and the process exits 0 within [`SHUTDOWN_DEADLINE`] whatever is still pending. A
+//! bounded stop matters because the kube runtime's own graceful shutdown waits for the watch
+//! caches to fill first, which never happens while the API server is unreachable.
 
 use std::{
     net::SocketAddr,
@@ -12,7 +17,7 @@ use std::{
 };
 
 use axum::{Router, extract::State, http::StatusCode, http::header, response::IntoResponse};
-use futures::{StreamExt, future::join_all};
+use futures::{FutureExt, StreamExt, future::join_all};
 use k8s_openapi::api::batch::v1::Job;
 use kube::{
     Api, Client,
@@ -37,6 +42,14 @@ use crate::metrics::Metrics;
 /// Reconciles at once, per watched scope: bounds the controller's memory and its load on the
 /// API server when many connections become due together.
 pub const RECONCILE_CONCURRENCY: u16 = 16;
+
+/// How long reconciles in flight may take to finish once a shutdown signal came; those still
+/// running then are cancelled (every reconcile is safe to repeat from the start).
+pub const RECONCILE_DRAIN: Duration = Duration::from_secs(3);
+
+/// The longest a shutdown takes from the signal to the exit: draining, giving the Lease up and
+/// closing the HTTP endpoints. Well under Kubernetes' default 30 s grace period.
+pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(6);
 
 /// How the controller runs.
 #[derive(Clone, Debug)]
@@ -92,8 +105,43 @@ struct Shared {
     stores: Arc<Mutex<Vec<Store<Guarded>>>>,
 }
 
-/// Runs the controller until a shutdown signal (`Ok`) or lost leadership (`Err`).
+/// Runs the controller until a shutdown signal (`Ok`, within [`SHUTDOWN_DEADLINE`]) or lost
+/// leadership (`Err`).
 pub async fn run(config: OperatorConfig) -> Result<(), OperatorError> {
+    // Registered before anything else, so that a signal at any moment of the start stops the
+    // process cleanly instead of killing it.
+    let signal = shutdown_signal();
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    let operating = operate(config, shutdown);
+    tokio::pin!(operating);
+    tokio::select! {
+        result = &mut operating => return result,
+        () = signal => {}
+    }
+    tracing::info!(
+        deadline_seconds = SHUTDOWN_DEADLINE.as_secs(),
+        "shutting down"
+    );
+    let _ = shutdown_tx.send(true);
+    match tokio::time::timeout(SHUTDOWN_DEADLINE, operating).await {
+        // Asked to stop, the controller has stopped: a Lease lost on the way changes nothing.
+        Ok(Ok(())) | Ok(Err(OperatorError::LostLeadership)) => {}
+        Ok(Err(error)) => return Err(error),
+        Err(_) => tracing::warn!(
+            deadline_seconds = SHUTDOWN_DEADLINE.as_secs(),
+            "shutdown did not finish in time (the API server may be unreachable); exiting anyway"
+        ),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Everything the controller does until it stops, whether asked to (`shutdown` turns true) or
+/// because it lost the Lease.
+async fn operate(
+    config: OperatorConfig,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), OperatorError> {
     let client = Client::try_default().await.map_err(OperatorError::Client)?;
     let shared = Shared {
         metrics: Arc::new(Metrics::new()),
@@ -101,12 +149,6 @@ pub async fn run(config: OperatorConfig) -> Result<(), OperatorError> {
         scopes_listed: Arc::new(Mutex::new(Vec::new())),
         stores: Arc::new(Mutex::new(Vec::new())),
     };
-    let (shutdown_tx, shutdown) = watch::channel(false);
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("shutting down");
-        let _ = shutdown_tx.send(true);
-    });
 
     let metrics_listener = bind(config.metrics_addr).await?;
     let health_listener = bind(config.health_addr).await?;
@@ -171,7 +213,7 @@ pub async fn run(config: OperatorConfig) -> Result<(), OperatorError> {
             }
         }
     };
-    let stop = futures::future::FutureExt::shared(Box::pin(stop));
+    let stop = Box::pin(stop).shared();
 
     let context = Arc::new(Context {
         client: client.clone(),
@@ -235,7 +277,39 @@ pub async fn run(config: OperatorConfig) -> Result<(), OperatorError> {
         .scopes_listed
         .lock()
         .expect("the scope list is never poisoned") = scope_listed;
-    join_all(controllers).await;
+    // The kube runtime stops gracefully only once its caches have filled: with the API server
+    // unreachable that is never. Reconciles start only after a cache filled, so without one
+    // there is nothing to drain; otherwise those still running after the drain are cancelled.
+    let drain_over = {
+        let stop = stop.clone();
+        let stores = shared
+            .stores
+            .lock()
+            .expect("the store list is never poisoned")
+            .clone();
+        async move {
+            stop.await;
+            let filled = stores
+                .iter()
+                .any(|store| store.wait_until_ready().now_or_never().is_some());
+            if filled {
+                tokio::time::sleep(RECONCILE_DRAIN).await;
+            } else {
+                tracing::info!(
+                    "the caches never filled (is the API server reachable?): no reconcile to wait for"
+                );
+            }
+        }
+    };
+    tokio::select! {
+        _ = join_all(controllers.iter_mut()) => {}
+        () = drain_over => {
+            tracing::info!("cancelling the controllers");
+            for controller in &controllers {
+                controller.abort();
+            }
+        }
+    }
     shared.metrics.set_leader(false);
     shared.ready.store(false, Ordering::SeqCst);
     shared
@@ -244,7 +318,7 @@ pub async fn run(config: OperatorConfig) -> Result<(), OperatorError> {
         .expect("the scope list is never poisoned")
         .clear();
 
-    let lost_leadership = lost.as_ref().is_some_and(|lost| !*lost.borrow());
+    let lost_leadership = !*shutdown.borrow() && lost.as_ref().is_some_and(|lost| !*lost.borrow());
     if let Some((_, stop_renewing, renewer)) = leadership {
         let _ = stop_renewing.send(());
         if let Ok(elector) = renewer.await
@@ -304,25 +378,36 @@ fn error_policy(
     Action::requeue(Duration::from_secs(15))
 }
 
-async fn wait_for_signal() {
+/// A future that resolves on the first SIGTERM or SIGINT (Ctrl-C). The handlers are in place
+/// when this returns, not at the first poll: a signal in between is not lost.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
+        let terminate = signal(SignalKind::terminate());
+        let interrupt = signal(SignalKind::interrupt());
+        async move {
+            match (terminate, interrupt) {
+                (Ok(mut terminate), Ok(mut interrupt)) => {
+                    tokio::select! {
+                        _ = terminate.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                (Ok(mut only), Err(_)) | (Err(_), Ok(mut only)) => {
+                    only.recv().await;
+                }
+                (Err(_), Err(_)) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

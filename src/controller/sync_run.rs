@@ -138,7 +138,8 @@ pub async fn sync(client: Client, request: &SyncRequest) -> Result<Summary, Sync
         Ok(policy) => {
             let context = ConnectorContext {
                 base_dir: PathBuf::from("/"),
-                secrets: SecretResolver::from_dir(&request.secrets_dir),
+                secrets: SecretResolver::from_dir(&request.secrets_dir)
+                    .in_namespace(&request.namespace),
                 config_maps: crate::connectors::ConfigMapResolver::from_dir(
                     super::job::CONFIG_MAPS_DIR,
                 ),

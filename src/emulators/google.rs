@@ -8,6 +8,8 @@
 //! `name.familyName`, `password` of 8 characters or more); unique primary emails (409
 //! `duplicate`); update with patch semantics; a request-rate limit answered 403
 //! `userRateLimitExceeded` (or 429); error bodies `{error:{code, message, errors:[{reason}]}}`.
+//! Faults: fail the next requests, and lose the answer to an insert that was made (as a
+//! gateway that timed out while the API finished the work would).
 
 use std::{
     collections::{BTreeMap, VecDeque},
@@ -190,6 +192,14 @@ impl GoogleEmulator {
             .fail_next
             .extend(std::iter::repeat_n((status, reason.to_owned()), count));
     }
+
+    /// The next `count` inserts are made, then their answer is lost: they answer `status`
+    /// (`backendError`), so the client tries again an insert that was applied.
+    pub fn lose_insert_answers(&self, count: usize, status: u16) {
+        let mut state = self.shared.lock();
+        state.lost_inserts += count;
+        state.lost_status = status;
+    }
 }
 
 impl Drop for GoogleEmulator {
@@ -222,6 +232,8 @@ struct GoogleState {
     log: Vec<LoggedRequest>,
     writes: usize,
     fail_next: VecDeque<(u16, String)>,
+    lost_inserts: usize,
+    lost_status: u16,
     bucket: f64,
     refilled: Option<Instant>,
 }
@@ -334,6 +346,14 @@ async fn process(shared: &Shared, request: Request) -> Response {
     };
     if parts.method != Method::GET && response.status().is_success() {
         state.writes += 1;
+        if parts.method == Method::POST && segments == ["users"] && state.lost_inserts > 0 {
+            state.lost_inserts -= 1;
+            return api_error(
+                state.lost_status,
+                "backendError",
+                "Injected failure: the request was carried out, its answer lost.",
+            );
+        }
     }
     response
 }

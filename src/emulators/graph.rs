@@ -7,8 +7,11 @@
 //! with a complex password); unique `userPrincipalName` and mail (proxy addresses), answered
 //! 400 `Request_BadRequest` as Graph does; `$select`, `$expand=manager`, `$top` ≤ 999 and
 //! `@odata.nextLink` paging; `manager/$ref`; JSON `$batch` of at most 20 requests with each
-//! request throttled on its own (429 + `Retry-After` inside the item); error bodies
-//! `{error:{code, message}}`. Faults: throttle chosen writes, fail whole requests.
+//! request throttled on its own (429 + `Retry-After` inside the item); `GET /users/{id or
+//! userPrincipalName}` with `$select` (Graph's default properties without it); error bodies
+//! `{error:{code, message}}`. Faults: throttle chosen writes, fail whole requests, and lose
+//! the answer to work done (a create, or a whole `$batch`), as a gateway that timed out while
+//! Graph finished the work would.
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet, VecDeque},
@@ -189,6 +192,23 @@ impl GraphEmulator {
             .extend(std::iter::repeat_n((status, retry_after), count));
     }
 
+    /// The next `count` creates are made, then their answer is lost: the create answers
+    /// `status` (its item's answer inside a `$batch`, whose other items answer as usual), so
+    /// the client tries again a create that was applied.
+    pub fn lose_create_answers(&self, count: usize, status: u16) {
+        let mut state = self.shared.lock();
+        state.lost_creates += count;
+        state.lost_status = status;
+    }
+
+    /// The next `count` `$batch` requests are carried out, every item of them, then answered
+    /// `status` as a whole, so the client sends again a batch that was applied.
+    pub fn lose_batch_answers(&self, count: usize, status: u16) {
+        let mut state = self.shared.lock();
+        state.lost_batches += count;
+        state.lost_status = status;
+    }
+
     /// Invalidates every issued token (as if they expired).
     pub fn expire_tokens(&self) {
         self.shared.lock().tokens.clear();
@@ -229,6 +249,9 @@ struct GraphState {
     throttled: HashSet<usize>,
     throttle_retry_after: u64,
     fail_next: VecDeque<(u16, Option<u64>)>,
+    lost_creates: usize,
+    lost_batches: usize,
+    lost_status: u16,
     bucket: f64,
     refilled: Option<Instant>,
 }
@@ -485,8 +508,22 @@ fn batch(shared: &Shared, index: usize, body: Option<Value>) -> Answer {
         }
         responses.push(response);
     }
-    shared.lock().log[index].items = items;
+    let mut state = shared.lock();
+    state.log[index].items = items;
+    if state.lost_batches > 0 {
+        state.lost_batches -= 1;
+        return lost_answer(state.lost_status);
+    }
     Answer::json(200, json!({ "responses": responses }))
+}
+
+/// The answer a client gets when the one to its request was lost on the way back.
+fn lost_answer(status: u16) -> Answer {
+    Answer::error(
+        status,
+        "UnknownError",
+        "Injected failure: the request was carried out, its answer lost.",
+    )
 }
 
 /// Admits one write: injected throttles first, then the write bucket.
@@ -540,10 +577,18 @@ fn resource(
     let answer = match (method.as_str(), segments.as_slice()) {
         ("GET", ["users"]) => list(shared, &state, uri),
         ("POST", ["users"]) => create(&mut state, body),
-        ("GET", ["users", id]) => match state.users.get(*id) {
-            Some(user) => Answer::json(200, public(&user.resource)),
-            None => not_found(id),
-        },
+        ("GET", ["users", key]) => {
+            let key = percent_decoded(key);
+            let id = state
+                .users
+                .contains_key(&key)
+                .then(|| key.clone())
+                .or_else(|| state.upns.get(&key.to_lowercase()).cloned());
+            match id.and_then(|id| state.users.get(&id)) {
+                Some(user) => Answer::json(200, one_user(&user.resource, uri)),
+                None => not_found(&key),
+            }
+        }
         ("PATCH", ["users", id]) => patch(&mut state, id, body),
         ("DELETE", ["users", id]) => {
             if state.users.remove(*id).is_none() {
@@ -618,8 +663,67 @@ fn resource(
     };
     if write && (200..300).contains(&answer.status) {
         state.writes += 1;
+        if method == Method::POST && segments == ["users"] && state.lost_creates > 0 {
+            state.lost_creates -= 1;
+            return lost_answer(state.lost_status);
+        }
     }
     answer
+}
+
+/// The properties `GET /users/{id}` returns without `$select`.
+const DEFAULT_PROPERTIES: [&str; 11] = [
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "id",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+];
+
+/// One user as `GET /users/{id}` returns it: the `$select`ed properties, else the defaults.
+fn one_user(resource: &Value, uri: &Uri) -> Value {
+    let query: Vec<(String, String)> = Query::<Vec<(String, String)>>::try_from_uri(uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    let select: Vec<String> = match query.iter().find(|(k, _)| k == "$select") {
+        Some((_, fields)) => fields.split(',').map(|f| f.trim().to_owned()).collect(),
+        None => DEFAULT_PROPERTIES.iter().map(|&p| p.to_owned()).collect(),
+    };
+    let mut shown = json!({"id": resource["id"]});
+    for field in select.iter().filter(|f| !f.is_empty() && *f != "manager") {
+        shown[field.as_str()] = resource.get(field.as_str()).cloned().unwrap_or(Value::Null);
+    }
+    shown
+}
+
+/// A path segment with its `%XX` escapes decoded (invalid ones kept as they are).
+fn percent_decoded(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = (bytes[index] == b'%')
+            .then(|| segment.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                decoded.push(byte);
+                index += 3;
+            }
+            None => {
+                decoded.push(bytes[index]);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
 }
 
 fn not_found(id: &str) -> Answer {

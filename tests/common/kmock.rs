@@ -83,18 +83,7 @@ impl Kmock {
 
     /// A kubeconfig file pointing at the emulator.
     pub fn kubeconfig(&self, dir: &Path) -> std::path::PathBuf {
-        let path = dir.join("kubeconfig");
-        std::fs::write(
-            &path,
-            format!(
-                "apiVersion: v1\nkind: Config\nclusters:\n- name: kmock\n  cluster: {{server: \"{}\"}}\n\
-                 users:\n- name: kmock\n  user: {{token: kmock}}\ncontexts:\n- name: kmock\n  \
-                 context: {{cluster: kmock, user: kmock, namespace: default}}\ncurrent-context: kmock\n",
-                self.url
-            ),
-        )
-        .expect("cannot write the kubeconfig");
-        path
+        kubeconfig(&self.url, dir)
     }
 
     /// A client of the emulator.
@@ -103,6 +92,21 @@ impl Kmock {
         let config = kube::Config::new(self.url.parse().expect("the URL is valid"));
         kube::Client::try_from(config).expect("cannot build a client")
     }
+}
+
+/// A kubeconfig file `dir/kubeconfig` whose one context (`kmock`) points at `server`.
+pub fn kubeconfig(server: &str, dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: kmock\n  cluster: {{server: \"{server}\"}}\n\
+             users:\n- name: kmock\n  user: {{token: kmock}}\ncontexts:\n- name: kmock\n  \
+             context: {{cluster: kmock, user: kmock, namespace: default}}\ncurrent-context: kmock\n"
+        ),
+    )
+    .expect("cannot write the kubeconfig");
+    path
 }
 
 impl Drop for Kmock {
@@ -173,6 +177,44 @@ impl ControllerProcess {
         self.child.id()
     }
 
+    /// Waits (up to the start deadline) for a log line containing `needle`; false when none came.
+    pub fn wait_for_log(&self, needle: &str) -> bool {
+        wait_for_line(&self.lines, |line| line.contains(needle).then_some(())).is_some()
+    }
+
+    /// Sends `signal` (`TERM`, `INT`, …) and waits up to `bound` for the exit, killing the
+    /// process after that. Returns how it ended, how long it took and the lines it printed.
+    pub fn stop_with(mut self, signal: &str, bound: Duration) -> Stopped {
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("cannot run kill");
+        assert!(sent.success(), "kill -{signal} failed");
+        let signalled = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = self
+                .child
+                .try_wait()
+                .expect("cannot wait for the controller")
+            {
+                break Some(status);
+            }
+            if signalled.elapsed() > bound {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let after = signalled.elapsed();
+        Stopped {
+            exited: status.is_some(),
+            code: status.and_then(|s| s.code()),
+            after,
+            lines: self.lines.iter().collect(),
+        }
+    }
+
     /// Sends SIGTERM and waits for the exit; returns whether it exited with success, and the
     /// log lines it printed.
     pub fn terminate(mut self) -> (bool, Vec<String>) {
@@ -199,6 +241,19 @@ impl ControllerProcess {
         let lines = self.lines.iter().collect();
         (status.success(), lines)
     }
+}
+
+/// How a signalled controller ended.
+#[derive(Debug)]
+pub struct Stopped {
+    /// It exited by itself within the bound (else it was killed).
+    pub exited: bool,
+    /// Its exit code (`None` when a signal ended it).
+    pub code: Option<i32>,
+    /// From the signal to the exit (or the kill).
+    pub after: Duration,
+    /// The log lines not read before, to the end of its output.
+    pub lines: Vec<String>,
 }
 
 impl Drop for ControllerProcess {

@@ -178,14 +178,23 @@ impl Source for AfasSource {
     async fn fields(&self) -> Result<Vec<SourceField>, SourceError> {
         let rows = match &self.reference_employee_id {
             Some(id) => {
-                self.rows(&[
-                    ("filterfieldids", self.columns.id.as_str()),
-                    ("filtervalues", id.as_str()),
-                    ("operatortypes", "1"),
-                    ("skip", "0"),
-                    ("take", "1"),
-                ])
-                .await?
+                let found = self
+                    .rows(&[
+                        ("filterfieldids", self.columns.id.as_str()),
+                        ("filtervalues", id.as_str()),
+                        ("operatortypes", "1"),
+                        ("skip", "0"),
+                        ("take", "1"),
+                    ])
+                    .await?;
+                if found.is_empty() {
+                    let finding = format!(
+                        "the GetConnector has no row whose {} is that id",
+                        self.columns.id
+                    );
+                    return Err(super::unknown_reference_employee("afas", id, &finding));
+                }
+                found
             }
             None => self.page(0, 1).await?,
         };

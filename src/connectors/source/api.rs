@@ -70,6 +70,29 @@ impl ApiClient {
         url: &str,
         build: impl Fn(RequestBuilder) -> RequestBuilder,
     ) -> Result<Value, SourceError> {
+        self.answer(method, url, build, false)
+            .await
+            .map(|answer| answer.expect("only a 404 is no answer, and it is an error here"))
+    }
+
+    /// [`ApiClient::json`] of a single record, where a 404 means there is no such record:
+    /// `None` then, for the caller to say what was not found.
+    pub async fn json_if_found(
+        &self,
+        method: Method,
+        url: &str,
+        build: impl Fn(RequestBuilder) -> RequestBuilder,
+    ) -> Result<Option<Value>, SourceError> {
+        self.answer(method, url, build, true).await
+    }
+
+    async fn answer(
+        &self,
+        method: Method,
+        url: &str,
+        build: impl Fn(RequestBuilder) -> RequestBuilder,
+        missing_is_none: bool,
+    ) -> Result<Option<Value>, SourceError> {
         let path = url_path(url);
         let response = match self.http.send(method.clone(), url, build).await {
             Ok(response) => response,
@@ -100,6 +123,9 @@ impl ApiClient {
         if status == 401 || status == 403 {
             return Err(self.refused(status, &path));
         }
+        if status == 404 && missing_is_none {
+            return Ok(None);
+        }
         if !response.status().is_success() {
             let detail = error_detail(response.headers(), Some(response.text()));
             return Err(SourceError::Unavailable(format!(
@@ -107,7 +133,7 @@ impl ApiClient {
                 self.vendor
             )));
         }
-        response.json().map_err(|e| {
+        response.json().map(Some).map_err(|e| {
             SourceError::Unavailable(format!(
                 "{} answered {method} {path} with malformed JSON (line {}, column {})",
                 self.vendor,

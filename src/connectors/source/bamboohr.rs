@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::{
     RetryDelays, Source, SourceError, SourceField, SourcePage,
-    api::{ApiClient, trim_base},
+    api::{ApiClient, trim_base, url_path},
     rows::{self, Columns},
 };
 use crate::{
@@ -192,23 +192,27 @@ impl Source for BambooHrSource {
                     })
             })
             .collect();
-        let record = match &self.reference_employee_id {
-            Some(id) => {
-                let mut wanted = self.columns.requested();
-                wanted.extend(names.iter().cloned());
-                let fields = wanted.join(",");
-                let url = format!("{}/api/v1/employees/{id}", self.base);
-                Some(
-                    self.api
-                        .json(Method::GET, &url, |r| {
+        let record =
+            match &self.reference_employee_id {
+                Some(id) => {
+                    let mut wanted = self.columns.requested();
+                    wanted.extend(names.iter().cloned());
+                    let fields = wanted.join(",");
+                    let url = format!("{}/api/v1/employees/{id}", self.base);
+                    let found = self
+                        .api
+                        .json_if_found(Method::GET, &url, |r| {
                             r.header("Accept", "application/json")
                                 .query(&[("fields", fields.as_str())])
                         })
-                        .await?,
-                )
-            }
-            None => self.page(1, 1).await?.0.into_iter().next(),
-        };
+                        .await?;
+                    let finding = || format!("BambooHR answered 404 to GET {}", url_path(&url));
+                    Some(found.ok_or_else(|| {
+                        super::unknown_reference_employee("bambooHr", id, &finding())
+                    })?)
+                }
+                None => self.page(1, 1).await?.0.into_iter().next(),
+            };
         Ok(rows::fields_of(
             record.as_ref().and_then(Value::as_object),
             &self.columns,

@@ -157,6 +157,13 @@ pub fn fields(
             break;
         }
     }
+    if let (None, Some(id)) = (&example, reference) {
+        return Err(super::unknown_reference_employee(
+            "csv",
+            id,
+            "the CSV has no row with that id",
+        ));
+    }
     Ok(names
         .iter()
         .enumerate()

@@ -187,6 +187,14 @@ impl Source for HiBobSource {
             &self.columns,
             self.reference_employee_id.as_deref(),
         );
+        if let (None, Some(id)) = (record, &self.reference_employee_id) {
+            let finding = format!(
+                "the {} employees HiBob's people search returned have no such id (it returns \
+                 only active employees unless showInactive is set)",
+                employees.len()
+            );
+            return Err(super::unknown_reference_employee("hiBob", id, &finding));
+        }
         Ok(rows::fields_of(record, &self.columns, &names))
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::{
     RetryDelays, Source, SourceError, SourceField, SourcePage,
-    api::{ApiClient, trim_base},
+    api::{ApiClient, trim_base, url_path},
     rows::{self, Columns},
 };
 use crate::{
@@ -245,13 +245,26 @@ impl Source for MergeSource {
     }
 
     async fn fields(&self) -> Result<Vec<SourceField>, SourceError> {
-        let record = match &self.reference_employee_id {
-            Some(id) => {
-                let url = format!("{}/employees/{id}", self.base);
-                Some(self.get(&url, &[("expand", EXPAND)]).await?)
-            }
-            None => self.page(None).await?.0.into_iter().next(),
-        };
+        let record =
+            match &self.reference_employee_id {
+                Some(id) => {
+                    let url = format!("{}/employees/{id}", self.base);
+                    let query = [("expand", EXPAND)];
+                    let found = self
+                        .api
+                        .json_if_found(Method::GET, &url, |request| {
+                            request
+                                .header("X-Account-Token", &self.account_token)
+                                .query(&query)
+                        })
+                        .await?;
+                    let finding = || format!("Merge answered 404 to GET {}", url_path(&url));
+                    Some(found.ok_or_else(|| {
+                        super::unknown_reference_employee("merge", id, &finding())
+                    })?)
+                }
+                None => self.page(None).await?.0.into_iter().next(),
+            };
         let flat = record.as_ref().and_then(flatten_record);
         Ok(rows::fields_of(flat.as_ref(), &columns(), &[]))
     }

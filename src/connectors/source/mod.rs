@@ -99,6 +99,16 @@ pub trait Source: Send + Sync {
     async fn fields(&self) -> Result<Vec<SourceField>, SourceError>;
 }
 
+/// What `fields()` answers when the spec's `referenceEmployeeId` names nobody the source has:
+/// the field (under `spec.source.<kind>`), the id, what the source said (`finding`, such as
+/// "Merge answered 404 to GET /employees/E9"), and the fix.
+pub fn unknown_reference_employee(kind: &str, id: &str, finding: &str) -> SourceError {
+    SourceError::InvalidInput(format!(
+        "spec.source.{kind}.referenceEmployeeId is `{id}`, but {finding}; set it to the id of \
+         an employee the source has, or remove it to take the examples from the first employee"
+    ))
+}
+
 /// Back-off of retried requests: the spec sets the tries, this the delays (tests shorten them).
 #[derive(Clone, Copy, Debug)]
 pub struct RetryDelays {

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     RetryDelays, Source, SourceError, SourceField, SourcePage,
-    api::{ApiClient, trim_base},
+    api::{ApiClient, trim_base, url_path},
     rows::{self, Columns},
 };
 use crate::{
@@ -239,7 +239,10 @@ impl Source for PersonioSource {
         let raw = match &self.reference_employee_id {
             Some(id) => {
                 let url = format!("{}/v1/company/employees/{id}", self.base);
-                let answer = self.api.json(Method::GET, &url, |r| r).await?;
+                let answer = self.api.json_if_found(Method::GET, &url, |r| r).await?;
+                let finding = || format!("Personio answered 404 to GET {}", url_path(&url));
+                let answer = answer
+                    .ok_or_else(|| super::unknown_reference_employee("personio", id, &finding()))?;
                 answer.get("data").cloned()
             }
             None => self.page(0, 1).await?.0.into_iter().next(),

@@ -161,6 +161,13 @@ impl Source for WorkdaySource {
             &self.columns,
             self.reference_employee_id.as_deref(),
         );
+        if let (None, Some(id)) = (record, &self.reference_employee_id) {
+            let finding = format!(
+                "the {} entries of the Workday report have no such id",
+                entries.len()
+            );
+            return Err(super::unknown_reference_employee("workday", id, &finding));
+        }
         Ok(rows::fields_of(record, &self.columns, &[]))
     }
 }

@@ -16,6 +16,11 @@
 //!
 //! 429 and 403 `userRateLimitExceeded` / `quotaExceeded` / `rateLimitExceeded` back off and
 //! retry. New users get a random initial password that is never logged, reported or kept.
+//!
+//! An insert refused as a duplicate (409 `duplicate`) reads the user holding that primary
+//! email: when it carries our externalId, the insert was ours, applied on an earlier try whose
+//! answer was lost (resent after a 5xx), and it counts as created. Anyone else's user is a
+//! conflict.
 
 use std::{
     collections::HashMap,
@@ -472,6 +477,26 @@ impl GoogleTarget {
         Ok(email)
     }
 
+    /// The user whose primary email is `email` when it carries `external_id` in our
+    /// `externalIds` entry (case-insensitive). Any failure to find out is "none": the conflict
+    /// stands.
+    async fn own_user(&self, email: &str, external_id: &str) -> Option<Value> {
+        let mut url = reqwest::Url::parse(&format!("{}/users", self.api)).ok()?;
+        url.path_segments_mut().ok()?.push(email);
+        let user = self
+            .call_ok(Method::GET, url.as_str(), &[], None)
+            .await
+            .ok()?;
+        let ours = user["externalIds"].as_array()?.iter().any(|entry| {
+            entry["type"] == "custom"
+                && entry["customType"] == self.custom_type.as_str()
+                && entry["value"]
+                    .as_str()
+                    .is_some_and(|value| value.eq_ignore_ascii_case(external_id))
+        });
+        (ours && user["id"].is_string()).then_some(user)
+    }
+
     fn our_external_id(&self, value: &str) -> Value {
         json!({"type": "custom", "customType": self.custom_type, "value": value})
     }
@@ -600,7 +625,24 @@ impl GoogleTarget {
             TargetOp::Create(user) => {
                 let body = self.insert_body(&user).await?;
                 let url = format!("{}/users", self.api);
-                let created = self.call_ok(Method::POST, &url, &[], Some(&body)).await?;
+                let created = match self.call_ok(Method::POST, &url, &[], Some(&body)).await {
+                    Ok(created) => created,
+                    // A taken email may be our own insert, applied on a try whose answer was
+                    // lost.
+                    Err(error) if error.kind == TargetErrorKind::Conflict => {
+                        match self.own_user(&user.email, &user.external_id).await {
+                            Some(ours) => {
+                                tracing::info!(
+                                    "an insert refused as a duplicate was this run's own, \
+                                     applied on an earlier try"
+                                );
+                                ours
+                            }
+                            None => return Err(error),
+                        }
+                    }
+                    Err(error) => return Err(error),
+                };
                 let id = created["id"].as_str().ok_or_else(|| {
                     TargetError::new(
                         TargetErrorKind::InvalidData,

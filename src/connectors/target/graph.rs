@@ -15,6 +15,11 @@
 //!
 //! New users get a random initial password (`passwordProfile`, change at next sign-in) that
 //! exists only in the request body: it is never logged, reported or kept.
+//!
+//! A create refused because its name is taken reads the user holding that
+//! `userPrincipalName`: when it carries our externalId, the create was ours, applied on an
+//! earlier try whose answer was lost (a `$batch` or an item resent after a 5xx), and it counts
+//! as created. Anyone else's user is a conflict (or, with a name-built UPN, the next suffix).
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -188,6 +193,40 @@ impl GraphTarget {
         }
         *self.names.lock().expect("names lock") = names;
         Ok(users)
+    }
+
+    /// The id of the user whose `userPrincipalName` is `upn` when it carries `external_id`
+    /// (case-insensitive), our mark. Any failure to find out is "none": the conflict stands.
+    async fn own_user(&self, upn: &str, external_id: &str) -> Option<String> {
+        let mut url = reqwest::Url::parse(&format!("{}/users", self.graph)).ok()?;
+        url.path_segments_mut().ok()?.push(upn);
+        let url = format!("{url}?$select=id,onPremisesExtensionAttributes");
+        let user = self.get_json(&url).await.ok()?;
+        let mark = get_path(&user, &self.external_id_path())?.as_str()?;
+        if !mark.eq_ignore_ascii_case(external_id) {
+            return None;
+        }
+        user["id"].as_str().map(str::to_owned)
+    }
+
+    /// Records a user this run created: its id for the outcome, its names for later renames,
+    /// and its manager link queued.
+    fn record_created(
+        &self,
+        item: &Item,
+        user: &NewUser,
+        id: &str,
+        created: &mut [Option<CompactString>],
+        queue: &mut VecDeque<Item>,
+    ) {
+        created[item.op] = Some(id.into());
+        self.names.lock().expect("names lock").insert(
+            id.to_owned(),
+            (user.first_name.to_string(), user.last_name.to_string()),
+        );
+        if let Some(manager) = &user.manager {
+            queue.push_back(self.manager_item(item.op, id, Some(manager.to_string())));
+        }
     }
 
     /// A Graph user as a directory user.
@@ -606,18 +645,26 @@ impl Target for GraphTarget {
                             });
                             continue;
                         };
-                        created[op] = Some(id.into());
-                        self.names.lock().expect("names lock").insert(
-                            id.to_owned(),
-                            (user.first_name.to_string(), user.last_name.to_string()),
-                        );
-                        if let Some(manager) = &user.manager {
-                            queue.push_back(self.manager_item(op, id, Some(manager.to_string())));
-                        }
+                        self.record_created(&item, user, id, &mut created, &mut queue);
                     }
                     continue;
                 }
                 let error = graph_error(answer.status, &answer.body);
+                // A taken name may be our own create, applied on a try whose answer was lost.
+                if let Stage::Create { user, .. } = &item.stage
+                    && error.kind == TargetErrorKind::Conflict
+                    && let Some(upn) = item
+                        .body
+                        .as_ref()
+                        .and_then(|b| b["userPrincipalName"].as_str())
+                    && let Some(id) = self.own_user(upn, &user.external_id).await
+                {
+                    tracing::info!(
+                        "a create refused as taken was this run's own, applied on an earlier try"
+                    );
+                    self.record_created(&item, user, &id, &mut created, &mut queue);
+                    continue;
+                }
                 if let Stage::Create { user, attempt } = &mut item.stage
                     && error.kind == TargetErrorKind::Conflict
                     && upn_taken(&answer.body)

@@ -7,6 +7,9 @@
 //! rate limit and retried per its policy (see [`crate::connectors::http`]). A create refused
 //! with 409 is looked up by externalId once: a retried POST whose first try was applied (its
 //! answer lost) finds the user it made, and counts it created rather than failed.
+//!
+//! Failures say what to fix: a server that cannot be reached is named by its base URL (shown
+//! without credentials), refused credentials by the Secret (or local file) they came from.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -21,7 +24,7 @@ use super::{OpResult, Target, TargetCapabilities, TargetError, TargetErrorKind, 
 use crate::{
     connectors::{
         ConnectorContext,
-        http::{Auth, HttpClient, HttpError, HttpResponse, RetryPolicy},
+        http::{Auth, HttpClient, HttpError, HttpErrorKind, HttpResponse, RetryPolicy, shown_url},
     },
     crd::{ScimQuirks, ScimTarget as ScimSpec},
     sync::model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},
@@ -70,6 +73,9 @@ pub struct ScimTarget {
     provider: OnceCell<Provider>,
     /// Listed resources, kept only when changes must be sent as PUT of the whole user.
     raw: std::sync::Mutex<HashMap<String, Value>>,
+    /// What to check when the credentials are refused, such as "the token in secret
+    /// scim/token"; never a value.
+    credentials_hint: Option<String>,
 }
 
 impl ScimTarget {
@@ -81,6 +87,7 @@ impl ScimTarget {
         let secret = |e: crate::connectors::secrets::SecretError| {
             TargetError::new(TargetErrorKind::CredentialsInvalid, e.to_string())
         };
+        let hint = credentials_hint(spec, &context.secrets);
         let auth = if let Some(reference) = &spec.credentials_secret_ref {
             Auth::Bearer(context.secrets.get(reference).await.map_err(secret)?)
         } else if let Some(basic) = &spec.basic {
@@ -126,7 +133,8 @@ impl ScimTarget {
             &spec.base_url,
             spec.quirks.clone(),
             spec.max_concurrency as usize,
-        ))
+        )
+        .with_credentials_hint(hint))
     }
 
     /// A target over an HTTP client.
@@ -138,7 +146,40 @@ impl ScimTarget {
             concurrency: concurrency.max(1),
             provider: OnceCell::new(),
             raw: Default::default(),
+            credentials_hint: None,
         }
+    }
+
+    /// The target with what to check when the credentials are refused (such as "the token in
+    /// secret scim/token"), added to such errors. Never a value.
+    pub fn with_credentials_hint(mut self, hint: impl Into<String>) -> Self {
+        self.credentials_hint = Some(hint.into());
+        self
+    }
+
+    /// A failed request as a typed error; one that reached no server names the base URL.
+    fn http_error(&self, error: HttpError) -> TargetError {
+        let unreached = error.kind == HttpErrorKind::Transport;
+        let mut typed = http_error(error);
+        if unreached {
+            typed.detail = format!(
+                "cannot reach the SCIM server at {} ({}); check spec.target.scim.baseUrl, and \
+                 that the server is up and reachable from here",
+                shown_url(&self.base),
+                typed.detail
+            );
+        }
+        typed
+    }
+
+    /// Refused credentials say which Secret (or local file) they came from.
+    fn explained(&self, mut error: TargetError) -> TargetError {
+        if error.kind == TargetErrorKind::CredentialsInvalid
+            && let Some(hint) = &self.credentials_hint
+        {
+            error.detail = format!("{}; check {hint}", error.detail);
+        }
+        error
     }
 
     /// The provider's capabilities, read once.
@@ -150,7 +191,7 @@ impl ScimTarget {
                     .http
                     .send(Method::GET, &url, accept_scim)
                     .await
-                    .map_err(http_error)?;
+                    .map_err(|e| self.http_error(e))?;
                 let status = response.status().as_u16();
                 if status == 404 {
                     return Ok(Provider::default());
@@ -218,7 +259,7 @@ impl ScimTarget {
                 self.http
                     .send(Method::GET, &url, accept_scim)
                     .await
-                    .map_err(http_error)?,
+                    .map_err(|e| self.http_error(e))?,
             )
             .await?;
             let ListPage { resources, total } = list_page(body)?;
@@ -297,7 +338,7 @@ impl ScimTarget {
                     .http
                     .send(Method::POST, &url, |r| scim_body(r, &body))
                     .await
-                    .map_err(http_error)?;
+                    .map_err(|e| self.http_error(e))?;
                 let created = success_json(response).await?;
                 created["id"]
                     .as_str()
@@ -335,7 +376,7 @@ impl ScimTarget {
             .http
             .send(Method::DELETE, &url, accept_scim)
             .await
-            .map_err(http_error)?;
+            .map_err(|e| self.http_error(e))?;
         success(response).await.map(|_| ())
     }
 
@@ -371,7 +412,7 @@ impl ScimTarget {
                     }
                 })
                 .await
-                .map_err(http_error)?;
+                .map_err(|e| self.http_error(e))?;
             if response.status().as_u16() == 412 && attempt == 0 {
                 let (fresh, fresh_version) = self.read(id).await?;
                 if self.put_mode() {
@@ -431,7 +472,7 @@ impl ScimTarget {
             self.http
                 .send(Method::GET, &url, accept_scim)
                 .await
-                .map_err(http_error)?,
+                .map_err(|e| self.http_error(e))?,
         )
         .await?;
         let version = body["meta"]["version"].as_str().map(str::to_owned);
@@ -588,7 +629,7 @@ impl ScimTarget {
             .await
         {
             Ok(response) => success_json(response).await,
-            Err(error) => Err(http_error(error)),
+            Err(error) => Err(self.http_error(error)),
         };
         let answer = match answer {
             Ok(answer) => answer,
@@ -688,7 +729,7 @@ impl Target for ScimTarget {
     }
 
     async fn check(&self) -> Result<(), TargetError> {
-        self.provider().await?;
+        self.provider().await.map_err(|e| self.explained(e))?;
         // Many providers serve /ServiceProviderConfig without authentication: credentials are
         // proven by a call that needs them.
         let url = format!("{}/Users?startIndex=1&count=1", self.base);
@@ -696,15 +737,28 @@ impl Target for ScimTarget {
             .http
             .send(Method::GET, &url, accept_scim)
             .await
-            .map_err(http_error)?;
-        success(response).await.map(|_| ())
+            .map_err(|e| self.explained(self.http_error(e)))?;
+        success(response)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.explained(e))
     }
 
     async fn list_users(&self, attributes: &[Arc<str>]) -> Result<Vec<DirectoryUser>, TargetError> {
-        self.list(attributes).await
+        self.list(attributes).await.map_err(|e| self.explained(e))
     }
 
     async fn apply(&self, ops: Vec<TargetOp>) -> Vec<OpResult> {
+        self.apply_all(ops)
+            .await
+            .into_iter()
+            .map(|result| result.map_err(|e| self.explained(e)))
+            .collect()
+    }
+}
+
+impl ScimTarget {
+    async fn apply_all(&self, ops: Vec<TargetOp>) -> Vec<OpResult> {
         let provider = match self.provider().await {
             Ok(provider) => provider,
             Err(error) => return ops.iter().map(|_| Err(error.clone())).collect(),
@@ -758,6 +812,31 @@ impl Target for ScimTarget {
                 })
             })
             .collect()
+    }
+}
+
+/// What to check when the provider refuses the credentials the spec names: the Secret (or the
+/// local file) they are read from, and the spec field naming it.
+fn credentials_hint(spec: &ScimSpec, secrets: &crate::connectors::SecretResolver) -> String {
+    if let Some(reference) = &spec.credentials_secret_ref {
+        format!(
+            "the bearer token that spec.target.scim.credentialsSecretRef names, {}",
+            secrets.describe(reference)
+        )
+    } else if let Some(basic) = &spec.basic {
+        format!(
+            "spec.target.scim.basic.username and the password that \
+             spec.target.scim.basic.passwordSecretRef names, {}",
+            secrets.describe(&basic.password_secret_ref)
+        )
+    } else if let Some(oauth) = &spec.oauth2 {
+        format!(
+            "spec.target.scim.oauth2.clientId and the client secret that \
+             spec.target.scim.oauth2.clientSecretSecretRef names, {}",
+            secrets.describe(&oauth.client_secret_secret_ref)
+        )
+    } else {
+        "spec.target.scim's credentials".to_owned()
     }
 }
 

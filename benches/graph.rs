@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use hris_operator::{
-    connectors::target::{Target, TargetOp, graph::GraphTarget},
+    connectors::target::graph::GraphTarget,
     crd::{HrisConnectionSpec, MicrosoftGraphTarget},
     emulators::graph::{GraphConfig, GraphEmulator},
     sync::{
@@ -16,6 +16,7 @@ use hris_operator::{
         model::{Email, EmailType, Employee, EmploymentStatus, NewUser},
         plan::{PlanInput, plan},
         policy::SyncPolicy,
+        ports::target::{Target, TargetOp},
     },
 };
 use serde_json::json;

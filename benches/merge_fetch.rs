@@ -12,13 +12,16 @@ use std::time::{Duration, Instant};
 use hris_operator::{
     connectors::{
         http::{Auth, HttpClient, RetryPolicy},
-        source::{Source, api::ApiClient, fetch_all, merge::MergeSource},
+        source::{api::ApiClient, merge::MergeSource},
     },
     emulators::{
         hr::CommonConfig,
         merge::{self, MergeConfig},
     },
-    sync::model::{Email, EmailType, Employee, EmploymentStatus},
+    sync::{
+        model::{Email, EmailType, Employee, EmploymentStatus},
+        ports::source::{Source, fetch_all},
+    },
 };
 
 const EMPLOYEES: usize = 100_000;

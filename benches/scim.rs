@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use hris_operator::{
     connectors::{
         http::{Auth, HttpClient, RetryPolicy},
-        target::{Target, TargetOp, scim::ScimTarget},
+        target::scim::ScimTarget,
     },
     crd::{HrisConnectionSpec, ScimQuirks},
     emulators::scim::{ScimConfig, ScimEmulator},
@@ -18,6 +18,7 @@ use hris_operator::{
         model::{Email, EmailType, Employee, EmploymentStatus, NewUser},
         plan::{PlanInput, plan},
         policy::SyncPolicy,
+        ports::target::{Target, TargetOp},
     },
 };
 

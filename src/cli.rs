@@ -402,7 +402,9 @@ async fn list_fields(args: FieldsArgs) -> ExitCode {
 }
 
 /// A warning naming the fields the spec reads that the source does not have, if any.
-pub fn missing_fields_warning(fields: &[crate::connectors::source::SourceField]) -> Option<String> {
+pub fn missing_fields_warning(
+    fields: &[crate::sync::ports::source::SourceField],
+) -> Option<String> {
     let missing: Vec<String> = fields
         .iter()
         .filter(|f| !f.found)
@@ -424,7 +426,7 @@ pub fn missing_fields_warning(fields: &[crate::connectors::source::SourceField])
 
 /// The fields as a table: FIELD, FEEDS (the canonical field), EXAMPLE. A field the spec
 /// names that the source lacks shows `(not in the source)` as its example.
-pub fn fields_table(fields: &[crate::connectors::source::SourceField]) -> String {
+pub fn fields_table(fields: &[crate::sync::ports::source::SourceField]) -> String {
     let example = |value: &Option<serde_json::Value>| {
         let text = match value {
             None => String::new(),

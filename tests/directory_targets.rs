@@ -13,15 +13,15 @@ use std::{
 
 use common::directories::*;
 use hris_operator::{
-    connectors::target::{
-        Target, TargetErrorKind, TargetOp,
-        google::{GoogleTarget, ServiceAccountTokens},
-    },
+    connectors::target::google::{GoogleTarget, ServiceAccountTokens},
     emulators::{
         google::{GoogleConfig, GoogleEmulator},
         graph::{GraphConfig, GraphEmulator, LoggedItem},
     },
-    sync::model::{Attr, AttrChange, Attributes, NewUser},
+    sync::{
+        model::{Attr, AttrChange, Attributes, NewUser},
+        ports::target::{Target, TargetErrorKind, TargetOp},
+    },
 };
 use serde_json::{Value, json};
 

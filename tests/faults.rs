@@ -50,7 +50,7 @@ use common::{
     scim2_server::Scim2Server,
 };
 use hris_operator::{
-    connectors::{ConfigMapResolver, ConnectorContext, SecretResolver, source::SourceError},
+    connectors::{ConfigMapResolver, ConnectorContext, SecretResolver},
     controller::{
         job::RunKind,
         status::{EventNote, Finished, record_run},
@@ -65,6 +65,7 @@ use hris_operator::{
         apply::Outcome,
         model::{Email, EmailType, Employee, EmploymentStatus},
         policy::SyncPolicy,
+        ports::source::SourceError,
         report::{self, RunMode, Summary},
         run::{self, RunError, RunOptions, RunOutput},
     },

@@ -5,10 +5,7 @@
 use hris_operator::{
     connectors::{
         source::csv,
-        target::{
-            TargetErrorKind,
-            scim::{parse_list_page, to_user},
-        },
+        target::scim::{parse_list_page, to_user},
     },
     crd::HrisConnectionSpec,
     sync::{
@@ -18,6 +15,7 @@ use hris_operator::{
         model::{DirectoryUser, Email, EmailType, Employee, EmploymentStatus},
         plan::{PlanInput, plan},
         policy::SyncPolicy,
+        ports::target::TargetErrorKind,
     },
 };
 use jiff::civil::{Date, date};

@@ -10,10 +10,7 @@ mod common;
 
 use common::{PREFIX, TODAY, input, policy, spec};
 use hris_operator::{
-    connectors::target::{
-        Target,
-        file::{self, Directory, FileTarget, FileUser},
-    },
+    connectors::target::file::{self, Directory, FileTarget, FileUser},
     sync::{
         apply::{Outcome, apply},
         filter::keep,
@@ -24,6 +21,7 @@ use hris_operator::{
         },
         plan::{ChangeKind, PlanInput, Reason, plan},
         policy::SyncPolicy,
+        ports::target::Target,
     },
 };
 use jiff::{ToSpan, civil::Date};

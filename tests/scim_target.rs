@@ -18,11 +18,14 @@ use std::{
 use hris_operator::{
     connectors::{
         http::{Auth, HttpClient, RetryPolicy},
-        target::{Target, TargetErrorKind, TargetOp, scim::ScimTarget},
+        target::scim::ScimTarget,
     },
     crd::ScimQuirks,
     emulators::scim::{LoggedRequest, ScimConfig, ScimEmulator},
-    sync::model::{Attr, AttrChange, NewUser},
+    sync::{
+        model::{Attr, AttrChange, NewUser},
+        ports::target::{Target, TargetErrorKind, TargetOp},
+    },
 };
 use serde_json::json;
 

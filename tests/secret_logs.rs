@@ -12,12 +12,14 @@ use std::{
 
 use common::directories::*;
 use hris_operator::{
-    connectors::target::{Target, TargetOp},
     emulators::{
         google::{GoogleConfig, GoogleEmulator},
         graph::{GraphConfig, GraphEmulator},
     },
-    sync::model::NewUser,
+    sync::{
+        model::NewUser,
+        ports::target::{Target, TargetOp},
+    },
 };
 use serde_json::json;
 

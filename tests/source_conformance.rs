@@ -17,7 +17,7 @@ use common::hr_sources::{HrApi, HrOptions, start_hr_source, write_secret};
 use hris_operator::{
     connectors::{
         ConfigMapResolver, ConnectorContext, SecretResolver,
-        source::{self, RetryDelays, Source, SourceError, SourceField},
+        source::{self, RetryDelays},
     },
     crd::SourceSpec,
     emulators::{
@@ -25,7 +25,10 @@ use hris_operator::{
         hr::{CommonConfig, Faults, HrEmulator, HrRequest},
         merge, personio,
     },
-    sync::model::{Email, EmailType, Employee, EmploymentStatus},
+    sync::{
+        model::{Email, EmailType, Employee, EmploymentStatus},
+        ports::source::{Source, SourceError, SourceField, fetch_all},
+    },
 };
 use jiff::civil::date;
 use serde_json::{Value, json};
@@ -328,7 +331,7 @@ async fn fixture(kind: Kind, employees: &[Employee], setup: &Setup) -> Fixture {
 }
 
 async fn fetch_sorted(source: &dyn Source) -> Result<Vec<Employee>, SourceError> {
-    let data = source::fetch_all(source).await?;
+    let data = fetch_all(source).await?;
     assert_eq!(data.errors, vec![], "no record errors");
     let mut employees = data.employees;
     employees.sort_by(|a, b| a.id.cmp(&b.id));

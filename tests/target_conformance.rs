@@ -11,7 +11,7 @@ use common::scim2_server::Scim2Server;
 use hris_operator::{
     connectors::{
         http::{Auth, HttpClient, RetryPolicy},
-        target::{Target, TargetErrorKind, TargetOp, file::FileTarget, scim::ScimTarget},
+        target::{file::FileTarget, scim::ScimTarget},
     },
     crd::ScimQuirks,
     emulators::{
@@ -19,7 +19,10 @@ use hris_operator::{
         graph::GraphConfig,
         scim::{ScimConfig, ScimEmulator},
     },
-    sync::model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},
+    sync::{
+        model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},
+        ports::target::{Target, TargetErrorKind, TargetOp},
+    },
 };
 use serde_json::{Value, json};
 

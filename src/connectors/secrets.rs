@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
-use crate::crd::{ConfigMapKeyRef, SecretKeyRef};
+use crate::{
+    crd::{ConfigMapKeyRef, SecretKeyRef},
+    sync::ports::source::SourceError,
+};
 
 /// A secret could not be read. The message names the reference, never the value.
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +18,12 @@ pub struct SecretError {
     pub key: String,
     /// Why it could not be read.
     pub reason: String,
+}
+
+impl From<SecretError> for SourceError {
+    fn from(error: SecretError) -> Self {
+        SourceError::Secret(error.to_string())
+    }
 }
 
 /// Reads secret values for connectors.

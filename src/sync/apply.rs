@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use compact_str::CompactString;
 use serde_json::Value;
 
+use super::ports::target::{Target, TargetError, TargetErrorKind, TargetOp};
 use super::{
     model::{Attr, AttrChange, DirectoryUser},
     plan::{Change, ChangeKind, Plan},
 };
-use crate::connectors::target::{Target, TargetError, TargetErrorKind, TargetOp};
 
 /// What happened to one planned change.
 #[derive(Clone, Debug, PartialEq)]

@@ -10,6 +10,7 @@ pub mod map;
 pub mod model;
 pub mod plan;
 pub mod policy;
+pub mod ports;
 pub mod report;
 pub mod run;
 pub mod safeguard;

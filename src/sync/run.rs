@@ -14,12 +14,12 @@ use super::{
     report::{self, RunMode, Summary},
 };
 use crate::{
-    connectors::{
-        ConnectorContext,
-        source::{self, SourceError},
-        target::{self, TargetError},
-    },
+    connectors::{ConnectorContext, source, target},
     crd::HrisConnectionSpec,
+    sync::ports::{
+        source::{SourceError, fetch_all},
+        target::TargetError,
+    },
 };
 
 /// How to run.
@@ -105,7 +105,7 @@ pub async fn run(
     // Both sides are read at once (neither depends on the other); a failed source still wins,
     // and nothing is written before both reads are whole.
     let (data, users) = futures::join!(
-        source::rows::with_evaluation_date(as_of, source::fetch_all(source.as_ref())),
+        source::rows::with_evaluation_date(as_of, fetch_all(source.as_ref())),
         target.list_users(&mapped)
     );
     let data = data.map_err(RunError::Source)?;

@@ -8,10 +8,11 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::{
-    RetryDelays, Source, SourceError, SourceField, SourcePage,
+    RetryDelays,
     api::{ApiClient, trim_base},
     rows::{self, Columns, RequiredColumns},
 };
+use crate::sync::ports::source::{Source, SourceError, SourceField, SourcePage};
 use crate::{
     connectors::{ConnectorContext, http::Auth},
     crd::AfasSource as AfasSpec,

@@ -6,8 +6,9 @@ use std::time::Duration;
 use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
 
-use super::{RetryDelays, SourceError};
+use super::RetryDelays;
 use crate::connectors::http::{Auth, HttpClient, HttpError, HttpErrorKind, RetryPolicy};
+use crate::sync::ports::source::SourceError;
 
 /// One HR API: a paced, retrying client and the vendor's name for messages.
 #[derive(Debug)]

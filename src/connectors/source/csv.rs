@@ -10,11 +10,9 @@ use compact_str::CompactString;
 use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::Value;
 
-use super::{
-    Source, SourceError, SourceField, SourcePage,
-    values::{SINGLE_LINE_FIELDS, email_problem},
-};
+use super::values::{SINGLE_LINE_FIELDS, email_problem};
 use crate::connectors::ConnectorContext;
+use crate::sync::ports::source::{Source, SourceError, SourceField, SourcePage};
 use crate::sync::{
     model::{Email, EmailType, Employee, EmploymentStatus, RecordError},
     policy::{parse_date, quoted},

@@ -10,10 +10,11 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{
-    RetryDelays, Source, SourceError, SourceField, SourcePage,
+    RetryDelays,
     api::{ApiClient, trim_base},
     rows::{self, Columns},
 };
+use crate::sync::ports::source::{Source, SourceError, SourceField, SourcePage};
 use crate::{
     connectors::{ConnectorContext, http::Auth},
     crd::HiBobSource as HiBobSpec,

@@ -9,10 +9,11 @@ use reqwest::Method;
 use serde_json::{Map, Value};
 
 use super::{
-    RetryDelays, Source, SourceError, SourceField, SourcePage,
+    RetryDelays,
     api::{ApiClient, trim_base, url_path},
     rows::{self, Columns},
 };
+use crate::sync::ports::source::{Source, SourceError, SourceField, SourcePage};
 use crate::{
     connectors::{ConnectorContext, http::Auth},
     crd::MergeSource as MergeSpec,

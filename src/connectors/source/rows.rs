@@ -7,10 +7,8 @@ use compact_str::CompactString;
 use jiff::civil::Date;
 use serde_json::{Map, Value};
 
-use super::{
-    SourceField,
-    values::{email_problem, has_line_break},
-};
+use super::values::{email_problem, has_line_break};
+use crate::sync::ports::source::{SourceError, SourceField, SourcePage};
 use crate::{
     crd::{FieldMap, SourceStatus},
     sync::{
@@ -296,7 +294,7 @@ impl ColumnTracker<'_> {
 
     /// After the last page: an error naming every required column no record had, and the
     /// columns the records do have. A fetch without records has nothing to judge.
-    pub fn finish(&self) -> Result<(), super::SourceError> {
+    pub fn finish(&self) -> Result<(), SourceError> {
         if self.missing == 0 || !self.any_record {
             return Ok(());
         }
@@ -337,7 +335,7 @@ impl ColumnTracker<'_> {
             have.join(", "),
             self.required.source
         ));
-        Err(super::SourceError::InvalidInput(lines.join("\n")))
+        Err(SourceError::InvalidInput(lines.join("\n")))
     }
 }
 
@@ -417,8 +415,8 @@ pub fn insert_custom(fields: &mut CustomFields, name: &str, value: Value) {
 }
 
 /// Reads a page of JSON records: the readable ones become employees, the others errors.
-pub fn read_page(records: &[Value], columns: &Columns) -> super::SourcePage {
-    let mut page = super::SourcePage::default();
+pub fn read_page(records: &[Value], columns: &Columns) -> SourcePage {
+    let mut page = SourcePage::default();
     for record in records {
         let read = match record.as_object() {
             Some(record) => read_record(record, columns),

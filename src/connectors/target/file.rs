@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
-use super::{OpResult, Target, TargetCapabilities, TargetError, TargetErrorKind, TargetOp};
+use crate::sync::ports::target::{
+    OpResult, Target, TargetCapabilities, TargetError, TargetErrorKind, TargetOp,
+};
 use crate::sync::{
     field::eq_ignore_case,
     model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},

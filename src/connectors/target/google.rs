@@ -36,9 +36,11 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{
-    OpResult, Target, TargetCapabilities, TargetError, TargetErrorKind, TargetOp,
     graph::generate_password,
     scim::{get_path, set_path},
+};
+use crate::sync::ports::target::{
+    OpResult, Target, TargetCapabilities, TargetError, TargetErrorKind, TargetOp,
 };
 use crate::{
     connectors::{
@@ -766,7 +768,7 @@ fn google_error(status: u16, body: &Value) -> TargetError {
 }
 
 fn http_error(error: HttpError) -> TargetError {
-    if let Some(unusable) = TargetError::from_unusable_answer(&error) {
+    if let Some(unusable) = super::unusable_answer(&error) {
         return unusable;
     }
     if let (Some(status), Some(body)) = (error.status, &error.body)

@@ -34,9 +34,9 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
-use super::{
+use super::scim::{get_path, set_path};
+use crate::sync::ports::target::{
     OpResult, Target, TargetCapabilities, TargetError, TargetErrorKind, TargetOp,
-    scim::{get_path, set_path},
 };
 use crate::{
     connectors::{
@@ -823,7 +823,7 @@ fn graph_error(status: u16, body: &Value) -> TargetError {
 }
 
 fn http_error(error: HttpError) -> TargetError {
-    if let Some(unusable) = TargetError::from_unusable_answer(&error) {
+    if let Some(unusable) = super::unusable_answer(&error) {
         return unusable;
     }
     if let (Some(status), Some(body)) = (error.status, &error.body)

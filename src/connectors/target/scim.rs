@@ -20,7 +20,9 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 use tokio::sync::OnceCell;
 
-use super::{OpResult, Target, TargetCapabilities, TargetError, TargetErrorKind, TargetOp};
+use crate::sync::ports::target::{
+    OpResult, Target, TargetCapabilities, TargetError, TargetErrorKind, TargetOp,
+};
 use crate::{
     connectors::{
         ConnectorContext,
@@ -912,7 +914,7 @@ fn scim_error(status: u16, body: &Value) -> TargetError {
 }
 
 fn http_error(error: HttpError) -> TargetError {
-    if let Some(unusable) = TargetError::from_unusable_answer(&error) {
+    if let Some(unusable) = super::unusable_answer(&error) {
         return unusable;
     }
     if let (Some(status), Some(body)) = (error.status, &error.body)

@@ -607,10 +607,16 @@ async fn run_manifest(args: RunArgs, mode: RunMode) -> ExitCode {
     let connection = format!("{}/{}", manifest.namespace, manifest.name);
     let options = RunOptions {
         mode,
-        as_of: args.as_of,
+        as_of: args
+            .as_of
+            .unwrap_or_else(|| policy.date_at(jiff::Timestamp::now())),
         approved_hash: args.approve,
     };
-    let output = match run::run(&connection, &manifest.spec, &policy, &context, &options).await {
+    let ran = async {
+        let (source, target) = crate::connectors::connect(&manifest.spec, &context).await?;
+        run::run(&connection, &policy, &*source, &*target, &options).await
+    };
+    let output = match ran.await {
         Ok(output) => output,
         Err(error) => {
             eprintln!("error: {error}");

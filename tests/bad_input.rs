@@ -15,7 +15,7 @@ use std::{
 
 use common::hr_sources::{HR_APIS, HrApi, HrOptions, start_hr_source};
 use hris_operator::{
-    connectors::{ConfigMapResolver, ConnectorContext, SecretResolver},
+    connectors::{ConfigMapResolver, ConnectorContext, SecretResolver, connect},
     crd::{HrisConnectionSpec, RunResult},
     emulators::{afas, bamboohr, hibob, hr::HrEmulator, merge, personio, workday},
     sync::{
@@ -110,17 +110,11 @@ async fn run_in(dir: &Path, source: Value) -> Result<Ran, RunError> {
     let policy = SyncPolicy::compile(&spec).unwrap();
     let options = RunOptions {
         mode: RunMode::Apply,
-        as_of: Some(date(2026, 11, 22)),
+        as_of: date(2026, 11, 22),
         approved_hash: None,
     };
-    let output = run(
-        "people/acme",
-        &spec,
-        &policy,
-        &connector_context(dir),
-        &options,
-    )
-    .await?;
+    let (source, target) = connect(&spec, &connector_context(dir)).await?;
+    let output = run("people/acme", &policy, &*source, &*target, &options).await?;
     let reports = dir.join("reports");
     write_reports(
         &reports,

@@ -50,7 +50,7 @@ use common::{
     scim2_server::Scim2Server,
 };
 use hris_operator::{
-    connectors::{ConfigMapResolver, ConnectorContext, SecretResolver},
+    connectors::{ConfigMapResolver, ConnectorContext, SecretResolver, connect},
     controller::{
         job::RunKind,
         status::{EventNote, Finished, record_run},
@@ -230,15 +230,16 @@ async fn run_in(
     };
     let options = RunOptions {
         mode: RunMode::Apply,
-        as_of: Some(AS_OF),
+        as_of: AS_OF,
         approved_hash,
     };
-    tokio::time::timeout(
-        STEP_DEADLINE,
-        run::run("people/acme", &spec, &policy, &context, &options),
-    )
-    .await
-    .expect("the run finishes")
+    let ran = async {
+        let (source, target) = connect(&spec, &context).await?;
+        run::run("people/acme", &policy, &*source, &*target, &options).await
+    };
+    tokio::time::timeout(STEP_DEADLINE, ran)
+        .await
+        .expect("the run finishes")
 }
 
 async fn apply_ok(dir: &Path, spec: &Value) -> RunOutput {

@@ -460,7 +460,7 @@ fn a_run_straddling_midnight_evaluates_everyone_on_the_date_it_started() {
 #[tokio::test]
 async fn records_without_a_status_are_judged_on_the_run_date_not_the_clock() {
     use hris_operator::{
-        connectors::{ConfigMapResolver, ConnectorContext, SecretResolver},
+        connectors::{ConfigMapResolver, ConnectorContext, SecretResolver, connect},
         crd::HrisConnectionSpec,
         emulators::merge,
         sync::{
@@ -509,10 +509,11 @@ async fn records_without_a_status_are_judged_on_the_run_date_not_the_clock() {
     };
     let options = RunOptions {
         mode: RunMode::Simulate,
-        as_of: Some(as_of),
+        as_of,
         approved_hash: None,
     };
-    let output = run("people/acme", &spec, &policy, &context, &options)
+    let (source, target) = connect(&spec, &context).await.unwrap();
+    let output = run("people/acme", &policy, &*source, &*target, &options)
         .await
         .unwrap();
     assert_eq!(output.summary.as_of, "2020-06-30");

@@ -10,6 +10,14 @@ use std::path::{Path, PathBuf};
 
 pub use secrets::{ConfigMapResolver, SecretResolver};
 
+use crate::{
+    crd::HrisConnectionSpec,
+    sync::{
+        ports::{source::Source, target::Target},
+        run::RunError,
+    },
+};
+
 /// What a connector needs from its surroundings.
 #[derive(Clone, Debug)]
 pub struct ConnectorContext {
@@ -31,4 +39,19 @@ impl ConnectorContext {
             self.base_dir.join(path)
         }
     }
+}
+
+/// The source and the target a spec names, built with their credentials read: what a run reads
+/// from and writes to. The source is built first; a failure on either side is the run's.
+pub async fn connect(
+    spec: &HrisConnectionSpec,
+    context: &ConnectorContext,
+) -> Result<(Box<dyn Source>, Box<dyn Target>), RunError> {
+    let source = source::build(&spec.source, context)
+        .await
+        .map_err(RunError::Source)?;
+    let target = target::build(&spec.target, context)
+        .await
+        .map_err(RunError::Target)?;
+    Ok((source, target))
 }

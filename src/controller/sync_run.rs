@@ -11,7 +11,7 @@ use kube::{
 
 use super::{job::RunKind, reports, status::termination_message};
 use crate::{
-    connectors::{ConnectorContext, SecretResolver},
+    connectors::{ConnectorContext, SecretResolver, connect},
     crd::HrisConnection,
     sync::{
         policy::SyncPolicy,
@@ -146,16 +146,20 @@ pub async fn sync(client: Client, request: &SyncRequest) -> Result<Summary, Sync
             };
             let options = RunOptions {
                 mode,
-                as_of: None,
+                as_of: policy.date_at(jiff::Timestamp::now()),
                 approved_hash: request.approve.clone(),
             };
-            match run::run(&label, &connection.spec, &policy, &context, &options).await {
+            let ran = async {
+                let (source, target) = connect(&connection.spec, &context).await?;
+                run::run(&label, &policy, &*source, &*target, &options).await
+            };
+            match ran.await {
                 Err(error) => {
                     tracing::warn!(
                         category = error.category(),
                         "the run failed before planning"
                     );
-                    Summary::failed(&label, mode, policy.today().to_string(), error.category())
+                    Summary::failed(&label, mode, options.as_of.to_string(), error.category())
                 }
                 Ok(output) => {
                     report::write_reports(

@@ -1,4 +1,5 @@
-//! Joiner, mover and leaver decisions for one employee on one date.
+//! Joiner, mover and leaver decisions for one employee on one date, and the status of a record
+//! that states none, from its dates on that date.
 
 use jiff::{ToSpan, civil::Date};
 
@@ -79,6 +80,29 @@ pub fn disposition(employee: &Employee, rules: &Lifecycle, as_of: Date) -> Dispo
     let active_from = add_months(start, rules.activation.after_start_months).unwrap_or(start);
     Disposition::Provision {
         active: as_of >= active_from,
+    }
+}
+
+/// A status from the dates alone, on `as_of`: Pending before the start date, Inactive after
+/// the end date (the last working day), Active otherwise.
+pub fn status_from_dates(start: Option<Date>, end: Option<Date>, as_of: Date) -> EmploymentStatus {
+    if start.is_some_and(|start| start > as_of) {
+        EmploymentStatus::Pending
+    } else if end.is_some_and(|end| end < as_of) {
+        EmploymentStatus::Inactive
+    } else {
+        EmploymentStatus::Active
+    }
+}
+
+/// Gives every employee whose record states no status the one its dates give on `as_of`, the
+/// run's evaluation date. Done once, before anything reads a status (filters, mappings,
+/// lifecycle), so that a run judges every record on the date it started, whatever the clock
+/// of whoever reads the source says.
+pub fn settle_statuses(employees: &mut [Employee], as_of: Date) {
+    for employee in employees.iter_mut().filter(|e| !e.status_stated) {
+        employee.employment_status =
+            status_from_dates(employee.start_date, employee.end_date, as_of);
     }
 }
 
@@ -220,6 +244,45 @@ mod tests {
         assert_eq!(
             disposition(&e, &rules(), date(2026, 4, 1)),
             Disposition::Deactivate
+        );
+    }
+
+    #[test]
+    fn without_a_status_the_dates_decide() {
+        let today = date(2026, 11, 22);
+        let pending = status_from_dates(Some(date(2027, 1, 1)), None, today);
+        let gone = status_from_dates(Some(date(2020, 1, 1)), Some(date(2026, 1, 1)), today);
+        let here = status_from_dates(Some(date(2020, 1, 1)), Some(date(2026, 11, 22)), today);
+        assert_eq!(
+            [pending, gone, here],
+            [
+                EmploymentStatus::Pending,
+                EmploymentStatus::Inactive,
+                EmploymentStatus::Active
+            ]
+        );
+    }
+
+    #[test]
+    fn records_without_a_status_are_settled_on_the_run_date_and_stated_ones_kept() {
+        let mut unstated = employee(EmploymentStatus::Active, None, Some(date(2026, 6, 30)));
+        unstated.status_stated = false;
+        let stated = employee(EmploymentStatus::Leave, None, Some(date(2026, 6, 30)));
+        let on = |as_of| {
+            let mut employees = vec![unstated.clone(), stated.clone()];
+            settle_statuses(&mut employees, as_of);
+            [
+                employees[0].employment_status,
+                employees[1].employment_status,
+            ]
+        };
+        assert_eq!(
+            on(date(2026, 6, 30)),
+            [EmploymentStatus::Active, EmploymentStatus::Leave]
+        );
+        assert_eq!(
+            on(date(2026, 7, 1)),
+            [EmploymentStatus::Inactive, EmploymentStatus::Leave]
         );
     }
 

@@ -77,8 +77,14 @@ pub struct Employee {
     pub preferred_name: Option<CompactString>,
     /// Every address the HR system holds, typed.
     pub emails: Vec<Email>,
-    /// Employment status.
+    /// Employment status. A record that states none (`status_stated: false`) reads `Active`
+    /// until the run settles it from the dates on its evaluation date
+    /// ([`settle_statuses`](super::lifecycle::settle_statuses)).
     pub employment_status: EmploymentStatus,
+    /// Whether the HR record states the status. A source reports what the record says: the
+    /// status it states, or none and the dates, which the run judges on its own date.
+    #[serde(default = "stated")]
+    pub status_stated: bool,
     /// First working day.
     pub start_date: Option<Date>,
     /// Last working day.
@@ -113,6 +119,7 @@ impl Employee {
             preferred_name: None,
             emails: Vec::new(),
             employment_status,
+            status_stated: true,
             start_date: None,
             end_date: None,
             manager_id: None,
@@ -123,6 +130,11 @@ impl Employee {
             custom_fields: CustomFields::default(),
         }
     }
+}
+
+/// An employee read from JSON without `statusStated` states its status.
+fn stated() -> bool {
+    true
 }
 
 /// An employee's custom fields, sorted by name. A sorted vector rather than a map: most

@@ -527,12 +527,8 @@ impl SyncPolicy {
         self.mappings.iter().map(|m| m.to.clone()).collect()
     }
 
-    /// Today's date in the policy's time zone.
-    pub fn today(&self) -> Date {
-        self.date_at(jiff::Timestamp::now())
-    }
-
-    /// The calendar date of an instant in the policy's time zone: lifecycle rules use it.
+    /// The calendar date of an instant in the policy's time zone: the evaluation date of a run
+    /// that starts at `instant` (the caller reads the clock; the core never does).
     pub fn date_at(&self, instant: jiff::Timestamp) -> Date {
         instant.to_zoned(self.time_zone.clone()).date()
     }

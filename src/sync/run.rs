@@ -1,5 +1,7 @@
-//! One run: fetch → check the fields the spec reads → filter → map → plan → (apply) →
-//! reports. Shared by the local `simulate`/`apply` commands and the sync Job.
+//! One run: fetch → settle the statuses records leave to their dates → check the fields the
+//! spec reads → filter → map → plan → (apply) → reports. Shared by the local
+//! `simulate`/`apply` commands and the sync Job, which build the source and the target and fix
+//! the evaluation date before they call it.
 
 use std::sync::Arc;
 
@@ -8,18 +10,15 @@ use jiff::civil::Date;
 use super::{
     apply::{self, Applied},
     fields_present::{self, MissingFields},
+    lifecycle,
     model::RecordError,
     plan::{self, Plan, PlanInput},
     policy::SyncPolicy,
-    report::{self, RunMode, Summary},
-};
-use crate::{
-    connectors::{ConnectorContext, source, target},
-    crd::HrisConnectionSpec,
-    sync::ports::{
-        source::{SourceError, fetch_all},
-        target::TargetError,
+    ports::{
+        source::{Source, SourceError, fetch_all},
+        target::{Target, TargetError},
     },
+    report::{self, RunMode, Summary},
 };
 
 /// How to run.
@@ -27,8 +26,10 @@ use crate::{
 pub struct RunOptions {
     /// Simulate or apply.
     pub mode: RunMode,
-    /// Evaluation date; today in the connection's time zone when absent.
-    pub as_of: Option<Date>,
+    /// Evaluation date: lifecycle rules, and records that state no status, are judged on it.
+    /// The caller fixes it once, before anything is read (today in the connection's time zone,
+    /// or a date asked for), so a run that crosses midnight judges everyone on one date.
+    pub as_of: Date,
     /// A plan hash a person approved (lets a withheld plan through).
     pub approved_hash: Option<String>,
 }
@@ -36,10 +37,10 @@ pub struct RunOptions {
 /// A run that failed before planning. Nothing was written to the target.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    /// The source could not be read; nobody is removed.
+    /// The source could not be built or read; nobody is removed.
     #[error("reading the source failed: {0}")]
     Source(#[source] SourceError),
-    /// The target could not be listed.
+    /// The target could not be built or listed.
     #[error("listing the target failed: {0}")]
     Target(#[source] TargetError),
     /// A field the spec maps or filters on is carried by no employee: a misspelt name or a
@@ -83,33 +84,23 @@ pub struct RunOutput {
     pub summary: Summary,
 }
 
-/// Runs the pipeline for one connection.
+/// Runs the pipeline for one connection, reading from `source` and writing to `target`.
 pub async fn run(
     connection: &str,
-    spec: &HrisConnectionSpec,
     policy: &SyncPolicy,
-    context: &ConnectorContext,
+    source: &dyn Source,
+    target: &dyn Target,
     options: &RunOptions,
 ) -> Result<RunOutput, RunError> {
-    // One evaluation date per run, fixed before anything is read: a run that crosses midnight
-    // judges every employee on the date it started.
-    let as_of = options.as_of.unwrap_or_else(|| policy.today());
-    let source = source::build(&spec.source, context)
-        .await
-        .map_err(RunError::Source)?;
-    let target = target::build(&spec.target, context)
-        .await
-        .map_err(RunError::Target)?;
+    let as_of = options.as_of;
     let mapped = policy.mapped_attributes();
 
     // Both sides are read at once (neither depends on the other); a failed source still wins,
     // and nothing is written before both reads are whole.
-    let (data, users) = futures::join!(
-        source::rows::with_evaluation_date(as_of, fetch_all(source.as_ref())),
-        target.list_users(&mapped)
-    );
-    let data = data.map_err(RunError::Source)?;
+    let (data, users) = futures::join!(fetch_all(source), target.list_users(&mapped));
+    let mut data = data.map_err(RunError::Source)?;
     let users = users.map_err(RunError::Target)?;
+    lifecycle::settle_statuses(&mut data.employees, as_of);
     tracing::info!(
         employees = data.employees.len(),
         record_errors = data.errors.len(),
@@ -133,7 +124,7 @@ pub async fn run(
     );
     let applied = match options.mode {
         RunMode::Simulate => Applied::simulated(&plan),
-        RunMode::Apply => apply::apply(&plan, &users, target.as_ref()).await,
+        RunMode::Apply => apply::apply(&plan, &users, target).await,
     };
     let summary = report::summarize(
         connection,

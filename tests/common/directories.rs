@@ -135,7 +135,7 @@ pub async fn sync(
     dir: &std::path::Path,
 ) -> hris_operator::sync::run::RunOutput {
     use hris_operator::{
-        connectors::{ConnectorContext, SecretResolver},
+        connectors::{ConnectorContext, SecretResolver, connect},
         sync::{
             policy::SyncPolicy,
             report::RunMode,
@@ -148,14 +148,15 @@ pub async fn sync(
         secrets: SecretResolver::from_dir(dir.join("secrets")),
         config_maps: hris_operator::connectors::ConfigMapResolver::none(),
     };
+    let (source, target) = connect(spec, &context).await.expect("the connectors build");
     run(
         "people/acme",
-        spec,
         &policy,
-        &context,
+        &*source,
+        &*target,
         &RunOptions {
             mode: RunMode::Apply,
-            as_of: Some(jiff::civil::date(2026, 11, 22)),
+            as_of: jiff::civil::date(2026, 11, 22),
             approved_hash: None,
         },
     )

@@ -572,10 +572,10 @@ pub fn read_record(
     employee.title = text(&columns.title, "title")?;
     employee.location = text(&columns.location, "location")?;
     employee.preferred_language = text(&columns.preferred_language, "preferredLanguage")?;
-    employee.employment_status = match line(&columns.employment_status, "employmentStatus")? {
+    match line(&columns.employment_status, "employmentStatus")? {
         Some(value) => {
             let folded = value.to_lowercase();
-            columns
+            employee.employment_status = columns
                 .status_values
                 .iter()
                 .find(|(known, _)| *known == folded)
@@ -588,10 +588,12 @@ pub fn read_record(
                             "`{value}` is not a known status; use Active, Pending, Leave or Inactive, or map it in statusValues"
                         ),
                     )
-                })?
+                })?;
         }
-        None => status_from_dates(employee.start_date, employee.end_date, today()),
-    };
+        // No status: the record's dates decide, on the run's evaluation date. A source
+        // reports what the record says; the run settles the status.
+        None => employee.status_stated = false,
+    }
     if let Some(object) = columns
         .custom_object
         .as_deref()
@@ -610,40 +612,6 @@ pub fn read_record(
         }
     }
     Ok(employee)
-}
-
-/// A status from the dates alone: Pending before the start, Inactive after the end.
-pub fn status_from_dates(start: Option<Date>, end: Option<Date>, today: Date) -> EmploymentStatus {
-    if start.is_some_and(|start| start > today) {
-        EmploymentStatus::Pending
-    } else if end.is_some_and(|end| end < today) {
-        EmploymentStatus::Inactive
-    } else {
-        EmploymentStatus::Active
-    }
-}
-
-tokio::task_local! {
-    /// The evaluation date of the run that is fetching.
-    static EVALUATION_DATE: Date;
-}
-
-/// Runs `fetch` with the run's evaluation date (one date per run, in the connection's time
-/// zone) as the date a record without a status is judged on.
-pub async fn with_evaluation_date<F: std::future::Future>(as_of: Date, fetch: F) -> F::Output {
-    EVALUATION_DATE.scope(as_of, fetch).await
-}
-
-/// The date a record without a status is judged on: the run's evaluation date; outside a run
-/// (listing fields, say) today's date in UTC.
-fn today() -> Date {
-    EVALUATION_DATE
-        .try_with(|as_of| *as_of)
-        .unwrap_or_else(|_| {
-            jiff::Zoned::now()
-                .with_time_zone(jiff::tz::TimeZone::UTC)
-                .date()
-        })
 }
 
 /// The fields of one record, flattened to dotted paths (arrays stay whole), with what each
@@ -964,33 +932,20 @@ mod tests {
     }
 
     #[test]
-    fn without_a_status_the_dates_decide() {
-        let today = date(2026, 11, 22);
-        let pending = status_from_dates(Some(date(2027, 1, 1)), None, today);
-        let gone = status_from_dates(Some(date(2020, 1, 1)), Some(date(2026, 1, 1)), today);
-        let here = status_from_dates(Some(date(2020, 1, 1)), Some(date(2026, 11, 22)), today);
-        assert_eq!(
-            [pending, gone, here],
-            [
-                EmploymentStatus::Pending,
-                EmploymentStatus::Inactive,
-                EmploymentStatus::Active
-            ]
-        );
-    }
-
-    #[tokio::test]
-    async fn without_a_status_the_dates_are_judged_on_the_run_date() {
-        let columns = Columns {
+    fn a_record_without_a_status_says_so_and_keeps_its_dates() {
+        let without_status = Columns {
             employment_status: None,
             end_date: Some("end".into()),
             ..columns()
         };
         let record = json!({"id": "1", "name": {"first": "A"}, "end": "2026-06-30"});
-        let read = || read_record(record.as_object().unwrap(), &columns).unwrap();
-        let on = |as_of| with_evaluation_date(as_of, async { read().employment_status });
-        assert_eq!(on(date(2026, 6, 30)).await, EmploymentStatus::Active);
-        assert_eq!(on(date(2026, 7, 1)).await, EmploymentStatus::Inactive);
+        let read = read_record(record.as_object().unwrap(), &without_status).unwrap();
+        assert!(!read.status_stated);
+        assert_eq!(read.end_date, Some(date(2026, 6, 30)));
+        let stated = json!({"id": "2", "name": {"first": "B"}, "state": "inactive"});
+        let read = read_record(stated.as_object().unwrap(), &columns()).unwrap();
+        assert!(read.status_stated);
+        assert_eq!(read.employment_status, EmploymentStatus::Inactive);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{PREFIX, TODAY, input, policy, spec};
+use common::{PREFIX, TODAY, input, policy};
 use hris_operator::{
     connectors::target::file::{self, Directory, FileTarget, FileUser},
     sync::{
@@ -317,7 +317,7 @@ proptest! {
             guard(0), guard(1), guard(2), guard(3), guard(4)
         ));
         let mut unguarded = guarded.clone();
-        unguarded.safeguards = spec(&format!("safeguards: {NO_GUARDS}")).safeguards;
+        unguarded.safeguards = policy(&format!("safeguards: {NO_GUARDS}")).safeguards;
         let employees = employees_of(&generated);
         let listed = listed_users(&users);
         let input = input(&employees, &listed);

@@ -167,16 +167,13 @@ fn custom_paths(path: &str, value: &Value, out: &mut BTreeSet<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::HrisConnectionSpec;
     use crate::sync::model::{Email, EmailType, EmploymentStatus};
     use serde_json::json;
 
     fn policy(extra: &str) -> SyncPolicy {
-        let spec: HrisConnectionSpec = serde_saphyr::from_str(&format!(
+        crate::sync::policy::testing::policy(&format!(
             "source: {{csv: {{path: e.csv}}}}\ntarget: {{file: {{path: d.json}}}}\nexternalIdPrefix: 'hr:'\n{extra}"
         ))
-        .unwrap();
-        SyncPolicy::compile(&spec).unwrap()
     }
 
     /// Two employees: one with a cost center and a department, one with a nested address.

@@ -3,9 +3,8 @@
 use super::{
     field::{FieldValue, eq_ignore_case},
     model::Employee,
-    policy::CompiledFilter,
+    policy::{CompiledFilter, DateComparison},
 };
-use crate::crd::FilterOperator;
 
 /// Whether an employee passes every filter. `email` is the address the email policy chose.
 ///
@@ -31,11 +30,10 @@ pub fn keep(employee: &Employee, email: Option<&str>, filters: &[CompiledFilter]
         } => match field.get(employee, email) {
             FieldValue::Missing => true,
             value => value.as_date().is_none_or(|actual| match operator {
-                FilterOperator::Before => actual < *date,
-                FilterOperator::OnOrBefore => actual <= *date,
-                FilterOperator::After => actual > *date,
-                FilterOperator::OnOrAfter => actual >= *date,
-                FilterOperator::Include | FilterOperator::Exclude => true,
+                DateComparison::Before => actual < *date,
+                DateComparison::OnOrBefore => actual <= *date,
+                DateComparison::After => actual > *date,
+                DateComparison::OnOrAfter => actual >= *date,
             }),
         },
     })
@@ -85,7 +83,7 @@ mod tests {
     fn date_filters_compare_and_keep_employees_without_the_date() {
         let on_or_before = |d| CompiledFilter::Date {
             field: Field::StartDate,
-            operator: FilterOperator::OnOrBefore,
+            operator: DateComparison::OnOrBefore,
             date: d,
         };
         assert!(keep(
@@ -100,7 +98,7 @@ mod tests {
         ));
         let before = CompiledFilter::Date {
             field: Field::StartDate,
-            operator: FilterOperator::Before,
+            operator: DateComparison::Before,
             date: date(2026, 3, 1),
         };
         assert!(!keep(&employee("x"), None, std::slice::from_ref(&before)));
@@ -115,7 +113,7 @@ mod tests {
             values(false, &["Contractors"]),
             CompiledFilter::Date {
                 field: Field::StartDate,
-                operator: FilterOperator::After,
+                operator: DateComparison::After,
                 date: date(2026, 1, 1),
             },
         ];

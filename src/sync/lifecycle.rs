@@ -4,7 +4,45 @@
 use jiff::{ToSpan, civil::Date};
 
 use super::model::{Employee, EmploymentStatus};
-use crate::crd::{Lifecycle, RemovalAction, RemovalPolicy};
+
+/// Joiner, mover and leaver rules, evaluated on one date in the connection's time zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rules {
+    /// What happens to the user of an employee whose status is Inactive or whose end date has
+    /// passed.
+    pub inactive_users: RemovalAction,
+    /// What happens to managed users whose employee is no longer in the source (or is now
+    /// dropped by a filter).
+    pub absent_users: RemovalAction,
+    /// Months after the start date at which a new employee's user becomes active.
+    pub active_after_start_months: u32,
+    /// Users are created this many days before their start date, inactive until activation.
+    pub pre_hire_days: u32,
+    /// When a deactivated leaver's user is deleted.
+    pub removal: Removal,
+}
+
+/// What to do with a user whose employee left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RemovalAction {
+    /// Set the user inactive (and delete it later per [`Removal`]).
+    Deactivate,
+    /// Delete the user at once.
+    Delete,
+    /// Leave the user as it is.
+    Ignore,
+}
+
+/// When a leaver's user is deleted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Removal {
+    /// As soon as the employee has left.
+    Immediately,
+    /// This many months after the end date (never without an end date).
+    AfterMonths(u32),
+    /// Never: deactivate only.
+    Never,
+}
 
 /// What the target should hold for an employee on the evaluation date.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,16 +82,16 @@ impl Disposition {
 /// A leaver is an employee whose status is `Inactive` or whose end date has passed (the end date
 /// is the last working day). `Leave` counts as employed. Months are calendar months, clamped to
 /// the month's last day (Jan 31 + 1 month = Feb 28).
-pub fn disposition(employee: &Employee, rules: &Lifecycle, as_of: Date) -> Disposition {
+pub fn disposition(employee: &Employee, rules: &Rules, as_of: Date) -> Disposition {
     let ended = employee.employment_status == EmploymentStatus::Inactive
         || employee.end_date.is_some_and(|end| end < as_of);
     if ended {
-        let removal_due = match rules.removal.policy {
-            RemovalPolicy::Immediately => true,
-            RemovalPolicy::Never => false,
-            RemovalPolicy::AfterMonths => employee.end_date.is_some_and(|end| {
-                add_months(end, rules.removal.months.unwrap_or(0)).is_some_and(|due| due < as_of)
-            }),
+        let removal_due = match rules.removal {
+            Removal::Immediately => true,
+            Removal::Never => false,
+            Removal::AfterMonths(months) => employee
+                .end_date
+                .is_some_and(|end| add_months(end, months).is_some_and(|due| due < as_of)),
         };
         return match rules.inactive_users {
             RemovalAction::Ignore => Disposition::Leave,
@@ -77,7 +115,7 @@ pub fn disposition(employee: &Employee, rules: &Lifecycle, as_of: Date) -> Dispo
             from: provision_from,
         };
     }
-    let active_from = add_months(start, rules.activation.after_start_months).unwrap_or(start);
+    let active_from = add_months(start, rules.active_after_start_months).unwrap_or(start);
     Disposition::Provision {
         active: as_of >= active_from,
     }
@@ -113,11 +151,17 @@ fn add_months(date: Date, months: u32) -> Option<Date> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::{Activation, Removal};
     use jiff::civil::date;
 
-    fn rules() -> Lifecycle {
-        Lifecycle::default()
+    /// The rules of a spec that sets none.
+    fn rules() -> Rules {
+        Rules {
+            inactive_users: RemovalAction::Deactivate,
+            absent_users: RemovalAction::Deactivate,
+            active_after_start_months: 0,
+            pre_hire_days: 0,
+            removal: Removal::Never,
+        }
     }
 
     fn employee(status: EmploymentStatus, start: Option<Date>, end: Option<Date>) -> Employee {
@@ -131,9 +175,7 @@ mod tests {
     fn joiners_are_created_pre_hire_days_before_start_and_inactive_until_activation() {
         let mut rules = rules();
         rules.pre_hire_days = 7;
-        rules.activation = Activation {
-            after_start_months: 1,
-        };
+        rules.active_after_start_months = 1;
         let e = employee(EmploymentStatus::Pending, Some(date(2026, 1, 31)), None);
         assert_eq!(
             disposition(&e, &rules, date(2026, 1, 23)),
@@ -197,10 +239,7 @@ mod tests {
             disposition(&e, &rules, date(2026, 6, 1)),
             Disposition::Deactivate
         );
-        rules.removal = Removal {
-            policy: RemovalPolicy::AfterMonths,
-            months: Some(6),
-        };
+        rules.removal = Removal::AfterMonths(6);
         assert_eq!(
             disposition(&e, &rules, date(2026, 7, 15)),
             Disposition::Deactivate
@@ -209,10 +248,7 @@ mod tests {
             disposition(&e, &rules, date(2026, 7, 16)),
             Disposition::Delete
         );
-        rules.removal = Removal {
-            policy: RemovalPolicy::Immediately,
-            months: None,
-        };
+        rules.removal = Removal::Immediately;
         assert_eq!(
             disposition(&e, &rules, date(2026, 1, 16)),
             Disposition::Delete
@@ -223,7 +259,7 @@ mod tests {
             Disposition::Leave
         );
         rules.inactive_users = RemovalAction::Delete;
-        rules.removal = Removal::default();
+        rules.removal = Removal::Never;
         assert_eq!(
             disposition(&e, &rules, date(2026, 1, 16)),
             Disposition::Delete
@@ -290,10 +326,7 @@ mod tests {
     fn removal_after_months_needs_an_end_date() {
         let e = employee(EmploymentStatus::Inactive, Some(date(2020, 1, 1)), None);
         let mut rules = rules();
-        rules.removal = Removal {
-            policy: RemovalPolicy::AfterMonths,
-            months: Some(0),
-        };
+        rules.removal = Removal::AfterMonths(0);
         assert_eq!(
             disposition(&e, &rules, date(2030, 1, 1)),
             Disposition::Deactivate

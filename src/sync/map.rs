@@ -137,8 +137,10 @@ pub fn desired_user(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::{AttributeMapping, HrisConnectionSpec};
-    use crate::sync::model::{Email, EmploymentStatus};
+    use crate::sync::{
+        model::{Email, EmploymentStatus},
+        policy::testing::policy,
+    };
     use serde_json::json;
 
     fn email(address: &str, kind: EmailType) -> Email {
@@ -166,39 +168,17 @@ mod tests {
         assert_eq!(choose_email(&e, &[EmailType::Work, EmailType::Other]), None);
     }
 
-    fn policy(yaml: &str) -> SyncPolicy {
-        let spec: HrisConnectionSpec = serde_saphyr::from_str(yaml).unwrap();
-        SyncPolicy::compile(&spec).unwrap()
-    }
-
     const BASE: &str =
         "source: {csv: {path: x.csv}}\ntarget: {file: {path: d.json}}\nexternalIdPrefix: 'hr:'\n";
 
     #[test]
     fn mappings_apply_aliases_case_insensitively_and_skip_missing_values() {
-        let mut spec: HrisConnectionSpec = serde_saphyr::from_str(BASE).unwrap();
-        spec.defaults.preferred_language = Some("en".into());
-        spec.attribute_mapping = vec![
-            AttributeMapping {
-                from: "department".into(),
-                to: "dept".into(),
-                aliases: [("R&D".to_owned(), "Engineering".to_owned())].into(),
-                optional: false,
-            },
-            AttributeMapping {
-                from: "customFields.cost.center".into(),
-                to: "costCenter".into(),
-                aliases: Default::default(),
-                optional: false,
-            },
-            AttributeMapping {
-                from: "title".into(),
-                to: "title".into(),
-                aliases: Default::default(),
-                optional: false,
-            },
-        ];
-        let policy = SyncPolicy::compile(&spec).unwrap();
+        let policy = policy(&format!(
+            "{BASE}defaults: {{preferredLanguage: en}}\nattributeMapping:\n\
+             - {{from: department, to: dept, aliases: {{'R&D': Engineering}}}}\n\
+             - {{from: customFields.cost.center, to: costCenter}}\n\
+             - {{from: title, to: title}}\n"
+        ));
         let mut e = Employee::new("7", "Ada", "L", EmploymentStatus::Active);
         e.department = Some("r&d".into());
         e.manager_id = Some("3".into());

@@ -10,8 +10,6 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use crate::crd::EmailType;
-
 /// Employment status in the HR system.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EmploymentStatus {
@@ -50,6 +48,32 @@ impl EmploymentStatus {
             EmploymentStatus::Inactive => "Inactive",
         }
     }
+}
+
+/// Kind of an employee's email address in the HR system.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EmailType {
+    /// The address the HR system marks as primary.
+    Primary,
+    /// A work address.
+    Work,
+    /// A secondary work address.
+    Secondary,
+    /// A private address.
+    Personal,
+    /// Any other address.
+    Other,
+}
+
+impl EmailType {
+    /// Every type, in the default priority order.
+    pub const ALL: [EmailType; 5] = [
+        EmailType::Primary,
+        EmailType::Work,
+        EmailType::Secondary,
+        EmailType::Personal,
+        EmailType::Other,
+    ];
 }
 
 /// One typed email address of an employee.

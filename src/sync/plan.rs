@@ -22,13 +22,12 @@ use super::{
     email::{EmailKey, same_email},
     field::eq_ignore_case,
     filter,
-    lifecycle::{self, Disposition},
+    lifecycle::{self, Disposition, RemovalAction},
     map,
     model::{Attr, AttrChange, DirectoryUser, Employee, NewUser, RecordError},
-    policy::SyncPolicy,
+    policy::{MatchKey, SyncPolicy},
     safeguard::{self, Census, GuardTrip},
 };
-use crate::crd::{MatchKey, RemovalAction};
 
 /// What a change does to a user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

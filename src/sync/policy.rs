@@ -9,10 +9,15 @@ use std::{fmt, sync::Arc};
 use compact_str::CompactString;
 use jiff::{civil::Date, tz::TimeZone};
 
-use super::field::{Field, fold_case};
+use super::{
+    field::{Field, fold_case},
+    lifecycle::{self, Removal, RemovalAction},
+    model::EmailType,
+    safeguard::{Guard, Guards},
+};
 use crate::crd::{
-    EmailType, FilterOperator, HrisConnectionSpec, Lifecycle, MatchKey, Operations, RemovalPolicy,
-    Safeguards, SourceSpec, TargetSpec, UpnTemplate,
+    self, FilterOperator, HrisConnectionSpec, RemovalPolicy, Safeguards, SourceSpec, TargetSpec,
+    UpnTemplate,
 };
 
 /// One problem in a spec, with the path of the field it concerns.
@@ -64,11 +69,46 @@ pub enum CompiledFilter {
     Date {
         /// The field tested.
         field: Field,
-        /// Before, OnOrBefore, After or OnOrAfter.
-        operator: FilterOperator,
+        /// How the employee's date must compare with `date`.
+        operator: DateComparison,
         /// The date compared with.
         date: Date,
     },
+}
+
+/// How a date filter compares an employee's date with its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DateComparison {
+    /// Before the filter's date.
+    Before,
+    /// On or before it.
+    OnOrBefore,
+    /// After it.
+    After,
+    /// On or after it.
+    OnOrAfter,
+}
+
+/// A way to find an existing target user for an employee.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MatchKey {
+    /// The user's externalId equals the prefix + the employee id.
+    ExternalId,
+    /// The user's userName or email equals the employee's chosen email.
+    Email,
+}
+
+/// Kinds of writes the connection may perform.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Operations {
+    /// Create users for joiners.
+    pub create: bool,
+    /// Update changed attributes, adopt matched users and reactivate rehires.
+    pub update: bool,
+    /// Deactivate leavers and absent users.
+    pub deactivate: bool,
+    /// Delete users.
+    pub delete: bool,
 }
 
 /// Everything the pure pipeline needs from a spec.
@@ -87,11 +127,11 @@ pub struct SyncPolicy {
     /// Filters, ANDed.
     pub filters: Vec<CompiledFilter>,
     /// Lifecycle rules.
-    pub lifecycle: Lifecycle,
+    pub lifecycle: lifecycle::Rules,
     /// Allowed operations.
     pub operations: Operations,
-    /// Removal limits.
-    pub safeguards: Safeguards,
+    /// The limit of every kind of change.
+    pub safeguards: Guards,
     /// Zone in which "today" and lifecycle dates are evaluated.
     pub time_zone: TimeZone,
 }
@@ -129,7 +169,7 @@ impl SyncPolicy {
             .emails
             .priority
             .iter()
-            .copied()
+            .map(|&kind| email_type(kind))
             .filter(|kind| spec.emails.include_personal || *kind != EmailType::Personal)
             .collect();
 
@@ -209,11 +249,15 @@ impl SyncPolicy {
                         format!("a {:?} filter needs a date (YYYY-MM-DD)", filter.operator),
                     ),
                     Some(Err(message)) => error(format!("{path}.date"), message),
-                    Some(Ok(date)) => filters.push(CompiledFilter::Date {
-                        field,
-                        operator: filter.operator,
-                        date,
-                    }),
+                    Some(Ok(date)) => {
+                        filters.extend(date_comparison(filter.operator).map(|operator| {
+                            CompiledFilter::Date {
+                                field,
+                                operator,
+                                date,
+                            }
+                        }))
+                    }
                 }
             } else {
                 if filter.date.is_some() {
@@ -240,20 +284,28 @@ impl SyncPolicy {
         }
 
         let removal = &spec.lifecycle.removal;
-        match (removal.policy, removal.months) {
-            (RemovalPolicy::AfterMonths, None) => error(
-                "spec.lifecycle.removal.months".into(),
-                "policy AfterMonths needs months (0 or more)".into(),
-            ),
-            (RemovalPolicy::Immediately | RemovalPolicy::Never, Some(_)) => error(
-                "spec.lifecycle.removal.months".into(),
-                format!(
-                    "months applies only to policy AfterMonths, not {:?}; remove it",
-                    removal.policy
-                ),
-            ),
-            _ => {}
-        }
+        let removal = match (removal.policy, removal.months) {
+            (RemovalPolicy::AfterMonths, None) => {
+                error(
+                    "spec.lifecycle.removal.months".into(),
+                    "policy AfterMonths needs months (0 or more)".into(),
+                );
+                Removal::Never
+            }
+            (RemovalPolicy::Immediately | RemovalPolicy::Never, Some(_)) => {
+                error(
+                    "spec.lifecycle.removal.months".into(),
+                    format!(
+                        "months applies only to policy AfterMonths, not {:?}; remove it",
+                        removal.policy
+                    ),
+                );
+                Removal::Never
+            }
+            (RemovalPolicy::AfterMonths, Some(months)) => Removal::AfterMonths(months),
+            (RemovalPolicy::Immediately, None) => Removal::Immediately,
+            (RemovalPolicy::Never, None) => Removal::Never,
+        };
         let safeguards = compile_safeguards(&spec.safeguards, &mut error);
 
         let schedule = &spec.schedule;
@@ -498,7 +550,7 @@ impl SyncPolicy {
         }
         Ok(SyncPolicy {
             external_id_prefix: spec.external_id_prefix.as_str().into(),
-            matching: spec.matching.clone(),
+            matching: spec.matching.iter().map(|&key| match_key(key)).collect(),
             email_priority,
             default_language: spec
                 .defaults
@@ -508,8 +560,19 @@ impl SyncPolicy {
                 .map(Into::into),
             mappings,
             filters,
-            lifecycle: spec.lifecycle.clone(),
-            operations: spec.operations.clone(),
+            lifecycle: lifecycle::Rules {
+                inactive_users: removal_action(spec.lifecycle.inactive_users),
+                absent_users: removal_action(spec.lifecycle.absent_users),
+                active_after_start_months: spec.lifecycle.activation.after_start_months,
+                pre_hire_days: spec.lifecycle.pre_hire_days,
+                removal,
+            },
+            operations: Operations {
+                create: spec.operations.create,
+                update: spec.operations.update,
+                deactivate: spec.operations.deactivate,
+                delete: spec.operations.delete,
+            },
             safeguards,
             time_zone,
         })
@@ -573,10 +636,7 @@ pub fn check_prefix(prefix: &str) -> Result<(), String> {
 }
 
 /// The guards with the deprecated removal settings folded in, each percentage checked.
-fn compile_safeguards(
-    safeguards: &Safeguards,
-    error: &mut impl FnMut(String, String),
-) -> Safeguards {
+fn compile_safeguards(safeguards: &Safeguards, error: &mut impl FnMut(String, String)) -> Guards {
     let mut compiled = safeguards.clone();
     let deprecated =
         safeguards.max_delete_percent.is_some() || safeguards.max_delete_count.is_some();
@@ -620,7 +680,53 @@ fn compile_safeguards(
             );
         }
     }
-    compiled
+    let guard = |guard: &crd::Guard| Guard {
+        max_percent: guard.max_percent,
+        max_count: guard.max_count,
+    };
+    Guards {
+        removals: guard(&compiled.removals),
+        identity_changes: guard(&compiled.identity_changes),
+        reactivations: guard(&compiled.reactivations),
+        attribute_clears: guard(&compiled.attribute_clears),
+        creates: guard(&compiled.creates),
+    }
+}
+
+fn match_key(key: crd::MatchKey) -> MatchKey {
+    match key {
+        crd::MatchKey::ExternalId => MatchKey::ExternalId,
+        crd::MatchKey::Email => MatchKey::Email,
+    }
+}
+
+fn email_type(kind: crd::EmailType) -> EmailType {
+    match kind {
+        crd::EmailType::Primary => EmailType::Primary,
+        crd::EmailType::Work => EmailType::Work,
+        crd::EmailType::Secondary => EmailType::Secondary,
+        crd::EmailType::Personal => EmailType::Personal,
+        crd::EmailType::Other => EmailType::Other,
+    }
+}
+
+/// The comparison of a date operator; `None` for Include and Exclude, which compare values.
+fn date_comparison(operator: FilterOperator) -> Option<DateComparison> {
+    match operator {
+        FilterOperator::Before => Some(DateComparison::Before),
+        FilterOperator::OnOrBefore => Some(DateComparison::OnOrBefore),
+        FilterOperator::After => Some(DateComparison::After),
+        FilterOperator::OnOrAfter => Some(DateComparison::OnOrAfter),
+        FilterOperator::Include | FilterOperator::Exclude => None,
+    }
+}
+
+fn removal_action(action: crd::RemovalAction) -> RemovalAction {
+    match action {
+        crd::RemovalAction::Deactivate => RemovalAction::Deactivate,
+        crd::RemovalAction::Delete => RemovalAction::Delete,
+        crd::RemovalAction::Ignore => RemovalAction::Ignore,
+    }
 }
 
 /// Checks a URL credentials and personal data are sent to: an absolute `https://` URL, or an
@@ -773,6 +879,19 @@ fn check_source_http(
             format!("spec.source.{source}.maxTries"),
             format!("{max_tries} is out of range; use 1 to 20"),
         );
+    }
+}
+
+/// Policies for the core's unit tests, compiled from spec YAML.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::SyncPolicy;
+
+    /// The policy of a spec written in YAML; panics when the spec is invalid.
+    pub(crate) fn policy(yaml: &str) -> SyncPolicy {
+        let spec: crate::crd::HrisConnectionSpec =
+            serde_saphyr::from_str(yaml).expect("a spec in YAML");
+        SyncPolicy::compile(&spec).expect("a valid spec")
     }
 }
 

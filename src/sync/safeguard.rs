@@ -15,7 +15,31 @@ use super::{
     model::{Attr, DirectoryUser, EmailType, Employee},
     plan::{Change, ChangeKind},
 };
-use crate::crd::{Guard, Safeguards};
+
+/// The limits of one safeguard. A guard with neither set never trips.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Guard {
+    /// Trip when the changes exceed this percentage of the guard's base.
+    pub max_percent: Option<u32>,
+    /// Trip when the changes exceed this count.
+    pub max_count: Option<u32>,
+}
+
+/// The limits of every guard.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Guards {
+    /// Deactivations plus deletions, against the active managed users (deletions of already
+    /// deactivated users also against all managed users).
+    pub removals: Guard,
+    /// Changes of an existing user's email or login, and adoptions that move an externalId.
+    pub identity_changes: Guard,
+    /// Deactivated users made active again.
+    pub reactivations: Guard,
+    /// A mapped attribute going from a value to empty, per attribute.
+    pub attribute_clears: Guard,
+    /// New users.
+    pub creates: Guard,
+}
 
 /// The kinds of change a safeguard limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -99,7 +123,7 @@ pub fn check(
     users: &[DirectoryUser],
     employees: &[Employee],
     census: Census,
-    guards: &Safeguards,
+    guards: &Guards,
 ) -> Verdict {
     let facts = classify(changes, users, employees);
     let count = |test: fn(&Facts) -> bool| facts.iter().filter(|f| test(f)).count();

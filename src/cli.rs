@@ -10,12 +10,12 @@ use jiff::civil::Date;
 
 use crate::{
     connectors::{ConfigMapResolver, ConnectorContext, SecretResolver},
-    crd::{self, Mode, RunResult},
+    crd::{self, Mode},
     manifest::Manifest,
     sync::{
         apply::{Applied, Outcome},
         policy::{SyncPolicy, parse_date},
-        report::{self, RunMode},
+        report::{self, RunMode, RunResult},
         run::{self, RunOptions},
     },
 };

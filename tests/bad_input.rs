@@ -16,12 +16,12 @@ use std::{
 use common::hr_sources::{HR_APIS, HrApi, HrOptions, start_hr_source};
 use hris_operator::{
     connectors::{ConfigMapResolver, ConnectorContext, SecretResolver, connect},
-    crd::{HrisConnectionSpec, RunResult},
+    crd::HrisConnectionSpec,
     emulators::{afas, bamboohr, hibob, hr::HrEmulator, merge, personio, workday},
     sync::{
         model::{Email, EmailType, Employee, EmploymentStatus},
         policy::SyncPolicy,
-        report::{RunMode, write_reports},
+        report::{RunMode, RunResult, write_reports},
         run::{RunError, RunOptions, RunOutput, run},
     },
 };

@@ -145,7 +145,7 @@ fn printed(connection: &Value, now: jiff::Timestamp) -> Vec<(String, String)> {
 fn record(
     status: &mut hris_operator::crd::HrisConnectionStatus,
     kind: hris_operator::controller::job::RunKind,
-    result: hris_operator::crd::RunResult,
+    result: hris_operator::sync::report::RunResult,
     at: &str,
 ) {
     use hris_operator::{
@@ -190,8 +190,7 @@ fn with_status(mode: &str, status: &hris_operator::crd::HrisConnectionStatus) ->
 #[test]
 fn printer_columns_show_the_last_run_of_either_kind_and_the_next_run_as_a_time() {
     use hris_operator::{
-        controller::job::RunKind,
-        crd::{HrisConnectionStatus, RunResult},
+        controller::job::RunKind, crd::HrisConnectionStatus, sync::report::RunResult,
     };
     let now: jiff::Timestamp = "2026-11-22T10:05:00Z".parse().unwrap();
     let columns = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {

@@ -56,7 +56,7 @@ use hris_operator::{
         status::{EventNote, Finished, record_run},
         sync_run::{ReportLimits, SyncRequest, sync},
     },
-    crd::{ChangeCounts, HrisConnectionSpec, HrisConnectionStatus, RunResult},
+    crd::{self, HrisConnectionSpec, HrisConnectionStatus},
     emulators::{
         hr::{CommonConfig, Faults, HrEmulator, HrRequest},
         scim::{LoggedRequest, ScimConfig, ScimEmulator},
@@ -66,7 +66,7 @@ use hris_operator::{
         model::{Email, EmailType, Employee, EmploymentStatus},
         policy::SyncPolicy,
         ports::source::SourceError,
-        report::{self, RunMode, Summary},
+        report::{self, ChangeCounts, RunMode, RunResult, Summary},
         run::{self, RunError, RunOptions, RunOutput},
     },
 };
@@ -480,9 +480,9 @@ async fn a_source_failing_in_the_middle_of_paging_writes_nothing_and_a_rerun_con
             "{synced_message}"
         );
         let last = status.last_sync.as_ref().unwrap();
-        assert_eq!(last.result, Some(RunResult::Failed));
+        assert_eq!(last.result, Some(crd::RunResult::Failed));
         assert_eq!(last.error_category.as_deref(), Some("SourceUnavailable"));
-        assert_eq!(last.counts, ChangeCounts::default());
+        assert_eq!(last.counts, crd::ChangeCounts::default());
         assert_eq!(status.phase.as_deref(), Some("Failed"));
         assert_eq!(condition(&status, "CredentialsValid").0, "True");
 
@@ -594,7 +594,7 @@ async fn a_source_returning_nobody_removes_nobody_even_when_approved() {
         assert_eq!(status.phase.as_deref(), Some("Withheld"));
         assert_eq!(
             status.last_sync.as_ref().unwrap().result,
-            Some(RunResult::Withheld)
+            Some(crd::RunResult::Withheld)
         );
         drop(source);
         scim.stop().await;
@@ -759,7 +759,10 @@ async fn writes_refused_for_two_users_are_reported_and_a_rerun_creates_exactly_t
         ("False", "RunFailed")
     );
     let last = status.last_sync.as_ref().unwrap();
-    assert_eq!(last.counts, counts(EMPLOYEES as u64 - 2, 0, 0, 2));
+    assert_eq!(
+        last.counts,
+        crd::ChangeCounts::from(counts(EMPLOYEES as u64 - 2, 0, 0, 2))
+    );
     assert_eq!(last.error_category.as_deref(), Some("UserConflict"));
 
     // The target accepts them again: the rerun creates exactly the two, touches no other user.

@@ -226,7 +226,7 @@ fn run(
         let counts = &learned.counts;
         metrics.run_finished(
             "apply",
-            learned.result,
+            learned.result.into(),
             learned.error_category.as_deref(),
             Some([
                 ("created", counts.created),

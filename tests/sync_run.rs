@@ -9,8 +9,7 @@ use hris_operator::{
         job::RunKind,
         sync_run::{ReportLimits, SyncRequest, sync},
     },
-    crd::RunResult,
-    sync::report::{REPORT_FILES, Summary},
+    sync::report::{REPORT_FILES, RunResult, Summary},
 };
 use http::{Method, Request, Response};
 use kube::client::Body;

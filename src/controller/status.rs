@@ -10,7 +10,7 @@ use k8s_openapi::{
 
 use super::job::RunKind;
 use crate::{
-    crd::{HrisConnectionStatus, Phase, RunRecord, RunResult, RunStatus},
+    crd::{ChangeCounts, HrisConnectionStatus, Phase, RunRecord, RunResult, RunStatus},
     sync::report::Summary,
 };
 
@@ -132,7 +132,7 @@ pub fn record_run(
     let now = finished.finished_at;
     let mut events = Vec::new();
     let (result, category) = match &finished.summary {
-        Some(summary) => (summary.result, summary.error_category.clone()),
+        Some(summary) => (summary.result.into(), summary.error_category.clone()),
         None => (
             RunResult::Failed,
             Some(
@@ -143,10 +143,10 @@ pub fn record_run(
             ),
         ),
     };
-    let counts = finished
+    let counts: ChangeCounts = finished
         .summary
         .as_ref()
-        .map(|s| s.counts.clone())
+        .map(|s| s.counts.clone().into())
         .unwrap_or_default();
     let hash = finished.summary.as_ref().map(|s| s.plan_hash.clone());
     let run = RunStatus {
@@ -183,7 +183,7 @@ pub fn record_run(
     status.last_run_kind = Some(kind_name.into());
     status.last_run_result = Some(result);
     if let Some(summary) = &finished.summary {
-        status.change_sample = summary.sample.clone();
+        status.change_sample = summary.sample.iter().cloned().map(Into::into).collect();
     }
     status.history.insert(
         0,
@@ -376,20 +376,19 @@ pub fn record_run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::{ChangeCounts, ChangeSample};
-    use crate::sync::report::RunMode;
+    use crate::sync::report::{self, ChangeSample, RunMode};
 
-    fn summary(result: RunResult, conflicts: u64) -> Summary {
+    fn summary(result: report::RunResult, conflicts: u64) -> Summary {
         Summary {
             connection: "people/acme".into(),
             mode: RunMode::Apply,
             as_of: "2026-11-22".into(),
             result,
-            counts: ChangeCounts {
+            counts: report::ChangeCounts {
                 created: 2,
                 updated: 1,
                 conflicts,
-                ..ChangeCounts::default()
+                ..report::ChangeCounts::default()
             },
             plan_hash: "9e61cd5df81596e3d99e".into(),
             safeguard: None,
@@ -447,7 +446,7 @@ mod tests {
             &mut status,
             &finished(
                 RunKind::Apply,
-                Some(summary(RunResult::Succeeded, 0)),
+                Some(summary(report::RunResult::Succeeded, 0)),
                 "2026-11-22T02:05:00Z",
             ),
             3,
@@ -486,7 +485,13 @@ mod tests {
     #[test]
     fn transition_times_and_events_change_only_on_transitions() {
         let mut status = HrisConnectionStatus::default();
-        let withheld = |at| finished(RunKind::Apply, Some(summary(RunResult::Withheld, 0)), at);
+        let withheld = |at| {
+            finished(
+                RunKind::Apply,
+                Some(summary(report::RunResult::Withheld, 0)),
+                at,
+            )
+        };
         let first = record_run(&mut status, &withheld("2026-11-22T02:05:00Z"), 3);
         assert!(reasons(&first).contains(&"SafeguardTriggered"));
         let since = status
@@ -518,7 +523,7 @@ mod tests {
     #[test]
     fn an_empty_source_is_named_and_no_approval_is_suggested() {
         let mut status = HrisConnectionStatus::default();
-        let mut empty = summary(RunResult::Withheld, 0);
+        let mut empty = summary(report::RunResult::Withheld, 0);
         empty.safeguard = Some(crate::sync::plan::SafeguardTrip {
             empty_source: true,
             outdated_approval: None,
@@ -578,7 +583,7 @@ mod tests {
     #[test]
     fn rejected_credentials_flip_the_condition_and_warn_once() {
         let mut status = HrisConnectionStatus::default();
-        let mut bad = summary(RunResult::Failed, 0);
+        let mut bad = summary(report::RunResult::Failed, 0);
         bad.error_category = Some("CredentialsInvalid".into());
         let run = finished(RunKind::Simulate, Some(bad), "2026-11-22T02:05:00Z");
         let events = record_run(&mut status, &run, 3);
@@ -599,7 +604,7 @@ mod tests {
         let with = |conflicts| {
             finished(
                 RunKind::Simulate,
-                Some(summary(RunResult::Succeeded, conflicts)),
+                Some(summary(report::RunResult::Succeeded, conflicts)),
                 "2026-11-22T02:05:00Z",
             )
         };
@@ -615,7 +620,7 @@ mod tests {
 
     #[test]
     fn the_termination_message_fits_and_reads_back() {
-        let mut big = summary(RunResult::Succeeded, 0);
+        let mut big = summary(report::RunResult::Succeeded, 0);
         big.sample = (0..500)
             .map(|n| ChangeSample {
                 action: "Update".into(),

@@ -158,10 +158,7 @@ fn has_control(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        crd::{ChangeCounts, ChangeSample, RunResult},
-        sync::report::RunMode,
-    };
+    use crate::sync::report::{ChangeCounts, ChangeSample, RunMode, RunResult};
 
     fn honest() -> Summary {
         Summary {

@@ -12,7 +12,6 @@ use super::{
     model::{AttrChange, RecordError},
     plan::{Change, ChangeKind, Plan, SafeguardTrip},
 };
-use crate::crd::{ChangeCounts, ChangeSample, RunResult};
 
 /// The report files every run writes.
 pub const REPORT_FILES: [&str; 8] = [
@@ -27,7 +26,7 @@ pub const REPORT_FILES: [&str; 8] = [
 ];
 
 /// Most changes listed in `summary.json`'s sample (and so in `status.changeSample`).
-pub const SAMPLE_SIZE: usize = crate::crd::bounds::CHANGE_SAMPLE;
+pub const SAMPLE_SIZE: usize = 20;
 
 /// Whether a run only planned or also applied.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,6 +35,63 @@ pub enum RunMode {
     Simulate,
     /// Planned and applied.
     Apply,
+}
+
+/// How a run ended.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunResult {
+    /// Every planned change was made (or, for a simulation, planned).
+    Succeeded,
+    /// The run failed; nothing after the failure was applied.
+    Failed,
+    /// A safeguard withheld the changes it guards; the other changes went through.
+    Withheld,
+}
+
+impl RunResult {
+    /// The name used in reports and status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunResult::Succeeded => "Succeeded",
+            RunResult::Failed => "Failed",
+            RunResult::Withheld => "Withheld",
+        }
+    }
+}
+
+/// What a run did (a simulation: would do), counted by kind.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeCounts {
+    /// Users created.
+    pub created: u64,
+    /// Users updated (including adopted and reactivated users).
+    pub updated: u64,
+    /// Users deactivated.
+    pub deactivated: u64,
+    /// Users deleted.
+    pub deleted: u64,
+    /// Users already in the desired state.
+    pub unchanged: u64,
+    /// Employees not provisioned yet or changes not allowed by `operations`.
+    pub skipped: u64,
+    /// Employees that could not be matched safely.
+    pub conflicts: u64,
+    /// Source records and writes that failed.
+    pub errors: u64,
+}
+
+/// One change, without personal data: what is done to which externalId, and which attributes.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeSample {
+    /// `Create`, `Update`, `Deactivate` or `Delete`.
+    pub action: String,
+    /// The user's externalId.
+    pub external_id: String,
+    /// Names of the changed attributes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<String>,
 }
 
 /// `summary.json`: the run without personal data.

@@ -37,7 +37,7 @@ use super::{
     },
     prune::{finished_state, jobs_to_prune},
     reports::{RUN_LABEL, report_name},
-    schedule::Cadence,
+    schedule::Timetable,
     status::{EventNote, Finished, record_run, set_condition},
     sync_run::FIELD_MANAGER,
     termination,
@@ -476,11 +476,11 @@ pub async fn reconcile_at(
     // what this version refuses (a negative backoffLimit, an empty prefix), and a Job started
     // on it would only fail.
     let checked = crate::sync::policy::SyncPolicy::compile(&connection.spec)
+        .map(|policy| policy.cadence)
         .map_err(|errors| {
             let text = errors.to_string().replace('\n', "; ");
             text.chars().take(600).collect::<String>()
-        })
-        .and_then(|_| Cadence::compile(&connection.spec.schedule));
+        });
     let cadence = match checked {
         Ok(cadence) => Some(cadence),
         Err(message) => {

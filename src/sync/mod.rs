@@ -1,6 +1,7 @@
 //! The sync pipeline: fetch → filter → map → plan → apply. Only fetch and apply do I/O.
 
 pub mod apply;
+pub mod cadence;
 pub mod email;
 pub mod field;
 pub mod fields_present;

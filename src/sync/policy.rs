@@ -10,6 +10,7 @@ use compact_str::CompactString;
 use jiff::{civil::Date, tz::TimeZone};
 
 use super::{
+    cadence::{self, Cadence, CadenceError, ScheduleText},
     field::{Field, fold_case},
     lifecycle::{self, Removal, RemovalAction},
     model::EmailType,
@@ -134,6 +135,8 @@ pub struct SyncPolicy {
     pub safeguards: Guards,
     /// Zone in which "today" and lifecycle dates are evaluated.
     pub time_zone: TimeZone,
+    /// When the connection runs on schedule.
+    pub cadence: Cadence,
 }
 
 impl SyncPolicy {
@@ -309,34 +312,24 @@ impl SyncPolicy {
         let safeguards = compile_safeguards(&spec.safeguards, &mut error);
 
         let schedule = &spec.schedule;
-        if schedule.cron.is_some() && schedule.interval.is_some() {
-            error(
-                "spec.schedule".into(),
-                "set cron or interval, not both".into(),
-            );
-        }
-        if let Err(message) = crate::controller::schedule::Cadence::compile(schedule) {
-            // The cadence names its field ("spec.schedule.cron: …"); the time zone and the
-            // cron/interval exclusivity are reported below and above.
-            if let Some((field, message)) = message.split_once(": ")
-                && matches!(
-                    field,
-                    "spec.schedule.cron" | "spec.schedule.interval" | "spec.schedule.startAt"
-                )
-            {
-                error(field.into(), message.into());
+        let cadence = match Cadence::compile(&ScheduleText {
+            cron: schedule.cron.as_deref(),
+            interval: schedule.interval.as_deref(),
+            start_at: schedule.start_at.as_deref(),
+            time_zone: &schedule.time_zone,
+        }) {
+            Ok(cadence) => Some(cadence),
+            // Reported once, just below, as the zone of the lifecycle dates too.
+            Err(CadenceError::TimeZone(_)) => None,
+            Err(problem) => {
+                error(problem.field().into(), problem.message().into());
+                None
             }
-        }
-        let time_zone = match TimeZone::get(&schedule.time_zone) {
+        };
+        let time_zone = match cadence::time_zone(&schedule.time_zone) {
             Ok(zone) => zone,
-            Err(_) => {
-                error(
-                    "spec.schedule.timeZone".into(),
-                    format!(
-                        "`{}` is not an IANA time zone; use a name such as Europe/Stockholm or UTC",
-                        schedule.time_zone
-                    ),
-                );
+            Err(problem) => {
+                error(problem.field().into(), problem.message().into());
                 TimeZone::UTC
             }
         };
@@ -545,9 +538,9 @@ impl SyncPolicy {
             TargetSpec::File(_) => {}
         }
 
-        if !errors.is_empty() {
+        let (true, Some(cadence)) = (errors.is_empty(), cadence) else {
             return Err(SpecErrors(errors));
-        }
+        };
         Ok(SyncPolicy {
             external_id_prefix: spec.external_id_prefix.as_str().into(),
             matching: spec.matching.iter().map(|&key| match_key(key)).collect(),
@@ -575,6 +568,7 @@ impl SyncPolicy {
             },
             safeguards,
             time_zone,
+            cadence,
         })
     }
 
@@ -804,47 +798,6 @@ pub fn quoted(value: &str) -> String {
         None => format!("`{value}`"),
         Some((cut, _)) => format!("`{}…` ({} bytes)", &value[..cut], value.len()),
     }
-}
-
-/// Parses an interval such as `24h`, `90m` or `1h30m` into seconds.
-pub fn parse_interval(value: &str) -> Result<u64, String> {
-    let invalid = || {
-        format!(
-            "`{value}` is not an interval; write hours, minutes and seconds such as 24h, 90m or 1h30m"
-        )
-    };
-    let mut seconds: u64 = 0;
-    let mut number = String::new();
-    let mut last_unit = 0;
-    for ch in value.chars() {
-        if ch.is_ascii_digit() {
-            number.push(ch);
-            continue;
-        }
-        let (unit, rank) = match ch {
-            'h' => (3600, 1),
-            'm' => (60, 2),
-            's' => (1, 3),
-            _ => return Err(invalid()),
-        };
-        if number.is_empty() || rank <= last_unit {
-            return Err(invalid());
-        }
-        let amount: u64 = number.parse().map_err(|_| invalid())?;
-        seconds = amount
-            .checked_mul(unit)
-            .and_then(|s| seconds.checked_add(s))
-            .ok_or_else(invalid)?;
-        number.clear();
-        last_unit = rank;
-    }
-    if !number.is_empty() || last_unit == 0 {
-        return Err(invalid());
-    }
-    if seconds == 0 {
-        return Err(format!("`{value}` is zero; an interval must be positive"));
-    }
-    Ok(seconds)
 }
 
 /// The request settings every HTTP source has, checked as the CRD schema checks them, and
@@ -1081,16 +1034,5 @@ mod tests {
         let zone = errors("{interval: 6h, startAt: '02:00', timeZone: Mars/Base}");
         assert_eq!(zone.len(), 1, "{zone:?}");
         assert!(zone[0].starts_with("spec.schedule.timeZone:"), "{zone:?}");
-    }
-
-    #[test]
-    fn intervals_parse_in_unit_order() {
-        assert_eq!(parse_interval("24h"), Ok(86_400));
-        assert_eq!(parse_interval("1h30m"), Ok(5_400));
-        assert_eq!(parse_interval("45s"), Ok(45));
-        assert!(parse_interval("30m1h").is_err());
-        assert!(parse_interval("10").is_err());
-        assert!(parse_interval("0m").is_err());
-        assert!(parse_interval("h").is_err());
     }
 }

@@ -204,7 +204,7 @@ impl Manifest {
                     .collect(),
             )));
         }
-        let policy = SyncPolicy::compile(&spec).map_err(ParseError::Invalid)?;
+        let policy = crate::connectors::check_spec(&spec).map_err(ParseError::Invalid)?;
         Ok((
             Manifest {
                 name,

@@ -1,6 +1,10 @@
-//! Connectors: one `Source` per HR system, one `Target` per directory. The spec's one-of enum
-//! picks the connector with an exhaustive `match`; there is no registry.
+//! Connectors: one `Source` per HR system, one `Target` per directory, each implementing the
+//! core's port. The spec's one-of enum picks the connector with an exhaustive `match` (one per
+//! side: [`source::connector`], [`target::connector`]); there is no registry. Everything the
+//! operator knows of a connector lives in its file: the secrets its sync Job mounts, the checks
+//! of its settings, and how to build it.
 
+pub mod checks;
 pub mod http;
 pub mod secrets;
 pub mod source;
@@ -11,8 +15,9 @@ use std::path::{Path, PathBuf};
 pub use secrets::{ConfigMapResolver, SecretResolver};
 
 use crate::{
-    crd::HrisConnectionSpec,
+    crd::{ConfigMapKeyRef, HrisConnectionSpec, SecretKeyRef},
     sync::{
+        policy::{SpecErrors, SyncPolicy},
         ports::{source::Source, target::Target},
         run::RunError,
     },
@@ -54,4 +59,111 @@ pub async fn connect(
         .await
         .map_err(RunError::Target)?;
     Ok((source, target))
+}
+
+/// Checks a whole spec, collecting every problem: the core's rules (compiled into the policy
+/// when they hold), then the source's and the target's own settings. What the local commands
+/// and the controller both call, so a spec is refused the same way everywhere.
+pub fn check_spec(spec: &HrisConnectionSpec) -> Result<SyncPolicy, SpecErrors> {
+    let mut problems = source::connector(&spec.source).validate();
+    problems.extend(target::connector(&spec.target).validate());
+    match SyncPolicy::compile(spec) {
+        Ok(policy) if problems.is_empty() => Ok(policy),
+        Ok(_) => Err(SpecErrors(problems)),
+        Err(SpecErrors(mut errors)) => {
+            errors.extend(problems);
+            Err(SpecErrors(errors))
+        }
+    }
+}
+
+/// Every secret reference a spec makes: the sync Job mounts exactly these.
+pub fn secret_refs(spec: &HrisConnectionSpec) -> Vec<&SecretKeyRef> {
+    let mut refs = source::connector(&spec.source).secret_refs();
+    refs.extend(target::connector(&spec.target).secret_refs());
+    refs
+}
+
+/// Every ConfigMap reference a spec makes: the sync Job mounts exactly these.
+pub fn config_map_refs(spec: &HrisConnectionSpec) -> Vec<&ConfigMapKeyRef> {
+    source::connector(&spec.source).config_map_refs()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(yaml: &str) -> Vec<String> {
+        let spec: HrisConnectionSpec = serde_saphyr::from_str(yaml).unwrap();
+        check_spec(&spec).map_or_else(
+            |errors| errors.0.into_iter().map(|e| e.field).collect(),
+            |_| Vec::new(),
+        )
+    }
+
+    #[test]
+    fn every_url_a_connector_sends_credentials_to_is_checked_naming_its_field() {
+        let prefix = "externalIdPrefix: 'hr:'";
+        let scim = |base: &str, extra: &str| {
+            format!(
+                "source: {{csv: {{path: e.csv}}}}\n{prefix}\ntarget: {{scim: {{baseUrl: '{base}', \
+                 credentialsSecretRef: {{name: s, key: t}}{extra}}}}}"
+            )
+        };
+        assert_eq!(
+            fields(&scim("file:///etc/passwd", "")),
+            ["spec.target.scim.baseUrl"]
+        );
+        assert_eq!(fields(&scim("not a url", "")), ["spec.target.scim.baseUrl"]);
+        assert_eq!(
+            fields(&scim("http://scim.svc/v2", "")),
+            ["spec.target.scim.baseUrl"]
+        );
+        assert!(fields(&scim("http://scim.svc/v2", ", allowInsecureHttp: true")).is_empty());
+        assert!(fields(&scim("http://127.0.0.1:1/v2", "")).is_empty());
+        let oauth = format!(
+            "source: {{csv: {{path: e.csv}}}}\n{prefix}\ntarget: {{scim: {{baseUrl: \
+             'https://x.example', oauth2: {{tokenUrl: 'http://x.example/token', clientId: c, \
+             clientSecretSecretRef: {{name: s, key: t}}}}}}}}"
+        );
+        assert_eq!(fields(&oauth), ["spec.target.scim.oauth2.tokenUrl"]);
+        let merge = format!(
+            "source: {{merge: {{baseUrl: 'http://merge.example', apiKeySecretRef: {{name: m, \
+             key: k}}, accountTokenSecretRef: {{name: m, key: t}}}}}}\n{prefix}\ntarget: \
+             {{file: {{path: d.json}}}}"
+        );
+        assert_eq!(fields(&merge), ["spec.source.merge.baseUrl"]);
+        let graph = format!(
+            "source: {{csv: {{path: e.csv}}}}\n{prefix}\ntarget: {{microsoftGraph: {{tenantId: t, \
+             clientId: c, clientSecretSecretRef: {{name: s, key: t}}, graphUrl: 'graph', \
+             authorityUrl: 'file:///x'}}}}"
+        );
+        assert_eq!(
+            fields(&graph),
+            [
+                "spec.target.microsoftGraph.authorityUrl",
+                "spec.target.microsoftGraph.graphUrl"
+            ]
+        );
+        let google = format!(
+            "source: {{csv: {{path: e.csv}}}}\n{prefix}\ntarget: {{googleWorkspace: \
+             {{serviceAccountKeySecretRef: {{name: s, key: k}}, adminEmail: a@x.example, \
+             tokenUrl: 'http://oauth.example/token'}}}}"
+        );
+        assert_eq!(fields(&google), ["spec.target.googleWorkspace.tokenUrl"]);
+    }
+
+    #[test]
+    fn the_core_s_problems_come_first_then_the_source_s_then_the_target_s() {
+        let yaml = "source: {csv: {path: e.csv, delimiter: ';;'}}\nexternalIdPrefix: ''\n\
+                    target: {scim: {baseUrl: 'ftp://x', credentialsSecretRef: {name: s, key: t}}}";
+        assert_eq!(
+            fields(yaml),
+            [
+                "spec.externalIdPrefix",
+                "spec.source.csv.delimiter",
+                "spec.target.scim.baseUrl"
+            ]
+        );
+    }
 }

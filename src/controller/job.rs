@@ -20,7 +20,7 @@ use kube::{Resource, ResourceExt};
 use sha2::{Digest, Sha256};
 
 use super::sync_pod::SyncPodSettings;
-use crate::crd::{ConfigMapKeyRef, HrisConnection, SecretKeyRef, SourceSpec, TargetSpec};
+use crate::crd::{ConfigMapKeyRef, HrisConnection, SecretKeyRef};
 
 /// Where secret references are mounted in the sync container (`DIR/NAME/KEY`).
 pub const SECRETS_DIR: &str = "/var/run/secrets/hris-operator";
@@ -82,40 +82,12 @@ pub struct JobDefaults {
 
 /// Every secret reference a spec makes: the Job mounts exactly these.
 pub fn secret_refs(connection: &HrisConnection) -> Vec<&SecretKeyRef> {
-    let mut refs = Vec::new();
-    match &connection.spec.source {
-        SourceSpec::Csv(csv) => refs.extend(csv.secret_ref.as_ref()),
-        SourceSpec::Merge(merge) => {
-            refs.extend([&merge.api_key_secret_ref, &merge.account_token_secret_ref]);
-        }
-        SourceSpec::BambooHr(bamboo) => refs.push(&bamboo.credentials_secret_ref),
-        SourceSpec::Personio(personio) => refs.extend([
-            &personio.client_id_secret_ref,
-            &personio.client_secret_secret_ref,
-        ]),
-        SourceSpec::HiBob(hibob) => refs.push(&hibob.token_secret_ref),
-        SourceSpec::Afas(afas) => refs.push(&afas.token_secret_ref),
-        SourceSpec::Workday(workday) => refs.push(&workday.password_secret_ref),
-    }
-    match &connection.spec.target {
-        TargetSpec::Scim(scim) => {
-            refs.extend(scim.credentials_secret_ref.as_ref());
-            refs.extend(scim.basic.as_ref().map(|b| &b.password_secret_ref));
-            refs.extend(scim.oauth2.as_ref().map(|o| &o.client_secret_secret_ref));
-        }
-        TargetSpec::File(_) => {}
-        TargetSpec::MicrosoftGraph(graph) => refs.push(&graph.client_secret_secret_ref),
-        TargetSpec::GoogleWorkspace(google) => refs.push(&google.service_account_key_secret_ref),
-    }
-    refs
+    crate::connectors::secret_refs(&connection.spec)
 }
 
 /// Every ConfigMap reference a spec makes: the Job mounts exactly these.
 pub fn config_map_refs(connection: &HrisConnection) -> Vec<&ConfigMapKeyRef> {
-    match &connection.spec.source {
-        SourceSpec::Csv(csv) => csv.config_map_ref.iter().collect(),
-        _ => Vec::new(),
-    }
+    crate::connectors::config_map_refs(&connection.spec)
 }
 
 /// The Job name of a run: `<connection>-<sim|apply>-<generation>-<run id>`, shortened with a

@@ -475,7 +475,7 @@ pub async fn reconcile_at(
     // The whole spec is checked as a sync Job would check it: an older CRD may let through
     // what this version refuses (a negative backoffLimit, an empty prefix), and a Job started
     // on it would only fail.
-    let checked = crate::sync::policy::SyncPolicy::compile(&connection.spec)
+    let checked = crate::connectors::check_spec(&connection.spec)
         .map(|policy| policy.cadence)
         .map_err(|errors| {
             let text = errors.to_string().replace('\n', "; ");

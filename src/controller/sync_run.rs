@@ -11,10 +11,9 @@ use kube::{
 
 use super::{job::RunKind, reports, status::termination_message};
 use crate::{
-    connectors::{ConnectorContext, SecretResolver, connect},
+    connectors::{ConnectorContext, SecretResolver, check_spec, connect},
     crd::HrisConnection,
     sync::{
-        policy::SyncPolicy,
         report::{self, REPORT_FILES, RunMode, Summary},
         run::{self, RunOptions},
     },
@@ -127,7 +126,7 @@ pub async fn sync(client: Client, request: &SyncRequest) -> Result<Summary, Sync
         RunKind::Simulate => RunMode::Simulate,
         RunKind::Apply => RunMode::Apply,
     };
-    let summary = match SyncPolicy::compile(&connection.spec) {
+    let summary = match check_spec(&connection.spec) {
         Err(errors) => {
             tracing::warn!(
                 problems = errors.0.len(),

@@ -1,8 +1,12 @@
-//! The spec compiled into what the pure pipeline needs, validating every field on the way.
+//! The spec compiled into what the pure pipeline needs, validating every field on the way: the
+//! one place in the core that reads the CRD's types. It turns them into the core's own (match
+//! keys, email types, filters, lifecycle rules, operations, guards, the cadence), so nothing
+//! else in the core depends on the resource's shape.
 //!
 //! The CRD schema refuses most bad manifests at `kubectl apply`; this repeats those checks (and
 //! the ones a schema cannot express, such as time zones and field names) for manifests run
-//! locally, each error naming its field and the fix.
+//! locally, each error naming its field and the fix. The settings of a source or target are
+//! their connector's to check, beside this, where the spec is read.
 
 use std::{fmt, sync::Arc};
 
@@ -16,10 +20,7 @@ use super::{
     model::EmailType,
     safeguard::{Guard, Guards},
 };
-use crate::crd::{
-    self, FilterOperator, HrisConnectionSpec, RemovalPolicy, Safeguards, SourceSpec, TargetSpec,
-    UpnTemplate,
-};
+use crate::crd::{self, FilterOperator, HrisConnectionSpec, RemovalPolicy, Safeguards};
 
 /// One problem in a spec, with the path of the field it concerns.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -353,190 +354,6 @@ impl SyncPolicy {
         if spec.job.backoff_limit < 0 {
             error("spec.job.backoffLimit".into(), "must be 0 or more".into());
         }
-        match &spec.source {
-            SourceSpec::Csv(csv) => {
-                if csv.delimiter.len() != 1 {
-                    error(
-                        "spec.source.csv.delimiter".into(),
-                        format!(
-                            "`{}` is not a single ASCII character; use for example \",\" or \";\"",
-                            csv.delimiter
-                        ),
-                    );
-                }
-                let inputs = [
-                    csv.path.is_some(),
-                    csv.config_map_ref.is_some(),
-                    csv.secret_ref.is_some(),
-                ];
-                if inputs.iter().filter(|set| **set).count() != 1 {
-                    error(
-                        "spec.source.csv".into(),
-                        "set exactly one of path, configMapRef, secretRef".into(),
-                    );
-                } else if csv.path.as_deref().is_some_and(|p| p.trim().is_empty()) {
-                    error(
-                        "spec.source.csv.path".into(),
-                        "must name the CSV file".into(),
-                    );
-                }
-            }
-            SourceSpec::Merge(s) => {
-                check_source_http(
-                    "merge",
-                    (s.base_url.as_deref(), s.allow_insecure_http),
-                    s.requests_per_second,
-                    s.timeout_seconds,
-                    s.max_tries,
-                    &mut error,
-                );
-            }
-            SourceSpec::BambooHr(s) => {
-                check_source_http(
-                    "bambooHr",
-                    (s.base_url.as_deref(), s.allow_insecure_http),
-                    s.requests_per_second,
-                    s.timeout_seconds,
-                    s.max_tries,
-                    &mut error,
-                );
-                if s.company_domain.trim().is_empty() {
-                    error(
-                        "spec.source.bambooHr.companyDomain".into(),
-                        "must name the BambooHR subdomain, such as acme for acme.bamboohr.com"
-                            .into(),
-                    );
-                }
-            }
-            SourceSpec::Personio(s) => {
-                check_source_http(
-                    "personio",
-                    (s.base_url.as_deref(), s.allow_insecure_http),
-                    s.requests_per_second,
-                    s.timeout_seconds,
-                    s.max_tries,
-                    &mut error,
-                );
-            }
-            SourceSpec::HiBob(s) => {
-                check_source_http(
-                    "hiBob",
-                    (s.base_url.as_deref(), s.allow_insecure_http),
-                    s.requests_per_second,
-                    s.timeout_seconds,
-                    s.max_tries,
-                    &mut error,
-                );
-            }
-            SourceSpec::Afas(s) => {
-                check_source_http(
-                    "afas",
-                    (s.base_url.as_deref(), s.allow_insecure_http),
-                    s.requests_per_second,
-                    s.timeout_seconds,
-                    s.max_tries,
-                    &mut error,
-                );
-                if s.page_size == 0 || s.page_size > 10_000 {
-                    error(
-                        "spec.source.afas.pageSize".into(),
-                        format!("{} is out of range; use 1 to 10000", s.page_size),
-                    );
-                }
-            }
-            SourceSpec::Workday(s) => {
-                check_source_http(
-                    "workday",
-                    (s.base_url.as_deref(), s.allow_insecure_http),
-                    s.requests_per_second,
-                    s.timeout_seconds,
-                    s.max_tries,
-                    &mut error,
-                );
-            }
-        }
-        match &spec.target {
-            TargetSpec::Scim(scim) => {
-                let insecure = scim.allow_insecure_http;
-                if let Err(message) = check_url(&scim.base_url, insecure) {
-                    error("spec.target.scim.baseUrl".into(), message);
-                }
-                if let Some(oauth) = &scim.oauth2
-                    && let Err(message) = check_url(&oauth.token_url, insecure)
-                {
-                    error("spec.target.scim.oauth2.tokenUrl".into(), message);
-                }
-            }
-            TargetSpec::MicrosoftGraph(graph) => {
-                let field = |name: &str| format!("spec.target.microsoftGraph.{name}");
-                for (name, url) in [
-                    ("authorityUrl", &graph.authority_url),
-                    ("graphUrl", &graph.graph_url),
-                ] {
-                    if let Err(message) = check_url(url, graph.allow_insecure_http) {
-                        error(field(name), message);
-                    }
-                }
-                if let Err(message) = UpnTemplate::parse(&graph.user_principal_name_template) {
-                    error(field("userPrincipalNameTemplate"), message);
-                }
-                if !(1..=20).contains(&graph.batch_size) {
-                    error(
-                        field("batchSize"),
-                        format!(
-                            "{} is not between 1 and 20, the most requests a Graph $batch takes",
-                            graph.batch_size
-                        ),
-                    );
-                }
-                if !(1..=15).contains(&graph.external_id_extension_attribute) {
-                    error(
-                        field("externalIdExtensionAttribute"),
-                        format!(
-                            "{} is not between 1 and 15 (extensionAttribute1 to extensionAttribute15)",
-                            graph.external_id_extension_attribute
-                        ),
-                    );
-                }
-                if graph.writes_per_second.is_nan() || graph.writes_per_second <= 0.0 {
-                    error(field("writesPerSecond"), "must be more than 0".into());
-                }
-            }
-            TargetSpec::GoogleWorkspace(google) => {
-                for (name, url) in [
-                    ("apiUrl", Some(&google.api_url)),
-                    ("tokenUrl", google.token_url.as_ref()),
-                ] {
-                    if let Some(url) = url
-                        && let Err(message) = check_url(url, google.allow_insecure_http)
-                    {
-                        error(format!("spec.target.googleWorkspace.{name}"), message);
-                    }
-                }
-                if !google.admin_email.contains('@') {
-                    error(
-                        "spec.target.googleWorkspace.adminEmail".into(),
-                        "must be the email address of a Workspace administrator".into(),
-                    );
-                }
-                if !google.org_unit_path.starts_with('/') {
-                    error(
-                        "spec.target.googleWorkspace.orgUnitPath".into(),
-                        format!(
-                            "`{}` must start with / (the root is /)",
-                            google.org_unit_path
-                        ),
-                    );
-                }
-                if google.requests_per_second.is_nan() || google.requests_per_second <= 0.0 {
-                    error(
-                        "spec.target.googleWorkspace.requestsPerSecond".into(),
-                        "must be more than 0".into(),
-                    );
-                }
-            }
-            TargetSpec::File(_) => {}
-        }
 
         let (true, Some(cadence)) = (errors.is_empty(), cadence) else {
             return Err(SpecErrors(errors));
@@ -723,49 +540,6 @@ fn removal_action(action: crd::RemovalAction) -> RemovalAction {
     }
 }
 
-/// Checks a URL credentials and personal data are sent to: an absolute `https://` URL, or an
-/// `http://` one to this machine (127.0.0.0/8, ::1, `localhost`: nothing crosses the network)
-/// or with `allowInsecureHttp`. Anything else (another scheme such as `file://`, or text that
-/// is no URL) would at best fail at the first request, at worst send the credentials in the
-/// clear: the spec is refused before anything runs.
-pub fn check_url(value: &str, allow_insecure_http: bool) -> Result<(), String> {
-    let example = "such as https://api.example.com/scim/v2";
-    let url = reqwest::Url::parse(value).map_err(|_| {
-        format!(
-            "{} is not an absolute URL; write one {example}",
-            quoted(value)
-        )
-    })?;
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if allow_insecure_http || is_loopback(&url) => Ok(()),
-        "http" => Err(format!(
-            "{} is plain http to another machine: credentials and personal data would cross the \
-             network unencrypted. Use https, or set allowInsecureHttp: true for a server on a \
-             trusted network",
-            quoted(value)
-        )),
-        scheme => Err(format!(
-            "{} is a {scheme}: URL; only https (or http to this machine) is accepted, {example}",
-            quoted(value)
-        )),
-    }
-}
-
-/// Whether the URL's host is this machine: 127.0.0.0/8, ::1 or `localhost`.
-fn is_loopback(url: &reqwest::Url) -> bool {
-    // The parser has normalised the host: IPv4 in dotted form, IPv6 in brackets, names in
-    // lower case.
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    match bare.parse::<std::net::IpAddr>() {
-        Ok(ip) => ip.is_loopback(),
-        Err(_) => host == "localhost",
-    }
-}
-
 /// Parses a YYYY-MM-DD date, with an error message that says so.
 pub fn parse_date(value: &str) -> Result<Date, String> {
     let trimmed = value.trim();
@@ -797,41 +571,6 @@ pub fn quoted(value: &str) -> String {
     match value.char_indices().nth(QUOTED_CHARS) {
         None => format!("`{value}`"),
         Some((cut, _)) => format!("`{}…` ({} bytes)", &value[..cut], value.len()),
-    }
-}
-
-/// The request settings every HTTP source has, checked as the CRD schema checks them, and
-/// its `baseUrl` when set.
-fn check_source_http(
-    source: &str,
-    (base_url, allow_insecure_http): (Option<&str>, bool),
-    requests_per_second: f64,
-    timeout_seconds: u32,
-    max_tries: u32,
-    error: &mut impl FnMut(String, String),
-) {
-    if let Some(url) = base_url
-        && let Err(message) = check_url(url, allow_insecure_http)
-    {
-        error(format!("spec.source.{source}.baseUrl"), message);
-    }
-    if !(requests_per_second >= 0.001 && requests_per_second.is_finite()) {
-        error(
-            format!("spec.source.{source}.requestsPerSecond"),
-            format!("{requests_per_second} is too low; use at least 0.001 (decimals allowed)"),
-        );
-    }
-    if !(1..=600).contains(&timeout_seconds) {
-        error(
-            format!("spec.source.{source}.timeoutSeconds"),
-            format!("{timeout_seconds} is out of range; use 1 to 600"),
-        );
-    }
-    if !(1..=20).contains(&max_tries) {
-        error(
-            format!("spec.source.{source}.maxTries"),
-            format!("{max_tries} is out of range; use 1 to 20"),
-        );
     }
 }
 
@@ -905,102 +644,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn urls_must_be_https_or_http_to_this_machine() {
-        for url in [
-            "https://api.example.com/scim/v2",
-            "http://127.0.0.1:8090/scim/v2",
-            "http://127.5.6.7/",
-            "http://[::1]:8080/v2",
-            "http://localhost:8090",
-            "http://LOCALHOST/scim",
-        ] {
-            assert_eq!(check_url(url, false), Ok(()), "{url}");
-        }
-        for url in [
-            "http://scim.people.svc:8090/scim/v2",
-            "http://127.0.0.1.nip.io/",
-            "http://localhost.example.com/",
-            "http://10.0.0.1/",
-        ] {
-            let message = check_url(url, false).unwrap_err();
-            assert!(
-                message.contains("allowInsecureHttp: true"),
-                "{url}: {message}"
-            );
-            assert_eq!(check_url(url, true), Ok(()), "{url}");
-        }
-        for url in [
-            "file:///etc/passwd",
-            "ftp://x.example/",
-            "not a url",
-            "",
-            "/scim/v2",
-        ] {
-            for insecure in [false, true] {
-                let message = check_url(url, insecure).unwrap_err();
-                assert!(message.contains("https"), "{url}: {message}");
-            }
-        }
-    }
-
     fn errors_of(yaml: &str) -> Vec<SpecError> {
         let spec: HrisConnectionSpec = serde_saphyr::from_str(yaml).unwrap();
         SyncPolicy::compile(&spec).map_or_else(|e| e.0, |_| Vec::new())
-    }
-
-    #[test]
-    fn every_url_a_connector_sends_credentials_to_is_checked_naming_its_field() {
-        let fields =
-            |yaml: &str| -> Vec<String> { errors_of(yaml).into_iter().map(|e| e.field).collect() };
-        let prefix = "externalIdPrefix: 'hr:'";
-        let scim = |base: &str, extra: &str| {
-            format!(
-                "source: {{csv: {{path: e.csv}}}}\n{prefix}\ntarget: {{scim: {{baseUrl: '{base}', \
-                 credentialsSecretRef: {{name: s, key: t}}{extra}}}}}"
-            )
-        };
-        assert_eq!(
-            fields(&scim("file:///etc/passwd", "")),
-            ["spec.target.scim.baseUrl"]
-        );
-        assert_eq!(fields(&scim("not a url", "")), ["spec.target.scim.baseUrl"]);
-        assert_eq!(
-            fields(&scim("http://scim.svc/v2", "")),
-            ["spec.target.scim.baseUrl"]
-        );
-        assert!(fields(&scim("http://scim.svc/v2", ", allowInsecureHttp: true")).is_empty());
-        assert!(fields(&scim("http://127.0.0.1:1/v2", "")).is_empty());
-        let oauth = format!(
-            "source: {{csv: {{path: e.csv}}}}\n{prefix}\ntarget: {{scim: {{baseUrl: \
-             'https://x.example', oauth2: {{tokenUrl: 'http://x.example/token', clientId: c, \
-             clientSecretSecretRef: {{name: s, key: t}}}}}}}}"
-        );
-        assert_eq!(fields(&oauth), ["spec.target.scim.oauth2.tokenUrl"]);
-        let merge = format!(
-            "source: {{merge: {{baseUrl: 'http://merge.example', apiKeySecretRef: {{name: m, \
-             key: k}}, accountTokenSecretRef: {{name: m, key: t}}}}}}\n{prefix}\ntarget: \
-             {{file: {{path: d.json}}}}"
-        );
-        assert_eq!(fields(&merge), ["spec.source.merge.baseUrl"]);
-        let graph = format!(
-            "source: {{csv: {{path: e.csv}}}}\n{prefix}\ntarget: {{microsoftGraph: {{tenantId: t, \
-             clientId: c, clientSecretSecretRef: {{name: s, key: t}}, graphUrl: 'graph', \
-             authorityUrl: 'file:///x'}}}}"
-        );
-        assert_eq!(
-            fields(&graph),
-            [
-                "spec.target.microsoftGraph.authorityUrl",
-                "spec.target.microsoftGraph.graphUrl"
-            ]
-        );
-        let google = format!(
-            "source: {{csv: {{path: e.csv}}}}\n{prefix}\ntarget: {{googleWorkspace: \
-             {{serviceAccountKeySecretRef: {{name: s, key: k}}, adminEmail: a@x.example, \
-             tokenUrl: 'http://oauth.example/token'}}}}"
-        );
-        assert_eq!(fields(&google), ["spec.target.googleWorkspace.tokenUrl"]);
     }
 
     #[test]

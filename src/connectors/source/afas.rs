@@ -8,14 +8,17 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::{
-    RetryDelays,
+    RetryDelays, SourceConnector,
     api::{ApiClient, trim_base},
     rows::{self, Columns, RequiredColumns},
 };
-use crate::sync::ports::source::{Source, SourceError, SourceField, SourcePage};
 use crate::{
-    connectors::{ConnectorContext, http::Auth},
-    crd::AfasSource as AfasSpec,
+    connectors::{ConnectorContext, checks::RequestSettings, http::Auth},
+    crd::{AfasSource as AfasSpec, SecretKeyRef},
+    sync::{
+        policy::SpecError,
+        ports::source::{Source, SourceError, SourceField, SourcePage},
+    },
 };
 
 /// Reads employees from an AFAS GetConnector.
@@ -149,6 +152,43 @@ impl AfasSource {
             ("orderbyfieldids", self.columns.id.as_str()),
         ])
         .await
+    }
+}
+
+/// What the operator knows of a `afas` source.
+#[async_trait]
+impl SourceConnector for AfasSpec {
+    fn secret_refs(&self) -> Vec<&SecretKeyRef> {
+        vec![&self.token_secret_ref]
+    }
+
+    fn validate(&self) -> Vec<SpecError> {
+        let mut problems = RequestSettings {
+            source: "afas",
+            base_url: self.base_url.as_deref(),
+            allow_insecure_http: self.allow_insecure_http,
+            requests_per_second: self.requests_per_second,
+            timeout_seconds: self.timeout_seconds,
+            max_tries: self.max_tries,
+        }
+        .problems();
+        if self.page_size == 0 || self.page_size > 10_000 {
+            problems.push(SpecError {
+                field: "spec.source.afas.pageSize".into(),
+                message: format!("{} is out of range; use 1 to 10000", self.page_size),
+            });
+        }
+        problems
+    }
+
+    async fn build(
+        &self,
+        context: &ConnectorContext,
+        delays: RetryDelays,
+    ) -> Result<Box<dyn Source>, SourceError> {
+        Ok(Box::new(
+            AfasSource::from_spec(self, context, delays).await?,
+        ))
     }
 }
 

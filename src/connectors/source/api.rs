@@ -7,8 +7,10 @@ use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
 
 use super::RetryDelays;
-use crate::connectors::http::{Auth, HttpClient, HttpError, HttpErrorKind, RetryPolicy};
-use crate::sync::ports::source::SourceError;
+use crate::{
+    connectors::http::{Auth, HttpClient, HttpError, HttpErrorKind, RetryPolicy},
+    sync::ports::source::SourceError,
+};
 
 /// One HR API: a paced, retrying client and the vendor's name for messages.
 #[derive(Debug)]

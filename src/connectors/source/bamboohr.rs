@@ -9,14 +9,17 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{
-    RetryDelays,
+    RetryDelays, SourceConnector,
     api::{ApiClient, trim_base, url_path},
     rows::{self, Columns},
 };
-use crate::sync::ports::source::{Source, SourceError, SourceField, SourcePage};
 use crate::{
-    connectors::{ConnectorContext, http::Auth},
-    crd::BambooHrSource as BambooSpec,
+    connectors::{ConnectorContext, checks::RequestSettings, http::Auth},
+    crd::{BambooHrSource as BambooSpec, SecretKeyRef},
+    sync::{
+        policy::SpecError,
+        ports::source::{Source, SourceError, SourceField, SourcePage},
+    },
 };
 
 /// The dataset read.
@@ -149,6 +152,44 @@ impl BambooHrSource {
             .is_some_and(|n| n.as_str().is_some_and(|s| !s.is_empty()));
         let more = next && total_pages.is_none_or(|total| (page as u64) < total);
         Ok((data, more))
+    }
+}
+
+/// What the operator knows of a `bambooHr` source.
+#[async_trait]
+impl SourceConnector for BambooSpec {
+    fn secret_refs(&self) -> Vec<&SecretKeyRef> {
+        vec![&self.credentials_secret_ref]
+    }
+
+    fn validate(&self) -> Vec<SpecError> {
+        let mut problems = RequestSettings {
+            source: "bambooHr",
+            base_url: self.base_url.as_deref(),
+            allow_insecure_http: self.allow_insecure_http,
+            requests_per_second: self.requests_per_second,
+            timeout_seconds: self.timeout_seconds,
+            max_tries: self.max_tries,
+        }
+        .problems();
+        if self.company_domain.trim().is_empty() {
+            problems.push(SpecError {
+                field: "spec.source.bambooHr.companyDomain".into(),
+                message: "must name the BambooHR subdomain, such as acme for acme.bamboohr.com"
+                    .into(),
+            });
+        }
+        problems
+    }
+
+    async fn build(
+        &self,
+        context: &ConnectorContext,
+        delays: RetryDelays,
+    ) -> Result<Box<dyn Source>, SourceError> {
+        Ok(Box::new(
+            BambooHrSource::from_spec(self, context, delays).await?,
+        ))
     }
 }
 

@@ -10,12 +10,18 @@ use compact_str::CompactString;
 use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::Value;
 
-use super::values::{SINGLE_LINE_FIELDS, email_problem};
-use crate::connectors::ConnectorContext;
-use crate::sync::ports::source::{Source, SourceError, SourceField, SourcePage};
-use crate::sync::{
-    model::{Email, EmailType, Employee, EmploymentStatus, RecordError},
-    policy::{parse_date, quoted},
+use super::{
+    RetryDelays, SourceConnector,
+    values::{SINGLE_LINE_FIELDS, email_problem},
+};
+use crate::{
+    connectors::ConnectorContext,
+    crd::{ConfigMapKeyRef, CsvSource as CsvSpec, SecretKeyRef},
+    sync::{
+        model::{Email, EmailType, Employee, EmploymentStatus, RecordError},
+        policy::{SpecError, parse_date, quoted},
+        ports::source::{Source, SourceError, SourceField, SourcePage},
+    },
 };
 
 /// The columns a CSV file may have, besides `customFields.<path>`.
@@ -62,10 +68,7 @@ impl CsvSource {
     }
 
     /// The source a spec names: its file, or the mounted file of its ConfigMap or Secret key.
-    pub fn from_spec(
-        spec: &crate::crd::CsvSource,
-        context: &ConnectorContext,
-    ) -> Result<Self, SourceError> {
+    pub fn from_spec(spec: &CsvSpec, context: &ConnectorContext) -> Result<Self, SourceError> {
         let path = match (&spec.path, &spec.config_map_ref, &spec.secret_ref) {
             (Some(path), None, None) => context.resolve_path(path),
             (None, Some(config_map), None) => context
@@ -90,6 +93,59 @@ impl CsvSource {
         tokio::fs::read(&self.path).await.map_err(|e| {
             SourceError::Unavailable(format!("cannot read {}: {e}", self.path.display()))
         })
+    }
+}
+
+/// What the operator knows of a `csv` source.
+#[async_trait]
+impl SourceConnector for CsvSpec {
+    fn secret_refs(&self) -> Vec<&SecretKeyRef> {
+        self.secret_ref.iter().collect()
+    }
+
+    fn config_map_refs(&self) -> Vec<&ConfigMapKeyRef> {
+        self.config_map_ref.iter().collect()
+    }
+
+    fn validate(&self) -> Vec<SpecError> {
+        let mut problems = Vec::new();
+        let mut error = |field: &str, message: String| {
+            problems.push(SpecError {
+                field: field.into(),
+                message,
+            });
+        };
+        if self.delimiter.len() != 1 {
+            error(
+                "spec.source.csv.delimiter",
+                format!(
+                    "`{}` is not a single ASCII character; use for example \",\" or \";\"",
+                    self.delimiter
+                ),
+            );
+        }
+        let inputs = [
+            self.path.is_some(),
+            self.config_map_ref.is_some(),
+            self.secret_ref.is_some(),
+        ];
+        if inputs.iter().filter(|set| **set).count() != 1 {
+            error(
+                "spec.source.csv",
+                "set exactly one of path, configMapRef, secretRef".into(),
+            );
+        } else if self.path.as_deref().is_some_and(|p| p.trim().is_empty()) {
+            error("spec.source.csv.path", "must name the CSV file".into());
+        }
+        problems
+    }
+
+    async fn build(
+        &self,
+        context: &ConnectorContext,
+        _delays: RetryDelays,
+    ) -> Result<Box<dyn Source>, SourceError> {
+        Ok(Box::new(CsvSource::from_spec(self, context)?))
     }
 }
 

@@ -10,15 +10,18 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{
-    RetryDelays,
+    RetryDelays, SourceConnector,
     api::{ApiClient, trim_base},
     rows::{self, Columns},
 };
-use crate::sync::ports::source::{Source, SourceError, SourceField, SourcePage};
 use crate::{
-    connectors::{ConnectorContext, http::Auth},
-    crd::HiBobSource as HiBobSpec,
-    sync::model::EmploymentStatus,
+    connectors::{ConnectorContext, checks::RequestSettings, http::Auth},
+    crd::{HiBobSource as HiBobSpec, SecretKeyRef},
+    sync::{
+        model::EmploymentStatus,
+        policy::SpecError,
+        ports::source::{Source, SourceError, SourceField, SourcePage},
+    },
 };
 
 /// HiBob's documented base URL.
@@ -163,6 +166,37 @@ impl HiBobSource {
             .filter_map(|field| field.get("id").and_then(Value::as_str))
             .map(|id| id.trim_start_matches('/').replace('/', "."))
             .collect())
+    }
+}
+
+/// What the operator knows of a `hiBob` source.
+#[async_trait]
+impl SourceConnector for HiBobSpec {
+    fn secret_refs(&self) -> Vec<&SecretKeyRef> {
+        vec![&self.token_secret_ref]
+    }
+
+    fn validate(&self) -> Vec<SpecError> {
+        let problems = RequestSettings {
+            source: "hiBob",
+            base_url: self.base_url.as_deref(),
+            allow_insecure_http: self.allow_insecure_http,
+            requests_per_second: self.requests_per_second,
+            timeout_seconds: self.timeout_seconds,
+            max_tries: self.max_tries,
+        }
+        .problems();
+        problems
+    }
+
+    async fn build(
+        &self,
+        context: &ConnectorContext,
+        delays: RetryDelays,
+    ) -> Result<Box<dyn Source>, SourceError> {
+        Ok(Box::new(
+            HiBobSource::from_spec(self, context, delays).await?,
+        ))
     }
 }
 

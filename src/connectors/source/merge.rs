@@ -9,14 +9,17 @@ use reqwest::Method;
 use serde_json::{Map, Value};
 
 use super::{
-    RetryDelays,
+    RetryDelays, SourceConnector,
     api::{ApiClient, trim_base, url_path},
     rows::{self, Columns},
 };
-use crate::sync::ports::source::{Source, SourceError, SourceField, SourcePage};
 use crate::{
-    connectors::{ConnectorContext, http::Auth},
-    crd::MergeSource as MergeSpec,
+    connectors::{ConnectorContext, checks::RequestSettings, http::Auth},
+    crd::{MergeSource as MergeSpec, SecretKeyRef},
+    sync::{
+        policy::SpecError,
+        ports::source::{Source, SourceError, SourceField, SourcePage},
+    },
 };
 
 /// Merge's documented base URL.
@@ -204,6 +207,37 @@ fn read_page(results: &[Value]) -> SourcePage {
         }
     }
     page
+}
+
+/// What the operator knows of a `merge` source.
+#[async_trait]
+impl SourceConnector for MergeSpec {
+    fn secret_refs(&self) -> Vec<&SecretKeyRef> {
+        vec![&self.api_key_secret_ref, &self.account_token_secret_ref]
+    }
+
+    fn validate(&self) -> Vec<SpecError> {
+        let problems = RequestSettings {
+            source: "merge",
+            base_url: self.base_url.as_deref(),
+            allow_insecure_http: self.allow_insecure_http,
+            requests_per_second: self.requests_per_second,
+            timeout_seconds: self.timeout_seconds,
+            max_tries: self.max_tries,
+        }
+        .problems();
+        problems
+    }
+
+    async fn build(
+        &self,
+        context: &ConnectorContext,
+        delays: RetryDelays,
+    ) -> Result<Box<dyn Source>, SourceError> {
+        Ok(Box::new(
+            MergeSource::from_spec(self, context, delays).await?,
+        ))
+    }
 }
 
 #[async_trait]

@@ -18,10 +18,15 @@ pub mod workday;
 
 use std::time::Duration;
 
+use async_trait::async_trait;
+
 use super::ConnectorContext;
 use crate::{
-    crd::SourceSpec,
-    sync::ports::source::{Source, SourceError},
+    crd::{ConfigMapKeyRef, SecretKeyRef, SourceSpec},
+    sync::{
+        policy::SpecError,
+        ports::source::{Source, SourceError},
+    },
 };
 
 /// What `fields()` answers when the spec's `referenceEmployeeId` names nobody the source has:
@@ -53,6 +58,45 @@ impl Default for RetryDelays {
     }
 }
 
+/// What the operator knows of one kind of source, kept with its connector: the secrets and
+/// ConfigMaps its sync Job mounts, the checks of its settings, and how to build its client.
+/// Each kind's spec implements it in the connector's own file; [`connector`] picks the one a
+/// spec names.
+#[async_trait]
+pub trait SourceConnector: Sync {
+    /// Every secret the source reads: the sync Job mounts exactly these.
+    fn secret_refs(&self) -> Vec<&SecretKeyRef>;
+
+    /// Every ConfigMap the source reads: the sync Job mounts exactly these.
+    fn config_map_refs(&self) -> Vec<&ConfigMapKeyRef> {
+        Vec::new()
+    }
+
+    /// Problems of the settings that the CRD schema cannot see (or that a local manifest
+    /// never met), each naming its field under `spec.source`.
+    fn validate(&self) -> Vec<SpecError>;
+
+    /// Builds the source, reading its credentials.
+    async fn build(
+        &self,
+        context: &ConnectorContext,
+        delays: RetryDelays,
+    ) -> Result<Box<dyn Source>, SourceError>;
+}
+
+/// The connector of the source a spec names: the one place that goes over every kind.
+pub fn connector(spec: &SourceSpec) -> &dyn SourceConnector {
+    match spec {
+        SourceSpec::Csv(spec) => spec,
+        SourceSpec::Merge(spec) => &**spec,
+        SourceSpec::BambooHr(spec) => &**spec,
+        SourceSpec::Personio(spec) => &**spec,
+        SourceSpec::HiBob(spec) => &**spec,
+        SourceSpec::Afas(spec) => &**spec,
+        SourceSpec::Workday(spec) => &**spec,
+    }
+}
+
 /// Builds the source a spec names, reading its credentials.
 pub async fn build(
     spec: &SourceSpec,
@@ -67,25 +111,5 @@ pub async fn build_with(
     context: &ConnectorContext,
     delays: RetryDelays,
 ) -> Result<Box<dyn Source>, SourceError> {
-    Ok(match spec {
-        SourceSpec::Csv(csv) => Box::new(csv::CsvSource::from_spec(csv, context)?),
-        SourceSpec::Merge(spec) => {
-            Box::new(merge::MergeSource::from_spec(spec, context, delays).await?)
-        }
-        SourceSpec::BambooHr(spec) => {
-            Box::new(bamboohr::BambooHrSource::from_spec(spec, context, delays).await?)
-        }
-        SourceSpec::Personio(spec) => {
-            Box::new(personio::PersonioSource::from_spec(spec, context, delays).await?)
-        }
-        SourceSpec::HiBob(spec) => {
-            Box::new(hibob::HiBobSource::from_spec(spec, context, delays).await?)
-        }
-        SourceSpec::Afas(spec) => {
-            Box::new(afas::AfasSource::from_spec(spec, context, delays).await?)
-        }
-        SourceSpec::Workday(spec) => {
-            Box::new(workday::WorkdaySource::from_spec(spec, context, delays).await?)
-        }
-    })
+    connector(spec).build(context, delays).await
 }

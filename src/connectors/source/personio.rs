@@ -11,15 +11,18 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 
 use super::{
-    RetryDelays,
+    RetryDelays, SourceConnector,
     api::{ApiClient, trim_base, url_path},
     rows::{self, Columns},
 };
-use crate::sync::ports::source::{Source, SourceError, SourceField, SourcePage};
 use crate::{
-    connectors::{ConnectorContext, http::Auth},
-    crd::PersonioSource as PersonioSpec,
-    sync::model::EmploymentStatus,
+    connectors::{ConnectorContext, checks::RequestSettings, http::Auth},
+    crd::{PersonioSource as PersonioSpec, SecretKeyRef},
+    sync::{
+        model::EmploymentStatus,
+        policy::SpecError,
+        ports::source::{Source, SourceError, SourceField, SourcePage},
+    },
 };
 
 /// Personio's documented base URL.
@@ -207,6 +210,37 @@ pub fn flatten_record(raw: &Value) -> (Map<String, Value>, Vec<(String, String)>
         record.insert(key, value);
     }
     (record, labels)
+}
+
+/// What the operator knows of a `personio` source.
+#[async_trait]
+impl SourceConnector for PersonioSpec {
+    fn secret_refs(&self) -> Vec<&SecretKeyRef> {
+        vec![&self.client_id_secret_ref, &self.client_secret_secret_ref]
+    }
+
+    fn validate(&self) -> Vec<SpecError> {
+        let problems = RequestSettings {
+            source: "personio",
+            base_url: self.base_url.as_deref(),
+            allow_insecure_http: self.allow_insecure_http,
+            requests_per_second: self.requests_per_second,
+            timeout_seconds: self.timeout_seconds,
+            max_tries: self.max_tries,
+        }
+        .problems();
+        problems
+    }
+
+    async fn build(
+        &self,
+        context: &ConnectorContext,
+        delays: RetryDelays,
+    ) -> Result<Box<dyn Source>, SourceError> {
+        Ok(Box::new(
+            PersonioSource::from_spec(self, context, delays).await?,
+        ))
+    }
 }
 
 #[async_trait]

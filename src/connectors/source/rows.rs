@@ -8,12 +8,12 @@ use jiff::civil::Date;
 use serde_json::{Map, Value};
 
 use super::values::{email_problem, has_line_break};
-use crate::sync::ports::source::{SourceError, SourceField, SourcePage};
 use crate::{
     crd::{FieldMap, SourceStatus},
     sync::{
         model::{CustomFields, Email, EmailType, Employee, EmploymentStatus, RecordError},
         policy::parse_date,
+        ports::source::{SourceError, SourceField, SourcePage},
     },
 };
 

@@ -7,14 +7,17 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::{
-    RetryDelays,
+    RetryDelays, SourceConnector,
     api::{ApiClient, trim_base},
     rows::{self, Columns, RequiredColumns},
 };
-use crate::sync::ports::source::{Source, SourceError, SourceField, SourcePage};
 use crate::{
-    connectors::{ConnectorContext, http::Auth},
-    crd::WorkdaySource as WorkdaySpec,
+    connectors::{ConnectorContext, checks::RequestSettings, http::Auth},
+    crd::{SecretKeyRef, WorkdaySource as WorkdaySpec},
+    sync::{
+        policy::SpecError,
+        ports::source::{Source, SourceError, SourceField, SourcePage},
+    },
 };
 
 /// Reads employees from a Workday report.
@@ -135,6 +138,37 @@ impl WorkdaySource {
                         .into(),
                 )
             })
+    }
+}
+
+/// What the operator knows of a `workday` source.
+#[async_trait]
+impl SourceConnector for WorkdaySpec {
+    fn secret_refs(&self) -> Vec<&SecretKeyRef> {
+        vec![&self.password_secret_ref]
+    }
+
+    fn validate(&self) -> Vec<SpecError> {
+        let problems = RequestSettings {
+            source: "workday",
+            base_url: self.base_url.as_deref(),
+            allow_insecure_http: self.allow_insecure_http,
+            requests_per_second: self.requests_per_second,
+            timeout_seconds: self.timeout_seconds,
+            max_tries: self.max_tries,
+        }
+        .problems();
+        problems
+    }
+
+    async fn build(
+        &self,
+        context: &ConnectorContext,
+        delays: RetryDelays,
+    ) -> Result<Box<dyn Source>, SourceError> {
+        Ok(Box::new(
+            WorkdaySource::from_spec(self, context, delays).await?,
+        ))
     }
 }
 

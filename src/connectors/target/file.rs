@@ -16,12 +16,18 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tokio::sync::Mutex;
 
-use crate::sync::ports::target::{
-    OpResult, Target, TargetCapabilities, TargetError, TargetErrorKind, TargetOp,
-};
-use crate::sync::{
-    field::eq_ignore_case,
-    model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},
+use super::TargetConnector;
+use crate::{
+    connectors::ConnectorContext,
+    crd::{FileTarget as FileSpec, SecretKeyRef},
+    sync::{
+        field::eq_ignore_case,
+        model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},
+        policy::SpecError,
+        ports::target::{
+            OpResult, Target, TargetCapabilities, TargetError, TargetErrorKind, TargetOp,
+        },
+    },
 };
 
 /// The file's content.
@@ -142,6 +148,22 @@ pub fn store(path: &Path, directory: &Directory) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&temporary);
     }
     result
+}
+
+/// What the operator knows of a `file` target: a path, no secret.
+#[async_trait]
+impl TargetConnector for FileSpec {
+    fn secret_refs(&self) -> Vec<&SecretKeyRef> {
+        Vec::new()
+    }
+
+    fn validate(&self) -> Vec<SpecError> {
+        Vec::new()
+    }
+
+    async fn build(&self, context: &ConnectorContext) -> Result<Box<dyn Target>, TargetError> {
+        Ok(Box::new(FileTarget::new(context.resolve_path(&self.path))))
+    }
 }
 
 #[async_trait]

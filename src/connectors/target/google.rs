@@ -36,19 +36,24 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::{
+    TargetConnector,
     graph::generate_password,
     scim::{get_path, set_path},
-};
-use crate::sync::ports::target::{
-    OpResult, Target, TargetCapabilities, TargetError, TargetErrorKind, TargetOp,
 };
 use crate::{
     connectors::{
         ConnectorContext,
+        checks::check_url,
         http::{self, Auth, HttpClient, HttpError, RetryPolicy, TokenSource, retry_after},
     },
-    crd::GoogleWorkspaceTarget as GoogleSpec,
-    sync::model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},
+    crd::{GoogleWorkspaceTarget as GoogleSpec, SecretKeyRef},
+    sync::{
+        model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},
+        policy::SpecError,
+        ports::target::{
+            OpResult, Target, TargetCapabilities, TargetError, TargetErrorKind, TargetOp,
+        },
+    },
 };
 
 /// The OAuth scope the target needs.
@@ -676,6 +681,54 @@ impl GoogleTarget {
                 Ok(None)
             }
         }
+    }
+}
+
+/// What the operator knows of a `googleWorkspace` target.
+#[async_trait]
+impl TargetConnector for GoogleSpec {
+    fn secret_refs(&self) -> Vec<&SecretKeyRef> {
+        vec![&self.service_account_key_secret_ref]
+    }
+
+    fn validate(&self) -> Vec<SpecError> {
+        let mut problems = Vec::new();
+        let mut error = |name: &str, message: String| {
+            problems.push(SpecError {
+                field: format!("spec.target.googleWorkspace.{name}"),
+                message,
+            });
+        };
+        for (name, url) in [
+            ("apiUrl", Some(&self.api_url)),
+            ("tokenUrl", self.token_url.as_ref()),
+        ] {
+            if let Some(url) = url
+                && let Err(message) = check_url(url, self.allow_insecure_http)
+            {
+                error(name, message);
+            }
+        }
+        if !self.admin_email.contains('@') {
+            error(
+                "adminEmail",
+                "must be the email address of a Workspace administrator".into(),
+            );
+        }
+        if !self.org_unit_path.starts_with('/') {
+            error(
+                "orgUnitPath",
+                format!("`{}` must start with / (the root is /)", self.org_unit_path),
+            );
+        }
+        if self.requests_per_second.is_nan() || self.requests_per_second <= 0.0 {
+            error("requestsPerSecond", "must be more than 0".into());
+        }
+        problems
+    }
+
+    async fn build(&self, context: &ConnectorContext) -> Result<Box<dyn Target>, TargetError> {
+        Ok(Box::new(GoogleTarget::from_spec(self, context).await?))
     }
 }
 

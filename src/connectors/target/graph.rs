@@ -34,17 +34,24 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
 
-use super::scim::{get_path, set_path};
-use crate::sync::ports::target::{
-    OpResult, Target, TargetCapabilities, TargetError, TargetErrorKind, TargetOp,
+use super::{
+    TargetConnector,
+    scim::{get_path, set_path},
 };
 use crate::{
     connectors::{
         ConnectorContext,
+        checks::check_url,
         http::{Auth, HttpClient, HttpError, RateLimiter, RetryPolicy, parse_retry_after},
     },
-    crd::{MicrosoftGraphTarget as GraphSpec, UpnTemplate},
-    sync::model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},
+    crd::{MicrosoftGraphTarget as GraphSpec, SecretKeyRef, UpnTemplate},
+    sync::{
+        model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},
+        policy::SpecError,
+        ports::target::{
+            OpResult, Target, TargetCapabilities, TargetError, TargetErrorKind, TargetOp,
+        },
+    },
 };
 
 /// Graph properties holding a date-time that the HR side gives as a calendar date.
@@ -507,6 +514,61 @@ struct ItemAnswer {
     status: u16,
     retry_after: Option<Duration>,
     body: Value,
+}
+
+/// What the operator knows of a `microsoftGraph` target.
+#[async_trait]
+impl TargetConnector for GraphSpec {
+    fn secret_refs(&self) -> Vec<&SecretKeyRef> {
+        vec![&self.client_secret_secret_ref]
+    }
+
+    fn validate(&self) -> Vec<SpecError> {
+        let mut problems = Vec::new();
+        let mut error = |name: &str, message: String| {
+            problems.push(SpecError {
+                field: format!("spec.target.microsoftGraph.{name}"),
+                message,
+            });
+        };
+        for (name, url) in [
+            ("authorityUrl", &self.authority_url),
+            ("graphUrl", &self.graph_url),
+        ] {
+            if let Err(message) = check_url(url, self.allow_insecure_http) {
+                error(name, message);
+            }
+        }
+        if let Err(message) = UpnTemplate::parse(&self.user_principal_name_template) {
+            error("userPrincipalNameTemplate", message);
+        }
+        if !(1..=20).contains(&self.batch_size) {
+            error(
+                "batchSize",
+                format!(
+                    "{} is not between 1 and 20, the most requests a Graph $batch takes",
+                    self.batch_size
+                ),
+            );
+        }
+        if !(1..=15).contains(&self.external_id_extension_attribute) {
+            error(
+                "externalIdExtensionAttribute",
+                format!(
+                    "{} is not between 1 and 15 (extensionAttribute1 to extensionAttribute15)",
+                    self.external_id_extension_attribute
+                ),
+            );
+        }
+        if self.writes_per_second.is_nan() || self.writes_per_second <= 0.0 {
+            error("writesPerSecond", "must be more than 0".into());
+        }
+        problems
+    }
+
+    async fn build(&self, context: &ConnectorContext) -> Result<Box<dyn Target>, TargetError> {
+        Ok(Box::new(GraphTarget::from_spec(self, context).await?))
+    }
 }
 
 #[async_trait]

@@ -6,13 +6,18 @@ pub mod google;
 pub mod graph;
 pub mod scim;
 
+use async_trait::async_trait;
+
 use super::{
     ConnectorContext,
     http::{HttpError, HttpErrorKind},
 };
 use crate::{
-    crd::TargetSpec,
-    sync::ports::target::{Target, TargetError, TargetErrorKind},
+    crd::{SecretKeyRef, TargetSpec},
+    sync::{
+        policy::SpecError,
+        ports::target::{Target, TargetError, TargetErrorKind},
+    },
 };
 
 /// A request that failed for how the server answered rather than for what it said: a
@@ -32,19 +37,36 @@ pub(crate) fn unusable_answer(error: &HttpError) -> Option<TargetError> {
     })
 }
 
+/// What the operator knows of one kind of target, kept with its connector: the secrets its
+/// sync Job mounts, the checks of its settings, and how to build its client. Each kind's spec
+/// implements it in the connector's own file; [`connector`] picks the one a spec names.
+#[async_trait]
+pub trait TargetConnector: Sync {
+    /// Every secret the target reads: the sync Job mounts exactly these.
+    fn secret_refs(&self) -> Vec<&SecretKeyRef>;
+
+    /// Problems of the settings that the CRD schema cannot see (or that a local manifest
+    /// never met), each naming its field under `spec.target`.
+    fn validate(&self) -> Vec<SpecError>;
+
+    /// Builds the target, reading its credentials.
+    async fn build(&self, context: &ConnectorContext) -> Result<Box<dyn Target>, TargetError>;
+}
+
+/// The connector of the target a spec names: the one place that goes over every kind.
+pub fn connector(spec: &TargetSpec) -> &dyn TargetConnector {
+    match spec {
+        TargetSpec::Scim(spec) => &**spec,
+        TargetSpec::File(spec) => spec,
+        TargetSpec::MicrosoftGraph(spec) => &**spec,
+        TargetSpec::GoogleWorkspace(spec) => &**spec,
+    }
+}
+
 /// Builds the target a spec names, reading its credentials.
 pub async fn build(
     spec: &TargetSpec,
     context: &ConnectorContext,
 ) -> Result<Box<dyn Target>, TargetError> {
-    Ok(match spec {
-        TargetSpec::Scim(scim) => Box::new(scim::ScimTarget::from_spec(scim, context).await?),
-        TargetSpec::File(file) => Box::new(file::FileTarget::new(context.resolve_path(&file.path))),
-        TargetSpec::MicrosoftGraph(graph) => {
-            Box::new(graph::GraphTarget::from_spec(graph, context).await?)
-        }
-        TargetSpec::GoogleWorkspace(google) => {
-            Box::new(google::GoogleTarget::from_spec(google, context).await?)
-        }
-    })
+    connector(spec).build(context).await
 }

@@ -20,16 +20,21 @@ use reqwest::Method;
 use serde_json::{Map, Value, json};
 use tokio::sync::OnceCell;
 
-use crate::sync::ports::target::{
-    OpResult, Target, TargetCapabilities, TargetError, TargetErrorKind, TargetOp,
-};
+use super::TargetConnector;
 use crate::{
     connectors::{
         ConnectorContext,
+        checks::check_url,
         http::{Auth, HttpClient, HttpError, HttpErrorKind, HttpResponse, RetryPolicy, shown_url},
     },
-    crd::{ScimQuirks, ScimTarget as ScimSpec},
-    sync::model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},
+    crd::{ScimQuirks, ScimTarget as ScimSpec, SecretKeyRef},
+    sync::{
+        model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},
+        policy::SpecError,
+        ports::target::{
+            OpResult, Target, TargetCapabilities, TargetError, TargetErrorKind, TargetOp,
+        },
+    },
 };
 
 /// The core User schema.
@@ -715,6 +720,42 @@ impl ScimTarget {
                 "method": "DELETE", "bulkId": bulk_id, "path": format!("/Users/{id}"),
             }),
         }
+    }
+}
+
+/// What the operator knows of a `scim` target.
+#[async_trait]
+impl TargetConnector for ScimSpec {
+    fn secret_refs(&self) -> Vec<&SecretKeyRef> {
+        let mut refs = Vec::new();
+        refs.extend(self.credentials_secret_ref.as_ref());
+        refs.extend(self.basic.as_ref().map(|b| &b.password_secret_ref));
+        refs.extend(self.oauth2.as_ref().map(|o| &o.client_secret_secret_ref));
+        refs
+    }
+
+    fn validate(&self) -> Vec<SpecError> {
+        let mut problems = Vec::new();
+        let insecure = self.allow_insecure_http;
+        if let Err(message) = check_url(&self.base_url, insecure) {
+            problems.push(SpecError {
+                field: "spec.target.scim.baseUrl".into(),
+                message,
+            });
+        }
+        if let Some(oauth) = &self.oauth2
+            && let Err(message) = check_url(&oauth.token_url, insecure)
+        {
+            problems.push(SpecError {
+                field: "spec.target.scim.oauth2.tokenUrl".into(),
+                message,
+            });
+        }
+        problems
+    }
+
+    async fn build(&self, context: &ConnectorContext) -> Result<Box<dyn Target>, TargetError> {
+        Ok(Box::new(ScimTarget::from_spec(self, context).await?))
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! Each guard counts its changes against a base and trips past `maxPercent` of it or past
 //! `maxCount`. The changes of every tripped guard are withheld together; everything else still
-//! goes. Pure: the planner calls [`check`] on the finished plan.
+//! goes. Pure: the planner calls [`withhold`] on the finished plan, which applies an approval and
+//! the empty-source rule and asks [`check`] for the guards' verdict.
 
 use std::sync::Arc;
 
@@ -13,7 +14,8 @@ use serde_json::Value;
 use super::{
     email::same_email,
     model::{Attr, DirectoryUser, EmailType, Employee},
-    plan::{Change, ChangeKind},
+    plan::{Change, ChangeKind, PlanInput, SafeguardTrip},
+    policy::SyncPolicy,
 };
 
 /// The limits of one safeguard. A guard with neither set never trips.
@@ -216,6 +218,78 @@ pub fn check(
         })
         .collect();
     Verdict { trips, withhold }
+}
+
+/// Splits a sorted plan into the changes that go and the ones the safeguards hold back.
+///
+/// An approval names one plan: a different plan is not applied at all, not even the changes no
+/// guard would hold (they were never approved). An approved plan passes every guard but one:
+/// a source that returned nobody never removes anyone.
+pub(crate) fn withhold(
+    mut changes: Vec<Change>,
+    hash: &str,
+    census: Census,
+    input: &PlanInput<'_>,
+    policy: &SyncPolicy,
+) -> (Vec<Change>, Vec<Change>, Option<SafeguardTrip>) {
+    let mut trip = SafeguardTrip {
+        empty_source: false,
+        outdated_approval: None,
+        guards: Vec::new(),
+        withheld: 0,
+        managed_users: census.managed,
+        limit: String::new(),
+    };
+    if let Some(approved) = input.approved_hash
+        && approved != hash
+        && !changes.is_empty()
+    {
+        trip.outdated_approval = Some(approved.to_owned());
+        trip.withheld = changes.len();
+        trip.limit = format!(
+            "the plan changed since {approved} was approved (it is now {hash}); nothing is \
+             applied until the new plan is approved"
+        );
+        return (Vec::new(), changes, Some(trip));
+    }
+    let empty_source = input.employees.is_empty()
+        && input.record_errors.is_empty()
+        && changes.iter().any(|c| c.kind.is_removal());
+    let mut hold = if input.approved_hash == Some(hash) {
+        vec![false; changes.len()]
+    } else {
+        let verdict = check(
+            &changes,
+            input.users,
+            input.employees,
+            census,
+            &policy.safeguards,
+        );
+        trip.guards = verdict.trips;
+        verdict.withhold
+    };
+    if empty_source {
+        for (held, change) in hold.iter_mut().zip(&changes) {
+            *held |= change.kind.is_removal();
+        }
+    }
+    if !hold.contains(&true) {
+        return (changes, Vec::new(), None);
+    }
+    let mut clauses: Vec<String> = Vec::new();
+    if empty_source {
+        trip.empty_source = true;
+        clauses
+            .push("the source returned no employees; nobody is removed on an empty source".into());
+    }
+    clauses.extend(trip.guards.iter().map(|g| g.limit.clone()));
+    trip.limit = clauses.join("; ");
+    let mut flags = hold.into_iter();
+    let (withheld, kept): (Vec<Change>, Vec<Change>) = std::mem::take(&mut changes)
+        .into_iter()
+        .partition(|_| flags.next().unwrap_or(false));
+    trip.withheld = withheld.len();
+    (kept, withheld, Some(trip))
 }
 
 /// The attribute-clears guard, per attribute.

@@ -20,7 +20,10 @@ use super::{
     model::EmailType,
     safeguard::{Guard, Guards},
 };
-use crate::crd::{self, FilterOperator, HrisConnectionSpec, RemovalPolicy, Safeguards};
+use crate::crd::{
+    self, AttributeMapping, EmailPolicy, Filter, FilterOperator, HrisConnectionSpec, RemovalPolicy,
+    Safeguards,
+};
 
 /// One problem in a spec, with the path of the field it concerns.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -145,215 +148,14 @@ impl SyncPolicy {
     pub fn compile(spec: &HrisConnectionSpec) -> Result<SyncPolicy, SpecErrors> {
         let mut errors = Vec::new();
         let mut error = |field: String, message: String| errors.push(SpecError { field, message });
-
-        if let Err(message) = check_prefix(&spec.external_id_prefix) {
-            error("spec.externalIdPrefix".into(), message);
-        }
-        if spec.matching.is_empty() {
-            error(
-                "spec.matching".into(),
-                "must list at least one of externalId, email".into(),
-            );
-        }
-        for (index, key) in spec.matching.iter().enumerate() {
-            if spec.matching[..index].contains(key) {
-                error(
-                    format!("spec.matching[{index}]"),
-                    format!("{key:?} is listed twice"),
-                );
-            }
-        }
-        if spec.emails.priority.is_empty() {
-            error(
-                "spec.emails.priority".into(),
-                "must list at least one of Primary, Work, Secondary, Personal, Other".into(),
-            );
-        }
-        let email_priority: Vec<EmailType> = spec
-            .emails
-            .priority
-            .iter()
-            .map(|&kind| email_type(kind))
-            .filter(|kind| spec.emails.include_personal || *kind != EmailType::Personal)
-            .collect();
-
-        let mut mappings = Vec::with_capacity(spec.attribute_mapping.len());
-        for (index, mapping) in spec.attribute_mapping.iter().enumerate() {
-            let path = format!("spec.attributeMapping[{index}]");
-            let from = match Field::parse(&mapping.from) {
-                Ok(field) => Some(field),
-                Err(message) => {
-                    error(format!("{path}.from"), message);
-                    None
-                }
-            };
-            if mapping.to.trim().is_empty() {
-                error(
-                    format!("{path}.to"),
-                    "must name the target attribute".into(),
-                );
-            } else if spec.attribute_mapping[..index]
-                .iter()
-                .any(|other| other.to == mapping.to)
-            {
-                error(
-                    format!("{path}.to"),
-                    format!(
-                        "`{}` is already written by an earlier mapping; map each target attribute once",
-                        mapping.to
-                    ),
-                );
-            }
-            if let Some(from) = from {
-                mappings.push(Mapping {
-                    from,
-                    to: Arc::from(mapping.to.as_str()),
-                    aliases: mapping
-                        .aliases
-                        .iter()
-                        .map(|(hr, written)| (fold_case(hr).into_owned(), written.clone()))
-                        .collect(),
-                    optional: mapping.optional,
-                });
-            }
-        }
-
-        let mut filters = Vec::with_capacity(spec.filters.len());
-        for (index, filter) in spec.filters.iter().enumerate() {
-            let path = format!("spec.filters[{index}]");
-            let field = match Field::parse(&filter.field) {
-                Ok(field) => field,
-                Err(message) => {
-                    error(format!("{path}.field"), message);
-                    continue;
-                }
-            };
-            if filter.operator.is_date() {
-                if filter.values.is_some() {
-                    error(
-                        format!("{path}.values"),
-                        format!(
-                            "a {:?} filter compares one date: remove values and set date",
-                            filter.operator
-                        ),
-                    );
-                }
-                if !field.may_hold_date() {
-                    error(
-                        format!("{path}.field"),
-                        format!(
-                            "`{}` holds no date; date operators apply to startDate, endDate or a custom field",
-                            filter.field
-                        ),
-                    );
-                }
-                match filter.date.as_deref().map(parse_date) {
-                    None => error(
-                        format!("{path}.date"),
-                        format!("a {:?} filter needs a date (YYYY-MM-DD)", filter.operator),
-                    ),
-                    Some(Err(message)) => error(format!("{path}.date"), message),
-                    Some(Ok(date)) => {
-                        filters.extend(date_comparison(filter.operator).map(|operator| {
-                            CompiledFilter::Date {
-                                field,
-                                operator,
-                                date,
-                            }
-                        }))
-                    }
-                }
-            } else {
-                if filter.date.is_some() {
-                    error(
-                        format!("{path}.date"),
-                        format!(
-                            "an {:?} filter compares values: remove date and set values",
-                            filter.operator
-                        ),
-                    );
-                }
-                match &filter.values {
-                    Some(values) if !values.is_empty() => filters.push(CompiledFilter::Values {
-                        field,
-                        include: filter.operator == FilterOperator::Include,
-                        values: values.iter().map(|v| fold_case(v).into_owned()).collect(),
-                    }),
-                    _ => error(
-                        format!("{path}.values"),
-                        format!("an {:?} filter needs at least one value", filter.operator),
-                    ),
-                }
-            }
-        }
-
-        let removal = &spec.lifecycle.removal;
-        let removal = match (removal.policy, removal.months) {
-            (RemovalPolicy::AfterMonths, None) => {
-                error(
-                    "spec.lifecycle.removal.months".into(),
-                    "policy AfterMonths needs months (0 or more)".into(),
-                );
-                Removal::Never
-            }
-            (RemovalPolicy::Immediately | RemovalPolicy::Never, Some(_)) => {
-                error(
-                    "spec.lifecycle.removal.months".into(),
-                    format!(
-                        "months applies only to policy AfterMonths, not {:?}; remove it",
-                        removal.policy
-                    ),
-                );
-                Removal::Never
-            }
-            (RemovalPolicy::AfterMonths, Some(months)) => Removal::AfterMonths(months),
-            (RemovalPolicy::Immediately, None) => Removal::Immediately,
-            (RemovalPolicy::Never, None) => Removal::Never,
-        };
+        check_keys(spec, &mut error);
+        let email_priority = compile_emails(&spec.emails, &mut error);
+        let mappings = compile_mappings(&spec.attribute_mapping, &mut error);
+        let filters = compile_filters(&spec.filters, &mut error);
+        let removal = compile_removal(&spec.lifecycle.removal, &mut error);
         let safeguards = compile_safeguards(&spec.safeguards, &mut error);
-
-        let schedule = &spec.schedule;
-        let cadence = match Cadence::compile(&ScheduleText {
-            cron: schedule.cron.as_deref(),
-            interval: schedule.interval.as_deref(),
-            start_at: schedule.start_at.as_deref(),
-            time_zone: &schedule.time_zone,
-        }) {
-            Ok(cadence) => Some(cadence),
-            // Reported once, just below, as the zone of the lifecycle dates too.
-            Err(CadenceError::TimeZone(_)) => None,
-            Err(problem) => {
-                error(problem.field().into(), problem.message().into());
-                None
-            }
-        };
-        let time_zone = match cadence::time_zone(&schedule.time_zone) {
-            Ok(zone) => zone,
-            Err(problem) => {
-                error(problem.field().into(), problem.message().into());
-                TimeZone::UTC
-            }
-        };
-        for (field, kept) in [
-            ("successful", spec.history_limits.successful),
-            ("failed", spec.history_limits.failed),
-        ] {
-            if kept > 10 {
-                error(
-                    format!("spec.historyLimits.{field}"),
-                    format!("{kept} is more than 10, the runs status remembers; use 0 to 10"),
-                );
-            }
-        }
-        if spec.job.active_deadline_seconds < 1 {
-            error(
-                "spec.job.activeDeadlineSeconds".into(),
-                "must be at least 1".into(),
-            );
-        }
-        if spec.job.backoff_limit < 0 {
-            error("spec.job.backoffLimit".into(), "must be 0 or more".into());
-        }
+        let (cadence, time_zone) = compile_schedule(&spec.schedule, &mut error);
+        check_limits(spec, &mut error);
 
         let (true, Some(cadence)) = (errors.is_empty(), cadence) else {
             return Err(SpecErrors(errors));
@@ -405,6 +207,241 @@ impl SyncPolicy {
     /// that starts at `instant` (the caller reads the clock; the core never does).
     pub fn date_at(&self, instant: jiff::Timestamp) -> Date {
         instant.to_zoned(self.time_zone.clone()).date()
+    }
+}
+
+/// The externalId prefix and the matching keys.
+fn check_keys(spec: &HrisConnectionSpec, error: &mut impl FnMut(String, String)) {
+    if let Err(message) = check_prefix(&spec.external_id_prefix) {
+        error("spec.externalIdPrefix".into(), message);
+    }
+    if spec.matching.is_empty() {
+        error(
+            "spec.matching".into(),
+            "must list at least one of externalId, email".into(),
+        );
+    }
+    for (index, key) in spec.matching.iter().enumerate() {
+        if spec.matching[..index].contains(key) {
+            error(
+                format!("spec.matching[{index}]"),
+                format!("{key:?} is listed twice"),
+            );
+        }
+    }
+}
+
+/// The email types in order of preference, with Personal dropped when not allowed.
+fn compile_emails(emails: &EmailPolicy, error: &mut impl FnMut(String, String)) -> Vec<EmailType> {
+    if emails.priority.is_empty() {
+        error(
+            "spec.emails.priority".into(),
+            "must list at least one of Primary, Work, Secondary, Personal, Other".into(),
+        );
+    }
+    emails
+        .priority
+        .iter()
+        .map(|&kind| email_type(kind))
+        .filter(|kind| emails.include_personal || *kind != EmailType::Personal)
+        .collect()
+}
+
+fn compile_mappings(
+    mappings: &[AttributeMapping],
+    error: &mut impl FnMut(String, String),
+) -> Vec<Mapping> {
+    let mut compiled = Vec::with_capacity(mappings.len());
+    for (index, mapping) in mappings.iter().enumerate() {
+        let path = format!("spec.attributeMapping[{index}]");
+        let from = match Field::parse(&mapping.from) {
+            Ok(field) => Some(field),
+            Err(message) => {
+                error(format!("{path}.from"), message);
+                None
+            }
+        };
+        if mapping.to.trim().is_empty() {
+            error(
+                format!("{path}.to"),
+                "must name the target attribute".into(),
+            );
+        } else if mappings[..index].iter().any(|other| other.to == mapping.to) {
+            error(
+                format!("{path}.to"),
+                format!(
+                    "`{}` is already written by an earlier mapping; map each target attribute once",
+                    mapping.to
+                ),
+            );
+        }
+        if let Some(from) = from {
+            compiled.push(Mapping {
+                from,
+                to: Arc::from(mapping.to.as_str()),
+                aliases: mapping
+                    .aliases
+                    .iter()
+                    .map(|(hr, written)| (fold_case(hr).into_owned(), written.clone()))
+                    .collect(),
+                optional: mapping.optional,
+            });
+        }
+    }
+    compiled
+}
+
+fn compile_filters(
+    filters: &[Filter],
+    error: &mut impl FnMut(String, String),
+) -> Vec<CompiledFilter> {
+    let mut compiled = Vec::with_capacity(filters.len());
+    for (index, filter) in filters.iter().enumerate() {
+        let path = format!("spec.filters[{index}]");
+        let field = match Field::parse(&filter.field) {
+            Ok(field) => field,
+            Err(message) => {
+                error(format!("{path}.field"), message);
+                continue;
+            }
+        };
+        if filter.operator.is_date() {
+            if filter.values.is_some() {
+                error(
+                    format!("{path}.values"),
+                    format!(
+                        "a {:?} filter compares one date: remove values and set date",
+                        filter.operator
+                    ),
+                );
+            }
+            if !field.may_hold_date() {
+                error(
+                    format!("{path}.field"),
+                    format!(
+                        "`{}` holds no date; date operators apply to startDate, endDate or a custom field",
+                        filter.field
+                    ),
+                );
+            }
+            match filter.date.as_deref().map(parse_date) {
+                None => error(
+                    format!("{path}.date"),
+                    format!("a {:?} filter needs a date (YYYY-MM-DD)", filter.operator),
+                ),
+                Some(Err(message)) => error(format!("{path}.date"), message),
+                Some(Ok(date)) => {
+                    compiled.extend(date_comparison(filter.operator).map(|operator| {
+                        CompiledFilter::Date {
+                            field,
+                            operator,
+                            date,
+                        }
+                    }))
+                }
+            }
+        } else {
+            if filter.date.is_some() {
+                error(
+                    format!("{path}.date"),
+                    format!(
+                        "an {:?} filter compares values: remove date and set values",
+                        filter.operator
+                    ),
+                );
+            }
+            match &filter.values {
+                Some(values) if !values.is_empty() => compiled.push(CompiledFilter::Values {
+                    field,
+                    include: filter.operator == FilterOperator::Include,
+                    values: values.iter().map(|v| fold_case(v).into_owned()).collect(),
+                }),
+                _ => error(
+                    format!("{path}.values"),
+                    format!("an {:?} filter needs at least one value", filter.operator),
+                ),
+            }
+        }
+    }
+    compiled
+}
+
+/// When a leaver's user is deleted.
+fn compile_removal(removal: &crd::Removal, error: &mut impl FnMut(String, String)) -> Removal {
+    match (removal.policy, removal.months) {
+        (RemovalPolicy::AfterMonths, None) => {
+            error(
+                "spec.lifecycle.removal.months".into(),
+                "policy AfterMonths needs months (0 or more)".into(),
+            );
+            Removal::Never
+        }
+        (RemovalPolicy::Immediately | RemovalPolicy::Never, Some(_)) => {
+            error(
+                "spec.lifecycle.removal.months".into(),
+                format!(
+                    "months applies only to policy AfterMonths, not {:?}; remove it",
+                    removal.policy
+                ),
+            );
+            Removal::Never
+        }
+        (RemovalPolicy::AfterMonths, Some(months)) => Removal::AfterMonths(months),
+        (RemovalPolicy::Immediately, None) => Removal::Immediately,
+        (RemovalPolicy::Never, None) => Removal::Never,
+    }
+}
+
+/// The cadence (none when it does not compile) and the time zone of the schedule.
+fn compile_schedule(
+    schedule: &crd::Schedule,
+    error: &mut impl FnMut(String, String),
+) -> (Option<Cadence>, TimeZone) {
+    let cadence = match Cadence::compile(&ScheduleText {
+        cron: schedule.cron.as_deref(),
+        interval: schedule.interval.as_deref(),
+        start_at: schedule.start_at.as_deref(),
+        time_zone: &schedule.time_zone,
+    }) {
+        Ok(cadence) => Some(cadence),
+        // Reported once, just below, as the zone of the lifecycle dates too.
+        Err(CadenceError::TimeZone(_)) => None,
+        Err(problem) => {
+            error(problem.field().into(), problem.message().into());
+            None
+        }
+    };
+    let time_zone = match cadence::time_zone(&schedule.time_zone) {
+        Ok(zone) => zone,
+        Err(problem) => {
+            error(problem.field().into(), problem.message().into());
+            TimeZone::UTC
+        }
+    };
+    (cadence, time_zone)
+}
+
+/// The history kept and the Job's limits.
+fn check_limits(spec: &HrisConnectionSpec, error: &mut impl FnMut(String, String)) {
+    for (field, kept) in [
+        ("successful", spec.history_limits.successful),
+        ("failed", spec.history_limits.failed),
+    ] {
+        if kept > 10 {
+            error(
+                format!("spec.historyLimits.{field}"),
+                format!("{kept} is more than 10, the runs status remembers; use 0 to 10"),
+            );
+        }
+    }
+    if spec.job.active_deadline_seconds < 1 {
+        error(
+            "spec.job.activeDeadlineSeconds".into(),
+            "must be at least 1".into(),
+        );
+    }
+    if spec.job.backoff_limit < 0 {
+        error("spec.job.backoffLimit".into(), "must be 0 or more".into());
     }
 }
 

@@ -334,10 +334,33 @@ pub fn write_reports(
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let writer = |name: &str| csv::Writer::from_path(dir.join(name)).map(SafeWriter);
-    let rows = || rows(plan, applied);
-    let id = |value: &Option<compact_str::CompactString>| value.as_deref().unwrap_or("").to_owned();
+    write_created(writer("created.csv")?, plan, applied, mapped)?;
+    write_updated(writer("updated.csv")?, plan, applied)?;
+    for (kind, name) in [
+        (ChangeKind::Deactivate, "deactivated.csv"),
+        (ChangeKind::Delete, "deleted.csv"),
+    ] {
+        write_removals(writer(name)?, kind, plan, applied)?;
+    }
+    write_conflicts(writer("conflicts.csv")?, plan, summary.mode)?;
+    write_skipped(writer("skipped.csv")?, plan, summary.mode)?;
+    write_errors(writer("errors.csv")?, plan, applied, record_errors)?;
+    let json = serde_json::to_vec_pretty(summary).map_err(std::io::Error::other)?;
+    std::fs::write(dir.join("summary.json"), json)
+}
 
-    let mut created = writer("created.csv")?;
+/// An optional id as a report cell.
+fn id(value: &Option<compact_str::CompactString>) -> String {
+    value.as_deref().unwrap_or("").to_owned()
+}
+
+/// `created.csv`: one row per created user, with its mapped attributes.
+fn write_created(
+    mut created: SafeWriter,
+    plan: &Plan,
+    applied: &Applied,
+    mapped: &[std::sync::Arc<str>],
+) -> std::io::Result<()> {
     let mut header = vec![
         "outcome",
         "externalId",
@@ -352,7 +375,7 @@ pub fn write_reports(
     ];
     header.extend(mapped.iter().map(|m| m.as_ref()));
     created.write_record(&header)?;
-    for (change, outcome) in rows().filter(|(c, _)| c.kind == ChangeKind::Create) {
+    for (change, outcome) in rows(plan, applied).filter(|(c, _)| c.kind == ChangeKind::Create) {
         let user = change.create.as_ref().expect("a Create carries its user");
         let mut record = vec![
             outcome.as_str().to_owned(),
@@ -369,9 +392,11 @@ pub fn write_reports(
         record.extend(mapped.iter().map(|m| display(user.attributes.get(m))));
         created.write_record(&record)?;
     }
-    created.flush()?;
+    created.flush()
+}
 
-    let mut updated = writer("updated.csv")?;
+/// `updated.csv`: one row per changed attribute.
+fn write_updated(mut updated: SafeWriter, plan: &Plan, applied: &Applied) -> std::io::Result<()> {
     updated.write_record([
         "outcome",
         "externalId",
@@ -384,7 +409,7 @@ pub fn write_reports(
         "after",
         "error",
     ])?;
-    for (change, outcome) in rows().filter(|(c, _)| c.kind == ChangeKind::Update) {
+    for (change, outcome) in rows(plan, applied).filter(|(c, _)| c.kind == ChangeKind::Update) {
         for attr in &change.changes {
             updated.write_record([
                 outcome.as_str(),
@@ -400,39 +425,43 @@ pub fn write_reports(
             ])?;
         }
     }
-    updated.flush()?;
+    updated.flush()
+}
 
-    for (kind, name) in [
-        (ChangeKind::Deactivate, "deactivated.csv"),
-        (ChangeKind::Delete, "deleted.csv"),
-    ] {
-        let mut file = writer(name)?;
+/// `deactivated.csv` or `deleted.csv`: one row per removal of `kind`.
+fn write_removals(
+    mut file: SafeWriter,
+    kind: ChangeKind,
+    plan: &Plan,
+    applied: &Applied,
+) -> std::io::Result<()> {
+    file.write_record([
+        "outcome",
+        "externalId",
+        "employeeId",
+        "targetId",
+        "email",
+        "reason",
+        "changes",
+        "error",
+    ])?;
+    for (change, outcome) in rows(plan, applied).filter(|(c, _)| c.kind == kind) {
         file.write_record([
-            "outcome",
-            "externalId",
-            "employeeId",
-            "targetId",
-            "email",
-            "reason",
-            "changes",
-            "error",
+            outcome.as_str(),
+            &change.external_id,
+            &id(&change.employee_id),
+            &id(&change.target_id),
+            &id(&change.email),
+            &format!("{:?}", change.reason),
+            &describe_changes(&change.changes),
+            &error_text(&outcome),
         ])?;
-        for (change, outcome) in rows().filter(|(c, _)| c.kind == kind) {
-            file.write_record([
-                outcome.as_str(),
-                &change.external_id,
-                &id(&change.employee_id),
-                &id(&change.target_id),
-                &id(&change.email),
-                &format!("{:?}", change.reason),
-                &describe_changes(&change.changes),
-                &error_text(&outcome),
-            ])?;
-        }
-        file.flush()?;
     }
+    file.flush()
+}
 
-    let mut conflicts = writer("conflicts.csv")?;
+/// `conflicts.csv`: one row per conflict, with how to resolve it.
+fn write_conflicts(mut conflicts: SafeWriter, plan: &Plan, mode: RunMode) -> std::io::Result<()> {
     conflicts.write_record([
         "outcome",
         "employeeId",
@@ -447,7 +476,7 @@ pub fn write_reports(
             ids.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(" ")
         };
         conflicts.write_record([
-            untouched(summary.mode, "conflict"),
+            untouched(mode, "conflict"),
             conflict.employee_id.as_str(),
             conflict.email.as_deref().unwrap_or(""),
             &format!("{:?}", conflict.kind),
@@ -456,21 +485,30 @@ pub fn write_reports(
             &conflict.resolution(),
         ])?;
     }
-    conflicts.flush()?;
+    conflicts.flush()
+}
 
-    let mut skipped = writer("skipped.csv")?;
+/// `skipped.csv`: one row per employee or change left alone.
+fn write_skipped(mut skipped: SafeWriter, plan: &Plan, mode: RunMode) -> std::io::Result<()> {
     skipped.write_record(["outcome", "employeeId", "externalId", "reason"])?;
     for skip in &plan.skipped {
         skipped.write_record([
-            untouched(summary.mode, "skipped"),
+            untouched(mode, "skipped"),
             &id(&skip.employee_id),
             skip.external_id.as_str(),
             &skip.reason.describe(),
         ])?;
     }
-    skipped.flush()?;
+    skipped.flush()
+}
 
-    let mut errors = writer("errors.csv")?;
+/// `errors.csv`: the unreadable source records, the failed writes and the failed manager links.
+fn write_errors(
+    mut errors: SafeWriter,
+    plan: &Plan,
+    applied: &Applied,
+    record_errors: &[RecordError],
+) -> std::io::Result<()> {
     // Every row is a failure that happened, in a simulation too (a simulation reads the source).
     let failed = Outcome::FAILED;
     errors.write_record([
@@ -493,7 +531,7 @@ pub fn write_reports(
             &error.message,
         ])?;
     }
-    for (change, outcome) in rows() {
+    for (change, outcome) in rows(plan, applied) {
         if let Outcome::Failed(error) = outcome {
             errors.write_record([
                 failed,
@@ -517,10 +555,7 @@ pub fn write_reports(
             &failure.error.to_string(),
         ])?;
     }
-    errors.flush()?;
-
-    let json = serde_json::to_vec_pretty(summary).map_err(std::io::Error::other)?;
-    std::fs::write(dir.join("summary.json"), json)
+    errors.flush()
 }
 
 /// Text from the data made safe to print on a terminal: C0 and C1 control characters (line

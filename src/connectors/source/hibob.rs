@@ -177,7 +177,7 @@ impl SourceConnector for HiBobSpec {
     }
 
     fn validate(&self) -> Vec<SpecError> {
-        let problems = RequestSettings {
+        RequestSettings {
             source: "hiBob",
             base_url: self.base_url.as_deref(),
             allow_insecure_http: self.allow_insecure_http,
@@ -185,8 +185,7 @@ impl SourceConnector for HiBobSpec {
             timeout_seconds: self.timeout_seconds,
             max_tries: self.max_tries,
         }
-        .problems();
-        problems
+        .problems()
     }
 
     async fn build(

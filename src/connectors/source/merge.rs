@@ -217,7 +217,7 @@ impl SourceConnector for MergeSpec {
     }
 
     fn validate(&self) -> Vec<SpecError> {
-        let problems = RequestSettings {
+        RequestSettings {
             source: "merge",
             base_url: self.base_url.as_deref(),
             allow_insecure_http: self.allow_insecure_http,
@@ -225,8 +225,7 @@ impl SourceConnector for MergeSpec {
             timeout_seconds: self.timeout_seconds,
             max_tries: self.max_tries,
         }
-        .problems();
-        problems
+        .problems()
     }
 
     async fn build(

@@ -220,7 +220,7 @@ impl SourceConnector for PersonioSpec {
     }
 
     fn validate(&self) -> Vec<SpecError> {
-        let problems = RequestSettings {
+        RequestSettings {
             source: "personio",
             base_url: self.base_url.as_deref(),
             allow_insecure_http: self.allow_insecure_http,
@@ -228,8 +228,7 @@ impl SourceConnector for PersonioSpec {
             timeout_seconds: self.timeout_seconds,
             max_tries: self.max_tries,
         }
-        .problems();
-        problems
+        .problems()
     }
 
     async fn build(

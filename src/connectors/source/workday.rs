@@ -149,7 +149,7 @@ impl SourceConnector for WorkdaySpec {
     }
 
     fn validate(&self) -> Vec<SpecError> {
-        let problems = RequestSettings {
+        RequestSettings {
             source: "workday",
             base_url: self.base_url.as_deref(),
             allow_insecure_http: self.allow_insecure_http,
@@ -157,8 +157,7 @@ impl SourceConnector for WorkdaySpec {
             timeout_seconds: self.timeout_seconds,
             max_tries: self.max_tries,
         }
-        .problems();
-        problems
+        .problems()
     }
 
     async fn build(

@@ -1,5 +1,5 @@
 //! When a connection runs on schedule: pure decisions from the compiled schedule (the core's
-//! [`Cadence`], read from the spec with the rest of the policy), the last scheduled run and the
+//! `Cadence`, read from the spec with the rest of the policy), the last scheduled run and the
 //! current time. No clock, no I/O.
 //!
 //! Missed runs behave like a CronJob with a starting deadline: however many were missed, at

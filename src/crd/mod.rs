@@ -1,7 +1,7 @@
 //! The `HrisConnection` custom resource (v1alpha1): one "HR system → target directory" pair.
 //!
 //! Every field carries a doc comment because it becomes `kubectl explain` text. Schema validation
-//! (enums, minimums, CEL rules) refuses a bad manifest at `kubectl apply`; [`crate::policy`]
+//! (enums, minimums, CEL rules) refuses a bad manifest at `kubectl apply`; [`crate::connectors::check_spec`]
 //! repeats the same checks with field-named messages for manifests run locally.
 
 pub mod bounds;

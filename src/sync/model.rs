@@ -103,7 +103,7 @@ pub struct Employee {
     pub emails: Vec<Email>,
     /// Employment status. A record that states none (`status_stated: false`) reads `Active`
     /// until the run settles it from the dates on its evaluation date
-    /// ([`settle_statuses`](super::lifecycle::settle_statuses)).
+    /// (`lifecycle::settle_statuses`).
     pub employment_status: EmploymentStatus,
     /// Whether the HR record states the status. A source reports what the record says: the
     /// status it states, or none and the dates, which the run judges on its own date.

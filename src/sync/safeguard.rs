@@ -3,7 +3,7 @@
 //!
 //! Each guard counts its changes against a base and trips past `maxPercent` of it or past
 //! `maxCount`. The changes of every tripped guard are withheld together; everything else still
-//! goes. Pure: the planner calls [`withhold`] on the finished plan, which applies an approval and
+//! goes. Pure: the planner calls `withhold` on the finished plan, which applies an approval and
 //! the empty-source rule and asks [`check`] for the guards' verdict.
 
 use std::sync::Arc;

@@ -1,5 +1,5 @@
 //! HR sources: one connector per HR system, each implementing the core's
-//! [`Source`](crate::sync::ports::source::Source) port.
+//! [`crate::sync::ports::source::Source`] port.
 //!
 //! Sources that page with a cursor stop with an error when a cursor repeats: a server that
 //! hands out a cursor it handed out before would loop, and what was read so far is not the

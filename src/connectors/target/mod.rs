@@ -1,5 +1,5 @@
 //! Target directories: one connector per directory, each implementing the core's
-//! [`Target`](crate::sync::ports::target::Target) port.
+//! [`crate::sync::ports::target::Target`] port.
 
 pub mod file;
 pub mod google;

@@ -2,9 +2,9 @@
 //!
 //! Pure: no I/O, no clock (the evaluation date is an input). Every sync rule of the README's
 //! "How users are synced" that concerns *what* to change lives here; *how* to change it is the
-//! apply step's. The steps, in order: [`matching`] (pass one: who is in scope, and which user
-//! is theirs), [`managers`] (whose user a manager link points at), [`changes`] (pass two: what
-//! each user needs), the safeguards (`safeguard::withhold`) and the [`hash`] a person approves.
+//! apply step's. The steps, in order: `matching` (pass one: who is in scope, and which user
+//! is theirs), `managers` (whose user a manager link points at), `changes` (pass two: what each
+//! user needs), the safeguards (`safeguard::withhold`) and the `hash` a person approves.
 
 mod changes;
 mod hash;

@@ -580,6 +580,34 @@ fn invalid_cases() -> Vec<(&'static str, Value, &'static str)> {
             "spec.source.merge.requestsPerSecond: 0 is too low",
         ),
         (
+            "scim rate of zero",
+            with(
+                &["spec", "target"],
+                json!({"scim": {
+                    "baseUrl": "https://scim.example/v2",
+                    "credentialsSecretRef": {"name": "scim", "key": "token"},
+                    "requestsPerSecond": 0
+                }}),
+            ),
+            "spec.target.scim.requestsPerSecond: 0 is too low; use at least 0.001",
+        ),
+        (
+            "Graph writes rate of zero",
+            with(
+                &["spec", "target"],
+                graph_target(json!({"writesPerSecond": 0})),
+            ),
+            "spec.target.microsoftGraph.writesPerSecond: 0 is out of range; use 0.01 to 1000",
+        ),
+        (
+            "Google rate over 1000",
+            with(
+                &["spec", "target"],
+                google_target(json!({"requestsPerSecond": 1001})),
+            ),
+            "spec.target.googleWorkspace.requestsPerSecond: 1001 is out of range; use 0.01 to 1000",
+        ),
+        (
             "afas without tries",
             with(
                 &["spec", "source"],

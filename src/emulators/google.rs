@@ -27,6 +27,7 @@ use axum::{
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
+use super::bucket::TokenBucket;
 use crate::connectors::target::google::{SCOPE, pem_body};
 
 const API_PREFIX: &str = "/admin/directory/v1";
@@ -106,8 +107,9 @@ impl GoogleEmulator {
             origin: format!("http://{address}"),
             public_key,
             state: Mutex::new(GoogleState {
-                bucket: f64::from(config.burst.max(1)),
-                refilled: Some(Instant::now()),
+                bucket: config
+                    .requests_per_second
+                    .map(|rate| TokenBucket::new(rate, config.burst)),
                 ..GoogleState::default()
             }),
             config,
@@ -234,8 +236,7 @@ struct GoogleState {
     fail_next: VecDeque<(u16, String)>,
     lost_inserts: usize,
     lost_status: u16,
-    bucket: f64,
-    refilled: Option<Instant>,
+    bucket: Option<TokenBucket>,
 }
 
 fn json_response(status: u16, body: Value) -> Response {
@@ -306,22 +307,16 @@ async fn process(shared: &Shared, request: Request) -> Response {
         if let Some((status, reason)) = state.fail_next.pop_front() {
             return api_error(status, &reason, "Injected failure");
         }
-        if let Some(rate) = shared.config.requests_per_second {
-            let now = Instant::now();
-            let since = now
-                .duration_since(state.refilled.unwrap_or(now))
-                .as_secs_f64();
-            state.bucket = (state.bucket + since * rate).min(f64::from(shared.config.burst.max(1)));
-            state.refilled = Some(now);
-            if state.bucket < 1.0 - 1e-9 {
-                let (status, reason) = if shared.config.throttle_status == 429 {
-                    (429, "rateLimitExceeded")
-                } else {
-                    (403, "userRateLimitExceeded")
-                };
-                return api_error(status, reason, "Quota exceeded for quota metric 'Queries'.");
-            }
-            state.bucket -= 1.0;
+        let now = Instant::now();
+        if let Some(bucket) = &mut state.bucket
+            && bucket.take(now).is_err()
+        {
+            let (status, reason) = if shared.config.throttle_status == 429 {
+                (429, "rateLimitExceeded")
+            } else {
+                (403, "userRateLimitExceeded")
+            };
+            return api_error(status, reason, "Quota exceeded for quota metric 'Queries'.");
         }
     }
     let segments: Vec<&str> = rest.trim_matches('/').split('/').collect();

@@ -28,6 +28,8 @@ use axum::{
 };
 use serde_json::{Map, Value, json};
 
+use super::bucket::{TokenBucket, retry_after_seconds};
+
 /// How the emulated tenant behaves.
 #[derive(Clone, Debug)]
 pub struct GraphConfig {
@@ -110,8 +112,9 @@ impl GraphEmulator {
         let shared = Arc::new(Shared {
             origin: format!("http://{address}"),
             state: Mutex::new(GraphState {
-                bucket: config.write_burst.max(1) as f64,
-                refilled: Some(Instant::now()),
+                bucket: config
+                    .writes_per_second
+                    .map(|rate| TokenBucket::new(rate, config.write_burst)),
                 ..GraphState::default()
             }),
             config,
@@ -252,8 +255,7 @@ struct GraphState {
     lost_creates: usize,
     lost_batches: usize,
     lost_status: u16,
-    bucket: f64,
-    refilled: Option<Instant>,
+    bucket: Option<TokenBucket>,
 }
 
 struct StoredUser {
@@ -527,7 +529,7 @@ fn lost_answer(status: u16) -> Answer {
 }
 
 /// Admits one write: injected throttles first, then the write bucket.
-fn admit_write(shared: &Shared, state: &mut GraphState) -> Result<(), Answer> {
+fn admit_write(state: &mut GraphState) -> Result<(), Answer> {
     let attempt = state.write_attempts;
     state.write_attempts += 1;
     let throttled = |seconds: u64| {
@@ -544,19 +546,10 @@ fn admit_write(shared: &Shared, state: &mut GraphState) -> Result<(), Answer> {
     if state.throttled.remove(&attempt) {
         return Err(throttled(state.throttle_retry_after));
     }
-    if let Some(rate) = shared.config.writes_per_second {
-        let now = Instant::now();
-        let capacity = f64::from(shared.config.write_burst.max(1));
-        let since = now
-            .duration_since(state.refilled.unwrap_or(now))
-            .as_secs_f64();
-        state.bucket = (state.bucket + since * rate).min(capacity);
-        state.refilled = Some(now);
-        if state.bucket < 1.0 - 1e-9 {
-            let wait = ((1.0 - state.bucket) / rate).ceil() as u64;
-            return Err(throttled(wait));
-        }
-        state.bucket -= 1.0;
+    if let Some(bucket) = &mut state.bucket
+        && let Err(wait) = bucket.take(Instant::now())
+    {
+        return Err(throttled(retry_after_seconds(wait)));
     }
     Ok(())
 }
@@ -571,7 +564,7 @@ fn resource(
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let write = *method != Method::GET;
     let mut state = shared.lock();
-    if write && let Err(answer) = admit_write(shared, &mut state) {
+    if write && let Err(answer) = admit_write(&mut state) {
         return answer;
     }
     let answer = match (method.as_str(), segments.as_slice()) {

@@ -16,6 +16,7 @@ use axum::{
 };
 use serde_json::Value;
 
+use super::bucket::TokenBucket;
 use crate::sync::model::Employee;
 
 /// Faults a test can switch on. Pages count from 0, in the order the API pages.
@@ -79,8 +80,7 @@ pub struct Common {
 
 struct CommonState {
     log: Vec<HrRequest>,
-    tokens: f64,
-    refilled_at: Option<Instant>,
+    bucket: Option<TokenBucket>,
     storm_left: usize,
 }
 
@@ -88,13 +88,14 @@ impl Common {
     /// State for a config.
     pub fn new(config: CommonConfig) -> Self {
         let storm_left = config.faults.throttle_storm;
-        let tokens = f64::from(config.burst.max(1));
+        let bucket = config
+            .requests_per_second
+            .map(|rate| TokenBucket::new(rate, config.burst));
         Self {
             config,
             state: Mutex::new(CommonState {
                 log: Vec::new(),
-                tokens,
-                refilled_at: None,
+                bucket,
                 storm_left,
             }),
         }
@@ -119,22 +120,12 @@ impl Common {
         let throttled = if state.storm_left > 0 {
             state.storm_left -= 1;
             true
-        } else if let Some(rate) = self.config.requests_per_second {
-            let now = Instant::now();
-            let capacity = f64::from(self.config.burst.max(1));
-            if let Some(last) = state.refilled_at {
-                let elapsed = now.saturating_duration_since(last).as_secs_f64();
-                state.tokens = (state.tokens + elapsed * rate).min(capacity);
-            }
-            state.refilled_at = Some(now);
-            if state.tokens >= 1.0 {
-                state.tokens -= 1.0;
-                false
-            } else {
-                true
-            }
         } else {
-            false
+            let now = Instant::now();
+            state
+                .bucket
+                .as_mut()
+                .is_some_and(|bucket| bucket.take(now).is_err())
         };
         drop(state);
         throttled.then(|| {

@@ -35,6 +35,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use super::bucket::{TokenBucket, retry_after_seconds};
+
 /// Schema URN of the core `User` resource.
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// Schema URN of the enterprise `User` extension (also the key of its object in a resource).
@@ -345,8 +347,7 @@ struct Shared {
 
 struct ServerState {
     log: Vec<LoggedRequest>,
-    tokens: f64,
-    refilled_at: Option<Instant>,
+    bucket: Option<TokenBucket>,
     fail_next: VecDeque<(u16, Option<u64>)>,
     fail_next_writes: VecDeque<(u16, Option<u64>)>,
     fail_users: HashMap<String, u16>,
@@ -397,14 +398,15 @@ impl Shared {
             ip => ip,
         };
         let base_url = format!("http://{}{PREFIX}", SocketAddr::new(ip, addr.port()));
-        let tokens = f64::from(config.burst.max(1));
+        let bucket = config
+            .requests_per_second
+            .map(|rate| TokenBucket::new(rate, config.burst));
         Shared {
             config,
             base_url,
             state: Mutex::new(ServerState {
                 log: Vec::new(),
-                tokens,
-                refilled_at: None,
+                bucket,
                 fail_next: VecDeque::new(),
                 fail_next_writes: VecDeque::new(),
                 fail_users: HashMap::new(),
@@ -446,24 +448,11 @@ impl Shared {
     /// Rate limit, then injected failures: both come before authentication.
     fn admit(&self, at: Instant, write: bool) -> Result<(), ScimError> {
         let mut state = self.lock();
-        if let Some(rps) = self.config.requests_per_second {
-            let capacity = f64::from(self.config.burst.max(1));
-            if let Some(last) = state.refilled_at {
-                let elapsed = at.saturating_duration_since(last).as_secs_f64();
-                state.tokens = (state.tokens + elapsed * rps.max(0.0)).min(capacity);
-            }
-            state.refilled_at = Some(state.refilled_at.map_or(at, |last| last.max(at)));
-            if state.tokens >= 1.0 {
-                state.tokens -= 1.0;
-            } else {
-                let wait = if rps > 0.0 {
-                    ((1.0 - state.tokens) / rps).ceil()
-                } else {
-                    86_400.0
-                };
-                let retry_after = (wait.clamp(1.0, 86_400.0)) as u64;
-                return Err(ScimError::new(429, None, "rate limit").retry_after(Some(retry_after)));
-            }
+        if let Some(bucket) = &mut state.bucket
+            && let Err(wait) = bucket.take(at)
+        {
+            let retry_after = retry_after_seconds(wait);
+            return Err(ScimError::new(429, None, "rate limit").retry_after(Some(retry_after)));
         }
         if let Some((status, retry_after)) = state.fail_next.pop_front() {
             return Err(ScimError::new(status, None, "injected failure").retry_after(retry_after));

@@ -421,6 +421,12 @@ impl SyncPolicy {
                 {
                     error("spec.target.scim.oauth2.tokenUrl".into(), message);
                 }
+                check_rate(
+                    "spec.target.scim.requestsPerSecond",
+                    scim.requests_per_second,
+                    RateRange::AtLeast(MIN_REQUESTS_PER_SECOND),
+                    &mut error,
+                );
             }
             TargetSpec::MicrosoftGraph(graph) => {
                 let field = |name: &str| format!("spec.target.microsoftGraph.{name}");
@@ -453,9 +459,12 @@ impl SyncPolicy {
                         ),
                     );
                 }
-                if graph.writes_per_second.is_nan() || graph.writes_per_second <= 0.0 {
-                    error(field("writesPerSecond"), "must be more than 0".into());
-                }
+                check_rate(
+                    &field("writesPerSecond"),
+                    graph.writes_per_second,
+                    RateRange::Between(0.01, 1000.0),
+                    &mut error,
+                );
             }
             TargetSpec::GoogleWorkspace(google) => {
                 for (name, url) in [
@@ -483,12 +492,12 @@ impl SyncPolicy {
                         ),
                     );
                 }
-                if google.requests_per_second.is_nan() || google.requests_per_second <= 0.0 {
-                    error(
-                        "spec.target.googleWorkspace.requestsPerSecond".into(),
-                        "must be more than 0".into(),
-                    );
-                }
+                check_rate(
+                    "spec.target.googleWorkspace.requestsPerSecond",
+                    google.requests_per_second,
+                    RateRange::Between(0.01, 1000.0),
+                    &mut error,
+                );
             }
             TargetSpec::File(_) => {}
         }
@@ -745,6 +754,36 @@ pub fn parse_interval(value: &str) -> Result<u64, String> {
     Ok(seconds)
 }
 
+/// The lowest `requestsPerSecond` of the HTTP sources and the SCIM target (one request every
+/// 1,000 seconds), as their CRD schema says. Zero is refused rather than read as "unlimited":
+/// an unlimited rate is asked for with a large number, never by accident.
+pub const MIN_REQUESTS_PER_SECOND: f64 = 0.001;
+
+/// The rates a request-rate field accepts, as its CRD schema states them.
+#[derive(Clone, Copy, Debug)]
+enum RateRange {
+    /// This or more.
+    AtLeast(f64),
+    /// From the first to the second, both included.
+    Between(f64, f64),
+}
+
+/// Checks a request rate the way the CRD schema does, so a manifest the cluster refuses is
+/// refused by the local commands too (and the other way round).
+fn check_rate(field: &str, rate: f64, range: RateRange, error: &mut impl FnMut(String, String)) {
+    let message = match range {
+        _ if !rate.is_finite() => format!("{rate} is not a number of requests a second"),
+        RateRange::AtLeast(min) if rate < min => {
+            format!("{rate} is too low; use at least {min} (decimals allowed)")
+        }
+        RateRange::Between(min, max) if !(min..=max).contains(&rate) => {
+            format!("{rate} is out of range; use {min} to {max} (decimals allowed)")
+        }
+        _ => return,
+    };
+    error(field.to_owned(), message);
+}
+
 /// The request settings every HTTP source has, checked as the CRD schema checks them, and
 /// its `baseUrl` when set.
 fn check_source_http(
@@ -760,12 +799,12 @@ fn check_source_http(
     {
         error(format!("spec.source.{source}.baseUrl"), message);
     }
-    if !(requests_per_second >= 0.001 && requests_per_second.is_finite()) {
-        error(
-            format!("spec.source.{source}.requestsPerSecond"),
-            format!("{requests_per_second} is too low; use at least 0.001 (decimals allowed)"),
-        );
-    }
+    check_rate(
+        &format!("spec.source.{source}.requestsPerSecond"),
+        requests_per_second,
+        RateRange::AtLeast(MIN_REQUESTS_PER_SECOND),
+        error,
+    );
     if !(1..=600).contains(&timeout_seconds) {
         error(
             format!("spec.source.{source}.timeoutSeconds"),
@@ -879,6 +918,38 @@ mod tests {
     fn errors_of(yaml: &str) -> Vec<SpecError> {
         let spec: HrisConnectionSpec = serde_saphyr::from_str(yaml).unwrap();
         SyncPolicy::compile(&spec).map_or_else(|e| e.0, |_| Vec::new())
+    }
+
+    #[test]
+    fn a_scim_rate_of_zero_is_refused_naming_the_field_as_the_crd_schema_does() {
+        let scim = |rate: &str| {
+            errors_of(&format!(
+                "source: {{csv: {{path: e.csv}}}}\nexternalIdPrefix: 'hr:'\ntarget: {{scim: \
+                 {{baseUrl: 'https://scim.example/v2', credentialsSecretRef: {{name: s, key: t}}, \
+                 requestsPerSecond: {rate}}}}}"
+            ))
+            .into_iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            scim("0"),
+            [
+                "spec.target.scim.requestsPerSecond: 0 is too low; use at least 0.001 (decimals allowed)"
+            ]
+        );
+        assert_eq!(
+            scim("-5"),
+            [
+                "spec.target.scim.requestsPerSecond: -5 is too low; use at least 0.001 (decimals allowed)"
+            ]
+        );
+        assert_eq!(
+            scim(".nan"),
+            ["spec.target.scim.requestsPerSecond: NaN is not a number of requests a second"]
+        );
+        assert!(scim("0.001").is_empty(), "the schema's minimum is accepted");
+        assert!(scim("100000").is_empty(), "the schema sets no maximum");
     }
 
     #[test]

@@ -690,7 +690,7 @@ impl Target for GraphTarget {
                 errors[op].get_or_insert(error);
             }
             if let Some(wait) = wait {
-                self.writes.pause_until(Instant::now() + wait).await;
+                self.writes.pause_until(Instant::now() + wait);
             }
         }
         (0..count)

@@ -5,18 +5,15 @@
 
 pub mod access;
 pub mod decide;
-pub mod fetch_report;
 pub mod job;
 pub mod leader;
 pub mod operator;
 pub mod prefixes;
 pub mod prune;
 pub mod reconcile;
-pub mod reports;
 pub mod schedule;
 pub mod status;
 pub mod sync_pod;
-pub mod sync_run;
 pub mod termination;
 
 /// The object, or `None` when the API answers 404 (whatever reason string comes with it).

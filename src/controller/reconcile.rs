@@ -31,21 +31,24 @@ use serde_json::json;
 use super::{
     access::apply_sync_access,
     decide::{Decision, Situation, Trigger, Waiting, decide, request_key},
-    job::{
-        CONNECTION_LABEL, GENERATION_LABEL, JobDefaults, RECORDED_LABEL, RUN_KIND_LABEL, RunKind,
-        build_job, connection_label, job_name, run_id,
-    },
+    job::{JobDefaults, SYNC_CONTAINER, build_job, run_id},
     prune::{finished_state, jobs_to_prune},
-    reports::{RUN_LABEL, report_name},
     schedule::Cadence,
     status::{EventNote, Finished, record_run, set_condition},
-    sync_run::FIELD_MANAGER,
     termination,
 };
 use crate::{
+    contract::{
+        FIELD_MANAGER,
+        labels::{
+            CONNECTION_LABEL, GENERATION_LABEL, RECORDED_LABEL, RUN_KIND_LABEL, RUN_LABEL,
+            connection_label,
+        },
+        names::{job_name, kind_of_job_name, report_name},
+    },
     crd::{HrisConnection, Phase, RunResult},
     metrics::Metrics,
-    sync::report::Summary,
+    sync::report::{RunMode, Summary},
 };
 
 /// What every reconcile shares.
@@ -269,7 +272,7 @@ async fn termination_summary(
             let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
             let terminated = statuses
                 .iter()
-                .find(|s| s.name == "sync")?
+                .find(|s| s.name == SYNC_CONTAINER)?
                 .state
                 .as_ref()?
                 .terminated
@@ -351,16 +354,7 @@ async fn record_finished(
                 .iter()
                 .any(|r| r.job_name.as_deref() == Some(active.as_str()));
         if !exists && !done {
-            // `<name>-<sim|apply>-<generation>-<run id>`
-            let kind = if active
-                .rsplitn(3, '-')
-                .nth(2)
-                .is_some_and(|head| head.ends_with("-apply"))
-            {
-                RunKind::Apply
-            } else {
-                RunKind::Simulate
-            };
+            let kind = kind_of_job_name(&active);
             let run = Finished {
                 kind,
                 job_name: active.clone(),
@@ -394,11 +388,7 @@ fn finished_run(
     failure: Option<String>,
 ) -> Finished {
     let job_name = job.name_any();
-    let kind = if job.labels().get(RUN_KIND_LABEL).map(String::as_str) == Some("apply") {
-        RunKind::Apply
-    } else {
-        RunKind::Simulate
-    };
+    let kind = RunMode::from_value(job.labels().get(RUN_KIND_LABEL).map_or("", String::as_str));
     Finished {
         kind,
         report: summary.as_ref().map(|_| report_name(&job_name)),
@@ -753,13 +743,13 @@ fn count_finished_run(
     run: &Finished,
 ) {
     let latest = match run.kind {
-        RunKind::Apply => status.last_sync.as_ref(),
-        RunKind::Simulate => status.last_simulation.as_ref(),
+        RunMode::Apply => status.last_sync.as_ref(),
+        RunMode::Simulate => status.last_simulation.as_ref(),
     }
     .filter(|latest| latest.job_name.as_deref() == Some(run.job_name.as_str()));
     let Some(latest) = latest else { return };
     let result = latest.result.unwrap_or(RunResult::Failed);
-    let applied = (run.kind == RunKind::Apply).then(|| {
+    let applied = (run.kind == RunMode::Apply).then(|| {
         let counts = &latest.counts;
         [
             ("created", counts.created),

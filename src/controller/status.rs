@@ -8,35 +8,19 @@ use k8s_openapi::{
     jiff::Timestamp,
 };
 
-use super::job::RunKind;
 use crate::{
     crd::{HrisConnectionStatus, Phase, RunRecord, RunResult, RunStatus},
-    sync::report::Summary,
+    sync::report::{RunMode, Summary},
 };
 
-/// Longest termination message Kubernetes keeps.
-pub const TERMINATION_MESSAGE_LIMIT: usize = 4096;
 /// Runs kept in `status.history`.
 pub const HISTORY: usize = crate::crd::bounds::HISTORY;
-
-/// The termination message of a sync Job: the summary as JSON, its change sample cut until it
-/// fits Kubernetes' limit.
-pub fn termination_message(summary: &Summary) -> String {
-    let mut summary = summary.clone();
-    loop {
-        let text = serde_json::to_string(&summary).expect("summaries serialize");
-        if text.len() <= TERMINATION_MESSAGE_LIMIT || summary.sample.is_empty() {
-            return text;
-        }
-        summary.sample.truncate(summary.sample.len() / 2);
-    }
-}
 
 /// What the controller learned about a finished Job.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Finished {
     /// Simulate or apply.
-    pub kind: RunKind,
+    pub kind: RunMode,
     /// The Job.
     pub job_name: String,
     /// When it started and finished.
@@ -162,20 +146,17 @@ pub fn record_run(
             .then(|| category.clone())
             .flatten(),
     };
-    let kind_name = match finished.kind {
-        RunKind::Simulate => "Simulate",
-        RunKind::Apply => "Apply",
-    };
+    let kind_name = finished.kind.status_name();
     let (was_ok, condition) = match finished.kind {
-        RunKind::Simulate => (
+        RunMode::Simulate => (
             condition_is(&status.conditions, "Simulated", "True"),
             "Simulated",
         ),
-        RunKind::Apply => (condition_is(&status.conditions, "Synced", "True"), "Synced"),
+        RunMode::Apply => (condition_is(&status.conditions, "Synced", "True"), "Synced"),
     };
     match finished.kind {
-        RunKind::Simulate => status.last_simulation = Some(run),
-        RunKind::Apply => status.last_sync = Some(run),
+        RunMode::Simulate => status.last_simulation = Some(run),
+        RunMode::Apply => status.last_sync = Some(run),
     }
     // The printer columns read these, whatever the kind: a Simulate connection never fills
     // `lastSync`, and a column on either would show an old or empty run.
@@ -208,11 +189,11 @@ pub fn record_run(
     );
     let ok = result != RunResult::Failed;
     let reason = match (finished.kind, result) {
-        (RunKind::Simulate, RunResult::Failed) | (RunKind::Apply, RunResult::Failed) => {
+        (RunMode::Simulate, RunResult::Failed) | (RunMode::Apply, RunResult::Failed) => {
             "SyncFailed"
         }
-        (RunKind::Simulate, _) => "SimulationReady",
-        (RunKind::Apply, _) => "SyncSucceeded",
+        (RunMode::Simulate, _) => "SimulationReady",
+        (RunMode::Apply, _) => "SyncSucceeded",
     };
     set_condition(
         &mut status.conditions,
@@ -377,7 +358,6 @@ pub fn record_run(
 mod tests {
     use super::*;
     use crate::crd::{ChangeCounts, ChangeSample};
-    use crate::sync::report::RunMode;
 
     fn summary(result: RunResult, conflicts: u64) -> Summary {
         Summary {
@@ -405,7 +385,7 @@ mod tests {
         }
     }
 
-    fn finished(kind: RunKind, summary: Option<Summary>, at: &str) -> Finished {
+    fn finished(kind: RunMode, summary: Option<Summary>, at: &str) -> Finished {
         Finished {
             kind,
             job_name: "acme-apply-3-abcd".into(),
@@ -446,7 +426,7 @@ mod tests {
         let events = record_run(
             &mut status,
             &finished(
-                RunKind::Apply,
+                RunMode::Apply,
                 Some(summary(RunResult::Succeeded, 0)),
                 "2026-11-22T02:05:00Z",
             ),
@@ -486,7 +466,7 @@ mod tests {
     #[test]
     fn transition_times_and_events_change_only_on_transitions() {
         let mut status = HrisConnectionStatus::default();
-        let withheld = |at| finished(RunKind::Apply, Some(summary(RunResult::Withheld, 0)), at);
+        let withheld = |at| finished(RunMode::Apply, Some(summary(RunResult::Withheld, 0)), at);
         let first = record_run(&mut status, &withheld("2026-11-22T02:05:00Z"), 3);
         assert!(reasons(&first).contains(&"SafeguardTriggered"));
         let since = status
@@ -529,7 +509,7 @@ mod tests {
         });
         let events = record_run(
             &mut status,
-            &finished(RunKind::Apply, Some(empty), "2026-11-22T02:05:00Z"),
+            &finished(RunMode::Apply, Some(empty), "2026-11-22T02:05:00Z"),
             3,
         );
         assert!(reasons(&events).contains(&"SafeguardTriggered"));
@@ -557,7 +537,7 @@ mod tests {
         let mut status = HrisConnectionStatus::default();
         let events = record_run(
             &mut status,
-            &finished(RunKind::Apply, None, "2026-11-22T02:05:00Z"),
+            &finished(RunMode::Apply, None, "2026-11-22T02:05:00Z"),
             3,
         );
         assert_eq!(reasons(&events), ["SyncFailed"]);
@@ -580,7 +560,7 @@ mod tests {
         let mut status = HrisConnectionStatus::default();
         let mut bad = summary(RunResult::Failed, 0);
         bad.error_category = Some("CredentialsInvalid".into());
-        let run = finished(RunKind::Simulate, Some(bad), "2026-11-22T02:05:00Z");
+        let run = finished(RunMode::Simulate, Some(bad), "2026-11-22T02:05:00Z");
         let events = record_run(&mut status, &run, 3);
         assert!(reasons(&events).contains(&"CredentialsInvalid"));
         let again = record_run(&mut status, &run, 3);
@@ -598,7 +578,7 @@ mod tests {
         let mut status = HrisConnectionStatus::default();
         let with = |conflicts| {
             finished(
-                RunKind::Simulate,
+                RunMode::Simulate,
                 Some(summary(RunResult::Succeeded, conflicts)),
                 "2026-11-22T02:05:00Z",
             )
@@ -611,22 +591,5 @@ mod tests {
         }
         assert_eq!(status.history.len(), HISTORY);
         assert!(status.last_simulation.is_some() && status.last_sync.is_none());
-    }
-
-    #[test]
-    fn the_termination_message_fits_and_reads_back() {
-        let mut big = summary(RunResult::Succeeded, 0);
-        big.sample = (0..500)
-            .map(|n| ChangeSample {
-                action: "Update".into(),
-                external_id: format!("acme:E{n:06}"),
-                attributes: vec!["department".into(), "title".into()],
-            })
-            .collect();
-        let message = termination_message(&big);
-        assert!(message.len() <= TERMINATION_MESSAGE_LIMIT);
-        let back: Summary = serde_json::from_str(&message).unwrap();
-        assert_eq!(back.counts, big.counts);
-        assert!(!back.sample.is_empty() && back.sample.len() < 500);
     }
 }

@@ -14,10 +14,7 @@
 use std::{sync::Arc, time::Duration};
 
 use hris_operator::{
-    controller::{
-        job::JobDefaults,
-        reconcile::{Context, reconcile_at},
-    },
+    controller::{context::Context, job::JobDefaults, reconcile::reconcile_at},
     crd::HrisConnection,
     metrics::Metrics,
 };

@@ -54,6 +54,15 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// Whether a person asked for this run (an annotation), rather than the spec or the
+    /// schedule.
+    pub fn is_request(&self) -> bool {
+        matches!(
+            self,
+            Trigger::SyncRequested(_) | Trigger::SimulateRequested(_) | Trigger::Approved(_)
+        )
+    }
+
     /// A stable text for the run id.
     pub fn key(&self) -> String {
         match self {

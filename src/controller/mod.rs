@@ -4,7 +4,9 @@
 //! operator-wide Pod settings of `sync_pod`).
 
 pub mod access;
+pub mod context;
 pub mod decide;
+mod finished_runs;
 pub mod job;
 pub mod leader;
 pub mod operator;
@@ -15,6 +17,7 @@ pub mod schedule;
 pub mod status;
 pub mod sync_pod;
 pub mod termination;
+mod unreadable;
 
 /// The object, or `None` when the API answers 404 (whatever reason string comes with it).
 pub async fn get_if_exists<K>(api: &kube::Api<K>, name: &str) -> Result<Option<K>, kube::Error>

@@ -33,9 +33,11 @@ use kube::{
 use tokio::{net::TcpListener, sync::watch};
 
 use super::{
+    context::{Context, Guarded, Peers},
     job::JobDefaults,
     leader::{LeaderElector, LeaseTiming},
-    reconcile::{Context, Guarded, ReconcileError, reconcile, report_unreadable},
+    reconcile::{ReconcileError, reconcile},
+    unreadable::report_unreadable,
 };
 use crate::metrics::Metrics;
 
@@ -224,7 +226,7 @@ async fn operate(
             instance: Some(config.identity.clone()),
         },
         metrics: shared.metrics.clone(),
-        peers: super::reconcile::Peers(shared.stores.clone()),
+        peers: Peers(shared.stores.clone()),
         unreadable: Default::default(),
         written: Default::default(),
     });

@@ -9,7 +9,7 @@ use k8s_openapi::{
 };
 
 use crate::{
-    crd::{HrisConnectionStatus, Phase, RunRecord, RunResult, RunStatus},
+    crd::{ChangeCounts, HrisConnectionStatus, Phase, RunRecord, RunResult, RunStatus},
     sync::report::{RunMode, Summary},
 };
 
@@ -113,225 +113,21 @@ pub fn record_run(
     finished: &Finished,
     generation: i64,
 ) -> Vec<EventNote> {
-    let now = finished.finished_at;
+    let recording = Recording::of(finished, generation);
+    let was_ok = condition_is(&status.conditions, recording.run_condition(), "True");
+    recording.record_latest(status);
     let mut events = Vec::new();
-    let (result, category) = match &finished.summary {
-        Some(summary) => (summary.result, summary.error_category.clone()),
-        None => (
-            RunResult::Failed,
-            Some(
-                finished
-                    .failure
-                    .clone()
-                    .unwrap_or_else(|| "JobFailed".into()),
-            ),
-        ),
-    };
-    let counts = finished
-        .summary
-        .as_ref()
-        .map(|s| s.counts.clone())
-        .unwrap_or_default();
-    let hash = finished.summary.as_ref().map(|s| s.plan_hash.clone());
-    let run = RunStatus {
-        started_at: finished.started_at.map(Time),
-        finished_at: Some(Time(now)),
-        job_name: Some(finished.job_name.clone()),
-        generation: Some(generation),
-        result: Some(result),
-        counts: counts.clone(),
-        plan_hash: hash.clone(),
-        report_ref: finished.report.clone(),
-        error_category: (result == RunResult::Failed)
-            .then(|| category.clone())
-            .flatten(),
-    };
-    let kind_name = finished.kind.status_name();
-    let (was_ok, condition) = match finished.kind {
-        RunMode::Simulate => (
-            condition_is(&status.conditions, "Simulated", "True"),
-            "Simulated",
-        ),
-        RunMode::Apply => (condition_is(&status.conditions, "Synced", "True"), "Synced"),
-    };
-    match finished.kind {
-        RunMode::Simulate => status.last_simulation = Some(run),
-        RunMode::Apply => status.last_sync = Some(run),
-    }
-    // The printer columns read these, whatever the kind: a Simulate connection never fills
-    // `lastSync`, and a column on either would show an old or empty run.
-    status.last_run_time = Some(Time(now));
-    status.last_run_kind = Some(kind_name.into());
-    status.last_run_result = Some(result);
-    if let Some(summary) = &finished.summary {
-        status.change_sample = summary.sample.clone();
-    }
-    status.history.insert(
-        0,
-        RunRecord {
-            kind: kind_name.into(),
-            job_name: Some(finished.job_name.clone()),
-            finished_at: Some(Time(now)),
-            result: Some(result),
-            counts: counts.clone(),
-        },
-    );
-    status.history.truncate(HISTORY);
-
-    let changes = format!(
-        "{} created, {} updated, {} deactivated, {} deleted, {} conflicts, {} errors",
-        counts.created,
-        counts.updated,
-        counts.deactivated,
-        counts.deleted,
-        counts.conflicts,
-        counts.errors
-    );
-    let ok = result != RunResult::Failed;
-    let reason = match (finished.kind, result) {
-        (RunMode::Simulate, RunResult::Failed) | (RunMode::Apply, RunResult::Failed) => {
-            "SyncFailed"
-        }
-        (RunMode::Simulate, _) => "SimulationReady",
-        (RunMode::Apply, _) => "SyncSucceeded",
-    };
-    set_condition(
-        &mut status.conditions,
-        condition,
+    events.extend(recording.note_result(status, was_ok));
+    events.extend(recording.note_safeguard(status));
+    events.extend(recording.note_credentials(status));
+    events.extend(recording.note_target_refusals(status));
+    let credentials_bad = recording.credentials_bad();
+    let Recording {
         ok,
-        if ok { reason } else { "SyncFailed" },
-        match &category {
-            Some(category) if !ok => format!("{category}: {changes}"),
-            _ => changes.clone(),
-        },
-        generation,
-        now,
-    );
-    if !ok {
-        if was_ok || !condition_is(&status.conditions, "Ready", "False") {
-            events.push(EventNote {
-                warning: true,
-                reason: "SyncFailed",
-                message: format!(
-                    "{} failed: {}",
-                    finished.job_name,
-                    category.clone().unwrap_or_default()
-                ),
-            });
-        }
-    } else {
-        events.push(EventNote {
-            warning: false,
-            reason,
-            message: changes.clone(),
-        });
-    }
-
-    let withheld = result == RunResult::Withheld;
-    let was_withheld = condition_is(&status.conditions, "SafeguardTriggered", "True");
-    // An empty source is never approvable (the planner withholds its removals whatever the
-    // approval), so its message must not point at the approve-plan annotation.
-    let (safeguard_reason, safeguard_message) = match (&finished.summary, withheld) {
-        (Some(summary), true) => match &summary.safeguard {
-            Some(trip) if trip.empty_source => (
-                "EmptySource",
-                format!(
-                    "the source returned no employees while {} users are managed; {} removals \
-                     withheld, nobody is removed on an empty source (check the source)",
-                    trip.managed_users, trip.withheld
-                ),
-            ),
-            Some(trip) if trip.outdated_approval.is_some() => (
-                "ApprovalOutdated",
-                format!(
-                    "the plan changed since it was approved; nothing was applied: approve plan \
-                     {} with the hris-operator.io/approve-plan annotation",
-                    summary.plan_hash
-                ),
-            ),
-            Some(trip) => (
-                "ChangesWithheld",
-                format!(
-                    "{} changes withheld ({}); approve plan {} with the \
-                     hris-operator.io/approve-plan annotation",
-                    trip.withheld, trip.limit, summary.plan_hash
-                ),
-            ),
-            None => (
-                "ChangesWithheld",
-                format!(
-                    "changes withheld; approve plan {} with the hris-operator.io/approve-plan \
-                     annotation",
-                    summary.plan_hash
-                ),
-            ),
-        },
-        _ => ("WithinLimits", "no changes withheld".into()),
-    };
-    set_condition(
-        &mut status.conditions,
-        "SafeguardTriggered",
-        withheld,
-        safeguard_reason,
-        safeguard_message.clone(),
-        generation,
-        now,
-    );
-    if withheld && !was_withheld {
-        events.push(EventNote {
-            warning: true,
-            reason: "SafeguardTriggered",
-            message: safeguard_message,
-        });
-    }
-
-    let credentials_bad = category.as_deref() == Some("CredentialsInvalid");
-    let credentials_were_bad = condition_is(&status.conditions, "CredentialsValid", "False");
-    set_condition(
-        &mut status.conditions,
-        "CredentialsValid",
-        !credentials_bad,
-        if credentials_bad {
-            "CredentialsInvalid"
-        } else {
-            "Accepted"
-        },
-        if credentials_bad {
-            "the source or target rejected the credentials".into()
-        } else {
-            "the last run authenticated".into()
-        },
-        generation,
-        now,
-    );
-    if credentials_bad && !credentials_were_bad {
-        events.push(EventNote {
-            warning: true,
-            reason: "CredentialsInvalid",
-            message: "the source or target rejected the credentials".into(),
-        });
-    }
-    if category.as_deref() == Some("LicenseLimitExceeded") {
-        events.push(EventNote {
-            warning: true,
-            reason: "LicenseLimitExceeded",
-            message: "the target refused users for lack of licenses or seats".into(),
-        });
-    }
-    let previous_conflicts = status
-        .history
-        .get(1)
-        .map_or(0, |previous| previous.counts.conflicts);
-    if counts.conflicts > 0 && counts.conflicts != previous_conflicts {
-        events.push(EventNote {
-            warning: true,
-            reason: "UserConflicts",
-            message: format!(
-                "{} employees could not be matched safely (see conflicts.csv)",
-                counts.conflicts
-            ),
-        });
-    }
+        category,
+        result,
+        ..
+    } = recording;
     set_condition(
         &mut status.conditions,
         "Ready",
@@ -343,7 +139,7 @@ pub fn record_run(
             format!("the last run failed: {}", category.unwrap_or_default())
         },
         generation,
-        now,
+        finished.finished_at,
     );
     status.observed_generation = Some(generation);
     status.set_phase(match result {
@@ -354,10 +150,291 @@ pub fn record_run(
     events
 }
 
+/// A finished run being recorded: what it came to, read once from its summary or failure.
+struct Recording<'a> {
+    finished: &'a Finished,
+    generation: i64,
+    result: RunResult,
+    /// Its error category (for a run without a summary, the Job's failure).
+    category: Option<String>,
+    counts: ChangeCounts,
+    /// Not failed (succeeded, or withheld).
+    ok: bool,
+}
+
+impl<'a> Recording<'a> {
+    fn of(finished: &'a Finished, generation: i64) -> Self {
+        let (result, category) = match &finished.summary {
+            Some(summary) => (summary.result, summary.error_category.clone()),
+            None => (
+                RunResult::Failed,
+                Some(
+                    finished
+                        .failure
+                        .clone()
+                        .unwrap_or_else(|| "JobFailed".into()),
+                ),
+            ),
+        };
+        let counts = finished
+            .summary
+            .as_ref()
+            .map(|s| s.counts.clone())
+            .unwrap_or_default();
+        Recording {
+            finished,
+            generation,
+            result,
+            category,
+            counts,
+            ok: result != RunResult::Failed,
+        }
+    }
+
+    /// The condition a run of this kind sets: `Simulated` or `Synced`.
+    fn run_condition(&self) -> &'static str {
+        match self.finished.kind {
+            RunMode::Simulate => "Simulated",
+            RunMode::Apply => "Synced",
+        }
+    }
+
+    fn set(
+        &self,
+        status: &mut HrisConnectionStatus,
+        type_: &str,
+        ok: bool,
+        reason: &str,
+        message: String,
+    ) {
+        set_condition(
+            &mut status.conditions,
+            type_,
+            ok,
+            reason,
+            message,
+            self.generation,
+            self.finished.finished_at,
+        );
+    }
+
+    /// The run as `lastSimulation` or `lastSync`, in the printer columns' fields, the change
+    /// sample and the history.
+    fn record_latest(&self, status: &mut HrisConnectionStatus) {
+        let finished = self.finished;
+        let now = finished.finished_at;
+        let run = RunStatus {
+            started_at: finished.started_at.map(Time),
+            finished_at: Some(Time(now)),
+            job_name: Some(finished.job_name.clone()),
+            generation: Some(self.generation),
+            result: Some(self.result),
+            counts: self.counts.clone(),
+            plan_hash: finished.summary.as_ref().map(|s| s.plan_hash.clone()),
+            report_ref: finished.report.clone(),
+            error_category: (self.result == RunResult::Failed)
+                .then(|| self.category.clone())
+                .flatten(),
+        };
+        match finished.kind {
+            RunMode::Simulate => status.last_simulation = Some(run),
+            RunMode::Apply => status.last_sync = Some(run),
+        }
+        // The printer columns read these, whatever the kind: a Simulate connection never fills
+        // `lastSync`, and a column on either would show an old or empty run.
+        let kind_name = finished.kind.status_name();
+        status.last_run_time = Some(Time(now));
+        status.last_run_kind = Some(kind_name.into());
+        status.last_run_result = Some(self.result);
+        if let Some(summary) = &finished.summary {
+            status.change_sample = summary.sample.clone();
+        }
+        status.history.insert(
+            0,
+            RunRecord {
+                kind: kind_name.into(),
+                job_name: Some(finished.job_name.clone()),
+                finished_at: Some(Time(now)),
+                result: Some(self.result),
+                counts: self.counts.clone(),
+            },
+        );
+        status.history.truncate(HISTORY);
+    }
+
+    /// `Simulated` or `Synced` from the result; a success is announced each time, a failure
+    /// once (unless the connection was not failing already).
+    fn note_result(&self, status: &mut HrisConnectionStatus, was_ok: bool) -> Option<EventNote> {
+        let counts = &self.counts;
+        let changes = format!(
+            "{} created, {} updated, {} deactivated, {} deleted, {} conflicts, {} errors",
+            counts.created,
+            counts.updated,
+            counts.deactivated,
+            counts.deleted,
+            counts.conflicts,
+            counts.errors
+        );
+        let reason = match (self.finished.kind, self.result) {
+            (RunMode::Simulate, RunResult::Failed) | (RunMode::Apply, RunResult::Failed) => {
+                "SyncFailed"
+            }
+            (RunMode::Simulate, _) => "SimulationReady",
+            (RunMode::Apply, _) => "SyncSucceeded",
+        };
+        self.set(
+            status,
+            self.run_condition(),
+            self.ok,
+            if self.ok { reason } else { "SyncFailed" },
+            match &self.category {
+                Some(category) if !self.ok => format!("{category}: {changes}"),
+                _ => changes.clone(),
+            },
+        );
+        if self.ok {
+            return Some(EventNote {
+                warning: false,
+                reason,
+                message: changes,
+            });
+        }
+        (was_ok || !condition_is(&status.conditions, "Ready", "False")).then(|| EventNote {
+            warning: true,
+            reason: "SyncFailed",
+            message: format!(
+                "{} failed: {}",
+                self.finished.job_name,
+                self.category.clone().unwrap_or_default()
+            ),
+        })
+    }
+
+    /// `SafeguardTriggered`, announced when it turns on.
+    fn note_safeguard(&self, status: &mut HrisConnectionStatus) -> Option<EventNote> {
+        let withheld = self.result == RunResult::Withheld;
+        let was_withheld = condition_is(&status.conditions, "SafeguardTriggered", "True");
+        let (reason, message) = match &self.finished.summary {
+            Some(summary) if withheld => withheld_reason(summary),
+            _ => ("WithinLimits", "no changes withheld".into()),
+        };
+        self.set(
+            status,
+            "SafeguardTriggered",
+            withheld,
+            reason,
+            message.clone(),
+        );
+        (withheld && !was_withheld).then_some(EventNote {
+            warning: true,
+            reason: "SafeguardTriggered",
+            message,
+        })
+    }
+
+    fn credentials_bad(&self) -> bool {
+        self.category.as_deref() == Some("CredentialsInvalid")
+    }
+
+    /// `CredentialsValid`, announced when it turns false.
+    fn note_credentials(&self, status: &mut HrisConnectionStatus) -> Option<EventNote> {
+        let bad = self.credentials_bad();
+        let were_bad = condition_is(&status.conditions, "CredentialsValid", "False");
+        self.set(
+            status,
+            "CredentialsValid",
+            !bad,
+            if bad {
+                "CredentialsInvalid"
+            } else {
+                "Accepted"
+            },
+            if bad {
+                "the source or target rejected the credentials".into()
+            } else {
+                "the last run authenticated".into()
+            },
+        );
+        (bad && !were_bad).then(|| EventNote {
+            warning: true,
+            reason: "CredentialsInvalid",
+            message: "the source or target rejected the credentials".into(),
+        })
+    }
+
+    /// Users the target refused for lack of licenses, and employees that could not be matched
+    /// safely (announced when their number changes).
+    fn note_target_refusals(&self, status: &HrisConnectionStatus) -> Vec<EventNote> {
+        let mut events = Vec::new();
+        if self.category.as_deref() == Some("LicenseLimitExceeded") {
+            events.push(EventNote {
+                warning: true,
+                reason: "LicenseLimitExceeded",
+                message: "the target refused users for lack of licenses or seats".into(),
+            });
+        }
+        let conflicts = self.counts.conflicts;
+        let previous_conflicts = status
+            .history
+            .get(1)
+            .map_or(0, |previous| previous.counts.conflicts);
+        if conflicts > 0 && conflicts != previous_conflicts {
+            events.push(EventNote {
+                warning: true,
+                reason: "UserConflicts",
+                message: format!(
+                    "{conflicts} employees could not be matched safely (see conflicts.csv)"
+                ),
+            });
+        }
+        events
+    }
+}
+
+/// Why a withheld run's changes were withheld, and what to do. An empty source is never
+/// approvable (the planner withholds its removals whatever the approval), so its message must
+/// not point at the approve-plan annotation.
+fn withheld_reason(summary: &Summary) -> (&'static str, String) {
+    match &summary.safeguard {
+        Some(trip) if trip.empty_source => (
+            "EmptySource",
+            format!(
+                "the source returned no employees while {} users are managed; {} removals \
+                 withheld, nobody is removed on an empty source (check the source)",
+                trip.managed_users, trip.withheld
+            ),
+        ),
+        Some(trip) if trip.outdated_approval.is_some() => (
+            "ApprovalOutdated",
+            format!(
+                "the plan changed since it was approved; nothing was applied: approve plan \
+                 {} with the hris-operator.io/approve-plan annotation",
+                summary.plan_hash
+            ),
+        ),
+        Some(trip) => (
+            "ChangesWithheld",
+            format!(
+                "{} changes withheld ({}); approve plan {} with the \
+                 hris-operator.io/approve-plan annotation",
+                trip.withheld, trip.limit, summary.plan_hash
+            ),
+        ),
+        None => (
+            "ChangesWithheld",
+            format!(
+                "changes withheld; approve plan {} with the hris-operator.io/approve-plan \
+                 annotation",
+                summary.plan_hash
+            ),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::{ChangeCounts, ChangeSample};
+    use crate::crd::ChangeSample;
 
     fn summary(result: RunResult, conflicts: u64) -> Summary {
         Summary {

@@ -93,7 +93,7 @@ pub async fn main(cli: Cli) -> ExitCode {
 /// A folder the report files cannot be written to.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write the report files to {}: {source}", path.display())]
-pub struct UnwritableOut {
+struct UnwritableOut {
     /// The folder, or the file in it that cannot be written.
     pub path: PathBuf,
     /// Why.
@@ -104,7 +104,7 @@ pub struct UnwritableOut {
 /// Checks that the report files can be written into `dir` (created if missing), before anything
 /// else is done: an `apply` that found out only after its writes would have changed the target
 /// and kept no record of what it changed.
-pub fn check_out_dir(dir: &Path) -> Result<(), UnwritableOut> {
+fn check_out_dir(dir: &Path) -> Result<(), UnwritableOut> {
     let unwritable = |path: &Path| {
         let path = path.to_path_buf();
         move |source| UnwritableOut { path, source }

@@ -8,10 +8,10 @@
 //! field manager and where a sync Job finds its mounted files. Each process imports this module
 //! and none imports another process, so a name changed here changes for all of them at once.
 
-pub mod labels;
+pub(crate) mod labels;
 pub mod names;
 pub mod report_secrets;
-pub mod run_kind;
+mod run_kind;
 pub mod termination;
 
 /// Field manager of everything the operator writes (status, sync access, report Secrets).

@@ -5,18 +5,18 @@
 
 pub mod access;
 pub mod context;
-pub mod decide;
+pub(crate) mod decide;
 mod finished_runs;
 pub mod job;
-pub mod leader;
+pub(crate) mod leader;
 pub mod operator;
-pub mod prefixes;
-pub mod prune;
+pub(crate) mod prefixes;
+pub(crate) mod prune;
 pub mod reconcile;
-pub mod schedule;
+pub(crate) mod schedule;
 pub mod status;
-pub mod sync_pod;
-pub mod termination;
+pub(crate) mod sync_pod;
+pub(crate) mod termination;
 mod unreadable;
 
 /// The object, or `None` when the API answers 404 (whatever reason string comes with it).

@@ -8,7 +8,7 @@
 //!
 //! RBAC, from kmock's request log: every request the controller made is one
 //! tests/manifests/controller-rules.json allows, and every verb there was used or is delegated
-//! (granted on to the sync Roles). And a real sync (`sync_run::sync`) against kmock makes only
+//! (granted on to the sync Roles). And a real sync (`sync_job::sync`) against kmock makes only
 //! requests the Role the controller builds for its run allows.
 //!
 //! A connection the controller cannot read (a source kind of a newer CRD), there before the

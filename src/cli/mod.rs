@@ -1,6 +1,6 @@
-//! The command lines: `hris-operator` (its commands on a manifest file in [`local`], its
-//! commands in a cluster in [`cluster`]) and `kubectl hris` ([`plugin`]). They parse arguments,
-//! call the process that does the work and turn its result into messages and an exit code.
+//! The command lines: `hris-operator` (its commands on a manifest file in `local`, its commands
+//! in a cluster in `cluster`) and `kubectl hris` (`plugin`). They parse arguments, call the
+//! process that does the work and turn its result into messages and an exit code.
 
 mod cluster;
 mod local;

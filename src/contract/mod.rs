@@ -2,11 +2,11 @@
 //! sync Jobs, the sync Job that runs in them (`hris-operator sync`), and the kubectl side that
 //! asks for runs and reads their reports (`kubectl hris`, `hris-operator report`).
 //!
-//! Label and annotation names ([`labels`]), the names of Jobs, report Secrets and the sync
-//! ServiceAccount ([`names`]), the spellings of a run's kind ([`run_kind`]), the termination
-//! message ([`termination`]), how report files are stored in Secrets ([`report_secrets`]), the
-//! field manager and where a sync Job finds its mounted files. Each process imports this module
-//! and none imports another process, so a name changed here changes for all of them at once.
+//! Label and annotation names (`labels`), the names of Jobs, report Secrets and the sync
+//! ServiceAccount (`names`), the spellings of a run's kind (`run_kind`), the termination message
+//! (`termination`), how report files are stored in Secrets (`report_secrets`), the field
+//! manager and where a sync Job finds its mounted files. Each process imports this module and
+//! none imports another process, so a name changed here changes for all of them at once.
 
 pub(crate) mod labels;
 pub mod names;

@@ -14,7 +14,10 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::crd::{HrisConnection, Mode, RunResult};
+use crate::{
+    crd::{HrisConnection, Mode, RunResult},
+    sync::report::RunMode,
+};
 
 /// Labels of a finished run.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -132,10 +135,10 @@ impl Metrics {
         );
         // Start the closed label sets at zero, so that `increase()` sees the first run and the
         // families are exported before anything happened.
-        for kind in ["simulate", "apply"] {
+        for kind in [RunMode::Simulate, RunMode::Apply] {
             for result in [RunResult::Succeeded, RunResult::Failed, RunResult::Withheld] {
                 let _ = runs.get_or_create(&RunLabels {
-                    kind: kind.to_owned(),
+                    kind: kind.as_str().to_owned(),
                     result: result.as_str().to_owned(),
                 });
             }

@@ -5,14 +5,14 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
-use kube::{Api, api::ListParams};
 
 use super::{EXIT_INVALID, check_out_dir};
 use crate::{
     connectors::http::install_crypto_provider,
-    contract::labels::{APPROVE_PLAN, SIMULATE_REQUESTED, SYNC_REQUESTED},
-    crd::HrisConnection,
-    kubectl::{Which, annotate, cluster_client, fetch_report, hash_to_approve, status_table},
+    kubectl::{
+        ApproveError, Which, approve, cluster_client, fetch_report, list_connections,
+        request_simulation, request_sync, status_table,
+    },
 };
 
 /// kubectl plugin for HrisConnections.
@@ -115,36 +115,23 @@ pub async fn main(cli: PluginCli) -> ExitCode {
         .unwrap_or_else(|| client.default_namespace().to_owned());
     let now = jiff::Timestamp::now().to_string();
     let result: Result<String, String> = match cli.command {
-        PluginCommand::Sync { name } => annotate(client, &namespace, &name, SYNC_REQUESTED, &now)
+        PluginCommand::Sync { name } => request_sync(client, &namespace, &name, &now)
             .await
             .map(|()| format!("sync of {namespace}/{name} requested"))
             .map_err(explain),
-        PluginCommand::Simulate { name } => {
-            annotate(client, &namespace, &name, SIMULATE_REQUESTED, &now)
-                .await
-                .map(|()| format!("simulation of {namespace}/{name} requested"))
-                .map_err(explain)
-        }
-        PluginCommand::Approve { name, hash } => {
-            let hash = match hash {
-                Some(hash) => Ok(hash),
-                None => Api::<HrisConnection>::namespaced(client.clone(), &namespace)
-                    .get(&name)
-                    .await
-                    .map_err(explain)
-                    .and_then(|connection| {
-                        hash_to_approve(&connection)
-                            .ok_or_else(|| format!("{namespace}/{name} has no plan to approve yet"))
-                    }),
-            };
-            match hash {
-                Ok(hash) => annotate(client, &namespace, &name, APPROVE_PLAN, &hash)
-                    .await
-                    .map(|()| format!("plan {hash} of {namespace}/{name} approved"))
-                    .map_err(explain),
-                Err(error) => Err(error),
-            }
-        }
+        PluginCommand::Simulate { name } => request_simulation(client, &namespace, &name, &now)
+            .await
+            .map(|()| format!("simulation of {namespace}/{name} requested"))
+            .map_err(explain),
+        PluginCommand::Approve { name, hash } => approve(client, &namespace, &name, hash)
+            .await
+            .map(|hash| format!("plan {hash} of {namespace}/{name} approved"))
+            .map_err(|error| match error {
+                ApproveError::Api(error) => explain(error),
+                ApproveError::NothingToApprove => {
+                    format!("{namespace}/{name} has no plan to approve yet")
+                }
+            }),
         PluginCommand::Report {
             name,
             out,
@@ -162,14 +149,9 @@ pub async fn main(cli: PluginCli) -> ExitCode {
                 .map_err(|e| cluster.explain_report(&e))
         }
         PluginCommand::Status { all_namespaces } => {
-            let api: Api<HrisConnection> = if all_namespaces {
-                Api::all(client)
-            } else {
-                Api::namespaced(client, &namespace)
-            };
-            api.list(&ListParams::default())
+            list_connections(client, (!all_namespaces).then_some(namespace.as_str()))
                 .await
-                .map(|list| status_table(&list.items).trim_end().to_owned())
+                .map(|connections| status_table(&connections).trim_end().to_owned())
                 .map_err(explain)
         }
         PluginCommand::Version => Ok(version_line()),

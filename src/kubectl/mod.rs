@@ -5,9 +5,11 @@
 mod cluster;
 mod report;
 mod requests;
-mod status_table;
+mod status;
 
 pub use cluster::{ClusterName, client_config, cluster_client};
 pub use report::{ReportError, Which, fetch_report};
-pub use requests::{annotate, hash_to_approve};
-pub use status_table::status_table;
+pub use requests::{
+    ApproveError, annotate, approve, hash_to_approve, request_simulation, request_sync,
+};
+pub use status::{list_connections, status_table};

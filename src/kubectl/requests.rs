@@ -6,7 +6,62 @@ use kube::{
 };
 use serde_json::json;
 
-use crate::crd::{HrisConnection, RunResult, RunStatus};
+use crate::{
+    contract::labels::{APPROVE_PLAN, SIMULATE_REQUESTED, SYNC_REQUESTED},
+    crd::{HrisConnection, RunResult, RunStatus},
+};
+
+/// Requests one sync of a connection (a simulation in Simulate mode), as asked at `now`.
+pub async fn request_sync(
+    client: Client,
+    namespace: &str,
+    name: &str,
+    now: &str,
+) -> Result<(), kube::Error> {
+    annotate(client, namespace, name, SYNC_REQUESTED, now).await
+}
+
+/// Requests one simulation of a connection, as asked at `now`.
+pub async fn request_simulation(
+    client: Client,
+    namespace: &str,
+    name: &str,
+    now: &str,
+) -> Result<(), kube::Error> {
+    annotate(client, namespace, name, SIMULATE_REQUESTED, now).await
+}
+
+/// Why a plan could not be approved.
+#[derive(Debug, thiserror::Error)]
+pub enum ApproveError {
+    /// The API refused or failed.
+    #[error("{0}")]
+    Api(#[from] kube::Error),
+    /// No hash was given and the connection's status names no plan yet.
+    #[error("the connection has no plan to approve yet")]
+    NothingToApprove,
+}
+
+/// Approves `hash`, or when none is given the plan status names (see [`hash_to_approve`]);
+/// returns the hash approved.
+pub async fn approve(
+    client: Client,
+    namespace: &str,
+    name: &str,
+    hash: Option<String>,
+) -> Result<String, ApproveError> {
+    let hash = match hash {
+        Some(hash) => hash,
+        None => {
+            let connection = Api::<HrisConnection>::namespaced(client.clone(), namespace)
+                .get(name)
+                .await?;
+            hash_to_approve(&connection).ok_or(ApproveError::NothingToApprove)?
+        }
+    };
+    annotate(client, namespace, name, APPROVE_PLAN, &hash).await?;
+    Ok(hash)
+}
 
 /// Sets a request annotation on a connection.
 pub async fn annotate(

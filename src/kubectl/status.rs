@@ -1,8 +1,20 @@
-//! The `status` table: the connections and how their last runs went.
+//! `status`: the connections and how their last runs went, as a table.
 
-use kube::ResourceExt;
+use kube::{Api, Client, ResourceExt, api::ListParams};
 
 use crate::crd::HrisConnection;
+
+/// The connections of `namespace`, or of every namespace.
+pub async fn list_connections(
+    client: Client,
+    namespace: Option<&str>,
+) -> Result<Vec<HrisConnection>, kube::Error> {
+    let api: Api<HrisConnection> = match namespace {
+        Some(namespace) => Api::namespaced(client, namespace),
+        None => Api::all(client),
+    };
+    Ok(api.list(&ListParams::default()).await?.items)
+}
 
 /// The `status` table.
 pub fn status_table(connections: &[HrisConnection]) -> String {

@@ -8,7 +8,7 @@
 //!
 //! RBAC, from kmock's request log: every request the controller made is one
 //! tests/manifests/controller-rules.json allows, and every verb there was used or is delegated
-//! (granted on to the sync Roles). And a real sync (`sync_run::sync`) against kmock makes only
+//! (granted on to the sync Roles). And a real sync (`sync_job::sync`) against kmock makes only
 //! requests the Role the controller builds for its run allows.
 //!
 //! A connection the controller cannot read (a source kind of a newer CRD), there before the
@@ -27,13 +27,11 @@ use std::collections::BTreeSet;
 use common::kmock::{ControllerProcess, Kmock, LoggedRequest};
 use common::scim2_server::http_client;
 use hris_operator::{
-    controller::{
-        access::sync_role,
-        job::{RunKind, job_name},
-        reports::{MAX_REPORT_SECRETS, report_name},
-        sync_run::{SyncRequest, sync},
-    },
+    contract::names::{MAX_REPORT_SECRETS, job_name, report_name},
+    controller::access::sync_role,
     crd::HrisConnection,
+    sync::report::RunMode,
+    sync_job::{SyncRequest, sync},
 };
 use k8s_openapi::api::{
     batch::v1::Job,
@@ -846,7 +844,7 @@ async fn a_sync_job_makes_only_the_requests_its_role_allows() {
     }
     // The Role the controller builds for this run.
     let connection = connections.get("acme").await.unwrap();
-    let job = job_name(&connection, RunKind::Simulate, "ab12cd34");
+    let job = job_name(&connection, RunMode::Simulate, "ab12cd34");
     let report = report_name(&job);
     let role = sync_role(&connection, &report);
 
@@ -854,7 +852,7 @@ async fn a_sync_job_makes_only_the_requests_its_role_allows() {
     let request = SyncRequest {
         namespace: NAMESPACE.into(),
         name: "acme".into(),
-        kind: RunKind::Simulate,
+        kind: RunMode::Simulate,
         secrets_dir: dir.path().join("secrets"),
         run_id: "ab12cd34".into(),
         report: report.clone(),
@@ -933,7 +931,7 @@ async fn a_sync_job_makes_only_the_requests_its_role_allows() {
     assert!(!allows(&role, "create", "", "secrets", Some(&beyond)));
     let last = format!("{report}-{MAX_REPORT_SECRETS}");
     assert!(allows(&role, "create", "", "secrets", Some(&last)));
-    let other_run = report_name(&job_name(&connection, RunKind::Apply, "ffff0000"));
+    let other_run = report_name(&job_name(&connection, RunMode::Apply, "ffff0000"));
     assert!(!allows(&role, "patch", "", "secrets", Some(&other_run)));
 }
 

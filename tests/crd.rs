@@ -144,7 +144,7 @@ fn printed(connection: &Value, now: jiff::Timestamp) -> Vec<(String, String)> {
 /// A finished run as the controller records it.
 fn record(
     status: &mut hris_operator::crd::HrisConnectionStatus,
-    kind: hris_operator::controller::job::RunKind,
+    kind: hris_operator::sync::report::RunMode,
     result: hris_operator::crd::RunResult,
     at: &str,
 ) {
@@ -190,8 +190,8 @@ fn with_status(mode: &str, status: &hris_operator::crd::HrisConnectionStatus) ->
 #[test]
 fn printer_columns_show_the_last_run_of_either_kind_and_the_next_run_as_a_time() {
     use hris_operator::{
-        controller::job::RunKind,
         crd::{HrisConnectionStatus, RunResult},
+        sync::report::RunMode,
     };
     let now: jiff::Timestamp = "2026-11-22T10:05:00Z".parse().unwrap();
     let columns = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
@@ -205,7 +205,7 @@ fn printer_columns_show_the_last_run_of_either_kind_and_the_next_run_as_a_time()
     let mut simulated = HrisConnectionStatus::default();
     record(
         &mut simulated,
-        RunKind::Simulate,
+        RunMode::Simulate,
         RunResult::Succeeded,
         "2026-11-22T02:05:00Z",
     );
@@ -228,13 +228,13 @@ fn printer_columns_show_the_last_run_of_either_kind_and_the_next_run_as_a_time()
     let mut active = HrisConnectionStatus::default();
     record(
         &mut active,
-        RunKind::Apply,
+        RunMode::Apply,
         RunResult::Succeeded,
         "2026-11-22T02:05:00Z",
     );
     record(
         &mut active,
-        RunKind::Simulate,
+        RunMode::Simulate,
         RunResult::Withheld,
         "2026-11-22T09:35:00Z",
     );
@@ -252,7 +252,7 @@ fn printer_columns_show_the_last_run_of_either_kind_and_the_next_run_as_a_time()
     );
     record(
         &mut active,
-        RunKind::Apply,
+        RunMode::Apply,
         RunResult::Failed,
         "2026-11-22T10:00:00Z",
     );

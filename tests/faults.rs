@@ -51,11 +51,7 @@ use common::{
 };
 use hris_operator::{
     connectors::{ConfigMapResolver, ConnectorContext, SecretResolver, source::SourceError},
-    controller::{
-        job::RunKind,
-        status::{EventNote, Finished, record_run},
-        sync_run::{ReportLimits, SyncRequest, sync},
-    },
+    controller::status::{EventNote, Finished, record_run},
     crd::{ChangeCounts, HrisConnectionSpec, HrisConnectionStatus, RunResult},
     emulators::{
         hr::{CommonConfig, Faults, HrEmulator, HrRequest},
@@ -68,6 +64,7 @@ use hris_operator::{
         report::{self, RunMode, Summary},
         run::{self, RunError, RunOptions, RunOutput},
     },
+    sync_job::{ReportLimits, SyncRequest, sync},
 };
 use http::{Method, Request, Response};
 use jiff::civil::{Date, date};
@@ -311,7 +308,7 @@ fn assert_exactly_one_active_user_each(users: &[Value], indices: impl IntoIterat
 
 fn finished(summary: Summary) -> Finished {
     Finished {
-        kind: RunKind::Apply,
+        kind: RunMode::Apply,
         job_name: "acme-apply-2-ab".into(),
         started_at: None,
         finished_at: "2026-11-22T02:05:00Z".parse().unwrap(),
@@ -370,7 +367,7 @@ async fn sync_job(dir: &Path, spec: &Value) -> (Summary, String) {
     let request = SyncRequest {
         namespace: "people".into(),
         name: "acme".into(),
-        kind: RunKind::Apply,
+        kind: RunMode::Apply,
         secrets_dir: dir.join("secrets"),
         run_id: "ab".into(),
         report: "acme-apply-2-ab-report".into(),

@@ -16,10 +16,8 @@
 use std::{path::Path, process::Command};
 
 use hris_operator::{
-    controller::{
-        job::RunKind,
-        status::{Finished, record_run, termination_message},
-    },
+    contract::termination::termination_message,
+    controller::status::{Finished, record_run},
     crd::HrisConnectionStatus,
     emulators::{
         merge::{self, MergeConfig},
@@ -29,7 +27,7 @@ use hris_operator::{
     metrics::Metrics,
     sync::{
         model::{Email, EmailType, Employee, EmploymentStatus},
-        report::Summary,
+        report::{RunMode, Summary},
     },
 };
 use serde_json::{Value, json};
@@ -213,7 +211,7 @@ fn run(
         let message = termination_message(&summary);
         let learned: Summary = serde_json::from_str(&message).unwrap();
         let finished = Finished {
-            kind: RunKind::Apply,
+            kind: RunMode::Apply,
             job_name: format!("{label}-apply-1"),
             started_at: None,
             finished_at: jiff::Timestamp::UNIX_EPOCH,

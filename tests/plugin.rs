@@ -5,11 +5,9 @@
 
 use clap::Parser;
 use hris_operator::{
+    cli::plugin::{PluginCli, PluginCommand, invoked_as_plugin},
     crd::HrisConnection,
-    plugin::{
-        ClusterName, PluginCli, PluginCommand, annotate, client_config, hash_to_approve,
-        invoked_as_plugin, status_table,
-    },
+    kubectl::{ClusterName, annotate, client_config, hash_to_approve, status_table},
 };
 use http::{Method, Request, Response};
 use kube::client::Body;

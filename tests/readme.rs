@@ -6,7 +6,7 @@
 use std::{path::Path, process::Command};
 
 use clap::{CommandFactory, Parser};
-use hris_operator::{cli::Cli, plugin::PluginCli};
+use hris_operator::cli::{Cli, plugin::PluginCli};
 
 fn readme() -> String {
     std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()

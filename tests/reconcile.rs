@@ -14,10 +14,7 @@
 use std::{sync::Arc, time::Duration};
 
 use hris_operator::{
-    controller::{
-        job::JobDefaults,
-        reconcile::{Context, reconcile_at},
-    },
+    controller::{context::Context, job::JobDefaults, reconcile::reconcile_at},
     crd::HrisConnection,
     metrics::Metrics,
 };
@@ -248,7 +245,7 @@ async fn a_new_connection_starts_its_simulation_job() {
     assert_eq!(secrets[1], format!("{name}-report-2"));
     assert_eq!(
         secrets.len(),
-        hris_operator::controller::reports::MAX_REPORT_SECRETS
+        hris_operator::contract::names::MAX_REPORT_SECRETS
     );
     assert_eq!(
         binding["roleRef"],
@@ -983,9 +980,9 @@ async fn approving_a_hash_used_before_in_this_generation_starts_a_new_run() {
     );
     connection.metadata.annotations =
         Some([("hris-operator.io/approve-plan".to_owned(), a.to_owned())].into());
-    let first_time = hris_operator::controller::job::job_name(
+    let first_time = hris_operator::contract::names::job_name(
         &connection,
-        hris_operator::controller::job::RunKind::Apply,
+        hris_operator::sync::report::RunMode::Apply,
         &hris_operator::controller::job::run_id(&format!("uid-acme:approved:{a}:0")),
     );
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();

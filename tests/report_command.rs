@@ -2,11 +2,9 @@
 //! Secrets here), request by request against kube's mock API server.
 
 use hris_operator::{
-    controller::{
-        fetch_report::{Which, fetch_report},
-        reports::{report_name, report_secrets},
-    },
+    contract::{names::report_name, report_secrets::report_secrets},
     crd::HrisConnection,
+    kubectl::{Which, fetch_report},
 };
 use http::{Method, Request, Response};
 use kube::client::Body;

@@ -5,12 +5,9 @@
 use std::path::Path;
 
 use hris_operator::{
-    controller::{
-        job::RunKind,
-        sync_run::{ReportLimits, SyncRequest, sync},
-    },
     crd::RunResult,
-    sync::report::{REPORT_FILES, Summary},
+    sync::report::{REPORT_FILES, RunMode, Summary},
+    sync_job::{ReportLimits, SyncRequest, sync},
 };
 use http::{Method, Request, Response};
 use kube::client::Body;
@@ -88,7 +85,7 @@ async fn a_sync_reads_its_connection_applies_and_stores_the_reports() {
     let request = SyncRequest {
         namespace: "people".into(),
         name: "acme".into(),
-        kind: RunKind::Apply,
+        kind: RunMode::Apply,
         secrets_dir: dir.path().join("secrets"),
         run_id: "ab".into(),
         report: "acme-apply-2-ab-report".into(),
@@ -140,7 +137,7 @@ async fn a_connection_that_cannot_be_read_is_an_error() {
     let request = SyncRequest {
         namespace: "people".into(),
         name: "acme".into(),
-        kind: RunKind::Simulate,
+        kind: RunMode::Simulate,
         secrets_dir: dir.path().into(),
         run_id: "x".into(),
         report: "r".into(),
@@ -171,7 +168,7 @@ async fn reports_needing_more_secrets_than_the_role_names_are_refused_before_any
     let request = SyncRequest {
         namespace: "people".into(),
         name: "acme".into(),
-        kind: RunKind::Simulate,
+        kind: RunMode::Simulate,
         secrets_dir: dir.path().join("secrets"),
         run_id: "ab".into(),
         report: "acme-sim-2-ab-report".into(),
@@ -212,7 +209,7 @@ async fn a_mapped_field_no_employee_has_is_a_failed_run_that_writes_nothing() {
     let request = SyncRequest {
         namespace: "people".into(),
         name: "acme".into(),
-        kind: RunKind::Apply,
+        kind: RunMode::Apply,
         secrets_dir: dir.path().join("secrets"),
         run_id: "ab".into(),
         report: "acme-apply-2-ab-report".into(),

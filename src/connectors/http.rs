@@ -14,9 +14,8 @@ use tokio::time::Instant;
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode, header::HeaderMap};
 
-/// The default largest answer read: far above any page a directory or HR API sends, far below
-/// what would strain the process.
-pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 << 20;
+/// The default largest answer read: the spec's default `maxResponseBytes`.
+pub use crate::crd::DEFAULT_MAX_RESPONSE_BYTES;
 
 /// Paces requests to a rate: each request takes the next slot, `1 / rate` apart, in arrival
 /// order. A request whose slot is due goes at once, without a timer: the limiter adds no cost

@@ -1,6 +1,6 @@
-//! Reports in the cluster: a run's report files stored in Secrets owned by the connection (they
-//! hold personal data), each Secret under 900 KiB, a file larger than that split into numbered
-//! parts; and the files read back from those Secrets.
+//! How a run's report files are stored in the cluster, and read back: in Secrets owned by the
+//! connection (they hold personal data), each under 900 KiB, a file larger than that split into
+//! numbered parts. The sync Job writes them; the kubectl side reads them.
 
 use std::collections::BTreeMap;
 
@@ -9,39 +9,14 @@ use k8s_openapi::{
 };
 use kube::{Resource, ResourceExt};
 
-use super::job::CONNECTION_LABEL;
+use super::{
+    labels::{CONNECTION_LABEL, PARTS_ANNOTATION, RUN_LABEL, connection_label},
+    names::report_part_name,
+};
 use crate::crd::HrisConnection;
 
 /// Most data bytes in one report Secret (Secrets may hold 1 MiB in all).
 pub const SECRET_DATA_LIMIT: usize = 900 * 1024;
-/// Label holding the run id of a report Secret.
-pub const RUN_LABEL: &str = "hris-operator.io/run";
-/// Annotation: how many Secrets hold this run's reports.
-pub const PARTS_ANNOTATION: &str = "hris-operator.io/report-parts";
-
-/// Most Secrets one run's reports may take (about 57 MiB): the sync Job's Role names each of
-/// them, so a run can write these and no other Secret.
-pub const MAX_REPORT_SECRETS: usize = 64;
-
-/// The name of a run's first report Secret; further parts add `-2`, `-3`, ….
-pub fn report_name(job_name: &str) -> String {
-    format!("{job_name}-report")
-}
-
-/// The name of the report Secret at `index` (0: `report` itself, then `report-2`, `report-3`, …).
-pub fn report_part_name(report: &str, index: usize) -> String {
-    match index {
-        0 => report.to_owned(),
-        n => format!("{report}-{}", n + 1),
-    }
-}
-
-/// Every Secret name a run's reports may take, first to last (`MAX_REPORT_SECRETS` of them).
-pub fn report_secret_names(report: &str) -> Vec<String> {
-    (0..MAX_REPORT_SECRETS)
-        .map(|index| report_part_name(report, index))
-        .collect()
-}
 
 /// Reports that would need more Secrets than a run may write.
 #[derive(Debug, thiserror::Error)]
@@ -116,7 +91,7 @@ pub fn report_secrets(
                 labels: Some(BTreeMap::from([
                     (
                         CONNECTION_LABEL.to_owned(),
-                        super::job::connection_label(&connection.name_any()),
+                        connection_label(&connection.name_any()),
                     ),
                     (RUN_LABEL.to_owned(), run_id.to_owned()),
                     (
@@ -180,7 +155,10 @@ pub fn report_files(secrets: &[Secret]) -> Result<Vec<(String, Vec<u8>)>, String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::HrisConnectionSpec;
+    use crate::{
+        contract::names::{MAX_REPORT_SECRETS, report_name, report_secret_names},
+        crd::HrisConnectionSpec,
+    };
 
     fn connection() -> HrisConnection {
         let spec: HrisConnectionSpec = serde_saphyr::from_str(

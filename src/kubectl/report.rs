@@ -1,16 +1,19 @@
-//! `hris-operator report NAME --out DIR`: the report files of a connection's latest run (or
-//! latest simulation), read back from the Secrets the sync Job stored them in.
+//! `hris-operator report NAME --out DIR` and `kubectl hris report`: the report files of a
+//! connection's latest run (or latest simulation), read back from the Secrets the sync Job
+//! stored them in.
 
 use std::path::Path;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, Client, ResourceExt, api::ListParams};
 
-use super::{
-    job::CONNECTION_LABEL,
-    reports::{RUN_LABEL, report_files},
+use crate::{
+    contract::{
+        labels::{CONNECTION_LABEL, RUN_LABEL, connection_label},
+        report_secrets::report_files,
+    },
+    crd::{HrisConnection, RunStatus},
 };
-use crate::crd::{HrisConnection, RunStatus};
 
 /// Which run's report to fetch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,7 +79,7 @@ pub async fn fetch_report(
     })?;
     let selector = format!(
         "{CONNECTION_LABEL}={},{RUN_LABEL}={run_id}",
-        super::job::connection_label(name)
+        connection_label(name)
     );
     let parts = secrets
         .list(&ListParams::default().labels(&selector))

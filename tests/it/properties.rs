@@ -6,7 +6,7 @@
 //! - no plan changes more than the guards allow without approval, and what a guard holds back
 //!   is exactly what its kind of change would have done.
 
-mod common;
+use crate::common;
 
 use common::{PREFIX, TODAY, input, policy, spec};
 use hris_operator::{

@@ -18,7 +18,7 @@
 //! container's termination message, then the Job's Complete condition) and bumps
 //! `metadata.generation` on spec changes. Waiting is polling for a state with a deadline.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,6 @@
 //! The sync rules of the README, one test per rule, through the pure planner.
 
-mod common;
+use crate::common;
 
 use common::*;
 use hris_operator::sync::{

@@ -5,7 +5,7 @@
 //! record has, or a mapped field no employee has fails the run before anything is written;
 //! through the real binary, such a run exits 2.
 
-mod common;
+use crate::common;
 
 use std::{
     collections::BTreeMap,

@@ -1,7 +1,7 @@
 //! The SCIM emulator itself is checked by a third-party SCIM compliance checker (`scim2 test`,
 //! PyPI scim2-cli), so the client is tested against something that behaves like a real server.
 
-mod common;
+use crate::common;
 
 use hris_operator::emulators::scim::{ScimConfig, ScimEmulator};
 

@@ -2,7 +2,7 @@
 //! every kind of change has a guard, conflicts freeze the accounts in them, adoption happens
 //! only when certain, prefixes cannot nest, and emails match only when they are one address.
 
-mod common;
+use crate::common;
 
 use common::*;
 use hris_operator::sync::{

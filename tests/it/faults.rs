@@ -31,7 +31,7 @@
 //! Retry-After values are 0 s and failing sources get two tries, so no case waits long; no case
 //! depends on timing.
 
-mod common;
+use crate::common;
 
 use std::{
     collections::{BTreeSet, HashMap},

@@ -2,7 +2,7 @@
 //! (through the SCIM emulator, in several provider modes). A new target joins by adding one
 //! `conformance!` line.
 
-mod common;
+use crate::common;
 
 use std::{any::Any, sync::Arc, time::Duration};
 

@@ -3,7 +3,7 @@
 //! an existing userName, and a second run that writes nothing. Assertions read the server's
 //! state, not only our report.
 
-mod common;
+use crate::common;
 
 use std::{path::Path, process::Command};
 

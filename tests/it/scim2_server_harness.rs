@@ -42,7 +42,7 @@
 //!   its error under `response`; operations after a failed one still run.
 //! - (!) The server also answers without the `/v2` prefix (`GET /Users` is 200).
 
-mod common;
+use crate::common;
 
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::Path;

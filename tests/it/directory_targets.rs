@@ -4,7 +4,7 @@
 //! Directory API's rate-limit errors, and creates whose answer was lost (recognised as our own
 //! user, never duplicated, while anyone else's user stays a conflict).
 
-mod common;
+use crate::common;
 
 use std::{
     sync::Arc,

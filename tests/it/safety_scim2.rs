@@ -3,7 +3,7 @@
 //! back as Active are held as reactivations, a disabled account is never adopted, and a joiner
 //! before its start date leaves a working account alone.
 
-mod common;
+use crate::common;
 
 use std::{path::Path, process::Output};
 

@@ -5,7 +5,7 @@
 //!
 //! Readiness is read from the controller's log, line by line; no sleep stands in for it.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -29,17 +29,17 @@ const CASES: u32 = 256;
 
 /// CSV seeds and their delimiters.
 const CSV_SEEDS: [(&[u8], u8); 4] = [
-    (include_bytes!("fuzz/csv/basic.csv"), b','),
-    (include_bytes!("fuzz/csv/bad_rows.csv"), b','),
-    (include_bytes!("fuzz/csv/bom_crlf_semicolon.csv"), b';'),
-    (include_bytes!("fuzz/csv/header_only.csv"), b','),
+    (include_bytes!("../fuzz/csv/basic.csv"), b','),
+    (include_bytes!("../fuzz/csv/bad_rows.csv"), b','),
+    (include_bytes!("../fuzz/csv/bom_crlf_semicolon.csv"), b';'),
+    (include_bytes!("../fuzz/csv/header_only.csv"), b','),
 ];
 
 const SCIM_SEEDS: [&[u8]; 4] = [
-    include_bytes!("fuzz/scim/list.json"),
-    include_bytes!("fuzz/scim/empty.json"),
-    include_bytes!("fuzz/scim/odd_types.json"),
-    include_bytes!("fuzz/scim/error.json"),
+    include_bytes!("../fuzz/scim/list.json"),
+    include_bytes!("../fuzz/scim/empty.json"),
+    include_bytes!("../fuzz/scim/odd_types.json"),
+    include_bytes!("../fuzz/scim/error.json"),
 ];
 
 const HEADER: &[u8] =

@@ -8,7 +8,7 @@
 //! credentials fail at once. Retry delays are shortened (20 ms ceiling, which also caps
 //! `Retry-After`), so nothing here waits on wall-clock seconds except the timeout case.
 
-mod common;
+use crate::common;
 
 use std::{any::Any, time::Duration};
 

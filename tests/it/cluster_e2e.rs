@@ -16,7 +16,7 @@
 //!    that ServiceAccount the credentials Secret and any other report;
 //! 4. a second sync (requested by annotation) changes nobody.
 //!
-//! Run: `HRIS_E2E_KUBECONFIG=~/.kube/config cargo test --test cluster_e2e -- --nocapture`
+//! Run: `HRIS_E2E_KUBECONFIG=~/.kube/config cargo test --test it cluster_e2e -- --nocapture`
 
 use std::time::{Duration, Instant};
 
@@ -81,7 +81,7 @@ async fn the_operator_syncs_on_a_real_cluster() {
 
     // The CRD, exactly as shipped.
     let crd: CustomResourceDefinition =
-        serde_saphyr::from_str(include_str!("../crds/hrisconnection.yaml")).unwrap();
+        serde_saphyr::from_str(include_str!("../../crds/hrisconnection.yaml")).unwrap();
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     crds.patch("hrisconnections.hris-operator.io", &params, &apply(&crd))
         .await

@@ -5,7 +5,7 @@
 //! Instants go through `SyncPolicy::date_at`, the seam `today()` uses, so no test reads the
 //! clock.
 
-mod common;
+use crate::common;
 
 use common::{PREFIX, employee, policy, user_of};
 use hris_operator::sync::{

@@ -1,5 +1,5 @@
 //! A write the SCIM provider refuses, in the SCIM sample, lands in the report with the
-//! provider's status and detail (`tests/samples.rs` runs the sample as its comments say).
+//! provider's status and detail (`tests/it/samples.rs` runs the sample as its comments say).
 
 use std::{
     path::{Path, PathBuf},

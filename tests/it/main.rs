@@ -25,6 +25,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod architecture_modules;
 mod bad_input;
 mod cluster_e2e;
 mod command_line;

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use hris_operator::{
     connectors::target::{Target, TargetOp, graph::GraphTarget},
     crd::{HrisConnectionSpec, MicrosoftGraphTarget},
-    emulators::graph::{GraphConfig, GraphEmulator},
     sync::{
         apply::apply,
         model::{Email, EmailType, Employee, EmploymentStatus, NewUser},
@@ -18,6 +17,8 @@ use hris_operator::{
         policy::SyncPolicy,
     },
 };
+
+use hris_emulators::graph::{GraphConfig, GraphEmulator};
 use serde_json::json;
 
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {

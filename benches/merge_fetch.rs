@@ -14,11 +14,12 @@ use hris_operator::{
         http::{Auth, HttpClient, RetryPolicy},
         source::{Source, api::ApiClient, fetch_all, merge::MergeSource},
     },
-    emulators::{
-        hr::CommonConfig,
-        merge::{self, MergeConfig},
-    },
     sync::model::{Email, EmailType, Employee, EmploymentStatus},
+};
+
+use hris_emulators::{
+    hr::CommonConfig,
+    merge::{self, MergeConfig},
 };
 
 const EMPLOYEES: usize = 100_000;

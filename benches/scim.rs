@@ -12,7 +12,6 @@ use hris_operator::{
         target::{Target, TargetOp, scim::ScimTarget},
     },
     crd::{HrisConnectionSpec, ScimQuirks},
-    emulators::scim::{ScimConfig, ScimEmulator},
     sync::{
         apply::apply,
         model::{Email, EmailType, Employee, EmploymentStatus, NewUser},
@@ -20,6 +19,8 @@ use hris_operator::{
         policy::SyncPolicy,
     },
 };
+
+use hris_emulators::scim::{ScimConfig, ScimEmulator};
 
 const USERS: usize = 10_000;
 

@@ -55,9 +55,6 @@ pub enum Command {
     Fields(FieldsArgs),
     /// Print the HrisConnection CustomResourceDefinition as YAML.
     Crd,
-    /// Serve an emulator of a target API on this machine, for samples and trials.
-    #[command(subcommand)]
-    Emulate(crate::emulators::serve::Emulator),
     /// Print the version.
     Version,
 }
@@ -219,7 +216,6 @@ pub async fn main(cli: Cli) -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Controller(args) => run_controller(args).await,
-        Command::Emulate(emulator) => crate::emulators::serve::serve(emulator).await,
         Command::Fields(args) => list_fields(args).await,
         Command::Sync(args) => sync_in_cluster(args).await,
         Command::Report(args) => report_from_cluster(args).await,

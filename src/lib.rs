@@ -5,7 +5,6 @@ pub mod cli;
 pub mod connectors;
 pub mod controller;
 pub mod crd;
-pub mod emulators;
 pub mod manifest;
 pub mod metrics;
 pub mod plugin;

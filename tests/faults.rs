@@ -49,6 +49,10 @@ use common::{
     hr_sources::{HrApi, HrOptions, start_hr_source, write_secret},
     scim2_server::Scim2Server,
 };
+use hris_emulators::{
+    hr::{CommonConfig, Faults, HrEmulator, HrRequest},
+    scim::{LoggedRequest, ScimConfig, ScimEmulator},
+};
 use hris_operator::{
     connectors::{ConfigMapResolver, ConnectorContext, SecretResolver, source::SourceError},
     controller::{
@@ -57,10 +61,6 @@ use hris_operator::{
         sync_run::{ReportLimits, SyncRequest, sync},
     },
     crd::{ChangeCounts, HrisConnectionSpec, HrisConnectionStatus, RunResult},
-    emulators::{
-        hr::{CommonConfig, Faults, HrEmulator, HrRequest},
-        scim::{LoggedRequest, ScimConfig, ScimEmulator},
-    },
     sync::{
         apply::Outcome,
         model::{Email, EmailType, Employee, EmploymentStatus},

@@ -21,16 +21,17 @@ use hris_operator::{
         status::{Finished, record_run, termination_message},
     },
     crd::HrisConnectionStatus,
-    emulators::{
-        merge::{self, MergeConfig},
-        personio::{self, PersonioConfig},
-        scim::{ScimConfig, ScimEmulator},
-    },
     metrics::Metrics,
     sync::{
         model::{Email, EmailType, Employee, EmploymentStatus},
         report::Summary,
     },
+};
+
+use hris_emulators::{
+    merge::{self, MergeConfig},
+    personio::{self, PersonioConfig},
+    scim::{ScimConfig, ScimEmulator},
 };
 use serde_json::{Value, json};
 

@@ -21,9 +21,10 @@ use hris_operator::{
         target::{Target, TargetErrorKind, TargetOp, scim::ScimTarget},
     },
     crd::ScimQuirks,
-    emulators::scim::{LoggedRequest, ScimConfig, ScimEmulator},
     sync::model::{Attr, AttrChange, NewUser},
 };
+
+use hris_emulators::scim::{LoggedRequest, ScimConfig, ScimEmulator};
 use serde_json::json;
 
 fn client(auth: Auth, rate: Option<f64>, tries: u32) -> HttpClient {

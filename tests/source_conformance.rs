@@ -20,12 +20,13 @@ use hris_operator::{
         source::{self, RetryDelays, Source, SourceError, SourceField},
     },
     crd::SourceSpec,
-    emulators::{
-        afas, bamboohr,
-        hr::{CommonConfig, Faults, HrEmulator, HrRequest},
-        merge, personio,
-    },
     sync::model::{Email, EmailType, Employee, EmploymentStatus},
+};
+
+use hris_emulators::{
+    afas, bamboohr,
+    hr::{CommonConfig, Faults, HrEmulator, HrRequest},
+    merge, personio,
 };
 use jiff::civil::date;
 use serde_json::{Value, json};

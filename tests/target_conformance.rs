@@ -14,12 +14,13 @@ use hris_operator::{
         target::{Target, TargetErrorKind, TargetOp, file::FileTarget, scim::ScimTarget},
     },
     crd::ScimQuirks,
-    emulators::{
-        google::GoogleConfig,
-        graph::GraphConfig,
-        scim::{ScimConfig, ScimEmulator},
-    },
     sync::model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},
+};
+
+use hris_emulators::{
+    google::GoogleConfig,
+    graph::GraphConfig,
+    scim::{ScimConfig, ScimEmulator},
 };
 use serde_json::{Value, json};
 

@@ -4,13 +4,12 @@
 
 use std::path::Path;
 
-use hris_operator::{
-    emulators::{
-        afas, bamboohr, hibob,
-        hr::{CommonConfig, HrEmulator},
-        merge, personio, workday,
-    },
-    sync::model::{Employee, EmploymentStatus},
+use hris_operator::sync::model::{Employee, EmploymentStatus};
+
+use hris_emulators::{
+    afas, bamboohr, hibob,
+    hr::{CommonConfig, HrEmulator},
+    merge, personio, workday,
 };
 use serde_json::{Map, Value, json};
 

@@ -16,9 +16,8 @@ use axum::{
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
-use super::hr::{self, Common, CommonConfig, HrEmulator};
-use super::merge::url_pairs;
-use crate::sync::model::{EmailType, Employee, EmploymentStatus};
+use crate::hr::{self, Common, CommonConfig, HrEmulator};
+use hris_operator::sync::model::{EmailType, Employee, EmploymentStatus};
 
 /// The path clients put after the address.
 pub const BASE_PATH: &str = "/profitrestservices";
@@ -72,7 +71,7 @@ pub async fn start(config: AfasConfig) -> std::io::Result<HrEmulator> {
     start_on(config, HrEmulator::bind_local().await?).await
 }
 
-/// Serves on a listener bound by the caller (`hris-operator emulate`); stops when the handle
+/// Serves on a listener bound by the caller (`hris-emulators`); stops when the handle
 /// drops.
 pub async fn start_on(
     config: AfasConfig,
@@ -187,7 +186,7 @@ async fn answer(shared: &Shared, parts: &axum::http::request::Parts) -> Response
     if parts.method != Method::GET || parts.uri.path() != wanted {
         return error(404, "Unknown GetConnector");
     }
-    let query = parts.uri.query().map(url_pairs).unwrap_or_default();
+    let query = parts.uri.query().map(hr::url_pairs).unwrap_or_default();
     let param = |name: &str| {
         query
             .iter()

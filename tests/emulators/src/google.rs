@@ -27,10 +27,21 @@ use axum::{
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
-use super::bucket::TokenBucket;
-use crate::connectors::target::google::{SCOPE, pem_body};
+use crate::bucket::TokenBucket;
 
 const API_PREFIX: &str = "/admin/directory/v1";
+/// The OAuth scope an assertion must ask for: managing the directory's users.
+const SCOPE: &str = "https://www.googleapis.com/auth/admin.directory.user";
+
+/// The DER bytes of a PEM block, whatever its label.
+fn pem_body(pem: &str) -> Option<Vec<u8>> {
+    let body: String = pem
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.starts_with("-----") && !line.is_empty())
+        .collect();
+    base64::engine::general_purpose::STANDARD.decode(body).ok()
+}
 
 /// How the emulated Workspace behaves.
 #[derive(Clone, Debug)]
@@ -94,7 +105,7 @@ impl GoogleEmulator {
         Self::start_on(config, listener).await
     }
 
-    /// Serves on a listener bound by the caller (`hris-operator emulate google`).
+    /// Serves on a listener bound by the caller (`hris-emulators google`).
     pub async fn start_on(
         config: GoogleConfig,
         listener: tokio::net::TcpListener,

@@ -28,7 +28,7 @@ use axum::{
 };
 use serde_json::{Map, Value, json};
 
-use super::bucket::{TokenBucket, retry_after_seconds};
+use crate::bucket::{TokenBucket, retry_after_seconds};
 
 /// How the emulated tenant behaves.
 #[derive(Clone, Debug)]
@@ -103,7 +103,7 @@ impl GraphEmulator {
         Self::start_on(config, listener).await
     }
 
-    /// Serves on a listener bound by the caller (`hris-operator emulate graph`).
+    /// Serves on a listener bound by the caller (`hris-emulators graph`).
     pub async fn start_on(
         config: GraphConfig,
         listener: tokio::net::TcpListener,

@@ -14,9 +14,8 @@ use axum::{
 };
 use serde_json::{Map, Value, json};
 
-use super::hr::{self, Common, CommonConfig, HrEmulator};
-use super::merge::url_pairs;
-use crate::sync::model::{EmailType, Employee, EmploymentStatus};
+use crate::hr::{self, Common, CommonConfig, HrEmulator};
+use hris_operator::sync::model::{EmailType, Employee, EmploymentStatus};
 
 /// The tenant served.
 pub const TENANT: &str = "acme";
@@ -74,7 +73,7 @@ pub async fn start(config: WorkdayConfig) -> std::io::Result<HrEmulator> {
     start_on(config, HrEmulator::bind_local().await?).await
 }
 
-/// Serves on a listener bound by the caller (`hris-operator emulate`); stops when the handle
+/// Serves on a listener bound by the caller (`hris-emulators`); stops when the handle
 /// drops.
 pub async fn start_on(
     config: WorkdayConfig,
@@ -165,7 +164,7 @@ async fn answer(shared: &Shared, parts: &axum::http::request::Parts) -> Response
     if parts.method != Method::GET || parts.uri.path() != wanted {
         return error(404, "report not found");
     }
-    let query = parts.uri.query().map(url_pairs).unwrap_or_default();
+    let query = parts.uri.query().map(hr::url_pairs).unwrap_or_default();
     if !query.iter().any(|(k, v)| k == "format" && v == "json") {
         return error(400, "this emulator serves format=json only");
     }

@@ -14,8 +14,8 @@ use axum::{
 };
 use serde_json::{Map, Value, json};
 
-use super::hr::{self, Common, CommonConfig, HrEmulator};
-use crate::sync::model::{EmailType, Employee, EmploymentStatus};
+use crate::hr::{self, Common, CommonConfig, HrEmulator};
+use hris_operator::sync::model::{EmailType, Employee, EmploymentStatus};
 
 /// The path clients put after the address.
 pub const BASE_PATH: &str = "/v1";
@@ -59,7 +59,7 @@ pub async fn start(config: HiBobConfig) -> std::io::Result<HrEmulator> {
     start_on(config, HrEmulator::bind_local().await?).await
 }
 
-/// Serves on a listener bound by the caller (`hris-operator emulate`); stops when the handle
+/// Serves on a listener bound by the caller (`hris-emulators`); stops when the handle
 /// drops.
 pub async fn start_on(
     config: HiBobConfig,

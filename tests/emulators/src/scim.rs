@@ -9,7 +9,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
-//! use hris_operator::emulators::scim::{ScimConfig, ScimEmulator};
+//! use hris_emulators::scim::{ScimConfig, ScimEmulator};
 //! let scim = ScimEmulator::start(ScimConfig::default()).await?;
 //! let id = scim.insert_user(serde_json::json!({"userName": "ada@example.com"}));
 //! // point a client at scim.base_url() with "Authorization: Bearer test-token" …
@@ -35,7 +35,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::bucket::{TokenBucket, retry_after_seconds};
+use crate::bucket::{TokenBucket, retry_after_seconds};
 
 /// Schema URN of the core `User` resource.
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -138,6 +138,15 @@ impl ScimEmulator {
     /// Binds 127.0.0.1 on a random free port (port 0) and serves in a tokio task.
     pub async fn start(config: ScimConfig) -> std::io::Result<ScimEmulator> {
         let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        Self::start_on(config, listener).await
+    }
+
+    /// Serves on a listener bound by the caller (`hris-emulators scim`). Resource locations
+    /// use the listener's address (127.0.0.1 / ::1 when it is bound to the unspecified one).
+    pub async fn start_on(
+        config: ScimConfig,
+        listener: tokio::net::TcpListener,
+    ) -> std::io::Result<ScimEmulator> {
         let shared = Arc::new(Shared::new(config, listener.local_addr()?));
         let (tx, rx) = futures::channel::oneshot::channel::<()>();
         let app = router(shared.clone());

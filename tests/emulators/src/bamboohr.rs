@@ -15,9 +15,8 @@ use axum::{
 };
 use serde_json::{Map, Value, json};
 
-use super::hr::{self, Common, CommonConfig, HrEmulator};
-use super::merge::url_pairs;
-use crate::sync::model::{EmailType, Employee, EmploymentStatus};
+use crate::hr::{self, Common, CommonConfig, HrEmulator};
+use hris_operator::sync::model::{EmailType, Employee, EmploymentStatus};
 
 /// Largest `pageSize`.
 pub const MAX_PAGE_SIZE: usize = 1000;
@@ -58,7 +57,7 @@ pub async fn start(config: BambooConfig) -> std::io::Result<HrEmulator> {
     start_on(config, HrEmulator::bind_local().await?).await
 }
 
-/// Serves on a listener bound by the caller (`hris-operator emulate`); stops when the handle
+/// Serves on a listener bound by the caller (`hris-emulators`); stops when the handle
 /// drops.
 pub async fn start_on(
     config: BambooConfig,
@@ -164,7 +163,7 @@ async fn answer(shared: &Shared, parts: &axum::http::request::Parts, body: &[u8]
     if user.as_deref() != Some(shared.config.api_key.as_str()) {
         return problem(401, "Invalid API key");
     }
-    let query = parts.uri.query().map(url_pairs).unwrap_or_default();
+    let query = parts.uri.query().map(hr::url_pairs).unwrap_or_default();
     let param = |name: &str| {
         query
             .iter()

@@ -16,8 +16,8 @@ use axum::{
 };
 use serde_json::Value;
 
-use super::bucket::TokenBucket;
-use crate::sync::model::Employee;
+use crate::bucket::TokenBucket;
+use hris_operator::sync::model::Employee;
 
 /// Faults a test can switch on. Pages count from 0, in the order the API pages.
 #[derive(Clone, Debug, Default)]
@@ -156,6 +156,13 @@ impl Common {
     }
 }
 
+/// Query pairs, percent-decoded.
+pub fn url_pairs(query: &str) -> Vec<(String, String)> {
+    url::Url::parse(&format!("http://x/?{query}"))
+        .map(|u| u.query_pairs().into_owned().collect())
+        .unwrap_or_default()
+}
+
 /// The `Authorization` header's credentials for `scheme` (`Basic` decoded to `user:password`).
 pub fn credentials(headers: &HeaderMap, scheme: &str) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
@@ -257,7 +264,7 @@ pub fn put(
 }
 
 /// The employee's address of a kind, as JSON.
-pub fn email(employee: &Employee, kind: crate::sync::model::EmailType) -> Option<Value> {
+pub fn email(employee: &Employee, kind: hris_operator::sync::model::EmailType) -> Option<Value> {
     employee
         .emails
         .iter()
@@ -266,8 +273,8 @@ pub fn email(employee: &Employee, kind: crate::sync::model::EmailType) -> Option
 }
 
 /// A text field, as JSON.
-pub fn text(value: &Option<compact_str::CompactString>) -> Option<Value> {
-    value.as_ref().map(|v| Value::String(v.to_string()))
+pub fn text(value: &Option<impl AsRef<str>>) -> Option<Value> {
+    value.as_ref().map(|v| Value::String(v.as_ref().to_owned()))
 }
 
 /// A date, as JSON (`YYYY-MM-DD` followed by `suffix`).
@@ -284,10 +291,10 @@ pub fn custom(employee: &Employee, path: &str) -> Option<Value> {
         .cloned()
 }
 
-/// Synthetic employees for `hris-operator emulate`: every status, managers, both email types,
+/// Synthetic employees for `hris-emulators`: every status, managers, both email types,
 /// a custom cost centre. Names and addresses are made up.
 pub fn demo_employees(count: usize) -> Vec<Employee> {
-    use crate::sync::model::{Email, EmailType, EmploymentStatus};
+    use hris_operator::sync::model::{Email, EmailType, EmploymentStatus};
     const FIRST: [&str; 5] = ["Ada", "Grace", "Alan", "Edsger", "Barbara"];
     const LAST: [&str; 5] = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov"];
     const STATUSES: [EmploymentStatus; 4] = [

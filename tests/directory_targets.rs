@@ -14,7 +14,8 @@ use std::{
 use common::directories::*;
 use hris_emulators::{
     google::{GoogleConfig, GoogleEmulator},
-    graph::{GraphConfig, GraphEmulator, LoggedItem},
+    graph::{GraphConfig, GraphEmulator},
+    log::LoggedItem,
 };
 use hris_operator::{
     connectors::target::{

@@ -24,7 +24,10 @@ use hris_operator::{
     sync::model::{Attr, AttrChange, NewUser},
 };
 
-use hris_emulators::scim::{LoggedRequest, ScimConfig, ScimEmulator};
+use hris_emulators::{
+    log::LoggedRequest,
+    scim::{ScimConfig, ScimEmulator},
+};
 use serde_json::json;
 
 fn client(auth: Auth, rate: Option<f64>, tries: u32) -> HttpClient {

@@ -25,7 +25,8 @@ use hris_operator::{
 
 use hris_emulators::{
     afas, bamboohr,
-    hr::{CommonConfig, Faults, HrEmulator, HrRequest},
+    hr::{CommonConfig, Faults, HrEmulator},
+    log::LoggedRequest,
     merge, personio,
 };
 use jiff::civil::date;
@@ -182,7 +183,7 @@ struct Fixture {
 }
 
 impl Fixture {
-    fn requests(&self) -> Vec<HrRequest> {
+    fn requests(&self) -> Vec<LoggedRequest> {
         self.emulator.as_ref().expect("an HTTP source").requests()
     }
 

@@ -68,7 +68,7 @@ struct Shared {
 
 /// Starts an emulator; it stops when the handle drops.
 pub async fn start(config: AfasConfig) -> std::io::Result<HrEmulator> {
-    start_on(config, HrEmulator::bind_local().await?).await
+    start_on(config, crate::server::bind_local().await?).await
 }
 
 /// Serves on a listener bound by the caller (`hris-emulators`); stops when the handle
@@ -83,7 +83,7 @@ pub async fn start_on(
         common: common.clone(),
     });
     let router = Router::new().fallback(handle).with_state(shared);
-    HrEmulator::start(router, common, BASE_PATH, listener).await
+    HrEmulator::start(router, common, BASE_PATH, listener)
 }
 
 /// The GetConnector row of each employee, in the default field map's columns.
@@ -159,9 +159,11 @@ fn error(status: u16, message: &str) -> Response {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Response {
+    let at = std::time::Instant::now();
     let (parts, _body) = request.into_parts();
     let response = answer(&shared, &parts).await;
     shared.common.log(
+        at,
         parts.method.as_str(),
         parts.uri.path(),
         response.status().as_u16(),

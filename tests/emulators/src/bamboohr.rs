@@ -54,7 +54,7 @@ struct Shared {
 
 /// Starts an emulator; it stops when the handle drops. The base URL is the host root.
 pub async fn start(config: BambooConfig) -> std::io::Result<HrEmulator> {
-    start_on(config, HrEmulator::bind_local().await?).await
+    start_on(config, crate::server::bind_local().await?).await
 }
 
 /// Serves on a listener bound by the caller (`hris-emulators`); stops when the handle
@@ -69,7 +69,7 @@ pub async fn start_on(
         common: common.clone(),
     });
     let router = Router::new().fallback(handle).with_state(shared);
-    HrEmulator::start(router, common, "", listener).await
+    HrEmulator::start(router, common, "", listener)
 }
 
 /// The dataset record of each employee. BambooHR knows Active and Inactive only (future
@@ -141,12 +141,14 @@ fn problem(status: u16, title: &str) -> Response {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Response {
+    let at = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, 1 << 20)
         .await
         .unwrap_or_default();
     let response = answer(&shared, &parts, &body).await;
     shared.common.log(
+        at,
         parts.method.as_str(),
         parts.uri.path(),
         response.status().as_u16(),

@@ -15,7 +15,6 @@
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet, VecDeque},
-    net::Ipv4Addr,
     sync::{Arc, Mutex, MutexGuard},
     time::{Duration, Instant},
 };
@@ -28,7 +27,11 @@ use axum::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::bucket::{TokenBucket, retry_after_seconds};
+use crate::{
+    bucket::{TokenBucket, retry_after_seconds},
+    log::{Entry, LoggedItem, LoggedRequest, RequestLog},
+    server::{self, Server},
+};
 
 /// How the emulated tenant behaves.
 #[derive(Clone, Debug)]
@@ -66,41 +69,17 @@ impl Default for GraphConfig {
     }
 }
 
-/// One request inside a `$batch`, as the emulator answered it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LoggedItem {
-    /// HTTP method.
-    pub method: String,
-    /// Relative URL without the query, e.g. `/users`.
-    pub path: String,
-    /// Status answered.
-    pub status: u16,
-}
-
-/// One HTTP request the emulator received.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LoggedRequest {
-    /// HTTP method.
-    pub method: String,
-    /// Path without the query.
-    pub path: String,
-    /// Status answered (0 while in progress).
-    pub status: u16,
-    /// The requests of a `$batch`, in order.
-    pub items: Vec<LoggedItem>,
-}
-
-/// A running emulator on 127.0.0.1 (random port); stops when dropped.
+/// A running emulator on 127.0.0.1 (random port); stops when dropped or on
+/// [`GraphEmulator::stop`].
 pub struct GraphEmulator {
     shared: Arc<Shared>,
-    shutdown: Option<futures::channel::oneshot::Sender<()>>,
+    server: Server,
 }
 
 impl GraphEmulator {
     /// Binds 127.0.0.1 on a random port and serves in a tokio task.
     pub async fn start(config: GraphConfig) -> std::io::Result<GraphEmulator> {
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-        Self::start_on(config, listener).await
+        Self::start_on(config, server::bind_local().await?).await
     }
 
     /// Serves on a listener bound by the caller (`hris-emulators graph`).
@@ -111,6 +90,7 @@ impl GraphEmulator {
         let address = listener.local_addr()?;
         let shared = Arc::new(Shared {
             origin: format!("http://{address}"),
+            log: RequestLog::default(),
             state: Mutex::new(GraphState {
                 bucket: config
                     .writes_per_second
@@ -119,19 +99,9 @@ impl GraphEmulator {
             }),
             config,
         });
-        let (tx, rx) = futures::channel::oneshot::channel::<()>();
         let app = Router::new().fallback(handle).with_state(shared.clone());
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await
-        });
-        Ok(GraphEmulator {
-            shared,
-            shutdown: Some(tx),
-        })
+        let server = Server::start(listener, app)?;
+        Ok(GraphEmulator { shared, server })
     }
 
     /// The authority URL (`authorityUrl` of the spec).
@@ -146,7 +116,7 @@ impl GraphEmulator {
 
     /// Every HTTP request received, in order.
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.shared.lock().log.clone()
+        self.shared.log.requests()
     }
 
     /// Writes performed (created, patched, deleted users and manager links), throttled and
@@ -216,19 +186,17 @@ impl GraphEmulator {
     pub fn expire_tokens(&self) {
         self.shared.lock().tokens.clear();
     }
-}
 
-impl Drop for GraphEmulator {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+    /// Stops serving and waits until the server has.
+    pub async fn stop(self) {
+        self.server.stop().await;
     }
 }
 
 struct Shared {
     config: GraphConfig,
     origin: String,
+    log: RequestLog,
     state: Mutex<GraphState>,
 }
 
@@ -246,7 +214,6 @@ struct GraphState {
     sequence: u64,
     tokens: Vec<(String, Instant)>,
     passwords: Vec<String>,
-    log: Vec<LoggedRequest>,
     writes: usize,
     write_attempts: usize,
     throttled: HashSet<usize>,
@@ -317,25 +284,20 @@ impl Answer {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let index = {
-        let mut state = shared.lock();
-        state.log.push(LoggedRequest {
-            method: request.method().to_string(),
-            path: request.uri().path().to_owned(),
-            status: 0,
-            items: Vec::new(),
-        });
-        state.log.len() - 1
-    };
-    let answer = process(&shared, index, request).await;
-    shared.lock().log[index].status = answer.status;
+    let entry = shared.log.arrived(
+        Instant::now(),
+        request.method().as_str(),
+        request.uri().path(),
+    );
+    let answer = process(&shared, entry, request).await;
+    shared.log.answered(entry, answer.status);
     if !shared.config.latency.is_zero() {
         tokio::time::sleep(shared.config.latency).await;
     }
     answer.into_response()
 }
 
-async fn process(shared: &Shared, index: usize, request: Request) -> Answer {
+async fn process(shared: &Shared, entry: Entry, request: Request) -> Answer {
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, 8 * 1024 * 1024).await else {
         return Answer::error(
@@ -381,7 +343,7 @@ async fn process(shared: &Shared, index: usize, request: Request) -> Answer {
     }
     let json_body = || serde_json::from_slice::<Value>(&body).ok();
     if rest == "/$batch" && parts.method == Method::POST {
-        return batch(shared, index, json_body());
+        return batch(shared, entry, json_body());
     }
     resource(shared, &parts.method, rest, &parts.uri, json_body())
 }
@@ -451,7 +413,7 @@ fn token(shared: &Shared, tenant_ok: bool, body: &[u8]) -> Answer {
     )
 }
 
-fn batch(shared: &Shared, index: usize, body: Option<Value>) -> Answer {
+fn batch(shared: &Shared, entry: Entry, body: Option<Value>) -> Answer {
     let Some(requests) = body.as_ref().and_then(|b| b["requests"].as_array()) else {
         return Answer::error(400, "BadRequest", "Invalid batch payload format.");
     };
@@ -510,8 +472,8 @@ fn batch(shared: &Shared, index: usize, body: Option<Value>) -> Answer {
         }
         responses.push(response);
     }
+    shared.log.items(entry, items);
     let mut state = shared.lock();
-    state.log[index].items = items;
     if state.lost_batches > 0 {
         state.lost_batches -= 1;
         return lost_answer(state.lost_status);

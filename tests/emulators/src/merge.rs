@@ -54,7 +54,7 @@ struct Shared {
 
 /// Starts an emulator; it stops when the handle drops.
 pub async fn start(config: MergeConfig) -> std::io::Result<HrEmulator> {
-    start_on(config, HrEmulator::bind_local().await?).await
+    start_on(config, crate::server::bind_local().await?).await
 }
 
 /// Serves on a listener bound by the caller (`hris-emulators`); stops when the handle
@@ -68,7 +68,7 @@ pub async fn start_on(
         config,
         common: common.clone(),
     });
-    HrEmulator::start(router(shared), common, BASE_PATH, listener).await
+    HrEmulator::start(router(shared), common, BASE_PATH, listener)
 }
 
 fn router(shared: Arc<Shared>) -> Router {
@@ -213,6 +213,7 @@ fn decode_cursor(cursor: &str) -> Option<(usize, String)> {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Response {
+    let at = std::time::Instant::now();
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
     let query: Vec<(String, String)> = request.uri().query().map(hr::url_pairs).unwrap_or_default();
@@ -220,7 +221,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
     let response = answer(&shared, &parts, &path, &query).await;
     shared
         .common
-        .log(&method, &path, response.status().as_u16());
+        .log(at, &method, &path, response.status().as_u16());
     response
 }
 

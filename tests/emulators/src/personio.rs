@@ -64,7 +64,7 @@ struct Shared {
 
 /// Starts an emulator; it stops when the handle drops. The base URL is the host root.
 pub async fn start(config: PersonioConfig) -> std::io::Result<HrEmulator> {
-    start_on(config, HrEmulator::bind_local().await?).await
+    start_on(config, crate::server::bind_local().await?).await
 }
 
 /// Serves on a listener bound by the caller (`hris-emulators`); stops when the handle
@@ -80,7 +80,7 @@ pub async fn start_on(
         tokens: Mutex::new(Vec::new()),
     });
     let router = Router::new().fallback(handle).with_state(shared);
-    HrEmulator::start(router, common, "", listener).await
+    HrEmulator::start(router, common, "", listener)
 }
 
 fn attribute(label: &str, value: Value, kind: &str, universal: Option<&str>) -> Value {
@@ -185,12 +185,14 @@ fn error(status: u16, message: &str) -> Response {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Response {
+    let at = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, 1 << 20)
         .await
         .unwrap_or_default();
     let response = answer(&shared, &parts, &body).await;
     shared.common.log(
+        at,
         parts.method.as_str(),
         parts.uri.path(),
         response.status().as_u16(),

@@ -24,7 +24,7 @@
 //! `/Groups`) answers 404 with a SCIM error.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -36,6 +36,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::bucket::{TokenBucket, retry_after_seconds};
+use crate::log::{LoggedRequest, RequestLog};
+use crate::server::{self, Server};
 
 /// Schema URN of the core `User` resource.
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -114,31 +116,16 @@ impl Default for ScimConfig {
     }
 }
 
-/// One request the emulator received.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LoggedRequest {
-    /// When it arrived, before any waiting (latency) happened.
-    pub at: Instant,
-    /// HTTP method, e.g. `"PATCH"`.
-    pub method: String,
-    /// Request path without the query, e.g. `"/scim/v2/Users"`.
-    pub path: String,
-    /// Status answered; 0 while the request is still being handled.
-    pub status: u16,
-}
-
 /// A running SCIM server on 127.0.0.1 (random port); stops on [`ScimEmulator::stop`] or drop.
 pub struct ScimEmulator {
     shared: Arc<Shared>,
-    shutdown: Option<futures::channel::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    server: Server,
 }
 
 impl ScimEmulator {
     /// Binds 127.0.0.1 on a random free port (port 0) and serves in a tokio task.
     pub async fn start(config: ScimConfig) -> std::io::Result<ScimEmulator> {
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-        Self::start_on(config, listener).await
+        Self::start_on(config, server::bind_local().await?).await
     }
 
     /// Serves on a listener bound by the caller (`hris-emulators scim`). Resource locations
@@ -148,20 +135,8 @@ impl ScimEmulator {
         listener: tokio::net::TcpListener,
     ) -> std::io::Result<ScimEmulator> {
         let shared = Arc::new(Shared::new(config, listener.local_addr()?));
-        let (tx, rx) = futures::channel::oneshot::channel::<()>();
-        let app = router(shared.clone());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await
-        });
-        Ok(ScimEmulator {
-            shared,
-            shutdown: Some(tx),
-            task: Some(task),
-        })
+        let server = Server::start(listener, router(shared.clone()))?;
+        Ok(ScimEmulator { shared, server })
     }
 
     /// The SCIM base URL, e.g. `"http://127.0.0.1:41234/scim/v2"`.
@@ -171,7 +146,7 @@ impl ScimEmulator {
 
     /// Every request received, in arrival order (including ones answered 401/429/5xx).
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.shared.lock().log.clone()
+        self.shared.log.requests()
     }
 
     /// Current users as SCIM JSON resources (with `id`, `meta`, `schemas`), sorted by id.
@@ -314,21 +289,8 @@ impl ScimEmulator {
     }
 
     /// Stops the server: no new connections, idle ones are closed, in-flight requests finish.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for ScimEmulator {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+    pub async fn stop(self) {
+        self.server.stop().await;
     }
 }
 
@@ -337,8 +299,8 @@ impl Drop for ScimEmulator {
 /// Resource locations use the listener's address (127.0.0.1 / ::1 when it is bound to the
 /// unspecified address).
 pub async fn serve(config: ScimConfig, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    let shared = Arc::new(Shared::new(config, listener.local_addr()?));
-    axum::serve(listener, router(shared)).await
+    let _serving = ScimEmulator::start_on(config, listener).await?;
+    std::future::pending().await
 }
 
 fn router(shared: Arc<Shared>) -> Router {
@@ -351,11 +313,11 @@ fn router(shared: Arc<Shared>) -> Router {
 struct Shared {
     config: ScimConfig,
     base_url: String,
+    log: RequestLog,
     state: Mutex<ServerState>,
 }
 
 struct ServerState {
-    log: Vec<LoggedRequest>,
     bucket: Option<TokenBucket>,
     fail_next: VecDeque<(u16, Option<u64>)>,
     fail_next_writes: VecDeque<(u16, Option<u64>)>,
@@ -400,21 +362,16 @@ struct WriteHold {
 }
 
 impl Shared {
-    fn new(config: ScimConfig, addr: SocketAddr) -> Shared {
-        let ip = match addr.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            ip => ip,
-        };
-        let base_url = format!("http://{}{PREFIX}", SocketAddr::new(ip, addr.port()));
+    fn new(config: ScimConfig, address: SocketAddr) -> Shared {
+        let base_url = format!("http://{}{PREFIX}", server::reachable(address));
         let bucket = config
             .requests_per_second
             .map(|rate| TokenBucket::new(rate, config.burst));
         Shared {
             config,
             base_url,
+            log: RequestLog::default(),
             state: Mutex::new(ServerState {
-                log: Vec::new(),
                 bucket,
                 fail_next: VecDeque::new(),
                 fail_next_writes: VecDeque::new(),
@@ -922,21 +879,14 @@ fn invalid_syntax(detail: impl Into<String>) -> ScimError {
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let at = Instant::now();
-    let index = {
-        let mut state = shared.lock();
-        state.log.push(LoggedRequest {
-            at,
-            method: request.method().to_string(),
-            path: request.uri().path().to_string(),
-            status: 0,
-        });
-        state.log.len() - 1
-    };
+    let entry = shared
+        .log
+        .arrived(at, request.method().as_str(), request.uri().path());
     let response = match process(&shared, at, request).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
-    shared.lock().log[index].status = response.status().as_u16();
+    shared.log.answered(entry, response.status().as_u16());
     if !shared.config.latency.is_zero() {
         tokio::time::sleep(shared.config.latency).await;
     }

@@ -70,7 +70,7 @@ struct Shared {
 /// Starts an emulator; it stops when the handle drops. The base URL is the one before
 /// `/{owner}/{report}`.
 pub async fn start(config: WorkdayConfig) -> std::io::Result<HrEmulator> {
-    start_on(config, HrEmulator::bind_local().await?).await
+    start_on(config, crate::server::bind_local().await?).await
 }
 
 /// Serves on a listener bound by the caller (`hris-emulators`); stops when the handle
@@ -91,7 +91,6 @@ pub async fn start_on(
         &format!("/ccx/service/customreport2/{TENANT}"),
         listener,
     )
-    .await
 }
 
 /// The report entry of each employee (empty columns left out, as RaaS does).
@@ -139,9 +138,11 @@ fn error(status: u16, message: &str) -> Response {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Response {
+    let at = std::time::Instant::now();
     let (parts, _body) = request.into_parts();
     let response = answer(&shared, &parts).await;
     shared.common.log(
+        at,
         parts.method.as_str(),
         parts.uri.path(),
         response.status().as_u16(),

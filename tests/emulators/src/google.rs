@@ -1,5 +1,5 @@
 //! An emulator of Google's OAuth token endpoint (JWT bearer grant) and the Admin SDK Directory
-//! API's users collection, for tests (facts in `reference/apis.md`).
+//! API's users collection, for tests.
 //!
 //! It enforces: a JWT assertion signed RS256 by the service account's key (verified with its
 //! public key), with the right issuer, subject (the admin), audience, scope and lifetime;

@@ -178,28 +178,7 @@ pub async fn start(emulator: Emulator) -> Result<Serving, NotStarted> {
             port,
             token,
             requests_per_second,
-        } => {
-            let listener = listen(&host, port).await?;
-            let first_line = format!(
-                "SCIM emulator on {}/scim/v2 (bearer token `{token}`)",
-                origin(&listener)
-            );
-            let config = scim::ScimConfig {
-                token,
-                requests_per_second,
-                burst: 20,
-                ..Default::default()
-            };
-            let address = local_address(&listener)?;
-            let emulator = scim::ScimEmulator::start_on(config, listener)
-                .await
-                .map_err(not_started)?;
-            Ok(Serving {
-                first_line,
-                address,
-                _emulator: Box::new(emulator),
-            })
-        }
+        } => start_scim(&host, port, token, requests_per_second).await,
         Emulator::Graph {
             host,
             port,
@@ -207,69 +186,20 @@ pub async fn start(emulator: Emulator) -> Result<Serving, NotStarted> {
             client_id,
             client_secret,
         } => {
-            let listener = listen(&host, port).await?;
-            let address = local_address(&listener)?;
-            let note = format!(
-                "tenantId `{tenant_id}`, clientId `{client_id}`, client secret `{client_secret}`"
-            );
             let config = graph::GraphConfig {
                 tenant_id,
                 client_id,
                 client_secret,
                 ..Default::default()
             };
-            let emulator = graph::GraphEmulator::start_on(config, listener)
-                .await
-                .map_err(not_started)?;
-            let first_line = format!(
-                "Microsoft Graph emulator on {} (authorityUrl; graphUrl {}); {note}",
-                emulator.authority_url(),
-                emulator.graph_url()
-            );
-            Ok(Serving {
-                first_line,
-                address,
-                _emulator: Box::new(emulator),
-            })
+            start_graph(&host, port, config).await
         }
         Emulator::Google {
             host,
             port,
             service_account_key,
             admin_email,
-        } => {
-            let key =
-                ServiceAccountKey::read(&service_account_key).map_err(|error| NotStarted {
-                    message: format!(
-                        "--service-account-key {}: {error}",
-                        service_account_key.display()
-                    ),
-                    exit_code: EXIT_USAGE,
-                })?;
-            let listener = listen(&host, port).await?;
-            let address = local_address(&listener)?;
-            let config = google::GoogleConfig {
-                client_email: key.client_email.clone(),
-                admin_email: admin_email.clone(),
-                ..google::GoogleConfig::new(key.public_key_pem)
-            };
-            let emulator = google::GoogleEmulator::start_on(config, listener)
-                .await
-                .map_err(not_started)?;
-            let first_line = format!(
-                "Google Workspace emulator on {} (tokenUrl {}; apiUrl {}); service account `{}`, \
-                 adminEmail `{admin_email}`",
-                emulator.token_url().trim_end_matches("/token"),
-                emulator.token_url(),
-                emulator.api_url(),
-                key.client_email
-            );
-            Ok(Serving {
-                first_line,
-                address,
-                _emulator: Box::new(emulator),
-            })
-        }
+        } => start_google(&host, port, &service_account_key, admin_email).await,
         Emulator::Merge(args) => start_hr(HrApi::Merge, args).await,
         Emulator::BambooHr(args) => start_hr(HrApi::BambooHr, args).await,
         Emulator::Personio(args) => start_hr(HrApi::Personio, args).await,
@@ -277,6 +207,93 @@ pub async fn start(emulator: Emulator) -> Result<Serving, NotStarted> {
         Emulator::Afas(args) => start_hr(HrApi::Afas, args).await,
         Emulator::Workday(args) => start_hr(HrApi::Workday, args).await,
     }
+}
+
+impl Serving {
+    fn new(first_line: String, address: SocketAddr, emulator: impl std::any::Any + Send) -> Self {
+        Serving {
+            first_line,
+            address,
+            _emulator: Box::new(emulator),
+        }
+    }
+}
+
+async fn start_scim(
+    host: &str,
+    port: u16,
+    token: String,
+    requests_per_second: Option<f64>,
+) -> Result<Serving, NotStarted> {
+    let listener = listen(host, port).await?;
+    let address = local_address(&listener)?;
+    let first_line = format!(
+        "SCIM emulator on {}/scim/v2 (bearer token `{token}`)",
+        origin(&listener)
+    );
+    let config = scim::ScimConfig {
+        token,
+        requests_per_second,
+        burst: 20,
+        ..Default::default()
+    };
+    let emulator = scim::ScimEmulator::start_on(config, listener)
+        .await
+        .map_err(not_started)?;
+    Ok(Serving::new(first_line, address, emulator))
+}
+
+async fn start_graph(
+    host: &str,
+    port: u16,
+    config: graph::GraphConfig,
+) -> Result<Serving, NotStarted> {
+    let listener = listen(host, port).await?;
+    let address = local_address(&listener)?;
+    let note = format!(
+        "tenantId `{}`, clientId `{}`, client secret `{}`",
+        config.tenant_id, config.client_id, config.client_secret
+    );
+    let emulator = graph::GraphEmulator::start_on(config, listener)
+        .await
+        .map_err(not_started)?;
+    let first_line = format!(
+        "Microsoft Graph emulator on {} (authorityUrl; graphUrl {}); {note}",
+        emulator.authority_url(),
+        emulator.graph_url()
+    );
+    Ok(Serving::new(first_line, address, emulator))
+}
+
+async fn start_google(
+    host: &str,
+    port: u16,
+    key_file: &std::path::Path,
+    admin_email: String,
+) -> Result<Serving, NotStarted> {
+    let key = ServiceAccountKey::read(key_file).map_err(|error| NotStarted {
+        message: format!("--service-account-key {}: {error}", key_file.display()),
+        exit_code: EXIT_USAGE,
+    })?;
+    let listener = listen(host, port).await?;
+    let address = local_address(&listener)?;
+    let config = google::GoogleConfig {
+        client_email: key.client_email.clone(),
+        admin_email: admin_email.clone(),
+        ..google::GoogleConfig::new(key.public_key_pem)
+    };
+    let emulator = google::GoogleEmulator::start_on(config, listener)
+        .await
+        .map_err(not_started)?;
+    let first_line = format!(
+        "Google Workspace emulator on {} (tokenUrl {}; apiUrl {}); service account `{}`, \
+         adminEmail `{admin_email}`",
+        emulator.token_url().trim_end_matches("/token"),
+        emulator.token_url(),
+        emulator.api_url(),
+        key.client_email
+    );
+    Ok(Serving::new(first_line, address, emulator))
 }
 
 /// Prints to stdout and flushes (a test or script reads the first line to learn the URL).
@@ -500,9 +517,5 @@ async fn start_hr(api: HrApi, args: HrEmulatorArgs) -> Result<Serving, NotStarte
         handle.base_url(),
         args.employees
     );
-    Ok(Serving {
-        first_line,
-        address,
-        _emulator: Box::new(handle),
-    })
+    Ok(Serving::new(first_line, address, handle))
 }

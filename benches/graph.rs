@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use hris_emulators::graph::{GraphConfig, GraphEmulator};
 use hris_operator::{
     connectors::target::{Target, TargetOp, graph::GraphTarget},
     crd::{HrisConnectionSpec, MicrosoftGraphTarget},
@@ -17,8 +18,6 @@ use hris_operator::{
         policy::SyncPolicy,
     },
 };
-
-use hris_emulators::graph::{GraphConfig, GraphEmulator};
 use serde_json::json;
 
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {

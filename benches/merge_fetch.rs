@@ -9,17 +9,16 @@
 
 use std::time::{Duration, Instant};
 
+use hris_emulators::{
+    hr::CommonConfig,
+    merge::{self, MergeConfig},
+};
 use hris_operator::{
     connectors::{
         http::{Auth, HttpClient, RetryPolicy},
         source::{Source, api::ApiClient, fetch_all, merge::MergeSource},
     },
     sync::model::{Email, EmailType, Employee, EmploymentStatus},
-};
-
-use hris_emulators::{
-    hr::CommonConfig,
-    merge::{self, MergeConfig},
 };
 
 const EMPLOYEES: usize = 100_000;

@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use hris_emulators::scim::{ScimConfig, ScimEmulator};
 use hris_operator::{
     connectors::{
         http::{Auth, HttpClient, RetryPolicy},
@@ -19,8 +20,6 @@ use hris_operator::{
         policy::SyncPolicy,
     },
 };
-
-use hris_emulators::scim::{ScimConfig, ScimEmulator};
 
 const USERS: usize = 10_000;
 

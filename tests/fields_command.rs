@@ -4,9 +4,8 @@
 
 use std::path::Path;
 
-use hris_operator::sync::model::{Email, EmailType, Employee, EmploymentStatus};
-
 use hris_emulators::merge;
+use hris_operator::sync::model::{Email, EmailType, Employee, EmploymentStatus};
 use serde_json::json;
 
 fn manifest(dir: &Path, source: &str) -> std::path::PathBuf {

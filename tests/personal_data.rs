@@ -15,6 +15,11 @@
 
 use std::{path::Path, process::Command};
 
+use hris_emulators::{
+    merge::{self, MergeConfig},
+    personio::{self, PersonioConfig},
+    scim::{ScimConfig, ScimEmulator},
+};
 use hris_operator::{
     controller::{
         job::RunKind,
@@ -26,12 +31,6 @@ use hris_operator::{
         model::{Email, EmailType, Employee, EmploymentStatus},
         report::Summary,
     },
-};
-
-use hris_emulators::{
-    merge::{self, MergeConfig},
-    personio::{self, PersonioConfig},
-    scim::{ScimConfig, ScimEmulator},
 };
 use serde_json::{Value, json};
 

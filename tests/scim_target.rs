@@ -15,6 +15,10 @@ use std::{
     time::Duration,
 };
 
+use hris_emulators::{
+    log::LoggedRequest,
+    scim::{ScimConfig, ScimEmulator},
+};
 use hris_operator::{
     connectors::{
         http::{Auth, HttpClient, RetryPolicy},
@@ -22,11 +26,6 @@ use hris_operator::{
     },
     crd::ScimQuirks,
     sync::model::{Attr, AttrChange, NewUser},
-};
-
-use hris_emulators::{
-    log::LoggedRequest,
-    scim::{ScimConfig, ScimEmulator},
 };
 use serde_json::json;
 

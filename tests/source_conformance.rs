@@ -14,6 +14,12 @@ use std::{any::Any, time::Duration};
 
 use common::hr_sources::{HrApi, HrOptions, start_hr_source, write_secret};
 
+use hris_emulators::{
+    afas, bamboohr,
+    hr::{CommonConfig, Faults, HrEmulator},
+    log::LoggedRequest,
+    merge, personio,
+};
 use hris_operator::{
     connectors::{
         ConfigMapResolver, ConnectorContext, SecretResolver,
@@ -21,13 +27,6 @@ use hris_operator::{
     },
     crd::SourceSpec,
     sync::model::{Email, EmailType, Employee, EmploymentStatus},
-};
-
-use hris_emulators::{
-    afas, bamboohr,
-    hr::{CommonConfig, Faults, HrEmulator},
-    log::LoggedRequest,
-    merge, personio,
 };
 use jiff::civil::date;
 use serde_json::{Value, json};

@@ -8,6 +8,11 @@ use std::{any::Any, sync::Arc, time::Duration};
 
 use common::scim2_server::Scim2Server;
 
+use hris_emulators::{
+    google::GoogleConfig,
+    graph::GraphConfig,
+    scim::{ScimConfig, ScimEmulator},
+};
 use hris_operator::{
     connectors::{
         http::{Auth, HttpClient, RetryPolicy},
@@ -15,12 +20,6 @@ use hris_operator::{
     },
     crd::ScimQuirks,
     sync::model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},
-};
-
-use hris_emulators::{
-    google::GoogleConfig,
-    graph::GraphConfig,
-    scim::{ScimConfig, ScimEmulator},
 };
 use serde_json::{Value, json};
 

@@ -6,7 +6,6 @@ pub mod connectors;
 pub mod contract;
 pub mod controller;
 pub mod crd;
-pub mod emulators;
 pub mod kubectl;
 pub mod manifest;
 pub mod metrics;

@@ -11,12 +11,12 @@ use std::{
 };
 
 use common::directories::*;
+use hris_emulators::{
+    google::{GoogleConfig, GoogleEmulator},
+    graph::{GraphConfig, GraphEmulator},
+};
 use hris_operator::{
     connectors::target::{Target, TargetOp},
-    emulators::{
-        google::{GoogleConfig, GoogleEmulator},
-        graph::{GraphConfig, GraphEmulator},
-    },
     sync::model::NewUser,
 };
 use serde_json::json;

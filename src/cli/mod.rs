@@ -53,9 +53,6 @@ pub enum Command {
     Fields(local::FieldsArgs),
     /// Print the HrisConnection CustomResourceDefinition as YAML.
     Crd,
-    /// Serve an emulator of a target API on this machine, for samples and trials.
-    #[command(subcommand)]
-    Emulate(crate::emulators::serve::Emulator),
     /// Print the version.
     Version,
 }
@@ -81,7 +78,6 @@ pub async fn main(cli: Cli) -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Controller(args) => cluster::run_controller(args).await,
-        Command::Emulate(emulator) => crate::emulators::serve::serve(emulator).await,
         Command::Fields(args) => local::list_fields(args).await,
         Command::Sync(args) => cluster::sync_in_cluster(args).await,
         Command::Report(args) => cluster::report_from_cluster(args).await,

@@ -14,10 +14,10 @@ use std::{
 };
 
 use common::hr_sources::{HR_APIS, HrApi, HrOptions, start_hr_source};
+use hris_emulators::{afas, bamboohr, hibob, hr::HrEmulator, merge, personio, workday};
 use hris_operator::{
     connectors::{ConfigMapResolver, ConnectorContext, SecretResolver},
     crd::{HrisConnectionSpec, RunResult},
-    emulators::{afas, bamboohr, hibob, hr::HrEmulator, merge, personio, workday},
     sync::{
         model::{Email, EmailType, Employee, EmploymentStatus},
         policy::SyncPolicy,

@@ -2,12 +2,14 @@
 //! names a kubeconfig, and says so and passes otherwise (unit tests never contact a cluster).
 //!
 //! What it needs in the cluster: the image `HRIS_E2E_IMAGE` (default `hris-operator:dev`,
-//! built from config/image/Dockerfile and loaded with `kind load docker-image`). It installs the
+//! built from config/image/Dockerfile and loaded with `kind load docker-image`), and the
+//! emulators' image `HRIS_E2E_EMULATOR_IMAGE` (default `hris-emulators:dev`, built from
+//! tests/emulators/Dockerfile and loaded the same way). It installs the
 //! CRD itself, runs the controller binary of this build outside the cluster against it, and
 //! runs in a fresh namespace it deletes afterwards:
 //!
 //! 1. the API server refuses an invalid connection (the CRD's schema and CEL rules);
-//! 2. a SCIM emulator (`hris-operator emulate scim`, the same image) as a Deployment and Service;
+//! 2. a SCIM emulator (`hris-emulators scim`, the emulators' image) as a Deployment and Service;
 //! 3. an Active connection reading a CSV from a ConfigMap into that emulator: the controller
 //!    starts a sync Job (real kubelet, real termination message) as the connection's own
 //!    ServiceAccount, whose Role (made by the controller) allows only reading the connection and
@@ -76,6 +78,8 @@ async fn the_operator_syncs_on_a_real_cluster() {
         return;
     };
     let image = std::env::var("HRIS_E2E_IMAGE").unwrap_or_else(|_| "hris-operator:dev".into());
+    let emulator_image =
+        std::env::var("HRIS_E2E_EMULATOR_IMAGE").unwrap_or_else(|_| "hris-emulators:dev".into());
     let namespace = format!("hris-e2e-{}", std::process::id());
     let params = PatchParams::apply("hris-e2e").force();
 
@@ -137,8 +141,8 @@ async fn the_operator_syncs_on_a_real_cluster() {
         "metadata": {"name": "scim", "namespace": namespace},
         "spec": {"selector": {"matchLabels": {"app": "scim"}},
                  "template": {"metadata": {"labels": {"app": "scim"}},
-                   "spec": {"containers": [{"name": "scim", "image": image,
-                     "args": ["emulate", "scim", "--host", "0.0.0.0", "--port", "8090",
+                   "spec": {"containers": [{"name": "scim", "image": emulator_image,
+                     "args": ["scim", "--host", "0.0.0.0", "--port", "8090",
                               "--token", "e2e-token"],
                      "ports": [{"containerPort": 8090}]}]}}}
     }))

@@ -368,7 +368,7 @@ fn an_unreachable_scim_server_is_named_by_its_base_url_without_credentials() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_scim_token_names_the_secret_it_came_from_never_the_token() {
-    use hris_operator::emulators::scim::{ScimConfig, ScimEmulator};
+    use hris_emulators::scim::{ScimConfig, ScimEmulator};
     let scim = ScimEmulator::start(ScimConfig {
         token: "the-right-token".into(),
         ..ScimConfig::default()

@@ -12,14 +12,15 @@ use std::{
 };
 
 use common::directories::*;
+use hris_emulators::{
+    google::{GoogleConfig, GoogleEmulator},
+    graph::{GraphConfig, GraphEmulator},
+    log::LoggedItem,
+};
 use hris_operator::{
     connectors::target::{
         Target, TargetErrorKind, TargetOp,
         google::{GoogleTarget, ServiceAccountTokens},
-    },
-    emulators::{
-        google::{GoogleConfig, GoogleEmulator},
-        graph::{GraphConfig, GraphEmulator, LoggedItem},
     },
     sync::model::{Attr, AttrChange, Attributes, NewUser},
 };

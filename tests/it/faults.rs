@@ -49,14 +49,15 @@ use common::{
     hr_sources::{HrApi, HrOptions, start_hr_source, write_secret},
     scim2_server::Scim2Server,
 };
+use hris_emulators::{
+    hr::{CommonConfig, Faults, HrEmulator},
+    log::LoggedRequest,
+    scim::{ScimConfig, ScimEmulator},
+};
 use hris_operator::{
     connectors::{ConfigMapResolver, ConnectorContext, SecretResolver, source::SourceError},
     controller::status::{EventNote, Finished, record_run},
     crd::{ChangeCounts, HrisConnectionSpec, HrisConnectionStatus, RunResult},
-    emulators::{
-        hr::{CommonConfig, Faults, HrEmulator, HrRequest},
-        scim::{LoggedRequest, ScimConfig, ScimEmulator},
-    },
     sync::{
         apply::Outcome,
         model::{Email, EmailType, Employee, EmploymentStatus},
@@ -430,7 +431,7 @@ async fn a_source_failing_in_the_middle_of_paging_writes_nothing_and_a_rerun_con
         let pages: Vec<u16> = source
             .requests()
             .iter()
-            .filter(|r: &&HrRequest| r.path.ends_with(hr.page_path()))
+            .filter(|r: &&LoggedRequest| r.path.ends_with(hr.page_path()))
             .map(|r| r.status)
             .collect();
         assert_eq!(pages, [200, 200, 503, 503], "{hr:?}");

@@ -4,10 +4,8 @@
 
 use std::path::Path;
 
-use hris_operator::{
-    emulators::merge,
-    sync::model::{Email, EmailType, Employee, EmploymentStatus},
-};
+use hris_emulators::merge;
+use hris_operator::sync::model::{Email, EmailType, Employee, EmploymentStatus};
 use serde_json::json;
 
 fn manifest(dir: &Path, source: &str) -> std::path::PathBuf {
@@ -281,18 +279,19 @@ async fn an_unknown_reference_employee_is_named_with_the_field_and_the_fix() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emulate_serves_an_hr_api_that_fields_can_read() {
-    use tokio::io::AsyncBufReadExt;
-    let mut emulator = tokio::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
-        .args(["emulate", "personio", "--port", "0", "--employees", "3"])
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    tokio::io::BufReader::new(emulator.stdout.take().unwrap())
-        .read_line(&mut line)
-        .await
-        .unwrap();
+    use clap::Parser;
+    use hris_emulators::serve::{Cli, start};
+    let cli = Cli::try_parse_from([
+        "hris-emulators",
+        "personio",
+        "--port",
+        "0",
+        "--employees",
+        "3",
+    ])
+    .unwrap();
+    let emulator = start(cli.emulator).await.unwrap();
+    let line = emulator.first_line().to_owned();
     assert!(
         line.starts_with("Personio emulator on http://127.0.0.1:"),
         "{line}"
@@ -328,12 +327,12 @@ async fn emulate_serves_an_hr_api_that_fields_can_read() {
         first_name,
         ["first_name", "(First", "name)", "firstName", "Ada"]
     );
-    emulator.kill().await.unwrap();
+    drop(emulator);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fields_warns_about_a_field_the_spec_names_that_the_source_lacks() {
-    use hris_operator::emulators::{hr, personio};
+    use hris_emulators::{hr, personio};
     let emulator = personio::start(personio::PersonioConfig {
         records: personio::records(&hr::demo_employees(3)),
         ..Default::default()

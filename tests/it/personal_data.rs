@@ -15,15 +15,15 @@
 
 use std::{path::Path, process::Command};
 
+use hris_emulators::{
+    merge::{self, MergeConfig},
+    personio::{self, PersonioConfig},
+    scim::{ScimConfig, ScimEmulator},
+};
 use hris_operator::{
     contract::termination::termination_message,
     controller::status::{Finished, record_run},
     crd::HrisConnectionStatus,
-    emulators::{
-        merge::{self, MergeConfig},
-        personio::{self, PersonioConfig},
-        scim::{ScimConfig, ScimEmulator},
-    },
     metrics::Metrics,
     sync::{
         model::{Email, EmailType, Employee, EmploymentStatus},

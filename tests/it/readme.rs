@@ -6,6 +6,7 @@
 use std::{path::Path, process::Command};
 
 use clap::{CommandFactory, Parser};
+use hris_emulators::serve::Cli as EmulatorsCli;
 use hris_operator::cli::{Cli, plugin::PluginCli};
 
 fn readme() -> String {
@@ -13,16 +14,20 @@ fn readme() -> String {
 }
 
 /// How a shown command starts, and the program that answers it.
-const PROGRAMS: [(&str, Program); 3] = [
+const PROGRAMS: [(&str, Program); 5] = [
     ("hris-operator ", Program::Cli),
     ("cargo run -- ", Program::Cli),
     ("kubectl hris ", Program::Plugin),
+    ("hris-emulators ", Program::Emulators),
+    ("cargo run -p hris-emulators -- ", Program::Emulators),
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Program {
     Cli,
     Plugin,
+    /// The emulators' binary, from the workspace's test equipment.
+    Emulators,
 }
 
 /// A command shown in the README: where, which program, its words.
@@ -154,6 +159,7 @@ fn clap_command(program: Program) -> clap::Command {
     let mut command = match program {
         Program::Cli => Cli::command(),
         Program::Plugin => PluginCli::command(),
+        Program::Emulators => EmulatorsCli::command(),
     };
     // Propagates global flags into the subcommands, as parsing does.
     command.build();
@@ -296,6 +302,7 @@ fn every_command_the_readme_shows_exists_with_its_flags() {
     // The README shows commands of both programs, in blocks and inline.
     assert!(shown.len() > 20, "{shown:#?}");
     assert!(shown.iter().any(|s| s.program == Program::Plugin));
+    assert!(shown.iter().any(|s| s.program == Program::Emulators));
     assert!(shown.iter().any(|s| s.inline));
     let mut problems = Vec::new();
     for command in &shown {
@@ -316,6 +323,7 @@ fn every_command_the_readme_shows_exists_with_its_flags() {
             let parsed = match command.program {
                 Program::Cli => Cli::try_parse_from(argv).map(drop),
                 Program::Plugin => PluginCli::try_parse_from(argv).map(drop),
+                Program::Emulators => EmulatorsCli::try_parse_from(argv).map(drop),
             };
             if let Err(error) = parsed {
                 problems.push(format!(
@@ -334,6 +342,7 @@ fn every_command_the_readme_shows_exists_with_its_flags() {
 fn the_synopsis_check_catches_what_drifts() {
     let cli = clap_command(Program::Cli);
     let plugin = clap_command(Program::Plugin);
+    let emulators = clap_command(Program::Emulators);
     let words = |text: &str| split_words(text);
     assert!(check_synopsis(&cli, &words("check -f FILE"), false).is_err());
     assert!(check_synopsis(&cli, &words("simulate -f FILE [--dry-run]"), false).is_err());
@@ -341,7 +350,10 @@ fn the_synopsis_check_catches_what_drifts() {
     assert!(check_synopsis(&cli, &words("sync --mode simulate|plan"), false).is_err());
     assert!(check_synopsis(&plugin, &words("status NAME"), false).is_err());
     assert!(check_synopsis(&plugin, &words("approve"), true).is_ok());
-    assert!(check_synopsis(&cli, &words("emulate <api>"), false).is_ok());
+    assert!(check_synopsis(&emulators, &words("<api>"), false).is_ok());
+    assert!(check_synopsis(&emulators, &words("scim --employees 3"), false).is_err());
+    // The emulators are not part of the product's command line.
+    assert!(check_synopsis(&cli, &words("emulate <api>"), false).is_err());
 }
 
 #[test]

@@ -1,15 +1,18 @@
 //! Every sample in `config/samples` runs as its header comment says. The test reads the
-//! `hris-operator …` lines of the header and runs them from the repository root: each
-//! `emulate` line is started (on a free port instead of its fixed one, which the test then
-//! writes into a copy of the manifest), every other line must exit 0 without a warning, a
-//! simulation must plan work, and a simulation after `apply` must find nothing left to do.
+//! `hris-emulators …` and `hris-operator …` lines of the header and runs them from the
+//! repository root: each emulator line is served in this process by the emulator crate's own
+//! command line and start function (what the `hris-emulators` binary runs), on a free port
+//! instead of its fixed one, which the test then writes into a copy of the manifest; every
+//! `hris-operator` line must exit 0 without a warning, a simulation must plan work, and a
+//! simulation after `apply` must find nothing left to do.
 
 use std::{
-    io::{BufRead, BufReader},
     path::{Path, PathBuf},
-    process::{Child, Command, Output, Stdio},
+    process::{Command, Output},
 };
 
+use clap::Parser;
+use hris_emulators::serve::{Cli as EmulatorCli, Serving, start};
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -32,68 +35,106 @@ fn default_port(emulator: &str) -> u16 {
     }
 }
 
-/// The `hris-operator …` command lines of a sample's header comment: the arguments, and
-/// whether the line runs in the background (`&`).
-fn header_commands(text: &str) -> Vec<(Vec<String>, bool)> {
+/// Which program a header line runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Program {
+    /// `hris-emulators …`: an emulator, served in the background.
+    Emulators,
+    /// `hris-operator …`.
+    Operator,
+}
+
+/// A command line of a sample's header comment: the program, its arguments, and whether the
+/// line runs in the background (`&`).
+#[derive(Debug, PartialEq)]
+struct HeaderCommand {
+    program: Program,
+    args: Vec<String>,
+    background: bool,
+}
+
+/// The `hris-emulators …` and `hris-operator …` command lines of a sample's header comment.
+fn header_commands(text: &str) -> Vec<HeaderCommand> {
     text.lines()
         .take_while(|line| line.starts_with('#'))
         .filter_map(|line| {
-            line.trim_start_matches('#')
-                .trim()
-                .strip_prefix("hris-operator ")
+            let line = line.trim_start_matches('#').trim();
+            [
+                ("hris-emulators ", Program::Emulators),
+                ("hris-operator ", Program::Operator),
+            ]
+            .into_iter()
+            .find_map(|(prefix, program)| Some((program, line.strip_prefix(prefix)?)))
         })
-        .map(|command| {
+        .map(|(program, command)| {
             let command = command.split("  #").next().unwrap_or_default().trim();
             let (command, background) = match command.strip_suffix('&') {
                 Some(rest) => (rest.trim(), true),
                 None => (command, false),
             };
             let args = command.split_whitespace().map(str::to_owned).collect();
-            (args, background)
+            HeaderCommand {
+                program,
+                args,
+                background,
+            }
         })
         .collect()
 }
 
-/// Kills the emulator processes when the test ends, however it ends.
-struct Emulators(Vec<Child>);
-
-impl Drop for Emulators {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
+/// The emulators a sample runs against, served by this process until the test ends, however
+/// it ends.
+struct Emulators {
+    // Declared first, so they stop before the runtime that serves them goes.
+    serving: Vec<Serving>,
+    runtime: tokio::runtime::Runtime,
 }
 
-/// Starts `hris-operator emulate …` on a free port; returns the port it took.
-fn start_emulator(args: &[String], running: &mut Emulators) -> u16 {
-    let mut args = args.to_vec();
-    match args.iter().position(|a| a == "--port") {
-        Some(i) => args[i + 1] = "0".into(),
-        None => args.extend(["--port".into(), "0".into()]),
+impl Emulators {
+    fn new() -> Self {
+        Emulators {
+            serving: Vec::new(),
+            runtime: tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap(),
+        }
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hris-operator"))
-        .args(&args)
-        .current_dir(repo())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first_line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first_line)
-        .unwrap();
-    running.0.push(child);
-    let port = first_line
-        .split("127.0.0.1:")
-        .nth(1)
-        .map(|rest| {
-            rest.chars()
-                .take_while(char::is_ascii_digit)
-                .collect::<String>()
-        })
-        .and_then(|digits| digits.parse().ok());
-    port.unwrap_or_else(|| panic!("{args:?}: no address in its first line: {first_line:?}"))
+
+    /// Serves `hris-emulators ARGS` on a free port; returns the port it took, as its first
+    /// line names it.
+    fn start(&mut self, args: &[String]) -> u16 {
+        let mut args = args.to_vec();
+        match args.iter().position(|a| a == "--port") {
+            Some(i) => args[i + 1] = "0".into(),
+            None => args.extend(["--port".into(), "0".into()]),
+        }
+        // Paths in a header are relative to the repository root, where it says to run them.
+        if let Some(i) = args.iter().position(|a| a == "--service-account-key") {
+            args[i + 1] = repo().join(&args[i + 1]).display().to_string();
+        }
+        let cli = EmulatorCli::try_parse_from(
+            std::iter::once("hris-emulators".into()).chain(args.clone()),
+        )
+        .unwrap_or_else(|error| panic!("hris-emulators {}: {error}", args.join(" ")));
+        let serving = self
+            .runtime
+            .block_on(start(cli.emulator))
+            .unwrap_or_else(|error| panic!("hris-emulators {}: {error}", args.join(" ")));
+        let first_line = serving.first_line().to_owned();
+        self.serving.push(serving);
+        let port = first_line
+            .split("127.0.0.1:")
+            .nth(1)
+            .map(|rest| {
+                rest.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+            })
+            .and_then(|digits| digits.parse().ok());
+        port.unwrap_or_else(|| panic!("{args:?}: no address in its first line: {first_line:?}"))
+    }
 }
 
 /// A copy of the manifest in `dir` with the emulators' ports replaced and relative `path:`
@@ -178,25 +219,31 @@ fn run_sample(relative: &str) -> Vec<String> {
     let text = std::fs::read_to_string(&sample).unwrap();
     let commands = header_commands(&text);
     assert!(
-        commands.iter().any(|(args, _)| args[0] == "simulate"),
+        commands
+            .iter()
+            .any(|c| c.program == Program::Operator && c.args[0] == "simulate"),
         "{relative}: the header shows no simulate command"
     );
     let dir = tempfile::tempdir().unwrap();
-    let mut running = Emulators(Vec::new());
+    let mut emulators = Emulators::new();
     let mut ports = Vec::new();
-    for (args, background) in commands.iter().filter(|(args, _)| args[0] == "emulate") {
+    for command in commands.iter().filter(|c| c.program == Program::Emulators) {
         assert!(
-            background,
-            "{relative}: `{}` must end with &",
-            args.join(" ")
+            command.background,
+            "{relative}: `hris-emulators {}` must end with &",
+            command.args.join(" ")
         );
-        ports.push((default_port(&args[1]), start_emulator(args, &mut running)));
+        ports.push((
+            default_port(&command.args[0]),
+            emulators.start(&command.args),
+        ));
     }
     let copy = manifest_copy(&sample, &ports, dir.path());
     let mut ran = Vec::new();
-    for (index, (args, _)) in commands
+    for (index, args) in commands
         .iter()
-        .filter(|(args, _)| args[0] != "emulate")
+        .filter(|c| c.program == Program::Operator)
+        .map(|c| &c.args)
         .enumerate()
     {
         let file = args.iter().position(|a| a == "-f").map(|i| i + 1);
@@ -277,20 +324,25 @@ fn every_sample_is_run_by_this_test() {
 #[test]
 fn the_header_parser_reads_background_lines_and_drops_comments() {
     let commands = header_commands(
-        "# A sample.\n#   hris-operator emulate scim &      # or any SCIM server\n\
+        "# A sample.\n#   hris-emulators scim &      # or any SCIM server\n\
          #   hris-operator simulate -f x.yaml --as-of 2026-11-22\napiVersion: v1\n\
          #   hris-operator apply -f ignored.yaml\n",
     );
     assert_eq!(
         commands,
         [
-            (vec!["emulate".to_owned(), "scim".to_owned()], true),
-            (
-                ["simulate", "-f", "x.yaml", "--as-of", "2026-11-22"]
+            HeaderCommand {
+                program: Program::Emulators,
+                args: vec!["scim".to_owned()],
+                background: true,
+            },
+            HeaderCommand {
+                program: Program::Operator,
+                args: ["simulate", "-f", "x.yaml", "--as-of", "2026-11-22"]
                     .map(str::to_owned)
                     .to_vec(),
-                false
-            ),
+                background: false,
+            },
         ]
     );
 }

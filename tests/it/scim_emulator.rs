@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use hris_operator::emulators::scim::{ScimConfig, ScimEmulator, serve};
+use hris_emulators::scim::{ScimConfig, ScimEmulator, serve};
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};

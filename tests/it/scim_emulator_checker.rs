@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use hris_operator::emulators::scim::{ScimConfig, ScimEmulator};
+use hris_emulators::scim::{ScimConfig, ScimEmulator};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_emulator_passes_the_scim2_compliance_checker() {

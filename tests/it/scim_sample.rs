@@ -6,7 +6,7 @@ use std::{
     process::{Command, Output},
 };
 
-use hris_operator::emulators::scim::{ScimConfig, ScimEmulator};
+use hris_emulators::scim::{ScimConfig, ScimEmulator};
 use serde_json::Value;
 
 fn repo() -> PathBuf {

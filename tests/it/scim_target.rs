@@ -15,13 +15,16 @@ use std::{
     time::Duration,
 };
 
+use hris_emulators::{
+    log::LoggedRequest,
+    scim::{ScimConfig, ScimEmulator},
+};
 use hris_operator::{
     connectors::{
         http::{Auth, HttpClient, RetryPolicy},
         target::{Target, TargetErrorKind, TargetOp, scim::ScimTarget},
     },
     crd::ScimQuirks,
-    emulators::scim::{LoggedRequest, ScimConfig, ScimEmulator},
     sync::model::{Attr, AttrChange, NewUser},
 };
 use serde_json::json;

@@ -14,17 +14,18 @@ use std::{any::Any, time::Duration};
 
 use common::hr_sources::{HrApi, HrOptions, start_hr_source, write_secret};
 
+use hris_emulators::{
+    afas, bamboohr,
+    hr::{CommonConfig, Faults, HrEmulator},
+    log::LoggedRequest,
+    merge, personio,
+};
 use hris_operator::{
     connectors::{
         ConfigMapResolver, ConnectorContext, SecretResolver,
         source::{self, RetryDelays, Source, SourceError, SourceField},
     },
     crd::SourceSpec,
-    emulators::{
-        afas, bamboohr,
-        hr::{CommonConfig, Faults, HrEmulator, HrRequest},
-        merge, personio,
-    },
     sync::model::{Email, EmailType, Employee, EmploymentStatus},
 };
 use jiff::civil::date;
@@ -181,7 +182,7 @@ struct Fixture {
 }
 
 impl Fixture {
-    fn requests(&self) -> Vec<HrRequest> {
+    fn requests(&self) -> Vec<LoggedRequest> {
         self.emulator.as_ref().expect("an HTTP source").requests()
     }
 

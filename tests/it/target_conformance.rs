@@ -8,17 +8,17 @@ use std::{any::Any, sync::Arc, time::Duration};
 
 use common::scim2_server::Scim2Server;
 
+use hris_emulators::{
+    google::GoogleConfig,
+    graph::GraphConfig,
+    scim::{ScimConfig, ScimEmulator},
+};
 use hris_operator::{
     connectors::{
         http::{Auth, HttpClient, RetryPolicy},
         target::{Target, TargetErrorKind, TargetOp, file::FileTarget, scim::ScimTarget},
     },
     crd::ScimQuirks,
-    emulators::{
-        google::GoogleConfig,
-        graph::GraphConfig,
-        scim::{ScimConfig, ScimEmulator},
-    },
     sync::model::{Attr, AttrChange, Attributes, DirectoryUser, NewUser},
 };
 use serde_json::{Value, json};

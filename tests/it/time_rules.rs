@@ -459,10 +459,10 @@ fn a_run_straddling_midnight_evaluates_everyone_on_the_date_it_started() {
 /// evaluation date (here an `--as-of` date years back), not on the clock of whoever reads them.
 #[tokio::test]
 async fn records_without_a_status_are_judged_on_the_run_date_not_the_clock() {
+    use hris_emulators::merge;
     use hris_operator::{
         connectors::{ConfigMapResolver, ConnectorContext, SecretResolver},
         crd::HrisConnectionSpec,
-        emulators::merge,
         sync::{
             report::RunMode,
             run::{RunOptions, run},

@@ -1,5 +1,5 @@
 //! An emulator of Google's OAuth token endpoint (JWT bearer grant) and the Admin SDK Directory
-//! API's users collection, for tests (facts in `reference/apis.md`).
+//! API's users collection, for tests.
 //!
 //! It enforces: a JWT assertion signed RS256 by the service account's key (verified with its
 //! public key), with the right issuer, subject (the admin), audience, scope and lifetime;
@@ -13,7 +13,6 @@
 
 use std::{
     collections::{BTreeMap, VecDeque},
-    net::Ipv4Addr,
     sync::{Arc, Mutex, MutexGuard},
     time::{Duration, Instant},
 };
@@ -27,10 +26,25 @@ use axum::{
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
-use super::bucket::TokenBucket;
-use crate::connectors::target::google::{SCOPE, pem_body};
+use crate::{
+    bucket::TokenBucket,
+    log::{LoggedRequest, RequestLog},
+    server::{self, Server},
+};
 
 const API_PREFIX: &str = "/admin/directory/v1";
+/// The OAuth scope an assertion must ask for: managing the directory's users.
+const SCOPE: &str = "https://www.googleapis.com/auth/admin.directory.user";
+
+/// The DER bytes of a PEM block, whatever its label.
+fn pem_body(pem: &str) -> Option<Vec<u8>> {
+    let body: String = pem
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.starts_with("-----") && !line.is_empty())
+        .collect();
+    base64::engine::general_purpose::STANDARD.decode(body).ok()
+}
 
 /// How the emulated Workspace behaves.
 #[derive(Clone, Debug)]
@@ -70,31 +84,20 @@ impl GoogleConfig {
     }
 }
 
-/// One request the emulator received.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LoggedRequest {
-    /// HTTP method.
-    pub method: String,
-    /// Path without the query.
-    pub path: String,
-    /// Status answered (0 while in progress).
-    pub status: u16,
-}
-
-/// A running emulator on 127.0.0.1 (random port); stops when dropped.
+/// A running emulator on 127.0.0.1 (random port); stops when dropped or on
+/// [`GoogleEmulator::stop`].
 pub struct GoogleEmulator {
     shared: Arc<Shared>,
-    shutdown: Option<futures::channel::oneshot::Sender<()>>,
+    server: Server,
 }
 
 impl GoogleEmulator {
     /// Binds 127.0.0.1 on a random port and serves in a tokio task.
     pub async fn start(config: GoogleConfig) -> std::io::Result<GoogleEmulator> {
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
-        Self::start_on(config, listener).await
+        Self::start_on(config, server::bind_local().await?).await
     }
 
-    /// Serves on a listener bound by the caller (`hris-operator emulate google`).
+    /// Serves on a listener bound by the caller (`hris-emulators google`).
     pub async fn start_on(
         config: GoogleConfig,
         listener: tokio::net::TcpListener,
@@ -106,6 +109,7 @@ impl GoogleEmulator {
         let shared = Arc::new(Shared {
             origin: format!("http://{address}"),
             public_key,
+            log: RequestLog::default(),
             state: Mutex::new(GoogleState {
                 bucket: config
                     .requests_per_second
@@ -114,19 +118,9 @@ impl GoogleEmulator {
             }),
             config,
         });
-        let (tx, rx) = futures::channel::oneshot::channel::<()>();
         let app = Router::new().fallback(handle).with_state(shared.clone());
-        tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await
-        });
-        Ok(GoogleEmulator {
-            shared,
-            shutdown: Some(tx),
-        })
+        let server = Server::start(listener, app)?;
+        Ok(GoogleEmulator { shared, server })
     }
 
     /// The token endpoint (`tokenUrl` of the spec).
@@ -141,7 +135,7 @@ impl GoogleEmulator {
 
     /// Every request received, in order.
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.shared.lock().log.clone()
+        self.shared.log.requests()
     }
 
     /// Writes performed (insert, update, delete); refused ones not counted.
@@ -202,13 +196,10 @@ impl GoogleEmulator {
         state.lost_inserts += count;
         state.lost_status = status;
     }
-}
 
-impl Drop for GoogleEmulator {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+    /// Stops serving and waits until the server has.
+    pub async fn stop(self) {
+        self.server.stop().await;
     }
 }
 
@@ -216,6 +207,7 @@ struct Shared {
     config: GoogleConfig,
     origin: String,
     public_key: Vec<u8>,
+    log: RequestLog,
     state: Mutex<GoogleState>,
 }
 
@@ -231,7 +223,6 @@ struct GoogleState {
     sequence: u64,
     tokens: Vec<(String, Instant)>,
     passwords: Vec<String>,
-    log: Vec<LoggedRequest>,
     writes: usize,
     fail_next: VecDeque<(u16, String)>,
     lost_inserts: usize,
@@ -260,17 +251,13 @@ fn api_error(status: u16, reason: &str, message: &str) -> Response {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let index = {
-        let mut state = shared.lock();
-        state.log.push(LoggedRequest {
-            method: request.method().to_string(),
-            path: request.uri().path().to_owned(),
-            status: 0,
-        });
-        state.log.len() - 1
-    };
+    let entry = shared.log.arrived(
+        Instant::now(),
+        request.method().as_str(),
+        request.uri().path(),
+    );
     let response = process(&shared, request).await;
-    shared.lock().log[index].status = response.status().as_u16();
+    shared.log.answered(entry, response.status().as_u16());
     response
 }
 

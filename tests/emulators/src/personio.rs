@@ -15,9 +15,8 @@ use axum::{
 };
 use serde_json::{Map, Value, json};
 
-use super::hr::{self, Common, CommonConfig, HrEmulator};
-use super::merge::url_pairs;
-use crate::sync::model::{EmailType, Employee, EmploymentStatus};
+use crate::hr::{self, Common, CommonConfig, HrEmulator};
+use hris_operator::sync::model::{EmailType, Employee, EmploymentStatus};
 
 /// Largest `limit`.
 pub const MAX_LIMIT: usize = 100;
@@ -65,10 +64,10 @@ struct Shared {
 
 /// Starts an emulator; it stops when the handle drops. The base URL is the host root.
 pub async fn start(config: PersonioConfig) -> std::io::Result<HrEmulator> {
-    start_on(config, HrEmulator::bind_local().await?).await
+    start_on(config, crate::server::bind_local().await?).await
 }
 
-/// Serves on a listener bound by the caller (`hris-operator emulate`); stops when the handle
+/// Serves on a listener bound by the caller (`hris-emulators`); stops when the handle
 /// drops.
 pub async fn start_on(
     config: PersonioConfig,
@@ -81,7 +80,7 @@ pub async fn start_on(
         tokens: Mutex::new(Vec::new()),
     });
     let router = Router::new().fallback(handle).with_state(shared);
-    HrEmulator::start(router, common, "", listener).await
+    HrEmulator::start(router, common, "", listener)
 }
 
 fn attribute(label: &str, value: Value, kind: &str, universal: Option<&str>) -> Value {
@@ -186,12 +185,14 @@ fn error(status: u16, message: &str) -> Response {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Response {
+    let at = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, 1 << 20)
         .await
         .unwrap_or_default();
     let response = answer(&shared, &parts, &body).await;
     shared.common.log(
+        at,
         parts.method.as_str(),
         parts.uri.path(),
         response.status().as_u16(),
@@ -245,7 +246,7 @@ async fn answer(shared: &Shared, parts: &axum::http::request::Parts, body: &[u8]
     if path != "/v1/company/employees" {
         return error(404, "Not found");
     }
-    let query = parts.uri.query().map(url_pairs).unwrap_or_default();
+    let query = parts.uri.query().map(hr::url_pairs).unwrap_or_default();
     let param = |name: &str| {
         query
             .iter()

@@ -1,10 +1,10 @@
-//! What the HR API emulators share: a server on 127.0.0.1 (random port) that stops when its
-//! handle drops, a request log, a token-bucket rate limit answered with the API's throttling
-//! status and `Retry-After`, and faults a test can switch on (a failing or stalling page, a
-//! storm of throttled answers). Each API's module adds its routes, auth and error shapes.
+//! What the HR API emulators share: a handle on the shared [`Server`] and [`RequestLog`], a
+//! token-bucket rate limit answered with the API's throttling status and `Retry-After`, faults a
+//! test can switch on (a failing or stalling page, a storm of throttled answers), and helpers
+//! that turn seed employees into records. Each API's module adds its routes, auth, error shapes
+//! and record format.
 
 use std::{
-    net::{Ipv4Addr, SocketAddr},
     sync::{Arc, Mutex, MutexGuard},
     time::{Duration, Instant},
 };
@@ -16,8 +16,12 @@ use axum::{
 };
 use serde_json::Value;
 
-use super::bucket::TokenBucket;
-use crate::sync::model::Employee;
+use crate::{
+    bucket::TokenBucket,
+    log::{LoggedRequest, RequestLog},
+    server::Server,
+};
+use hris_operator::sync::model::Employee;
 
 /// Faults a test can switch on. Pages count from 0, in the order the API pages.
 #[derive(Clone, Debug, Default)]
@@ -60,26 +64,15 @@ impl Default for CommonConfig {
     }
 }
 
-/// One request an emulator received.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HrRequest {
-    /// Method.
-    pub method: String,
-    /// Path without the query.
-    pub path: String,
-    /// Status answered.
-    pub status: u16,
-}
-
 /// The state every emulator keeps besides its records.
 pub struct Common {
     /// Settings.
     pub config: CommonConfig,
+    log: RequestLog,
     state: Mutex<CommonState>,
 }
 
 struct CommonState {
-    log: Vec<HrRequest>,
     bucket: Option<TokenBucket>,
     storm_left: usize,
 }
@@ -93,11 +86,8 @@ impl Common {
             .map(|rate| TokenBucket::new(rate, config.burst));
         Self {
             config,
-            state: Mutex::new(CommonState {
-                log: Vec::new(),
-                bucket,
-                storm_left,
-            }),
+            log: RequestLog::default(),
+            state: Mutex::new(CommonState { bucket, storm_left }),
         }
     }
 
@@ -105,13 +95,9 @@ impl Common {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Records a request and its answer.
-    pub fn log(&self, method: &str, path: &str, status: u16) {
-        self.lock().log.push(HrRequest {
-            method: method.to_owned(),
-            path: path.to_owned(),
-            status,
-        });
+    /// Records a request that arrived `at`, once answered.
+    pub fn log(&self, at: Instant, method: &str, path: &str, status: u16) {
+        self.log.record(at, method, path, status);
     }
 
     /// The throttled answer when the storm or the rate limit says so, before anything else.
@@ -156,6 +142,13 @@ impl Common {
     }
 }
 
+/// Query pairs, percent-decoded.
+pub fn url_pairs(query: &str) -> Vec<(String, String)> {
+    url::Url::parse(&format!("http://x/?{query}"))
+        .map(|u| u.query_pairs().into_owned().collect())
+        .unwrap_or_default()
+}
+
 /// The `Authorization` header's credentials for `scheme` (`Basic` decoded to `user:password`).
 pub fn credentials(headers: &HeaderMap, scheme: &str) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
@@ -174,43 +167,27 @@ pub fn credentials(headers: &HeaderMap, scheme: &str) -> Option<String> {
     }
 }
 
-/// A running emulator; the server stops when this is dropped.
+/// A running HR emulator; it stops when dropped or on [`HrEmulator::stop`].
 pub struct HrEmulator {
     base_url: String,
     common: Arc<Common>,
-    shutdown: Option<futures::channel::oneshot::Sender<()>>,
+    server: Server,
 }
 
 impl HrEmulator {
-    /// Binds 127.0.0.1 on a random free port.
-    pub async fn bind_local() -> std::io::Result<tokio::net::TcpListener> {
-        tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await
-    }
-
     /// Serves `router` on `listener`; `base_path` is what a client puts after the address
     /// (such as `/api/hris/v1`).
-    pub async fn start(
+    pub fn start(
         router: Router,
         common: Arc<Common>,
         base_path: &str,
         listener: tokio::net::TcpListener,
     ) -> std::io::Result<HrEmulator> {
-        let mut address: SocketAddr = listener.local_addr()?;
-        if address.ip().is_unspecified() {
-            address.set_ip(Ipv4Addr::LOCALHOST.into());
-        }
-        let (tx, rx) = futures::channel::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await
-        });
+        let server = Server::start(listener, router)?;
         Ok(HrEmulator {
-            base_url: format!("http://{address}{base_path}"),
+            base_url: format!("{}{base_path}", server.origin()),
             common,
-            shutdown: Some(tx),
+            server,
         })
     }
 
@@ -220,16 +197,13 @@ impl HrEmulator {
     }
 
     /// Every request received, in order (throttled and refused ones included).
-    pub fn requests(&self) -> Vec<HrRequest> {
-        self.common.lock().log.clone()
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.common.log.requests()
     }
-}
 
-impl Drop for HrEmulator {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+    /// Stops serving and waits until the server has.
+    pub async fn stop(self) {
+        self.server.stop().await;
     }
 }
 
@@ -257,7 +231,7 @@ pub fn put(
 }
 
 /// The employee's address of a kind, as JSON.
-pub fn email(employee: &Employee, kind: crate::sync::model::EmailType) -> Option<Value> {
+pub fn email(employee: &Employee, kind: hris_operator::sync::model::EmailType) -> Option<Value> {
     employee
         .emails
         .iter()
@@ -266,8 +240,8 @@ pub fn email(employee: &Employee, kind: crate::sync::model::EmailType) -> Option
 }
 
 /// A text field, as JSON.
-pub fn text(value: &Option<compact_str::CompactString>) -> Option<Value> {
-    value.as_ref().map(|v| Value::String(v.to_string()))
+pub fn text(value: &Option<impl AsRef<str>>) -> Option<Value> {
+    value.as_ref().map(|v| Value::String(v.as_ref().to_owned()))
 }
 
 /// A date, as JSON (`YYYY-MM-DD` followed by `suffix`).
@@ -284,10 +258,10 @@ pub fn custom(employee: &Employee, path: &str) -> Option<Value> {
         .cloned()
 }
 
-/// Synthetic employees for `hris-operator emulate`: every status, managers, both email types,
+/// Synthetic employees for `hris-emulators`: every status, managers, both email types,
 /// a custom cost centre. Names and addresses are made up.
 pub fn demo_employees(count: usize) -> Vec<Employee> {
-    use crate::sync::model::{Email, EmailType, EmploymentStatus};
+    use hris_operator::sync::model::{Email, EmailType, EmploymentStatus};
     const FIRST: [&str; 5] = ["Ada", "Grace", "Alan", "Edsger", "Barbara"];
     const LAST: [&str; 5] = ["Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov"];
     const STATUSES: [EmploymentStatus; 4] = [

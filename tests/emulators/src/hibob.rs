@@ -14,8 +14,8 @@ use axum::{
 };
 use serde_json::{Map, Value, json};
 
-use super::hr::{self, Common, CommonConfig, HrEmulator};
-use crate::sync::model::{EmailType, Employee, EmploymentStatus};
+use crate::hr::{self, Common, CommonConfig, HrEmulator};
+use hris_operator::sync::model::{EmailType, Employee, EmploymentStatus};
 
 /// The path clients put after the address.
 pub const BASE_PATH: &str = "/v1";
@@ -56,10 +56,10 @@ struct Shared {
 
 /// Starts an emulator; it stops when the handle drops.
 pub async fn start(config: HiBobConfig) -> std::io::Result<HrEmulator> {
-    start_on(config, HrEmulator::bind_local().await?).await
+    start_on(config, crate::server::bind_local().await?).await
 }
 
-/// Serves on a listener bound by the caller (`hris-operator emulate`); stops when the handle
+/// Serves on a listener bound by the caller (`hris-emulators`); stops when the handle
 /// drops.
 pub async fn start_on(
     config: HiBobConfig,
@@ -71,7 +71,7 @@ pub async fn start_on(
         common: common.clone(),
     });
     let router = Router::new().fallback(handle).with_state(shared);
-    HrEmulator::start(router, common, BASE_PATH, listener).await
+    HrEmulator::start(router, common, BASE_PATH, listener)
 }
 
 fn set_path(record: &mut Map<String, Value>, path: &str, value: Option<Value>, index: usize) {
@@ -215,12 +215,14 @@ fn error(status: u16, message: &str) -> Response {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Response {
+    let at = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, 1 << 20)
         .await
         .unwrap_or_default();
     let response = answer(&shared, &parts, &body).await;
     shared.common.log(
+        at,
         parts.method.as_str(),
         parts.uri.path(),
         response.status().as_u16(),

@@ -14,9 +14,8 @@ use axum::{
 };
 use serde_json::{Map, Value, json};
 
-use super::hr::{self, Common, CommonConfig, HrEmulator};
-use super::merge::url_pairs;
-use crate::sync::model::{EmailType, Employee, EmploymentStatus};
+use crate::hr::{self, Common, CommonConfig, HrEmulator};
+use hris_operator::sync::model::{EmailType, Employee, EmploymentStatus};
 
 /// The tenant served.
 pub const TENANT: &str = "acme";
@@ -71,10 +70,10 @@ struct Shared {
 /// Starts an emulator; it stops when the handle drops. The base URL is the one before
 /// `/{owner}/{report}`.
 pub async fn start(config: WorkdayConfig) -> std::io::Result<HrEmulator> {
-    start_on(config, HrEmulator::bind_local().await?).await
+    start_on(config, crate::server::bind_local().await?).await
 }
 
-/// Serves on a listener bound by the caller (`hris-operator emulate`); stops when the handle
+/// Serves on a listener bound by the caller (`hris-emulators`); stops when the handle
 /// drops.
 pub async fn start_on(
     config: WorkdayConfig,
@@ -92,7 +91,6 @@ pub async fn start_on(
         &format!("/ccx/service/customreport2/{TENANT}"),
         listener,
     )
-    .await
 }
 
 /// The report entry of each employee (empty columns left out, as RaaS does).
@@ -140,9 +138,11 @@ fn error(status: u16, message: &str) -> Response {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Response {
+    let at = std::time::Instant::now();
     let (parts, _body) = request.into_parts();
     let response = answer(&shared, &parts).await;
     shared.common.log(
+        at,
         parts.method.as_str(),
         parts.uri.path(),
         response.status().as_u16(),
@@ -165,7 +165,7 @@ async fn answer(shared: &Shared, parts: &axum::http::request::Parts) -> Response
     if parts.method != Method::GET || parts.uri.path() != wanted {
         return error(404, "report not found");
     }
-    let query = parts.uri.query().map(url_pairs).unwrap_or_default();
+    let query = parts.uri.query().map(hr::url_pairs).unwrap_or_default();
     if !query.iter().any(|(k, v)| k == "format" && v == "json") {
         return error(400, "this emulator serves format=json only");
     }

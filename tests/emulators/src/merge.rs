@@ -15,8 +15,8 @@ use axum::{
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
-use super::hr::{self, Common, CommonConfig, HrEmulator};
-use crate::sync::model::{EmailType, Employee, EmploymentStatus};
+use crate::hr::{self, Common, CommonConfig, HrEmulator};
+use hris_operator::sync::model::{EmailType, Employee, EmploymentStatus};
 
 /// The path clients put after the address.
 pub const BASE_PATH: &str = "/api/hris/v1";
@@ -54,10 +54,10 @@ struct Shared {
 
 /// Starts an emulator; it stops when the handle drops.
 pub async fn start(config: MergeConfig) -> std::io::Result<HrEmulator> {
-    start_on(config, HrEmulator::bind_local().await?).await
+    start_on(config, crate::server::bind_local().await?).await
 }
 
-/// Serves on a listener bound by the caller (`hris-operator emulate`); stops when the handle
+/// Serves on a listener bound by the caller (`hris-emulators`); stops when the handle
 /// drops.
 pub async fn start_on(
     config: MergeConfig,
@@ -68,7 +68,7 @@ pub async fn start_on(
         config,
         common: common.clone(),
     });
-    HrEmulator::start(router(shared), common, BASE_PATH, listener).await
+    HrEmulator::start(router(shared), common, BASE_PATH, listener)
 }
 
 fn router(shared: Arc<Shared>) -> Router {
@@ -213,22 +213,16 @@ fn decode_cursor(cursor: &str) -> Option<(usize, String)> {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Response {
+    let at = std::time::Instant::now();
     let method = request.method().to_string();
     let path = request.uri().path().to_owned();
-    let query: Vec<(String, String)> = request.uri().query().map(url_pairs).unwrap_or_default();
+    let query: Vec<(String, String)> = request.uri().query().map(hr::url_pairs).unwrap_or_default();
     let (parts, _body) = request.into_parts();
     let response = answer(&shared, &parts, &path, &query).await;
     shared
         .common
-        .log(&method, &path, response.status().as_u16());
+        .log(at, &method, &path, response.status().as_u16());
     response
-}
-
-/// Query pairs, percent-decoded.
-pub(crate) fn url_pairs(query: &str) -> Vec<(String, String)> {
-    reqwest::Url::parse(&format!("http://x/?{query}"))
-        .map(|u| u.query_pairs().into_owned().collect())
-        .unwrap_or_default()
 }
 
 async fn answer(

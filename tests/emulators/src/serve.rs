@@ -1,20 +1,35 @@
-//! `hris-operator emulate …`: serve one emulator on this machine until Ctrl-C, for the samples
-//! in `config/samples` and for trying a connection without an account. Each emulator has its
-//! own default port, the one its sample points at; `--port 0` takes any free port. The first
-//! line printed names the URL to put in the manifest (and the demo credentials, which the
-//! samples' `secrets/` folder holds).
+//! `hris-emulators …`: serve one emulator on this machine until Ctrl-C, for the samples in
+//! `config/samples` and for trying a connection without an account. Each emulator has its own
+//! default port, the one its sample points at; `--port 0` takes any free port. The first line
+//! printed names the URL to put in the manifest (and the demo credentials, which the samples'
+//! `secrets/` folder holds).
+//!
+//! The binary is [`Cli`] and [`serve`]; a test serves the same command line in its own process
+//! with [`start`], which returns once the emulator listens.
 
-use std::process::ExitCode;
+use std::{net::SocketAddr, process::ExitCode};
 
-use clap::{Args, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 
-use super::{afas, bamboohr, google, graph, hibob, hr, merge, personio, scim, workday};
+use crate::{afas, bamboohr, google, graph, hibob, hr, merge, personio, scim, workday};
 
 /// Exit code of an emulator that cannot listen or start.
 const EXIT_FAILED: u8 = 1;
+/// Exit code of an argument that cannot be used (a key file that cannot be read).
+const EXIT_USAGE: u8 = 2;
 
-/// Emulators `emulate` can serve.
+/// Serves an emulator of an API hris-operator talks to on this machine, until Ctrl-C: for the
+/// samples in config/samples and for trying a connection without an account.
+#[derive(Parser, Debug)]
+#[command(name = "hris-emulators", version)]
+pub struct Cli {
+    /// The API to emulate.
+    #[command(subcommand)]
+    pub emulator: Emulator,
+}
+
+/// Emulators `hris-emulators` can serve.
 #[derive(Subcommand, Debug)]
 pub enum Emulator {
     /// A SCIM 2.0 service provider holding users in memory.
@@ -102,6 +117,185 @@ pub struct HrEmulatorArgs {
     pub requests_per_second: Option<f64>,
 }
 
+/// An emulator served by this process: it stops when this drops.
+pub struct Serving {
+    first_line: String,
+    address: SocketAddr,
+    _emulator: Box<dyn std::any::Any + Send>,
+}
+
+impl Serving {
+    /// What the binary prints first: the URL to put in a manifest and the demo credentials.
+    pub fn first_line(&self) -> &str {
+        &self.first_line
+    }
+
+    /// The address the emulator listens on (with `--port 0`, the port it took).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+}
+
+/// Why an emulator did not start: what to tell the person, and the process's exit code.
+#[derive(Debug)]
+pub struct NotStarted {
+    /// The message, without the `error: ` the binary puts before it.
+    pub message: String,
+    /// 2 for an argument that cannot be used, 1 for anything else.
+    pub exit_code: u8,
+}
+
+impl std::fmt::Display for NotStarted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for NotStarted {}
+
+/// Serves `emulator` until Ctrl-C (or SIGTERM), after printing its first line: the binary.
+pub async fn serve(emulator: Emulator) -> ExitCode {
+    match start(emulator).await {
+        Ok(serving) => {
+            announce(serving.first_line());
+            stopped().await;
+            drop(serving);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(error.exit_code)
+        }
+    }
+}
+
+/// Starts `emulator` in this process's runtime: it listens once this returns, and serves
+/// until the answer drops.
+pub async fn start(emulator: Emulator) -> Result<Serving, NotStarted> {
+    match emulator {
+        Emulator::Scim {
+            host,
+            port,
+            token,
+            requests_per_second,
+        } => start_scim(&host, port, token, requests_per_second).await,
+        Emulator::Graph {
+            host,
+            port,
+            tenant_id,
+            client_id,
+            client_secret,
+        } => {
+            let config = graph::GraphConfig {
+                tenant_id,
+                client_id,
+                client_secret,
+                ..Default::default()
+            };
+            start_graph(&host, port, config).await
+        }
+        Emulator::Google {
+            host,
+            port,
+            service_account_key,
+            admin_email,
+        } => start_google(&host, port, &service_account_key, admin_email).await,
+        Emulator::Merge(args) => start_hr(HrApi::Merge, args).await,
+        Emulator::BambooHr(args) => start_hr(HrApi::BambooHr, args).await,
+        Emulator::Personio(args) => start_hr(HrApi::Personio, args).await,
+        Emulator::HiBob(args) => start_hr(HrApi::HiBob, args).await,
+        Emulator::Afas(args) => start_hr(HrApi::Afas, args).await,
+        Emulator::Workday(args) => start_hr(HrApi::Workday, args).await,
+    }
+}
+
+impl Serving {
+    fn new(first_line: String, address: SocketAddr, emulator: impl std::any::Any + Send) -> Self {
+        Serving {
+            first_line,
+            address,
+            _emulator: Box::new(emulator),
+        }
+    }
+}
+
+async fn start_scim(
+    host: &str,
+    port: u16,
+    token: String,
+    requests_per_second: Option<f64>,
+) -> Result<Serving, NotStarted> {
+    let listener = listen(host, port).await?;
+    let address = local_address(&listener)?;
+    let first_line = format!(
+        "SCIM emulator on {}/scim/v2 (bearer token `{token}`)",
+        origin(&listener)
+    );
+    let config = scim::ScimConfig {
+        token,
+        requests_per_second,
+        burst: 20,
+        ..Default::default()
+    };
+    let emulator = scim::ScimEmulator::start_on(config, listener)
+        .await
+        .map_err(not_started)?;
+    Ok(Serving::new(first_line, address, emulator))
+}
+
+async fn start_graph(
+    host: &str,
+    port: u16,
+    config: graph::GraphConfig,
+) -> Result<Serving, NotStarted> {
+    let listener = listen(host, port).await?;
+    let address = local_address(&listener)?;
+    let note = format!(
+        "tenantId `{}`, clientId `{}`, client secret `{}`",
+        config.tenant_id, config.client_id, config.client_secret
+    );
+    let emulator = graph::GraphEmulator::start_on(config, listener)
+        .await
+        .map_err(not_started)?;
+    let first_line = format!(
+        "Microsoft Graph emulator on {} (authorityUrl; graphUrl {}); {note}",
+        emulator.authority_url(),
+        emulator.graph_url()
+    );
+    Ok(Serving::new(first_line, address, emulator))
+}
+
+async fn start_google(
+    host: &str,
+    port: u16,
+    key_file: &std::path::Path,
+    admin_email: String,
+) -> Result<Serving, NotStarted> {
+    let key = ServiceAccountKey::read(key_file).map_err(|error| NotStarted {
+        message: format!("--service-account-key {}: {error}", key_file.display()),
+        exit_code: EXIT_USAGE,
+    })?;
+    let listener = listen(host, port).await?;
+    let address = local_address(&listener)?;
+    let config = google::GoogleConfig {
+        client_email: key.client_email.clone(),
+        admin_email: admin_email.clone(),
+        ..google::GoogleConfig::new(key.public_key_pem)
+    };
+    let emulator = google::GoogleEmulator::start_on(config, listener)
+        .await
+        .map_err(not_started)?;
+    let first_line = format!(
+        "Google Workspace emulator on {} (tokenUrl {}; apiUrl {}); service account `{}`, \
+         adminEmail `{admin_email}`",
+        emulator.token_url().trim_end_matches("/token"),
+        emulator.token_url(),
+        emulator.api_url(),
+        key.client_email
+    );
+    Ok(Serving::new(first_line, address, emulator))
+}
+
 /// Prints to stdout and flushes (a test or script reads the first line to learn the URL).
 fn announce(text: &str) {
     use std::io::Write;
@@ -109,11 +303,19 @@ fn announce(text: &str) {
     let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
 }
 
-async fn listen(host: &str, port: u16) -> Result<TcpListener, ExitCode> {
-    TcpListener::bind((host, port)).await.map_err(|error| {
-        eprintln!("error: cannot listen on {host}:{port}: {error} (choose another with --port)");
-        ExitCode::from(EXIT_FAILED)
-    })
+async fn listen(host: &str, port: u16) -> Result<TcpListener, NotStarted> {
+    TcpListener::bind((host, port))
+        .await
+        .map_err(|error| NotStarted {
+            message: format!(
+                "cannot listen on {host}:{port}: {error} (choose another with --port)"
+            ),
+            exit_code: EXIT_FAILED,
+        })
+}
+
+fn local_address(listener: &TcpListener) -> Result<SocketAddr, NotStarted> {
+    listener.local_addr().map_err(not_started)
 }
 
 fn origin(listener: &TcpListener) -> String {
@@ -123,108 +325,11 @@ fn origin(listener: &TcpListener) -> String {
         .unwrap_or_default()
 }
 
-/// Serves `emulator` until Ctrl-C (or SIGTERM).
-pub async fn serve(emulator: Emulator) -> ExitCode {
-    match run(emulator).await {
-        Ok(code) | Err(code) => code,
+fn not_started(error: std::io::Error) -> NotStarted {
+    NotStarted {
+        message: format!("the emulator did not start: {error}"),
+        exit_code: EXIT_FAILED,
     }
-}
-
-async fn run(emulator: Emulator) -> Result<ExitCode, ExitCode> {
-    match emulator {
-        Emulator::Scim {
-            host,
-            port,
-            token,
-            requests_per_second,
-        } => {
-            let listener = listen(&host, port).await?;
-            announce(&format!(
-                "SCIM emulator on {}/scim/v2 (bearer token `{token}`)",
-                origin(&listener)
-            ));
-            let config = scim::ScimConfig {
-                token,
-                requests_per_second,
-                burst: 20,
-                ..Default::default()
-            };
-            tokio::select! {
-                served = scim::serve(config, listener) => served.map(|()| ExitCode::SUCCESS).map_err(|error| {
-                    eprintln!("error: the emulator stopped: {error}");
-                    ExitCode::from(EXIT_FAILED)
-                }),
-                () = stopped() => Ok(ExitCode::SUCCESS),
-            }
-        }
-        Emulator::Graph {
-            host,
-            port,
-            tenant_id,
-            client_id,
-            client_secret,
-        } => {
-            let listener = listen(&host, port).await?;
-            let note = format!(
-                "tenantId `{tenant_id}`, clientId `{client_id}`, client secret `{client_secret}`"
-            );
-            let config = graph::GraphConfig {
-                tenant_id,
-                client_id,
-                client_secret,
-                ..Default::default()
-            };
-            let emulator = graph::GraphEmulator::start_on(config, listener)
-                .await
-                .map_err(not_started)?;
-            announce(&format!(
-                "Microsoft Graph emulator on {} (authorityUrl; graphUrl {}); {note}",
-                emulator.authority_url(),
-                emulator.graph_url()
-            ));
-            stopped().await;
-            Ok(ExitCode::SUCCESS)
-        }
-        Emulator::Google {
-            host,
-            port,
-            service_account_key,
-            admin_email,
-        } => {
-            let key = ServiceAccountKey::read(&service_account_key).map_err(|error| {
-                eprintln!(
-                    "error: --service-account-key {}: {error}",
-                    service_account_key.display()
-                );
-                ExitCode::from(2)
-            })?;
-            let listener = listen(&host, port).await?;
-            let config = google::GoogleConfig {
-                client_email: key.client_email.clone(),
-                admin_email: admin_email.clone(),
-                ..google::GoogleConfig::new(key.public_key_pem)
-            };
-            let emulator = google::GoogleEmulator::start_on(config, listener)
-                .await
-                .map_err(not_started)?;
-            announce(&format!(
-                "Google Workspace emulator on {} (tokenUrl {}; apiUrl {}); service account `{}`, \
-                 adminEmail `{admin_email}`",
-                emulator.token_url().trim_end_matches("/token"),
-                emulator.token_url(),
-                emulator.api_url(),
-                key.client_email
-            ));
-            stopped().await;
-            Ok(ExitCode::SUCCESS)
-        }
-        hr => serve_hr(&hr).await,
-    }
-}
-
-fn not_started(error: std::io::Error) -> ExitCode {
-    eprintln!("error: the emulator did not start: {error}");
-    ExitCode::from(EXIT_FAILED)
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -295,19 +400,34 @@ impl ServiceAccountKey {
     }
 }
 
-async fn serve_hr(emulator: &Emulator) -> Result<ExitCode, ExitCode> {
-    let (args, sample_port) = match emulator {
-        Emulator::Merge(a) => (a, 8101),
-        Emulator::BambooHr(a) => (a, 8102),
-        Emulator::Personio(a) => (a, 8103),
-        Emulator::HiBob(a) => (a, 8104),
-        Emulator::Afas(a) => (a, 8105),
-        Emulator::Workday(a) => (a, 8106),
-        Emulator::Scim { .. } | Emulator::Graph { .. } | Emulator::Google { .. } => {
-            unreachable!("served by run")
+/// The six HR APIs, which share their arguments.
+#[derive(Clone, Copy)]
+enum HrApi {
+    Merge,
+    BambooHr,
+    Personio,
+    HiBob,
+    Afas,
+    Workday,
+}
+
+impl HrApi {
+    /// The port the API's sample points at.
+    fn sample_port(self) -> u16 {
+        match self {
+            HrApi::Merge => 8101,
+            HrApi::BambooHr => 8102,
+            HrApi::Personio => 8103,
+            HrApi::HiBob => 8104,
+            HrApi::Afas => 8105,
+            HrApi::Workday => 8106,
         }
-    };
-    let listener = listen(&args.host, args.port.unwrap_or(sample_port)).await?;
+    }
+}
+
+async fn start_hr(api: HrApi, args: HrEmulatorArgs) -> Result<Serving, NotStarted> {
+    let listener = listen(&args.host, args.port.unwrap_or(api.sample_port())).await?;
+    let address = local_address(&listener)?;
     let employees = hr::demo_employees(args.employees);
     let common = hr::CommonConfig {
         requests_per_second: args.requests_per_second,
@@ -316,8 +436,8 @@ async fn serve_hr(emulator: &Emulator) -> Result<ExitCode, ExitCode> {
             .map_or(1, |r| r.ceil().max(1.0) as u32),
         ..hr::CommonConfig::default()
     };
-    let started = match emulator {
-        Emulator::Merge(_) => {
+    let (name, handle, note) = match api {
+        HrApi::Merge => {
             let config = merge::MergeConfig {
                 records: merge::records(&employees),
                 common,
@@ -327,22 +447,18 @@ async fn serve_hr(emulator: &Emulator) -> Result<ExitCode, ExitCode> {
                 "API key `{}`, account token `{}`",
                 config.api_key, config.account_token
             );
-            merge::start_on(config, listener)
-                .await
-                .map(|e| ("Merge", e, note))
+            ("Merge", merge::start_on(config, listener).await, note)
         }
-        Emulator::BambooHr(_) => {
+        HrApi::BambooHr => {
             let config = bamboohr::BambooConfig {
                 records: bamboohr::records(&employees),
                 common,
                 ..Default::default()
             };
             let note = format!("API key `{}`", config.api_key);
-            bamboohr::start_on(config, listener)
-                .await
-                .map(|e| ("BambooHR", e, note))
+            ("BambooHR", bamboohr::start_on(config, listener).await, note)
         }
-        Emulator::Personio(_) => {
+        HrApi::Personio => {
             let config = personio::PersonioConfig {
                 records: personio::records(&employees),
                 common,
@@ -352,11 +468,9 @@ async fn serve_hr(emulator: &Emulator) -> Result<ExitCode, ExitCode> {
                 "client id `{}`, client secret `{}`",
                 config.client_id, config.client_secret
             );
-            personio::start_on(config, listener)
-                .await
-                .map(|e| ("Personio", e, note))
+            ("Personio", personio::start_on(config, listener).await, note)
         }
-        Emulator::HiBob(_) => {
+        HrApi::HiBob => {
             let config = hibob::HiBobConfig {
                 records: hibob::records(&employees),
                 common,
@@ -366,11 +480,9 @@ async fn serve_hr(emulator: &Emulator) -> Result<ExitCode, ExitCode> {
                 "serviceUserId `{}`, token `{}`",
                 config.service_user_id, config.token
             );
-            hibob::start_on(config, listener)
-                .await
-                .map(|e| ("HiBob", e, note))
+            ("HiBob", hibob::start_on(config, listener).await, note)
         }
-        Emulator::Afas(_) => {
+        HrApi::Afas => {
             let config = afas::AfasConfig {
                 records: afas::records(&employees),
                 common,
@@ -380,11 +492,9 @@ async fn serve_hr(emulator: &Emulator) -> Result<ExitCode, ExitCode> {
                 "getConnector `{}`, token XML `{}`",
                 config.connector, config.token
             );
-            afas::start_on(config, listener)
-                .await
-                .map(|e| ("AFAS", e, note))
+            ("AFAS", afas::start_on(config, listener).await, note)
         }
-        Emulator::Workday(_) => {
+        HrApi::Workday => {
             let config = workday::WorkdayConfig {
                 records: workday::records(&employees),
                 common,
@@ -398,21 +508,14 @@ async fn serve_hr(emulator: &Emulator) -> Result<ExitCode, ExitCode> {
                 config.username,
                 config.password
             );
-            workday::start_on(config, listener)
-                .await
-                .map(|e| ("Workday", e, note))
-        }
-        Emulator::Scim { .. } | Emulator::Graph { .. } | Emulator::Google { .. } => {
-            unreachable!("served by run")
+            ("Workday", workday::start_on(config, listener).await, note)
         }
     };
-    let (name, handle, note) = started.map_err(not_started)?;
-    announce(&format!(
+    let handle = handle.map_err(not_started)?;
+    let first_line = format!(
         "{name} emulator on {} ({} employees); demo credentials: {note}",
         handle.base_url(),
         args.employees
-    ));
-    stopped().await;
-    drop(handle);
-    Ok(ExitCode::SUCCESS)
+    );
+    Ok(Serving::new(first_line, address, handle))
 }

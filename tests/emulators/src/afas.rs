@@ -16,9 +16,8 @@ use axum::{
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
-use super::hr::{self, Common, CommonConfig, HrEmulator};
-use super::merge::url_pairs;
-use crate::sync::model::{EmailType, Employee, EmploymentStatus};
+use crate::hr::{self, Common, CommonConfig, HrEmulator};
+use hris_operator::sync::model::{EmailType, Employee, EmploymentStatus};
 
 /// The path clients put after the address.
 pub const BASE_PATH: &str = "/profitrestservices";
@@ -69,10 +68,10 @@ struct Shared {
 
 /// Starts an emulator; it stops when the handle drops.
 pub async fn start(config: AfasConfig) -> std::io::Result<HrEmulator> {
-    start_on(config, HrEmulator::bind_local().await?).await
+    start_on(config, crate::server::bind_local().await?).await
 }
 
-/// Serves on a listener bound by the caller (`hris-operator emulate`); stops when the handle
+/// Serves on a listener bound by the caller (`hris-emulators`); stops when the handle
 /// drops.
 pub async fn start_on(
     config: AfasConfig,
@@ -84,7 +83,7 @@ pub async fn start_on(
         common: common.clone(),
     });
     let router = Router::new().fallback(handle).with_state(shared);
-    HrEmulator::start(router, common, BASE_PATH, listener).await
+    HrEmulator::start(router, common, BASE_PATH, listener)
 }
 
 /// The GetConnector row of each employee, in the default field map's columns.
@@ -160,9 +159,11 @@ fn error(status: u16, message: &str) -> Response {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Response {
+    let at = std::time::Instant::now();
     let (parts, _body) = request.into_parts();
     let response = answer(&shared, &parts).await;
     shared.common.log(
+        at,
         parts.method.as_str(),
         parts.uri.path(),
         response.status().as_u16(),
@@ -187,7 +188,7 @@ async fn answer(shared: &Shared, parts: &axum::http::request::Parts) -> Response
     if parts.method != Method::GET || parts.uri.path() != wanted {
         return error(404, "Unknown GetConnector");
     }
-    let query = parts.uri.query().map(url_pairs).unwrap_or_default();
+    let query = parts.uri.query().map(hr::url_pairs).unwrap_or_default();
     let param = |name: &str| {
         query
             .iter()

@@ -155,10 +155,13 @@ impl std::error::Error for NotStarted {}
 
 /// Serves `emulator` until Ctrl-C (or SIGTERM), after printing its first line: the binary.
 pub async fn serve(emulator: Emulator) -> ExitCode {
+    // Listen for the signals before the first line is printed: whoever reads it may stop the
+    // emulator at once.
+    let stop = StopSignals::install();
     match start(emulator).await {
         Ok(serving) => {
             announce(serving.first_line());
-            stopped().await;
+            stop.received().await;
             drop(serving);
             ExitCode::SUCCESS
         }
@@ -332,25 +335,37 @@ fn not_started(error: std::io::Error) -> NotStarted {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn stopped() {
+/// Ctrl-C and SIGTERM, listened for from the moment `install` returns.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl StopSignals {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignals {
+                streams: signal(SignalKind::interrupt())
+                    .and_then(|int| Ok((int, signal(SignalKind::terminate())?)))
+                    .ok(),
+            }
         }
+        #[cfg(not(unix))]
+        StopSignals {}
     }
-    #[cfg(not(unix))]
-    {
+
+    /// Resolves on the first of them.
+    async fn received(self) {
+        #[cfg(unix)]
+        if let Some((mut int, mut term)) = self.streams {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -486,3 +486,109 @@ fn the_demo_numbers_in_the_readme_are_what_the_demo_prints() {
         "{intro}"
     );
 }
+
+/// Runs every concrete command of the README that can run on this machine: `crd`, `version`,
+/// the emulators (served in-process on a free port instead of the fixed one shown), and
+/// `simulate` / `apply` / `fields` on a file in the repository — directly when it needs no
+/// server, or, when it does, by finding the same command in that sample's header, which
+/// `samples::` runs against the emulators. Commands that need a cluster (`kubectl hris`,
+/// `controller`, `sync`, `report`) are only parsed (above).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_local_command_the_readme_shows_runs_here() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut ran = Vec::new();
+    let mut problems = Vec::new();
+    for command in shown_commands(&readme()) {
+        if command.inline || !is_concrete(&command.words) {
+            continue;
+        }
+        let words = &command.words;
+        let at = format!("README.md:{}: {}", command.line, words.join(" "));
+        match (command.program, words[0].as_str()) {
+            (Program::Emulators, _) => {
+                let mut args = words.clone();
+                match args.iter().position(|a| a == "--port") {
+                    Some(i) => args[i + 1] = "0".into(),
+                    None => args.extend(["--port".into(), "0".into()]),
+                }
+                let cli = EmulatorsCli::try_parse_from(
+                    std::iter::once("hris-emulators".to_owned()).chain(args),
+                )
+                .unwrap();
+                match hris_emulators::serve::start(cli.emulator).await {
+                    Ok(serving) => assert!(serving.first_line().contains("127.0.0.1:"), "{at}"),
+                    Err(error) => problems.push(format!("{at}: {error}")),
+                }
+            }
+            (Program::Cli, "crd" | "version") => {
+                let output = Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+                    .args(words)
+                    .current_dir(root)
+                    .output()
+                    .unwrap();
+                if !output.status.success() || output.stdout.is_empty() {
+                    problems.push(format!("{at}: {:?}", output.status));
+                }
+            }
+            (Program::Cli, "simulate" | "apply" | "fields") => {
+                let file = words
+                    .iter()
+                    .position(|w| w == "-f")
+                    .map(|i| root.join(&words[i + 1]))
+                    .unwrap_or_else(|| panic!("{at}: no -f FILE"));
+                let header = std::fs::read_to_string(&file).unwrap_or_default();
+                let in_header = header
+                    .lines()
+                    .take_while(|line| line.starts_with('#'))
+                    .filter_map(|line| {
+                        line.trim_start_matches('#')
+                            .trim()
+                            .strip_prefix("hris-operator ")
+                    })
+                    .any(|shown| {
+                        shown
+                            .split_whitespace()
+                            .eq(words.iter().map(String::as_str))
+                    });
+                let needs_a_server = header.contains("hris-emulators ");
+                if needs_a_server {
+                    if !in_header {
+                        problems.push(format!(
+                            "{at}: needs an emulator, and the sample's header (run by samples::) \
+                             does not show this command"
+                        ));
+                    }
+                    continue;
+                }
+                let out = tempfile::tempdir().unwrap();
+                let mut args = words.clone();
+                if words[0] != "fields" {
+                    args.extend(["--out".into(), out.path().display().to_string()]);
+                }
+                if words[0] == "apply" {
+                    problems.push(format!(
+                        "{at}: an apply on a file in the repository changes it"
+                    ));
+                    continue;
+                }
+                let output = Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+                    .args(&args)
+                    .current_dir(root)
+                    .output()
+                    .unwrap();
+                if output.status.code() != Some(0) {
+                    problems.push(format!(
+                        "{at}: {:?}\n{}",
+                        output.status,
+                        String::from_utf8_lossy(&output.stderr)
+                    ));
+                }
+            }
+            _ => continue,
+        }
+        ran.push(at);
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The demo, the SCIM trial (emulator and apply), crd and version at least.
+    assert!(ran.len() >= 5, "{ran:#?}");
+}

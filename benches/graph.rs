@@ -7,10 +7,10 @@
 
 use std::time::{Duration, Instant};
 
+use hris_emulators::graph::{GraphConfig, GraphEmulator};
 use hris_operator::{
     connectors::target::graph::GraphTarget,
     crd::{HrisConnectionSpec, MicrosoftGraphTarget},
-    emulators::graph::{GraphConfig, GraphEmulator},
     sync::{
         apply::apply,
         model::{Email, EmailType, Employee, EmploymentStatus, NewUser},

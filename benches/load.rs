@@ -1,56 +1,57 @@
 //! One sync of 100,000 employees end to end, the way a user runs it: the `hris-operator`
 //! binary's `apply` reads every employee from the Merge emulator (1,000 pages of 100), plans
 //! against the SCIM emulator and creates every user there; then a second `apply` with nothing
-//! changed. Each emulator is its own process (`hris-operator emulate …` on a free port), so the
-//! memory measured is the sync's alone: its peak resident memory (VmHWM, read from /proc while it
-//! runs) and its wall time.
+//! changed. The emulators are served by the bench's own process (the `hris-emulators` command
+//! line, on free ports) and each `apply` is a process of its own, so the memory measured is the
+//! sync's alone: its peak resident memory (VmHWM, read from /proc while it runs) and its wall
+//! time.
 //!
 //! `cargo bench --bench load` (`LOAD_EMPLOYEES=N` for another size). Exits non-zero when a run
 //! fails, when the first run does not create every employee the plan says should exist, or when
 //! the second run writes anything.
 
 use std::{
-    io::{BufRead, BufReader},
     path::Path,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
+use clap::Parser;
+use hris_emulators::serve::{Cli, Serving, start};
 use serde_json::Value;
 
-/// An emulator child process, stopped when dropped.
-struct Emulator {
-    child: Child,
-    base_url: String,
+/// The emulators, served by this process until it ends.
+struct Emulators {
+    // Declared first, so they stop before the runtime that serves them goes.
+    serving: Vec<Serving>,
+    runtime: tokio::runtime::Runtime,
 }
 
-impl Emulator {
-    /// Starts `hris-operator emulate ARGS` and reads the base URL from its first line.
-    fn start(args: &[&str]) -> Emulator {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hris-operator"))
-            .arg("emulate")
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
+impl Emulators {
+    fn new() -> Emulators {
+        Emulators {
+            serving: Vec::new(),
+            runtime: tokio::runtime::Runtime::new().expect("a runtime for the emulators"),
+        }
+    }
+
+    /// Serves `hris-emulators ARGS` and reads the base URL from its first line.
+    fn start(&mut self, args: &[&str]) -> String {
+        let cli =
+            Cli::try_parse_from(std::iter::once("hris-emulators").chain(args.iter().copied()))
+                .expect("emulator arguments");
+        let serving = self
+            .runtime
+            .block_on(start(cli.emulator))
             .expect("start the emulator");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the emulator's first line");
-        let base_url = line
+        let base_url = serving
+            .first_line()
             .split_whitespace()
             .find(|word| word.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in {line:?}"))
+            .unwrap_or_else(|| panic!("no URL in {:?}", serving.first_line()))
             .to_owned();
-        Emulator { child, base_url }
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.serving.push(serving);
+        base_url
     }
 }
 
@@ -113,14 +114,15 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let merge = Emulator::start(&[
+    let mut emulators = Emulators::new();
+    let merge_url = emulators.start(&[
         "merge",
         "--port",
         "0",
         "--employees",
         &employees.to_string(),
     ]);
-    let scim = Emulator::start(&["scim", "--port", "0", "--token", "load-token"]);
+    let scim_url = emulators.start(&["scim", "--port", "0", "--token", "load-token"]);
 
     let dir = tempfile::tempdir().expect("temporary directory");
     let secrets = dir.path().join("secrets");
@@ -156,8 +158,6 @@ spec:
       maxConcurrency: 32
   schedule: {{interval: 24h, timeZone: Europe/Amsterdam}}
 "#,
-            merge_url = merge.base_url,
-            scim_url = scim.base_url,
         ),
     )
     .expect("connection manifest");

@@ -9,14 +9,14 @@
 
 use std::time::{Duration, Instant};
 
+use hris_emulators::{
+    hr::CommonConfig,
+    merge::{self, MergeConfig},
+};
 use hris_operator::{
     connectors::{
         http::{Auth, HttpClient, RetryPolicy},
         source::{api::ApiClient, merge::MergeSource},
-    },
-    emulators::{
-        hr::CommonConfig,
-        merge::{self, MergeConfig},
     },
     sync::{
         model::{Email, EmailType, Employee, EmploymentStatus},

@@ -6,13 +6,13 @@
 
 use std::time::{Duration, Instant};
 
+use hris_emulators::scim::{ScimConfig, ScimEmulator};
 use hris_operator::{
     connectors::{
         http::{Auth, HttpClient, RetryPolicy},
         target::scim::ScimTarget,
     },
     crd::{HrisConnectionSpec, ScimQuirks},
-    emulators::scim::{ScimConfig, ScimEmulator},
     sync::{
         apply::apply,
         model::{Email, EmailType, Employee, EmploymentStatus, NewUser},

@@ -3,10 +3,11 @@
 
 pub mod cli;
 pub mod connectors;
+pub mod contract;
 pub mod controller;
 pub mod crd;
-pub mod emulators;
+pub mod kubectl;
 pub mod manifest;
 pub mod metrics;
-pub mod plugin;
 pub mod sync;
+pub mod sync_job;

@@ -41,8 +41,9 @@ fn main() -> ExitCode {
 async fn command() -> ExitCode {
     // Installed (or linked) as `kubectl-hris`, the binary answers `kubectl hris …`.
     let argv0 = std::env::args().next().unwrap_or_default();
-    if hris_operator::plugin::invoked_as_plugin(&argv0) {
-        return hris_operator::plugin::main(hris_operator::plugin::PluginCli::parse()).await;
+    if hris_operator::cli::plugin::invoked_as_plugin(&argv0) {
+        return hris_operator::cli::plugin::main(hris_operator::cli::plugin::PluginCli::parse())
+            .await;
     }
     hris_operator::cli::main(hris_operator::cli::Cli::parse()).await
 }

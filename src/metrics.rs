@@ -14,7 +14,10 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::crd::{HrisConnection, Mode, RunResult};
+use crate::{
+    crd::{HrisConnection, Mode, RunResult},
+    sync::report::RunMode,
+};
 
 /// Labels of a finished run.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -132,10 +135,10 @@ impl Metrics {
         );
         // Start the closed label sets at zero, so that `increase()` sees the first run and the
         // families are exported before anything happened.
-        for kind in ["simulate", "apply"] {
+        for kind in [RunMode::Simulate, RunMode::Apply] {
             for result in [RunResult::Succeeded, RunResult::Failed, RunResult::Withheld] {
                 let _ = runs.get_or_create(&RunLabels {
-                    kind: kind.to_owned(),
+                    kind: kind.as_str().to_owned(),
                     result: result.as_str().to_owned(),
                 });
             }
@@ -265,7 +268,8 @@ impl ConnectionGauges {
                         s.history
                             .iter()
                             .filter(|run| {
-                                run.kind == "apply" && run.result == Some(RunResult::Succeeded)
+                                run.kind == RunMode::Apply.status_name()
+                                    && run.result == Some(RunResult::Succeeded)
                             })
                             .filter_map(|run| run.finished_at.as_ref().map(|t| t.0))
                             .max()
@@ -287,5 +291,41 @@ impl ConnectionGauges {
             withheld,
             oldest_success: oldest.map_or(0.0, |t| t.as_millisecond() as f64 / 1000.0),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_oldest_success_is_the_last_successful_sync_even_after_a_failed_one() {
+        let connection: HrisConnection = serde_json::from_value(serde_json::json!({
+            "apiVersion": "hris-operator.io/v1alpha1",
+            "kind": "HrisConnection",
+            "metadata": {"name": "acme", "namespace": "people",
+                         "creationTimestamp": "2026-11-01T00:00:00Z"},
+            "spec": {
+                "mode": "Active",
+                "source": {"csv": {"path": "e.csv"}},
+                "target": {"file": {"path": "d.json"}},
+                "externalIdPrefix": "acme:",
+            },
+            "status": {
+                "lastSync": {"result": "Failed", "finishedAt": "2026-11-22T02:00:00Z"},
+                "history": [
+                    {"kind": "Apply", "result": "Failed", "finishedAt": "2026-11-22T02:00:00Z"},
+                    {"kind": "Simulate", "result": "Succeeded",
+                     "finishedAt": "2026-11-21T12:00:00Z"},
+                    {"kind": "Apply", "result": "Succeeded", "finishedAt": "2026-11-21T02:00:00Z"},
+                ],
+            },
+        }))
+        .unwrap();
+        let at: Timestamp = "2026-11-21T02:00:00Z".parse().unwrap();
+        assert_eq!(
+            ConnectionGauges::compute([&connection]).oldest_success,
+            at.as_second() as f64
+        );
     }
 }

@@ -13,8 +13,8 @@ rustc --version
 step "format (cargo fmt --check)"
 cargo fmt --all -- --check
 
-step "lint (cargo clippy --all-targets -- -D warnings)"
-cargo clippy --locked --all-targets -- -D warnings
+step "lint (cargo clippy --workspace --all-targets -- -D warnings)"
+cargo clippy --locked --workspace --all-targets -- -D warnings
 
 step "python test tools (tests/python-tools.sh: scim2-server, scim2-cli)"
 export HRIS_TEST_VENV="${HRIS_TEST_VENV:-$PWD/.venv}"
@@ -23,8 +23,8 @@ tests/python-tools.sh
 step "manifests (helm lint/render of charts/hris-operator, kustomize config/, kubernetes-validate)"
 "$HRIS_TEST_VENV/bin/python" tests/manifests/check.py
 
-step "tests (unit, planner rules, properties, CRD and schema validation, demo end to end)"
-cargo test --locked --all-features
+step "tests (unit, planner rules, properties, CRD and schema validation, demo end to end; the emulators' own)"
+cargo test --locked --workspace --all-features
 
 step "the README's demo command"
 out=$(mktemp -d)

@@ -11,11 +11,11 @@ use std::{
 };
 
 use common::directories::*;
+use hris_emulators::{
+    google::{GoogleConfig, GoogleEmulator},
+    graph::{GraphConfig, GraphEmulator},
+};
 use hris_operator::{
-    emulators::{
-        google::{GoogleConfig, GoogleEmulator},
-        graph::{GraphConfig, GraphEmulator},
-    },
     sync::{
         model::NewUser,
         ports::target::{Target, TargetOp},

@@ -47,6 +47,35 @@ fn is_loopback(url: &reqwest::Url) -> bool {
     }
 }
 
+/// The lowest `requestsPerSecond` of the HTTP sources and the SCIM target (one request every
+/// 1,000 seconds), as their CRD schema says. Zero is refused rather than read as "unlimited":
+/// an unlimited rate is asked for with a large number, never by accident.
+pub const MIN_REQUESTS_PER_SECOND: f64 = 0.001;
+
+/// The rates a request-rate field accepts, as its CRD schema states them.
+#[derive(Clone, Copy, Debug)]
+pub enum RateRange {
+    /// This or more.
+    AtLeast(f64),
+    /// From the first to the second, both included.
+    Between(f64, f64),
+}
+
+/// Checks a request rate the way the CRD schema does, so a manifest the cluster refuses is
+/// refused by the local commands too (and the other way round).
+pub fn check_rate(rate: f64, range: RateRange) -> Result<(), String> {
+    match range {
+        _ if !rate.is_finite() => Err(format!("{rate} is not a number of requests a second")),
+        RateRange::AtLeast(min) if rate < min => Err(format!(
+            "{rate} is too low; use at least {min} (decimals allowed)"
+        )),
+        RateRange::Between(min, max) if !(min..=max).contains(&rate) => Err(format!(
+            "{rate} is out of range; use {min} to {max} (decimals allowed)"
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The request settings every HTTP source has.
 #[derive(Clone, Copy, Debug)]
 pub struct RequestSettings<'a> {
@@ -79,12 +108,11 @@ impl RequestSettings<'_> {
         {
             error("baseUrl", message);
         }
-        let rate = self.requests_per_second;
-        if !(rate >= 0.001 && rate.is_finite()) {
-            error(
-                "requestsPerSecond",
-                format!("{rate} is too low; use at least 0.001 (decimals allowed)"),
-            );
+        if let Err(message) = check_rate(
+            self.requests_per_second,
+            RateRange::AtLeast(MIN_REQUESTS_PER_SECOND),
+        ) {
+            error("requestsPerSecond", message);
         }
         if !(1..=600).contains(&self.timeout_seconds) {
             error(

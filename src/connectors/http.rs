@@ -14,18 +14,26 @@ use tokio::time::Instant;
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode, header::HeaderMap};
 
-/// The default largest answer read: far above any page a directory or HR API sends, far below
-/// what would strain the process.
-pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 << 20;
+/// The default largest answer read: the spec's default `maxResponseBytes`.
+pub use crate::crd::DEFAULT_MAX_RESPONSE_BYTES;
 
 /// Paces requests to a rate: each request takes the next slot, `1 / rate` apart, in arrival
-/// order. A wake-up that comes late may catch up by at most one slot, so timer jitter never
-/// bunches requests into a burst a strict server would refuse. A `Retry-After` pushes every
-/// later slot back.
+/// order. A request whose slot is due goes at once, without a timer: the limiter adds no cost
+/// to a client slower than the rate.
+///
+/// Requests that must wait stand in a first-come-first-served line, and only the head of the
+/// line waits on the clock. Slots are handed out when they come due, not reserved in advance:
+/// with reservations, one late timer wake-up on a busy machine lets every waiter whose slot has
+/// passed go at once, a burst a strict server refuses. Here a late wake-up may catch up by at
+/// most one slot. The schedule itself sits behind a plain mutex that is never held across an
+/// await, so a `Retry-After` pushes every later slot back at once, the head's included.
 #[derive(Debug)]
 pub struct RateLimiter {
     interval: Duration,
-    next: tokio::sync::Mutex<Instant>,
+    /// When the next slot comes due.
+    next: std::sync::Mutex<Instant>,
+    /// The line of requests waiting for a slot (one permit: the head's).
+    line: tokio::sync::Semaphore,
 }
 
 impl RateLimiter {
@@ -37,27 +45,52 @@ impl RateLimiter {
         };
         Self {
             interval,
-            next: tokio::sync::Mutex::new(Instant::now()),
+            next: std::sync::Mutex::new(Instant::now()),
+            line: tokio::sync::Semaphore::new(1),
         }
     }
 
-    /// Waits for the next slot. The lock is fair (first come, first served) and held until the
-    /// slot, so slots are handed out in order.
+    /// Waits for the next slot. Completes without waiting (and without a timer) when nobody is
+    /// in line and the slot is due. Dropping the future leaves the line without taking a slot.
     pub async fn acquire(&self) {
         if self.interval.is_zero() {
             return;
         }
-        let mut next = self.next.lock().await;
-        let slot = (*next).max(Instant::now());
-        tokio::time::sleep_until(slot).await;
-        let woke = Instant::now();
-        let earliest = woke.checked_sub(self.interval).unwrap_or(woke);
+        // The semaphore hands a released permit to the first waiter, so this never jumps the
+        // line.
+        let _head = match self.line.try_acquire() {
+            Ok(head) => head,
+            Err(_) => self
+                .line
+                .acquire()
+                .await
+                .expect("the line's semaphore is never closed"),
+        };
+        let mut waited = false;
+        while let Err(due) = self.take_slot(Instant::now(), waited) {
+            tokio::time::sleep_until(due).await;
+            waited = true;
+        }
+    }
+
+    /// Takes the slot if it is due at `now`; otherwise says when it will be. A request that
+    /// came after its slot takes `now` (the one after follows a whole interval later); one that
+    /// waited for its slot and woke late keeps the slot's place, so the next may catch up, by
+    /// one slot at most.
+    fn take_slot(&self, now: Instant, waited: bool) -> Result<(), Instant> {
+        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        if *next > now {
+            return Err(*next);
+        }
+        let slot = if waited { *next } else { now };
+        let earliest = now.checked_sub(self.interval).unwrap_or(now);
         *next = slot.max(earliest) + self.interval;
+        Ok(())
     }
 
     /// Holds every request back until `until` (a server asked us to wait).
-    pub async fn pause_until(&self, until: Instant) {
-        let mut next = self.next.lock().await;
+    pub fn pause_until(&self, until: Instant) {
+        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
         *next = (*next).max(until);
     }
 }
@@ -439,7 +472,7 @@ impl HttpClient {
                     match retry_after {
                         Some(delay) => {
                             let delay = delay.min(self.retry.max_delay);
-                            self.limiter.pause_until(Instant::now() + delay).await;
+                            self.limiter.pause_until(Instant::now() + delay);
                             delay
                         }
                         None => self.retry.backoff(attempt),
@@ -875,18 +908,177 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn the_limiter_spaces_requests_and_honours_pauses() {
+    async fn n_requests_at_rate_r_take_n_minus_one_intervals_of_virtual_time() {
         let limiter = RateLimiter::new(Some(10.0));
-        let start = tokio::time::Instant::now();
-        for _ in 0..5 {
+        let start = Instant::now();
+        let mut taken = Vec::new();
+        for _ in 0..50 {
             limiter.acquire().await;
+            taken.push(start.elapsed());
         }
-        // Slots at 0, 100, 200, 300, 400 ms.
-        assert_eq!(start.elapsed(), Duration::from_millis(400));
-        limiter
-            .pause_until(Instant::now() + Duration::from_secs(2))
-            .await;
+        // Slots at 0, 100, 200, … 4,900 ms: (50 - 1) / 10 s, exactly.
+        let expected: Vec<Duration> = (0..50).map(|k| Duration::from_millis(100 * k)).collect();
+        assert_eq!(taken, expected);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_requests_share_one_rate() {
+        let limiter = std::sync::Arc::new(RateLimiter::new(Some(20.0)));
+        let start = Instant::now();
+        let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let tasks: Vec<_> = (0..8)
+            .map(|task| {
+                let (limiter, order) = (limiter.clone(), order.clone());
+                tokio::spawn(async move {
+                    for _ in 0..5 {
+                        limiter.acquire().await;
+                        order.lock().unwrap().push((start.elapsed(), task));
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        let order = order.lock().unwrap();
+        let times: Vec<Duration> = order.iter().map(|(at, _)| *at).collect();
+        let expected: Vec<Duration> = (0..40).map(|k| Duration::from_millis(50 * k)).collect();
+        assert_eq!(times, expected, "one slot every 50 ms, 39 × 50 ms in all");
+        for task in 0..8 {
+            assert_eq!(order.iter().filter(|(_, t)| *t == task).count(), 5);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_requests_are_served_first_come_first_served() {
+        let limiter = std::sync::Arc::new(RateLimiter::new(Some(20.0)));
         limiter.acquire().await;
-        assert!(start.elapsed() >= Duration::from_millis(2400));
+        let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        // Spawned in this order, so they ask in this order.
+        let tasks: Vec<_> = (0..8)
+            .map(|task| {
+                let (limiter, order) = (limiter.clone(), order.clone());
+                tokio::spawn(async move {
+                    limiter.acquire().await;
+                    order.lock().unwrap().push(task);
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), (0..8).collect::<Vec<_>>());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_due_slot_is_taken_at_once_without_the_timer() {
+        use futures::FutureExt;
+        let limiter = RateLimiter::new(Some(1000.0));
+        let start = Instant::now();
+        for _ in 0..100 {
+            // A client slower than the rate: its slot is always due when it asks.
+            assert!(
+                limiter.acquire().now_or_never().is_some(),
+                "a due slot completes on its first poll"
+            );
+            tokio::time::advance(Duration::from_millis(3)).await;
+        }
+        // Only the client's own time passed: no timer rounded a wait up to the next tick.
+        assert_eq!(start.elapsed(), Duration::from_millis(300));
+        // Once the client outpaces the rate, the slot is not due and the request waits.
+        assert!(limiter.acquire().now_or_never().is_some());
+        assert!(limiter.acquire().now_or_never().is_none());
+    }
+
+    #[test]
+    fn due_slots_need_no_timer_at_all() {
+        // A runtime without a time driver panics on any sleep: due slots must never reach one.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let limiter = RateLimiter::new(Some(1000.0));
+        runtime.block_on(async {
+            for _ in 0..20 {
+                limiter.acquire().await;
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        });
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_late_wake_up_catches_up_by_one_slot_at_most() {
+        let limiter = std::sync::Arc::new(RateLimiter::new(Some(10.0)));
+        let start = Instant::now();
+        limiter.acquire().await;
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let limiter = limiter.clone();
+                tokio::spawn(async move {
+                    limiter.acquire().await;
+                    start.elapsed()
+                })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        // The machine stalls for a second while the first waiter's slot (100 ms) passes.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let mut taken = Vec::new();
+        for task in tasks {
+            taken.push(task.await.unwrap());
+        }
+        taken.sort();
+        let ms = Duration::from_millis;
+        // Not four at once: the late one, one catching up, then the interval again.
+        assert_eq!(taken, vec![ms(1000), ms(1000), ms(1100), ms(1200)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_back_every_later_request_even_one_already_waiting() {
+        let limiter = std::sync::Arc::new(RateLimiter::new(Some(10.0)));
+        let start = Instant::now();
+        limiter.acquire().await;
+        let waiting = {
+            let limiter = limiter.clone();
+            tokio::spawn(async move {
+                limiter.acquire().await;
+                start.elapsed()
+            })
+        };
+        tokio::task::yield_now().await;
+        // The waiter sleeps for its 100 ms slot when a server asks for two seconds' rest.
+        limiter.pause_until(start + Duration::from_secs(2));
+        assert_eq!(waiting.await.unwrap(), Duration::from_secs(2));
+        limiter.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_millis(2100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_given_up_while_waiting_leaves_the_line() {
+        use futures::FutureExt;
+        let limiter = RateLimiter::new(Some(10.0));
+        let start = Instant::now();
+        limiter.acquire().await;
+        // Abandoned while waiting (a timeout, a cancelled run): it takes no slot and blocks
+        // nobody.
+        assert!(limiter.acquire().now_or_never().is_none());
+        limiter.acquire().await;
+        assert_eq!(start.elapsed(), Duration::from_millis(100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unlimited_limiter_never_waits() {
+        use futures::FutureExt;
+        for rate in [
+            None,
+            Some(0.0),
+            Some(-1.0),
+            Some(f64::NAN),
+            Some(f64::INFINITY),
+        ] {
+            let limiter = RateLimiter::new(rate);
+            for _ in 0..1000 {
+                assert!(limiter.acquire().now_or_never().is_some(), "{rate:?}");
+            }
+        }
     }
 }

@@ -154,6 +154,46 @@ mod tests {
     }
 
     #[test]
+    fn a_scim_rate_of_zero_is_refused_naming_the_field_as_the_crd_schema_does() {
+        let scim = |rate: &str| {
+            let spec: HrisConnectionSpec = serde_saphyr::from_str(&format!(
+                "source: {{csv: {{path: e.csv}}}}\nexternalIdPrefix: 'hr:'\ntarget: {{scim: \
+                 {{baseUrl: 'https://scim.example/v2', credentialsSecretRef: {{name: s, key: t}}, \
+                 requestsPerSecond: {rate}}}}}"
+            ))
+            .unwrap();
+            check_spec(&spec).map_or_else(
+                |errors| {
+                    errors
+                        .0
+                        .into_iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect()
+                },
+                |_| Vec::new(),
+            )
+        };
+        assert_eq!(
+            scim("0"),
+            [
+                "spec.target.scim.requestsPerSecond: 0 is too low; use at least 0.001 (decimals allowed)"
+            ]
+        );
+        assert_eq!(
+            scim("-5"),
+            [
+                "spec.target.scim.requestsPerSecond: -5 is too low; use at least 0.001 (decimals allowed)"
+            ]
+        );
+        assert_eq!(
+            scim(".nan"),
+            ["spec.target.scim.requestsPerSecond: NaN is not a number of requests a second"]
+        );
+        assert!(scim("0.001").is_empty(), "the schema's minimum is accepted");
+        assert!(scim("100000").is_empty(), "the schema sets no maximum");
+    }
+
+    #[test]
     fn the_core_s_problems_come_first_then_the_source_s_then_the_target_s() {
         let yaml = "source: {csv: {path: e.csv, delimiter: ';;'}}\nexternalIdPrefix: ''\n\
                     target: {scim: {baseUrl: 'ftp://x', credentialsSecretRef: {name: s, key: t}}}";

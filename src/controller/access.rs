@@ -9,8 +9,6 @@
 //! A connection that names a ServiceAccount of its own (`spec.job.serviceAccountName`) gets
 //! none of this: its owner grants that account what it needs.
 
-use std::collections::BTreeMap;
-
 use k8s_openapi::{
     api::{
         core::v1::ServiceAccount,
@@ -23,21 +21,14 @@ use kube::{
     api::{Patch, PatchParams},
 };
 
-use super::{
-    job::{CONNECTION_LABEL, shortened_name},
-    reports::report_secret_names,
-    sync_run::FIELD_MANAGER,
+use crate::{
+    contract::{
+        FIELD_MANAGER,
+        labels::sync_workload_labels,
+        names::{report_secret_names, sync_access_name},
+    },
+    crd::{GROUP, HrisConnection},
 };
-use crate::crd::HrisConnection;
-
-/// The API group of HrisConnections.
-const GROUP: &str = "hris-operator.io";
-
-/// The one name of a connection's sync ServiceAccount, Role and RoleBinding:
-/// `<connection>-sync`, shortened with a hash to 63 characters.
-pub fn sync_access_name(connection: &HrisConnection) -> String {
-    shortened_name(&connection.name_any(), "-sync")
-}
 
 /// The rules of a run's Role: get the connection `connection` (by name); create and patch the
 /// report Secrets of the run whose first report Secret is `report` (by name, every part a run
@@ -67,21 +58,7 @@ fn metadata(connection: &HrisConnection) -> ObjectMeta {
     ObjectMeta {
         name: Some(sync_access_name(connection)),
         namespace: connection.namespace(),
-        labels: Some(BTreeMap::from([
-            (
-                "app.kubernetes.io/name".to_owned(),
-                "hris-operator".to_owned(),
-            ),
-            ("app.kubernetes.io/component".to_owned(), "sync".to_owned()),
-            (
-                "app.kubernetes.io/managed-by".to_owned(),
-                "hris-operator".to_owned(),
-            ),
-            (
-                CONNECTION_LABEL.to_owned(),
-                super::job::connection_label(&connection.name_any()),
-            ),
-        ])),
+        labels: Some(sync_workload_labels(&connection.name_any())),
         owner_references: connection.controller_owner_ref(&()).map(|o| vec![o]),
         ..ObjectMeta::default()
     }
@@ -166,11 +143,12 @@ pub async fn apply_sync_access(
 mod tests {
     use super::*;
     use crate::{
-        controller::{
-            job::{RunKind, job_name},
-            reports::{MAX_REPORT_SECRETS, report_name},
+        contract::{
+            labels::CONNECTION_LABEL,
+            names::{MAX_REPORT_SECRETS, job_name, report_name},
         },
         crd::HrisConnectionSpec,
+        sync::report::RunMode,
     };
 
     fn connection(name: &str) -> HrisConnection {
@@ -192,7 +170,7 @@ mod tests {
     #[test]
     fn the_role_of_a_run_reads_its_connection_and_writes_only_its_reports() {
         let connection = connection("acme");
-        let report = report_name(&job_name(&connection, RunKind::Apply, "ab12cd34"));
+        let report = report_name(&job_name(&connection, RunMode::Apply, "ab12cd34"));
         let role = sync_role(&connection, &report);
         let rules = role.rules.unwrap();
         assert_eq!(rules.len(), 2, "{rules:?}");
@@ -255,18 +233,5 @@ mod tests {
             ),
             ("ServiceAccount", "acme-sync", Some("people"))
         );
-    }
-
-    #[test]
-    fn names_are_deterministic_and_at_most_63_characters() {
-        let long = "a-very-long-connection-name-for-the-people-of-the-northern-region-of-acme";
-        let name = sync_access_name(&connection(long));
-        assert!(name.len() <= 63, "{name} ({})", name.len());
-        assert!(name.ends_with("-sync"), "{name}");
-        assert_eq!(name, sync_access_name(&connection(long)));
-        let other = sync_access_name(&connection(&format!("{long}-2")));
-        assert!(other.len() <= 63);
-        assert_ne!(name, other, "two long names sharing a start still differ");
-        assert_eq!(sync_access_name(&connection("acme")), "acme-sync");
     }
 }

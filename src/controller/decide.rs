@@ -7,16 +7,11 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use sha2::{Digest, Sha256};
 
-use super::job::RunKind;
-use crate::crd::{HandledRequests, Mode};
-
-/// Annotation: any new value requests one sync (an apply in `Active` mode).
-pub const SYNC_REQUESTED: &str = "hris-operator.io/sync-requested-at";
-/// Annotation: any new value requests one simulation.
-pub const SIMULATE_REQUESTED: &str = "hris-operator.io/simulate-requested-at";
-/// Annotation: a plan hash a person approves (a withheld plan, or a simulation awaiting
-/// approval); it lets that plan through, that plan only.
-pub const APPROVE_PLAN: &str = "hris-operator.io/approve-plan";
+use crate::{
+    contract::labels::{APPROVE_PLAN, SIMULATE_REQUESTED, SYNC_REQUESTED},
+    crd::{HandledRequests, Mode},
+    sync::report::RunMode,
+};
 
 /// What the decision reads.
 #[derive(Clone, Debug)]
@@ -59,6 +54,15 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// Whether a person asked for this run (an annotation), rather than the spec or the
+    /// schedule.
+    pub fn is_request(&self) -> bool {
+        matches!(
+            self,
+            Trigger::SyncRequested(_) | Trigger::SimulateRequested(_) | Trigger::Approved(_)
+        )
+    }
+
     /// A stable text for the run id.
     pub fn key(&self) -> String {
         match self {
@@ -90,7 +94,7 @@ pub enum Decision {
     /// Start a run.
     Run {
         /// Simulate or apply.
-        kind: RunKind,
+        kind: RunMode,
         /// Why.
         trigger: Trigger,
         /// A plan hash the run may apply even past the safeguards (exactly that plan).
@@ -148,7 +152,7 @@ pub fn decide(situation: &Situation<'_>) -> Decision {
     let spec_changed = s.simulated_generation != Some(s.generation);
     let gated = active && s.require_approval && s.approved_generation != Some(s.generation);
     let simulate = |trigger| Run {
-        kind: RunKind::Simulate,
+        kind: RunMode::Simulate,
         trigger,
         approved_hash: None,
     };
@@ -185,7 +189,7 @@ pub fn decide(situation: &Situation<'_>) -> Decision {
         let gate_approval = s.require_approval && !spec_changed && s.simulated_hash == Some(hash);
         if !gated || gate_approval {
             return Run {
-                kind: RunKind::Apply,
+                kind: RunMode::Apply,
                 trigger: Trigger::Approved(hash.to_owned()),
                 approved_hash: Some(hash.to_owned()),
             };
@@ -198,9 +202,9 @@ pub fn decide(situation: &Situation<'_>) -> Decision {
     ) {
         // In Simulate mode, or before an approval, a requested sync only plans.
         let kind = if active && !gated && !(s.require_approval && spec_changed) {
-            RunKind::Apply
+            RunMode::Apply
         } else {
-            RunKind::Simulate
+            RunMode::Simulate
         };
         return Run {
             kind,
@@ -217,7 +221,7 @@ pub fn decide(situation: &Situation<'_>) -> Decision {
             s.simulated_hash.map(str::to_owned),
         )),
         Some(at) => Run {
-            kind: RunKind::Apply,
+            kind: RunMode::Apply,
             trigger: Trigger::Schedule(at),
             approved_hash: None,
         },
@@ -277,7 +281,7 @@ mod tests {
         }
     }
 
-    fn kind(decision: Decision) -> Option<RunKind> {
+    fn kind(decision: Decision) -> Option<RunMode> {
         match decision {
             Decision::Run { kind, .. } => Some(kind),
             Decision::Wait(_) => None,
@@ -307,16 +311,16 @@ mod tests {
         assert!(matches!(
             case.decide(),
             Decision::Run {
-                kind: RunKind::Simulate,
+                kind: RunMode::Simulate,
                 trigger: Trigger::SpecChanged,
                 ..
             }
         ));
         case.simulated_generation = Some(3);
         case.scheduled = true;
-        assert_eq!(kind(case.decide()), Some(RunKind::Simulate));
+        assert_eq!(kind(case.decide()), Some(RunMode::Simulate));
         let requested = Case::new(Mode::Simulate).annotate(SYNC_REQUESTED, "t1");
-        assert_eq!(kind(requested.decide()), Some(RunKind::Simulate));
+        assert_eq!(kind(requested.decide()), Some(RunMode::Simulate));
     }
 
     #[test]
@@ -326,7 +330,7 @@ mod tests {
         assert!(matches!(
             case.decide(),
             Decision::Run {
-                kind: RunKind::Apply,
+                kind: RunMode::Apply,
                 trigger: Trigger::Schedule(_),
                 approved_hash: None
             }
@@ -343,7 +347,7 @@ mod tests {
         assert!(matches!(
             case.decide(),
             Decision::Run {
-                kind: RunKind::Apply,
+                kind: RunMode::Apply,
                 trigger: Trigger::SyncRequested(_),
                 ..
             }
@@ -354,7 +358,7 @@ mod tests {
         assert!(matches!(
             case.decide(),
             Decision::Run {
-                kind: RunKind::Simulate,
+                kind: RunMode::Simulate,
                 trigger: Trigger::SimulateRequested(_),
                 ..
             }
@@ -370,7 +374,7 @@ mod tests {
         assert!(matches!(
             case.decide(),
             Decision::Run {
-                kind: RunKind::Simulate,
+                kind: RunMode::Simulate,
                 trigger: Trigger::SpecChanged,
                 ..
             }
@@ -390,7 +394,7 @@ mod tests {
             ..case
         }
         .annotate(SYNC_REQUESTED, "t");
-        assert_eq!(kind(requested.decide()), Some(RunKind::Simulate));
+        assert_eq!(kind(requested.decide()), Some(RunMode::Simulate));
         // Approving another hash does not open the gate.
         let mut wrong = Case::new(Mode::Active).annotate(APPROVE_PLAN, "other");
         wrong.require_approval = true;
@@ -407,7 +411,7 @@ mod tests {
         assert_eq!(
             right.decide(),
             Decision::Run {
-                kind: RunKind::Apply,
+                kind: RunMode::Apply,
                 trigger: Trigger::Approved("abcdef0123456789abcd".into()),
                 approved_hash: Some("abcdef0123456789abcd".into())
             }
@@ -416,7 +420,7 @@ mod tests {
         right.handled.approved_plan = Some("abcdef0123456789abcd".into());
         right.approved_generation = Some(3);
         right.scheduled = true;
-        assert_eq!(kind(right.decide()), Some(RunKind::Apply));
+        assert_eq!(kind(right.decide()), Some(RunMode::Apply));
     }
 
     #[test]
@@ -425,7 +429,7 @@ mod tests {
         assert_eq!(
             case.decide(),
             Decision::Run {
-                kind: RunKind::Apply,
+                kind: RunMode::Apply,
                 trigger: Trigger::Approved("f00df00df00df00df00d".into()),
                 approved_hash: Some("f00df00df00df00df00d".into())
             }
@@ -448,7 +452,7 @@ mod tests {
         assert_eq!(
             case.decide(),
             Decision::Run {
-                kind: RunKind::Apply,
+                kind: RunMode::Apply,
                 trigger: Trigger::Approved("abcdef0123456789abcd".into()),
                 approved_hash: Some("abcdef0123456789abcd".into())
             }
@@ -476,7 +480,7 @@ mod tests {
         assert!(key.starts_with("sha256:") && key.len() < 80, "{key}");
         assert_eq!(request_key("2026-11-22T10:00:00Z"), "2026-11-22T10:00:00Z");
         let mut case = Case::new(Mode::Active).annotate(SYNC_REQUESTED, &long);
-        assert_eq!(kind(case.decide()), Some(RunKind::Apply));
+        assert_eq!(kind(case.decide()), Some(RunMode::Apply));
         case.handled.sync_requested_at = Some(key);
         assert_eq!(case.decide(), Decision::Wait(Waiting::NothingDue));
     }

@@ -20,49 +20,18 @@ use kube::{Resource, ResourceExt};
 use sha2::{Digest, Sha256};
 
 use super::sync_pod::SyncPodSettings;
-use crate::crd::{ConfigMapKeyRef, HrisConnection, SecretKeyRef};
-
-/// Where secret references are mounted in the sync container (`DIR/NAME/KEY`).
-pub const SECRETS_DIR: &str = "/var/run/secrets/hris-operator";
-/// Where ConfigMap references are mounted in the sync container (`DIR/NAME/KEY`).
-pub const CONFIG_MAPS_DIR: &str = "/var/run/configmaps/hris-operator";
-/// Label naming the connection a Job runs for.
-pub const CONNECTION_LABEL: &str = "hris-operator.io/connection";
-/// Label the controller sets on a Job once its run is recorded in status: a run is recorded
-/// once, whatever the history keeps.
-pub const RECORDED_LABEL: &str = "hris-operator.io/recorded";
-
-/// The value of [`CONNECTION_LABEL`] for a connection: its name, or for a name longer than a
-/// label value may be (63 characters) the start of it and a hash of the whole.
-pub fn connection_label(name: &str) -> String {
-    shortened_name(name, "")
-}
-
-/// Label telling a simulation from an apply.
-pub const RUN_KIND_LABEL: &str = "hris-operator.io/run-kind";
-/// Label holding the spec generation a Job runs with.
-pub const GENERATION_LABEL: &str = "hris-operator.io/generation";
-/// Annotation holding the plan hash an apply was approved for.
-pub const APPROVED_HASH_ANNOTATION: &str = "hris-operator.io/approved-hash";
-
-/// Whether a run only plans or also applies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RunKind {
-    /// Plan and report; change nothing.
-    Simulate,
-    /// Plan, apply, report.
-    Apply,
-}
-
-impl RunKind {
-    /// The `--mode` value and label value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunKind::Simulate => "simulate",
-            RunKind::Apply => "apply",
-        }
-    }
-}
+use crate::{
+    contract::{
+        CONFIG_MAPS_DIR, SECRETS_DIR,
+        labels::{
+            APPROVED_HASH_ANNOTATION, GENERATION_LABEL, RUN_KIND_LABEL, RUN_LABEL,
+            sync_workload_labels,
+        },
+        names::{job_name, report_name, sync_access_name},
+    },
+    crd::{ConfigMapKeyRef, HrisConnection, SecretKeyRef},
+    sync::report::RunMode,
+};
 
 /// Operator-wide settings of sync Jobs (from the chart).
 #[derive(Clone, Debug, PartialEq)]
@@ -90,203 +59,32 @@ pub fn config_map_refs(connection: &HrisConnection) -> Vec<&ConfigMapKeyRef> {
     crate::connectors::config_map_refs(&connection.spec)
 }
 
-/// The Job name of a run: `<connection>-<sim|apply>-<generation>-<run id>`, shortened with a
-/// hash when the connection name is long, never over 63 characters.
-pub fn job_name(connection: &HrisConnection, kind: RunKind, run_id: &str) -> String {
-    let short_kind = match kind {
-        RunKind::Simulate => "sim",
-        RunKind::Apply => "apply",
-    };
-    let generation = connection.metadata.generation.unwrap_or(0);
-    shortened_name(
-        &connection.name_any(),
-        &format!("-{short_kind}-{generation}-{run_id}"),
-    )
-}
-
-/// `<name><suffix>`, never over 63 characters: a name too long keeps its start and gains a
-/// hash of the whole, so that two long names sharing a start still differ.
-pub fn shortened_name(name: &str, suffix: &str) -> String {
-    let room = 63usize.saturating_sub(suffix.len());
-    if name.len() <= room {
-        return format!("{name}{suffix}");
-    }
-    let digest = Sha256::digest(name.as_bytes());
-    let hash: String = digest[..3].iter().map(|b| format!("{b:02x}")).collect();
-    let keep = room.saturating_sub(hash.len() + 1);
-    let prefix = name[..keep].trim_end_matches('-');
-    format!("{prefix}-{hash}{suffix}")
-}
-
 /// The run id of a trigger (a scheduled time, a request annotation value): short and stable.
 pub fn run_id(trigger: &str) -> String {
     let digest = Sha256::digest(trigger.as_bytes());
     digest[..4].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Name of the sync container: the controller reads the run's summary from its termination
+/// message.
+pub const SYNC_CONTAINER: &str = "sync";
+
 /// The sync Job of a run.
 pub fn build_job(
     connection: &HrisConnection,
-    kind: RunKind,
+    kind: RunMode,
     run_id: &str,
     approved_hash: Option<&str>,
     defaults: &JobDefaults,
 ) -> Job {
-    let namespace = connection.namespace().unwrap_or_else(|| "default".into());
-    let name = connection.name_any();
     let settings = &connection.spec.job;
-    let labels: BTreeMap<String, String> = [
-        ("app.kubernetes.io/name", "hris-operator"),
-        ("app.kubernetes.io/component", "sync"),
-        ("app.kubernetes.io/managed-by", "hris-operator"),
-        (CONNECTION_LABEL, connection_label(&name).as_str()),
-        (RUN_KIND_LABEL, kind.as_str()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .chain([
-        (
-            GENERATION_LABEL.to_owned(),
-            connection.metadata.generation.unwrap_or(0).to_string(),
-        ),
-        (super::reports::RUN_LABEL.to_owned(), run_id.to_owned()),
-    ])
-    .collect();
+    let labels = job_labels(connection, kind, run_id);
     let annotations = approved_hash
         .map(|hash| BTreeMap::from([(APPROVED_HASH_ANNOTATION.to_owned(), hash.to_owned())]));
-
-    // One volume per referenced Secret, with just the referenced keys, mounted read-only.
-    let mut keys_by_secret: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for reference in secret_refs(connection) {
-        let keys = keys_by_secret.entry(reference.name.as_str()).or_default();
-        if !keys.contains(&reference.key.as_str()) {
-            keys.push(reference.key.as_str());
-        }
-    }
-    let mut volumes = vec![Volume {
-        name: "tmp".into(),
-        empty_dir: Some(EmptyDirVolumeSource {
-            size_limit: Some(Quantity("256Mi".into())),
-            ..EmptyDirVolumeSource::default()
-        }),
-        ..Volume::default()
-    }];
-    let mut mounts = vec![VolumeMount {
-        name: "tmp".into(),
-        mount_path: "/tmp".into(),
-        ..VolumeMount::default()
-    }];
-    for (index, (secret, keys)) in keys_by_secret.iter().enumerate() {
-        let volume = format!("secret-{index}");
-        volumes.push(Volume {
-            name: volume.clone(),
-            secret: Some(SecretVolumeSource {
-                secret_name: Some((*secret).to_owned()),
-                items: Some(
-                    keys.iter()
-                        .map(|key| KeyToPath {
-                            key: (*key).to_owned(),
-                            path: (*key).to_owned(),
-                            mode: None,
-                        })
-                        .collect(),
-                ),
-                default_mode: Some(0o400),
-                optional: Some(false),
-            }),
-            ..Volume::default()
-        });
-        mounts.push(VolumeMount {
-            name: volume,
-            mount_path: format!("{SECRETS_DIR}/{secret}"),
-            read_only: Some(true),
-            ..VolumeMount::default()
-        });
-    }
-    // ConfigMaps likewise, at CONFIG_MAPS_DIR/NAME/KEY.
-    let mut keys_by_config_map: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for reference in config_map_refs(connection) {
-        let keys = keys_by_config_map
-            .entry(reference.name.as_str())
-            .or_default();
-        if !keys.contains(&reference.key.as_str()) {
-            keys.push(reference.key.as_str());
-        }
-    }
-    for (index, (config_map, keys)) in keys_by_config_map.iter().enumerate() {
-        let volume = format!("configmap-{index}");
-        volumes.push(Volume {
-            name: volume.clone(),
-            config_map: Some(ConfigMapVolumeSource {
-                name: (*config_map).to_owned(),
-                items: Some(
-                    keys.iter()
-                        .map(|key| KeyToPath {
-                            key: (*key).to_owned(),
-                            path: (*key).to_owned(),
-                            mode: None,
-                        })
-                        .collect(),
-                ),
-                default_mode: Some(0o444),
-                optional: Some(false),
-            }),
-            ..Volume::default()
-        });
-        mounts.push(VolumeMount {
-            name: volume,
-            mount_path: format!("{CONFIG_MAPS_DIR}/{config_map}"),
-            read_only: Some(true),
-            ..VolumeMount::default()
-        });
-    }
-
-    let mut args = vec![
-        "sync".to_owned(),
-        "--connection".to_owned(),
-        format!("{namespace}/{name}"),
-        "--mode".to_owned(),
-        kind.as_str().to_owned(),
-        "--secrets-dir".to_owned(),
-        SECRETS_DIR.to_owned(),
-        "--run-id".to_owned(),
-        run_id.to_owned(),
-        "--report".to_owned(),
-        super::reports::report_name(&job_name(connection, kind, run_id)),
-    ];
-    if let Some(hash) = approved_hash {
-        args.extend(["--approve".to_owned(), hash.to_owned()]);
-    }
-    let image = if settings.image.is_empty() {
-        defaults.image.clone()
-    } else {
-        settings.image.clone()
-    };
-    let service_account = if settings.service_account_name.is_empty() {
-        super::access::sync_access_name(connection)
-    } else {
-        settings.service_account_name.clone()
-    };
-    let resources = settings
-        .resources
-        .clone()
-        .or_else(|| defaults.pod.resources.clone())
-        .unwrap_or_else(|| ResourceRequirements {
-            requests: Some(BTreeMap::from([
-                ("cpu".to_owned(), Quantity("100m".into())),
-                ("memory".to_owned(), Quantity("128Mi".into())),
-            ])),
-            limits: Some(BTreeMap::from([(
-                "memory".to_owned(),
-                Quantity("1Gi".into()),
-            )])),
-            ..ResourceRequirements::default()
-        });
-
     let mut job = Job {
         metadata: ObjectMeta {
             name: Some(job_name(connection, kind, run_id)),
-            namespace: Some(namespace),
+            namespace: Some(job_namespace(connection)),
             labels: Some(labels.clone()),
             annotations: annotations.clone(),
             owner_references: connection
@@ -304,50 +102,7 @@ pub fn build_job(
                     annotations,
                     ..ObjectMeta::default()
                 }),
-                spec: Some(PodSpec {
-                    restart_policy: Some("Never".into()),
-                    service_account_name: Some(service_account),
-                    automount_service_account_token: Some(true),
-                    image_pull_secrets: (!defaults.image_pull_secrets.is_empty()).then(|| {
-                        defaults
-                            .image_pull_secrets
-                            .iter()
-                            .map(|name| LocalObjectReference { name: name.clone() })
-                            .collect()
-                    }),
-                    security_context: Some(PodSecurityContext {
-                        run_as_non_root: Some(true),
-                        run_as_user: Some(65532),
-                        run_as_group: Some(65532),
-                        seccomp_profile: Some(SeccompProfile {
-                            type_: "RuntimeDefault".into(),
-                            ..SeccompProfile::default()
-                        }),
-                        ..PodSecurityContext::default()
-                    }),
-                    containers: vec![Container {
-                        name: "sync".into(),
-                        image: Some(image),
-                        args: Some(args),
-                        env: Some(own_env(defaults)),
-                        resources: Some(resources),
-                        volume_mounts: Some(mounts),
-                        termination_message_policy: Some("File".into()),
-                        security_context: Some(SecurityContext {
-                            read_only_root_filesystem: Some(true),
-                            allow_privilege_escalation: Some(false),
-                            run_as_non_root: Some(true),
-                            capabilities: Some(Capabilities {
-                                drop: Some(vec!["ALL".into()]),
-                                ..Capabilities::default()
-                            }),
-                            ..SecurityContext::default()
-                        }),
-                        ..Container::default()
-                    }],
-                    volumes: Some(volumes),
-                    ..PodSpec::default()
-                }),
+                spec: Some(sync_pod(connection, kind, run_id, approved_hash, defaults)),
             },
             ..JobSpec::default()
         }),
@@ -357,6 +112,260 @@ pub fn build_job(
         apply_pod_settings(&mut spec.template, &defaults.pod);
     }
     job
+}
+
+fn job_namespace(connection: &HrisConnection) -> String {
+    connection.namespace().unwrap_or_else(|| "default".into())
+}
+
+/// The labels of a run's Job and Pod: the sync workload's, the run's kind, generation and id.
+fn job_labels(
+    connection: &HrisConnection,
+    kind: RunMode,
+    run_id: &str,
+) -> BTreeMap<String, String> {
+    let mut labels = sync_workload_labels(&connection.name_any());
+    labels.extend([
+        (RUN_KIND_LABEL.to_owned(), kind.as_str().to_owned()),
+        (
+            GENERATION_LABEL.to_owned(),
+            connection.metadata.generation.unwrap_or(0).to_string(),
+        ),
+        (RUN_LABEL.to_owned(), run_id.to_owned()),
+    ]);
+    labels
+}
+
+/// The sync Pod: non-root, no privileges, its connection's (or its own) ServiceAccount, one
+/// container running `sync`.
+fn sync_pod(
+    connection: &HrisConnection,
+    kind: RunMode,
+    run_id: &str,
+    approved_hash: Option<&str>,
+    defaults: &JobDefaults,
+) -> PodSpec {
+    let settings = &connection.spec.job;
+    let service_account = if settings.service_account_name.is_empty() {
+        sync_access_name(connection)
+    } else {
+        settings.service_account_name.clone()
+    };
+    let (volumes, mounts) = mounted_files(connection);
+    PodSpec {
+        restart_policy: Some("Never".into()),
+        service_account_name: Some(service_account),
+        automount_service_account_token: Some(true),
+        image_pull_secrets: (!defaults.image_pull_secrets.is_empty()).then(|| {
+            defaults
+                .image_pull_secrets
+                .iter()
+                .map(|name| LocalObjectReference { name: name.clone() })
+                .collect()
+        }),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(65532),
+            run_as_group: Some(65532),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".into(),
+                ..SeccompProfile::default()
+            }),
+            ..PodSecurityContext::default()
+        }),
+        containers: vec![sync_container(
+            connection,
+            kind,
+            run_id,
+            approved_hash,
+            defaults,
+            mounts,
+        )],
+        volumes: Some(volumes),
+        ..PodSpec::default()
+    }
+}
+
+/// The sync container: the image, `sync`'s arguments, the environment, resources and mounts,
+/// a read-only root and no capabilities.
+fn sync_container(
+    connection: &HrisConnection,
+    kind: RunMode,
+    run_id: &str,
+    approved_hash: Option<&str>,
+    defaults: &JobDefaults,
+    mounts: Vec<VolumeMount>,
+) -> Container {
+    let settings = &connection.spec.job;
+    let image = if settings.image.is_empty() {
+        defaults.image.clone()
+    } else {
+        settings.image.clone()
+    };
+    Container {
+        name: SYNC_CONTAINER.into(),
+        image: Some(image),
+        args: Some(sync_args(connection, kind, run_id, approved_hash)),
+        env: Some(own_env(defaults)),
+        resources: Some(sync_resources(connection, defaults)),
+        volume_mounts: Some(mounts),
+        termination_message_policy: Some("File".into()),
+        security_context: Some(SecurityContext {
+            read_only_root_filesystem: Some(true),
+            allow_privilege_escalation: Some(false),
+            run_as_non_root: Some(true),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".into()]),
+                ..Capabilities::default()
+            }),
+            ..SecurityContext::default()
+        }),
+        ..Container::default()
+    }
+}
+
+/// The arguments of `hris-operator sync` for this run.
+fn sync_args(
+    connection: &HrisConnection,
+    kind: RunMode,
+    run_id: &str,
+    approved_hash: Option<&str>,
+) -> Vec<String> {
+    let mut args = vec![
+        "sync".to_owned(),
+        "--connection".to_owned(),
+        format!("{}/{}", job_namespace(connection), connection.name_any()),
+        "--mode".to_owned(),
+        kind.as_str().to_owned(),
+        "--secrets-dir".to_owned(),
+        SECRETS_DIR.to_owned(),
+        "--run-id".to_owned(),
+        run_id.to_owned(),
+        "--report".to_owned(),
+        report_name(&job_name(connection, kind, run_id)),
+    ];
+    if let Some(hash) = approved_hash {
+        args.extend(["--approve".to_owned(), hash.to_owned()]);
+    }
+    args
+}
+
+/// The connection's resources, else the operator-wide default, else a small request and a
+/// memory limit.
+fn sync_resources(connection: &HrisConnection, defaults: &JobDefaults) -> ResourceRequirements {
+    connection
+        .spec
+        .job
+        .resources
+        .clone()
+        .or_else(|| defaults.pod.resources.clone())
+        .unwrap_or_else(|| ResourceRequirements {
+            requests: Some(BTreeMap::from([
+                ("cpu".to_owned(), Quantity("100m".into())),
+                ("memory".to_owned(), Quantity("128Mi".into())),
+            ])),
+            limits: Some(BTreeMap::from([(
+                "memory".to_owned(),
+                Quantity("1Gi".into()),
+            )])),
+            ..ResourceRequirements::default()
+        })
+}
+
+/// The volumes of the sync Pod and where the container mounts them: scratch space at `/tmp`
+/// (the root is read-only), then one volume per referenced Secret at `SECRETS_DIR/NAME` and
+/// per referenced ConfigMap at `CONFIG_MAPS_DIR/NAME`, each with just the referenced keys and
+/// mounted read-only.
+fn mounted_files(connection: &HrisConnection) -> (Vec<Volume>, Vec<VolumeMount>) {
+    let mut volumes = vec![Volume {
+        name: "tmp".into(),
+        empty_dir: Some(EmptyDirVolumeSource {
+            size_limit: Some(Quantity("256Mi".into())),
+            ..EmptyDirVolumeSource::default()
+        }),
+        ..Volume::default()
+    }];
+    let mut mounts = vec![VolumeMount {
+        name: "tmp".into(),
+        mount_path: "/tmp".into(),
+        ..VolumeMount::default()
+    }];
+    let secrets = keys_by_name(
+        secret_refs(connection)
+            .into_iter()
+            .map(|r| (r.name.as_str(), r.key.as_str())),
+    );
+    for (index, (secret, keys)) in secrets.iter().enumerate() {
+        let volume = format!("secret-{index}");
+        volumes.push(Volume {
+            name: volume.clone(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some((*secret).to_owned()),
+                items: Some(key_paths(keys)),
+                default_mode: Some(0o400),
+                optional: Some(false),
+            }),
+            ..Volume::default()
+        });
+        mounts.push(read_only_mount(volume, format!("{SECRETS_DIR}/{secret}")));
+    }
+    let config_maps = keys_by_name(
+        config_map_refs(connection)
+            .into_iter()
+            .map(|r| (r.name.as_str(), r.key.as_str())),
+    );
+    for (index, (config_map, keys)) in config_maps.iter().enumerate() {
+        let volume = format!("configmap-{index}");
+        volumes.push(Volume {
+            name: volume.clone(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: (*config_map).to_owned(),
+                items: Some(key_paths(keys)),
+                default_mode: Some(0o444),
+                optional: Some(false),
+            }),
+            ..Volume::default()
+        });
+        mounts.push(read_only_mount(
+            volume,
+            format!("{CONFIG_MAPS_DIR}/{config_map}"),
+        ));
+    }
+    (volumes, mounts)
+}
+
+/// `(name, key)` references grouped by name, each key once, in the order they come.
+fn keys_by_name<'a>(
+    references: impl Iterator<Item = (&'a str, &'a str)>,
+) -> BTreeMap<&'a str, Vec<&'a str>> {
+    let mut grouped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (name, key) in references {
+        let keys = grouped.entry(name).or_default();
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    grouped
+}
+
+/// Each key as a file of the same name.
+fn key_paths(keys: &[&str]) -> Vec<KeyToPath> {
+    keys.iter()
+        .map(|key| KeyToPath {
+            key: (*key).to_owned(),
+            path: (*key).to_owned(),
+            mode: None,
+        })
+        .collect()
+}
+
+fn read_only_mount(volume: String, mount_path: String) -> VolumeMount {
+    VolumeMount {
+        name: volume,
+        mount_path,
+        read_only: Some(true),
+        ..VolumeMount::default()
+    }
 }
 
 /// The environment the controller gives every sync container; settings cannot change it.
@@ -463,7 +472,7 @@ fn add_missing(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::HrisConnectionSpec;
+    use crate::{contract::labels::CONNECTION_LABEL, crd::HrisConnectionSpec};
 
     fn connection(name: &str, yaml_target: &str) -> HrisConnection {
         let spec: HrisConnectionSpec = serde_saphyr::from_str(&format!(
@@ -494,8 +503,8 @@ mod tests {
     fn the_job_is_deterministic_and_owned_by_its_connection() {
         let connection = connection("acme", SCIM);
         let id = run_id("2026-11-22T02:00:00Z");
-        let a = build_job(&connection, RunKind::Apply, &id, None, &defaults());
-        let b = build_job(&connection, RunKind::Apply, &id, None, &defaults());
+        let a = build_job(&connection, RunMode::Apply, &id, None, &defaults());
+        let b = build_job(&connection, RunMode::Apply, &id, None, &defaults());
         assert_eq!(a, b);
         assert_eq!(
             a.metadata.name.as_deref(),
@@ -509,7 +518,7 @@ mod tests {
         assert_eq!(owner.controller, Some(true));
         let other = build_job(
             &connection,
-            RunKind::Simulate,
+            RunMode::Simulate,
             &run_id("another"),
             None,
             &defaults(),
@@ -521,7 +530,7 @@ mod tests {
     fn the_container_runs_sync_with_the_secrets_mounted_as_files() {
         let job = build_job(
             &connection("acme", SCIM),
-            RunKind::Simulate,
+            RunMode::Simulate,
             "abcd1234",
             None,
             &defaults(),
@@ -572,7 +581,7 @@ mod tests {
     fn the_pod_is_non_root_with_a_read_only_root_filesystem() {
         let job = build_job(
             &connection("acme", SCIM),
-            RunKind::Apply,
+            RunMode::Apply,
             "x",
             Some("9e61cd"),
             &defaults(),
@@ -607,7 +616,7 @@ mod tests {
         let mut connection = connection("acme", "{file: {path: d.json}}");
         connection.spec.job.image = "mirror.example/hris:pinned".into();
         connection.spec.job.service_account_name = "custom".into();
-        let job = build_job(&connection, RunKind::Apply, "x", None, &defaults());
+        let job = build_job(&connection, RunMode::Apply, "x", None, &defaults());
         let pod = job.spec.unwrap().template.spec.unwrap();
         assert_eq!(
             pod.containers[0].image.as_deref(),
@@ -644,7 +653,7 @@ mod tests {
         };
         let plain = build_job(
             &connection("acme", SCIM),
-            RunKind::Apply,
+            RunMode::Apply,
             "x",
             Some("9e61cd"),
             &JobDefaults {
@@ -654,7 +663,7 @@ mod tests {
         );
         let job = build_job(
             &connection("acme", SCIM),
-            RunKind::Apply,
+            RunMode::Apply,
             "x",
             Some("9e61cd"),
             &defaults,
@@ -761,7 +770,7 @@ mod tests {
             limits: Some(BTreeMap::from([("memory".into(), Quantity("2Gi".into()))])),
             ..ResourceRequirements::default()
         });
-        let job = build_job(&connection, RunKind::Apply, "x", None, &defaults);
+        let job = build_job(&connection, RunMode::Apply, "x", None, &defaults);
         let pod = job.spec.unwrap().template.spec.unwrap();
         let resources = pod.containers[0].resources.as_ref().unwrap();
         assert_eq!(resources.requests, None);
@@ -877,7 +886,7 @@ mod tests {
         for (source, expected) in cases {
             let job = build_job(
                 &connection_with_source(source),
-                RunKind::Simulate,
+                RunMode::Simulate,
                 "x",
                 None,
                 &defaults(),
@@ -901,7 +910,7 @@ mod tests {
         let connection =
             connection_with_source("{csv: {configMapRef: {name: people, key: employees.csv}}}");
         assert!(secret_refs(&connection).is_empty());
-        let job = build_job(&connection, RunKind::Apply, "x", None, &defaults());
+        let job = build_job(&connection, RunMode::Apply, "x", None, &defaults());
         assert_eq!(
             mounts(&job),
             vec![(
@@ -918,20 +927,6 @@ mod tests {
             .find_map(|v| v.config_map)
             .unwrap();
         assert_eq!(volume.optional, Some(false));
-    }
-
-    #[test]
-    fn long_names_are_shortened_with_a_hash_to_63_characters() {
-        let long = "a".repeat(60);
-        let name = job_name(&connection(&long, SCIM), RunKind::Simulate, "abcd1234");
-        assert!(name.len() <= 63, "{name} ({})", name.len());
-        assert!(name.ends_with("-sim-7-abcd1234"));
-        let other = job_name(
-            &connection(&format!("{long}b"), SCIM),
-            RunKind::Simulate,
-            "abcd1234",
-        );
-        assert_ne!(name, other, "different connections never share a Job name");
     }
 
     #[test]

@@ -33,9 +33,11 @@ use kube::{
 use tokio::{net::TcpListener, sync::watch};
 
 use super::{
+    context::{Context, Guarded, Peers},
     job::JobDefaults,
     leader::{LeaderElector, LeaseTiming},
-    reconcile::{Context, Guarded, ReconcileError, reconcile, report_unreadable},
+    reconcile::{ReconcileError, reconcile},
+    unreadable::report_unreadable,
 };
 use crate::metrics::Metrics;
 
@@ -149,7 +151,83 @@ async fn operate(
         scopes_listed: Arc::new(Mutex::new(Vec::new())),
         stores: Arc::new(Mutex::new(Vec::new())),
     };
+    let servers = serve_endpoints(&config, &shared, &shutdown).await?;
 
+    // Stand by until this replica leads (or is asked to stop first).
+    let mut leadership = None;
+    if config.leader_elect {
+        leadership = stand_by(&config, &client, &shared, &shutdown).await;
+        if leadership.is_none() {
+            join_all(servers).await;
+            return Ok(());
+        }
+    }
+    shared.metrics.set_leader(true);
+
+    let lost = leadership.as_ref().map(|(lost, _, _)| lost.clone());
+    let stop = stop_signal(shutdown.clone(), lost.clone());
+    let context = Arc::new(Context {
+        client: client.clone(),
+        defaults: config.defaults.clone(),
+        starting_deadline: config.starting_deadline,
+        reporter: Reporter {
+            controller: "hris-operator".into(),
+            instance: Some(config.identity.clone()),
+        },
+        metrics: shared.metrics.clone(),
+        peers: Peers(shared.stores.clone()),
+        unreadable: Default::default(),
+        written: Default::default(),
+    });
+    let mut controllers = start_controllers(&config, &client, &shared, &context, &stop);
+    tokio::select! {
+        _ = join_all(controllers.iter_mut()) => {}
+        () = drain(stop, &shared) => {
+            tracing::info!("cancelling the controllers");
+            for controller in &controllers {
+                controller.abort();
+            }
+        }
+    }
+    shared.metrics.set_leader(false);
+    shared.ready.store(false, Ordering::SeqCst);
+    shared
+        .scopes_listed
+        .lock()
+        .expect("the scope list is never poisoned")
+        .clear();
+
+    let lost_leadership = !*shutdown.borrow() && lost.as_ref().is_some_and(|lost| !*lost.borrow());
+    if let Some((_, stop_renewing, renewer)) = leadership {
+        let _ = stop_renewing.send(());
+        if let Ok(elector) = renewer.await
+            && !lost_leadership
+            && let Err(error) = elector.release().await
+        {
+            tracing::warn!(%error, "could not give the leader Lease up");
+        }
+    }
+    if lost_leadership {
+        return Err(OperatorError::LostLeadership);
+    }
+    join_all(servers).await;
+    Ok(())
+}
+
+/// What [`LeaderElector::lead`] hands over: whether this replica still leads, the switch that
+/// stops renewing the Lease, and the task renewing it.
+type Leadership = (
+    watch::Receiver<bool>,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<LeaderElector>,
+);
+
+/// Opens `/metrics`, `/healthz` and `/readyz`; they close on shutdown.
+async fn serve_endpoints(
+    config: &OperatorConfig,
+    shared: &Shared,
+    shutdown: &watch::Receiver<bool>,
+) -> Result<[tokio::task::JoinHandle<()>; 2], OperatorError> {
     let metrics_listener = bind(config.metrics_addr).await?;
     let health_listener = bind(config.health_addr).await?;
     tracing::info!(
@@ -157,7 +235,7 @@ async fn operate(
         health = %local(&health_listener),
         "serving /metrics, /healthz and /readyz"
     );
-    let servers = [
+    Ok([
         tokio::spawn(serve(
             metrics_listener,
             metrics_routes(shared.clone()),
@@ -168,66 +246,66 @@ async fn operate(
             health_routes(shared.clone()),
             shutdown.clone(),
         )),
-    ];
+    ])
+}
 
-    // Stand by until this replica leads (or is asked to stop first).
-    let mut leadership = None;
-    if config.leader_elect {
-        let elector = LeaderElector::new(
-            client.clone(),
-            &config.lease_namespace,
-            &config.lease_name,
-            &config.identity,
-            config.lease_timing,
-        );
-        // A standby is healthy and ready: it is doing its job, which is to wait.
-        shared.ready.store(true, Ordering::SeqCst);
-        let mut stop = shutdown.clone();
-        tokio::select! {
-            led = elector.lead() => leadership = Some(led),
-            _ = stop.wait_for(|stop| *stop) => {}
-        }
-        if leadership.is_none() {
-            join_all(servers).await;
-            return Ok(());
-        }
+/// Waits until this replica holds the leader Lease; `None` when asked to stop first.
+async fn stand_by(
+    config: &OperatorConfig,
+    client: &Client,
+    shared: &Shared,
+    shutdown: &watch::Receiver<bool>,
+) -> Option<Leadership> {
+    let elector = LeaderElector::new(
+        client.clone(),
+        &config.lease_namespace,
+        &config.lease_name,
+        &config.identity,
+        config.lease_timing,
+    );
+    // A standby is healthy and ready: it is doing its job, which is to wait.
+    shared.ready.store(true, Ordering::SeqCst);
+    let mut stop = shutdown.clone();
+    let leadership = tokio::select! {
+        led = elector.lead() => Some(led),
+        _ = stop.wait_for(|stop| *stop) => None,
+    };
+    if leadership.is_some() {
         shared.ready.store(false, Ordering::SeqCst);
     }
-    shared.metrics.set_leader(true);
+    leadership
+}
 
-    let lost = leadership.as_ref().map(|(lost, _, _)| lost.clone());
-    let stop = {
-        let mut shutdown = shutdown.clone();
-        let mut lost = lost.clone();
-        async move {
-            match &mut lost {
-                Some(lost) => {
-                    tokio::select! {
-                        _ = shutdown.wait_for(|stop| *stop) => {}
-                        _ = lost.wait_for(|leading| !*leading) => {}
-                    }
+/// Completes when the controllers are to stop: on shutdown, or once the Lease is lost.
+fn stop_signal(
+    mut shutdown: watch::Receiver<bool>,
+    mut lost: Option<watch::Receiver<bool>>,
+) -> impl Future<Output = ()> + Clone + Send + Sync + 'static {
+    let stop = async move {
+        match &mut lost {
+            Some(lost) => {
+                tokio::select! {
+                    _ = shutdown.wait_for(|stop| *stop) => {}
+                    _ = lost.wait_for(|leading| !*leading) => {}
                 }
-                None => {
-                    let _ = shutdown.wait_for(|stop| *stop).await;
-                }
+            }
+            None => {
+                let _ = shutdown.wait_for(|stop| *stop).await;
             }
         }
     };
-    let stop = Box::pin(stop).shared();
+    Box::pin(stop).shared()
+}
 
-    let context = Arc::new(Context {
-        client: client.clone(),
-        defaults: config.defaults.clone(),
-        starting_deadline: config.starting_deadline,
-        reporter: Reporter {
-            controller: "hris-operator".into(),
-            instance: Some(config.identity.clone()),
-        },
-        metrics: shared.metrics.clone(),
-        peers: super::reconcile::Peers(shared.stores.clone()),
-        unreadable: Default::default(),
-        written: Default::default(),
-    });
+/// One kube-runtime controller per watched scope (every namespace, or each one listed),
+/// reconciling connections and woken by the Jobs they own.
+fn start_controllers(
+    config: &OperatorConfig,
+    client: &Client,
+    shared: &Shared,
+    context: &Arc<Context>,
+    stop: &(impl Future<Output = ()> + Clone + Send + Sync + 'static),
+) -> Vec<tokio::task::JoinHandle<()>> {
     let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
         vec![None]
     } else {
@@ -277,62 +355,32 @@ async fn operate(
         .scopes_listed
         .lock()
         .expect("the scope list is never poisoned") = scope_listed;
-    // The kube runtime stops gracefully only once its caches have filled: with the API server
-    // unreachable that is never. Reconciles start only after a cache filled, so without one
-    // there is nothing to drain; otherwise those still running after the drain are cancelled.
-    let drain_over = {
-        let stop = stop.clone();
-        let stores = shared
-            .stores
-            .lock()
-            .expect("the store list is never poisoned")
-            .clone();
-        async move {
-            stop.await;
-            let filled = stores
-                .iter()
-                .any(|store| store.wait_until_ready().now_or_never().is_some());
-            if filled {
-                tokio::time::sleep(RECONCILE_DRAIN).await;
-            } else {
-                tracing::info!(
-                    "the caches never filled (is the API server reachable?): no reconcile to wait for"
-                );
-            }
-        }
-    };
-    tokio::select! {
-        _ = join_all(controllers.iter_mut()) => {}
-        () = drain_over => {
-            tracing::info!("cancelling the controllers");
-            for controller in &controllers {
-                controller.abort();
-            }
-        }
-    }
-    shared.metrics.set_leader(false);
-    shared.ready.store(false, Ordering::SeqCst);
-    shared
-        .scopes_listed
-        .lock()
-        .expect("the scope list is never poisoned")
-        .clear();
+    controllers
+}
 
-    let lost_leadership = !*shutdown.borrow() && lost.as_ref().is_some_and(|lost| !*lost.borrow());
-    if let Some((_, stop_renewing, renewer)) = leadership {
-        let _ = stop_renewing.send(());
-        if let Ok(elector) = renewer.await
-            && !lost_leadership
-            && let Err(error) = elector.release().await
-        {
-            tracing::warn!(%error, "could not give the leader Lease up");
+/// Completes once the controllers have had their time to finish after `stop`. The kube runtime
+/// stops gracefully only once its caches have filled: with the API server unreachable that is
+/// never. Reconciles start only after a cache filled, so without one there is nothing to
+/// drain; otherwise those still running after the drain are cancelled.
+fn drain(stop: impl Future<Output = ()>, shared: &Shared) -> impl Future<Output = ()> {
+    let stores = shared
+        .stores
+        .lock()
+        .expect("the store list is never poisoned")
+        .clone();
+    async move {
+        stop.await;
+        let filled = stores
+            .iter()
+            .any(|store| store.wait_until_ready().now_or_never().is_some());
+        if filled {
+            tokio::time::sleep(RECONCILE_DRAIN).await;
+        } else {
+            tracing::info!(
+                "the caches never filled (is the API server reachable?): no reconcile to wait for"
+            );
         }
     }
-    if lost_leadership {
-        return Err(OperatorError::LostLeadership);
-    }
-    join_all(servers).await;
-    Ok(())
 }
 
 /// Lists the connections of a scope once (retrying), then marks it listed.

@@ -8,35 +8,19 @@ use k8s_openapi::{
     jiff::Timestamp,
 };
 
-use super::job::RunKind;
 use crate::{
     crd::{ChangeCounts, HrisConnectionStatus, Phase, RunRecord, RunResult, RunStatus},
-    sync::report::Summary,
+    sync::report::{RunMode, Summary},
 };
 
-/// Longest termination message Kubernetes keeps.
-pub const TERMINATION_MESSAGE_LIMIT: usize = 4096;
 /// Runs kept in `status.history`.
 pub const HISTORY: usize = crate::crd::bounds::HISTORY;
-
-/// The termination message of a sync Job: the summary as JSON, its change sample cut until it
-/// fits Kubernetes' limit.
-pub fn termination_message(summary: &Summary) -> String {
-    let mut summary = summary.clone();
-    loop {
-        let text = serde_json::to_string(&summary).expect("summaries serialize");
-        if text.len() <= TERMINATION_MESSAGE_LIMIT || summary.sample.is_empty() {
-            return text;
-        }
-        summary.sample.truncate(summary.sample.len() / 2);
-    }
-}
 
 /// What the controller learned about a finished Job.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Finished {
     /// Simulate or apply.
-    pub kind: RunKind,
+    pub kind: RunMode,
     /// The Job.
     pub job_name: String,
     /// When it started and finished.
@@ -129,228 +113,21 @@ pub fn record_run(
     finished: &Finished,
     generation: i64,
 ) -> Vec<EventNote> {
-    let now = finished.finished_at;
+    let recording = Recording::of(finished, generation);
+    let was_ok = condition_is(&status.conditions, recording.run_condition(), "True");
+    recording.record_latest(status);
     let mut events = Vec::new();
-    let (result, category) = match &finished.summary {
-        Some(summary) => (summary.result.into(), summary.error_category.clone()),
-        None => (
-            RunResult::Failed,
-            Some(
-                finished
-                    .failure
-                    .clone()
-                    .unwrap_or_else(|| "JobFailed".into()),
-            ),
-        ),
-    };
-    let counts: ChangeCounts = finished
-        .summary
-        .as_ref()
-        .map(|s| s.counts.clone().into())
-        .unwrap_or_default();
-    let hash = finished.summary.as_ref().map(|s| s.plan_hash.clone());
-    let run = RunStatus {
-        started_at: finished.started_at.map(Time),
-        finished_at: Some(Time(now)),
-        job_name: Some(finished.job_name.clone()),
-        generation: Some(generation),
-        result: Some(result),
-        counts: counts.clone(),
-        plan_hash: hash.clone(),
-        report_ref: finished.report.clone(),
-        error_category: (result == RunResult::Failed)
-            .then(|| category.clone())
-            .flatten(),
-    };
-    let kind_name = match finished.kind {
-        RunKind::Simulate => "Simulate",
-        RunKind::Apply => "Apply",
-    };
-    let (was_ok, condition) = match finished.kind {
-        RunKind::Simulate => (
-            condition_is(&status.conditions, "Simulated", "True"),
-            "Simulated",
-        ),
-        RunKind::Apply => (condition_is(&status.conditions, "Synced", "True"), "Synced"),
-    };
-    match finished.kind {
-        RunKind::Simulate => status.last_simulation = Some(run),
-        RunKind::Apply => status.last_sync = Some(run),
-    }
-    // The printer columns read these, whatever the kind: a Simulate connection never fills
-    // `lastSync`, and a column on either would show an old or empty run.
-    status.last_run_time = Some(Time(now));
-    status.last_run_kind = Some(kind_name.into());
-    status.last_run_result = Some(result);
-    if let Some(summary) = &finished.summary {
-        status.change_sample = summary.sample.iter().cloned().map(Into::into).collect();
-    }
-    status.history.insert(
-        0,
-        RunRecord {
-            kind: kind_name.into(),
-            job_name: Some(finished.job_name.clone()),
-            finished_at: Some(Time(now)),
-            result: Some(result),
-            counts: counts.clone(),
-        },
-    );
-    status.history.truncate(HISTORY);
-
-    let changes = format!(
-        "{} created, {} updated, {} deactivated, {} deleted, {} conflicts, {} errors",
-        counts.created,
-        counts.updated,
-        counts.deactivated,
-        counts.deleted,
-        counts.conflicts,
-        counts.errors
-    );
-    let ok = result != RunResult::Failed;
-    let reason = match (finished.kind, result) {
-        (RunKind::Simulate, RunResult::Failed) | (RunKind::Apply, RunResult::Failed) => {
-            "SyncFailed"
-        }
-        (RunKind::Simulate, _) => "SimulationReady",
-        (RunKind::Apply, _) => "SyncSucceeded",
-    };
-    set_condition(
-        &mut status.conditions,
-        condition,
+    events.extend(recording.note_result(status, was_ok));
+    events.extend(recording.note_safeguard(status));
+    events.extend(recording.note_credentials(status));
+    events.extend(recording.note_target_refusals(status));
+    let credentials_bad = recording.credentials_bad();
+    let Recording {
         ok,
-        if ok { reason } else { "SyncFailed" },
-        match &category {
-            Some(category) if !ok => format!("{category}: {changes}"),
-            _ => changes.clone(),
-        },
-        generation,
-        now,
-    );
-    if !ok {
-        if was_ok || !condition_is(&status.conditions, "Ready", "False") {
-            events.push(EventNote {
-                warning: true,
-                reason: "SyncFailed",
-                message: format!(
-                    "{} failed: {}",
-                    finished.job_name,
-                    category.clone().unwrap_or_default()
-                ),
-            });
-        }
-    } else {
-        events.push(EventNote {
-            warning: false,
-            reason,
-            message: changes.clone(),
-        });
-    }
-
-    let withheld = result == RunResult::Withheld;
-    let was_withheld = condition_is(&status.conditions, "SafeguardTriggered", "True");
-    // An empty source is never approvable (the planner withholds its removals whatever the
-    // approval), so its message must not point at the approve-plan annotation.
-    let (safeguard_reason, safeguard_message) = match (&finished.summary, withheld) {
-        (Some(summary), true) => match &summary.safeguard {
-            Some(trip) if trip.empty_source => (
-                "EmptySource",
-                format!(
-                    "the source returned no employees while {} users are managed; {} removals \
-                     withheld, nobody is removed on an empty source (check the source)",
-                    trip.managed_users, trip.withheld
-                ),
-            ),
-            Some(trip) if trip.outdated_approval.is_some() => (
-                "ApprovalOutdated",
-                format!(
-                    "the plan changed since it was approved; nothing was applied: approve plan \
-                     {} with the hris-operator.io/approve-plan annotation",
-                    summary.plan_hash
-                ),
-            ),
-            Some(trip) => (
-                "ChangesWithheld",
-                format!(
-                    "{} changes withheld ({}); approve plan {} with the \
-                     hris-operator.io/approve-plan annotation",
-                    trip.withheld, trip.limit, summary.plan_hash
-                ),
-            ),
-            None => (
-                "ChangesWithheld",
-                format!(
-                    "changes withheld; approve plan {} with the hris-operator.io/approve-plan \
-                     annotation",
-                    summary.plan_hash
-                ),
-            ),
-        },
-        _ => ("WithinLimits", "no changes withheld".into()),
-    };
-    set_condition(
-        &mut status.conditions,
-        "SafeguardTriggered",
-        withheld,
-        safeguard_reason,
-        safeguard_message.clone(),
-        generation,
-        now,
-    );
-    if withheld && !was_withheld {
-        events.push(EventNote {
-            warning: true,
-            reason: "SafeguardTriggered",
-            message: safeguard_message,
-        });
-    }
-
-    let credentials_bad = category.as_deref() == Some("CredentialsInvalid");
-    let credentials_were_bad = condition_is(&status.conditions, "CredentialsValid", "False");
-    set_condition(
-        &mut status.conditions,
-        "CredentialsValid",
-        !credentials_bad,
-        if credentials_bad {
-            "CredentialsInvalid"
-        } else {
-            "Accepted"
-        },
-        if credentials_bad {
-            "the source or target rejected the credentials".into()
-        } else {
-            "the last run authenticated".into()
-        },
-        generation,
-        now,
-    );
-    if credentials_bad && !credentials_were_bad {
-        events.push(EventNote {
-            warning: true,
-            reason: "CredentialsInvalid",
-            message: "the source or target rejected the credentials".into(),
-        });
-    }
-    if category.as_deref() == Some("LicenseLimitExceeded") {
-        events.push(EventNote {
-            warning: true,
-            reason: "LicenseLimitExceeded",
-            message: "the target refused users for lack of licenses or seats".into(),
-        });
-    }
-    let previous_conflicts = status
-        .history
-        .get(1)
-        .map_or(0, |previous| previous.counts.conflicts);
-    if counts.conflicts > 0 && counts.conflicts != previous_conflicts {
-        events.push(EventNote {
-            warning: true,
-            reason: "UserConflicts",
-            message: format!(
-                "{} employees could not be matched safely (see conflicts.csv)",
-                counts.conflicts
-            ),
-        });
-    }
+        category,
+        result,
+        ..
+    } = recording;
     set_condition(
         &mut status.conditions,
         "Ready",
@@ -362,7 +139,7 @@ pub fn record_run(
             format!("the last run failed: {}", category.unwrap_or_default())
         },
         generation,
-        now,
+        finished.finished_at,
     );
     status.observed_generation = Some(generation);
     status.set_phase(match result {
@@ -373,10 +150,291 @@ pub fn record_run(
     events
 }
 
+/// A finished run being recorded: what it came to, read once from its summary or failure.
+struct Recording<'a> {
+    finished: &'a Finished,
+    generation: i64,
+    result: RunResult,
+    /// Its error category (for a run without a summary, the Job's failure).
+    category: Option<String>,
+    counts: ChangeCounts,
+    /// Not failed (succeeded, or withheld).
+    ok: bool,
+}
+
+impl<'a> Recording<'a> {
+    fn of(finished: &'a Finished, generation: i64) -> Self {
+        let (result, category) = match &finished.summary {
+            Some(summary) => (summary.result.into(), summary.error_category.clone()),
+            None => (
+                RunResult::Failed,
+                Some(
+                    finished
+                        .failure
+                        .clone()
+                        .unwrap_or_else(|| "JobFailed".into()),
+                ),
+            ),
+        };
+        let counts: ChangeCounts = finished
+            .summary
+            .as_ref()
+            .map(|s| s.counts.clone().into())
+            .unwrap_or_default();
+        Recording {
+            finished,
+            generation,
+            result,
+            category,
+            counts,
+            ok: result != RunResult::Failed,
+        }
+    }
+
+    /// The condition a run of this kind sets: `Simulated` or `Synced`.
+    fn run_condition(&self) -> &'static str {
+        match self.finished.kind {
+            RunMode::Simulate => "Simulated",
+            RunMode::Apply => "Synced",
+        }
+    }
+
+    fn set(
+        &self,
+        status: &mut HrisConnectionStatus,
+        type_: &str,
+        ok: bool,
+        reason: &str,
+        message: String,
+    ) {
+        set_condition(
+            &mut status.conditions,
+            type_,
+            ok,
+            reason,
+            message,
+            self.generation,
+            self.finished.finished_at,
+        );
+    }
+
+    /// The run as `lastSimulation` or `lastSync`, in the printer columns' fields, the change
+    /// sample and the history.
+    fn record_latest(&self, status: &mut HrisConnectionStatus) {
+        let finished = self.finished;
+        let now = finished.finished_at;
+        let run = RunStatus {
+            started_at: finished.started_at.map(Time),
+            finished_at: Some(Time(now)),
+            job_name: Some(finished.job_name.clone()),
+            generation: Some(self.generation),
+            result: Some(self.result),
+            counts: self.counts.clone(),
+            plan_hash: finished.summary.as_ref().map(|s| s.plan_hash.clone()),
+            report_ref: finished.report.clone(),
+            error_category: (self.result == RunResult::Failed)
+                .then(|| self.category.clone())
+                .flatten(),
+        };
+        match finished.kind {
+            RunMode::Simulate => status.last_simulation = Some(run),
+            RunMode::Apply => status.last_sync = Some(run),
+        }
+        // The printer columns read these, whatever the kind: a Simulate connection never fills
+        // `lastSync`, and a column on either would show an old or empty run.
+        let kind_name = finished.kind.status_name();
+        status.last_run_time = Some(Time(now));
+        status.last_run_kind = Some(kind_name.into());
+        status.last_run_result = Some(self.result);
+        if let Some(summary) = &finished.summary {
+            status.change_sample = summary.sample.iter().cloned().map(Into::into).collect();
+        }
+        status.history.insert(
+            0,
+            RunRecord {
+                kind: kind_name.into(),
+                job_name: Some(finished.job_name.clone()),
+                finished_at: Some(Time(now)),
+                result: Some(self.result),
+                counts: self.counts.clone(),
+            },
+        );
+        status.history.truncate(HISTORY);
+    }
+
+    /// `Simulated` or `Synced` from the result; a success is announced each time, a failure
+    /// once (unless the connection was not failing already).
+    fn note_result(&self, status: &mut HrisConnectionStatus, was_ok: bool) -> Option<EventNote> {
+        let counts = &self.counts;
+        let changes = format!(
+            "{} created, {} updated, {} deactivated, {} deleted, {} conflicts, {} errors",
+            counts.created,
+            counts.updated,
+            counts.deactivated,
+            counts.deleted,
+            counts.conflicts,
+            counts.errors
+        );
+        let reason = match (self.finished.kind, self.result) {
+            (RunMode::Simulate, RunResult::Failed) | (RunMode::Apply, RunResult::Failed) => {
+                "SyncFailed"
+            }
+            (RunMode::Simulate, _) => "SimulationReady",
+            (RunMode::Apply, _) => "SyncSucceeded",
+        };
+        self.set(
+            status,
+            self.run_condition(),
+            self.ok,
+            if self.ok { reason } else { "SyncFailed" },
+            match &self.category {
+                Some(category) if !self.ok => format!("{category}: {changes}"),
+                _ => changes.clone(),
+            },
+        );
+        if self.ok {
+            return Some(EventNote {
+                warning: false,
+                reason,
+                message: changes,
+            });
+        }
+        (was_ok || !condition_is(&status.conditions, "Ready", "False")).then(|| EventNote {
+            warning: true,
+            reason: "SyncFailed",
+            message: format!(
+                "{} failed: {}",
+                self.finished.job_name,
+                self.category.clone().unwrap_or_default()
+            ),
+        })
+    }
+
+    /// `SafeguardTriggered`, announced when it turns on.
+    fn note_safeguard(&self, status: &mut HrisConnectionStatus) -> Option<EventNote> {
+        let withheld = self.result == RunResult::Withheld;
+        let was_withheld = condition_is(&status.conditions, "SafeguardTriggered", "True");
+        let (reason, message) = match &self.finished.summary {
+            Some(summary) if withheld => withheld_reason(summary),
+            _ => ("WithinLimits", "no changes withheld".into()),
+        };
+        self.set(
+            status,
+            "SafeguardTriggered",
+            withheld,
+            reason,
+            message.clone(),
+        );
+        (withheld && !was_withheld).then_some(EventNote {
+            warning: true,
+            reason: "SafeguardTriggered",
+            message,
+        })
+    }
+
+    fn credentials_bad(&self) -> bool {
+        self.category.as_deref() == Some("CredentialsInvalid")
+    }
+
+    /// `CredentialsValid`, announced when it turns false.
+    fn note_credentials(&self, status: &mut HrisConnectionStatus) -> Option<EventNote> {
+        let bad = self.credentials_bad();
+        let were_bad = condition_is(&status.conditions, "CredentialsValid", "False");
+        self.set(
+            status,
+            "CredentialsValid",
+            !bad,
+            if bad {
+                "CredentialsInvalid"
+            } else {
+                "Accepted"
+            },
+            if bad {
+                "the source or target rejected the credentials".into()
+            } else {
+                "the last run authenticated".into()
+            },
+        );
+        (bad && !were_bad).then(|| EventNote {
+            warning: true,
+            reason: "CredentialsInvalid",
+            message: "the source or target rejected the credentials".into(),
+        })
+    }
+
+    /// Users the target refused for lack of licenses, and employees that could not be matched
+    /// safely (announced when their number changes).
+    fn note_target_refusals(&self, status: &HrisConnectionStatus) -> Vec<EventNote> {
+        let mut events = Vec::new();
+        if self.category.as_deref() == Some("LicenseLimitExceeded") {
+            events.push(EventNote {
+                warning: true,
+                reason: "LicenseLimitExceeded",
+                message: "the target refused users for lack of licenses or seats".into(),
+            });
+        }
+        let conflicts = self.counts.conflicts;
+        let previous_conflicts = status
+            .history
+            .get(1)
+            .map_or(0, |previous| previous.counts.conflicts);
+        if conflicts > 0 && conflicts != previous_conflicts {
+            events.push(EventNote {
+                warning: true,
+                reason: "UserConflicts",
+                message: format!(
+                    "{conflicts} employees could not be matched safely (see conflicts.csv)"
+                ),
+            });
+        }
+        events
+    }
+}
+
+/// Why a withheld run's changes were withheld, and what to do. An empty source is never
+/// approvable (the planner withholds its removals whatever the approval), so its message must
+/// not point at the approve-plan annotation.
+fn withheld_reason(summary: &Summary) -> (&'static str, String) {
+    match &summary.safeguard {
+        Some(trip) if trip.empty_source => (
+            "EmptySource",
+            format!(
+                "the source returned no employees while {} users are managed; {} removals \
+                 withheld, nobody is removed on an empty source (check the source)",
+                trip.managed_users, trip.withheld
+            ),
+        ),
+        Some(trip) if trip.outdated_approval.is_some() => (
+            "ApprovalOutdated",
+            format!(
+                "the plan changed since it was approved; nothing was applied: approve plan \
+                 {} with the hris-operator.io/approve-plan annotation",
+                summary.plan_hash
+            ),
+        ),
+        Some(trip) => (
+            "ChangesWithheld",
+            format!(
+                "{} changes withheld ({}); approve plan {} with the \
+                 hris-operator.io/approve-plan annotation",
+                trip.withheld, trip.limit, summary.plan_hash
+            ),
+        ),
+        None => (
+            "ChangesWithheld",
+            format!(
+                "changes withheld; approve plan {} with the hris-operator.io/approve-plan \
+                 annotation",
+                summary.plan_hash
+            ),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::report::{self, ChangeSample, RunMode};
+    use crate::sync::report::{self, ChangeSample};
 
     fn summary(result: report::RunResult, conflicts: u64) -> Summary {
         Summary {
@@ -404,7 +462,7 @@ mod tests {
         }
     }
 
-    fn finished(kind: RunKind, summary: Option<Summary>, at: &str) -> Finished {
+    fn finished(kind: RunMode, summary: Option<Summary>, at: &str) -> Finished {
         Finished {
             kind,
             job_name: "acme-apply-3-abcd".into(),
@@ -445,7 +503,7 @@ mod tests {
         let events = record_run(
             &mut status,
             &finished(
-                RunKind::Apply,
+                RunMode::Apply,
                 Some(summary(report::RunResult::Succeeded, 0)),
                 "2026-11-22T02:05:00Z",
             ),
@@ -487,7 +545,7 @@ mod tests {
         let mut status = HrisConnectionStatus::default();
         let withheld = |at| {
             finished(
-                RunKind::Apply,
+                RunMode::Apply,
                 Some(summary(report::RunResult::Withheld, 0)),
                 at,
             )
@@ -534,7 +592,7 @@ mod tests {
         });
         let events = record_run(
             &mut status,
-            &finished(RunKind::Apply, Some(empty), "2026-11-22T02:05:00Z"),
+            &finished(RunMode::Apply, Some(empty), "2026-11-22T02:05:00Z"),
             3,
         );
         assert!(reasons(&events).contains(&"SafeguardTriggered"));
@@ -562,7 +620,7 @@ mod tests {
         let mut status = HrisConnectionStatus::default();
         let events = record_run(
             &mut status,
-            &finished(RunKind::Apply, None, "2026-11-22T02:05:00Z"),
+            &finished(RunMode::Apply, None, "2026-11-22T02:05:00Z"),
             3,
         );
         assert_eq!(reasons(&events), ["SyncFailed"]);
@@ -585,7 +643,7 @@ mod tests {
         let mut status = HrisConnectionStatus::default();
         let mut bad = summary(report::RunResult::Failed, 0);
         bad.error_category = Some("CredentialsInvalid".into());
-        let run = finished(RunKind::Simulate, Some(bad), "2026-11-22T02:05:00Z");
+        let run = finished(RunMode::Simulate, Some(bad), "2026-11-22T02:05:00Z");
         let events = record_run(&mut status, &run, 3);
         assert!(reasons(&events).contains(&"CredentialsInvalid"));
         let again = record_run(&mut status, &run, 3);
@@ -603,7 +661,7 @@ mod tests {
         let mut status = HrisConnectionStatus::default();
         let with = |conflicts| {
             finished(
-                RunKind::Simulate,
+                RunMode::Simulate,
                 Some(summary(report::RunResult::Succeeded, conflicts)),
                 "2026-11-22T02:05:00Z",
             )
@@ -616,22 +674,5 @@ mod tests {
         }
         assert_eq!(status.history.len(), HISTORY);
         assert!(status.last_simulation.is_some() && status.last_sync.is_none());
-    }
-
-    #[test]
-    fn the_termination_message_fits_and_reads_back() {
-        let mut big = summary(report::RunResult::Succeeded, 0);
-        big.sample = (0..500)
-            .map(|n| ChangeSample {
-                action: "Update".into(),
-                external_id: format!("acme:E{n:06}"),
-                attributes: vec!["department".into(), "title".into()],
-            })
-            .collect();
-        let message = termination_message(&big);
-        assert!(message.len() <= TERMINATION_MESSAGE_LIMIT);
-        let back: Summary = serde_json::from_str(&message).unwrap();
-        assert_eq!(back.counts, big.counts);
-        assert!(!back.sample.is_empty() && back.sample.len() < 500);
     }
 }

@@ -4,7 +4,10 @@
 //! categories, a bounded sample of plain identifiers, a plan hash of the form the planner
 //! makes, and counts in range. Anything else is a failed run with category `InvalidSummary`.
 
-use crate::sync::report::{SAMPLE_SIZE, Summary};
+use crate::{
+    contract::termination::TERMINATION_MESSAGE_LIMIT,
+    sync::report::{SAMPLE_SIZE, Summary},
+};
 
 /// Every category a run can end with (the metric label and the condition's wording), and the
 /// ones the controller sets itself for a Job that left no valid summary.
@@ -65,7 +68,7 @@ pub fn job_failure_category(reason: &str) -> &'static str {
 /// Reads a termination message: the summary when it passes every check, otherwise what is
 /// wrong (for the log; never the message itself, which may hold anything).
 pub fn read_summary(message: &str) -> Result<Summary, &'static str> {
-    if message.len() > super::status::TERMINATION_MESSAGE_LIMIT {
+    if message.len() > TERMINATION_MESSAGE_LIMIT {
         return Err("longer than a termination message can be");
     }
     let summary: Summary = serde_json::from_str(message).map_err(|_| "not a run summary")?;

@@ -4,7 +4,8 @@
 //! from the `maxLength`, `maxItems` and `maxProperties` of what the rule reads and of the lists
 //! and maps around it; a string without a bound counts as long as a whole request (3 MiB). It
 //! refuses a CRD whose estimate exceeds its budget. So every string, list and map carries a
-//! bound, chosen far above anything a real connection holds. `tests/crd.rs` fails on one without.
+//! bound, chosen far above anything a real connection holds. `tests/it/crd.rs` fails on one
+//! without.
 //!
 //! The status bounds are also what the controller writes: the writers use these constants, so a
 //! status the controller makes is never one the API server refuses.

@@ -812,9 +812,13 @@ pub struct OAuth2ClientCredentials {
     pub scope: Option<String>,
 }
 
+/// The default largest answer a connector reads: far above any page a directory or HR API
+/// sends, far below what would strain the process.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 << 20;
+
 /// The default of every connector's `maxResponseBytes`.
 pub fn default_max_response_bytes() -> u64 {
-    crate::connectors::http::DEFAULT_MAX_RESPONSE_BYTES
+    DEFAULT_MAX_RESPONSE_BYTES
 }
 
 fn default_scim_rate() -> f64 {

@@ -3,7 +3,7 @@
 //! connectors implement and the callers build). The core depends on no connector, controller,
 //! Kubernetes or HTTP crate, never reads the clock (the evaluation date is an argument), and
 //! reads the resource's types in one place, `policy`, which compiles a spec into the core's own
-//! rules. An architecture test (`tests/architecture.rs`) holds it to that.
+//! rules. An architecture test (`tests/it/architecture.rs`) holds it to that.
 //!
 //! Modules that the binary, the tests and the benchmarks use are public; the others are the
 //! crate's.

@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
+use hris_emulators::{
+    google::{GoogleConfig, GoogleEmulator},
+    graph::{GraphConfig, GraphEmulator},
+};
 use hris_operator::{
     connectors::target::{google::GoogleTarget, graph::GraphTarget},
     crd::{GoogleWorkspaceTarget, MicrosoftGraphTarget},
-    emulators::{
-        google::{GoogleConfig, GoogleEmulator},
-        graph::{GraphConfig, GraphEmulator},
-    },
 };
 use serde_json::{Value, json};
 

@@ -4,14 +4,12 @@
 
 use std::path::Path;
 
-use hris_operator::{
-    emulators::{
-        afas, bamboohr, hibob,
-        hr::{CommonConfig, HrEmulator},
-        merge, personio, workday,
-    },
-    sync::model::{Employee, EmploymentStatus},
+use hris_emulators::{
+    afas, bamboohr, hibob,
+    hr::{CommonConfig, HrEmulator},
+    merge, personio, workday,
 };
+use hris_operator::sync::model::{Employee, EmploymentStatus};
 use serde_json::{Map, Value, json};
 
 /// The HR APIs with an emulator.

@@ -4,7 +4,7 @@
 //!
 //! Every helper here works from a plain `#[test]` and from a `#[tokio::test]` alike: HTTP calls
 //! run on a separate thread with its own small runtime, never on the caller's runtime.
-//! Behaviour of the server worth knowing is written down in tests/scim2_server_harness.rs.
+//! Behaviour of the server worth knowing is written down in tests/it/scim2_server_harness.rs.
 
 use std::fs::File;
 use std::future::Future;

@@ -65,7 +65,7 @@ WATCHED = ["team-a", "team-b"]
 NOT_BUILT_IN = {("monitoring.coreos.com/v1", "ServiceMonitor"), ("monitoring.coreos.com/v1", "PrometheusRule")}
 
 # The controller's permissions, exactly: tests/manifests/controller-rules.json, the contract that
-# tests/controller_e2e.rs also holds the controller's requests to. "watched" is granted in every
+# tests/it/controller_e2e.rs also holds the controller's requests to. "watched" is granted in every
 # watched namespace (a ClusterRole, or a Role per namespace), "leaderElection" in the release
 # namespace only. Sync Jobs get nothing from the manifests: the controller makes a Role per
 # connection (src/controller/access.rs).

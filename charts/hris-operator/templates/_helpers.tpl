@@ -80,7 +80,7 @@ sync-pod.yaml
 
 {{/*
 Rules the controller needs in every namespace it watches: exactly what src/controller uses
-(tests/manifests/controller-rules.json is the contract; check.py and tests/controller_e2e.rs hold
+(tests/manifests/controller-rules.json is the contract; check.py and tests/it/controller_e2e.rs hold
 the chart and the code to it). It never reads Secrets: they hold credentials and personal data.
 */}}
 {{- define "hris-operator.controllerRules" -}}

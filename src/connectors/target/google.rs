@@ -43,7 +43,7 @@ use super::{
 use crate::{
     connectors::{
         ConnectorContext,
-        checks::check_url,
+        checks::{RateRange, check_rate, check_url},
         http::{self, Auth, HttpClient, HttpError, RetryPolicy, TokenSource, retry_after},
     },
     crd::{GoogleWorkspaceTarget as GoogleSpec, SecretKeyRef},
@@ -721,8 +721,10 @@ impl TargetConnector for GoogleSpec {
                 format!("`{}` must start with / (the root is /)", self.org_unit_path),
             );
         }
-        if self.requests_per_second.is_nan() || self.requests_per_second <= 0.0 {
-            error("requestsPerSecond", "must be more than 0".into());
+        if let Err(message) =
+            check_rate(self.requests_per_second, RateRange::Between(0.01, 1000.0))
+        {
+            error("requestsPerSecond", message);
         }
         problems
     }

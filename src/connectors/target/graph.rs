@@ -41,7 +41,7 @@ use super::{
 use crate::{
     connectors::{
         ConnectorContext,
-        checks::check_url,
+        checks::{RateRange, check_rate, check_url},
         http::{Auth, HttpClient, HttpError, RateLimiter, RetryPolicy, parse_retry_after},
     },
     crd::{MicrosoftGraphTarget as GraphSpec, SecretKeyRef, UpnTemplate},
@@ -560,8 +560,9 @@ impl TargetConnector for GraphSpec {
                 ),
             );
         }
-        if self.writes_per_second.is_nan() || self.writes_per_second <= 0.0 {
-            error("writesPerSecond", "must be more than 0".into());
+        if let Err(message) = check_rate(self.writes_per_second, RateRange::Between(0.01, 1000.0))
+        {
+            error("writesPerSecond", message);
         }
         problems
     }
@@ -752,7 +753,7 @@ impl Target for GraphTarget {
                 errors[op].get_or_insert(error);
             }
             if let Some(wait) = wait {
-                self.writes.pause_until(Instant::now() + wait).await;
+                self.writes.pause_until(Instant::now() + wait);
             }
         }
         (0..count)

@@ -24,7 +24,7 @@ use super::TargetConnector;
 use crate::{
     connectors::{
         ConnectorContext,
-        checks::check_url,
+        checks::{MIN_REQUESTS_PER_SECOND, RateRange, check_rate, check_url},
         http::{Auth, HttpClient, HttpError, HttpErrorKind, HttpResponse, RetryPolicy, shown_url},
     },
     crd::{ScimQuirks, ScimTarget as ScimSpec, SecretKeyRef},
@@ -748,6 +748,15 @@ impl TargetConnector for ScimSpec {
         {
             problems.push(SpecError {
                 field: "spec.target.scim.oauth2.tokenUrl".into(),
+                message,
+            });
+        }
+        if let Err(message) = check_rate(
+            self.requests_per_second,
+            RateRange::AtLeast(MIN_REQUESTS_PER_SECOND),
+        ) {
+            problems.push(SpecError {
+                field: "spec.target.scim.requestsPerSecond".into(),
                 message,
             });
         }

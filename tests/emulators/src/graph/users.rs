@@ -1,0 +1,523 @@
+//! `/v1.0/users`: listing with `$select`, `$expand=manager` and paging, single users, creates
+//! with Graph's required fields and password rules, updates, deletes and `manager/$ref`; writes
+//! pass the write throttle first, and names stay unique.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use axum::extract::Query;
+use axum::http::{Method, Uri};
+use serde_json::{Value, json};
+
+use super::{Answer, GraphState, Shared, StoredUser};
+use crate::bucket::retry_after_seconds;
+
+/// The answer a client gets when the one to its request was lost on the way back.
+pub(super) fn lost_answer(status: u16) -> Answer {
+    Answer::error(
+        status,
+        "UnknownError",
+        "Injected failure: the request was carried out, its answer lost.",
+    )
+}
+
+/// Admits one write: injected throttles first, then the write bucket.
+fn admit_write(state: &mut GraphState) -> Result<(), Answer> {
+    let attempt = state.write_attempts;
+    state.write_attempts += 1;
+    let throttled = |seconds: u64| {
+        let mut answer = Answer::error(
+            429,
+            "TooManyRequests",
+            "Too many requests. Please retry after the time in the Retry-After header.",
+        );
+        answer
+            .headers
+            .push(("retry-after", seconds.max(1).to_string()));
+        answer
+    };
+    if state.throttled.remove(&attempt) {
+        return Err(throttled(state.throttle_retry_after));
+    }
+    if let Some(bucket) = &mut state.bucket
+        && let Err(wait) = bucket.take(Instant::now())
+    {
+        return Err(throttled(retry_after_seconds(wait)));
+    }
+    Ok(())
+}
+
+pub(super) fn resource(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    uri: &Uri,
+    body: Option<Value>,
+) -> Answer {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let write = *method != Method::GET;
+    let mut state = shared.lock();
+    if write && let Err(answer) = admit_write(&mut state) {
+        return answer;
+    }
+    let answer = match (method.as_str(), segments.as_slice()) {
+        ("GET", ["users"]) => list(shared, &state, uri),
+        ("POST", ["users"]) => create(&mut state, body),
+        ("GET", ["users", key]) => {
+            let key = percent_decoded(key);
+            let id = state
+                .users
+                .contains_key(&key)
+                .then(|| key.clone())
+                .or_else(|| state.upns.get(&key.to_lowercase()).cloned());
+            match id.and_then(|id| state.users.get(&id)) {
+                Some(user) => Answer::json(200, one_user(&user.resource, uri)),
+                None => not_found(&key),
+            }
+        }
+        ("PATCH", ["users", id]) => patch(&mut state, id, body),
+        ("DELETE", ["users", id]) => {
+            if state.users.remove(*id).is_none() {
+                not_found(id)
+            } else {
+                forget_names(&mut state, id);
+                for user in state.users.values_mut() {
+                    if user.resource["manager"]["id"] == *id {
+                        user.resource.as_object_mut().map(|o| o.remove("manager"));
+                    }
+                }
+                Answer::empty(204)
+            }
+        }
+        ("GET", ["users", id, "manager"]) => {
+            match state
+                .users
+                .get(*id)
+                .map(|u| u.resource["manager"]["id"].clone())
+            {
+                None => not_found(id),
+                Some(Value::String(manager)) => match state.users.get(&manager) {
+                    Some(m) => Answer::json(200, public(&m.resource)),
+                    None => not_found(&manager),
+                },
+                Some(_) => not_found("manager"),
+            }
+        }
+        ("PUT", ["users", id, "manager", "$ref"]) => {
+            let target = body
+                .as_ref()
+                .and_then(|b| b["@odata.id"].as_str())
+                .and_then(|r| r.rsplit('/').next())
+                .map(str::to_owned);
+            match target {
+                None => Answer::error(
+                    400,
+                    "Request_BadRequest",
+                    "The @odata.id of the reference is missing or malformed.",
+                ),
+                Some(manager) if !state.users.contains_key(&manager) => not_found(&manager),
+                Some(manager) if manager == *id => Answer::error(
+                    400,
+                    "Request_BadRequest",
+                    "A user cannot be their own manager.",
+                ),
+                Some(manager) => match state.users.get_mut(*id) {
+                    None => not_found(id),
+                    Some(user) => {
+                        user.resource["manager"] = json!({"id": manager});
+                        Answer::empty(204)
+                    }
+                },
+            }
+        }
+        ("DELETE", ["users", id, "manager", "$ref"]) => match state.users.get_mut(*id) {
+            None => not_found(id),
+            Some(user) => match user
+                .resource
+                .as_object_mut()
+                .and_then(|o| o.remove("manager"))
+            {
+                Some(_) => Answer::empty(204),
+                None => not_found("manager"),
+            },
+        },
+        _ => Answer::error(
+            400,
+            "BadRequest",
+            "Unsupported segment or method for this emulator.",
+        ),
+    };
+    if write && (200..300).contains(&answer.status) {
+        state.writes += 1;
+        if method == Method::POST && segments == ["users"] && state.lost_creates > 0 {
+            state.lost_creates -= 1;
+            return lost_answer(state.lost_status);
+        }
+    }
+    answer
+}
+
+/// The properties `GET /users/{id}` returns without `$select`.
+const DEFAULT_PROPERTIES: [&str; 11] = [
+    "businessPhones",
+    "displayName",
+    "givenName",
+    "id",
+    "jobTitle",
+    "mail",
+    "mobilePhone",
+    "officeLocation",
+    "preferredLanguage",
+    "surname",
+    "userPrincipalName",
+];
+
+/// One user as `GET /users/{id}` returns it: the `$select`ed properties, else the defaults.
+fn one_user(resource: &Value, uri: &Uri) -> Value {
+    let query: Vec<(String, String)> = Query::<Vec<(String, String)>>::try_from_uri(uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    let select: Vec<String> = match query.iter().find(|(k, _)| k == "$select") {
+        Some((_, fields)) => fields.split(',').map(|f| f.trim().to_owned()).collect(),
+        None => DEFAULT_PROPERTIES.iter().map(|&p| p.to_owned()).collect(),
+    };
+    let mut shown = json!({"id": resource["id"]});
+    for field in select.iter().filter(|f| !f.is_empty() && *f != "manager") {
+        shown[field.as_str()] = resource.get(field.as_str()).cloned().unwrap_or(Value::Null);
+    }
+    shown
+}
+
+/// A path segment with its `%XX` escapes decoded (invalid ones kept as they are).
+fn percent_decoded(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let escaped = (bytes[index] == b'%')
+            .then(|| segment.get(index + 1..index + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                decoded.push(byte);
+                index += 3;
+            }
+            None => {
+                decoded.push(bytes[index]);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+fn not_found(id: &str) -> Answer {
+    Answer::error(
+        404,
+        "Request_ResourceNotFound",
+        &format!(
+            "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+        ),
+    )
+}
+
+/// The user as Graph returns it (no manager unless expanded, never a password).
+fn public(resource: &Value) -> Value {
+    let mut user = resource.clone();
+    if let Some(object) = user.as_object_mut() {
+        object.remove("manager");
+        object.remove("passwordProfile");
+    }
+    user
+}
+
+fn list(shared: &Shared, state: &GraphState, uri: &Uri) -> Answer {
+    let query: Vec<(String, String)> = Query::<Vec<(String, String)>>::try_from_uri(uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if param("$filter").is_some() {
+        return Answer::error(
+            400,
+            "Request_UnsupportedQuery",
+            "This emulator supports no $filter.",
+        );
+    }
+    let top = match param("$top").map(str::parse::<usize>) {
+        None => 100,
+        Some(Ok(top)) if (1..=999).contains(&top) => top.min(shared.config.max_page_size.max(1)),
+        _ => {
+            return Answer::error(
+                400,
+                "Request_BadRequest",
+                "Invalid page size specified: $top must be between 1 and 999.",
+            );
+        }
+    };
+    let skip = match param("$skiptoken").map(str::parse::<usize>) {
+        None => 0,
+        Some(Ok(skip)) => skip,
+        Some(Err(_)) => {
+            return Answer::error(400, "Request_BadRequest", "Invalid $skiptoken.");
+        }
+    };
+    let select: Option<Vec<&str>> = param("$select").map(|s| s.split(',').map(str::trim).collect());
+    let expand_manager = param("$expand").is_some_and(|e| e.starts_with("manager"));
+    let page: Vec<Value> = state
+        .users
+        .values()
+        .skip(skip)
+        .take(top)
+        .map(|user| {
+            let full = &user.resource;
+            let mut shown = match &select {
+                Some(fields) => {
+                    let mut shown = json!({"id": full["id"]});
+                    for field in fields {
+                        if let Some(value) = full.get(*field) {
+                            shown[*field] = value.clone();
+                        } else if !field.is_empty() && *field != "manager" {
+                            shown[*field] = Value::Null;
+                        }
+                    }
+                    shown
+                }
+                None => public(full),
+            };
+            if expand_manager {
+                if let Value::String(manager) = &full["manager"]["id"] {
+                    shown["manager"] =
+                        json!({"@odata.type": "#microsoft.graph.user", "id": manager});
+                }
+            } else if let Some(object) = shown.as_object_mut() {
+                object.remove("manager");
+            }
+            shown
+        })
+        .collect();
+    let mut body = json!({
+        "@odata.context": format!("{}/v1.0/$metadata#users", shared.origin),
+        "value": page,
+    });
+    if skip + top < state.users.len() {
+        let mut next = format!(
+            "{}/v1.0/users?$top={top}&$skiptoken={}",
+            shared.origin,
+            skip + top
+        );
+        if let Some(select) = param("$select") {
+            next.push_str(&format!("&$select={select}"));
+        }
+        if let Some(expand) = param("$expand") {
+            next.push_str(&format!("&$expand={expand}"));
+        }
+        body["@odata.nextLink"] = json!(next);
+    }
+    Answer::json(200, body)
+}
+
+fn complex_password(password: &str) -> bool {
+    let classes = [
+        password.chars().any(|c| c.is_ascii_uppercase()),
+        password.chars().any(|c| c.is_ascii_lowercase()),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password.chars().any(|c| !c.is_ascii_alphanumeric()),
+    ];
+    password.chars().count() >= 8 && classes.iter().filter(|c| **c).count() >= 3
+}
+
+/// A uniqueness problem of a user's names among the others (indexed, so a tenant of many
+/// users answers as fast as an empty one).
+fn taken(state: &GraphState, resource: &Value, except: Option<&str>) -> Option<Answer> {
+    let lower = |v: &Value| v.as_str().map(str::to_lowercase);
+    let other = |index: &HashMap<String, String>, key: &Option<String>| {
+        key.as_ref()
+            .and_then(|k| index.get(k))
+            .is_some_and(|id| Some(id.as_str()) != except)
+    };
+    let upn = lower(&resource["userPrincipalName"]);
+    let mail = lower(&resource["mail"]);
+    if other(&state.upns, &upn) {
+        return Some(Answer::error(
+            400,
+            "Request_BadRequest",
+            "Another object with the same value for property userPrincipalName already exists.",
+        ));
+    }
+    if other(&state.mails, &mail) || other(&state.upns, &mail) {
+        return Some(Answer::error(
+            400,
+            "Request_BadRequest",
+            "Another object with the same value for property proxyAddresses already exists.",
+        ));
+    }
+    None
+}
+
+/// Forgets the names of a deleted user.
+fn forget_names(state: &mut GraphState, id: &str) {
+    state.upns.retain(|_, v| v != id);
+    state.mails.retain(|_, v| v != id);
+}
+
+fn invalid(property: &str) -> Answer {
+    Answer::error(
+        400,
+        "Request_BadRequest",
+        &format!("Invalid value specified for property '{property}' of resource 'User'."),
+    )
+}
+
+fn create(state: &mut GraphState, body: Option<Value>) -> Answer {
+    let Some(Value::Object(mut user)) = body else {
+        return Answer::error(400, "BadRequest", "Empty Payload. JSON content expected.");
+    };
+    if !user.get("accountEnabled").is_some_and(Value::is_boolean) {
+        return invalid("accountEnabled");
+    }
+    for property in ["displayName", "mailNickname", "userPrincipalName"] {
+        if user
+            .get(property)
+            .and_then(Value::as_str)
+            .is_none_or(|s| s.trim().is_empty())
+        {
+            return invalid(property);
+        }
+    }
+    let upn = user["userPrincipalName"].as_str().unwrap_or_default();
+    if upn.matches('@').count() != 1 || upn.starts_with('@') || upn.ends_with('@') {
+        return invalid("userPrincipalName");
+    }
+    let Some(password) = user
+        .get("passwordProfile")
+        .and_then(|p| p["password"].as_str())
+        .map(str::to_owned)
+    else {
+        return invalid("passwordProfile");
+    };
+    if !complex_password(&password) {
+        return Answer::error(
+            400,
+            "Request_BadRequest",
+            "The specified password does not comply with password complexity requirements. Please provide a different password.",
+        );
+    }
+    // Every password received is kept, refused creates' too, for tests that search logs.
+    state.passwords.push(password);
+    let candidate = Value::Object(user.clone());
+    if let Some(answer) = taken(state, &candidate, None) {
+        return answer;
+    }
+    state.sequence += 1;
+    let id = format!("00000000-0000-4000-8000-{:012x}", state.sequence);
+    user.insert("id".into(), json!(id));
+    user.remove("passwordProfile");
+    user.remove("manager");
+    for (property, default) in [
+        ("mail", Value::Null),
+        ("givenName", Value::Null),
+        ("surname", Value::Null),
+        ("preferredLanguage", Value::Null),
+    ] {
+        user.entry(property).or_insert(default);
+    }
+    let resource = Value::Object(user);
+    state.upns.insert(
+        resource["userPrincipalName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase(),
+        id.clone(),
+    );
+    if let Some(mail) = resource["mail"].as_str() {
+        state.mails.insert(mail.to_lowercase(), id.clone());
+    }
+    state.users.insert(
+        id.clone(),
+        StoredUser {
+            resource: resource.clone(),
+        },
+    );
+    let mut created = public(&resource);
+    created["@odata.context"] = json!("$metadata#users/$entity");
+    Answer::json(201, created)
+}
+
+fn patch(state: &mut GraphState, id: &str, body: Option<Value>) -> Answer {
+    let Some(Value::Object(changes)) = body else {
+        return Answer::error(400, "BadRequest", "Empty Payload. JSON content expected.");
+    };
+    let Some(current) = state.users.get(id).map(|u| u.resource.clone()) else {
+        return not_found(id);
+    };
+    let mut updated = current;
+    for (key, value) in changes {
+        if matches!(key.as_str(), "id" | "manager") {
+            return Answer::error(
+                400,
+                "Request_BadRequest",
+                &format!("Property '{key}' is read-only and cannot be set."),
+            );
+        }
+        if key == "accountEnabled" && !value.is_boolean() {
+            return invalid("accountEnabled");
+        }
+        if key == "passwordProfile" {
+            if let Some(password) = value["password"].as_str() {
+                if !complex_password(password) {
+                    return invalid("passwordProfile");
+                }
+                state.passwords.push(password.to_owned());
+            }
+            continue;
+        }
+        match (updated.get_mut(&key), value) {
+            (Some(Value::Object(existing)), Value::Object(inner)) => {
+                for (k, v) in inner {
+                    existing.insert(k, v);
+                }
+            }
+            (_, value) => {
+                updated[key.as_str()] = value;
+            }
+        }
+    }
+    for property in ["displayName", "mailNickname", "userPrincipalName"] {
+        if updated[property].as_str().is_none_or(|s| s.is_empty()) {
+            return invalid(property);
+        }
+    }
+    if let Some(answer) = taken(state, &updated, Some(id)) {
+        return answer;
+    }
+    let previous = state.users.get(id).map(|u| u.resource.clone());
+    if let Some(previous) = previous {
+        let lower = |v: &Value| v.as_str().map(str::to_lowercase);
+        for (field, index) in [("userPrincipalName", true), ("mail", false)] {
+            let (old, new) = (lower(&previous[field]), lower(&updated[field]));
+            if old != new {
+                let names = if index {
+                    &mut state.upns
+                } else {
+                    &mut state.mails
+                };
+                if let Some(old) = old {
+                    names.remove(&old);
+                }
+                if let Some(new) = new {
+                    names.insert(new, id.to_owned());
+                }
+            }
+        }
+    }
+    if let Some(user) = state.users.get_mut(id) {
+        user.resource = updated;
+    }
+    Answer::empty(204)
+}

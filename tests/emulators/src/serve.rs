@@ -1,0 +1,536 @@
+//! `hris-emulators …`: serve one emulator on this machine until Ctrl-C, for the samples in
+//! `config/samples` and for trying a connection without an account. Each emulator has its own
+//! default port, the one its sample points at; `--port 0` takes any free port. The first line
+//! printed names the URL to put in the manifest (and the demo credentials, which the samples'
+//! `secrets/` folder holds).
+//!
+//! The binary is [`Cli`] and [`serve`]; a test serves the same command line in its own process
+//! with [`start`], which returns once the emulator listens.
+
+use std::{net::SocketAddr, process::ExitCode};
+
+use clap::{Args, Parser, Subcommand};
+use tokio::net::TcpListener;
+
+use crate::{afas, bamboohr, google, graph, hibob, hr, merge, personio, scim, workday};
+
+/// Exit code of an emulator that cannot listen or start.
+const EXIT_FAILED: u8 = 1;
+/// Exit code of an argument that cannot be used (a key file that cannot be read).
+const EXIT_USAGE: u8 = 2;
+
+/// Serves an emulator of an API hris-operator talks to on this machine, until Ctrl-C: for the
+/// samples in config/samples and for trying a connection without an account.
+#[derive(Parser, Debug)]
+#[command(name = "hris-emulators", version)]
+pub struct Cli {
+    /// The API to emulate.
+    #[command(subcommand)]
+    pub emulator: Emulator,
+}
+
+/// Emulators `hris-emulators` can serve.
+#[derive(Subcommand, Debug)]
+pub enum Emulator {
+    /// A SCIM 2.0 service provider holding users in memory.
+    Scim {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Port to listen on (0: any free port, printed at start).
+        #[arg(long, default_value_t = 8090)]
+        port: u16,
+        /// Bearer token the emulator accepts.
+        #[arg(long, default_value = "demo-token")]
+        token: String,
+        /// Requests a second before it answers 429 (default: unlimited).
+        #[arg(long)]
+        requests_per_second: Option<f64>,
+    },
+    /// Microsoft Entra ID through Microsoft Graph: the token endpoint and `/v1.0/users`.
+    Graph {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Port to listen on (0: any free port, printed at start).
+        #[arg(long, default_value_t = 8091)]
+        port: u16,
+        /// Tenant id the token endpoint answers for.
+        #[arg(long, default_value = "contoso.onmicrosoft.com")]
+        tenant_id: String,
+        /// Client id of the app registration it accepts.
+        #[arg(long, default_value = "11111111-2222-3333-4444-555555555555")]
+        client_id: String,
+        /// Client secret it accepts.
+        #[arg(long, default_value = "emulator-client-secret")]
+        client_secret: String,
+    },
+    /// Google Workspace: the OAuth token endpoint (JWT bearer grant) and the Admin SDK
+    /// Directory API's users.
+    Google {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Port to listen on (0: any free port, printed at start).
+        #[arg(long, default_value_t = 8092)]
+        port: u16,
+        /// The service account's JSON key file: the emulator accepts assertions signed by its
+        /// key and issued by its `client_email`.
+        #[arg(long, value_name = "FILE")]
+        service_account_key: std::path::PathBuf,
+        /// The administrator the service account may act as.
+        #[arg(long, default_value = "admin@acme.example")]
+        admin_email: String,
+    },
+    /// Merge's HRIS API, serving synthetic employees.
+    Merge(HrEmulatorArgs),
+    /// BambooHR's API (datasets, meta fields), serving synthetic employees.
+    #[command(name = "bamboohr")]
+    BambooHr(HrEmulatorArgs),
+    /// Personio's API v1, serving synthetic employees.
+    Personio(HrEmulatorArgs),
+    /// HiBob's people search, serving synthetic employees.
+    #[command(name = "hibob")]
+    HiBob(HrEmulatorArgs),
+    /// An AFAS Profit GetConnector, serving synthetic employees.
+    Afas(HrEmulatorArgs),
+    /// A Workday RaaS report, serving synthetic employees.
+    Workday(HrEmulatorArgs),
+}
+
+/// Arguments of the HR API emulators.
+#[derive(Args, Debug)]
+pub struct HrEmulatorArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0: any free port, printed at start). Default: the one the
+    /// emulator's sample points at — Merge 8101, BambooHR 8102, Personio 8103, HiBob 8104,
+    /// AFAS 8105, Workday 8106.
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// How many synthetic employees to serve.
+    #[arg(long, default_value_t = 25)]
+    pub employees: usize,
+    /// Requests a second before it throttles (default: unlimited).
+    #[arg(long)]
+    pub requests_per_second: Option<f64>,
+}
+
+/// An emulator served by this process: it stops when this drops.
+pub struct Serving {
+    first_line: String,
+    address: SocketAddr,
+    _emulator: Box<dyn std::any::Any + Send>,
+}
+
+impl Serving {
+    /// What the binary prints first: the URL to put in a manifest and the demo credentials.
+    pub fn first_line(&self) -> &str {
+        &self.first_line
+    }
+
+    /// The address the emulator listens on (with `--port 0`, the port it took).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+}
+
+/// Why an emulator did not start: what to tell the person, and the process's exit code.
+#[derive(Debug)]
+pub struct NotStarted {
+    /// The message, without the `error: ` the binary puts before it.
+    pub message: String,
+    /// 2 for an argument that cannot be used, 1 for anything else.
+    pub exit_code: u8,
+}
+
+impl std::fmt::Display for NotStarted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for NotStarted {}
+
+/// Serves `emulator` until Ctrl-C (or SIGTERM), after printing its first line: the binary.
+pub async fn serve(emulator: Emulator) -> ExitCode {
+    // Listen for the signals before the first line is printed: whoever reads it may stop the
+    // emulator at once.
+    let stop = StopSignals::install();
+    match start(emulator).await {
+        Ok(serving) => {
+            announce(serving.first_line());
+            stop.received().await;
+            drop(serving);
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(error.exit_code)
+        }
+    }
+}
+
+/// Starts `emulator` in this process's runtime: it listens once this returns, and serves
+/// until the answer drops.
+pub async fn start(emulator: Emulator) -> Result<Serving, NotStarted> {
+    match emulator {
+        Emulator::Scim {
+            host,
+            port,
+            token,
+            requests_per_second,
+        } => start_scim(&host, port, token, requests_per_second).await,
+        Emulator::Graph {
+            host,
+            port,
+            tenant_id,
+            client_id,
+            client_secret,
+        } => {
+            let config = graph::GraphConfig {
+                tenant_id,
+                client_id,
+                client_secret,
+                ..Default::default()
+            };
+            start_graph(&host, port, config).await
+        }
+        Emulator::Google {
+            host,
+            port,
+            service_account_key,
+            admin_email,
+        } => start_google(&host, port, &service_account_key, admin_email).await,
+        Emulator::Merge(args) => start_hr(HrApi::Merge, args).await,
+        Emulator::BambooHr(args) => start_hr(HrApi::BambooHr, args).await,
+        Emulator::Personio(args) => start_hr(HrApi::Personio, args).await,
+        Emulator::HiBob(args) => start_hr(HrApi::HiBob, args).await,
+        Emulator::Afas(args) => start_hr(HrApi::Afas, args).await,
+        Emulator::Workday(args) => start_hr(HrApi::Workday, args).await,
+    }
+}
+
+impl Serving {
+    fn new(first_line: String, address: SocketAddr, emulator: impl std::any::Any + Send) -> Self {
+        Serving {
+            first_line,
+            address,
+            _emulator: Box::new(emulator),
+        }
+    }
+}
+
+async fn start_scim(
+    host: &str,
+    port: u16,
+    token: String,
+    requests_per_second: Option<f64>,
+) -> Result<Serving, NotStarted> {
+    let listener = listen(host, port).await?;
+    let address = local_address(&listener)?;
+    let first_line = format!(
+        "SCIM emulator on {}/scim/v2 (bearer token `{token}`)",
+        origin(&listener)
+    );
+    let config = scim::ScimConfig {
+        token,
+        requests_per_second,
+        burst: 20,
+        ..Default::default()
+    };
+    let emulator = scim::ScimEmulator::start_on(config, listener)
+        .await
+        .map_err(not_started)?;
+    Ok(Serving::new(first_line, address, emulator))
+}
+
+async fn start_graph(
+    host: &str,
+    port: u16,
+    config: graph::GraphConfig,
+) -> Result<Serving, NotStarted> {
+    let listener = listen(host, port).await?;
+    let address = local_address(&listener)?;
+    let note = format!(
+        "tenantId `{}`, clientId `{}`, client secret `{}`",
+        config.tenant_id, config.client_id, config.client_secret
+    );
+    let emulator = graph::GraphEmulator::start_on(config, listener)
+        .await
+        .map_err(not_started)?;
+    let first_line = format!(
+        "Microsoft Graph emulator on {} (authorityUrl; graphUrl {}); {note}",
+        emulator.authority_url(),
+        emulator.graph_url()
+    );
+    Ok(Serving::new(first_line, address, emulator))
+}
+
+async fn start_google(
+    host: &str,
+    port: u16,
+    key_file: &std::path::Path,
+    admin_email: String,
+) -> Result<Serving, NotStarted> {
+    let key = ServiceAccountKey::read(key_file).map_err(|error| NotStarted {
+        message: format!("--service-account-key {}: {error}", key_file.display()),
+        exit_code: EXIT_USAGE,
+    })?;
+    let listener = listen(host, port).await?;
+    let address = local_address(&listener)?;
+    let config = google::GoogleConfig {
+        client_email: key.client_email.clone(),
+        admin_email: admin_email.clone(),
+        ..google::GoogleConfig::new(key.public_key_pem)
+    };
+    let emulator = google::GoogleEmulator::start_on(config, listener)
+        .await
+        .map_err(not_started)?;
+    let first_line = format!(
+        "Google Workspace emulator on {} (tokenUrl {}; apiUrl {}); service account `{}`, \
+         adminEmail `{admin_email}`",
+        emulator.token_url().trim_end_matches("/token"),
+        emulator.token_url(),
+        emulator.api_url(),
+        key.client_email
+    );
+    Ok(Serving::new(first_line, address, emulator))
+}
+
+/// Prints to stdout and flushes (a test or script reads the first line to learn the URL).
+fn announce(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
+}
+
+async fn listen(host: &str, port: u16) -> Result<TcpListener, NotStarted> {
+    TcpListener::bind((host, port))
+        .await
+        .map_err(|error| NotStarted {
+            message: format!(
+                "cannot listen on {host}:{port}: {error} (choose another with --port)"
+            ),
+            exit_code: EXIT_FAILED,
+        })
+}
+
+fn local_address(listener: &TcpListener) -> Result<SocketAddr, NotStarted> {
+    listener.local_addr().map_err(not_started)
+}
+
+fn origin(listener: &TcpListener) -> String {
+    listener
+        .local_addr()
+        .map(|address| format!("http://{address}"))
+        .unwrap_or_default()
+}
+
+fn not_started(error: std::io::Error) -> NotStarted {
+    NotStarted {
+        message: format!("the emulator did not start: {error}"),
+        exit_code: EXIT_FAILED,
+    }
+}
+
+/// Ctrl-C and SIGTERM, listened for from the moment `install` returns.
+struct StopSignals {
+    #[cfg(unix)]
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl StopSignals {
+    fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignals {
+                streams: signal(SignalKind::interrupt())
+                    .and_then(|int| Ok((int, signal(SignalKind::terminate())?)))
+                    .ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        StopSignals {}
+    }
+
+    /// Resolves on the first of them.
+    async fn received(self) {
+        #[cfg(unix)]
+        if let Some((mut int, mut term)) = self.streams {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// What the Google emulator needs from a service account's JSON key file.
+struct ServiceAccountKey {
+    client_email: String,
+    public_key_pem: String,
+}
+
+impl ServiceAccountKey {
+    /// Reads the key file and derives the public key (PKCS#1 PEM) from its private key.
+    fn read(path: &std::path::Path) -> Result<Self, String> {
+        use base64::Engine;
+        let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("not a JSON key file: {e}"))?;
+        let field = |name: &str| {
+            json.get(name)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| format!("the key file has no `{name}`"))
+        };
+        let client_email = field("client_email")?;
+        let private_key = field("private_key")?;
+        let body: String = private_key
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.starts_with("-----") && !line.is_empty())
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .map_err(|_| "`private_key` is not a PEM key".to_owned())?;
+        let pair = ring::signature::RsaKeyPair::from_pkcs8(&der)
+            .map_err(|e| format!("`private_key` is not an RSA PKCS#8 key: {e}"))?;
+        let public = base64::engine::general_purpose::STANDARD.encode(pair.public().as_ref());
+        let mut pem = String::from("-----BEGIN RSA PUBLIC KEY-----\n");
+        for line in public.as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).unwrap_or_default());
+            pem.push('\n');
+        }
+        pem.push_str("-----END RSA PUBLIC KEY-----\n");
+        Ok(ServiceAccountKey {
+            client_email,
+            public_key_pem: pem,
+        })
+    }
+}
+
+/// The six HR APIs, which share their arguments.
+#[derive(Clone, Copy)]
+enum HrApi {
+    Merge,
+    BambooHr,
+    Personio,
+    HiBob,
+    Afas,
+    Workday,
+}
+
+impl HrApi {
+    /// The port the API's sample points at.
+    fn sample_port(self) -> u16 {
+        match self {
+            HrApi::Merge => 8101,
+            HrApi::BambooHr => 8102,
+            HrApi::Personio => 8103,
+            HrApi::HiBob => 8104,
+            HrApi::Afas => 8105,
+            HrApi::Workday => 8106,
+        }
+    }
+}
+
+async fn start_hr(api: HrApi, args: HrEmulatorArgs) -> Result<Serving, NotStarted> {
+    let listener = listen(&args.host, args.port.unwrap_or(api.sample_port())).await?;
+    let address = local_address(&listener)?;
+    let employees = hr::demo_employees(args.employees);
+    let common = hr::CommonConfig {
+        requests_per_second: args.requests_per_second,
+        burst: args
+            .requests_per_second
+            .map_or(1, |r| r.ceil().max(1.0) as u32),
+        ..hr::CommonConfig::default()
+    };
+    let (name, handle, note) = match api {
+        HrApi::Merge => {
+            let config = merge::MergeConfig {
+                records: merge::records(&employees),
+                common,
+                ..Default::default()
+            };
+            let note = format!(
+                "API key `{}`, account token `{}`",
+                config.api_key, config.account_token
+            );
+            ("Merge", merge::start_on(config, listener).await, note)
+        }
+        HrApi::BambooHr => {
+            let config = bamboohr::BambooConfig {
+                records: bamboohr::records(&employees),
+                common,
+                ..Default::default()
+            };
+            let note = format!("API key `{}`", config.api_key);
+            ("BambooHR", bamboohr::start_on(config, listener).await, note)
+        }
+        HrApi::Personio => {
+            let config = personio::PersonioConfig {
+                records: personio::records(&employees),
+                common,
+                ..Default::default()
+            };
+            let note = format!(
+                "client id `{}`, client secret `{}`",
+                config.client_id, config.client_secret
+            );
+            ("Personio", personio::start_on(config, listener).await, note)
+        }
+        HrApi::HiBob => {
+            let config = hibob::HiBobConfig {
+                records: hibob::records(&employees),
+                common,
+                ..Default::default()
+            };
+            let note = format!(
+                "serviceUserId `{}`, token `{}`",
+                config.service_user_id, config.token
+            );
+            ("HiBob", hibob::start_on(config, listener).await, note)
+        }
+        HrApi::Afas => {
+            let config = afas::AfasConfig {
+                records: afas::records(&employees),
+                common,
+                ..Default::default()
+            };
+            let note = format!(
+                "getConnector `{}`, token XML `{}`",
+                config.connector, config.token
+            );
+            ("AFAS", afas::start_on(config, listener).await, note)
+        }
+        HrApi::Workday => {
+            let config = workday::WorkdayConfig {
+                records: workday::records(&employees),
+                common,
+                ..Default::default()
+            };
+            let note = format!(
+                "tenant `{}`, reportOwner `{}`, reportName `{}`, username `{}`, password `{}`",
+                workday::TENANT,
+                config.owner,
+                config.report,
+                config.username,
+                config.password
+            );
+            ("Workday", workday::start_on(config, listener).await, note)
+        }
+    };
+    let handle = handle.map_err(not_started)?;
+    let first_line = format!(
+        "{name} emulator on {} ({} employees); demo credentials: {note}",
+        handle.base_url(),
+        args.employees
+    );
+    Ok(Serving::new(first_line, address, handle))
+}

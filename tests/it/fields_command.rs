@@ -1,0 +1,394 @@
+//! `hris-operator fields` lists a source's fields with example values from the reference
+//! employee, on stdout only; `simulate` reads a csv source's configMapRef from
+//! `--config-maps-dir`.
+
+use std::path::Path;
+
+use hris_emulators::merge;
+use hris_operator::sync::model::{Email, EmailType, Employee, EmploymentStatus};
+use serde_json::json;
+
+fn manifest(dir: &Path, source: &str) -> std::path::PathBuf {
+    let path = dir.join("connection.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: hris-operator.io/v1alpha1\nkind: HrisConnection\nmetadata: {{name: acme}}\n\
+             spec:\n  source: {source}\n  target: {{file: {{path: directory.json}}}}\n  externalIdPrefix: 'acme:'\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn write(dir: &Path, name: &str, key: &str, value: &str) {
+    std::fs::create_dir_all(dir.join(name)).unwrap();
+    std::fs::write(dir.join(name).join(key), value).unwrap();
+}
+
+const CSV: &str = "id,firstName,lastName,workEmail,employmentStatus,customFields.costCenter\n\
+                   1,Ada,Lovelace,ada@corp.example,Active,\n\
+                   2,Grace,Hopper,grace@corp.example,Leave,CC-4410\n";
+
+#[test]
+fn fields_of_a_csv_config_map_show_the_reference_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let maps = dir.path().join("maps");
+    write(&maps, "people", "employees.csv", CSV);
+    let path = manifest(
+        dir.path(),
+        "{csv: {configMapRef: {name: people, key: employees.csv}, referenceEmployeeId: '2'}}",
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .args(["fields", "-f"])
+        .arg(&path)
+        .arg("--config-maps-dir")
+        .arg(&maps)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["FIELD", "FEEDS", "EXAMPLE"]
+    );
+    let cost = lines
+        .iter()
+        .find(|l| l.starts_with("customFields.costCenter"))
+        .unwrap();
+    assert_eq!(
+        cost.split_whitespace().collect::<Vec<_>>(),
+        [
+            "customFields.costCenter",
+            "customFields.costCenter",
+            "CC-4410"
+        ]
+    );
+    assert!(stdout.contains("6 fields."), "{stdout}");
+
+    // Without the directory, the message names the flag.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .args(["fields", "-f"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("configMap people/employees.csv"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--config-maps-dir"), "{stderr}");
+}
+
+#[test]
+fn simulate_reads_a_csv_config_map_from_the_config_maps_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let maps = dir.path().join("maps");
+    write(&maps, "people", "employees.csv", CSV);
+    let path = manifest(
+        dir.path(),
+        "{csv: {configMapRef: {name: people, key: employees.csv}}}",
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .args(["simulate", "-f"])
+        .arg(&path)
+        .arg("--config-maps-dir")
+        .arg(&maps)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["counts"]["created"], json!(2), "{summary}");
+}
+
+/// Every column the CSV source reads, one employee with a value in each.
+const EVERY_COLUMN: &str = "id,employeeNumber,firstName,lastName,preferredName,primaryEmail,\
+workEmail,secondaryEmail,personalEmail,otherEmail,employmentStatus,startDate,endDate,managerId,\
+department,title,location,preferredLanguage,customFields.costCenter\n\
+1,0001,Ada,Lovelace,Ada,ada.p@corp.example,ada@corp.example,ada.s@corp.example,\
+ada@home.example,ada.o@corp.example,Active,2020-01-01,2030-01-01,1,R&D,Engineer,Malmo,en,CC-1\n";
+
+#[test]
+fn every_name_fields_shows_under_feeds_is_a_name_attribute_mapping_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("employees.csv"), EVERY_COLUMN).unwrap();
+    let path = manifest(dir.path(), "{csv: {path: employees.csv}}");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .args(["fields", "-f"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}");
+    let feeds: Vec<String> = stdout
+        .lines()
+        .skip(1)
+        .take_while(|line| !line.contains(" fields. "))
+        .flat_map(|line| {
+            let columns: Vec<&str> = line.split_whitespace().collect();
+            columns[1].split(',').map(str::to_owned).collect::<Vec<_>>()
+        })
+        .filter(|name| name != "-")
+        .collect();
+    assert_eq!(feeds.len(), 19, "{stdout}");
+    assert!(feeds.iter().any(|name| name == "workEmail"), "{stdout}");
+
+    // Map every one of them: the manifest is accepted and each value lands in its attribute.
+    let mapping: String = feeds
+        .iter()
+        .enumerate()
+        .map(|(index, name)| format!("    - {{from: {name}, to: attr{index}}}\n"))
+        .collect();
+    let text = std::fs::read_to_string(&path).unwrap() + "  attributeMapping:\n" + &mapping;
+    std::fs::write(&path, text).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .args(["simulate", "-f"])
+        .arg(&path)
+        .args(["--as-of", "2026-11-22", "--out"])
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let created = std::fs::read_to_string(dir.path().join("out/created.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(created.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    let row = rows.records().next().unwrap().unwrap();
+    let value = |name: &str| {
+        let index = feeds.iter().position(|f| f == name).unwrap();
+        let column = header
+            .iter()
+            .position(|h| h == format!("attr{index}"))
+            .unwrap();
+        row[column].to_owned()
+    };
+    assert_eq!(value("workEmail"), "ada@corp.example");
+    assert_eq!(value("personalEmail"), "ada@home.example");
+    assert_eq!(value("customFields.costCenter"), "CC-1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_of_merge_print_examples_but_never_log_them() {
+    let mut employee = Employee::new("E1", "Ada", "Lovelace", EmploymentStatus::Active);
+    employee.emails.push(Email {
+        address: "ada@corp.example".into(),
+        kind: EmailType::Work,
+    });
+    employee.custom_fields.insert("costCenter", json!("CC-7"));
+    let other = Employee::new("E2", "Grace", "Hopper", EmploymentStatus::Active);
+    let emulator = merge::start(merge::MergeConfig {
+        records: merge::records(&[other, employee]),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    write(&secrets, "merge", "apiKey", "merge-key");
+    write(&secrets, "merge", "accountToken", "account-token");
+    let path = manifest(
+        dir.path(),
+        &format!(
+            "{{merge: {{baseUrl: '{}', apiKeySecretRef: {{name: merge, key: apiKey}}, accountTokenSecretRef: {{name: merge, key: accountToken}}, referenceEmployeeId: E1}}}}",
+            emulator.base_url()
+        ),
+    );
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .args(["fields", "-f"])
+        .arg(&path)
+        .arg("--secrets-dir")
+        .arg(&secrets)
+        .env("RUST_LOG", "trace")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(output.status.success(), "{stdout}{stderr}");
+    let row = |field: &str| {
+        stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(field))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .unwrap_or_else(|| panic!("no {field} in {stdout}"))
+    };
+    assert_eq!(
+        row("work_email"),
+        ["work_email", "workEmail", "ada@corp.example"]
+    );
+    assert_eq!(
+        row("custom_fields.costCenter"),
+        [
+            "custom_fields.costCenter",
+            "customFields.costCenter",
+            "CC-7"
+        ]
+    );
+    for personal in ["ada@corp.example", "Lovelace", "CC-7"] {
+        assert!(!stderr.contains(personal), "{personal} logged: {stderr}");
+    }
+    let paths: Vec<String> = emulator.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/api/hris/v1/employees/E1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_reference_employee_is_named_with_the_field_and_the_fix() {
+    let employee = Employee::new("E1", "Ada", "Lovelace", EmploymentStatus::Active);
+    let emulator = merge::start(merge::MergeConfig {
+        records: merge::records(&[employee]),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    write(&secrets, "merge", "apiKey", "merge-key");
+    write(&secrets, "merge", "accountToken", "account-token");
+    let path = manifest(
+        dir.path(),
+        &format!(
+            "{{merge: {{baseUrl: '{}', apiKeySecretRef: {{name: merge, key: apiKey}}, accountTokenSecretRef: {{name: merge, key: accountToken}}, referenceEmployeeId: E9}}}}",
+            emulator.base_url()
+        ),
+    );
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .args(["fields", "-f"])
+        .arg(&path)
+        .arg("--secrets-dir")
+        .arg(&secrets)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        "error: spec.source.merge.referenceEmployeeId is `E9`, but Merge answered 404 to GET \
+         /api/hris/v1/employees/E9; set it to the id of an employee the source has, or remove it \
+         to take the examples from the first employee"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulate_serves_an_hr_api_that_fields_can_read() {
+    use clap::Parser;
+    use hris_emulators::serve::{Cli, start};
+    let cli = Cli::try_parse_from([
+        "hris-emulators",
+        "personio",
+        "--port",
+        "0",
+        "--employees",
+        "3",
+    ])
+    .unwrap();
+    let emulator = start(cli.emulator).await.unwrap();
+    let line = emulator.first_line().to_owned();
+    assert!(
+        line.starts_with("Personio emulator on http://127.0.0.1:"),
+        "{line}"
+    );
+    let base_url = line.split_whitespace().nth(3).unwrap().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    write(&secrets, "personio", "id", "personio-id");
+    write(&secrets, "personio", "secret", "personio-secret");
+    let path = manifest(
+        dir.path(),
+        &format!(
+            "{{personio: {{baseUrl: '{base_url}', clientIdSecretRef: {{name: personio, key: id}}, clientSecretSecretRef: {{name: personio, key: secret}}}}}}"
+        ),
+    );
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .args(["fields", "-f"])
+        .arg(&path)
+        .arg("--secrets-dir")
+        .arg(&secrets)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}");
+    let first_name = stdout
+        .lines()
+        .find(|l| l.starts_with("first_name"))
+        .unwrap()
+        .split_whitespace()
+        .collect::<Vec<_>>();
+    assert_eq!(
+        first_name,
+        ["first_name", "(First", "name)", "firstName", "Ada"]
+    );
+    drop(emulator);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_warns_about_a_field_the_spec_names_that_the_source_lacks() {
+    use hris_emulators::{hr, personio};
+    let emulator = personio::start(personio::PersonioConfig {
+        records: personio::records(&hr::demo_employees(3)),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    write(&secrets, "personio", "clientId", "personio-id");
+    write(&secrets, "personio", "clientSecret", "personio-secret");
+    let fields = |custom: &str| {
+        let path = manifest(
+            dir.path(),
+            &format!(
+                "{{personio: {{baseUrl: '{}', clientIdSecretRef: {{name: personio, key: clientId}}, \
+                 clientSecretSecretRef: {{name: personio, key: clientSecret}}, \
+                 personalEmailAttribute: dynamic_private_email, customFields: {{costCenter: {custom}}}}}}}",
+                emulator.base_url()
+            ),
+        );
+        std::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+            .args(["fields", "-f"])
+            .arg(&path)
+            .arg("--secrets-dir")
+            .arg(&secrets)
+            .output()
+            .unwrap()
+    };
+
+    // Spelt as the source has it: no warning, the example shown.
+    let output = fields("dynamic_cost_center");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert!(stdout.contains("CC-100"), "{stdout}");
+
+    // Misspelt: still listed (it is what the spec reads), marked, and warned about by name.
+    let output = fields("dynamic_1234567");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(output.status.success(), "{stderr}");
+    let row = stdout
+        .lines()
+        .find(|line| line.starts_with("dynamic_1234567"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(row.ends_with("(not in the source)"), "{row}");
+    assert!(
+        stderr.contains("warning: the spec reads 1 field(s)")
+            && stderr.contains("dynamic_1234567 (for customFields.costCenter)"),
+        "{stderr}"
+    );
+    // Standard fields the API leaves out of a record are not warned about.
+    assert!(!stderr.contains("termination_date"), "{stderr}");
+}

@@ -1,0 +1,426 @@
+//! No secret and no employee's email or name leaves a sync anywhere but its reports.
+//!
+//! The `hris-operator` binary runs whole syncs at the most verbose log level (`RUST_LOG=trace`,
+//! every crate): Merge (API key and account token) and Personio (client credentials exchanged
+//! for tokens) into a SCIM provider (bearer token), creating, updating and deactivating users,
+//! with a write the provider refuses, an email held by another connection's user (a conflict),
+//! an employee with only a personal address (no usable email), a simulation, and a run whose
+//! source refuses the credentials. Everything a sync publishes is gathered: its log lines
+//! (stderr, which is the Job's Pod log), the summary the controller reads (the termination
+//! message), and what the controller makes of it — the connection's status, the Events and the
+//! metrics text. None of it may contain a secret value, an employee email or a name.
+//!
+//! The reports must still hold the people (they are the product, kept in Secrets); the test
+//! checks that too, so it cannot pass by running syncs that touch nobody.
+
+use std::{path::Path, process::Command};
+
+use hris_emulators::{
+    merge::{self, MergeConfig},
+    personio::{self, PersonioConfig},
+    scim::{ScimConfig, ScimEmulator},
+};
+use hris_operator::{
+    contract::termination::termination_message,
+    controller::status::{Finished, record_run},
+    crd::HrisConnectionStatus,
+    metrics::Metrics,
+    sync::{
+        model::{Email, EmailType, Employee, EmploymentStatus},
+        report::{RunMode, Summary},
+    },
+};
+use serde_json::{Value, json};
+
+const SCIM_TOKEN: &str = "scim-bearer-4f1c9e2d7a";
+const MERGE_KEY: &str = "merge-api-key-93be1a";
+const MERGE_ACCOUNT: &str = "merge-account-token-5d2c7f";
+const PERSONIO_ID: &str = "personio-client-id-8a1e";
+const PERSONIO_SECRET: &str = "personio-client-secret-c3f90b";
+
+/// (first name, last name, work email, personal email, status).
+const PEOPLE: [(&str, &str, Option<&str>, &str, EmploymentStatus); 6] = [
+    (
+        "Quirina",
+        "Vasquez-Ortega",
+        Some("quirina.vasquez@corp.example"),
+        "qv.home@mail.example",
+        EmploymentStatus::Active,
+    ),
+    (
+        "Theodric",
+        "Blomqvist",
+        Some("theodric.blomqvist@corp.example"),
+        "tb.home@mail.example",
+        EmploymentStatus::Active,
+    ),
+    (
+        "Wilhelmina",
+        "Zetterlund",
+        Some("wilhelmina.zetterlund@corp.example"),
+        "wz.home@mail.example",
+        EmploymentStatus::Active,
+    ),
+    (
+        "Oswaldo",
+        "Kringelbach",
+        Some("oswaldo.kringelbach@corp.example"),
+        "ok.home@mail.example",
+        EmploymentStatus::Inactive,
+    ),
+    (
+        "Perpetua",
+        "Achterberg",
+        None,
+        "perpetua.achterberg@mail.example",
+        EmploymentStatus::Active,
+    ),
+    (
+        "Leopoldine",
+        "Fairweather",
+        Some("leopoldine.fairweather@corp.example"),
+        "lf.home@mail.example",
+        EmploymentStatus::Active,
+    ),
+];
+
+/// The provider refuses writes to this user.
+const REFUSED: &str = "wilhelmina.zetterlund@corp.example";
+/// A user managed under another external ID holds this address: a conflict.
+const CONFLICTING: &str = "leopoldine.fairweather@corp.example";
+
+/// The people as the HR system has them; before `leavers_left`, everyone is still employed.
+fn employees(title: &str, leavers_left: bool) -> Vec<Employee> {
+    PEOPLE
+        .iter()
+        .enumerate()
+        .map(|(index, (first, last, work, personal, status))| {
+            let status = if leavers_left {
+                *status
+            } else {
+                EmploymentStatus::Active
+            };
+            let mut employee = Employee::new(format!("P{index:03}"), *first, *last, status);
+            if let Some(work) = work {
+                employee.emails.push(Email {
+                    address: (*work).into(),
+                    kind: EmailType::Work,
+                });
+            }
+            employee.emails.push(Email {
+                address: (*personal).into(),
+                kind: EmailType::Personal,
+            });
+            employee.title = Some(title.into());
+            employee.start_date = Some(jiff::civil::date(2024, 1, 15));
+            employee
+        })
+        .collect()
+}
+
+/// Values that must appear nowhere but in the reports.
+fn forbidden() -> Vec<(&'static str, String)> {
+    let mut values = vec![
+        ("the SCIM token", SCIM_TOKEN.to_owned()),
+        ("the Merge API key", MERGE_KEY.to_owned()),
+        ("the Merge account token", MERGE_ACCOUNT.to_owned()),
+        ("the Personio client id", PERSONIO_ID.to_owned()),
+        ("the Personio client secret", PERSONIO_SECRET.to_owned()),
+        // The Personio emulator issues `token-N-<random>`: no issued token may be logged.
+        ("a Personio access token", "token-1-".to_owned()),
+    ];
+    for (first, last, work, personal, _) in PEOPLE {
+        values.push(("a first name", first.to_owned()));
+        values.push(("a last name", last.to_owned()));
+        values.push(("a personal email", personal.to_owned()));
+        if let Some(work) = work {
+            values.push(("a work email", work.to_owned()));
+            // The local part alone (as in a userName or a log of `user@…`).
+            values.push((
+                "an email's local part",
+                work.split('@').next().unwrap().to_owned(),
+            ));
+        }
+    }
+    values
+}
+
+fn write_file(dir: &Path, name: &str, key: &str, value: &str) {
+    std::fs::create_dir_all(dir.join(name)).unwrap();
+    std::fs::write(dir.join(name).join(key), value).unwrap();
+}
+
+/// What one run published, by where it went.
+struct Published {
+    /// Where, and the text.
+    texts: Vec<(String, String)>,
+    /// The run's report files (personal data is expected there).
+    reports: String,
+}
+
+/// Runs the binary (`apply` or `simulate`) at trace level and gathers what it published.
+fn run(
+    label: &str,
+    command: &str,
+    source: Value,
+    scim: &ScimEmulator,
+    dir: &Path,
+    metrics: &Metrics,
+) -> Published {
+    let manifest = dir.join(format!("{label}.yaml"));
+    let connection = json!({
+        "apiVersion": "hris-operator.io/v1alpha1",
+        "kind": "HrisConnection",
+        "metadata": {"name": label, "namespace": "people"},
+        "spec": {
+            "mode": "Active",
+            "externalIdPrefix": "acme:",
+            "source": source,
+            "target": {"scim": {"baseUrl": scim.base_url(),
+                                "credentialsSecretRef": {"name": "scim", "key": "token"},
+                                "requestsPerSecond": 1000, "maxTries": 2}},
+            "attributeMapping": [{"from": "title", "to": "title"}],
+            "emails": {"priority": ["Work", "Personal"], "includePersonal": false},
+            "lifecycle": {"inactiveUsers": "Deactivate", "absentUsers": "Deactivate"},
+            "safeguards": {"maxDeletePercent": 100},
+            "schedule": {"interval": "24h", "timeZone": "Europe/Stockholm"},
+        },
+    });
+    std::fs::write(&manifest, serde_json::to_string(&connection).unwrap()).unwrap();
+    let out = dir.join(format!("{label}-out"));
+    let output = Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .arg(command)
+        .arg("-f")
+        .arg(&manifest)
+        .arg("--secrets-dir")
+        .arg(dir.join("secrets"))
+        .arg("--out")
+        .arg(&out)
+        .arg("--as-of")
+        .arg("2026-11-30")
+        .env("RUST_LOG", "trace")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run the binary");
+    let log = String::from_utf8_lossy(&output.stderr).into_owned();
+    let mut texts = vec![(format!("{label}: log"), log)];
+    let mut reports = String::new();
+    if let Ok(summary_json) = std::fs::read_to_string(out.join("summary.json")) {
+        let summary: Summary = serde_json::from_str(&summary_json).unwrap();
+        // The controller learns a run only from its termination message.
+        let message = termination_message(&summary);
+        let learned: Summary = serde_json::from_str(&message).unwrap();
+        let finished = Finished {
+            kind: RunMode::Apply,
+            job_name: format!("{label}-apply-1"),
+            started_at: None,
+            finished_at: jiff::Timestamp::UNIX_EPOCH,
+            summary: Some(learned.clone()),
+            failure: None,
+            report: Some(format!("{label}-apply-1-report")),
+        };
+        let mut status = HrisConnectionStatus::default();
+        let events = record_run(&mut status, &finished, 1);
+        let counts = &learned.counts;
+        metrics.run_finished(
+            "apply",
+            learned.result.into(),
+            learned.error_category.as_deref(),
+            Some([
+                ("created", counts.created),
+                ("updated", counts.updated),
+                ("deactivated", counts.deactivated),
+                ("deleted", counts.deleted),
+            ]),
+        );
+        texts.push((format!("{label}: termination message"), message));
+        texts.push((
+            format!("{label}: status"),
+            serde_json::to_string(&status).unwrap(),
+        ));
+        for event in events {
+            texts.push((
+                format!("{label}: Event {}", event.reason),
+                format!("{} {}", event.reason, event.message),
+            ));
+        }
+        for entry in std::fs::read_dir(&out).unwrap() {
+            let path = entry.unwrap().path();
+            reports.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+        }
+    }
+    Published { texts, reports }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    write_file(&secrets, "scim", "token", SCIM_TOKEN);
+    write_file(&secrets, "merge", "apiKey", MERGE_KEY);
+    write_file(&secrets, "merge", "accountToken", MERGE_ACCOUNT);
+    write_file(&secrets, "merge-wrong", "apiKey", "merge-api-key-refused");
+    write_file(&secrets, "personio", "clientId", PERSONIO_ID);
+    write_file(&secrets, "personio", "clientSecret", PERSONIO_SECRET);
+
+    let scim = ScimEmulator::start(ScimConfig {
+        token: SCIM_TOKEN.into(),
+        ..ScimConfig::default()
+    })
+    .await
+    .unwrap();
+    scim.fail_user(REFUSED, 500);
+    scim.insert_user(json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": CONFLICTING,
+        "externalId": "acme:P999",
+        "name": {"givenName": "Someone", "familyName": "Else"},
+        "emails": [{"value": CONFLICTING, "type": "work", "primary": true}],
+        "active": true,
+    }));
+
+    let merge = merge::start(MergeConfig {
+        api_key: MERGE_KEY.into(),
+        account_token: MERGE_ACCOUNT.into(),
+        records: merge::records(&employees("Engineer", false)),
+        ..MergeConfig::default()
+    })
+    .await
+    .unwrap();
+    let personio = personio::start(PersonioConfig {
+        client_id: PERSONIO_ID.into(),
+        client_secret: PERSONIO_SECRET.into(),
+        records: personio::records(&employees("Principal Engineer", true)),
+        // Tokens expire after a few requests: the run exchanges credentials more than once.
+        token_uses: Some(2),
+        ..PersonioConfig::default()
+    })
+    .await
+    .unwrap();
+    let merge_source = |key_secret: &str| {
+        json!({"merge": {"baseUrl": merge.base_url(),
+                         "apiKeySecretRef": {"name": key_secret, "key": "apiKey"},
+                         "accountTokenSecretRef": {"name": "merge", "key": "accountToken"},
+                         "requestsPerSecond": 1000, "maxTries": 2}})
+    };
+    let personio_source = json!({"personio": {
+        "baseUrl": personio.base_url(),
+        "clientIdSecretRef": {"name": "personio", "key": "clientId"},
+        "clientSecretSecretRef": {"name": "personio", "key": "clientSecret"},
+        "requestsPerSecond": 1000, "maxTries": 2}});
+
+    let metrics = Metrics::new();
+    let path = dir.path();
+    let runs = [
+        run(
+            "simulated",
+            "simulate",
+            merge_source("merge"),
+            &scim,
+            path,
+            &metrics,
+        ),
+        run(
+            "created",
+            "apply",
+            merge_source("merge"),
+            &scim,
+            path,
+            &metrics,
+        ),
+        // Same people from Personio under the same prefix: titles change (updates), the
+        // leaver is deactivated, the refused write and the conflict come back.
+        run("updated", "apply", personio_source, &scim, path, &metrics),
+        run(
+            "refused",
+            "apply",
+            merge_source("merge-wrong"),
+            &scim,
+            path,
+            &metrics,
+        ),
+    ];
+
+    // The runs did what the test needs them to: users created and updated, a write refused,
+    // a conflict, a leaver deactivated, a failed source — and the reports name the people.
+    let users = scim.users();
+    let user_names: Vec<&str> = users
+        .iter()
+        .filter_map(|u| u["userName"].as_str())
+        .collect();
+    assert!(
+        user_names.contains(&"quirina.vasquez@corp.example")
+            && user_names.contains(&"oswaldo.kringelbach@corp.example"),
+        "the syncs created users: {user_names:?}"
+    );
+    assert!(
+        users.iter().any(|u| u["title"] == "Principal Engineer"),
+        "the Personio run updated titles"
+    );
+    assert!(
+        users
+            .iter()
+            .any(|u| u["userName"] == "oswaldo.kringelbach@corp.example" && u["active"] == false),
+        "the leaver was deactivated"
+    );
+    let published = |label: &str, what: &str| -> String {
+        runs.iter()
+            .flat_map(|r| r.texts.iter())
+            .find(|(name, _)| name == &format!("{label}: {what}"))
+            .map(|(_, text)| text.clone())
+            .unwrap_or_else(|| panic!("no {what} for {label}"))
+    };
+    let created: Value =
+        serde_json::from_str(&published("created", "termination message")).expect("the summary");
+    assert_eq!(created["counts"]["created"], 3, "{created}");
+    assert!(
+        created["counts"]["conflicts"].as_u64() >= Some(1),
+        "{created}"
+    );
+    assert!(created["counts"]["errors"].as_u64() >= Some(1), "{created}");
+    assert!(
+        created["counts"]["skipped"].as_u64() >= Some(1),
+        "{created}"
+    );
+    let updated: Value =
+        serde_json::from_str(&published("updated", "termination message")).expect("the summary");
+    assert!(
+        updated["counts"]["updated"].as_u64() >= Some(2),
+        "{updated}"
+    );
+    // The leaver; the account holding the conflicting address is left alone (it is part of a
+    // conflict, so it is neither changed nor removed).
+    assert_eq!(updated["counts"]["deactivated"], 1, "{updated}");
+    assert!(!published("refused", "log").is_empty());
+    assert!(
+        runs.iter()
+            .all(|r| r.texts.len() == 1 || r.reports.contains(REFUSED)),
+        "every run that planned reports the refused user by email"
+    );
+    assert!(runs[1].reports.contains("Vasquez-Ortega"));
+
+    // Trace level really was on, in our code and in the HTTP stack below it.
+    let log = published("created", "log");
+    assert!(
+        log.contains("TRACE") && log.lines().count() > 30,
+        "trace logging is on:\n{log}"
+    );
+
+    let mut everything = runs
+        .iter()
+        .flat_map(|r| r.texts.iter().cloned())
+        .collect::<Vec<_>>();
+    let metrics_text = metrics.encode();
+    assert!(
+        metrics_text.contains("result=\"Succeeded\""),
+        "{metrics_text}"
+    );
+    everything.push(("metrics".into(), metrics_text));
+    for (where_, text) in &everything {
+        for (what, value) in forbidden() {
+            if let Some(line) = text.lines().find(|line| line.contains(value.as_str())) {
+                panic!("{what} ({value}) appears in {where_}: {line}");
+            }
+        }
+    }
+}

@@ -1,0 +1,859 @@
+//! One dataset, served by every source's emulator in its own API's shape (and as a CSV file),
+//! must come out as the same canonical employees. Where an API cannot express something (Merge
+//! has no Leave status, Personio no employee number, …) the expectation says so, source by
+//! source, in `expected_for`; that table is the README's "—" cells.
+//!
+//! Fault cases: a failing or stalled page fails the whole fetch; a repeated cursor stops it
+//! with an error; a storm of throttled answers is ridden out within the tries; refused
+//! credentials fail at once. Retry delays are shortened (20 ms ceiling, which also caps
+//! `Retry-After`), so nothing here waits on wall-clock seconds except the timeout case.
+
+use crate::common;
+
+use std::{any::Any, time::Duration};
+
+use common::hr_sources::{HrApi, HrOptions, start_hr_source, write_secret};
+
+use hris_emulators::{
+    afas, bamboohr,
+    hr::{CommonConfig, Faults, HrEmulator},
+    log::LoggedRequest,
+    merge, personio,
+};
+use hris_operator::{
+    connectors::{
+        ConfigMapResolver, ConnectorContext, SecretResolver,
+        source::{self, RetryDelays},
+    },
+    crd::SourceSpec,
+    sync::{
+        model::{Email, EmailType, Employee, EmploymentStatus},
+        ports::source::{Source, SourceError, SourceField, fetch_all},
+    },
+};
+use jiff::civil::date;
+use serde_json::{Value, json};
+
+/// Employees in the dataset: more than one page of every paged API (Merge and Personio 100,
+/// BambooHR 1,000, AFAS 1,000 here).
+const EMPLOYEES: usize = 1_050;
+
+const FIRST: [&str; 6] = ["Ada", "Åsa", "Zoë", "Björn", "Li", "Mary-Jane"];
+const LAST: [&str; 5] = ["Lovelace", "Öberg", "O'Neil", "Nguyen", "van der Berg"];
+const DEPARTMENTS: [&str; 4] = ["Engineering", "R&D", "Sales", "People"];
+const TITLES: [&str; 3] = ["Engineer", "Manager", "Analyst"];
+const LOCATIONS: [&str; 3] = ["Stockholm", "Amsterdam", "Remote"];
+const STATUSES: [EmploymentStatus; 4] = [
+    EmploymentStatus::Active,
+    EmploymentStatus::Pending,
+    EmploymentStatus::Leave,
+    EmploymentStatus::Inactive,
+];
+
+fn id(index: usize) -> String {
+    format!("E{:04}", index + 1)
+}
+
+/// The dataset: every status, both email types (and neither), missing optional fields,
+/// custom fields (flat and nested, sometimes missing), managers, start and end dates.
+fn dataset() -> Vec<Employee> {
+    (0..EMPLOYEES)
+        .map(|i| {
+            let status = STATUSES[i % 4];
+            let mut e = Employee::new(id(i), FIRST[i % 6], LAST[i % 5], status);
+            e.employee_number = (i % 5 != 0).then(|| format!("{}", 10_000 + i).into());
+            e.preferred_name = (i % 3 == 0).then(|| format!("{}y", FIRST[i % 6]).into());
+            let work = Email {
+                address: format!("person{i}@corp.example").into(),
+                kind: EmailType::Work,
+            };
+            let personal = Email {
+                address: format!("person{i}@home.example").into(),
+                kind: EmailType::Personal,
+            };
+            e.emails = match i % 6 {
+                0 | 5 => vec![work, personal],
+                1 | 3 => vec![work],
+                2 => vec![personal],
+                _ => vec![],
+            };
+            e.start_date = match status {
+                EmploymentStatus::Pending => Some(date(2027, 1 + (i % 12) as i8, 1)),
+                _ if i % 7 == 0 => None,
+                _ => Some(date(
+                    2015 + (i % 10) as i16,
+                    1 + (i % 12) as i8,
+                    1 + (i % 28) as i8,
+                )),
+            };
+            e.end_date = match status {
+                EmploymentStatus::Inactive => Some(date(2025, 1 + (i % 12) as i8, 15)),
+                _ if i % 11 == 0 => Some(date(2027, 6, 30)),
+                _ => None,
+            };
+            e.manager_id = (i > 0 && i % 8 != 0).then(|| id(i / 10).into());
+            e.department = (i % 9 != 0).then(|| DEPARTMENTS[i % 4].into());
+            e.title = (i % 10 != 0).then(|| TITLES[i % 3].into());
+            e.location = (i % 4 != 1).then(|| LOCATIONS[i % 3].into());
+            e.preferred_language = (i % 3 == 1).then(|| "sv-SE".into());
+            if i % 2 == 0 {
+                e.custom_fields
+                    .insert("costCenter", json!(format!("CC-{}", 4400 + i % 7)));
+            }
+            if i % 5 != 2 {
+                e.custom_fields
+                    .insert("address", json!({"city": LOCATIONS[(i + 1) % 3]}));
+            }
+            e
+        })
+        .collect()
+}
+
+/// The sources under test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Csv,
+    Merge,
+    BambooHr,
+    Personio,
+    HiBob,
+    Afas,
+    Workday,
+}
+
+const HTTP_SOURCES: [Kind; 6] = [
+    Kind::Merge,
+    Kind::BambooHr,
+    Kind::Personio,
+    Kind::HiBob,
+    Kind::Afas,
+    Kind::Workday,
+];
+
+/// What each source can express of the dataset.
+fn expected_for(kind: Kind, employees: &[Employee]) -> Vec<Employee> {
+    let mut expected: Vec<Employee> = employees
+        .iter()
+        .cloned()
+        .map(|mut e| {
+            match kind {
+                Kind::Csv | Kind::Afas | Kind::Workday => {}
+                Kind::Merge => {
+                    // ACTIVE | PENDING | INACTIVE only; no language field.
+                    if e.employment_status == EmploymentStatus::Leave {
+                        e.employment_status = EmploymentStatus::Active;
+                    }
+                    e.preferred_language = None;
+                }
+                Kind::BambooHr => {
+                    // Active | Inactive only; no language field.
+                    if e.employment_status != EmploymentStatus::Inactive {
+                        e.employment_status = EmploymentStatus::Active;
+                    }
+                    e.preferred_language = None;
+                }
+                Kind::Personio => {
+                    e.employee_number = None;
+                    e.preferred_language = None;
+                }
+                Kind::HiBob => e.preferred_language = None,
+            }
+            e
+        })
+        .collect();
+    expected.sort_by(|a, b| a.id.cmp(&b.id));
+    expected
+}
+
+/// Settings of one fixture.
+#[derive(Clone, Debug, Default)]
+struct Setup {
+    faults: Faults,
+    /// Throttle with 503 and no `Retry-After` (BambooHR's older behaviour).
+    throttle_503: bool,
+    wrong_credentials: bool,
+    max_tries: Option<u32>,
+    timeout_seconds: Option<u32>,
+    reference: Option<String>,
+}
+
+/// A source and what keeps it alive.
+struct Fixture {
+    source: Box<dyn Source>,
+    emulator: Option<HrEmulator>,
+    _guard: Box<dyn Any>,
+}
+
+impl Fixture {
+    fn requests(&self) -> Vec<LoggedRequest> {
+        self.emulator.as_ref().expect("an HTTP source").requests()
+    }
+
+    fn count(&self, path_suffix: &str) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.path.ends_with(path_suffix))
+            .count()
+    }
+}
+
+fn csv_document(employees: &[Employee]) -> String {
+    let mut out = String::from(
+        "id,employeeNumber,firstName,lastName,preferredName,workEmail,personalEmail,employmentStatus,startDate,endDate,managerId,department,title,location,preferredLanguage,customFields.costCenter,customFields.address.city\n",
+    );
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    for e in employees {
+        let text = |v: &Option<compact_str::CompactString>| {
+            v.as_ref().map(|s| s.to_string()).unwrap_or_default()
+        };
+        let email = |kind| {
+            e.emails
+                .iter()
+                .find(|m| m.kind == kind)
+                .map(|m| m.address.to_string())
+                .unwrap_or_default()
+        };
+        let day = |d: Option<jiff::civil::Date>| d.map(|d| d.to_string()).unwrap_or_default();
+        let custom = |path: &str| {
+            let mut parts = path.split('.');
+            let first = e.custom_fields.get(parts.next().unwrap());
+            parts
+                .fold(first, |v, p| v.and_then(|v| v.get(p)))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        writer
+            .write_record([
+                e.id.to_string(),
+                text(&e.employee_number),
+                e.first_name.to_string(),
+                e.last_name.to_string(),
+                text(&e.preferred_name),
+                email(EmailType::Work),
+                email(EmailType::Personal),
+                e.employment_status.as_str().to_owned(),
+                day(e.start_date),
+                day(e.end_date),
+                text(&e.manager_id),
+                text(&e.department),
+                text(&e.title),
+                text(&e.location),
+                text(&e.preferred_language),
+                custom("costCenter"),
+                custom("address.city"),
+            ])
+            .unwrap();
+    }
+    out.push_str(&String::from_utf8(writer.into_inner().unwrap()).unwrap());
+    out
+}
+
+/// Starts `kind`'s emulator with the dataset and builds the source from a spec, the way a
+/// run does (secrets from files, `baseUrl` pointing at the emulator).
+async fn fixture(kind: Kind, employees: &[Employee], setup: &Setup) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    let common = CommonConfig {
+        faults: setup.faults.clone(),
+        throttle_status: if setup.throttle_503 { 503 } else { 429 },
+        retry_after: (!setup.throttle_503).then_some(1),
+        ..CommonConfig::default()
+    };
+    let settings = json!({
+        "requestsPerSecond": 1000,
+        "maxTries": setup.max_tries.unwrap_or(5),
+        "timeoutSeconds": setup.timeout_seconds.unwrap_or(10),
+    });
+    let mut spec = settings.as_object().unwrap().clone();
+    if let Some(reference) = &setup.reference {
+        spec.insert("referenceEmployeeId".into(), json!(reference));
+    }
+    let (key, emulator): (&str, Option<HrEmulator>) = match kind {
+        Kind::Csv => {
+            // In the cluster a ConfigMap key is a mounted file: DIR/NAME/KEY.
+            let maps = dir.path().join("maps");
+            write_secret(&maps, "people", "employees.csv", &csv_document(employees));
+            spec.clear();
+            spec.insert(
+                "configMapRef".into(),
+                json!({"name": "people", "key": "employees.csv"}),
+            );
+            if let Some(reference) = &setup.reference {
+                spec.insert("referenceEmployeeId".into(), json!(reference));
+            }
+            ("csv", None)
+        }
+        http => {
+            let api = match http {
+                Kind::Merge => HrApi::Merge,
+                Kind::BambooHr => HrApi::BambooHr,
+                Kind::Personio => HrApi::Personio,
+                Kind::HiBob => HrApi::HiBob,
+                Kind::Afas => HrApi::Afas,
+                Kind::Workday => HrApi::Workday,
+                Kind::Csv => unreachable!("served above"),
+            };
+            let options = HrOptions {
+                common,
+                wrong_credentials: setup.wrong_credentials,
+            };
+            let (key, settings, emulator) = start_hr_source(
+                api,
+                api.records(employees),
+                options,
+                &secrets,
+                std::mem::take(&mut spec),
+            )
+            .await;
+            spec = settings;
+            (key, Some(emulator))
+        }
+    };
+    let spec: SourceSpec = serde_json::from_value(json!({ key: Value::Object(spec) }))
+        .unwrap_or_else(|e| panic!("{kind:?}: bad test spec: {e}"));
+    let context = ConnectorContext {
+        base_dir: dir.path().to_path_buf(),
+        secrets: SecretResolver::from_dir(&secrets),
+        config_maps: ConfigMapResolver::from_dir(dir.path().join("maps")),
+    };
+    let delays = RetryDelays {
+        base: Duration::from_millis(2),
+        max: Duration::from_millis(20),
+    };
+    let source = source::build_with(&spec, &context, delays)
+        .await
+        .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+    Fixture {
+        source,
+        emulator,
+        _guard: Box::new(dir),
+    }
+}
+
+async fn fetch_sorted(source: &dyn Source) -> Result<Vec<Employee>, SourceError> {
+    let data = fetch_all(source).await?;
+    assert_eq!(data.errors, vec![], "no record errors");
+    let mut employees = data.employees;
+    employees.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(employees)
+}
+
+/// Requests each source needs for the dataset: pages at the API's maximum, one token.
+fn request_counts(kind: Kind) -> Vec<(&'static str, usize)> {
+    match kind {
+        Kind::Csv => vec![],
+        Kind::Merge => vec![("/employees", 11)],
+        Kind::BambooHr => vec![("/datasets/employee/data", 2)],
+        Kind::Personio => vec![("/v1/auth", 1), ("/v1/company/employees", 11)],
+        Kind::HiBob => vec![("/people/search", 1)],
+        Kind::Afas => vec![("/connectors/HrisEmployees", 2)],
+        Kind::Workday => vec![("/HRIS_Workers", 1)],
+    }
+}
+
+#[tokio::test]
+async fn every_source_yields_the_same_employees() {
+    let employees = dataset();
+    let all = [
+        Kind::Csv,
+        Kind::Merge,
+        Kind::BambooHr,
+        Kind::Personio,
+        Kind::HiBob,
+        Kind::Afas,
+        Kind::Workday,
+    ];
+    for kind in all {
+        let fixture = fixture(kind, &employees, &Setup::default()).await;
+        let got = fetch_sorted(fixture.source.as_ref())
+            .await
+            .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        let expected = expected_for(kind, &employees);
+        assert_eq!(got.len(), expected.len(), "{kind:?}: employee count");
+        for (got, expected) in got.iter().zip(&expected) {
+            assert_eq!(got, expected, "{kind:?}: employee {}", expected.id);
+        }
+        for (path, count) in request_counts(kind) {
+            assert_eq!(fixture.count(path), count, "{kind:?}: requests to {path}");
+        }
+        if kind != Kind::Csv {
+            let total: usize = request_counts(kind).iter().map(|(_, c)| c).sum();
+            assert_eq!(
+                fixture.requests().len(),
+                total,
+                "{kind:?}: no other requests"
+            );
+            assert!(fixture.requests().iter().all(|r| r.status == 200));
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_dataset_covers_what_it_claims() {
+    let employees = dataset();
+    for status in STATUSES {
+        assert!(employees.iter().any(|e| e.employment_status == status));
+    }
+    let kinds = |e: &Employee| e.emails.iter().map(|m| m.kind).collect::<Vec<_>>();
+    assert!(
+        employees
+            .iter()
+            .any(|e| kinds(e) == [EmailType::Work, EmailType::Personal])
+    );
+    assert!(employees.iter().any(|e| kinds(e) == [EmailType::Personal]));
+    assert!(employees.iter().any(|e| e.emails.is_empty()));
+    assert!(employees.iter().any(|e| e.custom_fields.is_empty()));
+    assert!(
+        employees
+            .iter()
+            .any(|e| e.end_date.is_some() && e.employment_status == EmploymentStatus::Active)
+    );
+    assert!(employees.iter().any(|e| e.manager_id.is_none()));
+}
+
+/// The paged sources, with the page a fault hits (the second).
+const PAGED: [Kind; 4] = [Kind::Merge, Kind::BambooHr, Kind::Personio, Kind::Afas];
+
+fn page_path(kind: Kind) -> &'static str {
+    request_counts(kind).last().unwrap().0
+}
+
+#[tokio::test]
+async fn a_failing_page_fails_the_whole_fetch_after_its_tries() {
+    let employees = dataset();
+    for kind in HTTP_SOURCES {
+        let page = if PAGED.contains(&kind) { 1 } else { 0 };
+        let setup = Setup {
+            faults: Faults {
+                fail_page: Some((page, 502)),
+                ..Faults::default()
+            },
+            max_tries: Some(3),
+            ..Setup::default()
+        };
+        let fixture = fixture(kind, &employees, &setup).await;
+        let error = fetch_sorted(fixture.source.as_ref()).await.unwrap_err();
+        assert!(
+            matches!(error, SourceError::Unavailable(_)),
+            "{kind:?}: {error}"
+        );
+        assert!(error.to_string().contains("502"), "{kind:?}: {error}");
+        let failed = fixture
+            .requests()
+            .iter()
+            .filter(|r| r.status == 502)
+            .count();
+        assert_eq!(failed, 3, "{kind:?}: the failing page is tried 3 times");
+        assert_eq!(
+            fixture.count(page_path(kind)),
+            page + 3,
+            "{kind:?}: no page after the failing one is asked for"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_stalled_page_times_out_and_fails_the_whole_fetch() {
+    let employees = dataset();
+    for kind in [Kind::Merge, Kind::Afas] {
+        let setup = Setup {
+            faults: Faults {
+                stall_page: Some((1, Duration::from_secs(30))),
+                ..Faults::default()
+            },
+            max_tries: Some(2),
+            timeout_seconds: Some(1),
+            ..Setup::default()
+        };
+        let fixture = fixture(kind, &employees, &setup).await;
+        let started = std::time::Instant::now();
+        let error = fetch_sorted(fixture.source.as_ref()).await.unwrap_err();
+        assert!(
+            error.to_string().contains("timed out after 2 tries"),
+            "{kind:?}: {error}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_cursor_stops_the_fetch_with_an_error() {
+    let employees = dataset();
+    for (kind, page, expected_requests) in [(Kind::Merge, 2, 3), (Kind::BambooHr, 1, 2)] {
+        let setup = Setup {
+            faults: Faults {
+                repeat_cursor_at: Some(page),
+                ..Faults::default()
+            },
+            ..Setup::default()
+        };
+        let fixture = fixture(kind, &employees, &setup).await;
+        let error = fetch_sorted(fixture.source.as_ref()).await.unwrap_err();
+        assert!(
+            error.to_string().contains("not complete"),
+            "{kind:?}: {error}"
+        );
+        assert_eq!(
+            fixture.count(page_path(kind)),
+            expected_requests,
+            "{kind:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_throttle_storm_is_ridden_out_within_the_tries() {
+    let employees = dataset();
+    for kind in HTTP_SOURCES {
+        for throttle_503 in [false, kind == Kind::BambooHr] {
+            let setup = Setup {
+                faults: Faults {
+                    throttle_storm: 4,
+                    ..Faults::default()
+                },
+                throttle_503,
+                max_tries: Some(5),
+                ..Setup::default()
+            };
+            let fixture = fixture(kind, &employees, &setup).await;
+            let got = fetch_sorted(fixture.source.as_ref())
+                .await
+                .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+            assert_eq!(got, expected_for(kind, &employees), "{kind:?}");
+            let throttled = fixture
+                .requests()
+                .iter()
+                .filter(|r| r.status == if throttle_503 { 503 } else { 429 })
+                .count();
+            assert_eq!(throttled, 4, "{kind:?}");
+            let normal: usize = request_counts(kind).iter().map(|(_, c)| c).sum();
+            assert_eq!(fixture.requests().len(), normal + 4, "{kind:?}");
+        }
+    }
+    // A storm longer than the tries fails the fetch instead.
+    let setup = Setup {
+        faults: Faults {
+            throttle_storm: 10,
+            ..Faults::default()
+        },
+        max_tries: Some(3),
+        ..Setup::default()
+    };
+    let fixture = fixture(Kind::Merge, &employees, &setup).await;
+    let error = fetch_sorted(fixture.source.as_ref()).await.unwrap_err();
+    assert!(error.to_string().contains("429 after 3 tries"), "{error}");
+    assert_eq!(fixture.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn wrong_credentials_fail_fast_with_credentials_invalid() {
+    let employees = dataset();
+    for kind in HTTP_SOURCES {
+        let setup = Setup {
+            wrong_credentials: true,
+            ..Setup::default()
+        };
+        let fixture = fixture(kind, &employees, &setup).await;
+        let error = fetch_sorted(fixture.source.as_ref()).await.unwrap_err();
+        assert!(
+            matches!(error, SourceError::CredentialsInvalid(_)),
+            "{kind:?}: {error}"
+        );
+        assert_eq!(error.category(), "CredentialsInvalid");
+        let message = error.to_string();
+        assert!(
+            message.contains("check"),
+            "{kind:?}: names the fix: {message}"
+        );
+        assert!(
+            !message.contains("-wrong"),
+            "{kind:?}: no secret in {message}"
+        );
+        assert_eq!(
+            fixture.requests().len(),
+            1,
+            "{kind:?}: one request, no retries"
+        );
+        let check = fixture.source.check().await.unwrap_err();
+        assert!(
+            matches!(check, SourceError::CredentialsInvalid(_)),
+            "{kind:?}"
+        );
+    }
+}
+
+fn feeding<'a>(fields: &'a [SourceField], canonical: &str) -> &'a SourceField {
+    fields
+        .iter()
+        .find(|f| {
+            f.feeds
+                .as_deref()
+                .is_some_and(|feeds| feeds.split(", ").any(|f| f == canonical))
+        })
+        .unwrap_or_else(|| panic!("no field feeds {canonical}: {fields:?}"))
+}
+
+#[tokio::test]
+async fn fields_list_standard_and_custom_fields_with_the_reference_employee() {
+    let employees = dataset();
+    // E0005 (index 4): a cost centre; the first record has none of its values.
+    let reference = &employees[4];
+    for kind in [
+        Kind::Csv,
+        Kind::Merge,
+        Kind::BambooHr,
+        Kind::Personio,
+        Kind::HiBob,
+        Kind::Afas,
+        Kind::Workday,
+    ] {
+        let setup = Setup {
+            reference: Some(reference.id.to_string()),
+            ..Setup::default()
+        };
+        let fixture = fixture(kind, &employees, &setup).await;
+        let fields = fixture
+            .source
+            .fields()
+            .await
+            .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        let example = |canonical: &str| feeding(&fields, canonical).example.clone();
+        assert_eq!(
+            example("firstName"),
+            Some(json!(reference.first_name)),
+            "{kind:?}"
+        );
+        assert_eq!(
+            example("customFields.costCenter"),
+            reference.custom_fields.get("costCenter").cloned(),
+            "{kind:?}"
+        );
+        assert_eq!(
+            example("customFields.address.city"),
+            Some(reference.custom_fields.get("address").unwrap()["city"].clone()),
+            "{kind:?}"
+        );
+        assert!(fields.len() >= 10, "{kind:?}: {} fields", fields.len());
+    }
+}
+
+#[tokio::test]
+async fn fields_with_an_unknown_reference_employee_name_the_field_the_id_and_the_fix() {
+    let employees = dataset();
+    for (kind, key) in [
+        (Kind::Csv, "csv"),
+        (Kind::Merge, "merge"),
+        (Kind::BambooHr, "bambooHr"),
+        (Kind::Personio, "personio"),
+        (Kind::HiBob, "hiBob"),
+        (Kind::Afas, "afas"),
+        (Kind::Workday, "workday"),
+    ] {
+        let setup = Setup {
+            reference: Some("9999".into()),
+            ..Setup::default()
+        };
+        let fixture = fixture(kind, &employees, &setup).await;
+        let error = fixture
+            .source
+            .fields()
+            .await
+            .expect_err("no employee 9999")
+            .to_string();
+        for part in [
+            &format!("spec.source.{key}.referenceEmployeeId is `9999`"),
+            "set it to the id of an employee the source has, or remove it",
+        ] {
+            assert!(error.contains(part), "{kind:?}: `{part}` not in: {error}");
+        }
+    }
+}
+
+/// The emulators enforce the documented limits a client must respect.
+#[tokio::test]
+async fn emulators_refuse_pages_over_the_api_maximum_and_changed_cursor_parameters() {
+    let client = reqwest::Client::new();
+    let merge = merge::start(merge::MergeConfig {
+        records: merge::records(&dataset()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let get = |url: String| {
+        client
+            .get(url)
+            .bearer_auth("merge-key")
+            .header("X-Account-Token", "account-token")
+            .send()
+    };
+    let too_big = get(format!("{}/employees?page_size=101", merge.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(too_big.status(), 400);
+    let first: Value = get(format!("{}/employees?page_size=100", merge.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cursor = first["next"].as_str().unwrap();
+    let changed = get(format!(
+        "{}/employees?page_size=50&cursor={cursor}",
+        merge.base_url()
+    ))
+    .await
+    .unwrap();
+    assert_eq!(changed.status(), 400);
+    let body: Value = changed.json().await.unwrap();
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("keep every parameter")
+    );
+
+    let personio = personio::start(personio::PersonioConfig::default())
+        .await
+        .unwrap();
+    let token: Value = client
+        .post(format!("{}/v1/auth", personio.base_url()))
+        .json(&json!({"client_id": "personio-id", "client_secret": "personio-secret"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["data"]["token"].as_str().unwrap();
+    for query in ["limit=101", "offset=0"] {
+        let answer = client
+            .get(format!(
+                "{}/v1/company/employees?{query}",
+                personio.base_url()
+            ))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 400, "{query}");
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["success"], json!(false));
+    }
+
+    let bamboo = bamboohr::start(bamboohr::BambooConfig::default())
+        .await
+        .unwrap();
+    let answer = client
+        .post(format!(
+            "{}/api/v2/datasets/employee/data?pageSize=1001",
+            bamboo.base_url()
+        ))
+        .basic_auth("bamboo-key", Some("x"))
+        .json(&json!({"fields": ["id"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    assert!(answer.headers().contains_key("x-bamboohr-error-message"));
+
+    let afas = afas::start(afas::AfasConfig::default()).await.unwrap();
+    let answer = client
+        .get(format!(
+            "{}/connectors/HrisEmployees?skip=0&take=1001",
+            afas.base_url()
+        ))
+        .header(
+            "Authorization",
+            format!("AfasToken {}", {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD.encode(afas::AfasConfig::default().token)
+            }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    let body: Value = answer.json().await.unwrap();
+    assert!(body.get("profitLogReference").is_some());
+}
+
+#[tokio::test]
+async fn the_merge_emulator_throttles_above_its_rate_with_retry_after() {
+    let merge = merge::start(merge::MergeConfig {
+        common: CommonConfig {
+            requests_per_second: Some(1.0),
+            burst: 2,
+            ..CommonConfig::default()
+        },
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let answer = client
+            .get(format!("{}/employees", merge.base_url()))
+            .bearer_auth("merge-key")
+            .header("X-Account-Token", "account-token")
+            .send()
+            .await
+            .unwrap();
+        statuses.push((
+            answer.status().as_u16(),
+            answer
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned()),
+        ));
+    }
+    assert_eq!(
+        statuses,
+        [(200, None), (200, None), (429, Some("1".to_owned()))]
+    );
+}
+
+#[tokio::test]
+async fn personio_caches_its_token_and_fetches_a_new_one_when_it_expires() {
+    let employees = dataset();
+    let emulator = personio::start(personio::PersonioConfig {
+        records: personio::records(&employees),
+        token_uses: Some(5),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let http = hris_operator::connectors::http::HttpClient::new(
+        source::personio::auth(&emulator.base_url(), "personio-id", "personio-secret"),
+        None,
+        Duration::from_secs(10),
+        hris_operator::connectors::http::RetryPolicy::default(),
+    )
+    .unwrap();
+    let source = source::personio::PersonioSource::new(
+        source::api::ApiClient::with_http("Personio", "the test credentials".into(), http),
+        &emulator.base_url(),
+        source::personio::columns(
+            &personio::CUSTOM_FIELDS
+                .iter()
+                .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+                .collect(),
+            Some(personio::PERSONAL_EMAIL_ATTRIBUTE),
+        ),
+        None,
+    );
+    let got = fetch_sorted(&source).await.unwrap();
+    assert_eq!(got, expected_for(Kind::Personio, &employees));
+    let requests = emulator.requests();
+    let count = |path: &str, status: u16| {
+        requests
+            .iter()
+            .filter(|r| r.path == path && r.status == status)
+            .count()
+    };
+    // 11 pages, 5 per token: two tokens expire mid-way, each answered 401 once and replaced.
+    assert_eq!(count("/v1/company/employees", 200), 11);
+    assert_eq!(count("/v1/company/employees", 401), 2);
+    assert_eq!(count("/v1/auth", 200), 3);
+}

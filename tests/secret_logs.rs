@@ -15,11 +15,9 @@ use hris_emulators::{
     google::{GoogleConfig, GoogleEmulator},
     graph::{GraphConfig, GraphEmulator},
 };
-use hris_operator::{
-    sync::{
-        model::NewUser,
-        ports::target::{Target, TargetOp},
-    },
+use hris_operator::sync::{
+    model::NewUser,
+    ports::target::{Target, TargetOp},
 };
 use serde_json::json;
 

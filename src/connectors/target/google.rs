@@ -721,8 +721,7 @@ impl TargetConnector for GoogleSpec {
                 format!("`{}` must start with / (the root is /)", self.org_unit_path),
             );
         }
-        if let Err(message) =
-            check_rate(self.requests_per_second, RateRange::Between(0.01, 1000.0))
+        if let Err(message) = check_rate(self.requests_per_second, RateRange::Between(0.01, 1000.0))
         {
             error("requestsPerSecond", message);
         }

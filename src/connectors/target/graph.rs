@@ -560,8 +560,7 @@ impl TargetConnector for GraphSpec {
                 ),
             );
         }
-        if let Err(message) = check_rate(self.writes_per_second, RateRange::Between(0.01, 1000.0))
-        {
+        if let Err(message) = check_rate(self.writes_per_second, RateRange::Between(0.01, 1000.0)) {
             error("writesPerSecond", message);
         }
         problems

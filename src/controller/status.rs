@@ -9,8 +9,10 @@ use k8s_openapi::{
 };
 
 use crate::{
-    crd::{ChangeCounts, HrisConnectionStatus, Phase, RunRecord, RunResult, RunStatus},
-    sync::report::{RunMode, Summary},
+    crd::{
+        ChangeCounts, ChangeSample, HrisConnectionStatus, Phase, RunRecord, RunResult, RunStatus,
+    },
+    sync::report::{self, RunMode, Summary},
 };
 
 /// Runs kept in `status.history`.
@@ -428,6 +430,63 @@ fn withheld_reason(summary: &Summary) -> (&'static str, String) {
                 summary.plan_hash
             ),
         ),
+    }
+}
+
+// The status holds a run's whole change sample.
+const _: () = assert!(report::SAMPLE_SIZE <= crate::crd::bounds::CHANGE_SAMPLE);
+
+// The core's summary types become the status's here, where the controller records a run. The
+// resource's types know nothing of the core: the core reads the CRD (in its policy), so a crd
+// that imported the core would close an import cycle (tests/it/architecture_modules.rs).
+
+impl From<report::RunResult> for RunResult {
+    fn from(result: report::RunResult) -> Self {
+        match result {
+            report::RunResult::Succeeded => RunResult::Succeeded,
+            report::RunResult::Failed => RunResult::Failed,
+            report::RunResult::Withheld => RunResult::Withheld,
+        }
+    }
+}
+
+impl From<report::ChangeCounts> for ChangeCounts {
+    fn from(counts: report::ChangeCounts) -> Self {
+        let report::ChangeCounts {
+            created,
+            updated,
+            deactivated,
+            deleted,
+            unchanged,
+            skipped,
+            conflicts,
+            errors,
+        } = counts;
+        ChangeCounts {
+            created,
+            updated,
+            deactivated,
+            deleted,
+            unchanged,
+            skipped,
+            conflicts,
+            errors,
+        }
+    }
+}
+
+impl From<report::ChangeSample> for ChangeSample {
+    fn from(sample: report::ChangeSample) -> Self {
+        let report::ChangeSample {
+            action,
+            external_id,
+            attributes,
+        } = sample;
+        ChangeSample {
+            action,
+            external_id,
+            attributes,
+        }
     }
 }
 

@@ -5,10 +5,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::bounds;
-use crate::sync::report;
-
-// The status holds a run's whole change sample.
-const _: () = assert!(report::SAMPLE_SIZE <= bounds::CHANGE_SAMPLE);
 
 /// Observed state of a connection. Holds no personal data: changes are identified by
 /// externalId and attribute names only.
@@ -291,54 +287,4 @@ pub struct RunRecord {
     /// What the run did.
     #[serde(default)]
     pub counts: ChangeCounts,
-}
-
-impl From<report::RunResult> for RunResult {
-    fn from(result: report::RunResult) -> Self {
-        match result {
-            report::RunResult::Succeeded => RunResult::Succeeded,
-            report::RunResult::Failed => RunResult::Failed,
-            report::RunResult::Withheld => RunResult::Withheld,
-        }
-    }
-}
-
-impl From<report::ChangeCounts> for ChangeCounts {
-    fn from(counts: report::ChangeCounts) -> Self {
-        let report::ChangeCounts {
-            created,
-            updated,
-            deactivated,
-            deleted,
-            unchanged,
-            skipped,
-            conflicts,
-            errors,
-        } = counts;
-        ChangeCounts {
-            created,
-            updated,
-            deactivated,
-            deleted,
-            unchanged,
-            skipped,
-            conflicts,
-            errors,
-        }
-    }
-}
-
-impl From<report::ChangeSample> for ChangeSample {
-    fn from(sample: report::ChangeSample) -> Self {
-        let report::ChangeSample {
-            action,
-            external_id,
-            attributes,
-        } = sample;
-        ChangeSample {
-            action,
-            external_id,
-            attributes,
-        }
-    }
 }

@@ -537,20 +537,13 @@ async fn every_local_command_the_readme_shows_runs_here() {
                     .map(|i| root.join(&words[i + 1]))
                     .unwrap_or_else(|| panic!("{at}: no -f FILE"));
                 let header = std::fs::read_to_string(&file).unwrap_or_default();
-                let in_header = header
-                    .lines()
-                    .take_while(|line| line.starts_with('#'))
-                    .filter_map(|line| {
-                        line.trim_start_matches('#')
-                            .trim()
-                            .strip_prefix("hris-operator ")
-                    })
-                    .any(|shown| {
-                        shown
-                            .split_whitespace()
-                            .eq(words.iter().map(String::as_str))
-                    });
-                let needs_a_server = header.contains("hris-emulators ");
+                let header_commands = crate::samples::header_commands(&header);
+                let in_header = header_commands.iter().any(|shown| {
+                    shown.program == crate::samples::Program::Operator && &shown.args == words
+                });
+                let needs_a_server = header_commands
+                    .iter()
+                    .any(|shown| shown.program == crate::samples::Program::Emulators);
                 if needs_a_server {
                     if !in_header {
                         problems.push(format!(

@@ -37,7 +37,7 @@ fn default_port(emulator: &str) -> u16 {
 
 /// Which program a header line runs.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Program {
+pub(crate) enum Program {
     /// `hris-emulators …`: an emulator, served in the background.
     Emulators,
     /// `hris-operator …`.
@@ -47,14 +47,14 @@ enum Program {
 /// A command line of a sample's header comment: the program, its arguments, and whether the
 /// line runs in the background (`&`).
 #[derive(Debug, PartialEq)]
-struct HeaderCommand {
-    program: Program,
-    args: Vec<String>,
+pub(crate) struct HeaderCommand {
+    pub(crate) program: Program,
+    pub(crate) args: Vec<String>,
     background: bool,
 }
 
 /// The `hris-emulators …` and `hris-operator …` command lines of a sample's header comment.
-fn header_commands(text: &str) -> Vec<HeaderCommand> {
+pub(crate) fn header_commands(text: &str) -> Vec<HeaderCommand> {
     text.lines()
         .take_while(|line| line.starts_with('#'))
         .filter_map(|line| {

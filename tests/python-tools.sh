@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Python tools of the integration tests (scim2-server, scim2-cli, kmock, helm and
-# manifest validation), pinned by
+# manifest validation, the vendors' SDKs of tests/vendor/), pinned by
 # tests/python-requirements.txt, into a virtualenv: $HRIS_TEST_VENV, default <repo>/.venv.
 # Idempotent: it installs only when the requirements file changed since the last install (a stamp
 # file in the virtualenv holds its sha256), and is quiet then. Prints the virtualenv's path.
@@ -35,11 +35,13 @@ for tool in scim2-server scim2; do
     exit 1
   fi
 done
-if ! out=$("$venv/bin/python" -c 'import kmock' 2>&1); then
-  rm -f "$stamp"
-  printf 'python-tools: kmock does not import in %s:\n%s\n' "$venv" "$out" >&2
-  exit 1
-fi
+for module in kmock msgraph deprecated googleapiclient.discovery merge; do
+  if ! out=$("$venv/bin/python" -c "import $module" 2>&1); then
+    rm -f "$stamp"
+    printf 'python-tools: %s does not import in %s:\n%s\n' "$module" "$venv" "$out" >&2
+    exit 1
+  fi
+done
 if [[ -n "${installed:-}" ]]; then
   echo "$want" > "$stamp"
 fi

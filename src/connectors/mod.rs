@@ -17,7 +17,7 @@ pub use secrets::{ConfigMapResolver, SecretResolver};
 use crate::{
     crd::{ConfigMapKeyRef, HrisConnectionSpec, SecretKeyRef},
     sync::{
-        policy::{SpecErrors, SyncPolicy},
+        policy::{SpecError, SpecErrors, SyncPolicy},
         ports::{source::Source, target::Target},
         run::RunError,
     },
@@ -66,7 +66,16 @@ pub async fn connect(
 /// and the controller both call, so a spec is refused the same way everywhere.
 pub fn check_spec(spec: &HrisConnectionSpec) -> Result<SyncPolicy, SpecErrors> {
     let mut problems = source::connector(&spec.source).validate();
-    problems.extend(target::connector(&spec.target).validate());
+    let target = target::connector(&spec.target);
+    problems.extend(target.validate());
+    for (index, mapping) in spec.attribute_mapping.iter().enumerate() {
+        if let Some(message) = target.check_mapped_attribute(&mapping.to) {
+            problems.push(SpecError {
+                field: format!("spec.attributeMapping[{index}].to"),
+                message,
+            });
+        }
+    }
     match SyncPolicy::compile(spec) {
         Ok(policy) if problems.is_empty() => Ok(policy),
         Ok(_) => Err(SpecErrors(problems)),
@@ -151,6 +160,34 @@ mod tests {
              tokenUrl: 'http://oauth.example/token'}}}}"
         );
         assert_eq!(fields(&google), ["spec.target.googleWorkspace.tokenUrl"]);
+    }
+
+    #[test]
+    fn a_google_mapping_must_name_a_field_a_user_has() {
+        let google = |to: &str| {
+            format!(
+                "source: {{csv: {{path: e.csv}}}}\nexternalIdPrefix: 'hr:'\ntarget: \
+                 {{googleWorkspace: {{serviceAccountKeySecretRef: {{name: s, key: k}}, \
+                 adminEmail: a@x.example}}}}\nattributeMapping: [{{from: title, to: '{to}'}}, \
+                 {{from: department, to: organizations.department}}]"
+            )
+        };
+        for good in ["organizations.title", "orgUnitPath", "name.displayName"] {
+            assert!(fields(&google(good)).is_empty(), "{good}");
+        }
+        // A path form the API does not have would land as an unknown top-level field.
+        for bad in [
+            "organizations[primary].title",
+            "organizations.titel",
+            "jobTitle",
+            "primaryEmail",
+        ] {
+            assert_eq!(
+                fields(&google(bad)),
+                ["spec.attributeMapping[0].to"],
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -58,6 +58,7 @@ mod source_conformance;
 mod sync_run;
 mod target_conformance;
 mod time_rules;
+mod vendor;
 
 /// With `autotests = false`, Cargo builds only the `[[test]]` targets of Cargo.toml, and rustc
 /// only the modules declared above: a test file outside both would silently never run.

@@ -386,6 +386,10 @@ async fn every_source_yields_the_same_employees() {
             );
             assert!(fixture.requests().iter().all(|r| r.status == 200));
         }
+        if kind == Kind::Merge {
+            let log = fixture.emulator.as_ref().unwrap().request_log();
+            common::vendor::judge("merge", &log).await;
+        }
     }
 }
 

@@ -9,8 +9,8 @@ use std::{any::Any, sync::Arc, time::Duration};
 use common::scim2_server::Scim2Server;
 
 use hris_emulators::{
-    google::GoogleConfig,
-    graph::GraphConfig,
+    google::{GoogleConfig, GoogleEmulator},
+    graph::{GraphConfig, GraphEmulator},
     scim::{ScimConfig, ScimEmulator},
 };
 use hris_operator::{
@@ -35,6 +35,18 @@ struct Fixture {
     _guard: Box<dyn Any + Send>,
     /// The target's names of the two mapped attributes the suite uses.
     names: Names,
+}
+
+impl Fixture {
+    /// After a case against a vendor's API: every request the target sent, checked against the
+    /// vendor's own schema (`tests/vendor/`, see `common::vendor`).
+    async fn judge_requests(&self) {
+        if let Some(graph) = self._guard.downcast_ref::<GraphEmulator>() {
+            common::vendor::judge("graph", &graph.request_log()).await;
+        } else if let Some(google) = self._guard.downcast_ref::<GoogleEmulator>() {
+            common::vendor::judge("google", &google.request_log()).await;
+        }
+    }
 }
 
 /// Names of the mapped attributes in a target's own vocabulary.
@@ -364,42 +376,49 @@ macro_rules! conformance {
                     &*f.target, f.names,
                 )
                 .await;
+                f.judge_requests().await;
             }
 
             #[tokio::test]
             async fn updates_exactly_the_changed_attributes() {
                 let f = $fixture.await;
                 super::updates_exactly_the_changed_attributes(&*f.target, f.names).await;
+                f.judge_requests().await;
             }
 
             #[tokio::test]
             async fn changes_email_and_manager() {
                 let f = $fixture.await;
                 changes_email_and_links_and_unlinks_a_manager(&*f.target, f.names).await;
+                f.judge_requests().await;
             }
 
             #[tokio::test]
             async fn deactivates_reactivates_and_deletes() {
                 let f = $fixture.await;
                 super::deactivates_reactivates_and_deletes(&*f.target, f.names).await;
+                f.judge_requests().await;
             }
 
             #[tokio::test]
             async fn a_taken_email_is_a_conflict() {
                 let f = $fixture.await;
                 a_taken_email_is_a_conflict_and_does_not_stop_the_others(&*f.target, f.names).await;
+                f.judge_requests().await;
             }
 
             #[tokio::test]
             async fn a_missing_user_is_not_found() {
                 let f = $fixture.await;
                 super::a_missing_user_is_not_found(&*f.target, f.names).await;
+                f.judge_requests().await;
             }
 
             #[tokio::test]
             async fn lists_many_users_across_pages() {
                 let f = $fixture.await;
                 super::lists_many_users_across_pages(&*f.target, f.names).await;
+                f.judge_requests().await;
             }
         }
     };

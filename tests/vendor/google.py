@@ -1249,6 +1249,17 @@ def api_root(api_url: str, document: dict) -> str:
 # --- Command line -----------------------------------------------------------------------------
 
 
+def serve(check) -> int:
+    """`serve`: the `requests` check for many logs at the cost of one start (the SDK's imports
+    take seconds). Reads one log file path per line on stdin and answers each with one JSON line
+    on stdout, `{"problems": [...]}`; ends when stdin closes."""
+    for line in sys.stdin:
+        path = line.strip()
+        if path:
+            print(json.dumps({"problems": list(check(path))}), flush=True)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -1267,7 +1278,17 @@ def main(argv=None) -> int:
     log = commands.add_parser("requests", help="check an emulator's request log")
     log.add_argument("log", help="the request log, JSON")
     commands.add_parser("self-test", help="check the checker with built-in good and bad logs")
+    commands.add_parser("serve", help="check the log file named on each line of stdin")
     args = parser.parse_args(argv)
+
+    if args.command == "serve":
+        document = load_document()
+
+        def check(path):
+            with open(path, encoding="utf-8") as file:
+                return check_log(document, json.load(file))
+
+        return serve(check)
 
     if args.command == "sdk":
         try:

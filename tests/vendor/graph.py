@@ -1743,6 +1743,17 @@ def run_self_test() -> list[str]:
 # ----------------------------------------------------------------------------------------------
 
 
+def serve(check) -> int:
+    """`serve`: the `requests` check for many logs at the cost of one start (the SDK's imports
+    take seconds). Reads one log file path per line on stdin and answers each with one JSON line
+    on stdout, `{"problems": [...]}`; ends when stdin closes."""
+    for line in sys.stdin:
+        path = line.strip()
+        if path:
+            print(json.dumps({"problems": list(check(path))}), flush=True)
+    return 0
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog="graph.py",
@@ -1767,8 +1778,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     requests = commands.add_parser("requests", help="check request logs against the SDK")
     requests.add_argument("logs", nargs="+", metavar="LOG.json")
     commands.add_parser("self-test", help="check the request checker on built-in logs")
+    commands.add_parser("serve", help="check the log file named on each line of stdin")
     args = parser.parse_args(argv)
 
+    if args.command == "serve":
+        return serve(lambda path: check_logs([path]))
     if args.command == "sdk":
         problems = run_sdk(args)
     elif args.command == "requests":

@@ -1176,6 +1176,17 @@ def _finish(problems: Problems, success: str) -> int:
     return 0
 
 
+def serve(check) -> int:
+    """`serve`: the `requests` check for many logs at the cost of one start (the SDK's imports
+    take seconds). Reads one log file path per line on stdin and answers each with one JSON line
+    on stdout, `{"problems": [...]}`; ends when stdin closes."""
+    for line in sys.stdin:
+        path = line.strip()
+        if path:
+            print(json.dumps({"problems": list(check(path))}), flush=True)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -1205,7 +1216,20 @@ def main() -> int:
     log = commands.add_parser("requests", help="check a request log against the SDK")
     log.add_argument("log", help="the emulator's request log (JSON)")
     commands.add_parser("self-test", help="prove the checks on built-in good and bad input")
+    commands.add_parser("serve", help="check the log file named on each line of stdin")
     args = parser.parse_args()
+
+    if args.command == "serve":
+        endpoints = sdk_endpoints()
+
+        def check(path):
+            problems = Problems()
+            check_sdk_version(problems)
+            with open(path, encoding="utf-8") as file:
+                problems += judge_log(json.load(file), endpoints)
+            return _condensed(problems)
+
+        return serve(check)
 
     if args.command == "self-test":
         return _finish(self_test(), "self-test: every check passed")

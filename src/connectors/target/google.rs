@@ -8,9 +8,9 @@
 //! Where our data lives: the externalId in `externalIds` (type `custom`, the spec's
 //! `customType`), the email in `primaryEmail`, active as `suspended` (inverted), the preferred
 //! language in `languages`, the manager in `relations` (type `manager`, the manager's primary
-//! email). Mapped attributes are `orgUnitPath`, `organizations.<field>` (`title`,
-//! `department`, `costCenter`, `description`, `location`, `name`: the primary organization),
-//! or another top-level user field. Updates send only the changed fields (the API's update has
+//! email). Mapped attributes are `organizations.<field>` (`title`, `department`, `costCenter`,
+//! … of the primary organization) or one of the other text fields `orgUnitPath`,
+//! `name.displayName`, `recoveryEmail`, `recoveryPhone` (checked with the spec). Updates send only the changed fields (the API's update has
 //! patch semantics); lists (`externalIds`, `organizations`, `relations`) are sent whole, with
 //! the entries this connection does not own kept as they were listed.
 //!
@@ -59,6 +59,10 @@ use crate::{
 /// The OAuth scope the target needs.
 pub const SCOPE: &str = "https://www.googleapis.com/auth/admin.directory.user";
 const DEFAULT_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+/// The audience of every assertion: Google's token endpoint requires exactly this value, also
+/// when the assertion is sent elsewhere (a `tokenUrl` or the key file's `token_uri` changes where
+/// the request goes, not what the assertion claims). Google's own auth library does the same.
+const AUDIENCE: &str = "https://oauth2.googleapis.com/token";
 const JWT_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const RATE_REASONS: [&str; 3] = [
     "userRateLimitExceeded",
@@ -140,7 +144,7 @@ impl ServiceAccountTokens {
                 "iss": self.client_email,
                 "sub": self.subject,
                 "scope": SCOPE,
-                "aud": self.token_url,
+                "aud": AUDIENCE,
                 "iat": now,
                 "exp": now + 3600,
             })
@@ -684,11 +688,51 @@ impl GoogleTarget {
     }
 }
 
+/// The fields of the primary organization (`UserOrganization`) a mapping may write as
+/// `organizations.<field>`: the text ones (`primary` is ours).
+const ORGANIZATION_FIELDS: [&str; 10] = [
+    "title",
+    "department",
+    "costCenter",
+    "description",
+    "location",
+    "name",
+    "symbol",
+    "domain",
+    "type",
+    "customType",
+];
+
+/// The other text fields of a user a mapping may write; the rest of a user is written by the
+/// connector itself (names, email, suspension, externalIds, relations, languages) or is not
+/// text.
+const USER_TEXT_FIELDS: [&str; 4] = [
+    "orgUnitPath",
+    "name.displayName",
+    "recoveryEmail",
+    "recoveryPhone",
+];
+
 /// What the operator knows of a `googleWorkspace` target.
 #[async_trait]
 impl TargetConnector for GoogleSpec {
     fn secret_refs(&self) -> Vec<&SecretKeyRef> {
         vec![&self.service_account_key_secret_ref]
+    }
+
+    fn check_mapped_attribute(&self, to: &str) -> Option<String> {
+        let known = match to.strip_prefix("organizations.") {
+            Some(field) => ORGANIZATION_FIELDS.contains(&field),
+            None => USER_TEXT_FIELDS.contains(&to),
+        };
+        (!known).then(|| {
+            format!(
+                "`{to}` is not a Google Workspace user field a mapping can write; use \
+                 `organizations.<field>` (the primary organization's {}) or one of {}",
+                ORGANIZATION_FIELDS.join(", "),
+                USER_TEXT_FIELDS.join(", ")
+            )
+        })
     }
 
     fn validate(&self) -> Vec<SpecError> {

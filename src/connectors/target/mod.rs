@@ -49,6 +49,13 @@ pub trait TargetConnector: Sync {
     /// never met), each naming its field under `spec.target`.
     fn validate(&self) -> Vec<SpecError>;
 
+    /// Why `attributeMapping[].to` cannot name `to` in this target (a field it does not have,
+    /// or one the connector writes itself), with the names it takes; `None` when it can.
+    fn check_mapped_attribute(&self, to: &str) -> Option<String> {
+        let _ = to;
+        None
+    }
+
     /// Builds the target, reading its credentials.
     async fn build(&self, context: &ConnectorContext) -> Result<Box<dyn Target>, TargetError>;
 }

@@ -2,11 +2,13 @@
 //! API's users collection, for tests.
 //!
 //! It enforces: a JWT assertion signed RS256 by the service account's key (verified with its
-//! public key), with the right issuer, subject (the admin), audience, scope and lifetime;
+//! public key), with the right issuer, subject (the admin), audience (always Google's token
+//! endpoint, wherever the assertion is sent), scope and lifetime;
 //! bearer tokens that expire; `customer` (or `domain`) on listings, `maxResults` ≤ 500 and
 //! `pageToken` paging; the required insert fields (`primaryEmail`, `name.givenName`,
 //! `name.familyName`, `password` of 8 characters or more); unique primary emails (409
-//! `duplicate`); update with patch semantics; a request-rate limit answered 403
+//! `duplicate`); update with patch semantics; user keys percent-encoded or not; a body field a
+//! user resource does not have refused (400, as Google refuses an unknown name); a request-rate limit answered 403
 //! `userRateLimitExceeded` (or 429); error bodies `{error:{code, message, errors:[{reason}]}}`.
 //! Faults: fail the next requests, and lose the answer to an insert that was made (as a
 //! gateway that timed out while the API finished the work would).
@@ -28,13 +30,81 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     bucket::TokenBucket,
-    log::{LoggedRequest, RequestLog},
+    log::{Entry, LoggedRequest, RequestLog},
     server::{self, Server},
 };
 
 const API_PREFIX: &str = "/admin/directory/v1";
 /// The OAuth scope an assertion must ask for: managing the directory's users.
 const SCOPE: &str = "https://www.googleapis.com/auth/admin.directory.user";
+/// The audience every assertion must name, wherever it is sent: Google's token endpoint.
+const AUDIENCE: &str = "https://oauth2.googleapis.com/token";
+/// The fields of a user resource (Directory API `User`): a request body naming any other is
+/// refused, as Google refuses an unknown name in a JSON payload.
+const USER_FIELDS: [&str; 45] = [
+    "addresses",
+    "agreedToTerms",
+    "aliases",
+    "archived",
+    "changePasswordAtNextLogin",
+    "creationTime",
+    "customSchemas",
+    "customerId",
+    "deletionTime",
+    "emails",
+    "etag",
+    "externalIds",
+    "gender",
+    "hashFunction",
+    "id",
+    "ims",
+    "includeInGlobalAddressList",
+    "ipWhitelisted",
+    "isAdmin",
+    "isDelegatedAdmin",
+    "isEnforcedIn2Sv",
+    "isEnrolledIn2Sv",
+    "isMailboxSetup",
+    "keywords",
+    "kind",
+    "languages",
+    "lastLoginTime",
+    "locations",
+    "name",
+    "nonEditableAliases",
+    "notes",
+    "orgUnitPath",
+    "organizations",
+    "password",
+    "phones",
+    "posixAccounts",
+    "primaryEmail",
+    "recoveryEmail",
+    "recoveryPhone",
+    "relations",
+    "sshPublicKeys",
+    "suspended",
+    "suspensionReason",
+    "thumbnailPhotoUrl",
+    "websites",
+];
+
+/// The first field of a user body that a user resource does not have.
+fn unknown_field(user: &Map<String, Value>) -> Option<&str> {
+    user.keys()
+        .map(String::as_str)
+        .find(|field| !USER_FIELDS.contains(field))
+}
+
+fn unknown_name(field: &str) -> Response {
+    api_error(
+        400,
+        "invalid",
+        &format!(
+            "Invalid JSON payload received. Unknown name \"{field}\" at 'resource': Cannot find field."
+        ),
+    )
+}
 
 /// The DER bytes of a PEM block, whatever its label.
 fn pem_body(pem: &str) -> Option<Vec<u8>> {
@@ -136,6 +206,11 @@ impl GoogleEmulator {
     /// Every request received, in order.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.shared.log.requests()
+    }
+
+    /// The request log in the vendor checkers' format ([`RequestLog::to_json`]).
+    pub fn request_log(&self) -> serde_json::Value {
+        self.shared.log.to_json()
     }
 
     /// Writes performed (insert, update, delete); refused ones not counted.
@@ -251,21 +326,20 @@ fn api_error(status: u16, reason: &str, message: &str) -> Response {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let entry = shared.log.arrived(
-        Instant::now(),
-        request.method().as_str(),
-        request.uri().path(),
-    );
-    let response = process(&shared, request).await;
+    let entry = shared
+        .log
+        .arrived(Instant::now(), request.method().as_str(), request.uri());
+    let response = process(&shared, entry, request).await;
     shared.log.answered(entry, response.status().as_u16());
     response
 }
 
-async fn process(shared: &Shared, request: Request) -> Response {
+async fn process(shared: &Shared, entry: Entry, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, 8 * 1024 * 1024).await else {
         return api_error(413, "tooLarge", "Request too large");
     };
+    shared.log.body(entry, &body);
     let path = parts.uri.path().to_owned();
     if path == "/token" && parts.method == Method::POST {
         return token(shared, &body);
@@ -306,7 +380,17 @@ async fn process(shared: &Shared, request: Request) -> Response {
             return api_error(status, reason, "Quota exceeded for quota metric 'Queries'.");
         }
     }
-    let segments: Vec<&str> = rest.trim_matches('/').split('/').collect();
+    // A user key may come percent-encoded (`ada%40acme.example`), as clients encode a path.
+    let decoded: Vec<String> = rest
+        .trim_matches('/')
+        .split('/')
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let json_body = serde_json::from_slice::<Value>(&body).ok();
     let mut state = shared.lock();
     let response = match (parts.method.as_str(), segments.as_slice()) {
@@ -412,7 +496,7 @@ fn token(shared: &Shared, body: &[u8]) -> Response {
             "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.",
         );
     }
-    if claims["aud"] != format!("{}/token", shared.origin).as_str() {
+    if claims["aud"] != AUDIENCE {
         return oauth_error(400, "invalid_grant", "Invalid JWT: audience.");
     }
     if claims["iss"] != shared.config.client_email.as_str() {
@@ -508,6 +592,9 @@ fn insert(state: &mut GoogleState, body: Option<Value>) -> Response {
     let Some(Value::Object(mut user)) = body else {
         return api_error(400, "parseError", "Parse Error");
     };
+    if let Some(field) = unknown_field(&user) {
+        return unknown_name(field);
+    }
     let email = user
         .get("primaryEmail")
         .and_then(Value::as_str)
@@ -585,6 +672,9 @@ fn update(state: &mut GoogleState, key: &str, body: Option<Value>) -> Response {
     let Some(Value::Object(changes)) = body else {
         return api_error(400, "parseError", "Parse Error");
     };
+    if let Some(field) = unknown_field(&changes) {
+        return unknown_name(field);
+    }
     let Some(Value::Object(mut user)) = state.users.get(&id).cloned() else {
         return api_error(404, "notFound", "Resource Not Found: userKey");
     };

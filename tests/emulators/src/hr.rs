@@ -11,7 +11,7 @@ use std::{
 
 use axum::{
     Router,
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
 use serde_json::Value;
@@ -96,8 +96,8 @@ impl Common {
     }
 
     /// Records a request that arrived `at`, once answered.
-    pub fn log(&self, at: Instant, method: &str, path: &str, status: u16) {
-        self.log.record(at, method, path, status);
+    pub fn log(&self, at: Instant, method: &str, uri: &Uri, status: u16) {
+        self.log.record(at, method, uri, status);
     }
 
     /// The throttled answer when the storm or the rate limit says so, before anything else.
@@ -199,6 +199,11 @@ impl HrEmulator {
     /// Every request received, in order (throttled and refused ones included).
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.common.log.requests()
+    }
+
+    /// The request log in the vendor checkers' format ([`RequestLog::to_json`]).
+    pub fn request_log(&self) -> Value {
+        self.common.log.to_json()
     }
 
     /// Stops serving and waits until the server has.

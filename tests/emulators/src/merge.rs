@@ -1,7 +1,8 @@
 //! Merge HRIS (`/api/hris/v1`): `GET /employees` with cursor paging (`page_size` at most 100,
 //! 400 above), every other parameter bound to the cursor (a changed parameter on a later page
 //! answers 400), `expand`, `GET /employees/{id}`; `Authorization: Bearer` plus
-//! `X-Account-Token` (401 `{"detail"}` otherwise); throttling 429 with `Retry-After`.
+//! `X-Account-Token` (401 `{"detail"}` otherwise); throttling 429 with `Retry-After`; records
+//! deleted in the HR system listed only with `include_deleted_data=true`.
 
 use std::sync::Arc;
 
@@ -80,7 +81,8 @@ fn error(status: u16, detail: &str) -> Response {
     (status, axum::Json(json!({"detail": detail}))).into_response()
 }
 
-/// The Merge record of each employee (with a deleted one at the end that clients must skip).
+/// The Merge record of each employee, with a deleted one at the end (listed only with
+/// `include_deleted_data=true`; a client that asks for it must skip it).
 /// Merge has no Leave status (on leave is `ACTIVE`) and no preferred language.
 pub fn records(employees: &[Employee]) -> Vec<Value> {
     let mut records: Vec<Value> = employees
@@ -221,7 +223,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
     let response = answer(&shared, &parts, &path, &query).await;
     shared
         .common
-        .log(at, &method, &path, response.status().as_u16());
+        .log(at, &method, &parts.uri, response.status().as_u16());
     response
 }
 
@@ -299,7 +301,14 @@ async fn answer(
     if let Some(status) = shared.common.page_fault(page).await {
         return error(status, "Server error.");
     }
-    let records = &shared.config.records;
+    // Records deleted in the HR system are listed only when asked for.
+    let with_deleted = param("include_deleted_data") == Some("true");
+    let records: Vec<&Value> = shared
+        .config
+        .records
+        .iter()
+        .filter(|r| with_deleted || r["remote_was_deleted"] != true)
+        .collect();
     let end = (offset + page_size).min(records.len());
     let results: Vec<Value> = records[offset.min(end)..end]
         .iter()

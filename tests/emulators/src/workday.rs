@@ -144,7 +144,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
     shared.common.log(
         at,
         parts.method.as_str(),
-        parts.uri.path(),
+        &parts.uri,
         response.status().as_u16(),
     );
     response

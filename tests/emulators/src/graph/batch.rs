@@ -30,6 +30,7 @@ pub(super) fn batch(shared: &Shared, entry: Entry, body: Option<Value>) -> Answe
         let url = request["url"].as_str().unwrap_or_default();
         let uri: Uri = url.parse().unwrap_or_default();
         let path = uri.path().to_owned();
+        let body = request.get("body").filter(|b| !b.is_null()).cloned();
         let answer = if id.is_empty() || !url.starts_with('/') {
             Answer::error(
                 400,
@@ -37,12 +38,13 @@ pub(super) fn batch(shared: &Shared, entry: Entry, body: Option<Value>) -> Answe
                 "Each request needs an id and a relative url.",
             )
         } else {
-            let body = request.get("body").filter(|b| !b.is_null()).cloned();
-            resource(shared, &method, &path, &uri, body)
+            resource(shared, &method, &path, &uri, body.clone())
         };
         items.push(LoggedItem {
             method: method.to_string(),
             path,
+            query: uri.query().unwrap_or_default().to_owned(),
+            body,
             status: answer.status,
         });
         let headers: Map<String, Value> = answer

@@ -126,6 +126,11 @@ impl GraphEmulator {
         self.shared.log.requests()
     }
 
+    /// The request log in the vendor checkers' format ([`RequestLog::to_json`]).
+    pub fn request_log(&self) -> serde_json::Value {
+        self.shared.log.to_json()
+    }
+
     /// Writes performed (created, patched, deleted users and manager links), throttled and
     /// refused ones not counted.
     pub fn writes(&self) -> usize {
@@ -291,11 +296,9 @@ impl Answer {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let entry = shared.log.arrived(
-        Instant::now(),
-        request.method().as_str(),
-        request.uri().path(),
-    );
+    let entry = shared
+        .log
+        .arrived(Instant::now(), request.method().as_str(), request.uri());
     let answer = process(&shared, entry, request).await;
     shared.log.answered(entry, answer.status);
     if !shared.config.latency.is_zero() {
@@ -313,6 +316,7 @@ async fn process(shared: &Shared, entry: Entry, request: Request) -> Answer {
             "The request body is too large.",
         );
     };
+    shared.log.body(entry, &body);
     let path = parts.uri.path().to_owned();
     let token_path = format!("/{}/oauth2/v2.0/token", shared.config.tenant_id);
     if parts.method == Method::POST && path.ends_with("/oauth2/v2.0/token") {

@@ -144,6 +144,11 @@ impl ScimEmulator {
         self.shared.log.requests()
     }
 
+    /// The request log in the vendor checkers' format ([`RequestLog::to_json`]).
+    pub fn request_log(&self) -> serde_json::Value {
+        self.shared.log.to_json()
+    }
+
     /// Current users as SCIM JSON resources (with `id`, `meta`, `schemas`), sorted by id.
     ///
     /// These are the stored resources: `active` is always a JSON boolean here, whatever

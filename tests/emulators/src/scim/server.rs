@@ -18,6 +18,7 @@ use super::projection::Projection;
 use super::store::StoredUser;
 use super::{HeldWrite, PREFIX, SCIM_CONTENT_TYPE, Shared};
 use crate::bucket::retry_after_seconds;
+use crate::log::Entry;
 
 const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
@@ -28,8 +29,8 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     let at = Instant::now();
     let entry = shared
         .log
-        .arrived(at, request.method().as_str(), request.uri().path());
-    let response = match process(&shared, at, request).await {
+        .arrived(at, request.method().as_str(), request.uri());
+    let response = match process(&shared, at, entry, request).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     };
@@ -40,7 +41,12 @@ pub(super) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
     response
 }
 
-async fn process(shared: &Shared, at: Instant, request: Request) -> Result<Response, ScimError> {
+async fn process(
+    shared: &Shared,
+    at: Instant,
+    entry: Entry,
+    request: Request,
+) -> Result<Response, ScimError> {
     let write = is_write(request.method(), request.uri().path());
     shared.admit(at, write)?;
     if !shared.authorised(request.headers()) {
@@ -50,6 +56,7 @@ async fn process(shared: &Shared, at: Instant, request: Request) -> Result<Respo
     let body = axum::body::to_bytes(body, MAX_BODY)
         .await
         .map_err(|_| ScimError::new(413, Some("tooLarge"), "request body too large"))?;
+    shared.log.body(entry, &body);
     let request = Incoming {
         method: parts.method,
         uri: parts.uri,

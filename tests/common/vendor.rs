@@ -3,11 +3,10 @@
 //! (`requests`, served to the tests by one `serve` process per API). They run on the Python of
 //! `$HRIS_TEST_VENV`, where `tests/python-tools.sh` installs the pinned SDKs.
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Output, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use serde_json::Value;
 
@@ -61,16 +60,18 @@ struct Checker {
     stdout: BufReader<ChildStdout>,
 }
 
-fn checker(api: &str) -> &'static Mutex<Option<Checker>> {
-    static CHECKERS: OnceLock<Mutex<HashMap<String, &'static Mutex<Option<Checker>>>>> =
-        OnceLock::new();
-    let mut checkers = CHECKERS
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    checkers
-        .entry(api.to_owned())
-        .or_insert_with(|| Box::leak(Box::new(Mutex::new(None))))
+/// The checker of one API, started on first use.
+type Slot = &'static Mutex<Option<Checker>>;
+
+fn checker(api: &str) -> Slot {
+    static CHECKERS: Mutex<Vec<(String, Slot)>> = Mutex::new(Vec::new());
+    let mut checkers = CHECKERS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, slot)) = checkers.iter().find(|(name, _)| name == api) {
+        return slot;
+    }
+    let slot: Slot = Box::leak(Box::new(Mutex::new(None)));
+    checkers.push((api.to_owned(), slot));
+    slot
 }
 
 fn start_checker(api: &str) -> Checker {

@@ -18,6 +18,7 @@
 //! `$batch` through them.
 
 mod batch;
+mod schema;
 mod users;
 
 use std::{

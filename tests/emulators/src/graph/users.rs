@@ -1,6 +1,7 @@
 //! `/v1.0/users`: listing with `$select`, `$expand=manager` and paging, single users, creates
 //! with Graph's required fields and password rules, updates, deletes and `manager/$ref`; writes
-//! pass the write throttle first, and names stay unique.
+//! pass the write throttle first, and names stay unique. Bodies and `$select` are held to the
+//! user resource's properties and types (`schema`).
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -9,6 +10,7 @@ use axum::extract::Query;
 use axum::http::{Method, Uri};
 use serde_json::{Value, json};
 
+use super::schema::{self, COLLECTIONS};
 use super::{Answer, GraphState, Shared, StoredUser};
 use crate::bucket::retry_after_seconds;
 
@@ -62,7 +64,7 @@ pub(super) fn resource(
     }
     let answer = match (method.as_str(), segments.as_slice()) {
         ("GET", ["users"]) => list(shared, &state, uri),
-        ("POST", ["users"]) => create(&mut state, body),
+        ("POST", ["users"]) => create(&mut state, &shared.origin, body),
         ("GET", ["users", key]) => {
             let key = percent_decoded(key);
             let id = state
@@ -71,7 +73,10 @@ pub(super) fn resource(
                 .then(|| key.clone())
                 .or_else(|| state.upns.get(&key.to_lowercase()).cloned());
             match id.and_then(|id| state.users.get(&id)) {
-                Some(user) => Answer::json(200, one_user(&user.resource, uri)),
+                Some(user) => match one_user(&user.resource, uri) {
+                    Ok(shown) => Answer::json(200, shown),
+                    Err(answer) => answer,
+                },
                 None => not_found(&key),
             }
         }
@@ -173,16 +178,38 @@ const DEFAULT_PROPERTIES: [&str; 11] = [
 ];
 
 /// One user as `GET /users/{id}` returns it: the `$select`ed properties, else the defaults.
-fn one_user(resource: &Value, uri: &Uri) -> Value {
+fn one_user(resource: &Value, uri: &Uri) -> Result<Value, Answer> {
     let query: Vec<(String, String)> = Query::<Vec<(String, String)>>::try_from_uri(uri)
         .map(|q| q.0)
         .unwrap_or_default();
-    let select: Vec<String> = match query.iter().find(|(k, _)| k == "$select") {
-        Some((_, fields)) => fields.split(',').map(|f| f.trim().to_owned()).collect(),
-        None => DEFAULT_PROPERTIES.iter().map(|&p| p.to_owned()).collect(),
+    let select = query
+        .iter()
+        .find(|(k, _)| k == "$select")
+        .map(|(_, fields)| fields.as_str());
+    Ok(shown(resource, &selected(select)?))
+}
+
+/// The properties a `$select` names (the default ones without it); an unknown one is refused.
+fn selected(select: Option<&str>) -> Result<Vec<String>, Answer> {
+    let Some(select) = select else {
+        return Ok(DEFAULT_PROPERTIES.iter().map(|&p| p.to_owned()).collect());
     };
+    let fields: Vec<String> = select
+        .split(',')
+        .map(|f| f.trim().to_owned())
+        .filter(|f| !f.is_empty())
+        .collect();
+    match fields.iter().find(|f| !schema::selectable(f)) {
+        Some(unknown) => Err(schema::unknown_select(unknown)),
+        None => Ok(fields),
+    }
+}
+
+/// The chosen properties of a user (with its id; null where it has none, `manager` only by
+/// `$expand`).
+fn shown(resource: &Value, fields: &[String]) -> Value {
     let mut shown = json!({"id": resource["id"]});
-    for field in select.iter().filter(|f| !f.is_empty() && *f != "manager") {
+    for field in fields.iter().filter(|f| *f != "manager") {
         shown[field.as_str()] = resource.get(field.as_str()).cloned().unwrap_or(Value::Null);
     }
     shown
@@ -267,7 +294,10 @@ fn list(shared: &Shared, state: &GraphState, uri: &Uri) -> Answer {
             return Answer::error(400, "Request_BadRequest", "Invalid $skiptoken.");
         }
     };
-    let select: Option<Vec<&str>> = param("$select").map(|s| s.split(',').map(str::trim).collect());
+    let fields = match selected(param("$select")) {
+        Ok(fields) => fields,
+        Err(answer) => return answer,
+    };
     let expand_manager = param("$expand").is_some_and(|e| e.starts_with("manager"));
     let page: Vec<Value> = state
         .users
@@ -276,27 +306,9 @@ fn list(shared: &Shared, state: &GraphState, uri: &Uri) -> Answer {
         .take(top)
         .map(|user| {
             let full = &user.resource;
-            let mut shown = match &select {
-                Some(fields) => {
-                    let mut shown = json!({"id": full["id"]});
-                    for field in fields {
-                        if let Some(value) = full.get(*field) {
-                            shown[*field] = value.clone();
-                        } else if !field.is_empty() && *field != "manager" {
-                            shown[*field] = Value::Null;
-                        }
-                    }
-                    shown
-                }
-                None => public(full),
-            };
-            if expand_manager {
-                if let Value::String(manager) = &full["manager"]["id"] {
-                    shown["manager"] =
-                        json!({"@odata.type": "#microsoft.graph.user", "id": manager});
-                }
-            } else if let Some(object) = shown.as_object_mut() {
-                object.remove("manager");
+            let mut shown = shown(full, &fields);
+            if expand_manager && let Value::String(manager) = &full["manager"]["id"] {
+                shown["manager"] = json!({"@odata.type": "#microsoft.graph.user", "id": manager});
             }
             shown
         })
@@ -374,10 +386,13 @@ fn invalid(property: &str) -> Answer {
     )
 }
 
-fn create(state: &mut GraphState, body: Option<Value>) -> Answer {
+fn create(state: &mut GraphState, origin: &str, body: Option<Value>) -> Answer {
     let Some(Value::Object(mut user)) = body else {
         return Answer::error(400, "BadRequest", "Empty Payload. JSON content expected.");
     };
+    if let Err(answer) = schema::check_body(&mut user) {
+        return answer;
+    }
     if !user.get("accountEnabled").is_some_and(Value::is_boolean) {
         return invalid("accountEnabled");
     }
@@ -427,6 +442,9 @@ fn create(state: &mut GraphState, body: Option<Value>) -> Answer {
     ] {
         user.entry(property).or_insert(default);
     }
+    for collection in COLLECTIONS {
+        user.entry(collection).or_insert(json!([]));
+    }
     let resource = Value::Object(user);
     state.upns.insert(
         resource["userPrincipalName"]
@@ -445,14 +463,24 @@ fn create(state: &mut GraphState, body: Option<Value>) -> Answer {
         },
     );
     let mut created = public(&resource);
-    created["@odata.context"] = json!("$metadata#users/$entity");
+    created["@odata.context"] = json!(format!("{origin}/v1.0/$metadata#users/$entity"));
     Answer::json(201, created)
 }
 
 fn patch(state: &mut GraphState, id: &str, body: Option<Value>) -> Answer {
-    let Some(Value::Object(changes)) = body else {
+    let Some(Value::Object(mut changes)) = body else {
         return Answer::error(400, "BadRequest", "Empty Payload. JSON content expected.");
     };
+    if changes.contains_key("id") {
+        return Answer::error(
+            400,
+            "Request_BadRequest",
+            "Property 'id' is read-only and cannot be set.",
+        );
+    }
+    if let Err(answer) = schema::check_body(&mut changes) {
+        return answer;
+    }
     let Some(current) = state.users.get(id).map(|u| u.resource.clone()) else {
         return not_found(id);
     };

@@ -110,6 +110,7 @@ pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
         .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
         .collect()
 }
+pub mod child_server;
 pub mod directories;
 pub mod fault_proxy;
 pub mod hr_sources;

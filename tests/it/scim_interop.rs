@@ -7,7 +7,10 @@ use crate::common;
 
 use std::{path::Path, process::Command};
 
-use common::scim2_server::{Scim2Server, block_on_thread, http_client};
+use common::{
+    child_server::{block_on_thread, http_client},
+    scim2_server::Scim2Server,
+};
 use serde_json::{Value, json};
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";

@@ -16,7 +16,7 @@ cargo fmt --all -- --check
 step "lint (cargo clippy --workspace --all-targets -- -D warnings)"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 
-step "python test tools (tests/python-tools.sh: scim2-server, scim2-cli)"
+step "test tools (tests/python-tools.sh: scim2-server, scim2-cli, kmock, SCIMMY)"
 export HRIS_TEST_VENV="${HRIS_TEST_VENV:-$PWD/.venv}"
 tests/python-tools.sh
 

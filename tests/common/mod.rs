@@ -116,3 +116,4 @@ pub mod fault_proxy;
 pub mod hr_sources;
 pub mod kmock;
 pub mod scim2_server;
+pub mod scimmy;

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use super::scim2_server::venv;
+use super::child_server::venv;
 
 /// How long a process may take to say it is ready.
 const START_DEADLINE: Duration = Duration::from_secs(60);

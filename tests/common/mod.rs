@@ -110,9 +110,14 @@ pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
         .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
         .collect()
 }
+pub mod child_server;
 pub mod directories;
 pub mod fault_proxy;
 pub mod hr_sources;
 pub mod kmock;
 pub mod scim2_server;
+<<<<<<< HEAD
 pub mod vendor;
+=======
+pub mod scimmy;
+>>>>>>> scimmy

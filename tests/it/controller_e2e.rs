@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 
 use std::collections::BTreeSet;
 
+use common::child_server::http_client;
 use common::kmock::{ControllerProcess, Kmock, LoggedRequest};
-use common::scim2_server::http_client;
 use hris_operator::{
     contract::names::{MAX_REPORT_SECRETS, job_name, report_name},
     controller::access::sync_role,

@@ -53,6 +53,7 @@ mod scim_emulator_checker;
 mod scim_interop;
 mod scim_sample;
 mod scim_target;
+mod scimmy_harness;
 mod shutdown;
 mod source_conformance;
 mod sync_run;

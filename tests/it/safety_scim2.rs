@@ -8,8 +8,9 @@ use crate::common;
 use std::{path::Path, process::Output};
 
 use common::{
+    child_server::{block_on_thread, http_client},
     hr_sources::write_secret,
-    scim2_server::{Scim2Server, block_on_thread, http_client},
+    scim2_server::Scim2Server,
 };
 use serde_json::{Value, json};
 

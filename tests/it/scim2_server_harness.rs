@@ -44,11 +44,12 @@
 
 use crate::common;
 
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::Path;
-use std::time::Duration;
 
-use common::scim2_server::{Scim2Server, block_on_thread, http_client};
+use common::{
+    child_server::{assert_drop_stops_it, block_on_thread, http_client},
+    scim2_server::Scim2Server,
+};
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
 
@@ -435,13 +436,7 @@ fn two_servers_run_at_once_on_different_ports() {
 
 #[test]
 fn a_dropped_server_refuses_connections() {
-    let server = Scim2Server::start(TOKEN);
-    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, server.port()));
-    TcpStream::connect_timeout(&address, Duration::from_secs(5)).expect("listening");
-    drop(server);
-    let error = TcpStream::connect_timeout(&address, Duration::from_secs(5))
-        .expect_err("nothing listens after drop");
-    assert_eq!(error.kind(), std::io::ErrorKind::ConnectionRefused);
+    assert_drop_stops_it(Scim2Server::start(TOKEN));
 }
 
 #[test]

@@ -7,7 +7,7 @@ use hris_emulators::scim::{ScimConfig, ScimEmulator};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_emulator_passes_the_scim2_compliance_checker() {
-    let scim2 = common::scim2_server::venv().join("bin/scim2");
+    let scim2 = common::child_server::venv().join("bin/scim2");
     assert!(
         scim2.exists(),
         "{} not found: run tests/python-tools.sh",

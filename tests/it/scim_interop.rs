@@ -1,13 +1,18 @@
-//! The SCIM target against the real third-party `scim2-server` (PyPI), through the binary:
-//! create (with enterprise attributes and a manager), update, deactivate, delete, a conflict on
-//! an existing userName, and a second run that writes nothing. Assertions read the server's
-//! state, not only our report.
+//! The SCIM target against two third-party SCIM servers, the real `scim2-server` (PyPI) and one
+//! built on SCIMMY (npm, tests/scimmy/server.js), through the binary: create (with enterprise
+//! attributes and a manager), update, deactivate, delete, a conflict on an existing userName, and
+//! a second run that writes nothing. The same case runs against each server; assertions read the
+//! server's state, not only our report.
 
 use crate::common;
 
 use std::{path::Path, process::Command};
 
-use common::scim2_server::{Scim2Server, block_on_thread, http_client};
+use common::{
+    child_server::{ChildServer, block_on_thread, http_client},
+    scim2_server::Scim2Server,
+    scimmy::ScimmyServer,
+};
 use serde_json::{Value, json};
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -78,10 +83,22 @@ fn counts(summary: &Value) -> [u64; 5] {
 
 #[test]
 fn provisions_into_scim2_server_and_a_second_run_writes_nothing() {
-    let server = Scim2Server::start("interop-token");
+    provisions_and_a_second_run_writes_nothing(&Scim2Server::start("interop-token"));
+}
+
+#[test]
+fn provisions_into_scimmy_and_a_second_run_writes_nothing() {
+    provisions_and_a_second_run_writes_nothing(&ScimmyServer::start("interop-token"));
+}
+
+fn provisions_and_a_second_run_writes_nothing(server: &ChildServer) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("secrets/scim")).unwrap();
-    std::fs::write(dir.path().join("secrets/scim/token"), "interop-token\n").unwrap();
+    std::fs::write(
+        dir.path().join("secrets/scim/token"),
+        format!("{}\n", server.token()),
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("connection.yaml"),
         manifest(&server.base_url()),
@@ -149,17 +166,22 @@ fn provisions_into_scim2_server_and_a_second_run_writes_nothing() {
     assert_eq!(by_external_id(&users, "acme:3")["active"], false);
     assert!(users.iter().all(|u| u["externalId"] != "acme:4"), "deleted");
 
-    // Nothing changed in HR: nothing is written (every user keeps its version).
-    let versions = |users: &[Value]| -> Vec<(Value, Value)> {
+    // Nothing changed in HR: nothing is written. Every user keeps its meta: its version where the
+    // server keeps versions (scim2-server), its lastModified everywhere.
+    let metas = |users: &[Value]| -> Vec<(Value, Value)> {
         let mut v: Vec<_> = users
             .iter()
-            .map(|u| (u["id"].clone(), u["meta"]["version"].clone()))
+            .map(|u| (u["id"].clone(), u["meta"].clone()))
             .collect();
         v.sort_by_key(|(id, _)| id.to_string());
         v
     };
-    let before = versions(&users);
+    assert!(
+        users.iter().all(|u| u["meta"]["lastModified"].is_string()),
+        "every user says when it last changed: {users:#?}"
+    );
+    let before = metas(&users);
     let third = run(dir.path(), "apply", SECOND_EXPORT);
     assert_eq!(counts(&third), [0, 0, 0, 0, 1], "{third:#}");
-    assert_eq!(versions(&server.users()), before);
+    assert_eq!(metas(&server.users()), before);
 }

@@ -1,12 +1,13 @@
-//! One conformance suite for every target: the same cases against `file` and against `scim`
-//! (through the SCIM emulator, in several provider modes). A new target joins by adding one
-//! `conformance!` line.
+//! One conformance suite for every target: the same cases against `file`, against `scim`
+//! (through the SCIM emulator in several provider modes, and through two third-party servers:
+//! scim2-server and SCIMMY), and against the Graph and Google targets. A new target joins by
+//! adding one `conformance!` line.
 
 use crate::common;
 
 use std::{any::Any, sync::Arc, time::Duration};
 
-use common::scim2_server::Scim2Server;
+use common::{child_server::ChildServer, scim2_server::Scim2Server, scimmy::ScimmyServer};
 
 use hris_emulators::{
     google::{GoogleConfig, GoogleEmulator},
@@ -95,9 +96,21 @@ async fn scim_fixture(config: ScimConfig, quirks: ScimQuirks) -> Fixture {
 
 /// The same suite against the real third-party scim2-server.
 async fn scim2_server_fixture() -> Fixture {
-    let server = Scim2Server::start("conformance-token");
+    third_party_fixture(Scim2Server::start("conformance-token"))
+}
+
+/// The same suite against the SCIMMY server (tests/scimmy/server.js).
+async fn scimmy_fixture() -> Fixture {
+    third_party_fixture(ScimmyServer::start("conformance-token"))
+}
+
+/// The SCIM target, with default quirks, on a third-party server kept alive by the fixture.
+fn third_party_fixture<S>(server: S) -> Fixture
+where
+    S: std::ops::Deref<Target = ChildServer> + Send + 'static,
+{
     let http = HttpClient::new(
-        Auth::Bearer("conformance-token".into()),
+        Auth::Bearer(server.token().into()),
         None,
         Duration::from_secs(10),
         RetryPolicy::default(),
@@ -426,6 +439,7 @@ macro_rules! conformance {
 
 conformance!(file, file_fixture());
 conformance!(scim2_server, scim2_server_fixture());
+conformance!(scimmy, scimmy_fixture());
 conformance!(
     scim_bulk_and_etag,
     scim_fixture(ScimConfig::default(), ScimQuirks::default())

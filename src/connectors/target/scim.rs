@@ -647,17 +647,10 @@ impl ScimTarget {
                 return;
             }
         };
-        let by_bulk_id: HashMap<&str, &Value> = answer["Operations"]
-            .as_array()
-            .map(|ops| {
-                ops.iter()
-                    .filter_map(|op| Some((op["bulkId"].as_str()?, op)))
-                    .collect()
-            })
-            .unwrap_or_default();
-        for (index, _) in &chunk {
-            let bulk_id = format!("op{index}");
-            let Some(answer) = by_bulk_id.get(bulk_id.as_str()) else {
+        let operations: Vec<&Value> = chunk.iter().map(|(_, operation)| operation).collect();
+        let answers = bulk_answers(&operations, &answer);
+        for ((index, operation), answer) in chunk.iter().zip(answers) {
+            let Some(answer) = answer else {
                 results[*index] = Some(Err(TargetError::new(
                     TargetErrorKind::InvalidData,
                     "the provider's bulk response omits this operation",
@@ -671,8 +664,10 @@ impl ScimTarget {
                 .or_else(|| answer["status"].as_u64().map(|s| s as u16))
                 .unwrap_or(500);
             results[*index] = Some(if (200..300).contains(&status) {
+                // Only a create answers with an id: the user it made.
                 let id = answer["location"]
                     .as_str()
+                    .filter(|_| operation["method"] == "POST")
                     .and_then(|l| l.rsplit('/').next())
                     .map(CompactString::from);
                 Ok(id)
@@ -721,6 +716,42 @@ impl ScimTarget {
             }),
         }
     }
+}
+
+/// The answer to each operation of a bulk request in the provider's BulkResponse, `None` where
+/// there is none. RFC 7644 (§3.7) requires a `bulkId` only of POST operations, and a `location`
+/// in every answer but a failed POST's: a PATCH, PUT or DELETE may be answered with its method,
+/// its resource's location and a status alone (SCIMMY does so, whatever `bulkId` the request gave
+/// it). So an operation takes the answer with its `bulkId` if there is one, else the first
+/// unclaimed answer without a `bulkId` that has its method (never POST) and, when a location is
+/// given, a location ending in its path.
+fn bulk_answers<'a>(operations: &[&Value], response: &'a Value) -> Vec<Option<&'a Value>> {
+    let answers: &[Value] = response["Operations"].as_array().map_or(&[], Vec::as_slice);
+    let mut claimed = vec![false; answers.len()];
+    let method = |value: &Value| value["method"].as_str().map(str::to_ascii_uppercase);
+    operations
+        .iter()
+        .map(|operation| {
+            let bulk_id = operation["bulkId"].as_str();
+            let path = operation["path"].as_str().unwrap_or_default();
+            let named = |answer: &Value| bulk_id.is_some() && answer["bulkId"].as_str() == bulk_id;
+            let unnamed = |answer: &Value| {
+                answer["bulkId"].is_null()
+                    && method(operation) != Some("POST".into())
+                    && method(answer) == method(operation)
+                    && answer["location"]
+                        .as_str()
+                        .is_none_or(|l| l.ends_with(path))
+            };
+            let found = [&named as &dyn Fn(&Value) -> bool, &unnamed]
+                .into_iter()
+                .find_map(|matches| {
+                    (0..answers.len()).find(|&i| !claimed[i] && matches(&answers[i]))
+                })?;
+            claimed[found] = true;
+            Some(&answers[found])
+        })
+        .collect()
 }
 
 /// What the operator knows of a `scim` target.
@@ -1223,6 +1254,59 @@ mod tests {
         }
         let stated = json!({"id": "1", "userName": "a@x.example", "active": false});
         assert!(!to_user(&stated, &[]).unwrap().active);
+    }
+
+    /// SCIMMY's BulkResponse (scimmy 1.3.5; RFC 7644 §3.7 allows it) repeats `bulkId` only for
+    /// POST: PATCH and DELETE answers carry method, location and status alone. They were
+    /// reported as "omitted" before, failing every update and delete sent in bulk.
+    #[test]
+    fn bulk_answers_without_a_bulk_id_are_matched_by_method_and_location() {
+        let operations = [
+            json!({"method": "POST", "bulkId": "op0", "path": "/Users", "data": {}}),
+            json!({"method": "PATCH", "bulkId": "op1", "path": "/Users/a1", "data": {}}),
+            json!({"method": "DELETE", "bulkId": "op2", "path": "/Users/b2"}),
+            json!({"method": "PATCH", "bulkId": "op3", "path": "/Users/b2", "data": {}}),
+            json!({"method": "POST", "bulkId": "op4", "path": "/Users", "data": {}}),
+            json!({"method": "DELETE", "bulkId": "op5", "path": "/Users/c3"}),
+        ];
+        let base = "http://127.0.0.1:1/scim/v2/Users";
+        let response = json!({"Operations": [
+            {"method": "POST", "bulkId": "op0", "status": "201", "location": format!("{base}/n1")},
+            {"method": "PATCH", "status": "200", "location": format!("{base}/a1")},
+            {"method": "DELETE", "status": "204", "location": format!("{base}/b2")},
+            {"method": "PATCH", "status": "404", "location": format!("{base}/b2"),
+             "response": {"status": "404", "detail": "Resource b2 not found"}},
+            {"method": "POST", "bulkId": "op4", "status": "409",
+             "response": {"status": "409", "scimType": "uniqueness"}},
+        ]});
+        let refs: Vec<&Value> = operations.iter().collect();
+        let statuses: Vec<Option<&str>> = bulk_answers(&refs, &response)
+            .into_iter()
+            .map(|answer| answer.and_then(|a| a["status"].as_str()))
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                Some("201"),
+                Some("200"),
+                Some("204"),
+                Some("404"),
+                Some("409"),
+                None
+            ]
+        );
+        // Answers that repeat every bulkId, in any order, are matched by it.
+        let named = json!({"Operations": [
+            {"method": "DELETE", "bulkId": "op2", "status": "204"},
+            {"method": "PATCH", "bulkId": "op1", "status": "200"},
+        ]});
+        let answers = bulk_answers(&refs[1..3], &named);
+        assert_eq!(answers[0].unwrap()["bulkId"], "op1");
+        assert_eq!(answers[1].unwrap()["bulkId"], "op2");
+        // A POST answer without its bulkId cannot say which user it made: no match.
+        let anonymous = json!({"Operations": [{"method": "POST", "status": "201",
+                                               "location": format!("{base}/n9")}]});
+        assert_eq!(bulk_answers(&refs[..1], &anonymous), [None]);
     }
 
     #[test]

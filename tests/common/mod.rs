@@ -116,8 +116,5 @@ pub mod fault_proxy;
 pub mod hr_sources;
 pub mod kmock;
 pub mod scim2_server;
-<<<<<<< HEAD
-pub mod vendor;
-=======
 pub mod scimmy;
->>>>>>> scimmy
+pub mod vendor;

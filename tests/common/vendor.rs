@@ -10,7 +10,7 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-use super::scim2_server::venv;
+use super::child_server::venv;
 
 /// The checker script of `api` (`graph`, `google`, `merge`).
 pub fn script(api: &str) -> PathBuf {

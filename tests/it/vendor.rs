@@ -309,7 +309,7 @@ async fn graph_schema_refuses_an_altered_request() {
 fn every_vendor_script_has_its_self_test() {
     // The checkers' own good and bad logs: each bad one must be reported.
     for api in ["google", "merge", "graph"] {
-        let output = common::scim2_server::block_on_thread(move || async move {
+        let output = common::child_server::block_on_thread(move || async move {
             tokio::time::timeout(Duration::from_secs(120), run(api, &["self-test"]))
                 .await
                 .expect("the self-test ends")

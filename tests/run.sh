@@ -46,7 +46,9 @@ step "manifests (helm lint/render of charts/hris-operator, kustomize config/, ku
 "$HRIS_TEST_VENV/bin/python" tests/manifests/check.py
 
 step "tests (unit, planner rules, properties, CRD and schema validation, vendor judges, demo end to end; the emulators' own)"
-cargo test --locked --workspace --all-features
+# Most integration tests wait on servers and child processes rather than compute: four run at
+# a time (RUST_TEST_THREADS overrides), which on two cores takes about two thirds of the time.
+RUST_TEST_THREADS="${RUST_TEST_THREADS:-4}" cargo test --locked --workspace --all-features
 
 step "the README's demo command"
 cargo run --locked --quiet -- simulate -f config/samples/demo/connection.yaml \

@@ -742,3 +742,27 @@ fn update(state: &mut GoogleState, key: &str, body: Option<Value>) -> Response {
     state.users.insert(id, resource.clone());
     json_response(200, resource)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_may_name_only_fields_of_a_user() {
+        let body = |v: Value| v.as_object().unwrap().clone();
+        assert_eq!(
+            unknown_field(&body(json!({"primaryEmail": "a@x.example", "name": {},
+                "organizations": [], "orgUnitPath": "/", "suspended": false}))),
+            None
+        );
+        // The form a mapping like `organizations[primary].title` would write.
+        assert_eq!(
+            unknown_field(&body(json!({"organizations[primary]": {"title": "CTO"}}))),
+            Some("organizations[primary]")
+        );
+        assert_eq!(
+            unknown_field(&body(json!({"jobTitle": "CTO"}))),
+            Some("jobTitle")
+        );
+    }
+}

@@ -50,6 +50,8 @@ mod tests {
                 })
                 .collect(),
             error_category: None,
+            seats: None,
+            license_failures: 0,
         };
         let message = termination_message(&big);
         assert!(message.len() <= TERMINATION_MESSAGE_LIMIT);

@@ -122,7 +122,8 @@ pub fn record_run(
     events.extend(recording.note_result(status, was_ok));
     events.extend(recording.note_safeguard(status));
     events.extend(recording.note_credentials(status));
-    events.extend(recording.note_target_refusals(status));
+    events.extend(recording.note_license(status));
+    events.extend(recording.note_conflicts(status));
     let credentials_bad = recording.credentials_bad();
     let Recording {
         ok,
@@ -364,32 +365,94 @@ impl<'a> Recording<'a> {
         })
     }
 
-    /// Users the target refused for lack of licenses, and employees that could not be matched
-    /// safely (announced when their number changes).
-    fn note_target_refusals(&self, status: &HrisConnectionStatus) -> Vec<EventNote> {
-        let mut events = Vec::new();
-        if self.category.as_deref() == Some("LicenseLimitExceeded") {
-            events.push(EventNote {
-                warning: true,
-                reason: "LicenseLimitExceeded",
-                message: "the target refused users for lack of licenses or seats".into(),
-            });
+    /// `LicenseLimitExceeded`: `spec.safeguards.seatLimit` held creates or reactivations
+    /// back, or writes failed for lack of licenses or seats. Every run that planned sets it;
+    /// it is announced when it turns on, when the number held back changes, and on every run
+    /// with such failed writes.
+    fn note_license(&self, status: &mut HrisConnectionStatus) -> Option<EventNote> {
+        let summary = self.finished.summary.as_ref()?;
+        // A summary from before failures were counted names them only by category.
+        let failed = summary.license_failures.max(u64::from(
+            self.category.as_deref() == Some("LicenseLimitExceeded"),
+        ));
+        if summary.plan_hash.is_empty() && failed == 0 {
+            // The run ended before planning: it says nothing about seats.
+            return None;
         }
+        let held = summary.counts.seat_limited;
+        let exceeded = held > 0 || failed > 0;
+        let was_exceeded = condition_is(&status.conditions, "LicenseLimitExceeded", "True");
+        let previous_held = status
+            .history
+            .get(1)
+            .map_or(0, |previous| previous.counts.seat_limited);
+        let (reason, message) = license_condition(summary, held, failed);
+        self.set(
+            status,
+            "LicenseLimitExceeded",
+            exceeded,
+            reason,
+            message.clone(),
+        );
+        (exceeded && (!was_exceeded || held != previous_held || failed > 0)).then_some(EventNote {
+            warning: true,
+            reason: "LicenseLimitExceeded",
+            message,
+        })
+    }
+
+    /// Employees that could not be matched safely (announced when their number changes).
+    fn note_conflicts(&self, status: &HrisConnectionStatus) -> Option<EventNote> {
         let conflicts = self.counts.conflicts;
         let previous_conflicts = status
             .history
             .get(1)
             .map_or(0, |previous| previous.counts.conflicts);
-        if conflicts > 0 && conflicts != previous_conflicts {
-            events.push(EventNote {
-                warning: true,
-                reason: "UserConflicts",
-                message: format!(
-                    "{conflicts} employees could not be matched safely (see conflicts.csv)"
+        (conflicts > 0 && conflicts != previous_conflicts).then(|| EventNote {
+            warning: true,
+            reason: "UserConflicts",
+            message: format!(
+                "{conflicts} employees could not be matched safely (see conflicts.csv)"
+            ),
+        })
+    }
+}
+
+/// The reason and message of the `LicenseLimitExceeded` condition: `held` creates or
+/// reactivations held back by the seat limit, `failed` writes failed for lack of licenses.
+fn license_condition(summary: &Summary, held: u64, failed: u64) -> (&'static str, String) {
+    let seats = summary.seats.as_ref();
+    let mut clauses = Vec::new();
+    if held > 0 {
+        clauses.push(match seats {
+            Some(seats) => format!(
+                "{held} creates or reactivations held back: seatLimit {} is reached ({} active \
+                 users in the target before the run, {} after; see skipped.csv, reason \
+                 SeatLimit)",
+                seats.limit, seats.active_before, seats.active_after
+            ),
+            None => format!("{held} creates or reactivations held back: seatLimit is reached"),
+        });
+    }
+    if failed > 0 {
+        clauses.push(format!(
+            "{failed} writes failed for lack of licenses or seats (see errors.csv): the target \
+             holds fewer licenses than it needs, or than seatLimit says"
+        ));
+    }
+    match (held, failed) {
+        (0, 0) => (
+            "WithinLimit",
+            match seats {
+                Some(seats) => format!(
+                    "nobody held back: {} active users of seatLimit {} after the last run",
+                    seats.active_after, seats.limit
                 ),
-            });
-        }
-        events
+                None => "no write failed for lack of licenses or seats".into(),
+            },
+        ),
+        (_, 0) => ("SeatLimitReached", clauses.join("; ")),
+        _ => ("WritesFailed", clauses.join("; ")),
     }
 }
 
@@ -461,6 +524,7 @@ impl From<report::ChangeCounts> for ChangeCounts {
             skipped,
             conflicts,
             errors,
+            seat_limited,
         } = counts;
         ChangeCounts {
             created,
@@ -471,6 +535,7 @@ impl From<report::ChangeCounts> for ChangeCounts {
             skipped,
             conflicts,
             errors,
+            seat_limited,
         }
     }
 }
@@ -518,6 +583,8 @@ mod tests {
                 attributes: vec![],
             }],
             error_category: None,
+            seats: None,
+            license_failures: 0,
         }
     }
 
@@ -733,5 +800,128 @@ mod tests {
         }
         assert_eq!(status.history.len(), HISTORY);
         assert!(status.last_simulation.is_some() && status.last_sync.is_none());
+    }
+
+    fn seat_limited(held: u64, failures: u64) -> Finished {
+        let mut run = summary(report::RunResult::Succeeded, 0);
+        run.counts.seat_limited = held;
+        run.counts.skipped = held;
+        run.license_failures = failures;
+        run.seats = Some(report::SeatUse {
+            limit: 10,
+            active_before: 8,
+            active_after: 10,
+        });
+        finished(RunMode::Apply, Some(run), "2026-11-22T02:05:00Z")
+    }
+
+    fn condition<'a>(status: &'a HrisConnectionStatus, type_: &str) -> &'a Condition {
+        status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == type_)
+            .unwrap_or_else(|| panic!("no {type_} condition"))
+    }
+
+    #[test]
+    fn held_back_users_set_license_limit_exceeded_and_warn_when_their_number_changes() {
+        let mut status = HrisConnectionStatus::default();
+        let events = record_run(&mut status, &seat_limited(3, 0), 3);
+        let warning = events
+            .iter()
+            .find(|e| e.reason == "LicenseLimitExceeded")
+            .expect("an Event");
+        assert!(warning.warning);
+        let license = condition(&status, "LicenseLimitExceeded");
+        assert_eq!(
+            (license.status.as_str(), license.reason.as_str()),
+            ("True", "SeatLimitReached")
+        );
+        assert_eq!(license.message, warning.message);
+        assert!(
+            license.message.starts_with(
+                "3 creates or reactivations held back: seatLimit 10 is reached (8 active users \
+                 in the target before the run, 10 after"
+            ),
+            "{}",
+            license.message
+        );
+        // The same number again: no second Event; another number: one.
+        let again = record_run(&mut status, &seat_limited(3, 0), 3);
+        assert!(!reasons(&again).contains(&"LicenseLimitExceeded"));
+        let fewer = record_run(&mut status, &seat_limited(2, 0), 3);
+        assert!(reasons(&fewer).contains(&"LicenseLimitExceeded"));
+        // Nobody held back: the condition turns False, quietly.
+        let within = record_run(&mut status, &seat_limited(0, 0), 3);
+        assert!(!reasons(&within).contains(&"LicenseLimitExceeded"));
+        let license = condition(&status, "LicenseLimitExceeded");
+        assert_eq!(
+            (license.status.as_str(), license.reason.as_str()),
+            ("False", "WithinLimit")
+        );
+        assert_eq!(status.last_sync.as_ref().unwrap().counts.seat_limited, 0);
+        assert_eq!(status.history[1].counts.seat_limited, 2);
+    }
+
+    #[test]
+    fn writes_the_target_refuses_for_licenses_set_the_condition_and_warn_every_run() {
+        let mut status = HrisConnectionStatus::default();
+        for _ in 0..2 {
+            let events = record_run(&mut status, &seat_limited(0, 2), 3);
+            assert!(reasons(&events).contains(&"LicenseLimitExceeded"));
+            let license = condition(&status, "LicenseLimitExceeded");
+            assert_eq!(
+                (license.status.as_str(), license.reason.as_str()),
+                ("True", "WritesFailed")
+            );
+            assert!(
+                license
+                    .message
+                    .starts_with("2 writes failed for lack of licenses or seats"),
+                "{}",
+                license.message
+            );
+        }
+        // A summary that names the failure only by its category counts as one.
+        let mut older = summary(report::RunResult::Failed, 0);
+        older.error_category = Some("LicenseLimitExceeded".into());
+        let mut status = HrisConnectionStatus::default();
+        let events = record_run(
+            &mut status,
+            &finished(RunMode::Apply, Some(older), "2026-11-22T02:05:00Z"),
+            3,
+        );
+        assert!(reasons(&events).contains(&"LicenseLimitExceeded"));
+        assert_eq!(
+            condition(&status, "LicenseLimitExceeded").reason,
+            "WritesFailed"
+        );
+    }
+
+    #[test]
+    fn a_run_that_never_planned_leaves_the_license_condition_as_it_was() {
+        let mut status = HrisConnectionStatus::default();
+        record_run(&mut status, &seat_limited(3, 0), 3);
+        let failed = Summary::failed(
+            "people/acme",
+            RunMode::Apply,
+            "2026-11-23".into(),
+            "SourceUnavailable",
+        );
+        record_run(
+            &mut status,
+            &finished(RunMode::Apply, Some(failed), "2026-11-23T02:05:00Z"),
+            3,
+        );
+        record_run(
+            &mut status,
+            &finished(RunMode::Apply, None, "2026-11-24T02:05:00Z"),
+            3,
+        );
+        let license = condition(&status, "LicenseLimitExceeded");
+        assert_eq!(
+            (license.status.as_str(), license.reason.as_str()),
+            ("True", "SeatLimitReached")
+        );
     }
 }

@@ -101,6 +101,10 @@ fn check(summary: &Summary) -> Result<(), &'static str> {
         c.skipped,
         c.conflicts,
         c.errors,
+        c.seat_limited,
+        summary.license_failures,
+        summary.seats.map_or(0, |s| s.active_before),
+        summary.seats.map_or(0, |s| s.active_after),
         summary.source_employees as u64,
         summary.target_users as u64,
         summary.managed_users as u64,
@@ -161,7 +165,7 @@ fn has_control(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::report::{ChangeCounts, ChangeSample, RunMode, RunResult};
+    use crate::sync::report::{ChangeCounts, ChangeSample, RunMode, RunResult, SeatUse};
 
     fn honest() -> Summary {
         Summary {
@@ -184,6 +188,8 @@ mod tests {
                 attributes: vec!["title".into()],
             }],
             error_category: None,
+            seats: None,
+            license_failures: 0,
         }
     }
 
@@ -200,6 +206,31 @@ mod tests {
     }
 
     #[test]
+    fn the_seat_limit_and_license_failures_pass_through() {
+        let seats = Some(SeatUse {
+            limit: 10,
+            active_before: 8,
+            active_after: 10,
+        });
+        let read = verdict(|s| {
+            s.counts.seat_limited = 3;
+            s.counts.skipped = 3;
+            s.license_failures = 2;
+            s.seats = seats;
+        })
+        .unwrap();
+        assert_eq!(
+            (read.counts.seat_limited, read.license_failures, read.seats),
+            (3, 2, seats)
+        );
+        // A summary from a sync Job of an earlier version, without the new fields, still reads.
+        let mut old = serde_json::to_value(honest()).unwrap();
+        old["counts"].as_object_mut().unwrap().remove("seatLimited");
+        let read = read_summary(&old.to_string()).unwrap();
+        assert_eq!((read.counts.seat_limited, read.seats), (0, None));
+    }
+
+    #[test]
     fn forged_or_oversized_summaries_are_refused() {
         let refused = [
             verdict(|s| s.error_category = Some("anna@acme.example".into())),
@@ -207,6 +238,15 @@ mod tests {
             verdict(|s| s.plan_hash = "x".repeat(10_000)),
             verdict(|s| s.plan_hash = "9E61CD5DF81596E3D99E".into()),
             verdict(|s| s.counts.created = u64::MAX),
+            verdict(|s| s.counts.seat_limited = MAX_COUNT + 1),
+            verdict(|s| s.license_failures = u64::MAX),
+            verdict(|s| {
+                s.seats = Some(SeatUse {
+                    limit: 10,
+                    active_before: 8,
+                    active_after: u64::MAX,
+                })
+            }),
             verdict(|s| s.managed_users = usize::MAX),
             verdict(|s| {
                 s.sample = (0..500)

@@ -1182,6 +1182,17 @@ pub struct Safeguards {
     /// New users, against the managed users. Off unless set (a first sync creates everyone).
     #[serde(default)]
     pub creates: Guard,
+    /// The most active users the target may hold: the seats or licenses the company has. Every
+    /// active user of the target counts, whether this connection manages it or not (as
+    /// licenses count them); inactive users do not. Creates of active users and reactivations
+    /// that would pass it are not attempted: the employees with the earliest start dates get
+    /// the free seats (ties by employee id, a missing start date last), and the rest are
+    /// listed in skipped.csv with reason `SeatLimit` and set the `LicenseLimitExceeded`
+    /// condition. Deactivations and deletions of active users in the same run free their
+    /// seats first. No approval lets a run pass it. Unset: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub seat_limit: Option<u32>,
     /// Deprecated: use `removals.maxPercent`. Kept so older manifests still apply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 100))]
@@ -1204,6 +1215,7 @@ impl Default for Safeguards {
             reactivations: Guard::reactivations(),
             attribute_clears: Guard::attribute_clears(),
             creates: Guard::default(),
+            seat_limit: None,
             max_delete_percent: None,
             max_delete_count: None,
             require_simulation_approval: false,

@@ -181,12 +181,17 @@ pub struct ChangeCounts {
     pub deleted: u64,
     /// Users already in the desired state.
     pub unchanged: u64,
-    /// Employees not provisioned yet or changes not allowed by `operations`.
+    /// Employees not provisioned yet, changes not allowed by `operations`, and every other row
+    /// of skipped.csv.
     pub skipped: u64,
     /// Employees that could not be matched safely.
     pub conflicts: u64,
     /// Source records and writes that failed.
     pub errors: u64,
+    /// Creates and reactivations not attempted because they would pass
+    /// `spec.safeguards.seatLimit` (also counted in `skipped`).
+    #[serde(default)]
+    pub seat_limited: u64,
 }
 
 /// One run of a connection.

@@ -1,8 +1,13 @@
-//! Applying a plan to a target: creates, then updates and deactivations, then deletions, then
-//! the manager links of users created in this run.
+//! Applying a plan to a target: deactivations and deletions first (they free the seats or
+//! licenses the creates and reactivations may need), then creates, then updates, then the
+//! manager links that could not be set on the way.
 //!
 //! Managers are plan values (externalIds); here they become target ids, using the users that
 //! existed and the ones just created, so a manager created in the same run is linked.
+//!
+//! Under a seat limit the plan counted every removal's seat as free. When a removal fails, its
+//! seat stays taken: the seat-takers it was freeing a seat for (the last in seat order) are
+//! not attempted, and fail with `LicenseLimitExceeded`.
 
 use std::collections::HashMap;
 
@@ -104,10 +109,32 @@ pub async fn apply(plan: &Plan, users: &[DirectoryUser], target: &dyn Target) ->
             .collect::<Vec<_>>()
     };
 
+    // Removals first: they free seats. A manager link a deactivation sets to a user created
+    // in this run is set once that user exists.
+    let mut pending_links = Vec::new();
+    let mut removals = by_kind(ChangeKind::Deactivate);
+    removals.extend(by_kind(ChangeKind::Delete));
+    if !removals.is_empty() {
+        let ops = removals
+            .iter()
+            .map(|&i| {
+                let (op, unresolved) = existing_op(&plan.changes[i], &target_ids);
+                pending_links.extend(unresolved.map(|manager| (i, manager)));
+                op
+            })
+            .collect();
+        for (&i, result) in removals.iter().zip(target.apply(ops).await) {
+            outcomes[i] = match result {
+                Ok(_) => Outcome::Applied,
+                Err(error) => Outcome::Failed(error),
+            };
+        }
+    }
+    hold_seats_still_taken(plan, &mut outcomes);
+
     // Creates, managers before their reports where both are new, so most links are set at
     // creation; the rest are linked afterwards.
-    let creates = order_managers_first(plan, by_kind(ChangeKind::Create));
-    let mut pending_links = Vec::new();
+    let creates = order_managers_first(plan, not_done(by_kind(ChangeKind::Create), &outcomes));
     for wave in creates {
         let mut ops = Vec::with_capacity(wave.len());
         for &i in &wave {
@@ -138,18 +165,15 @@ pub async fn apply(plan: &Plan, users: &[DirectoryUser], target: &dyn Target) ->
         }
     }
 
-    // Updates and deactivations in one batch, then deletions.
-    let mut modify = by_kind(ChangeKind::Update);
-    modify.extend(by_kind(ChangeKind::Deactivate));
-    for indices in [modify, by_kind(ChangeKind::Delete)] {
-        if indices.is_empty() {
-            continue;
-        }
-        let ops = indices
+    // Updates, once the users they may link to as manager exist. A manager whose create
+    // failed is left for a later run.
+    let updates = not_done(by_kind(ChangeKind::Update), &outcomes);
+    if !updates.is_empty() {
+        let ops = updates
             .iter()
-            .map(|&i| existing_op(&plan.changes[i], &target_ids))
+            .map(|&i| existing_op(&plan.changes[i], &target_ids).0)
             .collect();
-        for (&i, result) in indices.iter().zip(target.apply(ops).await) {
+        for (&i, result) in updates.iter().zip(target.apply(ops).await) {
             outcomes[i] = match result {
                 Ok(_) => Outcome::Applied,
                 Err(error) => Outcome::Failed(error),
@@ -168,7 +192,12 @@ pub async fn apply(plan: &Plan, users: &[DirectoryUser], target: &dyn Target) ->
             target_ids.get(&key(&change.external_id)),
             target_ids.get(&key(&manager)),
         ) else {
-            if outcomes[i] == Outcome::Applied {
+            // A manager whose create a safeguard withheld is linked once that plan is approved.
+            let manager_withheld = plan
+                .withheld
+                .iter()
+                .any(|w| w.kind == ChangeKind::Create && key(&w.external_id) == key(&manager));
+            if outcomes[i] == Outcome::Applied && !manager_withheld {
                 link_failures.push(LinkFailure {
                     external_id: change.external_id.clone(),
                     error: TargetError::new(
@@ -208,12 +237,17 @@ pub async fn apply(plan: &Plan, users: &[DirectoryUser], target: &dyn Target) ->
 }
 
 /// The target operation of a change to an existing user, with manager externalIds resolved to
-/// target ids. A manager that does not exist (its creation failed) is left for a later run.
-fn existing_op(change: &Change, target_ids: &HashMap<String, CompactString>) -> TargetOp {
+/// target ids, and the manager left out when it does not exist (yet): its externalId is
+/// returned, for a link once it is created (or, when its creation failed, a later run).
+fn existing_op(
+    change: &Change,
+    target_ids: &HashMap<String, CompactString>,
+) -> (TargetOp, Option<CompactString>) {
     let id = change
         .target_id
         .clone()
         .expect("changes to existing users carry the id");
+    let mut unresolved = None;
     let changes: Vec<AttrChange> = change
         .changes
         .iter()
@@ -223,7 +257,13 @@ fn existing_op(change: &Change, target_ids: &HashMap<String, CompactString>) -> 
             }
             let after = match c.after.as_ref().and_then(Value::as_str) {
                 None => None,
-                Some(manager) => Some(Value::String(target_ids.get(&key(manager))?.to_string())),
+                Some(manager) => match target_ids.get(&key(manager)) {
+                    Some(id) => Some(Value::String(id.to_string())),
+                    None => {
+                        unresolved = Some(CompactString::from(manager));
+                        return None;
+                    }
+                },
             };
             Some(AttrChange {
                 attr: Attr::Manager,
@@ -233,7 +273,7 @@ fn existing_op(change: &Change, target_ids: &HashMap<String, CompactString>) -> 
         })
         .collect();
     let version = change.version.clone();
-    match change.kind {
+    let op = match change.kind {
         ChangeKind::Delete => TargetOp::Delete { id },
         ChangeKind::Deactivate => TargetOp::Deactivate {
             id,
@@ -245,6 +285,41 @@ fn existing_op(change: &Change, target_ids: &HashMap<String, CompactString>) -> 
             version,
             changes,
         },
+    };
+    (op, unresolved)
+}
+
+/// The changes among `indices` that are still to be made.
+fn not_done(indices: Vec<usize>, outcomes: &[Outcome]) -> Vec<usize> {
+    indices
+        .into_iter()
+        .filter(|&i| outcomes[i] == Outcome::Planned)
+        .collect()
+}
+
+/// Under a seat limit, marks the seat-takers that no seat is left for once some removals
+/// failed (their seats stay taken): the last ones in seat order are not attempted.
+fn hold_seats_still_taken(plan: &Plan, outcomes: &mut [Outcome]) {
+    let Some(seats) = &plan.seats else {
+        return;
+    };
+    let freed = seats
+        .freeing
+        .iter()
+        .filter(|&&i| outcomes[i] == Outcome::Applied)
+        .count();
+    if freed == seats.freeing.len() {
+        return;
+    }
+    for &i in seats.taking.iter().skip(seats.takers_allowed(freed)) {
+        outcomes[i] = Outcome::Failed(TargetError::new(
+            TargetErrorKind::LicenseLimitExceeded,
+            format!(
+                "not attempted: a removal that was to free a seat failed, and this would pass \
+                 seatLimit {}; a later run tries again",
+                seats.limit
+            ),
+        ));
     }
 }
 

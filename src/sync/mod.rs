@@ -23,3 +23,4 @@ pub mod ports;
 pub mod report;
 pub mod run;
 pub mod safeguard;
+pub mod seats;

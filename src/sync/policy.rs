@@ -528,6 +528,14 @@ fn compile_safeguards(safeguards: &Safeguards, error: &mut impl FnMut(String, St
             );
         }
     }
+    if safeguards.seat_limit == Some(0) {
+        error(
+            "spec.safeguards.seatLimit".into(),
+            "0 seats would let no user be active: set the number of active users the target \
+             may hold (1 or more), or leave seatLimit out for no limit"
+                .into(),
+        );
+    }
     let guard = |guard: &crd::Guard| Guard {
         max_percent: guard.max_percent,
         max_count: guard.max_count,
@@ -538,6 +546,7 @@ fn compile_safeguards(safeguards: &Safeguards, error: &mut impl FnMut(String, St
         reactivations: guard(&compiled.reactivations),
         attribute_clears: guard(&compiled.attribute_clears),
         creates: guard(&compiled.creates),
+        seat_limit: safeguards.seat_limit,
     }
 }
 
@@ -717,5 +726,27 @@ mod tests {
         let zone = errors("{interval: 6h, startAt: '02:00', timeZone: Mars/Base}");
         assert_eq!(zone.len(), 1, "{zone:?}");
         assert!(zone[0].starts_with("spec.schedule.timeZone:"), "{zone:?}");
+    }
+
+    #[test]
+    fn a_seat_limit_of_zero_is_refused_naming_the_field_and_the_fix() {
+        let spec = |seats: &str| {
+            format!(
+                "source: {{csv: {{path: e.csv}}}}\ntarget: {{file: {{path: d.json}}}}\n\
+                 externalIdPrefix: 'hr:'\nsafeguards: {{seatLimit: {seats}}}"
+            )
+        };
+        assert!(errors_of(&spec("1")).is_empty());
+        assert_eq!(
+            testing::policy(&spec("250")).safeguards.seat_limit,
+            Some(250)
+        );
+        let zero = errors_of(&spec("0"));
+        assert_eq!(zero.len(), 1, "{zero:?}");
+        assert_eq!(zero[0].field, "spec.safeguards.seatLimit");
+        assert!(
+            zero[0].message.contains("leave seatLimit out for no limit"),
+            "{zero:?}"
+        );
     }
 }

@@ -11,6 +11,7 @@ use super::{
     apply::{Applied, Outcome},
     model::{AttrChange, RecordError},
     plan::{Change, ChangeKind, Plan, SafeguardTrip},
+    ports::target::TargetErrorKind,
 };
 
 /// The report files every run writes.
@@ -73,12 +74,17 @@ pub struct ChangeCounts {
     pub deleted: u64,
     /// Users already in the desired state.
     pub unchanged: u64,
-    /// Employees not provisioned yet or changes not allowed by `operations`.
+    /// Employees not provisioned yet or changes not allowed by `operations` (every row of
+    /// skipped.csv, the seat-limited ones included).
     pub skipped: u64,
     /// Employees that could not be matched safely.
     pub conflicts: u64,
     /// Source records and writes that failed.
     pub errors: u64,
+    /// Creates and reactivations not attempted because they would pass
+    /// `safeguards.seatLimit` (also counted in `skipped`).
+    #[serde(default)]
+    pub seat_limited: u64,
 }
 
 /// One change, without personal data: what is done to which externalId, and which attributes.
@@ -125,6 +131,29 @@ pub struct Summary {
     /// Category of the failure that ended a failed run, or of the first write failure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_category: Option<String>,
+    /// The seats, when `safeguards.seatLimit` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seats: Option<SeatUse>,
+    /// Writes that failed for lack of licenses or seats: refused by the target, or not
+    /// attempted because a removal that was to free a seat failed (also counted in `errors`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub license_failures: u64,
+}
+
+fn is_zero(count: &u64) -> bool {
+    *count == 0
+}
+
+/// The seats of a run under `safeguards.seatLimit`, without personal data.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SeatUse {
+    /// `safeguards.seatLimit`.
+    pub limit: u32,
+    /// Active users in the target before the run, managed by this connection or not.
+    pub active_before: u64,
+    /// Active users once the planned changes are made (withheld ones not counted).
+    pub active_after: u64,
 }
 
 impl Summary {
@@ -143,6 +172,8 @@ impl Summary {
             managed_users: 0,
             sample: Vec::new(),
             error_category: Some(category.to_owned()),
+            seats: None,
+            license_failures: 0,
         }
     }
 }
@@ -173,6 +204,7 @@ pub fn summarize(
         skipped: plan.skipped.len() as u64,
         conflicts: plan.conflicts.len() as u64,
         errors: (record_errors.len() + failures) as u64,
+        seat_limited: plan.held_back().len() as u64,
     };
     let result = if failures > 0 {
         RunResult::Failed
@@ -198,6 +230,16 @@ pub fn summarize(
                 .first()
                 .map(|f| f.error.kind.as_str().to_owned())
         });
+    let license_failures = applied
+        .outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Failed(e) => Some(e.kind),
+            _ => None,
+        })
+        .chain(applied.link_failures.iter().map(|f| f.error.kind))
+        .filter(|kind| *kind == TargetErrorKind::LicenseLimitExceeded)
+        .count() as u64;
     let sample = plan
         .changes
         .iter()
@@ -222,6 +264,12 @@ pub fn summarize(
         managed_users: plan.managed_users,
         sample,
         error_category,
+        seats: plan.seats.as_ref().map(|seats| SeatUse {
+            limit: seats.limit,
+            active_before: seats.active_before as u64,
+            active_after: seats.active_after as u64,
+        }),
+        license_failures,
     }
 }
 
@@ -490,12 +538,13 @@ fn write_conflicts(mut conflicts: SafeWriter, plan: &Plan, mode: RunMode) -> std
 
 /// `skipped.csv`: one row per employee or change left alone.
 fn write_skipped(mut skipped: SafeWriter, plan: &Plan, mode: RunMode) -> std::io::Result<()> {
-    skipped.write_record(["outcome", "employeeId", "externalId", "reason"])?;
+    skipped.write_record(["outcome", "employeeId", "externalId", "reason", "detail"])?;
     for skip in &plan.skipped {
         skipped.write_record([
             untouched(mode, "skipped"),
             &id(&skip.employee_id),
             skip.external_id.as_str(),
+            skip.reason.code(),
             &skip.reason.describe(),
         ])?;
     }
@@ -657,7 +706,7 @@ pub fn render_table(summary: &Summary, plan: &Plan, applied: &Applied) -> String
         summary.target_users,
         summary.managed_users
     );
-    for (label, count) in [
+    let mut counts = vec![
         ("created", c.created),
         ("updated", c.updated),
         ("deactivated", c.deactivated),
@@ -666,7 +715,11 @@ pub fn render_table(summary: &Summary, plan: &Plan, applied: &Applied) -> String
         ("skipped", c.skipped),
         ("conflicts", c.conflicts),
         ("errors", c.errors),
-    ] {
+    ];
+    if summary.seats.is_some() || c.seat_limited > 0 {
+        counts.push(("seat-limited", c.seat_limited));
+    }
+    for (label, count) in counts {
         let _ = writeln!(out, "  {label:<12} {count:>7}");
     }
     out.push('\n');
@@ -676,93 +729,157 @@ pub fn render_table(summary: &Summary, plan: &Plan, applied: &Applied) -> String
         (ChangeKind::Deactivate, "Deactivated"),
         (ChangeKind::Delete, "Deleted"),
     ];
-    let rows = || rows(plan, applied);
     for (kind, title) in sections {
-        let all: Vec<_> = rows().filter(|(c, _)| c.kind == kind).collect();
-        if all.is_empty() {
-            continue;
+        let all: Vec<_> = rows(plan, applied)
+            .filter(|(c, _)| c.kind == kind)
+            .collect();
+        if !all.is_empty() {
+            let _ = writeln!(out, "{title} ({} {verb}):", all.len());
+            write_changes(&mut out, &all);
         }
-        let _ = writeln!(out, "{title} ({} {verb}):", all.len());
-        for (change, outcome) in all.iter().take(TABLE_ROWS) {
-            let detail = match kind {
-                ChangeKind::Create => {
-                    let user = change.create.as_ref().expect("a Create carries its user");
-                    format!(
-                        "{} {} <{}>{}",
-                        terminal_text(&user.first_name),
-                        terminal_text(&user.last_name),
-                        terminal_text(&user.email),
-                        if user.active { "" } else { " (inactive)" }
-                    )
-                }
-                ChangeKind::Delete => terminal_text(change.email.as_deref().unwrap_or("")).into(),
-                _ => terminal_text(&describe_changes(&change.changes)).into_owned(),
-            };
-            let status = match outcome {
-                Outcome::Planned | Outcome::Applied => String::new(),
-                other => format!(" [{}]", other.as_str()),
-            };
-            let _ = writeln!(
-                out,
-                "  {:<24} {:<13} {detail}{status}",
-                terminal_text(&change.external_id),
-                format!("{:?}", change.reason)
-            );
-        }
-        if all.len() > TABLE_ROWS {
-            let _ = writeln!(
-                out,
-                "  … and {} more (see the report files)",
-                all.len() - TABLE_ROWS
-            );
-        }
-        out.push('\n');
     }
-    if !plan.conflicts.is_empty() {
-        let _ = writeln!(out, "Conflicts ({}):", plan.conflicts.len());
-        for conflict in plan.conflicts.iter().take(TABLE_ROWS) {
-            let _ = writeln!(
-                out,
-                "  employee {:<14} {:<20} {}",
-                terminal_text(&conflict.employee_id),
-                format!("{:?}", conflict.kind),
-                terminal_text(conflict.email.as_deref().unwrap_or(""))
-            );
-        }
-        if plan.conflicts.len() > TABLE_ROWS {
-            let _ = writeln!(out, "  … and {} more", plan.conflicts.len() - TABLE_ROWS);
-        }
-        out.push('\n');
+    if let Some(seats) = &plan.seats
+        && !seats.held_back.is_empty()
+    {
+        let held: Vec<_> = seats
+            .held_back
+            .iter()
+            .map(|c| (c, Outcome::Planned))
+            .collect();
+        let _ = writeln!(
+            out,
+            "Held back by seatLimit {} ({} not {}):",
+            seats.limit,
+            held.len(),
+            match summary.mode {
+                RunMode::Simulate => "to be created or reactivated",
+                RunMode::Apply => "created or reactivated",
+            }
+        );
+        write_changes(&mut out, &held);
     }
+    write_conflicts_table(&mut out, plan);
     let _ = writeln!(
         out,
         "Result: {}   plan hash: {}",
         summary.result.as_str(),
         summary.plan_hash
     );
-    if let Some(trip) = &summary.safeguard {
-        let _ = writeln!(out, "Safeguard: {} changes withheld", trip.withheld);
-        if trip.empty_source {
-            let _ = writeln!(
-                out,
-                "  the source returned no employees; nobody is removed on an empty source"
-            );
-        }
-        if trip.outdated_approval.is_some() {
-            let _ = writeln!(out, "  {}", terminal_text(&trip.limit));
-        }
-        for guard in &trip.guards {
-            let _ = writeln!(out, "  {}", terminal_text(&guard.limit));
-        }
-        if !trip.empty_source {
-            let _ = writeln!(
-                out,
-                "  To let exactly these changes through, run again with --approve {}",
-                summary.plan_hash
-            );
+    write_seats(&mut out, summary);
+    write_safeguard(&mut out, summary);
+    out
+}
+
+/// Rows of changes of one kind, cut at [`TABLE_ROWS`], and a blank line.
+fn write_changes(out: &mut String, all: &[(&Change, Outcome)]) {
+    for (change, outcome) in all.iter().take(TABLE_ROWS) {
+        let detail = match change.kind {
+            ChangeKind::Create => {
+                let user = change.create.as_ref().expect("a Create carries its user");
+                format!(
+                    "{} {} <{}>{}",
+                    terminal_text(&user.first_name),
+                    terminal_text(&user.last_name),
+                    terminal_text(&user.email),
+                    if user.active { "" } else { " (inactive)" }
+                )
+            }
+            ChangeKind::Delete => terminal_text(change.email.as_deref().unwrap_or("")).into(),
+            _ => terminal_text(&describe_changes(&change.changes)).into_owned(),
+        };
+        let status = match outcome {
+            Outcome::Planned | Outcome::Applied => String::new(),
+            other => format!(" [{}]", other.as_str()),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<24} {:<13} {detail}{status}",
+            terminal_text(&change.external_id),
+            format!("{:?}", change.reason)
+        );
+    }
+    if all.len() > TABLE_ROWS {
+        let _ = writeln!(
+            out,
+            "  … and {} more (see the report files)",
+            all.len() - TABLE_ROWS
+        );
+    }
+    out.push('\n');
+}
+
+fn write_conflicts_table(out: &mut String, plan: &Plan) {
+    if plan.conflicts.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "Conflicts ({}):", plan.conflicts.len());
+    for conflict in plan.conflicts.iter().take(TABLE_ROWS) {
+        let _ = writeln!(
+            out,
+            "  employee {:<14} {:<20} {}",
+            terminal_text(&conflict.employee_id),
+            format!("{:?}", conflict.kind),
+            terminal_text(conflict.email.as_deref().unwrap_or(""))
+        );
+    }
+    if plan.conflicts.len() > TABLE_ROWS {
+        let _ = writeln!(out, "  … and {} more", plan.conflicts.len() - TABLE_ROWS);
+    }
+    out.push('\n');
+}
+
+/// The seat limit's line (how many active users before and after, how many held back) and the
+/// writes that failed for lack of licenses.
+fn write_seats(out: &mut String, summary: &Summary) {
+    if let Some(seats) = &summary.seats {
+        let _ = write!(
+            out,
+            "Seats: seatLimit {}, {} active users in the target before the run, {} after",
+            seats.limit, seats.active_before, seats.active_after
+        );
+        match summary.counts.seat_limited {
+            0 => out.push('\n'),
+            held => {
+                let _ = writeln!(
+                    out,
+                    "; {held} creates or reactivations held back (skipped.csv, reason SeatLimit)"
+                );
+            }
         }
     }
-    out
+    if summary.license_failures > 0 {
+        let _ = writeln!(
+            out,
+            "Licenses: {} writes failed for lack of licenses or seats (see errors.csv)",
+            summary.license_failures
+        );
+    }
+}
+
+fn write_safeguard(out: &mut String, summary: &Summary) {
+    let Some(trip) = &summary.safeguard else {
+        return;
+    };
+    let _ = writeln!(out, "Safeguard: {} changes withheld", trip.withheld);
+    if trip.empty_source {
+        let _ = writeln!(
+            out,
+            "  the source returned no employees; nobody is removed on an empty source"
+        );
+    }
+    if trip.outdated_approval.is_some() {
+        let _ = writeln!(out, "  {}", terminal_text(&trip.limit));
+    }
+    for guard in &trip.guards {
+        let _ = writeln!(out, "  {}", terminal_text(&guard.limit));
+    }
+    if !trip.empty_source {
+        let _ = writeln!(
+            out,
+            "  To let exactly these changes through, run again with --approve {}",
+            summary.plan_hash
+        );
+    }
 }
 
 #[cfg(test)]
@@ -868,6 +985,7 @@ mod tests {
             managed_users: 0,
             employees: 2,
             hash: "h".into(),
+            seats: None,
         };
         let applied = Applied::simulated(&plan);
         (plan, applied)

@@ -41,6 +41,9 @@ pub struct Guards {
     pub attribute_clears: Guard,
     /// New users.
     pub creates: Guard,
+    /// The most active users the target may hold, managed or not (`None`: no limit). Not a
+    /// guard that approval lifts: see `crate::sync::seats`.
+    pub seat_limit: Option<u32>,
 }
 
 /// The kinds of change a safeguard limits.
@@ -57,6 +60,9 @@ pub enum GuardKind {
     AttributeClears,
     /// New users.
     Creates,
+    /// Creates and reactivations waiting for withheld removals to free their seats under
+    /// `seatLimit` (see `crate::sync::seats`).
+    SeatLimit,
 }
 
 impl GuardKind {
@@ -68,6 +74,7 @@ impl GuardKind {
             GuardKind::Reactivations => "reactivations",
             GuardKind::AttributeClears => "attributeClears",
             GuardKind::Creates => "creates",
+            GuardKind::SeatLimit => "seatLimit",
         }
     }
 }
@@ -423,10 +430,10 @@ fn classify(changes: &[Change], users: &[DirectoryUser], employees: &[Employee])
         .collect()
 }
 
-type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+pub(super) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// The entries of `items` whose key is among `wanted` (usually a handful).
-fn select<'a, T, V>(
+pub(super) fn select<'a, T, V>(
     items: &'a [T],
     wanted: &[&str],
     entry: impl Fn(&'a T) -> (&'a str, V),

@@ -246,7 +246,10 @@ async fn bad_csv_rows_are_per_record_errors_and_the_other_rows_sync() {
     let skipped = ran.report("skipped.csv");
     let kept: Vec<_> = skipped
         .iter()
-        .filter(|r| r["reason"].contains("could not be read"))
+        .filter(|r| {
+            r["reason"] == "AbsentWhileRecordsUnreadable"
+                && r["detail"].contains("could not be read")
+        })
         .map(|r| r["externalId"].as_str())
         .collect();
     assert_eq!(kept, ["acme:12"], "{skipped:?}");

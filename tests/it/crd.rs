@@ -165,6 +165,8 @@ fn record(
         managed_users: 8,
         sample: Vec::new(),
         error_category: None,
+        seats: None,
+        license_failures: 0,
     };
     let finished = Finished {
         kind,

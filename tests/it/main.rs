@@ -54,6 +54,7 @@ mod scim_interop;
 mod scim_sample;
 mod scim_target;
 mod scimmy_harness;
+mod seat_limit;
 mod shutdown;
 mod source_conformance;
 mod sync_run;

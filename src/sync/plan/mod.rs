@@ -4,7 +4,9 @@
 //! "How users are synced" that concerns *what* to change lives here; *how* to change it is the
 //! apply step's. The steps, in order: `matching` (pass one: who is in scope, and which user
 //! is theirs), `managers` (whose user a manager link points at), `changes` (pass two: what each
-//! user needs), the safeguards (`safeguard::withhold`) and the `hash` a person approves.
+//! user needs), the seat limit (`seats`: creates and reactivations past
+//! `safeguards.seatLimit` are held back), the `hash` a person approves and the safeguards
+//! (`safeguard::withhold`).
 
 mod changes;
 mod hash;
@@ -27,6 +29,7 @@ use super::{
     model::{AttrChange, DirectoryUser, Employee, NewUser, RecordError},
     policy::SyncPolicy,
     safeguard::{self, Census, GuardTrip},
+    seats::{HeldBack, SeatCheck, Seats},
 };
 
 /// What a change does to a user.
@@ -232,9 +235,35 @@ pub enum SkipReason {
     /// The employee id contains the prefix's separator, so its externalId could be confused
     /// with another connection's.
     IdContainsSeparator(char),
+    /// Creating (or, for `reactivation`, reactivating) the user would pass `seatLimit`, with
+    /// the employee's start date, which decides who gets a free seat.
+    SeatLimit {
+        /// `spec.safeguards.seatLimit`.
+        limit: u32,
+        /// A reactivation rather than a create.
+        reactivation: bool,
+        /// The employee's start date.
+        start: Option<Date>,
+    },
 }
 
 impl SkipReason {
+    /// The reason's name in reports.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SkipReason::NotYetStarted(_) => "NotYetStarted",
+            SkipReason::PendingWithoutStartDate => "PendingWithoutStartDate",
+            SkipReason::NoUsableEmail => "NoUsableEmail",
+            SkipReason::LeaverNotManaged => "LeaverNotManaged",
+            SkipReason::OperationDisabled(_) => "OperationDisabled",
+            SkipReason::AbsentWhileRecordsUnreadable(_) => "AbsentWhileRecordsUnreadable",
+            SkipReason::AdoptionWaitsForStart(_) => "AdoptionWaitsForStart",
+            SkipReason::InConflict => "InConflict",
+            SkipReason::IdContainsSeparator(_) => "IdContainsSeparator",
+            SkipReason::SeatLimit { .. } => "SeatLimit",
+        }
+    }
+
     /// Text for reports.
     pub fn describe(&self) -> String {
         match self {
@@ -265,6 +294,29 @@ impl SkipReason {
             SkipReason::IdContainsSeparator(separator) => format!(
                 "the employee id contains `{separator}`, the separator that ends \
                  externalIdPrefix; choose a prefix ending in a character no id contains"
+            ),
+            SkipReason::SeatLimit {
+                limit,
+                reactivation,
+                start,
+            } => format!(
+                "not {}: seatLimit {limit} is reached (every seat is taken once this run's \
+                 removals are made); free seats go to the earliest start dates ({}), and a \
+                 later run {} the user once a seat is free",
+                if *reactivation {
+                    "reactivated"
+                } else {
+                    "created"
+                },
+                match start {
+                    Some(date) => format!("this employee starts {date}"),
+                    None => "this employee has no start date, so comes last".into(),
+                },
+                if *reactivation {
+                    "reactivates"
+                } else {
+                    "creates"
+                },
             ),
         }
     }
@@ -323,15 +375,23 @@ pub struct Plan {
     pub managed_users: usize,
     /// Employees the source returned.
     pub employees: usize,
-    /// Hash of every planned change (including withheld ones): what a person approves.
+    /// Hash of every planned change (including withheld ones, and the ones the seat limit held
+    /// back): what a person approves.
     pub hash: String,
+    /// The seats, when `spec.safeguards.seatLimit` is set.
+    pub seats: Option<Seats>,
 }
 
 impl Plan {
     /// Hash of what a run leaves undone when it withholds removals: the plan the next run will
     /// compute if nothing else changes, so approving it lets exactly those removals through.
     pub fn withheld_hash(&self) -> Option<String> {
-        (!self.withheld.is_empty()).then(|| plan_hash(&self.withheld))
+        (!self.withheld.is_empty()).then(|| plan_hash(&self.withheld, self.held_back()))
+    }
+
+    /// The creates and reactivations the seat limit held back.
+    pub fn held_back(&self) -> &[Change] {
+        self.seats.as_ref().map_or(&[], |seats| &seats.held_back)
     }
 
     /// Number of planned changes of a kind (not counting withheld ones).
@@ -389,15 +449,37 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
     planned.drop_disabled(&policy.operations, &mut skipped);
     let Planned {
         mut changes,
-        unchanged,
+        mut unchanged,
     } = planned;
 
     changes.sort_by(|a, b| (a.kind, &a.external_id).cmp(&(b.kind, &b.external_id)));
+    let seat_check = policy
+        .safeguards
+        .seat_limit
+        .map(|limit| SeatCheck::new(input, limit));
+    let mut held_back = Vec::new();
+    if let Some(check) = &seat_check {
+        let HeldBack {
+            kept,
+            held,
+            emptied,
+        } = check.hold_back(changes, &mut skipped);
+        changes = kept;
+        held_back = held;
+        unchanged += emptied;
+    }
     conflicts.sort_by(|a, b| a.employee_id.cmp(&b.employee_id));
     skipped.sort_by(|a, b| a.external_id.cmp(&b.external_id));
-    let hash = plan_hash(&changes);
+    let hash = plan_hash(&changes, &held_back);
 
-    let (changes, withheld, safeguard) = safeguard::withhold(changes, &hash, census, input, policy);
+    let (mut changes, mut withheld, mut safeguard) =
+        safeguard::withhold(changes, &hash, census, input, policy);
+    let mut seats = None;
+    if let Some(check) = seat_check {
+        (changes, withheld) =
+            check.wait_for_withheld_removals(changes, withheld, &mut safeguard, census.managed);
+        seats = Some(check.seats(&changes, held_back));
+    }
     Plan {
         as_of: input.as_of,
         changes,
@@ -409,6 +491,7 @@ pub fn plan(input: &PlanInput<'_>, policy: &SyncPolicy) -> Plan {
         managed_users: census.managed,
         employees: input.employees.len(),
         hash,
+        seats,
     }
 }
 

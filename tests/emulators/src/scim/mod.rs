@@ -2,8 +2,9 @@
 //!
 //! It answers the way real SCIM servers do — `ListResponse` paging, filters, `PatchOp`, `Bulk`,
 //! ETags, SCIM `Error` bodies — and can be told to misbehave the way real servers do: rate limits
-//! (429 with `Retry-After`), latency, injected failures (per request, per write or per user),
-//! writes held at a chosen point (to stop a client there), broken list pages (padded past a
+//! (429 with `Retry-After`), latency, injected failures (per request, per write or per user), a
+//! seat limit (403 once a write would make more users active than there are licenses), writes
+//! held at a chosen point (to stop a client there), broken list pages (padded past a
 //! size limit, empty before their end, users without an id), and quirks such as ignoring
 //! `count`, a wrong `totalResults`, or booleans sent as strings.
 //!
@@ -213,6 +214,13 @@ impl ScimEmulator {
         state.fail_users.insert(user_name.to_lowercase(), status);
     }
 
+    /// Holds at most `seats` active users (`None`: no limit): a create or update that would
+    /// make one more user active answers 403 with a SCIM error whose detail says the license
+    /// limit is reached, as providers that sell seats do. Users already active stay so.
+    pub fn limit_seats(&self, seats: Option<usize>) {
+        self.shared.lock().seats = seats;
+    }
+
     /// Forgets every injected failure: queued ones ([`ScimEmulator::fail_next`],
     /// [`ScimEmulator::fail_next_writes`]), per-user ones ([`ScimEmulator::fail_user`]) and
     /// broken list pages ([`ScimEmulator::pad_lists`] and the switches after it).
@@ -321,6 +329,7 @@ struct ServerState {
     fail_next: VecDeque<(u16, Option<u64>)>,
     fail_next_writes: VecDeque<(u16, Option<u64>)>,
     fail_users: HashMap<String, u16>,
+    seats: Option<usize>,
     hold: WriteHold,
     list_faults: ListFaults,
     store: Store,
@@ -375,6 +384,7 @@ impl Shared {
                 fail_next: VecDeque::new(),
                 fail_next_writes: VecDeque::new(),
                 fail_users: HashMap::new(),
+                seats: None,
                 hold: WriteHold::default(),
                 list_faults: ListFaults::default(),
                 store: Store::new(),

@@ -314,6 +314,40 @@ fn into_object(body: Value) -> Result<Map<String, Value>, ScimError> {
     }
 }
 
+/// The seat limit ([`super::ScimEmulator::limit_seats`]): a write that would make one user
+/// more active than there are seats is refused, the way a provider refuses a user it has no
+/// license for. `seq` is the user written, when it exists.
+fn check_seats(
+    state: &ServerState,
+    data: &Map<String, Value>,
+    seq: Option<u64>,
+) -> Result<(), ScimError> {
+    let Some(seats) = state.seats else {
+        return Ok(());
+    };
+    let active = |user: &Map<String, Value>| get_ci(user, "active") == Some(&Value::Bool(true));
+    let was_active = seq
+        .and_then(|seq| state.store.users.get(&seq))
+        .is_some_and(|user| active(&user.resource));
+    if !active(data) || was_active {
+        return Ok(());
+    }
+    let taken = state
+        .store
+        .users
+        .values()
+        .filter(|user| active(&user.resource))
+        .count();
+    if taken >= seats {
+        return Err(ScimError::new(
+            403,
+            None,
+            format!("license limit reached: all {seats} seats are taken"),
+        ));
+    }
+    Ok(())
+}
+
 /// The failure injected for any of these users ([`super::ScimEmulator::fail_user`]).
 fn check_fail_user(state: &ServerState, names: &[Option<&str>]) -> Result<(), ScimError> {
     for name in names.iter().flatten() {
@@ -341,6 +375,7 @@ impl Shared {
         if state.store.user_name_taken(name, None) {
             return Err(uniqueness(name));
         }
+        check_seats(state, &data, None)?;
         Ok(state.store.insert(data, &self.base_url))
     }
 
@@ -364,6 +399,7 @@ impl Shared {
         if state.store.user_name_taken(name, Some(seq)) {
             return Err(uniqueness(name));
         }
+        check_seats(state, &data, Some(seq))?;
         state.store.update(seq, data, &self.base_url);
         Ok(seq)
     }
@@ -390,6 +426,7 @@ impl Shared {
         if state.store.user_name_taken(name, Some(seq)) {
             return Err(uniqueness(name));
         }
+        check_seats(state, &data, Some(seq))?;
         state.store.update(seq, data, &self.base_url);
         Ok(seq)
     }

@@ -4,7 +4,9 @@
 //! - an empty source removes nobody;
 //! - no single unreadable row removes anyone;
 //! - no plan changes more than the guards allow without approval, and what a guard holds back
-//!   is exactly what its kind of change would have done.
+//!   is exactly what its kind of change would have done;
+//! - a seat limit is never passed, the free seats go in start-date order, and a second plan
+//!   holds the same people back and changes nothing else.
 
 use crate::common;
 
@@ -372,6 +374,62 @@ proptest! {
         let approved_whole = plan(&PlanInput { approved_hash: Some(&whole.hash), ..input }, &unguarded);
         prop_assert_eq!(limited.hash, whole.hash.clone());
         prop_assert_eq!(approved.changes, approved_whole.changes);
+    }
+
+    #[test]
+    fn a_seat_limit_is_never_passed_and_the_seats_go_in_start_date_order(
+        (generated, users) in scenario(),
+        limit in 1u32..30,
+        absent in prop_oneof![Just("Delete"), Just("Deactivate")],
+    ) {
+        let mut policy = converging_policy(absent);
+        policy.safeguards.seat_limit = Some(limit);
+        let employees = employees_of(&generated);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("users.json");
+        file::store(&path, &build_users(&users)).unwrap();
+        let target = FileTarget::new(path);
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let mapped = policy.mapped_attributes();
+        let plan_now = |users: &[DirectoryUser]| plan(&input(&employees, users), &policy);
+        let active = |users: &[DirectoryUser]| users.iter().filter(|u| u.active).count();
+
+        let before = runtime.block_on(target.list_users(&mapped)).unwrap();
+        let first = plan_now(&before);
+        let applied = runtime.block_on(apply(&first, &before, &target));
+        prop_assert!(applied.outcomes.iter().all(|o| *o == Outcome::Applied), "{:?}", applied.outcomes);
+        prop_assert!(applied.link_failures.is_empty(), "{:?}", applied.link_failures);
+        let after = runtime.block_on(target.list_users(&mapped)).unwrap();
+        let seats = first.seats.as_ref().unwrap();
+        prop_assert_eq!(seats.active_before, active(&before));
+        prop_assert_eq!(seats.active_after, active(&after));
+        // Nobody took a seat past the limit; when someone waits, no seat is left unused.
+        let limit = limit as usize;
+        prop_assert!(seats.taking.is_empty() || active(&after) <= limit);
+        if !first.held_back().is_empty() {
+            let freed = seats.freeing.len();
+            prop_assert_eq!(active(&after), limit.max(seats.active_before - freed));
+        }
+        // Whoever waits starts no earlier than anyone who got a seat.
+        let place = |employee_id: Option<&str>| {
+            let start = employees
+                .iter()
+                .find(|e| Some(e.id.as_str()) == employee_id)
+                .and_then(|e| e.start_date);
+            (start.is_none(), start, employee_id.unwrap_or_default().to_owned())
+        };
+        let last_seated = seats.taking.iter().map(|&i| place(first.changes[i].employee_id.as_deref())).max();
+        let first_waiting = first.held_back().iter().map(|c| place(c.employee_id.as_deref())).min();
+        if let (Some(seated), Some(waiting)) = (last_seated, first_waiting) {
+            prop_assert!(seated < waiting, "{seated:?} got a seat before {waiting:?}");
+        }
+        // Planned again: nothing to do, and the same people wait.
+        let second = plan_now(&after);
+        prop_assert!(second.changes.is_empty(), "second plan: {:#?}", second.changes);
+        let ids = |plan: &hris_operator::sync::plan::Plan| -> Vec<String> {
+            plan.held_back().iter().map(|c| c.external_id.to_string()).collect()
+        };
+        prop_assert_eq!(ids(&second), ids(&first));
     }
 }
 

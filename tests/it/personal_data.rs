@@ -4,8 +4,9 @@
 //! every crate): Merge (API key and account token) and Personio (client credentials exchanged
 //! for tokens) into a SCIM provider (bearer token), creating, updating and deactivating users,
 //! with a write the provider refuses, an email held by another connection's user (a conflict),
-//! an employee with only a personal address (no usable email), a simulation, and a run whose
-//! source refuses the credentials. Everything a sync publishes is gathered: its log lines
+//! an employee with only a personal address (no usable email), a simulation, a run whose
+//! source refuses the credentials, a run whose `seatLimit` holds a create and a reactivation
+//! back, and one whose provider refuses a reactivation for lack of licenses. Everything a sync publishes is gathered: its log lines
 //! (stderr, which is the Job's Pod log), the summary the controller reads (the termination
 //! message), and what the controller makes of it — the connection's status, the Events and the
 //! metrics text. None of it may contain a secret value, an employee email or a name.
@@ -163,12 +164,13 @@ fn run(
     label: &str,
     command: &str,
     source: Value,
+    seat_limit: Option<u32>,
     scim: &ScimEmulator,
     dir: &Path,
     metrics: &Metrics,
 ) -> Published {
     let manifest = dir.join(format!("{label}.yaml"));
-    let connection = json!({
+    let mut connection = json!({
         "apiVersion": "hris-operator.io/v1alpha1",
         "kind": "HrisConnection",
         "metadata": {"name": label, "namespace": "people"},
@@ -186,6 +188,11 @@ fn run(
             "schedule": {"interval": "24h", "timeZone": "Europe/Stockholm"},
         },
     });
+    if let Some(limit) = seat_limit {
+        // The seat runs are about a reactivation: no share of them is withheld for approval.
+        connection["spec"]["safeguards"]["seatLimit"] = json!(limit);
+        connection["spec"]["safeguards"]["reactivations"] = json!({});
+    }
     std::fs::write(&manifest, serde_json::to_string(&connection).unwrap()).unwrap();
     let out = dir.join(format!("{label}-out"));
     let output = Command::new(env!("CARGO_BIN_EXE_hris-operator"))
@@ -311,11 +318,12 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
 
     let metrics = Metrics::new();
     let path = dir.path();
-    let runs = [
+    let mut runs = vec![
         run(
             "simulated",
             "simulate",
             merge_source("merge"),
+            None,
             &scim,
             path,
             &metrics,
@@ -324,17 +332,27 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
             "created",
             "apply",
             merge_source("merge"),
+            None,
             &scim,
             path,
             &metrics,
         ),
         // Same people from Personio under the same prefix: titles change (updates), the
         // leaver is deactivated, the refused write and the conflict come back.
-        run("updated", "apply", personio_source, &scim, path, &metrics),
+        run(
+            "updated",
+            "apply",
+            personio_source,
+            None,
+            &scim,
+            path,
+            &metrics,
+        ),
         run(
             "refused",
             "apply",
             merge_source("merge-wrong"),
+            None,
             &scim,
             path,
             &metrics,
@@ -363,6 +381,30 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
             .any(|u| u["userName"] == "oswaldo.kringelbach@corp.example" && u["active"] == false),
         "the leaver was deactivated"
     );
+
+    // Everyone employed again: the leaver's reactivation and the refused create would take
+    // seats, and none of three is free.
+    runs.push(run(
+        "seats",
+        "apply",
+        merge_source("merge"),
+        Some(3),
+        &scim,
+        path,
+        &metrics,
+    ));
+    // Seats enough in the spec, but the provider has three licenses: it refuses the
+    // reactivation.
+    scim.limit_seats(Some(3));
+    runs.push(run(
+        "licenses",
+        "apply",
+        merge_source("merge"),
+        Some(5),
+        &scim,
+        path,
+        &metrics,
+    ));
     let published = |label: &str, what: &str| -> String {
         runs.iter()
             .flat_map(|r| r.texts.iter())
@@ -392,11 +434,29 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
     // conflict, so it is neither changed nor removed).
     assert_eq!(updated["counts"]["deactivated"], 1, "{updated}");
     assert!(!published("refused", "log").is_empty());
+    let seats: Value =
+        serde_json::from_str(&published("seats", "termination message")).expect("the summary");
+    assert_eq!(seats["counts"]["seatLimited"], 2, "{seats}");
+    assert_eq!(seats["seats"]["activeBefore"], 3, "{seats}");
+    let licenses: Value =
+        serde_json::from_str(&published("licenses", "termination message")).expect("the summary");
+    assert_eq!(licenses["licenseFailures"], 1, "{licenses}");
+    for label in ["seats", "licenses"] {
+        assert!(
+            published(label, "status").contains("LicenseLimitExceeded"),
+            "{label}: the condition"
+        );
+        assert!(!published(label, "Event LicenseLimitExceeded").is_empty());
+    }
+    // (The seat run holds the refused person's create back: skipped.csv names it by id.)
+    let (seat_run, others): (Vec<_>, Vec<_>) = runs.iter().enumerate().partition(|(i, _)| *i == 4);
     assert!(
-        runs.iter()
-            .all(|r| r.texts.len() == 1 || r.reports.contains(REFUSED)),
+        others
+            .iter()
+            .all(|(_, r)| r.texts.len() == 1 || r.reports.contains(REFUSED)),
         "every run that planned reports the refused user by email"
     );
+    assert!(seat_run[0].1.reports.contains("P002,acme:P002,SeatLimit"));
     assert!(runs[1].reports.contains("Vasquez-Ortega"));
 
     // Trace level really was on, in our code and in the HTTP stack below it.

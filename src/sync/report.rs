@@ -748,12 +748,12 @@ pub fn render_table(summary: &Summary, plan: &Plan, applied: &Applied) -> String
             .collect();
         let _ = writeln!(
             out,
-            "Held back by seatLimit {} ({} not {}):",
+            "Held back by seatLimit {} ({} {} created or reactivated):",
             seats.limit,
             held.len(),
             match summary.mode {
-                RunMode::Simulate => "to be created or reactivated",
-                RunMode::Apply => "created or reactivated",
+                RunMode::Simulate => "would not be",
+                RunMode::Apply => "were not",
             }
         );
         write_changes(&mut out, &held);

@@ -487,6 +487,48 @@ fn the_demo_numbers_in_the_readme_are_what_the_demo_prints() {
     );
 }
 
+#[test]
+fn the_seat_limit_example_in_the_readme_is_what_the_demo_prints_with_that_limit() {
+    let readme = readme();
+    let section = &readme[readme.find("### Seat limit").unwrap()..];
+    let example = section.split("```").nth(3).unwrap();
+    let limit: String = section[section.find("The demo with `seatLimit: ").unwrap() + 26..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    // The demo folder with the limit added to its safeguards.
+    let dir = tempfile::tempdir().unwrap();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/samples/demo");
+    for file in ["employees.csv", "directory.json", "connection.yaml"] {
+        std::fs::copy(demo.join(file), dir.path().join(file)).unwrap();
+    }
+    let manifest = dir.path().join("connection.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let anchor = "  safeguards:\n";
+    assert!(text.contains(anchor), "the demo has safeguards");
+    let limited = text.replace(anchor, &format!("{anchor}    seatLimit: {limit}\n"));
+    std::fs::write(&manifest, limited).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+        .args(["simulate", "-f"])
+        .arg(&manifest)
+        .args(["--as-of", "2026-11-22", "--out"])
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let printed: Vec<&str> = stdout.lines().collect();
+    for line in example
+        .lines()
+        .filter(|l| !l.trim().is_empty() && l.trim() != "...")
+    {
+        assert!(
+            printed.contains(&line),
+            "README line not printed by the demo with seatLimit {limit}: {line:?}\n{stdout}"
+        );
+    }
+}
+
 /// Runs every concrete command of the README that can run on this machine: `crd`, `version`,
 /// the emulators (served in-process on a free port instead of the fixed one shown), and
 /// `simulate` / `apply` / `fields` on a file in the repository — directly when it needs no

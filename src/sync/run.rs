@@ -142,6 +142,8 @@ pub async fn run(
         deleted = summary.counts.deleted,
         conflicts = summary.counts.conflicts,
         errors = summary.counts.errors,
+        seat_limited = summary.counts.seat_limited,
+        license_failures = summary.license_failures,
         plan_hash = %summary.plan_hash,
         "run finished"
     );

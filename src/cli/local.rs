@@ -283,7 +283,8 @@ fn fields_table(fields: &[SourceField]) -> String {
     out.push_str(&format!(
         "{} fields. Map one with attributeMapping: `from` takes its FEEDS name (or `email`, the \
          address emails.priority picks).\nA field shown with `-` feeds nothing yet: add it to the \
-         source's customFields, then map `customFields.<name>`.\n",
+         source's customFields (fieldMap.customFields for csv, afas and workday), then map \
+         `customFields.<name>`.\n",
         fields.len()
     ));
     out

@@ -62,6 +62,10 @@ pub const ALIASES: usize = 1000;
 pub const CUSTOM_FIELDS: usize = 200;
 /// Status values of a field map.
 pub const STATUS_VALUES: usize = 100;
+/// Date formats of a CSV source.
+pub const DATE_FORMATS: usize = 16;
+/// One date format, such as `MM/DD/YYYY`.
+pub const DATE_FORMAT: usize = 32;
 /// `matching`: each key once.
 pub const MATCH_KEYS: usize = 2;
 /// `emails.priority`: each type once.

@@ -181,9 +181,10 @@ pub enum Mode {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum SourceSpec {
-    /// A CSV file whose header uses the canonical field names (see the README), read from a
-    /// file, a ConfigMap or a Secret.
-    Csv(CsvSource),
+    /// A CSV file, read from a file, a ConfigMap or a Secret: a header of canonical field names
+    /// (see the README), or an HR system's or spreadsheet's export read through `fieldMap`,
+    /// `dateFormats` and `encoding`.
+    Csv(Box<CsvSource>),
     /// Merge's unified HRIS API (one API over 60+ HR systems).
     Merge(Box<MergeSource>),
     /// BambooHR, read through its datasets API.
@@ -221,11 +222,63 @@ pub struct CsvSource {
     #[serde(default = "default_delimiter")]
     #[schemars(length(min = 1, max = 1))]
     pub delimiter: String,
+    /// Which column of the file feeds which canonical field, for an export whose header is not
+    /// in canonical names (`{id: "Employee #", firstName: "First Name", startDate: "Hire
+    /// Date", customFields: {costCenter: "Cost Center"}}`). A canonical field left out keeps
+    /// its canonical column name; an empty string reads nothing for it. A column named here
+    /// must be in the header, or the whole file fails naming the entry. `statusValues` maps the
+    /// file's status words (case-insensitive) to Active, Pending, Leave or Inactive; a row with
+    /// a word that is neither mapped nor one of those four is reported and left unread. Once
+    /// the map names a column, header columns that feed nothing are ignored; without one,
+    /// every column must be a canonical name.
+    #[serde(default)]
+    pub field_map: FieldMap,
+    /// Formats of the start and end dates, tried in order: `YYYY` (four digits), `MM` and `DD`
+    /// (two digits), `M` and `D` (one or two digits), joined by the separators `-`, `/`, `.`,
+    /// `,` or a space, such as `MM/DD/YYYY` or `DD.MM.YYYY`. A date that two formats read as
+    /// different days (03/04/2026 under `MM/DD/YYYY` and `DD/MM/YYYY`) is ambiguous and
+    /// reported, never guessed; so is a date no format reads. Default `[YYYY-MM-DD]`.
+    #[serde(default = "default_date_formats")]
+    #[x_kube(validation = kube::core::Rule::new("self.all(f, f.matches('^(YYYY|MM?|DD?|[-/., ])+$') && !f.matches('YYYYY|MMM|DDD') && f.contains('YYYY') && f.contains('M') && f.contains('D'))").message("dateFormats take the tokens YYYY, MM, M, DD and D between the separators - / . , or a space, such as MM/DD/YYYY"))]
+    #[schemars(
+        length(min = 1, max = bounds::DATE_FORMATS),
+        inner(length(min = 1, max = bounds::DATE_FORMAT))
+    )]
+    pub date_formats: Vec<String>,
+    /// Character encoding of the file. A byte order mark overrides it: a file starting with a
+    /// UTF-16 mark is read as UTF-16 and one with a UTF-8 mark as UTF-8, whatever is set here.
+    /// UTF-8 with a byte that is not UTF-8 fails the whole file, naming the line.
+    #[serde(default)]
+    pub encoding: CsvEncoding,
     /// Employee id whose row `hris-operator fields` shows as the example (default: the first
     /// row).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = bounds::ID))]
     pub reference_employee_id: Option<String>,
+}
+
+/// Character encoding of a CSV file.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum CsvEncoding {
+    /// UTF-8, with or without a byte order mark.
+    #[default]
+    #[serde(rename = "UTF-8")]
+    Utf8,
+    /// UTF-16, little- or big-endian as the file's byte order mark says (the mark is
+    /// required); what Excel's "Unicode Text" writes.
+    #[serde(rename = "UTF-16")]
+    Utf16,
+    /// Windows-1252, what Excel's "CSV (Comma delimited)" writes on Western-European and
+    /// American Windows.
+    #[serde(rename = "Windows-1252")]
+    Windows1252,
+    /// ISO-8859-1 (Latin-1): every byte is the character of the same number.
+    #[serde(rename = "ISO-8859-1")]
+    Iso8859_1,
+}
+
+fn default_date_formats() -> Vec<String> {
+    vec!["YYYY-MM-DD".into()]
 }
 
 /// A key of a ConfigMap in the connection's namespace.
@@ -559,12 +612,12 @@ pub struct WorkdaySource {
     pub reference_employee_id: Option<String>,
 }
 
-/// Column names of a customer-defined table (an AFAS GetConnector, a Workday report) for each
-/// canonical field. An unset field uses the source's default column (see the README); an empty
-/// string reads nothing for that field. A column named here for a canonical field, and the id,
-/// first and last name columns even as defaults, must be in at least one record of the fetch,
-/// or the run fails before planning (a misspelt or dropped column would otherwise give
-/// everyone an empty value).
+/// Column names of a customer-defined table (an AFAS GetConnector, a Workday report, a CSV
+/// export) for each canonical field. An unset field uses the source's default column (see the
+/// README); an empty string reads nothing for that field. A column named here for a canonical
+/// field, and the id, first and last name columns even as defaults, must be in at least one
+/// record of the fetch (for CSV: in the header), or the run fails before planning (a misspelt
+/// or dropped column would otherwise give everyone an empty value).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldMap {
@@ -598,11 +651,13 @@ pub struct FieldMap {
     pub personal_email: Option<String>,
     /// Column of the employment status. Values are read with `statusValues`, then as
     /// Active/Pending/Leave/Inactive; with no status column the status follows the dates
-    /// (Pending before the start date, Inactive after the end date, Active otherwise).
+    /// (Pending before the start date, Inactive after the end date, Active otherwise). A CSV
+    /// needs a status column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = bounds::ID))]
     pub employment_status: Option<String>,
-    /// Column of the start date (YYYY-MM-DD, optionally followed by a time or offset).
+    /// Column of the start date: YYYY-MM-DD, optionally followed by a time or offset (for CSV,
+    /// in one of `dateFormats`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = bounds::ID))]
     pub start_date: Option<String>,

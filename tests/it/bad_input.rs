@@ -178,7 +178,7 @@ async fn bad_csv_rows_are_per_record_errors_and_the_other_rows_sync() {
     add(b"3,Cy,Test,e3@corp.example,Active,2020-01-01,31/12/2026,Ops\n"); // 4: not ISO
     add(b"4,Dan,Test\n"); // 5: too few fields
     add(b"5,Eva,Test,e5@corp.example,Active,2020-01-01,,Ops,surplus\n"); // 6: too many
-    add(b"6,J\xf6rg,Test,e6@corp.example,Active,2020-01-01,,Ops\n"); // 7: Latin-1
+    add(b"6,,,e6@corp.example,Active,2020-01-01,,Ops\n"); // 7: no name
     add(b",Nils,Test,nobody@corp.example,Active,2020-01-01,,Ops\n"); // 8: empty id
     add(csv_row("8", "Ole").as_bytes()); // 9: duplicate id …
     add(b"8,Per,Test,per@corp.example,Active,2020-01-01,,Ops\n"); // 10: … twice
@@ -229,7 +229,7 @@ async fn bad_csv_rows_are_per_record_errors_and_the_other_rows_sync() {
     );
     assert!(errors[2]["message"].contains("has 3 fields, the header has 8"));
     assert!(errors[3]["message"].contains("has 9 fields, the header has 8"));
-    assert!(errors[4]["message"].contains("UTF-8"));
+    assert!(errors[4]["message"].contains("both empty"));
     // A huge value is named, not copied into the report (the report is stored in a Secret).
     assert!(
         errors[6]["message"].len() < 300,
@@ -316,6 +316,43 @@ async fn a_missing_required_column_fails_the_run_naming_it_and_removes_nobody() 
         before,
         "nothing written"
     );
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_utf8_fails_the_run_naming_the_line_and_removes_nobody() {
+    // Excel's "CSV" in Windows-1252 read as UTF-8: every name with an accent is suspect, so the
+    // whole file is refused rather than its accented rows.
+    let dir = tempfile::tempdir().unwrap();
+    let mut file = CSV_HEADER.as_bytes().to_vec();
+    file.extend_from_slice(csv_row("1", "Ada").as_bytes());
+    file.extend_from_slice(b"2,J\xf6rg,Test,e2@corp.example,Active,2020-01-01,,Ops\n");
+    std::fs::write(dir.path().join("employees.csv"), &file).unwrap();
+    seed_directory(dir.path(), &["3"]);
+    let before = std::fs::read(dir.path().join("directory.json")).unwrap();
+
+    let error = match run_in(dir.path(), csv_source("employees.csv")).await {
+        Ok(_) => panic!("a file that is not UTF-8 must fail the run"),
+        Err(error) => error,
+    };
+    assert_eq!(error.category(), "InvalidSourceData");
+    let message = error.to_string();
+    assert!(
+        message.contains("(line 3 holds a byte that is not UTF-8)"),
+        "{message}"
+    );
+    assert!(message.contains("spec.source.csv.encoding"), "{message}");
+    assert_eq!(
+        std::fs::read(dir.path().join("directory.json")).unwrap(),
+        before,
+        "nothing written"
+    );
+
+    // Read as what it is, the same file syncs.
+    let source = json!({"csv": {"path": "employees.csv", "encoding": "Windows-1252"}});
+    let ran = run_in(dir.path(), source).await.unwrap();
+    assert_eq!(ran.created(), ["1", "2"]);
+    let users = directory_users(dir.path());
+    assert!(users.iter().any(|u| u["firstName"] == "Jörg"), "{users:?}");
 }
 
 /// Starts `kind`'s emulator serving `records` and returns the `source` spec that reads it.

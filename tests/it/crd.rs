@@ -640,6 +640,22 @@ fn invalid_cases() -> Vec<(&'static str, Value, &'static str)> {
             "spec.source.bambooHr: missing field `companyDomain`",
         ),
         (
+            "csv date format with an unknown token",
+            with(
+                &["spec", "source"],
+                json!({"csv": {"path": "employees.csv", "dateFormats": ["MM/DD/YYYY", "DD.MM.YY"]}}),
+            ),
+            "spec.source.csv.dateFormats[1]: `YY` is not a token of `DD.MM.YY`; use YYYY, MM, M, DD, D (upper case)",
+        ),
+        (
+            "csv encoding that is none",
+            with(
+                &["spec", "source"],
+                json!({"csv": {"path": "employees.csv", "encoding": "UTF8"}}),
+            ),
+            "unknown variant `UTF8`, expected one of `UTF-8`, `UTF-16`, `Windows-1252`, `ISO-8859-1`",
+        ),
+        (
             "workday status value that is no status",
             with(
                 &["spec", "source"],
@@ -892,6 +908,20 @@ fn cel_rules_carry_readable_messages() {
         error.contains("csv takes exactly one of path, configMapRef, secretRef"),
         "{error}"
     );
+    for format in ["DD.MM.YY", "%m/%d/%Y", "MM/DD", "MMM D, YYYY", "YYYYYYYY"] {
+        let bad_format = with(
+            &["spec", "source"],
+            json!({"csv": {"path": "a.csv", "dateFormats": ["YYYY-MM-DD", format]}}),
+        );
+        let error = kube::core::cel::Validator::new()
+            .validate(&schema, &bad_format, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("dateFormats take the tokens YYYY, MM, M, DD and D"),
+            "{format}: {error}"
+        );
+    }
 }
 
 #[test]
@@ -900,6 +930,10 @@ fn the_crd_schema_accepts_every_source() {
     for source in [
         json!({"csv": {"secretRef": secret("people")}}),
         json!({"csv": {"configMapRef": secret("people")}}),
+        json!({"csv": {"secretRef": secret("people"), "encoding": "Windows-1252",
+                       "dateFormats": ["DD.MM.YYYY", "D.M.YYYY", "M/D/YYYY", "YYYYMMDD", "DD-MM-YYYY"],
+                       "fieldMap": {"id": "Personalnummer", "customFields": {"costCenter": "Kostenstelle"},
+                                    "statusValues": {"Ausgetreten": "Inactive"}}}}),
         json!({"merge": {"apiKeySecretRef": secret("m"), "accountTokenSecretRef": secret("m")}}),
         json!({"bambooHr": {"companyDomain": "acme", "credentialsSecretRef": secret("b")}}),
         json!({"personio": {"clientIdSecretRef": secret("p"), "clientSecretSecretRef": secret("p")}}),
@@ -941,7 +975,7 @@ fn source_samples_are_valid_manifests() {
     assert_eq!(
         names,
         [
-            "afas", "bambooHr", "csv", "hiBob", "merge", "personio", "workday"
+            "afas", "bambooHr", "csv", "csv", "csv", "hiBob", "merge", "personio", "workday"
         ]
     );
 }

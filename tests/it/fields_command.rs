@@ -392,3 +392,73 @@ async fn fields_warns_about_a_field_the_spec_names_that_the_source_lacks() {
     // Standard fields the API leaves out of a record are not warned about.
     assert!(!stderr.contains("termination_date"), "{stderr}");
 }
+
+#[test]
+fn fields_of_a_csv_export_show_its_columns_and_what_each_feeds() {
+    let dir = tempfile::tempdir().unwrap();
+    // A Windows-1252 export (as Excel saves "CSV") with the HR system's column names.
+    let mut export = b"Employee #;Vorname;Nachname;Status;Eintritt;Notiz;Kostenstelle\r\n".to_vec();
+    export.extend_from_slice(b"1001;J\xf6rg;Wei\xdf;Aktiv;01.02.2024;;KS-10\r\n");
+    std::fs::write(dir.path().join("export.csv"), export).unwrap();
+    let fields = |cost_center: &str| {
+        let path = manifest(
+            dir.path(),
+            &format!(
+                "{{csv: {{path: export.csv, delimiter: ';', encoding: Windows-1252, \
+                 dateFormats: [DD.MM.YYYY], fieldMap: {{id: 'Employee #', firstName: Vorname, \
+                 lastName: Nachname, employmentStatus: Status, startDate: Eintritt, \
+                 customFields: {{costCenter: {cost_center}}}, statusValues: {{Aktiv: Active}}}}}}}}"
+            ),
+        );
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+            .args(["fields", "-f"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+    let (stdout, stderr) = fields("Kostenstelle");
+    assert_eq!(stderr, "", "no warning");
+    let row = |name: &str| -> Vec<String> {
+        let line = stdout
+            .lines()
+            .find(|line| line.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {stdout}"));
+        line[name.len()..]
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(row("Employee #"), ["id", "1001"]);
+    assert_eq!(
+        row("Vorname"),
+        ["firstName", "Jörg"],
+        "decoded from Windows-1252"
+    );
+    assert_eq!(row("Nachname"), ["lastName", "Weiß"]);
+    assert_eq!(row("Eintritt"), ["startDate", "01.02.2024"]);
+    assert_eq!(row("Notiz"), ["-"], "read by nothing");
+    assert_eq!(row("Kostenstelle"), ["customFields.costCenter", "KS-10"]);
+    assert!(stdout.contains("7 fields."), "{stdout}");
+
+    // A column the spec names that the header lacks: listed, marked, and warned about.
+    let (stdout, stderr) = fields("Kostenstele");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("Kostenstele") && l.ends_with("(not in the source)")),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("Kostenstele (for customFields.costCenter)"),
+        "{stderr}"
+    );
+}

@@ -4,10 +4,10 @@
 
 use hris_operator::{
     connectors::{
-        source::csv,
+        source::csv::{self, CsvFormat},
         target::scim::{parse_list_page, to_user},
     },
-    crd::HrisConnectionSpec,
+    crd::{CsvEncoding, HrisConnectionSpec},
     sync::{
         field::FieldValue,
         filter::keep,
@@ -26,11 +26,12 @@ use std::sync::Arc;
 const CASES: u32 = 256;
 
 /// CSV seeds and their delimiters.
-const CSV_SEEDS: [(&[u8], u8); 4] = [
+const CSV_SEEDS: [(&[u8], u8); 5] = [
     (include_bytes!("../fuzz/csv/basic.csv"), b','),
     (include_bytes!("../fuzz/csv/bad_rows.csv"), b','),
     (include_bytes!("../fuzz/csv/bom_crlf_semicolon.csv"), b';'),
     (include_bytes!("../fuzz/csv/header_only.csv"), b','),
+    (include_bytes!("../fuzz/csv/utf16le_tab.csv"), b'\t'),
 ];
 
 const SCIM_SEEDS: [&[u8]; 4] = [
@@ -62,12 +63,15 @@ fn records_in(bytes: &[u8], delimiter: u8) -> Option<usize> {
 /// The CSV reader's contract on any input: no panic; a readable header gives one employee or
 /// one error per data row, each error with a line number; the same input reads the same.
 fn check_csv(bytes: &[u8], delimiter: u8) -> Result<(), TestCaseError> {
-    let first = csv::parse(bytes, delimiter);
-    let second = csv::parse(bytes, delimiter);
+    let format = CsvFormat::canonical(delimiter);
+    let first = csv::parse(bytes, &format);
+    let second = csv::parse(bytes, &format);
     match (first, second) {
         (Ok(page), Ok(again)) => {
             prop_assert_eq!(&page, &again);
-            let rows = records_in(bytes, delimiter).expect("the reader read it");
+            // Rows are counted in the text (a UTF-16 file is known by its byte order mark).
+            let text = csv::decode(bytes, CsvEncoding::Utf8).expect("the reader decoded it");
+            let rows = records_in(text.as_bytes(), delimiter).expect("the reader read it");
             prop_assert_eq!(page.employees.len() + page.errors.len(), rows);
             // Lines count `\n`: a file with bare `\r` line ends reports its rows on line 1.
             for error in &page.errors {
@@ -477,10 +481,22 @@ proptest! {
 
     #[test]
     fn csv_arbitrary_rows_under_a_valid_header(body in proptest::collection::vec(any::<u8>(), 0..1024)) {
+        // As text: a valid header with rows of any characters never fails the file.
+        let mut text = HEADER.to_vec();
+        text.extend_from_slice(String::from_utf8_lossy(&body).as_bytes());
+        let page = csv::parse(&text, &CsvFormat::canonical(b','));
+        prop_assert!(page.is_ok(), "a valid header never fails the file: {page:?}");
+        check_csv(&text, b',')?;
+        // As bytes: only a byte that is not UTF-8 fails it, and the error names its line.
         let mut bytes = HEADER.to_vec();
         bytes.extend_from_slice(&body);
-        let page = csv::parse(&bytes, b',');
-        prop_assert!(page.is_ok(), "a valid header never fails the file: {page:?}");
+        match csv::parse(&bytes, &CsvFormat::canonical(b',')) {
+            Ok(_) => prop_assert!(std::str::from_utf8(&bytes).is_ok()),
+            Err(error) => prop_assert!(
+                error.to_string().starts_with("the CSV is not UTF-8 text (line "),
+                "{error}"
+            ),
+        }
         check_csv(&bytes, b',')?;
     }
 
@@ -587,10 +603,10 @@ fn generated_specs_can_compile() {
 #[test]
 fn the_seeds_themselves_parse() {
     let (basic, delimiter) = CSV_SEEDS[0];
-    let page = csv::parse(basic, delimiter).unwrap();
+    let page = csv::parse(basic, &CsvFormat::canonical(delimiter)).unwrap();
     assert_eq!((page.employees.len(), page.errors.len()), (3, 0));
     let (bad, delimiter) = CSV_SEEDS[1];
-    let page = csv::parse(bad, delimiter).unwrap();
+    let page = csv::parse(bad, &CsvFormat::canonical(delimiter)).unwrap();
     assert_eq!(page.employees.len() + page.errors.len(), 6);
     // The multi-line name is a bad row too: a line break in a name is what a stray quote
     // leaves when it merges rows.
@@ -600,7 +616,12 @@ fn the_seeds_themselves_parse() {
         Some("firstName")
     );
     let (bom, delimiter) = CSV_SEEDS[2];
-    assert_eq!(csv::parse(bom, delimiter).unwrap().employees.len(), 2);
+    let format = CsvFormat::canonical(delimiter);
+    assert_eq!(csv::parse(bom, &format).unwrap().employees.len(), 2);
+    let (utf16, delimiter) = CSV_SEEDS[4];
+    let page = csv::parse(utf16, &CsvFormat::canonical(delimiter)).unwrap();
+    assert_eq!((page.employees.len(), page.errors.len()), (2, 0));
+    assert_eq!(page.employees[1].first_name, "Zoë");
 
     let list = parse_list_page(SCIM_SEEDS[0]).unwrap();
     assert_eq!((list.resources.len(), list.total), (2, Some(2)));

@@ -393,6 +393,191 @@ async fn every_source_yields_the_same_employees() {
     }
 }
 
+/// The dataset as an HR system's or spreadsheet's export: its own column names in its own
+/// order, a column the connection does not read, US dates, its own status words in any case,
+/// and `delimiter` between fields.
+fn export_document(employees: &[Employee], date_format: &str, delimiter: u8) -> String {
+    let mut writer = csv::WriterBuilder::new()
+        .delimiter(delimiter)
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    writer
+        .write_record([
+            "Status",
+            "Last Name",
+            "First Name",
+            "Preferred Name",
+            "Employee #",
+            "Employee Number",
+            "Hire Date",
+            "Termination Date",
+            "Work Email",
+            "Home Email",
+            "Reports To",
+            "Department",
+            "Job Title",
+            "Location",
+            "Language",
+            "Cost Center",
+            "City",
+            "Mobile Phone",
+        ])
+        .unwrap();
+    for (index, e) in employees.iter().enumerate() {
+        let text = |v: &Option<compact_str::CompactString>| {
+            v.as_ref().map(|s| s.to_string()).unwrap_or_default()
+        };
+        let email = |kind| {
+            e.emails
+                .iter()
+                .find(|m| m.kind == kind)
+                .map(|m| m.address.to_string())
+                .unwrap_or_default()
+        };
+        let day = |d: Option<jiff::civil::Date>| {
+            d.map(|d| d.strftime(date_format).to_string())
+                .unwrap_or_default()
+        };
+        let word = match e.employment_status {
+            EmploymentStatus::Active => "Active",
+            EmploymentStatus::Pending => "Pre-Hire",
+            EmploymentStatus::Leave => "On Leave",
+            EmploymentStatus::Inactive => "Terminated",
+        };
+        let word = if index % 2 == 0 {
+            word.to_owned()
+        } else {
+            word.to_uppercase()
+        };
+        let custom = |path: &str| {
+            let mut parts = path.split('.');
+            let first = e.custom_fields.get(parts.next().unwrap());
+            parts
+                .fold(first, |v, p| v.and_then(|v| v.get(p)))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        writer
+            .write_record([
+                word,
+                e.last_name.to_string(),
+                e.first_name.to_string(),
+                text(&e.preferred_name),
+                e.id.to_string(),
+                text(&e.employee_number),
+                day(e.start_date),
+                day(e.end_date),
+                email(EmailType::Work),
+                email(EmailType::Personal),
+                text(&e.manager_id),
+                text(&e.department),
+                text(&e.title),
+                text(&e.location),
+                text(&e.preferred_language),
+                custom("costCenter"),
+                custom("address.city"),
+                format!("+46 70 {index:07}"),
+            ])
+            .unwrap();
+    }
+    String::from_utf8(writer.into_inner().unwrap()).unwrap()
+}
+
+/// The `csv` source settings that read [`export_document`].
+fn export_settings() -> Value {
+    json!({
+        "fieldMap": {
+            "id": "Employee #",
+            "employeeNumber": "Employee Number",
+            "firstName": "First Name",
+            "lastName": "Last Name",
+            "preferredName": "Preferred Name",
+            "workEmail": "Work Email",
+            "personalEmail": "Home Email",
+            "employmentStatus": "Status",
+            "startDate": "Hire Date",
+            "endDate": "Termination Date",
+            "managerId": "Reports To",
+            "department": "Department",
+            "title": "Job Title",
+            "location": "Location",
+            "preferredLanguage": "Language",
+            "customFields": {"costCenter": "Cost Center", "address.city": "City"},
+            "statusValues": {"Pre-Hire": "Pending", "On Leave": "Leave", "Terminated": "Inactive"},
+        },
+    })
+}
+
+/// A `csv` source reading `bytes` as a Secret key, with `settings`.
+async fn csv_file_source(
+    bytes: &[u8],
+    mut settings: Value,
+) -> (Box<dyn Source>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    std::fs::create_dir_all(secrets.join("people-export")).unwrap();
+    std::fs::write(secrets.join("people-export").join("employees.csv"), bytes).unwrap();
+    settings["secretRef"] = json!({"name": "people-export", "key": "employees.csv"});
+    let spec: SourceSpec = serde_json::from_value(json!({"csv": settings})).unwrap();
+    let context = ConnectorContext {
+        base_dir: dir.path().to_path_buf(),
+        secrets: SecretResolver::from_dir(&secrets),
+        config_maps: ConfigMapResolver::from_dir(dir.path().join("maps")),
+    };
+    let source = source::build(&spec, &context).await.unwrap();
+    (source, dir)
+}
+
+#[tokio::test]
+async fn windows_1252_and_utf16_exports_yield_the_employees_of_the_canonical_csv() {
+    let employees = dataset();
+    let canonical = fixture(Kind::Csv, &employees, &Setup::default()).await;
+    let expected = fetch_sorted(canonical.source.as_ref()).await.unwrap();
+    assert_eq!(expected, expected_for(Kind::Csv, &employees));
+    assert!(
+        expected
+            .iter()
+            .any(|e| e.first_name == "Zoë" || e.last_name == "Öberg"),
+        "the dataset has names outside ASCII"
+    );
+
+    // Excel's "CSV (Comma delimited)" on a Western Windows: Windows-1252, CRLF, M/D/YYYY.
+    let text = export_document(&employees, "%-m/%-d/%Y", b',');
+    let (windows, _, unmappable) = encoding_rs::WINDOWS_1252.encode(&text);
+    assert!(!unmappable, "every name fits Windows-1252");
+    assert_ne!(
+        windows.as_ref(),
+        text.as_bytes(),
+        "the bytes differ from UTF-8"
+    );
+    let mut settings = export_settings();
+    settings["encoding"] = json!("Windows-1252");
+    settings["dateFormats"] = json!(["M/D/YYYY"]);
+    let (source, _dir) = csv_file_source(&windows, settings).await;
+    assert_eq!(
+        fetch_sorted(source.as_ref()).await.unwrap(),
+        expected,
+        "Windows-1252"
+    );
+
+    // Excel's "Unicode Text": UTF-16 little-endian with its byte order mark, tab-delimited;
+    // known by the mark, with `encoding` left unset. Zero-padded US dates, with ISO dates
+    // allowed too (they never read as another day).
+    let text = export_document(&employees, "%m/%d/%Y", b'\t');
+    let mut utf16 = vec![0xff, 0xfe];
+    utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let mut settings = export_settings();
+    settings["delimiter"] = json!("\t");
+    settings["dateFormats"] = json!(["MM/DD/YYYY", "YYYY-MM-DD"]);
+    let (source, _dir) = csv_file_source(&utf16, settings).await;
+    assert_eq!(
+        fetch_sorted(source.as_ref()).await.unwrap(),
+        expected,
+        "UTF-16"
+    );
+}
+
 #[tokio::test]
 async fn the_dataset_covers_what_it_claims() {
     let employees = dataset();

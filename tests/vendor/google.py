@@ -42,6 +42,10 @@ Subcommands:
     Checks a built-in log holding one request of every shape the connector sends (it must
     pass) and built-in bad requests (each must be reported).
 
+``serve``
+    ``requests`` for many logs at the cost of one start: a log path per line on stdin, one JSON
+    line ``{"problems": [...]}`` per log on stdout (the tests keep one running).
+
 Every subcommand exits 0 when all is well and 1 with one line per problem on stderr, naming the
 request (method and path) or the SDK call, and the field.
 

@@ -41,6 +41,10 @@ the Kiota libraries they build on), never with a schema of our own:
     parameter, ``$select`` property, body field, wrongly typed body values, malformed batch
     items) that each must be reported.
 
+``serve``
+    ``requests`` for many logs at the cost of one start: reads a log path per line on stdin and
+    answers each with one JSON line ``{"problems": [...]}`` (the tests keep one running).
+
 Run with a Python that has msgraph-sdk installed (the versions this was written against:
 msgraph-sdk 1.65.0, msgraph-core 1.5.2, azure-identity 1.27.0, Kiota 1.16.0), for example::
 

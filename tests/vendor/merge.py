@@ -38,6 +38,9 @@ Subcommands:
              must pass as it is, fail on each of its faults and on every `--mutate` kind. It also
              checks that each field the connector reads is a field of the SDK's models.
 
+  serve      `requests` for many logs at the cost of one start: a log path per line on stdin,
+             one JSON line `{"problems": [...]}` per log on stdout (the tests keep one running).
+
 Exit status 0 when everything passes; 1 with one line per problem on stderr, naming the request
 (method and path) or the SDK call and the field.
 

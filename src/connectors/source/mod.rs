@@ -87,7 +87,7 @@ pub trait SourceConnector: Sync {
 /// The connector of the source a spec names: the one place that goes over every kind.
 pub fn connector(spec: &SourceSpec) -> &dyn SourceConnector {
     match spec {
-        SourceSpec::Csv(spec) => spec,
+        SourceSpec::Csv(spec) => &**spec,
         SourceSpec::Merge(spec) => &**spec,
         SourceSpec::BambooHr(spec) => &**spec,
         SourceSpec::Personio(spec) => &**spec,

@@ -165,6 +165,8 @@ fn record(
         managed_users: 8,
         sample: Vec::new(),
         error_category: None,
+        failures: Default::default(),
+        notifications: None,
     };
     let finished = Finished {
         kind,

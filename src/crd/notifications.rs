@@ -61,7 +61,7 @@ impl NotificationEvent {
     }
 }
 
-/// The events a channel takes when its `on` is not set: all but `SyncSucceeded`, so that a
+/// The events a channel takes when its `events` is not set: all but `SyncSucceeded`, so that a
 /// channel hears what needs a person and not every quiet success.
 pub fn default_notification_events() -> Vec<NotificationEvent> {
     NotificationEvent::ALL
@@ -82,10 +82,11 @@ pub fn default_notification_events() -> Vec<NotificationEvent> {
 pub struct NotificationChannel {
     /// The events this channel is told about: any of `SimulationReady`, `SyncSucceeded`,
     /// `SyncFailed`, `SafeguardTriggered`, `UserConflicts`, `LicenseLimitExceeded`,
-    /// `CredentialsInvalid`. Default: all but `SyncSucceeded`.
+    /// `CredentialsInvalid`. Default: all but `SyncSucceeded`. (Not `on`: Kubernetes reads an
+    /// unquoted `on:` key as `true`.)
     #[serde(default = "default_notification_events")]
     #[schemars(length(min = 1, max = bounds::NOTIFICATION_EVENTS))]
-    pub on: Vec<NotificationEvent>,
+    pub events: Vec<NotificationEvent>,
     /// A Slack incoming webhook: a message with Block Kit sections.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slack: Option<SlackChannel>,

@@ -500,8 +500,9 @@ fn safeguard_triggered(run: &RunFacts) -> (String, Vec<String>, Vec<Step>) {
         RunMode::Simulate => "would withhold",
         RunMode::Apply => "withheld",
     };
+    let need = if trip.withheld == 1 { "needs" } else { "need" };
     (
-        format!("Changes withheld by a safeguard: {withheld} need approval"),
+        format!("Changes withheld by a safeguard: {withheld} {need} approval"),
         vec![
             format!(
                 "Safeguards of {} {held} {withheld}: {}.",
@@ -522,36 +523,33 @@ fn safeguard_triggered(run: &RunFacts) -> (String, Vec<String>, Vec<Step>) {
 fn user_conflicts(run: &RunFacts) -> (String, Vec<String>, Vec<Step>) {
     let taken = refused_as_taken(run.summary);
     let unmatched = run.summary.counts.conflicts;
-    let refused = (taken > 0).then(|| {
+    let conflicts = plural(unmatched, "employee", "employees");
+    let mut details = Vec::new();
+    let headline = if taken > 0 {
+        details.push(format!(
+            "The target refused to add {}: it already holds their email addresses (errors.csv \
+             names them, with what the target said).",
+            plural(taken, "user", "users")
+        ));
+        if unmatched > 0 {
+            details.push(format!(
+                "Also, {conflicts} could not be matched safely and {} left untouched; \
+                 conflicts.csv says, for each, what to change where.",
+                if unmatched == 1 { "was" } else { "were" }
+            ));
+        }
         format!(
-            "failed to add {} because their email addresses already exist",
+            "Failed to add {} because their email addresses already exist",
             plural(taken, "user", "users")
         )
-    });
-    let conflicts = (unmatched > 0).then(|| {
-        format!(
-            "{} could not be matched safely and were left as they are",
-            plural(unmatched, "employee", "employees")
-        )
-    });
-    let headline = match (&refused, &conflicts) {
-        (Some(refused), _) => capitalized(refused),
-        (None, Some(conflicts)) => capitalized(conflicts),
-        (None, None) => "User conflicts".into(),
+    } else {
+        details.push(
+            "They were left untouched; conflicts.csv says, for each, what to change where (an \
+             address another account holds, two people with one address, an id twice)."
+                .into(),
+        );
+        format!("{conflicts} could not be matched safely")
     };
-    let mut details = Vec::new();
-    if let Some(refused) = refused {
-        details.push(format!(
-            "{}: the target already holds those addresses (errors.csv names them).",
-            capitalized(&refused)
-        ));
-    }
-    if let Some(conflicts) = conflicts {
-        details.push(format!(
-            "{} (conflicts.csv says, for each, what to change where).",
-            capitalized(&conflicts)
-        ));
-    }
     (
         headline,
         details,
@@ -618,14 +616,6 @@ fn credentials_invalid(run: &RunFacts) -> (String, Vec<String>, Vec<Step>) {
         )],
         steps,
     )
-}
-
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 #[cfg(test)]
@@ -738,8 +728,8 @@ mod tests {
         );
         assert_eq!(
             conflicts.details[1],
-            "6 employees could not be matched safely and were left as they are (conflicts.csv \
-             says, for each, what to change where)."
+            "Also, 6 employees could not be matched safely and were left untouched; \
+             conflicts.csv says, for each, what to change where."
         );
         let failed = Message::new(NotificationEvent::SyncFailed, &run);
         assert_eq!(

@@ -137,7 +137,7 @@ pub async fn notify(
                 .map(|c| {
                     events_of(summary)
                         .iter()
-                        .filter(|e| c.on.contains(e))
+                        .filter(|e| c.events.contains(e))
                         .count() as u64
                 })
                 .sum();
@@ -248,7 +248,10 @@ impl<'a> Notifier<'a> {
             let messages = &messages;
             async move {
                 let mut outcomes = Vec::new();
-                for message in messages.iter().filter(|m| channel.on.contains(&m.event)) {
+                for message in messages
+                    .iter()
+                    .filter(|m| channel.events.contains(&m.event))
+                {
                     let outcome = self.deliver(index, channel, message, run).await;
                     outcomes.push((index, channel.kind(), message.event, outcome));
                 }
@@ -503,11 +506,11 @@ pub fn check(channels: &[NotificationChannel]) -> Vec<SpecError> {
                 ),
             });
         }
-        if channel.on.is_empty() {
+        if channel.events.is_empty() {
             problems.push(SpecError {
-                field: field(".on"),
+                field: field(".events"),
                 message: "is empty; list the events to send, such as [SyncFailed, \
-                          SafeguardTriggered], or leave `on` out for all but SyncSucceeded"
+                          SafeguardTriggered], or leave `events` out for all but SyncSucceeded"
                     .into(),
             });
         }
@@ -605,7 +608,7 @@ mod tests {
         assert_eq!(
             problems(&format!(
                 "[{{slack: {{webhookUrlSecretRef: {secret}}}, msTeams: {{webhookUrlSecretRef: \
-                 {secret}}}}}, {{on: [SyncFailed]}}]"
+                 {secret}}}}}, {{events: [SyncFailed]}}]"
             )),
             [
                 "spec.notifications[0]: has 2 of slack, msTeams, webhook, email; set exactly one \
@@ -616,16 +619,21 @@ mod tests {
         );
         assert_eq!(
             problems(&format!(
-                "[{{on: [], slack: {{webhookUrlSecretRef: {secret}}}}}]"
+                "[{{events: [], slack: {{webhookUrlSecretRef: {secret}}}}}]"
             )),
             [
-                "spec.notifications[0].on: is empty; list the events to send, such as \
-                 [SyncFailed, SafeguardTriggered], or leave `on` out for all but SyncSucceeded"
+                "spec.notifications[0].events: is empty; list the events to send, such as \
+                 [SyncFailed, SafeguardTriggered], or leave `events` out for all but \
+                 SyncSucceeded"
             ]
         );
         let defaulted = channels(&format!("[{{slack: {{webhookUrlSecretRef: {secret}}}}}]"));
-        assert_eq!(defaulted[0].on.len(), 6);
-        assert!(!defaulted[0].on.contains(&NotificationEvent::SyncSucceeded));
+        assert_eq!(defaulted[0].events.len(), 6);
+        assert!(
+            !defaulted[0]
+                .events
+                .contains(&NotificationEvent::SyncSucceeded)
+        );
     }
 
     #[test]

@@ -20,8 +20,14 @@ use serde_json::{Value, json};
 
 use crate::common::receivers::{Email, HttpReceiver, Received, SmtpServer};
 use hris_operator::{
+    connectors::notify::{self, Message, Origin, RunFacts},
     contract::termination::termination_message,
-    sync::report::{RunMode, RunResult},
+    crd::NotificationEvent,
+    sync::{
+        plan::SafeguardTrip,
+        report::{ChangeCounts, RunMode, RunResult, Summary},
+        safeguard::{GuardKind, GuardTrip},
+    },
     sync_job::{SyncRequest, sync},
 };
 
@@ -696,4 +702,247 @@ async fn a_receiver_that_is_down_leaves_the_result_and_the_controller_records_it
         metrics.contains("hris_operator_notifications_sent_total 1"),
         "{metrics}"
     );
+}
+
+/// The runs the README's pictures show: a sync that a safeguard held back (email), a
+/// simulation (Slack), a sync the target refused users for licenses (Teams) and for taken
+/// addresses (the webhook).
+fn readme_summaries() -> [Summary; 4] {
+    let base = |mode: RunMode, result: RunResult, as_of: &str| Summary {
+        connection: "people-sync/acme-hr".into(),
+        mode,
+        as_of: as_of.into(),
+        result,
+        counts: ChangeCounts::default(),
+        plan_hash: String::new(),
+        safeguard: None,
+        source_employees: 0,
+        target_users: 0,
+        managed_users: 0,
+        sample: Vec::new(),
+        error_category: None,
+        failures: Default::default(),
+        notifications: None,
+    };
+    let counts = |c: [u64; 8]| ChangeCounts {
+        created: c[0],
+        updated: c[1],
+        deactivated: c[2],
+        deleted: c[3],
+        unchanged: c[4],
+        skipped: c[5],
+        conflicts: c[6],
+        errors: c[7],
+    };
+    let mut withheld = base(RunMode::Apply, RunResult::Withheld, "2026-11-23");
+    withheld.counts = counts([3, 5, 0, 0, 180, 2, 0, 0]);
+    withheld.plan_hash = "4be0a5d21c9f7e3a6b18".into();
+    let limit = "removals: 62 of 100 active managed users (62%) is more than maxPercent 20%";
+    withheld.safeguard = Some(SafeguardTrip {
+        empty_source: false,
+        outdated_approval: None,
+        guards: vec![GuardTrip {
+            guard: GuardKind::Removals,
+            attribute: None,
+            changes: 62,
+            base: 100,
+            limit: limit.into(),
+        }],
+        withheld: 62,
+        managed_users: 100,
+        limit: limit.into(),
+    });
+    let mut simulated = base(RunMode::Simulate, RunResult::Succeeded, "2026-11-22");
+    simulated.counts = counts([22, 34, 10, 3, 132, 13, 6, 3]);
+    simulated.plan_hash = "8b17325da5fe0369e8d7".into();
+    let mut licenses = base(RunMode::Apply, RunResult::Failed, "2026-11-24");
+    licenses.counts = counts([4, 0, 0, 0, 190, 0, 0, 8]);
+    licenses.plan_hash = "0e9f51c7a2d84b6310fe".into();
+    licenses.error_category = Some("LicenseLimitExceeded".into());
+    licenses.failures = [("LicenseLimitExceeded".to_owned(), 8)].into();
+    let mut taken = base(RunMode::Apply, RunResult::Failed, "2026-11-25");
+    taken.counts = counts([10, 2, 0, 0, 188, 0, 0, 12]);
+    taken.plan_hash = "c35a0b7e9d1f2486ab0c".into();
+    taken.error_category = Some("UserConflict".into());
+    taken.failures = [("UserConflict".to_owned(), 12)].into();
+    [withheld, simulated, licenses, taken]
+}
+
+fn readme_facts(summary: &Summary) -> RunFacts<'_> {
+    RunFacts {
+        namespace: "people-sync",
+        name: "acme-hr",
+        run_id: "7c1d9e24",
+        summary,
+        origin: Origin::Cluster,
+        approval_required: false,
+        refused_by: None,
+        secrets_to_check: Vec::new(),
+    }
+}
+
+/// Slack's mrkdwn as it reads on screen: no asterisks, entities decoded, a code block on its
+/// own indented line.
+fn shown_mrkdwn(text: &str) -> String {
+    let mut shown = String::new();
+    for (index, part) in text.split("```").enumerate() {
+        if index % 2 == 1 {
+            shown = format!("{}\n    {part}", shown.trim_end());
+        } else {
+            shown.push_str(&part.replace('*', ""));
+        }
+    }
+    shown
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+        .trim_end()
+        .to_owned()
+}
+
+/// A Slack message as it shows: each block in turn, a section's fields in two columns.
+fn shown_in_slack(payload: &Value) -> String {
+    let mut blocks = Vec::new();
+    for block in payload["blocks"].as_array().unwrap() {
+        if let Some(fields) = block["fields"].as_array() {
+            let cells: Vec<(String, String)> = fields
+                .iter()
+                .map(|f| {
+                    let text = shown_mrkdwn(f["text"].as_str().unwrap());
+                    let (label, value) = text.split_once('\n').unwrap();
+                    (label.to_owned(), value.to_owned())
+                })
+                .collect();
+            let width = cells
+                .iter()
+                .step_by(2)
+                .flat_map(|(label, value)| [label.len(), value.len()])
+                .max()
+                .unwrap_or(0)
+                + 4;
+            let mut rows = Vec::new();
+            for pair in cells.chunks(2) {
+                for part in [
+                    |c: &(String, String)| c.0.clone(),
+                    |c: &(String, String)| c.1.clone(),
+                ] {
+                    let right = pair.get(1).map(part).unwrap_or_default();
+                    rows.push(
+                        format!("{:<width$}{right}", part(&pair[0]))
+                            .trim_end()
+                            .to_owned(),
+                    );
+                }
+            }
+            blocks.push(rows.join("\n"));
+        } else if let Some(text) = block["text"]["text"].as_str() {
+            blocks.push(shown_mrkdwn(text));
+        } else if let Some(elements) = block["elements"].as_array() {
+            for element in elements {
+                blocks.push(shown_mrkdwn(element["text"].as_str().unwrap()));
+            }
+        }
+    }
+    blocks.join("\n\n")
+}
+
+/// An Adaptive Card as Teams shows it: its elements apart, a command right under its step,
+/// the facts in two columns.
+fn shown_in_teams(payload: &Value) -> String {
+    let mut shown = String::new();
+    for element in payload["attachments"][0]["content"]["body"]
+        .as_array()
+        .unwrap()
+    {
+        if let Some(facts) = element["facts"].as_array() {
+            let width = facts
+                .iter()
+                .map(|f| f["title"].as_str().unwrap().len())
+                .max()
+                .unwrap_or(0)
+                + 2;
+            shown.push_str("\n\n");
+            let rows: Vec<String> = facts
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{:<width$}{}",
+                        f["title"].as_str().unwrap(),
+                        f["value"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            shown.push_str(&rows.join("\n"));
+        } else if element["fontType"] == "Monospace" {
+            shown.push_str(&format!("\n    {}", element["text"].as_str().unwrap()));
+        } else {
+            shown.push_str(&format!("\n\n{}", element["text"].as_str().unwrap()));
+        }
+    }
+    shown.trim_start().to_owned()
+}
+
+#[test]
+fn the_readme_shows_each_message_as_it_is_rendered() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let [withheld, simulated, licenses, taken] = readme_summaries();
+    let email = Message::new(
+        NotificationEvent::SafeguardTriggered,
+        &readme_facts(&withheld),
+    );
+    let slack = Message::new(
+        NotificationEvent::SimulationReady,
+        &readme_facts(&simulated),
+    );
+    let teams = Message::new(
+        NotificationEvent::LicenseLimitExceeded,
+        &readme_facts(&licenses),
+    );
+    let hook = Message::new(NotificationEvent::UserConflicts, &readme_facts(&taken));
+    let time: jiff::Timestamp = "2026-11-25T03:00:07Z".parse().unwrap();
+    let pictures = [
+        (
+            "email",
+            format!(
+                "Subject: {}\n\n{}",
+                notify::email::subject(&email),
+                email.text()
+            ),
+        ),
+        (
+            "Slack",
+            shown_in_slack(&notify::slack::payload(&slack)) + "\n",
+        ),
+        (
+            "Teams",
+            shown_in_teams(&notify::teams::payload(&teams)) + "\n",
+        ),
+        (
+            "webhook",
+            serde_json::to_string_pretty(&notify::webhook::event(
+                &hook,
+                &readme_facts(&taken),
+                time,
+            ))
+            .unwrap()
+                + "\n",
+        ),
+    ];
+    let mut missing = String::new();
+    for (channel, picture) in &pictures {
+        if !readme.contains(&format!("```\n{picture}```\n")) {
+            missing.push_str(&format!(
+                "the README's {channel} message is not what the code sends; it is:\n```\n{picture}```\n\n"
+            ));
+        }
+    }
+    assert!(missing.is_empty(), "{missing}");
+    // The table of events has a row for each.
+    for event in NotificationEvent::ALL {
+        assert!(
+            readme.contains(&format!("\n| `{}` |", event.as_str())),
+            "{event:?} is missing from the README's table of events"
+        );
+    }
 }

@@ -267,8 +267,8 @@ fn report_step(run: &RunFacts, what: &str) -> Step {
             };
             Step {
                 text: format!(
-                    "{what} (the report files name the people: keep them where you keep HR \
-                     exports):"
+                    "{what}; the report files name the people, so keep them where you keep HR \
+                     exports:"
                 ),
                 command: Some(format!(
                     "kubectl hris report {name} -n {ns} {which} --out ./{name}-report",

@@ -8,11 +8,11 @@
 //! run's [`NotificationReport`] and never changes the run's result. Logs name the channel by
 //! its index and kind: never a URL (a webhook URL is a credential), an address or a body.
 
-mod email;
+pub mod email;
 mod message;
-mod slack;
-mod teams;
-mod webhook;
+pub mod slack;
+pub mod teams;
+pub mod webhook;
 
 use std::time::Duration;
 

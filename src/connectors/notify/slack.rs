@@ -10,6 +10,8 @@ use super::message::{FOOTER, Message};
 const MAX_FIELDS: usize = 10;
 /// Most characters of a section's text.
 const MAX_TEXT: usize = 3000;
+/// Longest fact shown in a field (a column half the message wide).
+const SHORT_FACT: usize = 32;
 
 /// Slack's escaping for text in `mrkdwn` and `plain_text`: `&`, `<` and `>` would otherwise
 /// start an entity, a link or a mention.
@@ -40,12 +42,25 @@ pub fn payload(message: &Message) -> Value {
             escape(&message.details.join("\n"))
         )),
     })];
-    for facts in message.facts.chunks(MAX_FIELDS) {
+    // Short facts side by side in fields (two columns on screen); long ones, such as the
+    // counts, on lines of their own, where they do not wrap in a narrow column.
+    let (short, long): (Vec<_>, Vec<_>) = message
+        .facts
+        .iter()
+        .partition(|(_, value)| value.chars().count() <= SHORT_FACT);
+    for facts in short.chunks(MAX_FIELDS) {
         let fields: Vec<Value> = facts
             .iter()
             .map(|(label, value)| mrkdwn(format!("*{label}*\n{}", escape(value))))
             .collect();
         blocks.push(json!({"type": "section", "fields": fields}));
+    }
+    if !long.is_empty() {
+        let lines: Vec<String> = long
+            .iter()
+            .map(|(label, value)| format!("*{label}:* {}", escape(value)))
+            .collect();
+        blocks.push(json!({"type": "section", "text": mrkdwn(lines.join("\n"))}));
     }
     for step in &message.steps {
         let text = match &step.command {

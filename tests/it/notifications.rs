@@ -1,7 +1,8 @@
 //! Notifications, end to end: `hris-operator simulate --notify` sends each channel one message
 //! per event the run calls for, received by local HTTP servers (standing in for Slack, Teams
 //! and a CloudEvents endpoint) and by a real SMTP server (aiosmtpd, `tests/smtp/serve.py`),
-//! and each is held to its format: Block Kit blocks and a text fallback for Slack, an Adaptive
+//! and each is held to its format: Block Kit blocks and a text fallback for Slack (also judged by
+//! Slack's own SDK, `tests/vendor/slack.py`), an Adaptive
 //! Card of schema version 1.4 for Teams, a CloudEvent with every required attribute and a
 //! signature the test recomputes, an email with a plain-text and an HTML part and the subject
 //! of its event. Without `--notify` a local run sends nothing. A delivery answered 500 twice is
@@ -18,7 +19,10 @@ use http::{Method, Request, Response};
 use kube::client::Body;
 use serde_json::{Value, json};
 
-use crate::common::receivers::{Email, HttpReceiver, Received, SmtpServer};
+use crate::common::{
+    receivers::{Email, HttpReceiver, Received, SmtpServer},
+    vendor,
+};
 use hris_operator::{
     connectors::notify::{self, Message, Origin, RunFacts},
     contract::termination::termination_message,
@@ -434,6 +438,30 @@ async fn each_channel_gets_one_valid_message_per_event_it_takes() {
     assert!(
         fallback.starts_with("Changes withheld by a safeguard: 4 changes need approval\n"),
         "{fallback}"
+    );
+    // Slack's own SDK reads every block as sent and finds it within Slack's limits; a section
+    // of eleven fields (one too many) it refuses, so the judge can fail.
+    let mut files = Vec::new();
+    for (index, received) in receivers.slack.requests().iter().enumerate() {
+        let file = dir.path().join(format!("slack-{index}.json"));
+        std::fs::write(&file, &received.body).unwrap();
+        files.push(file.display().to_string());
+    }
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    let judged = vendor::run("slack", &files).await;
+    assert!(judged.status.success(), "{}", vendor::said(&judged));
+    let mut too_wide = slack_withheld.clone();
+    let fields = too_wide["blocks"][1]["fields"].as_array().unwrap().clone();
+    too_wide["blocks"][1]["fields"] = json!(fields.iter().cycle().take(11).collect::<Vec<_>>());
+    let bad = dir.path().join("slack-too-wide.json");
+    std::fs::write(&bad, too_wide.to_string()).unwrap();
+    let judged = vendor::run("slack", &[bad.to_str().unwrap()]).await;
+    assert_eq!(judged.status.code(), Some(1), "{}", vendor::said(&judged));
+    assert!(
+        String::from_utf8_lossy(&judged.stderr)
+            .contains("blocks[1] (section): fields attribute cannot exceed 10 items"),
+        "{}",
+        vendor::said(&judged)
     );
 
     // Teams: an Adaptive Card, with the query (the workflow's signature) as the Secret had it.

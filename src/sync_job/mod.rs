@@ -129,7 +129,9 @@ pub async fn sync(client: Client, request: &SyncRequest) -> Result<Summary, Sync
             })?;
     let ran = run_and_store_reports(client, request, &connection).await?;
     let mut summary = ran.summary;
-    if ran.spec_valid {
+    if ran.spec_valid && !connection.spec.notifications.is_empty() {
+        // The run's record first: a Job that dies while it notifies still leaves its result.
+        std::fs::write(&request.termination_log, termination_message(&summary))?;
         // After the reports are stored, so that a message's next step finds them.
         let secrets = secrets_of(request);
         let run = FinishedRun {

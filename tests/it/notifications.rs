@@ -626,7 +626,7 @@ async fn a_receiver_that_is_down_leaves_the_result_and_the_controller_records_it
          1,Rosalind,Quennell,e01@corp.example,Active,2020-01-01\n",
     )
     .unwrap();
-    let up = HttpReceiver::start().await;
+    let up = std::sync::Arc::new(HttpReceiver::start().await);
     let down = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/events", listener.local_addr().unwrap());
@@ -640,16 +640,18 @@ async fn a_receiver_that_is_down_leaves_the_result_and_the_controller_records_it
     let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
     let client = kube::Client::new(service, "people");
     let body = serde_json::to_vec(&cluster_connection(dir.path(), "down")).unwrap();
-    let stored = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let stored_flag = stored.clone();
+    let up_when_stored = up.clone();
     let api = tokio::spawn(async move {
         let (request, send) = handle.next_request().await.expect("the connection is read");
         assert_eq!(request.method(), Method::GET);
         send.send_response(Response::builder().body(Body::from(body)).unwrap());
         let (request, send) = handle.next_request().await.expect("the report is stored");
         assert_eq!(request.method(), Method::PATCH);
+        assert!(
+            up_when_stored.requests().is_empty(),
+            "a notification went out before the reports were stored"
+        );
         let bytes = request.into_body().collect_bytes().await.unwrap();
-        stored_flag.store(true, std::sync::atomic::Ordering::SeqCst);
         send.send_response(
             Response::builder()
                 .body(Body::from(bytes.to_vec()))
@@ -670,7 +672,6 @@ async fn a_receiver_that_is_down_leaves_the_result_and_the_controller_records_it
     };
     let summary = sync(client, &request).await.unwrap();
     api.await.unwrap();
-    assert!(stored.load(std::sync::atomic::Ordering::SeqCst));
 
     // The run's result is what it was: a simulation that plans one user, succeeded.
     assert_eq!(summary.result, RunResult::Succeeded);
@@ -973,4 +974,49 @@ fn the_readme_shows_each_message_as_it_is_rendered() {
             "{event:?} is missing from the README's table of events"
         );
     }
+}
+
+#[tokio::test]
+async fn a_receiver_that_never_answers_costs_the_run_no_more_than_the_budget() {
+    // It takes connections and never answers them.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            open.push(stream);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    write_secret(dir.path(), "hooks", "slow", &url);
+    let channels: Vec<hris_operator::crd::NotificationChannel> = serde_json::from_value(json!([
+        {"webhook": {"urlSecretRef": {"name": "hooks", "key": "slow"}},
+         "events": ["SimulationReady", "UserConflicts"]}
+    ]))
+    .unwrap();
+    let secrets = hris_operator::connectors::SecretResolver::from_dir(dir.path());
+    let [_, mut simulated, _, _] = readme_summaries();
+    simulated.counts.conflicts = 2;
+    let started = std::time::Instant::now();
+    let report = notify::Notifier::new(&channels, &secrets)
+        .unwrap()
+        .with_retry(
+            hris_operator::connectors::http::RetryPolicy {
+                max_tries: 4,
+                base_delay: std::time::Duration::from_millis(10),
+                max_delay: std::time::Duration::from_millis(10),
+            },
+            std::time::Duration::from_secs(2),
+        )
+        .send(&readme_facts(&simulated))
+        .await;
+    let took = started.elapsed();
+    held.abort();
+    assert_eq!((report.sent, report.failed), (0, 2));
+    assert!(report.failures.iter().all(|f| f.reason == "Unreachable"));
+    // Both messages ran out of the one budget, well before a single try's 15 s timeout.
+    assert!(
+        took >= std::time::Duration::from_secs(2) && took < std::time::Duration::from_secs(5),
+        "{took:?}"
+    );
 }

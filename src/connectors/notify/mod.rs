@@ -50,6 +50,10 @@ pub const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
 /// How long one HTTP delivery may take.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How long all of a run's notifications may take, retries included: a receiver that never
+/// answers must not keep the sync Job running into its deadline, which would fail the run.
+pub const NOTIFY_BUDGET: Duration = Duration::from_secs(120);
+
 /// Retries of a delivery: four tries in all, 1 s, 2 s and 4 s apart (with jitter), so a
 /// receiver that is down costs a run about seven seconds per message.
 pub fn default_retry() -> RetryPolicy {
@@ -210,6 +214,7 @@ pub struct Notifier<'a> {
     channels: &'a [NotificationChannel],
     secrets: &'a SecretResolver,
     retry: RetryPolicy,
+    budget: Duration,
     client: reqwest::Client,
 }
 
@@ -227,13 +232,15 @@ impl<'a> Notifier<'a> {
             channels,
             secrets,
             retry: default_retry(),
+            budget: NOTIFY_BUDGET,
             client,
         })
     }
 
-    /// The notifier with another retry policy.
-    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+    /// The notifier with another retry policy, and another time all deliveries may take.
+    pub fn with_retry(mut self, retry: RetryPolicy, budget: Duration) -> Self {
         self.retry = retry;
+        self.budget = budget;
         self
     }
 
@@ -244,6 +251,7 @@ impl<'a> Notifier<'a> {
             .into_iter()
             .map(|event| Message::new(event, run))
             .collect();
+        let deadline = tokio::time::Instant::now() + self.budget;
         let per_channel = self.channels.iter().enumerate().map(|(index, channel)| {
             let messages = &messages;
             async move {
@@ -252,7 +260,19 @@ impl<'a> Notifier<'a> {
                     .iter()
                     .filter(|m| channel.events.contains(&m.event))
                 {
-                    let outcome = self.deliver(index, channel, message, run).await;
+                    let delivery = self.deliver(index, channel, message, run);
+                    let outcome = tokio::time::timeout_at(deadline, delivery)
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(Failed::new(
+                                Reason::Unreachable,
+                                format!(
+                                    "not delivered within the {} s all of a run's \
+                                     notifications may take",
+                                    self.budget.as_secs()
+                                ),
+                            ))
+                        });
                     outcomes.push((index, channel.kind(), message.event, outcome));
                 }
                 outcomes

@@ -23,8 +23,6 @@ pub use message::{
     Message, Origin, RunFacts, Step, credentials_refused, events_of, license_limited,
     refused_as_taken,
 };
-pub use teams::CARD_VERSION;
-pub use webhook::{CONTENT_TYPE as CLOUDEVENTS_CONTENT_TYPE, SIGNATURE_HEADER, signature};
 
 use super::{
     checks::check_url,
@@ -344,7 +342,7 @@ impl<'a> Notifier<'a> {
             };
             let event = webhook::event(message, run, jiff::Timestamp::now());
             let body = serde_json::to_vec(&event).expect("JSON");
-            let signed = key_bytes.map(|k| signature(k.as_bytes(), &body));
+            let signed = key_bytes.map(|k| webhook::signature(k.as_bytes(), &body));
             return self
                 .post(&url, webhook::CONTENT_TYPE, body, &key, signed)
                 .await;
@@ -406,7 +404,7 @@ impl<'a> Notifier<'a> {
                 .header(IDEMPOTENCY_HEADER, key)
                 .body(body.clone());
             if let Some(signature) = &signed {
-                request = request.header(SIGNATURE_HEADER, signature);
+                request = request.header(webhook::SIGNATURE_HEADER, signature);
             }
             let (retry, failed, wait) = match request.send().await {
                 Ok(response) if response.status().is_success() => return Ok(attempt),

@@ -17,7 +17,7 @@ pub const TYPE_PREFIX: &str = "io.hris-operator.";
 /// connection (a CloudEvents receiver takes two events with the same `source` and `id` for
 /// one), and the same when a retried sync Job sends it again.
 pub fn event_id(run_id: &str, message: &Message) -> String {
-    format!("{run_id}:{}", message.event.as_str())
+    super::idempotency_key(run_id, message.event)
 }
 
 /// The event as JSON. `time` is when it is sent (RFC 3339).

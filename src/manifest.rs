@@ -197,9 +197,19 @@ impl Manifest {
             return Err(ParseError::Invalid(SpecErrors(
                 unknown
                     .into_iter()
-                    .map(|field| SpecError {
-                        field,
-                        message: "is not a field of HrisConnection (misspelt?); see `kubectl explain hrisconnection.spec` or the README".into(),
+                    .map(|field| {
+                        let message = if is_notification_on(&field) {
+                            "is not a field of HrisConnection: list the events under `events:`. \
+                             (Kubernetes reads YAML 1.1, where an unquoted `on:` key is `true`, \
+                             so the cluster would refuse or drop it.)"
+                        } else {
+                            "is not a field of HrisConnection (misspelt?); see `kubectl explain \
+                             hrisconnection.spec` or the README"
+                        };
+                        SpecError {
+                            field,
+                            message: message.into(),
+                        }
                     })
                     .collect(),
             )));
@@ -215,6 +225,16 @@ impl Manifest {
             policy,
         ))
     }
+}
+
+/// `spec.notifications[N].on`, or the `true` Kubernetes' YAML 1.1 makes of it: the `on` of
+/// other tools' notification settings, which this resource spells `events`.
+fn is_notification_on(field: &str) -> bool {
+    let parts: Vec<&str> = field.split('.').collect();
+    matches!(
+        parts.as_slice(),
+        ["spec", "notifications", index, "on" | "true"] if index.parse::<usize>().is_ok()
+    )
 }
 
 /// Why manifest text could not be used.

@@ -60,6 +60,8 @@ pub struct Metrics {
     reconcile_errors: Counter,
     reconcile_duration: Histogram,
     connections: Family<PhaseLabels, Gauge>,
+    notifications_sent: Counter,
+    notifications_failed: Counter,
     withheld: Gauge,
     oldest_success: Gauge<f64, AtomicU64>,
     leader: Gauge<i64, AtomicI64>,
@@ -120,6 +122,19 @@ impl Metrics {
             "HrisConnections whose last run had removals withheld by a safeguard",
             withheld.clone(),
         );
+        let notifications_sent = Counter::default();
+        registry.register(
+            "notifications_sent",
+            "Notifications sync Jobs delivered (spec.notifications)",
+            notifications_sent.clone(),
+        );
+        let notifications_failed = Counter::default();
+        registry.register(
+            "notifications_failed",
+            "Notifications sync Jobs could not deliver after their retries (each also makes a \
+             NotificationFailed Event on its connection; the run's result is unchanged)",
+            notifications_failed.clone(),
+        );
         let oldest_success = Gauge::<f64, AtomicU64>::default();
         registry.register(
             "oldest_success_timestamp_seconds",
@@ -157,10 +172,18 @@ impl Metrics {
             reconcile_errors,
             reconcile_duration,
             connections,
+            notifications_sent,
+            notifications_failed,
             withheld,
             oldest_success,
             leader,
         }
+    }
+
+    /// Counts the notifications of a finished run: delivered, and not delivered.
+    pub fn notifications(&self, sent: u64, failed: u64) {
+        self.notifications_sent.inc_by(sent);
+        self.notifications_failed.inc_by(failed);
     }
 
     /// Counts a finished run, and its changes when it applied any.

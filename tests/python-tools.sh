@@ -2,7 +2,7 @@
 # Installs the tools of the integration tests into a virtualenv: $HRIS_TEST_VENV, default
 # <repo>/.venv.
 # - Python (scim2-server, scim2-cli, kmock, helm and manifest validation, the vendors' SDKs of
-#   tests/vendor/), pinned by
+#   tests/vendor/, Slack's slack_sdk, the aiosmtpd SMTP server of tests/smtp/), pinned by
 #   tests/python-requirements.txt, into the virtualenv itself.
 # - The SCIMMY server's npm packages (scimmy, scimmy-routers, express), pinned by
 #   tests/scimmy/package-lock.json, with `npm ci` into $HRIS_TEST_VENV/scimmy/node_modules (so
@@ -42,7 +42,7 @@ for tool in scim2-server scim2; do
     exit 1
   fi
 done
-for module in kmock msgraph deprecated googleapiclient.discovery merge; do
+for module in kmock msgraph deprecated googleapiclient.discovery merge slack_sdk aiosmtpd; do
   if ! out=$("$venv/bin/python" -c "import $module" 2>&1); then
     rm -f "$stamp"
     printf 'python-tools: %s does not import in %s:\n%s\n' "$module" "$venv" "$out" >&2

@@ -32,7 +32,7 @@ cargo fmt --all -- --check
 step "lint (cargo clippy --workspace --all-targets -- -D warnings)"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 
-step "test tools (tests/python-tools.sh: scim2-server, scim2-cli, kmock, helm, the vendors' SDKs, SCIMMY; started in the background)"
+step "test tools (tests/python-tools.sh: scim2-server, scim2-cli, kmock, helm, the vendors' SDKs, aiosmtpd, SCIMMY; started in the background)"
 tools_status=0
 wait "$tools_pid" || tools_status=$?
 tools_pid=

@@ -10,15 +10,19 @@ use jiff::civil::Date;
 
 use super::{EXIT_FAILED, EXIT_INVALID, EXIT_WITHHELD, check_out_dir, print_quietly};
 use crate::{
-    connectors::{ConfigMapResolver, ConnectorContext, SecretResolver, source},
+    connectors::{
+        ConfigMapResolver, ConnectorContext, SecretResolver,
+        notify::{self, FinishedRun, Origin},
+        source,
+    },
     crd::Mode,
     manifest::Manifest,
     sync::{
         apply::{Applied, Outcome},
         policy::{SyncPolicy, parse_date},
         ports::source::SourceField,
-        report::{self, RunMode, RunResult},
-        run::{self, RunOptions},
+        report::{self, NotificationReport, RunMode, RunResult, Summary},
+        run::{self, RunError, RunOptions},
     },
 };
 
@@ -44,6 +48,10 @@ pub struct RunArgs {
     /// A plan hash to approve: a plan with this hash is not withheld by the safeguards.
     #[arg(long, value_name = "HASH")]
     pub approve: Option<String>,
+    /// Send the notifications of spec.notifications (their Secrets read from --secrets-dir).
+    /// Without it a local run sends nothing.
+    #[arg(long)]
+    pub notify: bool,
 }
 
 /// Arguments of `fields`.
@@ -84,24 +92,41 @@ pub(super) async fn run_manifest(args: RunArgs, mode: RunMode) -> ExitCode {
         eprintln!("Nothing was changed in the target; choose another --out.");
         return ExitCode::from(EXIT_INVALID);
     }
-    let context = context_of(&manifest, args.secrets_dir, args.config_maps_dir);
+    let context = context_of(
+        &manifest,
+        args.secrets_dir.clone(),
+        args.config_maps_dir.clone(),
+    );
     let connection = format!("{}/{}", manifest.namespace, manifest.name);
     let options = RunOptions {
         mode,
         as_of: args
             .as_of
             .unwrap_or_else(|| policy.date_at(jiff::Timestamp::now())),
-        approved_hash: args.approve,
+        approved_hash: args.approve.clone(),
     };
     let ran = async {
         let (source, target) = crate::connectors::connect(&manifest.spec, &context).await?;
         run::run(&connection, &policy, &*source, &*target, &options).await
+    };
+    let notifications = Notifications {
+        args: &args,
+        manifest: &manifest,
+        secrets: &context.secrets,
+        run_id: format!("local-{:08x}", fastrand::u32(..)),
     };
     let output = match ran.await {
         Ok(output) => output,
         Err(error) => {
             eprintln!("error: {error}");
             eprintln!("Nothing was changed in the target.");
+            let summary = Summary::failed(
+                &connection,
+                mode,
+                options.as_of.to_string(),
+                error.category(),
+            );
+            notifications.send(&summary, Some(&error)).await;
             return ExitCode::from(if error.is_invalid_input() {
                 EXIT_INVALID
             } else {
@@ -135,11 +160,76 @@ pub(super) async fn run_manifest(args: RunArgs, mode: RunMode) -> ExitCode {
         "{table}Reports written to {}\n",
         args.out.display()
     ));
+    notifications.send(&output.summary, None).await;
     match output.summary.result {
         RunResult::Succeeded => ExitCode::SUCCESS,
         RunResult::Withheld => ExitCode::from(EXIT_WITHHELD),
         RunResult::Failed => ExitCode::from(EXIT_FAILED),
     }
+}
+
+/// The notifications of a local run: sent with `--notify` only, after the reports are written.
+struct Notifications<'a> {
+    args: &'a RunArgs,
+    manifest: &'a Manifest,
+    secrets: &'a SecretResolver,
+    run_id: String,
+}
+
+impl Notifications<'_> {
+    /// Sends them (with `--notify`) and says what became of them; without `--notify`, says
+    /// that they were not sent.
+    async fn send(&self, summary: &Summary, failure: Option<&RunError>) {
+        let channels = self.manifest.spec.notifications.len();
+        if channels == 0 {
+            return;
+        }
+        if !self.args.notify {
+            print_quietly(&format!(
+                "Notifications: not sent ({channels} channel(s) in spec.notifications; pass \
+                 --notify to send them)\n"
+            ));
+            return;
+        }
+        let run = FinishedRun {
+            namespace: &self.manifest.namespace,
+            name: &self.manifest.name,
+            run_id: &self.run_id,
+            summary,
+            origin: Origin::Local {
+                manifest: &self.args.file,
+                out: &self.args.out,
+            },
+            refused_by: failure.and_then(notify::refused_side),
+        };
+        if let Some(report) = notify::notify(&self.manifest.spec, run, self.secrets).await {
+            print_notifications(&report);
+        }
+    }
+}
+
+/// What became of the notifications, in one line (the log has a warning for each failed
+/// delivery, with why).
+fn print_notifications(report: &NotificationReport) {
+    let failures: Vec<String> = report
+        .failures
+        .iter()
+        .map(|f| {
+            format!(
+                "spec.notifications[{}] ({}) {}: {}",
+                f.channel, f.kind, f.event, f.reason
+            )
+        })
+        .collect();
+    let failed = if failures.is_empty() {
+        String::new()
+    } else {
+        format!(": {}; the run's result is unchanged", failures.join(", "))
+    };
+    print_quietly(&format!(
+        "Notifications: {} sent, {} not delivered{failed}\n",
+        report.sent, report.failed
+    ));
 }
 
 fn context_of(

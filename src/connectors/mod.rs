@@ -1,11 +1,13 @@
 //! Connectors: one `Source` per HR system, one `Target` per directory, each implementing the
-//! core's port. The spec's one-of enum picks the connector with an exhaustive `match` (one per
-//! side: [`source::connector`], [`target::connector`]); there is no registry. Everything the
-//! operator knows of a connector lives in its file: the secrets its sync Job mounts, the checks
-//! of its settings, and how to build it.
+//! core's port, and the notification channels a run reports to ([`notify`]). The spec's one-of
+//! enum picks the connector with an exhaustive `match` (one per side: [`source::connector`],
+//! [`target::connector`]); there is no registry. Everything the operator knows of a connector
+//! lives in its file: the secrets its sync Job mounts, the checks of its settings, and how to
+//! build it.
 
 pub mod checks;
 pub mod http;
+pub mod notify;
 pub mod secrets;
 pub mod source;
 pub mod target;
@@ -68,6 +70,7 @@ pub fn check_spec(spec: &HrisConnectionSpec) -> Result<SyncPolicy, SpecErrors> {
     let mut problems = source::connector(&spec.source).validate();
     let target = target::connector(&spec.target);
     problems.extend(target.validate());
+    problems.extend(notify::check(&spec.notifications));
     for (index, mapping) in spec.attribute_mapping.iter().enumerate() {
         if let Some(message) = target.check_mapped_attribute(&mapping.to) {
             problems.push(SpecError {
@@ -86,8 +89,18 @@ pub fn check_spec(spec: &HrisConnectionSpec) -> Result<SyncPolicy, SpecErrors> {
     }
 }
 
-/// Every secret reference a spec makes: the sync Job mounts exactly these.
+/// Every secret reference a spec makes: the sync Job mounts exactly these. The source's and
+/// the target's come first ([`required_secret_refs`]), then the notifications'.
 pub fn secret_refs(spec: &HrisConnectionSpec) -> Vec<&SecretKeyRef> {
+    let mut refs = required_secret_refs(spec);
+    refs.extend(notify::secret_refs(spec));
+    refs
+}
+
+/// The secret references a run cannot do without: the source's and the target's. A Secret
+/// that only notifications read is mounted as optional, so that a missing one fails its
+/// deliveries (reported as `NotificationFailed`) and never the run.
+pub fn required_secret_refs(spec: &HrisConnectionSpec) -> Vec<&SecretKeyRef> {
     let mut refs = source::connector(&spec.source).secret_refs();
     refs.extend(target::connector(&spec.target).secret_refs());
     refs

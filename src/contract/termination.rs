@@ -7,6 +7,17 @@ use crate::sync::report::Summary;
 /// Longest termination message Kubernetes keeps.
 pub const TERMINATION_MESSAGE_LIMIT: usize = 4096;
 
+/// Why a notification could not be delivered, as the summary names it: a Secret it reads could
+/// not be read, the URL in it is not one messages may go to, an address or the SMTP host cannot
+/// be used, the receiver could not be reached, or it answered with an error.
+pub const NOTIFICATION_FAILURE_REASONS: &[&str] = &[
+    "SecretUnreadable",
+    "InvalidUrl",
+    "InvalidAddress",
+    "Unreachable",
+    "Refused",
+];
+
 /// The termination message of a sync Job: the summary as JSON, its change sample cut until it
 /// fits Kubernetes' limit.
 pub fn termination_message(summary: &Summary) -> String {
@@ -52,6 +63,8 @@ mod tests {
             error_category: None,
             seats: None,
             license_failures: 0,
+            failures: Default::default(),
+            notifications: None,
         };
         let message = termination_message(&big);
         assert!(message.len() <= TERMINATION_MESSAGE_LIMIT);

@@ -247,4 +247,7 @@ fn count_finished_run(metrics: &Metrics, status: &HrisConnectionStatus, run: &Fi
         latest.error_category.as_deref(),
         applied,
     );
+    if let Some(notifications) = run.summary.as_ref().and_then(|s| s.notifications.as_ref()) {
+        metrics.notifications(notifications.sent, notifications.failed);
+    }
 }

@@ -2,7 +2,7 @@
 //! deterministic, so a repeated reconcile finds the Job it already made instead of starting a
 //! second run.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::{
     api::{
@@ -295,6 +295,12 @@ fn mounted_files(connection: &HrisConnection) -> (Vec<Volume>, Vec<VolumeMount>)
             .into_iter()
             .map(|r| (r.name.as_str(), r.key.as_str())),
     );
+    // A Secret only notifications read is optional: a missing one fails those deliveries
+    // (reported as NotificationFailed), not the whole run.
+    let required: BTreeSet<&str> = crate::connectors::required_secret_refs(&connection.spec)
+        .into_iter()
+        .map(|r| r.name.as_str())
+        .collect();
     for (index, (secret, keys)) in secrets.iter().enumerate() {
         let volume = format!("secret-{index}");
         volumes.push(Volume {
@@ -303,7 +309,7 @@ fn mounted_files(connection: &HrisConnection) -> (Vec<Volume>, Vec<VolumeMount>)
                 secret_name: Some((*secret).to_owned()),
                 items: Some(key_paths(keys)),
                 default_mode: Some(0o400),
-                optional: Some(false),
+                optional: Some(!required.contains(secret)),
             }),
             ..Volume::default()
         });
@@ -953,5 +959,59 @@ mod tests {
                 key: "key.json".into()
             }]
         );
+    }
+
+    #[test]
+    fn notification_secrets_are_mounted_optional_unless_a_connector_reads_the_secret_too() {
+        let mut connection = connection("acme", SCIM);
+        connection.spec.notifications = serde_saphyr::from_str(
+            "[{slack: {webhookUrlSecretRef: {name: hooks, key: slack}}},
+              {webhook: {urlSecretRef: {name: hooks, key: events},
+                         signingKeySecretRef: {name: scim-oauth, key: signing}}},
+              {email: {smtp: {host: smtp.acme.example,
+                              usernameSecretRef: {name: smtp, key: user},
+                              passwordSecretRef: {name: smtp, key: password}},
+                       from: hris@acme.example, to: [hr@acme.example]}}]",
+        )
+        .unwrap();
+        let job = build_job(&connection, RunMode::Apply, "abcd1234", None, &defaults());
+        let dir = "/var/run/secrets/hris-operator";
+        assert_eq!(
+            mounts(&job),
+            [
+                (
+                    format!("{dir}/hooks"),
+                    "secret:hooks".into(),
+                    vec!["slack".into(), "events".into()]
+                ),
+                (
+                    format!("{dir}/scim-oauth"),
+                    "secret:scim-oauth".into(),
+                    vec!["secret".into(), "signing".into()]
+                ),
+                (
+                    format!("{dir}/smtp"),
+                    "secret:smtp".into(),
+                    vec!["user".into(), "password".into()]
+                ),
+            ]
+        );
+        let volumes = job.spec.unwrap().template.spec.unwrap().volumes.unwrap();
+        let optional = |name: &str| {
+            volumes
+                .iter()
+                .find_map(|v| {
+                    v.secret
+                        .as_ref()
+                        .filter(|s| s.secret_name.as_deref() == Some(name))
+                })
+                .unwrap()
+                .optional
+        };
+        // A missing notification Secret fails its deliveries, not the run; the target's
+        // Secret stays required even though a notification reads it too.
+        assert_eq!(optional("hooks"), Some(true));
+        assert_eq!(optional("smtp"), Some(true));
+        assert_eq!(optional("scim-oauth"), Some(false));
     }
 }

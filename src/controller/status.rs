@@ -124,6 +124,7 @@ pub fn record_run(
     events.extend(recording.note_credentials(status));
     events.extend(recording.note_license(status));
     events.extend(recording.note_conflicts(status));
+    events.extend(recording.note_notifications());
     let credentials_bad = recording.credentials_bad();
     let Recording {
         ok,
@@ -456,6 +457,44 @@ fn license_condition(summary: &Summary, held: u64, failed: u64) -> (&'static str
     }
 }
 
+impl Recording<'_> {
+    /// `NotificationFailed`, every run whose sync Job could not deliver a notification (after
+    /// its retries). The run's result stays what it was.
+    fn note_notifications(&self) -> Option<EventNote> {
+        let report = self.finished.summary.as_ref()?.notifications.as_ref()?;
+        if report.failed == 0 {
+            return None;
+        }
+        let listed: Vec<String> = report
+            .failures
+            .iter()
+            .map(|f| {
+                format!(
+                    "spec.notifications[{}] ({}) {}: {}",
+                    f.channel, f.kind, f.event, f.reason
+                )
+            })
+            .collect();
+        let more = report.failed.saturating_sub(listed.len() as u64);
+        Some(EventNote {
+            warning: true,
+            reason: "NotificationFailed",
+            message: format!(
+                "{} of {} notifications were not delivered after retries: {}{}; the run's \
+                 result is unchanged (the sync Job's log says why)",
+                report.failed,
+                report.failed + report.sent,
+                listed.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ),
+        })
+    }
+}
+
 /// Why a withheld run's changes were withheld, and what to do. An empty source is never
 /// approvable (the planner withholds its removals whatever the approval), so its message must
 /// not point at the approve-plan annotation.
@@ -585,6 +624,8 @@ mod tests {
             error_category: None,
             seats: None,
             license_failures: 0,
+            failures: Default::default(),
+            notifications: None,
         }
     }
 
@@ -621,6 +662,57 @@ mod tests {
             conditions[0].message.chars().count(),
             crate::crd::bounds::CONDITION_MESSAGE
         );
+    }
+
+    #[test]
+    fn undelivered_notifications_make_one_warning_event_and_leave_the_result() {
+        let mut delivered = summary(report::RunResult::Succeeded, 0);
+        delivered.notifications = Some(report::NotificationReport {
+            sent: 2,
+            failed: 0,
+            failures: vec![],
+        });
+        let mut status = HrisConnectionStatus::default();
+        let run = finished(
+            RunMode::Apply,
+            Some(delivered.clone()),
+            "2026-11-22T02:05:00Z",
+        );
+        assert_eq!(
+            reasons(&record_run(&mut status, &run, 3)),
+            ["SyncSucceeded"]
+        );
+
+        let mut undelivered = delivered;
+        undelivered.notifications = Some(report::NotificationReport {
+            sent: 1,
+            failed: 2,
+            failures: vec![report::NotificationFailure {
+                channel: 1,
+                kind: "webhook".into(),
+                event: "SyncSucceeded".into(),
+                reason: "Unreachable".into(),
+            }],
+        });
+        let run = finished(RunMode::Apply, Some(undelivered), "2026-11-23T02:05:00Z");
+        let events = record_run(&mut status, &run, 3);
+        assert_eq!(reasons(&events), ["SyncSucceeded", "NotificationFailed"]);
+        let note = events
+            .iter()
+            .find(|e| e.reason == "NotificationFailed")
+            .unwrap();
+        assert!(note.warning);
+        assert_eq!(
+            note.message,
+            "2 of 3 notifications were not delivered after retries: spec.notifications[1] \
+             (webhook) SyncSucceeded: Unreachable and 1 more; the run's result is unchanged \
+             (the sync Job's log says why)"
+        );
+        assert_eq!(
+            status.last_sync.as_ref().unwrap().result,
+            Some(RunResult::Succeeded)
+        );
+        assert_eq!(status.phase.as_deref(), Some("Idle"));
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! makes, and counts in range. Anything else is a failed run with category `InvalidSummary`.
 
 use crate::{
-    contract::termination::TERMINATION_MESSAGE_LIMIT,
-    sync::report::{SAMPLE_SIZE, Summary},
+    contract::termination::{NOTIFICATION_FAILURE_REASONS, TERMINATION_MESSAGE_LIMIT},
+    crd::{NotificationChannel, NotificationEvent, bounds},
+    sync::report::{NOTIFICATION_FAILURES_LISTED, NotificationReport, SAMPLE_SIZE, Summary},
 };
 
 /// Every category a run can end with (the metric label and the condition's wording), and the
@@ -129,6 +130,17 @@ fn check(summary: &Summary) -> Result<(), &'static str> {
     if summary.connection.len() > 320 || summary.as_of.len() > 10 {
         return Err("a connection or date of the wrong form");
     }
+    if summary.failures.len() > RUN_CATEGORIES.len()
+        || summary
+            .failures
+            .iter()
+            .any(|(category, n)| !RUN_CATEGORIES.contains(&category.as_str()) || *n > MAX_COUNT)
+    {
+        return Err("a failure count of the wrong form");
+    }
+    if let Some(notifications) = &summary.notifications {
+        check_notifications(notifications)?;
+    }
     if let Some(trip) = &summary.safeguard {
         let texts = trip
             .guards
@@ -150,6 +162,29 @@ fn check(summary: &Summary) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// What the notifications came to: counts in range, and each listed failure a channel index,
+/// kind, event and reason of their closed sets.
+fn check_notifications(report: &NotificationReport) -> Result<(), &'static str> {
+    let wrong = "a notification report of the wrong form";
+    if report.sent > MAX_COUNT
+        || report.failed > MAX_COUNT
+        || report.failures.len() > NOTIFICATION_FAILURES_LISTED
+        || report.failures.len() as u64 > report.failed
+    {
+        return Err(wrong);
+    }
+    for failure in &report.failures {
+        if failure.channel >= bounds::NOTIFICATIONS
+            || !NotificationChannel::KINDS.contains(&failure.kind.as_str())
+            || NotificationEvent::from_name(&failure.event).is_none()
+            || !NOTIFICATION_FAILURE_REASONS.contains(&failure.reason.as_str())
+        {
+            return Err(wrong);
+        }
+    }
+    Ok(())
+}
+
 /// A printable identifier without spaces, of bounded length, that cannot be an email address.
 fn identifier(text: &str) -> bool {
     !text.is_empty()
@@ -165,7 +200,9 @@ fn has_control(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::report::{ChangeCounts, ChangeSample, RunMode, RunResult, SeatUse};
+    use crate::sync::report::{
+        ChangeCounts, ChangeSample, NotificationFailure, RunMode, RunResult, SeatUse,
+    };
 
     fn honest() -> Summary {
         Summary {
@@ -190,6 +227,17 @@ mod tests {
             error_category: None,
             seats: None,
             license_failures: 0,
+            failures: [("UserConflict".to_owned(), 1)].into(),
+            notifications: Some(NotificationReport {
+                sent: 2,
+                failed: 1,
+                failures: vec![NotificationFailure {
+                    channel: 1,
+                    kind: "webhook".into(),
+                    event: "SyncFailed".into(),
+                    reason: "Unreachable".into(),
+                }],
+            }),
         }
     }
 
@@ -260,6 +308,25 @@ mod tests {
             verdict(|s| s.sample[0].external_id = "anna.berg@acme.example".into()),
             verdict(|s| s.sample[0].action = "Rename".into()),
             verdict(|s| s.sample[0].attributes = vec!["a b".into()]),
+            verdict(|s| {
+                s.failures.insert("anna@acme.example".into(), 1);
+            }),
+            verdict(|s| {
+                s.failures.insert("Rejected".into(), u64::MAX);
+            }),
+            verdict(|s| {
+                s.notifications.as_mut().unwrap().failures[0].kind =
+                    "https://hooks.example/secret".into()
+            }),
+            verdict(|s| s.notifications.as_mut().unwrap().failures[0].event = "Anything".into()),
+            verdict(|s| s.notifications.as_mut().unwrap().failures[0].reason = "x y".into()),
+            verdict(|s| s.notifications.as_mut().unwrap().failures[0].channel = 10_000),
+            verdict(|s| s.notifications.as_mut().unwrap().failed = 0),
+            verdict(|s| {
+                let report = s.notifications.as_mut().unwrap();
+                report.failed = 100;
+                report.failures = vec![report.failures[0].clone(); 100];
+            }),
         ];
         for (i, result) in refused.iter().enumerate() {
             assert!(result.is_err(), "case {i} passed: {result:?}");

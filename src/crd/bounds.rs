@@ -74,6 +74,12 @@ pub const EMAIL_TYPES: usize = 5;
 pub const RESOURCES: usize = 32;
 /// Quantities such as `500m` or `1Gi`.
 pub const QUANTITY: usize = 64;
+/// `notifications` channels.
+pub const NOTIFICATIONS: usize = 16;
+/// Events of one notification channel: each of the seven once.
+pub const NOTIFICATION_EVENTS: usize = 7;
+/// Recipients of one email channel.
+pub const EMAIL_RECIPIENTS: usize = 50;
 
 /// Changes in `status.changeSample`.
 pub const CHANGE_SAMPLE: usize = 20;

@@ -6,6 +6,7 @@
 
 pub mod bounds;
 mod directories;
+mod notifications;
 mod status;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use directories::*;
+pub use notifications::*;
 pub use status::*;
 
 /// API group of every resource this operator owns.
@@ -151,6 +153,14 @@ pub struct HrisConnectionSpec {
     /// Limits that withhold removals when a plan would remove too many users.
     #[serde(default)]
     pub safeguards: Safeguards,
+
+    /// Where people are told about runs: Slack, Microsoft Teams, a CloudEvents webhook or
+    /// email, each with the events it takes. The sync Job sends them at the end of a run;
+    /// a delivery that still fails after its retries is reported (Event `NotificationFailed`)
+    /// and never changes the run's result.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = bounds::NOTIFICATIONS))]
+    pub notifications: Vec<NotificationChannel>,
 
     /// When runs happen, and the time zone lifecycle dates are evaluated in.
     #[serde(default)]

@@ -2,7 +2,7 @@
 //! `summary.json` without any (safe for status, termination messages and logs), and the table
 //! `simulate`/`apply` print.
 
-use std::{fmt::Write as _, path::Path};
+use std::{collections::BTreeMap, fmt::Write as _, path::Path};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -138,6 +138,14 @@ pub struct Summary {
     /// attempted because a removal that was to free a seat failed (also counted in `errors`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub license_failures: u64,
+    /// Failed writes by category (`UserConflict`, `LicenseLimitExceeded`, …): manager links
+    /// included, so the counts add up to the write failures within `counts.errors`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub failures: BTreeMap<String, u64>,
+    /// What became of the run's notifications. Sent after the reports are stored, so it is in
+    /// the summary the controller reads, not in `summary.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<NotificationReport>,
 }
 
 fn is_zero(count: &u64) -> bool {
@@ -154,6 +162,36 @@ pub struct SeatUse {
     pub active_before: u64,
     /// Active users once the planned changes are made (withheld ones not counted).
     pub active_after: u64,
+}
+
+/// Most failed deliveries a summary lists one by one (it counts all of them).
+pub const NOTIFICATION_FAILURES_LISTED: usize = 8;
+
+/// The notifications of a run: how many were delivered, and which were not.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationReport {
+    /// Messages delivered.
+    pub sent: u64,
+    /// Messages that could not be delivered, after their retries.
+    pub failed: u64,
+    /// The first [`NOTIFICATION_FAILURES_LISTED`] failed deliveries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<NotificationFailure>,
+}
+
+/// One message that could not be delivered.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationFailure {
+    /// The channel's index in `spec.notifications`.
+    pub channel: usize,
+    /// The channel's kind: `slack`, `msTeams`, `webhook` or `email`.
+    pub kind: String,
+    /// The event the message was about.
+    pub event: String,
+    /// Why: `SecretUnreadable`, `InvalidUrl`, `InvalidAddress`, `Unreachable` or `Refused`.
+    pub reason: String,
 }
 
 impl Summary {
@@ -174,6 +212,8 @@ impl Summary {
             error_category: Some(category.to_owned()),
             seats: None,
             license_failures: 0,
+            failures: BTreeMap::new(),
+            notifications: None,
         }
     }
 }
@@ -240,6 +280,16 @@ pub fn summarize(
         .chain(applied.link_failures.iter().map(|f| f.error.kind))
         .filter(|kind| *kind == TargetErrorKind::LicenseLimitExceeded)
         .count() as u64;
+    let mut failures_by_category = BTreeMap::new();
+    let failed = applied.outcomes.iter().filter_map(|o| match o {
+        Outcome::Failed(e) => Some(e),
+        _ => None,
+    });
+    for error in failed.chain(applied.link_failures.iter().map(|f| &f.error)) {
+        *failures_by_category
+            .entry(error.kind.as_str().to_owned())
+            .or_insert(0) += 1;
+    }
     let sample = plan
         .changes
         .iter()
@@ -270,6 +320,8 @@ pub fn summarize(
             active_after: seats.active_after as u64,
         }),
         license_failures,
+        failures: failures_by_category,
+        notifications: None,
     }
 }
 

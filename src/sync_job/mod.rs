@@ -1,7 +1,8 @@
 //! What a sync Job runs (`hris-operator sync`): read its connection from the API, run the
 //! pipeline with the secrets mounted as files, store the reports in Secrets owned by the
-//! connection, and leave the summary (no personal data) in the termination message for the
-//! controller.
+//! connection, send the notifications of `spec.notifications`, and leave the summary (no
+//! personal data; with what became of the notifications) in the termination message for the
+//! controller, which turns a failed delivery into a `NotificationFailed` Event and a metric.
 
 mod reports;
 
@@ -10,7 +11,10 @@ use std::path::PathBuf;
 use kube::{Api, Client};
 
 use crate::{
-    connectors::{ConfigMapResolver, ConnectorContext, SecretResolver, check_spec, connect},
+    connectors::{
+        ConfigMapResolver, ConnectorContext, SecretResolver, check_spec, connect,
+        notify::{self, FinishedRun, Origin},
+    },
     contract::{
         CONFIG_MAPS_DIR,
         names::MAX_REPORT_SECRETS,
@@ -123,9 +127,39 @@ pub async fn sync(client: Client, request: &SyncRequest) -> Result<Summary, Sync
                 name: request.name.clone(),
                 source,
             })?;
-    let summary = run_and_store_reports(client, request, &connection).await?;
+    let ran = run_and_store_reports(client, request, &connection).await?;
+    let mut summary = ran.summary;
+    if ran.spec_valid && !connection.spec.notifications.is_empty() {
+        // The run's record first: a Job that dies while it notifies still leaves its result.
+        std::fs::write(&request.termination_log, termination_message(&summary))?;
+        // After the reports are stored, so that a message's next step finds them.
+        let secrets = secrets_of(request);
+        let run = FinishedRun {
+            namespace: &request.namespace,
+            name: &request.name,
+            run_id: &request.run_id,
+            summary: &summary,
+            origin: Origin::Cluster,
+            refused_by: ran.refused_by,
+        };
+        summary.notifications = notify::notify(&connection.spec, run, &secrets).await;
+    }
     std::fs::write(&request.termination_log, termination_message(&summary))?;
     Ok(summary)
+}
+
+/// The Secrets mounted into the Job, named as in the cluster.
+fn secrets_of(request: &SyncRequest) -> SecretResolver {
+    SecretResolver::from_dir(&request.secrets_dir).in_namespace(&request.namespace)
+}
+
+/// A run whose reports are stored (or that failed before planning).
+struct Ran {
+    summary: Summary,
+    /// The spec passed its checks (an invalid one is not trusted to say where to notify).
+    spec_valid: bool,
+    /// The side that refused the credentials, when the run stopped for it.
+    refused_by: Option<&'static str>,
 }
 
 /// Runs the pipeline and stores its reports; the summary of a run that failed before planning
@@ -134,7 +168,7 @@ async fn run_and_store_reports(
     client: Client,
     request: &SyncRequest,
     connection: &HrisConnection,
-) -> Result<Summary, SyncError> {
+) -> Result<Ran, SyncError> {
     let label = format!("{}/{}", request.namespace, request.name);
     let mode = request.kind;
     let policy = match check_spec(&connection.spec) {
@@ -144,12 +178,16 @@ async fn run_and_store_reports(
                 problems = errors.0.len(),
                 "the connection's spec is invalid"
             );
-            return Ok(Summary::failed(&label, mode, String::new(), "InvalidSpec"));
+            return Ok(Ran {
+                summary: Summary::failed(&label, mode, String::new(), "InvalidSpec"),
+                spec_valid: false,
+                refused_by: None,
+            });
         }
     };
     let context = ConnectorContext {
         base_dir: PathBuf::from("/"),
-        secrets: SecretResolver::from_dir(&request.secrets_dir).in_namespace(&request.namespace),
+        secrets: secrets_of(request),
         config_maps: ConfigMapResolver::from_dir(CONFIG_MAPS_DIR),
     };
     let options = RunOptions {
@@ -167,16 +205,19 @@ async fn run_and_store_reports(
                 category = error.category(),
                 "the run failed before planning"
             );
-            Ok(Summary::failed(
-                &label,
-                mode,
-                options.as_of.to_string(),
-                error.category(),
-            ))
+            Ok(Ran {
+                summary: Summary::failed(&label, mode, options.as_of.to_string(), error.category()),
+                spec_valid: true,
+                refused_by: notify::refused_side(&error),
+            })
         }
         Ok(output) => {
             reports::store_reports(client, request, connection, &output).await?;
-            Ok(output.summary)
+            Ok(Ran {
+                summary: output.summary,
+                spec_valid: true,
+                refused_by: None,
+            })
         }
     }
 }

@@ -115,6 +115,7 @@ pub mod directories;
 pub mod fault_proxy;
 pub mod hr_sources;
 pub mod kmock;
+pub mod receivers;
 pub mod scim2_server;
 pub mod scimmy;
 pub mod vendor;

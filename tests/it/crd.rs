@@ -167,6 +167,8 @@ fn record(
         error_category: None,
         seats: None,
         license_failures: 0,
+        failures: Default::default(),
+        notifications: None,
     };
     let finished = Finished {
         kind,
@@ -667,6 +669,27 @@ fn invalid_cases() -> Vec<(&'static str, Value, &'static str)> {
                 }}),
             ),
             "unknown variant `Gone`, expected one of `Active`, `Pending`, `Leave`, `Inactive`",
+        ),
+        (
+            "a notification channel of two kinds",
+            with(
+                &["spec", "notifications"],
+                json!([{
+                    "slack": {"webhookUrlSecretRef": {"name": "hooks", "key": "slack"}},
+                    "webhook": {"urlSecretRef": {"name": "hooks", "key": "events"}}
+                }]),
+            ),
+            "spec.notifications[0]: has 2 of slack, msTeams, webhook, email; set exactly one",
+        ),
+        (
+            "a notification event that is none",
+            with(
+                &["spec", "notifications"],
+                json!([{"email": {"smtp": {"host": "smtp.acme.example"},
+                                  "from": "hris@acme.example", "to": ["hr@acme.example"]},
+                        "events": ["SyncFinished"]}]),
+            ),
+            "unknown variant `SyncFinished`, expected one of `SimulationReady`, `SyncSucceeded`",
         ),
     ]
 }
@@ -1304,6 +1327,65 @@ fn the_start_at_rules_name_the_field_and_the_fix() {
     assert_eq!(code, Some(2));
     assert!(
         stderr.contains("spec.schedule.startAt: `2026-02-30T02:00` is not a time of day"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn notification_channels_pass_the_schema_and_bad_ones_get_readable_cel_messages() {
+    let hooks = |key: &str| json!({"name": "hooks", "key": key});
+    let good = with(
+        &["spec", "notifications"],
+        json!([
+            {"slack": {"webhookUrlSecretRef": hooks("slack")}},
+            {"msTeams": {"webhookUrlSecretRef": hooks("teams")}, "events": ["SyncFailed"]},
+            {"webhook": {"urlSecretRef": hooks("events"), "signingKeySecretRef": hooks("key")}},
+            {"email": {"smtp": {"host": "smtp.acme.example", "port": 587, "tls": "StartTls",
+                                "usernameSecretRef": hooks("user"),
+                                "passwordSecretRef": hooks("password")},
+                       "from": "HR provisioning <hris@acme.example>",
+                       "to": ["hr@acme.example"]}},
+        ]),
+    );
+    assert_eq!(schema_rejections(&good), Vec::<String>::new());
+    let (code, stderr) = simulate(&good);
+    assert_eq!(code, Some(0), "{stderr}");
+
+    let schema = openapi_schema();
+    let cel = |manifest: &Value| {
+        kube::core::cel::Validator::new()
+            .validate(&schema, manifest, None)
+            .unwrap_err()
+            .to_string()
+    };
+    let two_kinds = with(
+        &["spec", "notifications"],
+        json!([{"slack": {"webhookUrlSecretRef": hooks("slack")},
+                "msTeams": {"webhookUrlSecretRef": hooks("teams")}}]),
+    );
+    let error = cel(&two_kinds);
+    assert!(
+        error
+            .contains("a notification channel takes exactly one of slack, msTeams, webhook, email"),
+        "{error}"
+    );
+    let user_only = with(
+        &["spec", "notifications"],
+        json!([{"email": {"smtp": {"host": "smtp.acme.example", "usernameSecretRef": hooks("user")},
+                          "from": "hris@acme.example", "to": ["hr@acme.example"]}}]),
+    );
+    let error = cel(&user_only);
+    assert!(
+        error.contains("smtp takes usernameSecretRef and passwordSecretRef together, or neither"),
+        "{error}"
+    );
+    let (code, stderr) = simulate(&user_only);
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains(
+            "spec.notifications[0].email.smtp: takes usernameSecretRef and passwordSecretRef \
+             together, or neither"
+        ),
         "{stderr}"
     );
 }

@@ -8,14 +8,17 @@
 //! source refuses the credentials, a run whose `seatLimit` holds a create and a reactivation
 //! back, and one whose provider refuses a reactivation for lack of licenses. Everything a sync publishes is gathered: its log lines
 //! (stderr, which is the Job's Pod log), the summary the controller reads (the termination
-//! message), and what the controller makes of it — the connection's status, the Events and the
-//! metrics text. None of it may contain a secret value, an employee email or a name.
+//! message), what the controller makes of it — the connection's status, the Events and the
+//! metrics text — and every notification the runs sent (`--notify`: Slack, Teams and webhook
+//! bodies as local servers received them, and the emails as a real SMTP server received them).
+//! None of it may contain a secret value, an employee email or a name.
 //!
 //! The reports must still hold the people (they are the product, kept in Secrets); the test
 //! checks that too, so it cannot pass by running syncs that touch nobody.
 
 use std::{path::Path, process::Command};
 
+use crate::common::receivers::{HttpReceiver, SmtpServer};
 use hris_emulators::{
     merge::{self, MergeConfig},
     personio::{self, PersonioConfig},
@@ -38,6 +41,11 @@ const MERGE_KEY: &str = "merge-api-key-93be1a";
 const MERGE_ACCOUNT: &str = "merge-account-token-5d2c7f";
 const PERSONIO_ID: &str = "personio-client-id-8a1e";
 const PERSONIO_SECRET: &str = "personio-client-secret-c3f90b";
+/// The credential part of the Slack webhook URL.
+const SLACK_TOKEN: &str = "slack-hook-token-77d0e2";
+/// The signature in the Teams Workflows URL.
+const TEAMS_SIG: &str = "teams-workflow-sig-3b9f10";
+const SIGNING_KEY: &str = "webhook-signing-key-e41a7c";
 
 /// (first name, last name, work email, personal email, status).
 const PEOPLE: [(&str, &str, Option<&str>, &str, EmploymentStatus); 6] = [
@@ -129,6 +137,9 @@ fn forbidden() -> Vec<(&'static str, String)> {
         ("the Personio client secret", PERSONIO_SECRET.to_owned()),
         // The Personio emulator issues `token-N-<random>`: no issued token may be logged.
         ("a Personio access token", "token-1-".to_owned()),
+        ("the Slack webhook URL's token", SLACK_TOKEN.to_owned()),
+        ("the Teams workflow URL's signature", TEAMS_SIG.to_owned()),
+        ("the webhook signing key", SIGNING_KEY.to_owned()),
     ];
     for (first, last, work, personal, _) in PEOPLE {
         values.push(("a first name", first.to_owned()));
@@ -159,13 +170,66 @@ struct Published {
     reports: String,
 }
 
-/// Runs the binary (`apply` or `simulate`) at trace level and gathers what it published.
+/// Where the runs send their notifications.
+struct Receivers {
+    slack: HttpReceiver,
+    teams: HttpReceiver,
+    events: HttpReceiver,
+    smtp: SmtpServer,
+}
+
+impl Receivers {
+    /// The channels of every run: all four kinds, taking every event.
+    fn channels(&self) -> Value {
+        let all = json!([
+            "SimulationReady",
+            "SyncSucceeded",
+            "SyncFailed",
+            "SafeguardTriggered",
+            "UserConflicts",
+            "LicenseLimitExceeded",
+            "CredentialsInvalid"
+        ]);
+        json!([
+            {"slack": {"webhookUrlSecretRef": {"name": "hooks", "key": "slack"}}, "events": all},
+            {"msTeams": {"webhookUrlSecretRef": {"name": "hooks", "key": "teams"}}, "events": all},
+            {"webhook": {"urlSecretRef": {"name": "hooks", "key": "events"},
+                         "signingKeySecretRef": {"name": "hooks", "key": "signing"}},
+             "events": all},
+            {"email": {"smtp": {"host": "127.0.0.1", "port": self.smtp.port(), "tls": "None"},
+                       "from": "hris@acme.example", "to": ["hr-team@acme.example"]},
+             "events": all},
+        ])
+    }
+
+    /// Every message received, by where it went.
+    fn messages(&self) -> Vec<(String, String)> {
+        let mut messages = Vec::new();
+        for (kind, receiver) in [
+            ("Slack", &self.slack),
+            ("Teams", &self.teams),
+            ("webhook", &self.events),
+        ] {
+            for (index, received) in receiver.requests().iter().enumerate() {
+                messages.push((format!("{kind} message {index}"), received.text()));
+            }
+        }
+        for (index, email) in self.smtp.emails().iter().enumerate() {
+            messages.push((format!("email {index}"), email.raw.clone()));
+        }
+        messages
+    }
+}
+
+/// Runs the binary (`apply` or `simulate`, with `--notify`) at trace level and gathers what it
+/// published.
 fn run(
     label: &str,
     command: &str,
     source: Value,
     seat_limit: Option<u32>,
     scim: &ScimEmulator,
+    receivers: &Receivers,
     dir: &Path,
     metrics: &Metrics,
 ) -> Published {
@@ -186,6 +250,7 @@ fn run(
             "lifecycle": {"inactiveUsers": "Deactivate", "absentUsers": "Deactivate"},
             "safeguards": {"maxDeletePercent": 100},
             "schedule": {"interval": "24h", "timeZone": "Europe/Stockholm"},
+            "notifications": receivers.channels(),
         },
     });
     if let Some(limit) = seat_limit {
@@ -205,6 +270,7 @@ fn run(
         .arg(&out)
         .arg("--as-of")
         .arg("2026-11-30")
+        .arg("--notify")
         .env("RUST_LOG", "trace")
         .env_remove("NO_COLOR")
         .output()
@@ -269,6 +335,27 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
     write_file(&secrets, "merge-wrong", "apiKey", "merge-api-key-refused");
     write_file(&secrets, "personio", "clientId", PERSONIO_ID);
     write_file(&secrets, "personio", "clientSecret", PERSONIO_SECRET);
+    let receivers = Receivers {
+        slack: HttpReceiver::start().await,
+        teams: HttpReceiver::start().await,
+        events: HttpReceiver::start().await,
+        smtp: SmtpServer::start(0),
+    };
+    let slack = receivers
+        .slack
+        .url(&format!("/services/T0001/B0001/{SLACK_TOKEN}"));
+    write_file(&secrets, "hooks", "slack", &slack);
+    let teams = receivers.teams.url(&format!(
+        "/workflows/9c/triggers/manual/paths/invoke?sig={TEAMS_SIG}"
+    ));
+    write_file(&secrets, "hooks", "teams", &teams);
+    write_file(
+        &secrets,
+        "hooks",
+        "events",
+        &receivers.events.url("/events"),
+    );
+    write_file(&secrets, "hooks", "signing", SIGNING_KEY);
 
     let scim = ScimEmulator::start(ScimConfig {
         token: SCIM_TOKEN.into(),
@@ -325,6 +412,7 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
             merge_source("merge"),
             None,
             &scim,
+            &receivers,
             path,
             &metrics,
         ),
@@ -334,6 +422,7 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
             merge_source("merge"),
             None,
             &scim,
+            &receivers,
             path,
             &metrics,
         ),
@@ -345,6 +434,7 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
             personio_source,
             None,
             &scim,
+            &receivers,
             path,
             &metrics,
         ),
@@ -354,6 +444,7 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
             merge_source("merge-wrong"),
             None,
             &scim,
+            &receivers,
             path,
             &metrics,
         ),
@@ -390,6 +481,7 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
         merge_source("merge"),
         Some(3),
         &scim,
+        &receivers,
         path,
         &metrics,
     ));
@@ -402,6 +494,7 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
         merge_source("merge"),
         Some(5),
         &scim,
+        &receivers,
         path,
         &metrics,
     ));
@@ -476,6 +569,37 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
         "{metrics_text}"
     );
     everything.push(("metrics".into(), metrics_text));
+    // Every run notified every channel: the simulation, the syncs (each failed for the refused
+    // write, with a conflict), and the run whose source refused the credentials.
+    let messages = receivers.messages();
+    for (kind, receiver) in [
+        ("Slack", &receivers.slack),
+        ("Teams", &receivers.teams),
+        ("webhook", &receivers.events),
+    ] {
+        let events: Vec<String> = receiver
+            .requests()
+            .iter()
+            .filter_map(|r| r.header("idempotency-key").map(str::to_owned))
+            .collect();
+        for event in [
+            "SimulationReady",
+            "SyncFailed",
+            "UserConflicts",
+            "CredentialsInvalid",
+        ] {
+            assert!(
+                events.iter().any(|key| key.ends_with(&format!(":{event}"))),
+                "{kind} got no {event} message: {events:?}"
+            );
+        }
+    }
+    assert_eq!(
+        receivers.smtp.emails().len(),
+        receivers.slack.requests().len(),
+        "an email for every Slack message"
+    );
+    everything.extend(messages);
     for (where_, text) in &everything {
         for (what, value) in forbidden() {
             if let Some(line) = text.lines().find(|line| line.contains(value.as_str())) {

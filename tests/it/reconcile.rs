@@ -550,6 +550,69 @@ fn honest_summary() -> Value {
     })
 }
 
+/// What the controller makes of the finished simulation Job `acme-sim-1-ab` whose Pods (those
+/// the Job's label selects) are `pods`: the status it writes, the Events it creates, and its
+/// metrics text afterwards.
+async fn record_finished_simulation(pods: Vec<Value>) -> (Value, Vec<Value>, String) {
+    let job = finished_job(
+        "acme-sim-1-ab",
+        "uid-job-ab",
+        "2026-11-22T10:00:00Z",
+        json!({}),
+    );
+    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+    let context = context(kube::Client::new(service, "people"));
+    let verifier = tokio::spawn(async move {
+        jobs_listed(&mut handle, vec![job]).await;
+        let (_, send) = handle
+            .next_request()
+            .await
+            .expect("the Job's pods are read");
+        respond(send, &list("PodList", pods));
+        let status = status_patched(&mut handle).await;
+        let (_, send) = handle.next_request().await.expect("the Job is marked");
+        respond(send, &job_for_mark());
+        let mut events = Vec::new();
+        while let Some((request, send)) = handle.next_request().await {
+            assert!(
+                request.uri().path().ends_with("/events"),
+                "{}",
+                request.uri()
+            );
+            let event = body_of(request).await;
+            respond(send, &event);
+            events.push(event);
+        }
+        (status, events)
+    });
+    let connection = connection("Simulate", json!({"phase": "Running"}));
+    reconcile_at(
+        &connection,
+        &context,
+        "2026-11-22T11:00:00Z".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let metrics = context.metrics.encode();
+    drop(context);
+    let (status, events) = verifier.await.unwrap();
+    (status, events, metrics)
+}
+
+/// What the controller makes of a finished simulation whose sync Pod left `message`. For the
+/// tests of other files, which produce the message the way a sync Job does.
+pub(crate) async fn record_simulation_message(message: &str) -> (Value, Vec<Value>, String) {
+    let summary: Value = serde_json::from_str(message).unwrap();
+    record_finished_simulation(vec![sync_pod(
+        "own",
+        "acme-sim-1-ab",
+        Some("uid-job-ab"),
+        "2026-11-22T10:00:00Z",
+        &summary,
+    )])
+    .await
+}
+
 #[tokio::test]
 async fn forged_and_planted_termination_messages_make_a_failed_run_and_nothing_else() {
     // The Job's own Pod left a forged summary; a Pod planted later with the Job's label says
@@ -560,12 +623,6 @@ async fn forged_and_planted_termination_messages_make_a_failed_run_and_nothing_e
     forged["counts"]["created"] = json!(u64::MAX);
     let mut planted = honest_summary();
     planted["planHash"] = json!("00000000000000000bad");
-    let job = finished_job(
-        "acme-sim-1-ab",
-        "uid-job-ab",
-        "2026-11-22T10:00:00Z",
-        json!({}),
-    );
     let pods = vec![
         sync_pod(
             "own",
@@ -582,34 +639,9 @@ async fn forged_and_planted_termination_messages_make_a_failed_run_and_nothing_e
             &planted,
         ),
     ];
-    let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
-    let context = context(kube::Client::new(service, "people"));
-    let verifier = tokio::spawn(async move {
-        jobs_listed(&mut handle, vec![job]).await;
-        let (_, send) = handle
-            .next_request()
-            .await
-            .expect("the Job's pods are read");
-        respond(send, &list("PodList", pods));
-        let status = status_patched(&mut handle).await;
-        let (_, send) = handle.next_request().await.expect("the Job is marked");
-        respond(send, &job_for_mark());
-        let (request, send) = handle.next_request().await.expect("an Event");
-        let event = body_of(request).await;
-        respond(send, &event);
-        (status, event)
-    });
-    let connection = connection("Simulate", json!({"phase": "Running"}));
-    reconcile_at(
-        &connection,
-        &context,
-        "2026-11-22T11:00:00Z".parse().unwrap(),
-    )
-    .await
-    .unwrap();
-    let metrics = context.metrics.encode();
-    drop(context);
-    let (status, event) = verifier.await.unwrap();
+    let (status, events, metrics) = record_finished_simulation(pods).await;
+    assert_eq!(events.len(), 1, "one Event: {events:?}");
+    let event = &events[0];
     let run = &status["lastSimulation"];
     assert_eq!(run["result"], "Failed");
     assert_eq!(run["errorCategory"], "InvalidSummary");

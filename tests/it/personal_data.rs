@@ -221,6 +221,16 @@ impl Receivers {
     }
 }
 
+/// Where the runs write and publish: the SCIM provider, the notification receivers, the
+/// working folder and the controller's metrics.
+#[derive(Clone, Copy)]
+struct Sinks<'a> {
+    scim: &'a ScimEmulator,
+    receivers: &'a Receivers,
+    dir: &'a Path,
+    metrics: &'a Metrics,
+}
+
 /// Runs the binary (`apply` or `simulate`, with `--notify`) at trace level and gathers what it
 /// published.
 fn run(
@@ -228,11 +238,14 @@ fn run(
     command: &str,
     source: Value,
     seat_limit: Option<u32>,
-    scim: &ScimEmulator,
-    receivers: &Receivers,
-    dir: &Path,
-    metrics: &Metrics,
+    sinks: &Sinks,
 ) -> Published {
+    let Sinks {
+        scim,
+        receivers,
+        dir,
+        metrics,
+    } = *sinks;
     let manifest = dir.join(format!("{label}.yaml"));
     let mut connection = json!({
         "apiVersion": "hris-operator.io/v1alpha1",
@@ -405,48 +418,24 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
 
     let metrics = Metrics::new();
     let path = dir.path();
+    let sinks = Sinks {
+        scim: &scim,
+        receivers: &receivers,
+        dir: path,
+        metrics: &metrics,
+    };
     let mut runs = vec![
-        run(
-            "simulated",
-            "simulate",
-            merge_source("merge"),
-            None,
-            &scim,
-            &receivers,
-            path,
-            &metrics,
-        ),
-        run(
-            "created",
-            "apply",
-            merge_source("merge"),
-            None,
-            &scim,
-            &receivers,
-            path,
-            &metrics,
-        ),
+        run("simulated", "simulate", merge_source("merge"), None, &sinks),
+        run("created", "apply", merge_source("merge"), None, &sinks),
         // Same people from Personio under the same prefix: titles change (updates), the
         // leaver is deactivated, the refused write and the conflict come back.
-        run(
-            "updated",
-            "apply",
-            personio_source,
-            None,
-            &scim,
-            &receivers,
-            path,
-            &metrics,
-        ),
+        run("updated", "apply", personio_source, None, &sinks),
         run(
             "refused",
             "apply",
             merge_source("merge-wrong"),
             None,
-            &scim,
-            &receivers,
-            path,
-            &metrics,
+            &sinks,
         ),
     ];
 
@@ -480,10 +469,7 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
         "apply",
         merge_source("merge"),
         Some(3),
-        &scim,
-        &receivers,
-        path,
-        &metrics,
+        &sinks,
     ));
     // Seats enough in the spec, but the provider has three licenses: it refuses the
     // reactivation.
@@ -493,10 +479,7 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
         "apply",
         merge_source("merge"),
         Some(5),
-        &scim,
-        &receivers,
-        path,
-        &metrics,
+        &sinks,
     ));
     let published = |label: &str, what: &str| -> String {
         runs.iter()

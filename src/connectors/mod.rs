@@ -5,6 +5,7 @@
 //! of its settings, and how to build it.
 
 pub mod checks;
+pub mod entra;
 pub mod http;
 pub mod secrets;
 pub mod source;

@@ -164,11 +164,11 @@ pub struct GoogleWorkspaceTarget {
     pub max_response_bytes: u64,
 }
 
-fn default_authority_url() -> String {
+pub(super) fn default_authority_url() -> String {
     "https://login.microsoftonline.com".into()
 }
 
-fn default_graph_url() -> String {
+pub(super) fn default_graph_url() -> String {
     "https://graph.microsoft.com/v1.0".into()
 }
 

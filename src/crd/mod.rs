@@ -6,6 +6,7 @@
 
 pub mod bounds;
 mod directories;
+mod directory_sources;
 mod status;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use directories::*;
+pub use directory_sources::*;
 pub use status::*;
 
 /// API group of every resource this operator owns.
@@ -197,6 +199,9 @@ pub enum SourceSpec {
     Afas(Box<AfasSource>),
     /// Workday, read from a RaaS (Report-as-a-Service) custom report in JSON.
     Workday(Box<WorkdaySource>),
+    /// Microsoft Entra ID users, of the whole tenant, of groups or listed, read through
+    /// Microsoft Graph.
+    MicrosoftGraph(Box<MicrosoftGraphSource>),
 }
 
 /// A CSV file of employees. Set exactly one of `path`, `configMapRef`, `secretRef`.

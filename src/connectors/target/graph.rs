@@ -42,7 +42,8 @@ use crate::{
     connectors::{
         ConnectorContext,
         checks::{RateRange, check_rate, check_url},
-        http::{Auth, HttpClient, HttpError, RateLimiter, RetryPolicy, parse_retry_after},
+        entra::AppRegistration,
+        http::{HttpClient, HttpError, RateLimiter, RetryPolicy, parse_retry_after},
     },
     crd::{MicrosoftGraphTarget as GraphSpec, SecretKeyRef, UpnTemplate},
     sync::{
@@ -113,19 +114,18 @@ impl GraphTarget {
             )
         })?;
         let graph = spec.graph_url.trim_end_matches('/').to_owned();
-        let authority = spec.authority_url.trim_end_matches('/');
+        let app = AppRegistration {
+            authority_url: &spec.authority_url,
+            tenant_id: &spec.tenant_id,
+            client_id: &spec.client_id,
+            graph_url: &graph,
+        };
         let retry = RetryPolicy {
             max_tries: spec.max_tries.max(1),
             ..RetryPolicy::default()
         };
         let http = HttpClient::new(
-            Auth::ClientCredentials {
-                token_url: format!("{authority}/{}/oauth2/v2.0/token", spec.tenant_id),
-                client_id: spec.client_id.clone(),
-                client_secret,
-                scope: Some(format!("{}/.default", origin(&graph))),
-                cached: Default::default(),
-            },
+            app.auth(client_secret),
             None,
             Duration::from_secs(u64::from(spec.timeout_seconds.max(1))),
             retry,
@@ -764,15 +764,6 @@ impl Target for GraphTarget {
     }
 }
 
-/// `https://graph.microsoft.com/v1.0` → `https://graph.microsoft.com`.
-fn origin(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    match url[after_scheme..].find('/') {
-        Some(index) => &url[..after_scheme + index],
-        None => url,
-    }
-}
-
 fn display_name(first: &str, last: &str) -> String {
     format!("{first} {last}").trim().to_owned()
 }
@@ -941,11 +932,6 @@ mod tests {
             json!("2026-03-01")
         );
         assert_eq!(mail_nickname("o'neil+x@contoso.com"), "oneilx");
-        assert_eq!(
-            origin("https://graph.microsoft.com/v1.0"),
-            "https://graph.microsoft.com"
-        );
-        assert_eq!(origin("http://127.0.0.1:9/v1.0"), "http://127.0.0.1:9");
     }
 
     #[test]

@@ -21,7 +21,8 @@ the Kiota libraries they build on), never with a schema of our own:
     Checks a request log (what a client sent, as the emulators record it) against the SDK's own
     description of Graph: each method and path must match the URL template of a request builder
     that defines that method (``msgraph/generated/<segment>/**/*_request_builder.py``, or
-    msgraph-core's ``$batch`` builder); each query parameter must be one the builder's method
+    msgraph-core's ``$batch`` builder), an OData cast by its full namespace
+    (``microsoft.graph.user``) matching the SDK's alias (``graph.user``); each query parameter must be one the builder's method
     takes, with ``$select``, ``$expand`` and ``$orderby`` naming properties of the model the
     method returns; each JSON body must parse into the model the method takes (``User``,
     ``ReferenceUpdate``) with no field left over and no value that reads back differently; each
@@ -1183,6 +1184,16 @@ class SdkCatalog:
         return returns
 
 
+def cast_alias(segment: str) -> str:
+    """An OData cast segment in the form the SDK's URL templates use. Graph's metadata declares
+    the namespace ``microsoft.graph`` with the alias ``graph``, and Graph takes a cast by
+    either name: its documentation writes ``/transitiveMembers/microsoft.graph.user``, the
+    SDK's builders ``/transitiveMembers/graph.user``. Any other segment is left as it is."""
+    if segment.startswith("microsoft.graph.") and segment.count(".") == 2:
+        return segment[len("microsoft."):]
+    return segment
+
+
 def type_name(model_class: type) -> str:
     name = model_class.__name__
     return "microsoft.graph." + name[:1].lower() + name[1:]
@@ -1224,7 +1235,7 @@ class RequestChecker:
         self.check_request(where, method, path[len("/v1.0"):], query, request.get("body"))
 
     def check_request(self, where: str, method: str, path: str, query: str, body: Any) -> None:
-        segments = [unquote(s) for s in path.strip("/").split("/")]
+        segments = [cast_alias(unquote(s)) for s in path.strip("/").split("/")]
         builder = self.catalog.match(segments)
         if builder is None:
             self.report(
@@ -1539,6 +1550,7 @@ def check_logs(paths: list[str]) -> list[str]:
 # `self-test`: the checker on built-in logs.
 
 # Ids and names of the sample requests.
+GROUP = "5a1e5a1e-0000-4000-8000-000000000001"
 ANNA = "00000000-0000-4000-8000-000000000002"
 BO = "00000000-0000-4000-8000-000000000003"
 EXTENSION = "extension_0123456789abcdef0123456789abcdef_costCenter"
@@ -1546,6 +1558,12 @@ LIST_SELECT = (
     "id,userPrincipalName,mail,givenName,surname,displayName,preferredLanguage,accountEnabled,"
     "onPremisesExtensionAttributes,department,jobTitle,officeLocation,employeeId,"
     "employeeHireDate,employeeLeaveDateTime,usageLocation,employeeOrgData," + EXTENSION
+)
+
+SOURCE_SELECT = (
+    "id,userPrincipalName,mail,otherMails,userType,accountEnabled,givenName,surname,displayName,"
+    "employeeId,employeeHireDate,employeeLeaveDateTime,department,jobTitle,officeLocation,"
+    "preferredLanguage,employeeOrgData,city"
 )
 
 
@@ -1613,6 +1631,17 @@ def connector_log() -> dict:
                 "$select=id,onPremisesExtensionAttributes"),
         request("GET", "/v1.0/users/anna.johansson%40acme.example",
                 "%24select=id%2ConPremisesExtensionAttributes"),
+        # The microsoftGraph source (src/connectors/source/graph.rs): a group's user members,
+        # by the cast Graph documents and by the SDK's alias, a next page, one user by id and
+        # by userPrincipalName (a guest's, its `#` percent-encoded).
+        request("GET", f"/v1.0/groups/{GROUP}/transitiveMembers/microsoft.graph.user",
+                f"$select={SOURCE_SELECT}&$expand=manager($select=id)&$top=999"),
+        request("GET", f"/v1.0/groups/{GROUP}/transitiveMembers/graph.user",
+                f"$top=999&$skiptoken=999&$select={SOURCE_SELECT}&$expand=manager($select=id)"),
+        request("GET", f"/v1.0/users/{ANNA}",
+                f"$select={SOURCE_SELECT}&$expand=manager($select=id)"),
+        request("GET", "/v1.0/users/ann_partner.example%23EXT%23@contoso.onmicrosoft.com",
+                f"$select={SOURCE_SELECT}&$expand=manager($select=id)"),
         batch(
             {"method": "POST", "url": "/users", "body": create_body()},
             {"method": "PATCH", "url": f"/users/{ANNA}", "body": {
@@ -1724,6 +1753,10 @@ def bad_logs() -> list[tuple[str, dict, str]]:
          raw_batch(*({"id": str(n), "method": "DELETE", "url": user} for n in range(21))),
          "21 requests; a batch holds 1 to 20"),
         ("batch item with an unknown path", batched("GET", "/userz"), "unknown path"),
+        ("unknown $select property of group members",
+         single(request("GET", f"/v1.0/groups/{GROUP}/transitiveMembers/microsoft.graph.user",
+                        "$select=id,mial")),
+         "unknown $select property 'mial'"),
     ]
 
 

@@ -244,6 +244,20 @@ impl GraphEmulator {
         state.lost_status = status;
     }
 
+    /// Sets properties of a user as an administrator would in the Entra admin center (no
+    /// write is counted): `changes` holds the properties and their new values, `null` to
+    /// clear one.
+    pub fn update_user(&self, id: &str, changes: Value) {
+        let mut state = self.shared.lock();
+        let user = state
+            .users
+            .get_mut(id)
+            .unwrap_or_else(|| panic!("the tenant has no user {id}"));
+        for (key, value) in changes.as_object().into_iter().flatten() {
+            user.resource[key.as_str()] = value.clone();
+        }
+    }
+
     /// Invalidates every issued token (as if they expired).
     pub fn expire_tokens(&self) {
         self.shared.lock().tokens.clear();

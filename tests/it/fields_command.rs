@@ -517,7 +517,10 @@ async fn fields_of_an_entra_group_show_what_each_property_feeds_and_never_log_a_
     assert_eq!(row("employeeId"), ["employeeNumber", "1007"]);
     assert_eq!(
         row("manager.id"),
-        ["managerId", hris_emulators::graph::object_id("1002").as_str()]
+        [
+            "managerId",
+            hris_emulators::graph::object_id("1002").as_str()
+        ]
     );
     assert_eq!(
         row("employeeOrgData.costCenter"),

@@ -1,8 +1,10 @@
 //! No secret and no employee's email or name leaves a sync anywhere but its reports.
 //!
 //! The `hris-operator` binary runs whole syncs at the most verbose log level (`RUST_LOG=trace`,
-//! every crate): Merge (API key and account token) and Personio (client credentials exchanged
-//! for tokens) into a SCIM provider (bearer token), creating, updating and deactivating users,
+//! every crate): Merge (API key and account token), Personio (client credentials exchanged
+//! for tokens) and Entra ID (an app registration's client secret exchanged for tokens; users
+//! read by their userPrincipalName, an address, in the path) into a SCIM provider (bearer
+//! token), creating, updating and deactivating users,
 //! with a write the provider refuses, an email held by another connection's user (a conflict),
 //! an employee with only a personal address (no usable email), a simulation, and a run whose
 //! source refuses the credentials. Everything a sync publishes is gathered: its log lines
@@ -16,6 +18,7 @@
 use std::{path::Path, process::Command};
 
 use hris_emulators::{
+    graph::{self, GraphConfig, GraphEmulator},
     merge::{self, MergeConfig},
     personio::{self, PersonioConfig},
     scim::{ScimConfig, ScimEmulator},
@@ -37,6 +40,7 @@ const MERGE_KEY: &str = "merge-api-key-93be1a";
 const MERGE_ACCOUNT: &str = "merge-account-token-5d2c7f";
 const PERSONIO_ID: &str = "personio-client-id-8a1e";
 const PERSONIO_SECRET: &str = "personio-client-secret-c3f90b";
+const GRAPH_SECRET: &str = "graph-client-secret-71d0e4";
 
 /// (first name, last name, work email, personal email, status).
 const PEOPLE: [(&str, &str, Option<&str>, &str, EmploymentStatus); 6] = [
@@ -126,6 +130,7 @@ fn forbidden() -> Vec<(&'static str, String)> {
         ("the Merge account token", MERGE_ACCOUNT.to_owned()),
         ("the Personio client id", PERSONIO_ID.to_owned()),
         ("the Personio client secret", PERSONIO_SECRET.to_owned()),
+        ("the Graph client secret", GRAPH_SECRET.to_owned()),
         // The Personio emulator issues `token-N-<random>`: no issued token may be logged.
         ("a Personio access token", "token-1-".to_owned()),
     ];
@@ -262,6 +267,7 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
     write_file(&secrets, "merge-wrong", "apiKey", "merge-api-key-refused");
     write_file(&secrets, "personio", "clientId", PERSONIO_ID);
     write_file(&secrets, "personio", "clientSecret", PERSONIO_SECRET);
+    write_file(&secrets, "graph", "clientSecret", GRAPH_SECRET);
 
     let scim = ScimEmulator::start(ScimConfig {
         token: SCIM_TOKEN.into(),
@@ -309,6 +315,31 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
         "clientSecretSecretRef": {"name": "personio", "key": "clientSecret"},
         "requestsPerSecond": 1000, "maxTries": 2}});
 
+    // Entra ID, into a SCIM provider of its own: the same people as users, listed by their
+    // userPrincipalName (the work address, or a name on the tenant's onmicrosoft.com domain).
+    let graph_config = GraphConfig {
+        client_secret: GRAPH_SECRET.into(),
+        users: graph::users_of(&employees("Engineer", true)),
+        ..GraphConfig::default()
+    };
+    let graph = GraphEmulator::start(graph_config.clone()).await.unwrap();
+    let listed: Vec<String> = graph_config
+        .users
+        .iter()
+        .map(|u| u["userPrincipalName"].as_str().unwrap().to_owned())
+        .collect();
+    let graph_source = json!({"microsoftGraph": {
+        "tenantId": graph_config.tenant_id, "clientId": graph_config.client_id,
+        "clientSecretSecretRef": {"name": "graph", "key": "clientSecret"},
+        "authorityUrl": graph.authority_url(), "graphUrl": graph.graph_url(),
+        "scope": {"users": listed}, "requestsPerSecond": 1000, "maxTries": 2}});
+    let entra_scim = ScimEmulator::start(ScimConfig {
+        token: SCIM_TOKEN.into(),
+        ..ScimConfig::default()
+    })
+    .await
+    .unwrap();
+
     let metrics = Metrics::new();
     let path = dir.path();
     let runs = [
@@ -339,6 +370,7 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
             path,
             &metrics,
         ),
+        run("entra", "apply", graph_source, &entra_scim, path, &metrics),
     ];
 
     // The runs did what the test needs them to: users created and updated, a write refused,
@@ -398,6 +430,20 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
         "every run that planned reports the refused user by email"
     );
     assert!(runs[1].reports.contains("Vasquez-Ortega"));
+    // The Entra run read every listed user by name and created the employed ones with a
+    // mailbox (four: the leaver is not created, the account without a mailbox not read).
+    let entra: Value =
+        serde_json::from_str(&published("entra", "termination message")).expect("the summary");
+    assert_eq!(entra["counts"]["created"], 4, "{entra}");
+    assert_eq!(entra_scim.users().len(), 4);
+    assert!(runs[4].reports.contains("Zetterlund"));
+    let entra_log = published("entra", "log");
+    assert!(
+        entra_log.contains("/v1.0/users/<name>"),
+        "the reads by name are logged without the name"
+    );
+    let tokens = graph.issued_tokens();
+    assert!(!tokens.is_empty());
 
     // Trace level really was on, in our code and in the HTTP stack below it.
     let log = published("created", "log");
@@ -416,8 +462,10 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
         "{metrics_text}"
     );
     everything.push(("metrics".into(), metrics_text));
+    let mut forbidden = forbidden();
+    forbidden.extend(tokens.into_iter().map(|t| ("a Graph access token", t)));
     for (where_, text) in &everything {
-        for (what, value) in forbidden() {
+        for (what, value) in forbidden.iter().cloned() {
             if let Some(line) = text.lines().find(|line| line.contains(value.as_str())) {
                 panic!("{what} ({value}) appears in {where_}: {line}");
             }

@@ -974,7 +974,16 @@ fn source_samples_are_valid_manifests() {
     assert_eq!(
         names,
         [
-            "afas", "bambooHr", "csv", "csv", "csv", "hiBob", "merge", "personio", "workday"
+            "afas",
+            "bambooHr",
+            "csv",
+            "csv",
+            "csv",
+            "hiBob",
+            "merge",
+            "microsoftGraph",
+            "personio",
+            "workday"
         ]
     );
 }

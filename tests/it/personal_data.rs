@@ -465,7 +465,7 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
     let mut forbidden = forbidden();
     forbidden.extend(tokens.into_iter().map(|t| ("a Graph access token", t)));
     for (where_, text) in &everything {
-        for (what, value) in forbidden.iter().cloned() {
+        for (what, value) in &forbidden {
             if let Some(line) = text.lines().find(|line| line.contains(value.as_str())) {
                 panic!("{what} ({value}) appears in {where_}: {line}");
             }

@@ -6,10 +6,7 @@ use std::collections::BTreeMap;
 use kube::KubeSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    SecretKeyRef, bounds,
-    directories::{default_authority_url, default_graph_url},
-};
+use super::{GraphAppRegistration, bounds};
 
 /// Microsoft Entra ID users as employees, read through Microsoft Graph with an app
 /// registration's client credentials: application permission `User.Read.All`, and
@@ -17,26 +14,9 @@ use super::{
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MicrosoftGraphSource {
-    /// Directory (tenant) id or a verified domain of the tenant, such as
-    /// `contoso.onmicrosoft.com`.
-    #[schemars(length(min = 1, max = bounds::ID))]
-    pub tenant_id: String,
-    /// Application (client) id of the app registration.
-    #[schemars(length(min = 1, max = bounds::ID))]
-    pub client_id: String,
-    /// Secret key holding the app registration's client secret.
-    pub client_secret_secret_ref: SecretKeyRef,
-    /// Base URL of the identity platform; the token endpoint is
-    /// `<authorityUrl>/<tenantId>/oauth2/v2.0/token`. Change it only for national clouds or
-    /// an emulator.
-    #[serde(default = "default_authority_url")]
-    #[schemars(length(min = 1, max = bounds::URL))]
-    pub authority_url: String,
-    /// Base URL of Microsoft Graph including the version, such as
-    /// `https://graph.microsoft.com/v1.0`. The token scope is this URL's origin + `/.default`.
-    #[serde(default = "default_graph_url")]
-    #[schemars(length(min = 1, max = bounds::URL))]
-    pub graph_url: String,
+    /// The tenant, the app registration and the Graph endpoints.
+    #[serde(flatten)]
+    pub app: GraphAppRegistration,
     /// Whose accounts are read: exactly one of `allUsers: true`, `groups` (the users among
     /// the groups' transitive members) or `users` (listed users).
     pub scope: GraphScope,

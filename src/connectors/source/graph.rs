@@ -32,11 +32,7 @@ use super::{
     values::email_problem,
 };
 use crate::{
-    connectors::{
-        ConnectorContext,
-        checks::{RequestSettings, check_url},
-        entra::AppRegistration,
-    },
+    connectors::{ConnectorContext, checks::RequestSettings, entra},
     crd::{GraphScope, MicrosoftGraphSource as GraphSourceSpec, SecretKeyRef},
     sync::{
         model::{Email, EmailType, Employee, EmploymentStatus, RecordError},
@@ -153,23 +149,17 @@ impl GraphSource {
         let scope = Scope::of(&spec.scope).ok_or_else(|| {
             SourceError::InvalidInput(format!("spec.source.microsoftGraph.scope: {SCOPE_RULE}"))
         })?;
-        let secret = context.secrets.get(&spec.client_secret_secret_ref).await?;
-        let graph = spec.graph_url.trim_end_matches('/').to_owned();
-        let app = AppRegistration {
-            authority_url: &spec.authority_url,
-            tenant_id: &spec.tenant_id,
-            client_id: &spec.client_id,
-            graph_url: &graph,
-        };
+        let secret_ref = &spec.app.client_secret_secret_ref;
+        let secret = context.secrets.get(secret_ref).await?;
         let hint = format!(
             "the app registration's client id (spec.source.microsoftGraph.clientId) and client \
              secret (secret {}/{})",
-            spec.client_secret_secret_ref.name, spec.client_secret_secret_ref.key
+            secret_ref.name, secret_ref.key
         );
         let api = ApiClient::new(
             VENDOR,
             hint,
-            app.auth(secret),
+            entra::auth(&spec.app, secret),
             spec.requests_per_second,
             spec.timeout_seconds,
             spec.max_tries,
@@ -184,7 +174,7 @@ impl GraphSource {
             .collect();
         Ok(Self::new(
             api,
-            &graph,
+            &entra::graph_base(&spec.app),
             scope,
             spec.include_guests,
             custom,
@@ -565,7 +555,7 @@ fn explain_refusal(status: u16, path: &str, body: &Value) -> Option<String> {
 #[async_trait]
 impl SourceConnector for GraphSourceSpec {
     fn secret_refs(&self) -> Vec<&SecretKeyRef> {
-        vec![&self.client_secret_secret_ref]
+        vec![&self.app.client_secret_secret_ref]
     }
 
     fn validate(&self) -> Vec<SpecError> {
@@ -578,20 +568,17 @@ impl SourceConnector for GraphSourceSpec {
             max_tries: self.max_tries,
         }
         .problems();
+        problems.extend(entra::url_problems(
+            &self.app,
+            self.allow_insecure_http,
+            "spec.source.microsoftGraph",
+        ));
         let mut error = |name: &str, message: String| {
             problems.push(SpecError {
                 field: format!("spec.source.microsoftGraph.{name}"),
                 message,
             });
         };
-        for (name, url) in [
-            ("authorityUrl", &self.authority_url),
-            ("graphUrl", &self.graph_url),
-        ] {
-            if let Err(message) = check_url(url, self.allow_insecure_http) {
-                error(name, message);
-            }
-        }
         match Scope::of(&self.scope) {
             None => error("scope", SCOPE_RULE.into()),
             Some(Scope::Groups(groups)) if groups.is_empty() => {

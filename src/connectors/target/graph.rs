@@ -41,8 +41,8 @@ use super::{
 use crate::{
     connectors::{
         ConnectorContext,
-        checks::{RateRange, check_rate, check_url},
-        entra::AppRegistration,
+        checks::{RateRange, check_rate},
+        entra,
         http::{HttpClient, HttpError, RateLimiter, RetryPolicy, parse_retry_after},
     },
     crd::{MicrosoftGraphTarget as GraphSpec, SecretKeyRef, UpnTemplate},
@@ -99,7 +99,7 @@ impl GraphTarget {
     ) -> Result<GraphTarget, TargetError> {
         let secret = context
             .secrets
-            .get(&spec.client_secret_secret_ref)
+            .get(&spec.app.client_secret_secret_ref)
             .await
             .map_err(|e| TargetError::new(TargetErrorKind::CredentialsInvalid, e.to_string()))?;
         Self::new(spec, secret)
@@ -113,19 +113,13 @@ impl GraphTarget {
                 format!("userPrincipalNameTemplate: {e}"),
             )
         })?;
-        let graph = spec.graph_url.trim_end_matches('/').to_owned();
-        let app = AppRegistration {
-            authority_url: &spec.authority_url,
-            tenant_id: &spec.tenant_id,
-            client_id: &spec.client_id,
-            graph_url: &graph,
-        };
+        let graph = entra::graph_base(&spec.app);
         let retry = RetryPolicy {
             max_tries: spec.max_tries.max(1),
             ..RetryPolicy::default()
         };
         let http = HttpClient::new(
-            app.auth(client_secret),
+            entra::auth(&spec.app, client_secret),
             None,
             Duration::from_secs(u64::from(spec.timeout_seconds.max(1))),
             retry,
@@ -520,25 +514,21 @@ struct ItemAnswer {
 #[async_trait]
 impl TargetConnector for GraphSpec {
     fn secret_refs(&self) -> Vec<&SecretKeyRef> {
-        vec![&self.client_secret_secret_ref]
+        vec![&self.app.client_secret_secret_ref]
     }
 
     fn validate(&self) -> Vec<SpecError> {
-        let mut problems = Vec::new();
+        let mut problems = entra::url_problems(
+            &self.app,
+            self.allow_insecure_http,
+            "spec.target.microsoftGraph",
+        );
         let mut error = |name: &str, message: String| {
             problems.push(SpecError {
                 field: format!("spec.target.microsoftGraph.{name}"),
                 message,
             });
         };
-        for (name, url) in [
-            ("authorityUrl", &self.authority_url),
-            ("graphUrl", &self.graph_url),
-        ] {
-            if let Err(message) = check_url(url, self.allow_insecure_http) {
-                error(name, message);
-            }
-        }
         if let Err(message) = UpnTemplate::parse(&self.user_principal_name_template) {
             error("userPrincipalNameTemplate", message);
         }

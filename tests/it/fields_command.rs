@@ -21,6 +21,15 @@ fn manifest(dir: &Path, source: &str) -> std::path::PathBuf {
     path
 }
 
+/// The words of the row of `field` in the table `fields` printed.
+fn row<'a>(stdout: &'a str, field: &str) -> Vec<&'a str> {
+    stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(field))
+        .map(|l| l.split_whitespace().collect())
+        .unwrap_or_else(|| panic!("no {field} in {stdout}"))
+}
+
 fn write(dir: &Path, name: &str, key: &str, value: &str) {
     std::fs::create_dir_all(dir.join(name)).unwrap();
     std::fs::write(dir.join(name).join(key), value).unwrap();
@@ -213,13 +222,7 @@ async fn fields_of_merge_print_examples_but_never_log_them() {
     let stdout = String::from_utf8(output.stdout).unwrap();
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(output.status.success(), "{stdout}{stderr}");
-    let row = |field: &str| {
-        stdout
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(field))
-            .map(|l| l.split_whitespace().collect::<Vec<_>>())
-            .unwrap_or_else(|| panic!("no {field} in {stdout}"))
-    };
+    let row = |field: &str| row(&stdout, field);
     assert_eq!(
         row("work_email"),
         ["work_email", "workEmail", "ada@corp.example"]
@@ -499,13 +502,7 @@ async fn fields_of_an_entra_group_show_what_each_property_feeds_and_never_log_a_
     let stdout = String::from_utf8(output.stdout).unwrap();
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(output.status.success(), "{stdout}{stderr}");
-    let row = |field: &str| {
-        stdout
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(field))
-            .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>())
-            .unwrap_or_else(|| panic!("no {field} in {stdout}"))
-    };
+    let row = |field: &str| row(&stdout, field)[1..].to_vec();
     // The reference user, read by its userPrincipalName (demo employee 1007).
     assert_eq!(
         row("userPrincipalName"),

@@ -121,6 +121,11 @@ fn graph_paths(emulator: &GraphEmulator) -> Vec<String> {
         .collect()
 }
 
+/// The JSON answer to a request.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test]
 async fn group_scope_reads_the_users_among_transitive_members_and_nothing_else() {
     let (config, employees) = tenant(7);
@@ -162,38 +167,32 @@ async fn group_scope_reads_the_users_among_transitive_members_and_nothing_else()
 
     // The emulator lists the other members too, when asked without the cast.
     let client = reqwest::Client::new();
-    let token: Value = client
-        .post(format!(
-            "{}/contoso.onmicrosoft.com/oauth2/v2.0/token",
-            f.emulator.authority_url()
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "11111111-2222-3333-4444-555555555555"),
-            ("client_secret", "emulator-client-secret"),
-            ("scope", "https://graph.microsoft.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = json_of(
+        client
+            .post(format!(
+                "{}/contoso.onmicrosoft.com/oauth2/v2.0/token",
+                f.emulator.authority_url()
+            ))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "11111111-2222-3333-4444-555555555555"),
+                ("client_secret", "emulator-client-secret"),
+                ("scope", "https://graph.microsoft.com/.default"),
+            ]),
+    )
+    .await;
     let mut types = BTreeSet::new();
     let mut next = Some(format!(
         "{}/groups/{ALL_STAFF_GROUP}/transitiveMembers?$top=999",
         f.emulator.graph_url()
     ));
     while let Some(url) = next {
-        let page: Value = client
-            .get(url)
-            .bearer_auth(token["access_token"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = json_of(
+            client
+                .get(url)
+                .bearer_auth(token["access_token"].as_str().unwrap()),
+        )
+        .await;
         for object in page["value"].as_array().unwrap() {
             types.insert(object["@odata.type"].as_str().unwrap().to_owned());
         }

@@ -445,7 +445,8 @@ fn is_guest(user: &Map<String, Value>) -> bool {
 /// Reads a user (an object of Graph's user properties) into an employee.
 pub fn read_user(user: &Map<String, Value>, columns: &Columns) -> Result<Employee, RecordError> {
     let named = |key: &str| rows::lookup(user, key).and_then(rows::as_text);
-    let mut record = user.clone();
+    // Copied only to put in the names split from the display name.
+    let mut record = std::borrow::Cow::Borrowed(user);
     let id = named("id");
     if let Some(id) = id.as_ref()
         && named("givenName").is_none()
@@ -463,6 +464,7 @@ pub fn read_user(user: &Map<String, Value>, columns: &Columns) -> Result<Employe
                     .into(),
             });
         };
+        let record = record.to_mut();
         record.insert("givenName".into(), Value::String(first));
         record.insert("surname".into(), Value::String(last));
     }

@@ -5,6 +5,7 @@
 //! Users listed through the cast are shown like `/users` shows them, paged the same way.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use axum::http::{Method, Uri};
 use serde_json::{Value, json};
@@ -43,31 +44,25 @@ pub(super) fn resource(shared: &Shared, method: &Method, path: &str, uri: &Uri) 
     if *method != Method::GET {
         return Answer::error(400, "BadRequest", "This emulator only reads groups.");
     }
-    let state = shared.lock();
-    let group = match segments.get(1).and_then(|id| state.groups.get(*id)) {
-        Some(group) => group,
-        None => return not_found(segments.get(1).copied().unwrap_or_default()),
+    let mut state = shared.lock();
+    let Some(group) = segments.get(1).and_then(|id| state.groups.get(*id)) else {
+        return not_found(segments.get(1).copied().unwrap_or_default());
     };
-    match segments.as_slice() {
+    let group = group.clone();
+    let kind = match segments.as_slice() {
         ["groups", _] => {
             let mut shown = group.resource();
             shown["@odata.context"] =
                 json!(format!("{}/v1.0/$metadata#groups/$entity", shared.origin));
-            Answer::json(200, shown)
+            return Answer::json(200, shown);
         }
-        ["groups", _, "transitiveMembers"] => {
-            let members = transitive_members(&state, &group.id);
-            let listed = members
-                .iter()
-                .map(|member| listed(&state, member))
-                .collect();
-            listing::page(shared, uri, path, "directoryObjects", listed)
-        }
-        ["groups", _, "transitiveMembers", cast] => {
-            let Some(kind) = cast
-                .strip_prefix("microsoft.graph.")
-                .or_else(|| cast.strip_prefix("graph."))
-            else {
+        ["groups", _, "transitiveMembers"] => None,
+        ["groups", _, "transitiveMembers", cast] => match cast
+            .strip_prefix("microsoft.graph.")
+            .or_else(|| cast.strip_prefix("graph."))
+        {
+            Some(kind) => Some(kind.to_owned()),
+            None => {
                 return Answer::error(
                     400,
                     "Request_BadRequest",
@@ -75,51 +70,59 @@ pub(super) fn resource(shared: &Shared, method: &Method, path: &str, uri: &Uri) 
                         "Unsupported segment '{cast}': cast to a type such as microsoft.graph.user."
                     ),
                 );
-            };
-            let type_name = format!("#microsoft.graph.{kind}");
-            let members = transitive_members(&state, &group.id);
-            let listed: Vec<Listed<'_>> = members
-                .iter()
-                .map(|member| listed(&state, member))
-                .filter(|object| match object {
-                    Listed::User(_) | Listed::TypedUser(_) => kind == "user",
-                    Listed::Other(other) => other["@odata.type"] == type_name,
-                })
-                .map(|object| match object {
-                    Listed::TypedUser(user) => Listed::User(user),
-                    other => other,
-                })
-                .collect();
-            let context = if kind == "user" {
-                "users"
-            } else {
-                "directoryObjects"
-            };
-            listing::page(shared, uri, path, context, listed)
+            }
+        },
+        _ => {
+            return Answer::error(
+                400,
+                "BadRequest",
+                "Unsupported segment or method for this emulator.",
+            );
         }
-        _ => Answer::error(
-            400,
-            "BadRequest",
-            "Unsupported segment or method for this emulator.",
-        ),
-    }
+    };
+    let members = memberships(&mut state, &group.id, kind.as_deref());
+    let context = match kind.as_deref() {
+        Some("user") => "users",
+        _ => "directoryObjects",
+    };
+    let state = &*state;
+    listing::page(shared, uri, path, context, members.len(), |skip, top| {
+        members
+            .iter()
+            .skip(skip)
+            .take(top)
+            .map(|id| match (state.users.get(id), kind.is_some()) {
+                (Some(user), true) => Listed::User(&user.resource),
+                (Some(user), false) => Listed::TypedUser(&user.resource),
+                (None, _) => Listed::Other(&state.objects[id]),
+            })
+            .collect()
+    })
 }
 
-/// A member as a listing shows it.
-fn listed<'a>(state: &'a GraphState, id: &str) -> Listed<'a> {
-    match state.users.get(id) {
-        Some(user) => Listed::TypedUser(&user.resource),
-        None => Listed::Other(
-            state
-                .objects
-                .get(id)
-                .expect("transitive members are known objects"),
-        ),
+/// The ids of a group's transitive members of `kind` (`user`, `device`, …; every kind when
+/// `None`), kept until the next write.
+fn memberships(state: &mut GraphState, group: &str, kind: Option<&str>) -> Arc<Vec<String>> {
+    let key = format!("{group}/{}", kind.unwrap_or_default());
+    if let Some(members) = state.memberships.get(&key) {
+        return members.clone();
     }
+    let type_name = kind.map(|kind| format!("#microsoft.graph.{kind}"));
+    let members: Vec<String> = transitive_members(state, group)
+        .into_iter()
+        .filter(|id| match &type_name {
+            None => true,
+            Some(_) if state.users.contains_key(id) => kind == Some("user"),
+            Some(type_name) => state.objects[id]["@odata.type"] == *type_name,
+        })
+        .collect();
+    let members = Arc::new(members);
+    state.memberships.insert(key, members.clone());
+    members
 }
 
 /// The ids of a group's members and of its nested groups' members, each once, in id order
-/// (nested groups themselves included, as Graph lists them). Groups are shown as objects.
+/// (nested groups themselves included, as Graph lists them).
 fn transitive_members(state: &GraphState, group: &str) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     let mut visited = BTreeSet::from([group.to_owned()]);

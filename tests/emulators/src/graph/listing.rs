@@ -96,14 +96,16 @@ pub(super) enum Listed<'a> {
     Other(&'a Value),
 }
 
-/// A page of `objects`: `path` is the listing's path under `/v1.0` (for its next link) and
-/// `context` what its `@odata.context` names (`users`, `directoryObjects`).
-pub(super) fn page(
+/// A page of a listing of `total` objects, `objects(skip, top)` giving the ones a page shows:
+/// `path` is the listing's path under `/v1.0` (for its next link) and `context` what its
+/// `@odata.context` names (`users`, `directoryObjects`).
+pub(super) fn page<'a>(
     shared: &Shared,
     uri: &Uri,
     path: &str,
     context: &str,
-    objects: Vec<Listed<'_>>,
+    total: usize,
+    objects: impl FnOnce(usize, usize) -> Vec<Listed<'a>>,
 ) -> Answer {
     let query = Query::of(uri);
     if query.get("$filter").is_some() {
@@ -136,11 +138,8 @@ pub(super) fn page(
         Err(answer) => return answer,
     };
     let expand = expands_manager(&query);
-    let total = objects.len();
-    let value: Vec<Value> = objects
+    let value: Vec<Value> = objects(skip, top)
         .into_iter()
-        .skip(skip)
-        .take(top)
         .map(|object| match object {
             Listed::User(full) | Listed::TypedUser(full) => {
                 let mut user = shown(full, &fields);

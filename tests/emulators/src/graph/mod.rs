@@ -82,6 +82,11 @@ pub struct GraphConfig {
     pub writes_per_second: Option<f64>,
     /// Writes that may come at once (token-bucket capacity).
     pub write_burst: u32,
+    /// Reads (`GET` requests) a second before they answer 429 with `Retry-After`; `None`:
+    /// unlimited.
+    pub reads_per_second: Option<f64>,
+    /// Reads that may come at once (token-bucket capacity).
+    pub read_burst: u32,
     /// Added to every response.
     pub latency: Duration,
     /// Most users a page holds whatever `$top` asks (Graph pages server-side too).
@@ -112,6 +117,8 @@ impl Default for GraphConfig {
             token_lifetime: Duration::from_secs(3599),
             writes_per_second: None,
             write_burst: 20,
+            reads_per_second: None,
+            read_burst: 1,
             latency: Duration::ZERO,
             max_page_size: 999,
             users: Vec::new(),
@@ -146,6 +153,9 @@ impl GraphEmulator {
             bucket: config
                 .writes_per_second
                 .map(|rate| TokenBucket::new(rate, config.write_burst)),
+            read_bucket: config
+                .reads_per_second
+                .map(|rate| TokenBucket::new(rate, config.read_burst)),
             fail_next: std::iter::repeat_n((429, Some(1)), config.faults.throttle_storm).collect(),
             ..GraphState::default()
         };
@@ -286,6 +296,9 @@ impl Shared {
 struct GraphState {
     users: BTreeMap<String, StoredUser>,
     groups: BTreeMap<String, GraphGroup>,
+    /// Each listed group's transitive members of a type (`group/user`, or `group/` for every
+    /// type), as computed for the first page and kept for the next ones until a write.
+    memberships: HashMap<String, Arc<Vec<String>>>,
     /// Directory objects that are neither users nor groups, by id.
     objects: BTreeMap<String, Value>,
     upns: HashMap<String, String>,
@@ -302,6 +315,7 @@ struct GraphState {
     lost_batches: usize,
     lost_status: u16,
     bucket: Option<TokenBucket>,
+    read_bucket: Option<TokenBucket>,
 }
 
 struct StoredUser {
@@ -417,6 +431,21 @@ async fn process(shared: &Shared, entry: Entry, request: Request) -> Answer {
         if let Some(seconds) = retry_after {
             answer.headers.push(("retry-after", seconds.to_string()));
         }
+        return answer;
+    }
+    if parts.method == Method::GET
+        && let Some(bucket) = &mut shared.lock().read_bucket
+        && let Err(wait) = bucket.take(Instant::now())
+    {
+        let mut answer = Answer::error(
+            429,
+            "TooManyRequests",
+            "Too many requests. Please retry after the time in the Retry-After header.",
+        );
+        answer.headers.push((
+            "retry-after",
+            crate::bucket::retry_after_seconds(wait).max(1).to_string(),
+        ));
         return answer;
     }
     if let Some(denied) = permissions::denied(&shared.config.permissions, &parts.method, rest) {

@@ -153,6 +153,8 @@ pub(super) fn resource(
     };
     if write && (200..300).contains(&answer.status) {
         state.writes += 1;
+        // A deleted user leaves every group it was in.
+        state.memberships.clear();
         if method == Method::POST && segments == ["users"] && state.lost_creates > 0 {
             state.lost_creates -= 1;
             return lost_answer(state.lost_status);
@@ -217,12 +219,22 @@ pub(super) fn public(resource: &Value) -> Value {
 }
 
 fn list(shared: &Shared, state: &GraphState, uri: &Uri) -> Answer {
-    let users = state
-        .users
-        .values()
-        .map(|user| listing::Listed::User(&user.resource))
-        .collect();
-    listing::page(shared, uri, "/users", "users", users)
+    listing::page(
+        shared,
+        uri,
+        "/users",
+        "users",
+        state.users.len(),
+        |skip, top| {
+            state
+                .users
+                .values()
+                .skip(skip)
+                .take(top)
+                .map(|user| listing::Listed::User(&user.resource))
+                .collect()
+        },
+    )
 }
 
 fn complex_password(password: &str) -> bool {

@@ -11,7 +11,8 @@ the Kiota libraries they build on), never with a schema of our own:
     ``microsoftGraph`` target sends: creates, ``manager/$ref`` links and unlinks, a paged listing
     with ``$select``, ``$expand=manager($select=id)`` and ``$top``, reads by id and by
     userPrincipalName, updates, deletes, and JSON ``$batch`` requests holding each kind of
-    write. Every answer is parsed into the SDK's models (``User``, ``UserCollectionResponse``,
+    write; with ``--group-id``, also what the ``microsoftGraph`` source sends: the group's
+    transitive members through the cast to users (paged), and without it. Every answer is parsed into the SDK's models (``User``, ``UserCollectionResponse``,
     ``ODataError``, the batch response items) and the parsed values must equal what was
     written: Kiota reads a wrongly typed value as ``None`` and keeps a misnamed field in
     ``additional_data``, so either fails the run, naming the request and the field.
@@ -567,6 +568,78 @@ class GraphSuite:
         edsger = await self.first_batch(ada, grace)
         await self.second_batch(ada, edsger, alan)
         await self.list_all([ada, grace], {}, top=999, min_pages=1)
+        if self.args.group_id:
+            await self.group_user_members(self.args.group_id)
+            await self.group_members(self.args.group_id)
+
+    async def group_user_members(self, group_id: str) -> None:
+        """The ``microsoftGraph`` source's read of a group: the users among its transitive
+        members (the OData cast), paged through ``@odata.nextLink``, each parsed as a ``User``
+        with its manager expanded to an id."""
+        from msgraph.generated.groups.item.transitive_members.graph_user.graph_user_request_builder import (  # noqa: E501
+            GraphUserRequestBuilder,
+        )
+        from msgraph.generated.models.user_collection_response import UserCollectionResponse
+        from kiota_abstractions.base_request_configuration import RequestConfiguration
+
+        members = self.client.groups.by_group_id(group_id).transitive_members.graph_user
+        where = self.step = (
+            f"GET /v1.0/groups/{group_id}/transitiveMembers/graph.user?$select=...&"
+            "$expand=manager($select=id)&$top=2 [groups.by_group_id.transitive_members."
+            "graph_user.get]"
+        )
+        query = GraphUserRequestBuilder.GraphUserRequestBuilderGetQueryParameters(
+            select=SOURCE_LISTED, expand=["manager($select=id)"], top=2
+        )
+        page = await members.get(RequestConfiguration(query_parameters=query))
+        users: set[str] = set()
+        pages = 0
+        while True:
+            pages += 1
+            raw = self.tap.last_answer("GET", "/graph.user") or {}
+            self.expect_model(where, page, UserCollectionResponse, raw)
+            for user in page.value or []:
+                if not user.id or not user.user_principal_name:
+                    self.problems.add(where, f"a user without its id or name: {user!r}")
+                users.add(user.id)
+            if not page.odata_next_link or pages >= MAX_PAGES:
+                break
+            where = self.step = (
+                f"GET {urlsplit(page.odata_next_link).path} (@odata.nextLink) "
+                "[groups.by_group_id.transitive_members.graph_user.with_url.get]"
+            )
+            page = await members.with_url(page.odata_next_link).get()
+        if pages < 2 or not users:
+            self.problems.add(
+                where, f"{len(users)} users in {pages} page(s): paging was not exercised"
+            )
+
+    async def group_members(self, group_id: str) -> None:
+        """Every transitive member of a group without the cast: each parsed as the SDK's type
+        for its ``@odata.type`` (users, nested groups, devices, service principals)."""
+        from msgraph.generated.groups.item.transitive_members.transitive_members_request_builder import (  # noqa: E501
+            TransitiveMembersRequestBuilder,
+        )
+        from msgraph.generated.models.directory_object_collection_response import (
+            DirectoryObjectCollectionResponse,
+        )
+        from kiota_abstractions.base_request_configuration import RequestConfiguration
+
+        where = self.step = (
+            f"GET /v1.0/groups/{group_id}/transitiveMembers?$top=999 "
+            "[groups.by_group_id.transitive_members.get]"
+        )
+        query = TransitiveMembersRequestBuilder.TransitiveMembersRequestBuilderGetQueryParameters(
+            top=999
+        )
+        page = await self.client.groups.by_group_id(group_id).transitive_members.get(
+            RequestConfiguration(query_parameters=query)
+        )
+        raw = self.tap.last_answer("GET", "/transitiveMembers") or {}
+        self.expect_model(where, page, DirectoryObjectCollectionResponse, raw)
+        kinds = {type(member).__name__ for member in page.value or []}
+        if not {"User", "Group", "Device", "ServicePrincipal"} <= kinds:
+            self.problems.add(where, f"members parsed as {sorted(kinds)}")
 
     async def create_users(self) -> list[Planned]:
         from msgraph.generated.models.employee_org_data import EmployeeOrgData
@@ -924,6 +997,12 @@ LISTED = [
     "preferredLanguage", "accountEnabled", "onPremisesExtensionAttributes",
     "department", "jobTitle", "officeLocation", "employeeId", "usageLocation",
     "employeeHireDate", "employeeLeaveDateTime", "employeeOrgData",
+]
+# What the `microsoftGraph` source selects.
+SOURCE_LISTED = [
+    "id", "userPrincipalName", "mail", "otherMails", "userType", "accountEnabled", "givenName",
+    "surname", "displayName", "employeeId", "employeeHireDate", "employeeLeaveDateTime",
+    "department", "jobTitle", "officeLocation", "preferredLanguage",
 ]
 # What `GET /users/{id}` returns without `$select` (Graph's documented default set).
 DEFAULT_PROPERTIES = [
@@ -1807,6 +1886,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     sdk.add_argument("--tenant-id", required=True)
     sdk.add_argument("--client-id", required=True)
     sdk.add_argument("--client-secret", required=True)
+    sdk.add_argument(
+        "--group-id",
+        help="a group with users, nested groups, devices and service principals among its "
+        "transitive members, read as the microsoftGraph source reads it",
+    )
     sdk.add_argument(
         "--mutate", nargs="?", const="type", choices=("type", "rename"),
         help="alter the first answer to GET /users/{id} holding the field: accountEnabled as a "

@@ -7,7 +7,8 @@
 //! - users scope reads listed users by object id and by userPrincipalName, one request each;
 //! - a disabled account is a leaver: its user is deactivated;
 //! - a failing page or a repeated `@odata.nextLink` fails the fetch, and the run removes
-//!   nobody;
+//!   nobody; an unreadable user (an address that is none, no names to read) is a record error
+//!   naming the field, and removes nobody either;
 //! - a missing application permission is `CredentialsInvalid` naming the permission to grant;
 //!   a group id the tenant lacks names the entry.
 //!
@@ -456,4 +457,55 @@ async fn a_group_the_tenant_lacks_names_the_entry_and_the_fix() {
         "{message}"
     );
     assert!(message.contains("Object ID"), "{message}");
+}
+
+#[tokio::test]
+async fn an_unreadable_user_is_reported_and_removes_nobody() {
+    let (config, employees) = tenant(999);
+    let f = fixture(config, json!({"allUsers": true}), json!({})).await;
+    apply(f.dir.path(), &f.spec).await.unwrap();
+    let before = directory(f.dir.path());
+    // An administrator types a name into the mail field of one account, and removes the
+    // names of another whose display name is one word.
+    let typo = graph::object_id(&employees[2].id);
+    f.emulator
+        .update_user(&typo, json!({"mail": "Grace Lovelace"}));
+    let nameless = graph::object_id(&employees[4].id);
+    f.emulator.update_user(
+        &nameless,
+        json!({"givenName": null, "surname": "", "displayName": "Barbara"}),
+    );
+    let source_spec: SourceSpec =
+        serde_json::from_value(json!({"microsoftGraph": Value::Object(f.spec.clone())})).unwrap();
+    let source = source::build(&source_spec, &context(f.dir.path()))
+        .await
+        .unwrap();
+    let data = fetch_all(source.as_ref()).await.unwrap();
+    let mut errors: Vec<(String, String)> = data
+        .errors
+        .iter()
+        .map(|e| {
+            (
+                e.employee_id.as_deref().unwrap_or_default().to_owned(),
+                e.field.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    errors.sort();
+    let mut expected = vec![
+        (typo.clone(), "workEmail".to_owned()),
+        (nameless.clone(), "firstName".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(errors, expected);
+    for error in &data.errors {
+        assert!(
+            !error.message.contains("Lovelace") && !error.message.contains("Barbara"),
+            "{}",
+            error.message
+        );
+    }
+    // The run goes on without them, and while their records cannot be read nobody is removed.
+    apply(f.dir.path(), &f.spec).await.unwrap();
+    assert_eq!(directory(f.dir.path()), before);
 }

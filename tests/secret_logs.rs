@@ -1,7 +1,8 @@
 //! No password, token or key in any log line: a TRACE subscriber captures everything the
 //! process logs while whole runs create users through Microsoft Graph and Google Workspace
-//! (tokens fetched, a throttled batch item retried, a UPN collision retried), then the
-//! captured text is searched for every secret the emulators saw.
+//! (tokens fetched, a throttled batch item retried, a UPN collision retried) and Entra ID is
+//! read as a source (users read by userPrincipalName), then the captured text is searched for
+//! every secret the emulators saw.
 
 mod common;
 
@@ -102,6 +103,30 @@ async fn no_password_token_key_or_personal_data_reaches_a_log_line() {
         .apply(vec![TargetOp::Create(twin(1)), TargetOp::Create(twin(2))])
         .await;
     assert!(results.iter().all(Result::is_ok), "{results:?}");
+
+    // The users the run created, read back through the Graph source by their names.
+    let source_spec: hris_operator::crd::SourceSpec = serde_json::from_value(json!({
+        "microsoftGraph": {
+            "tenantId": graph_config.tenant_id, "clientId": graph_config.client_id,
+            "clientSecretSecretRef": {"name": "graph", "key": "clientSecret"},
+            "authorityUrl": graph_emulator.authority_url(),
+            "graphUrl": graph_emulator.graph_url(),
+            "scope": {"users": ["ada@acme.example", "bo@acme.example", "cy@acme.example"]},
+        }
+    }))
+    .unwrap();
+    let context = hris_operator::connectors::ConnectorContext {
+        base_dir: dir.path().to_path_buf(),
+        secrets: hris_operator::connectors::SecretResolver::from_dir(dir.path().join("secrets")),
+        config_maps: hris_operator::connectors::ConfigMapResolver::from_dir(dir.path()),
+    };
+    let source = hris_operator::connectors::source::build(&source_spec, &context)
+        .await
+        .unwrap();
+    let read = hris_operator::sync::ports::source::fetch_all(source.as_ref())
+        .await
+        .unwrap();
+    assert_eq!((read.employees.len(), read.errors.len()), (3, 0));
 
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(

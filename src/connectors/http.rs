@@ -195,6 +195,9 @@ pub enum HttpErrorKind {
     TooLarge,
     /// The answer was cut off.
     CutOff,
+    /// The token endpoint refused the credentials: it answered the token request 400 (an
+    /// unknown tenant or client), 401 or 403.
+    TokenRefused,
 }
 
 /// A request that failed for good.
@@ -403,10 +406,10 @@ impl HttpClient {
                 }
                 Err((status, message)) => {
                     return Err(HttpError {
-                        kind: if status.is_some_and(|s| (300..400).contains(&s)) {
-                            HttpErrorKind::Redirect
-                        } else {
-                            HttpErrorKind::Status
+                        kind: match status {
+                            Some(300..=399) => HttpErrorKind::Redirect,
+                            Some(400 | 401 | 403) => HttpErrorKind::TokenRefused,
+                            _ => HttpErrorKind::Status,
                         },
                         status,
                         body: None,
@@ -421,7 +424,7 @@ impl HttpClient {
             let wait = match outcome {
                 Ok(response) => {
                     let status = response.status();
-                    tracing::debug!(%method, path, status = status.as_u16(), attempt, "http");
+                    tracing::debug!(%method, path = %path, status = status.as_u16(), attempt, "http");
                     if status.is_redirection() {
                         return Err(HttpError {
                             kind: HttpErrorKind::Redirect,
@@ -486,7 +489,7 @@ impl HttpClient {
                     } else {
                         "failed"
                     };
-                    tracing::debug!(%method, path, attempt, kind, "http");
+                    tracing::debug!(%method, path = %path, attempt, kind, "http");
                     if attempt >= self.retry.max_tries {
                         return Err(HttpError {
                             kind: HttpErrorKind::Transport,
@@ -535,7 +538,7 @@ impl HttpClient {
                     })?;
                 let status = response.status();
                 tracing::debug!(
-                    path = url_path(token_url),
+                    path = %url_path(token_url),
                     status = status.as_u16(),
                     "token"
                 );
@@ -688,12 +691,30 @@ pub fn parse_retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> 
     Some(Duration::try_from(delay).unwrap_or(Duration::ZERO))
 }
 
-fn url_path(url: &str) -> &str {
+/// The path of a URL as logs show it: without host and query, and without the address a
+/// segment may hold (see [`without_addresses`]).
+fn url_path(url: &str) -> String {
     let without_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
     let path = without_scheme
         .find('/')
         .map_or("/", |index| &without_scheme[index..]);
-    path.split('?').next().unwrap_or(path)
+    without_addresses(path.split('?').next().unwrap_or(path))
+}
+
+/// A path with every segment that holds an `@` (plain or percent-encoded) shown as `<name>`:
+/// a user is read by its userPrincipalName (`/users/ada@contoso.com`), which is personal data
+/// and never goes into a log or a message.
+pub fn without_addresses(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            if segment.contains('@') || segment.to_ascii_lowercase().contains("%40") {
+                "<name>"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// A URL without its query and fragment, for messages.
@@ -716,8 +737,20 @@ pub fn shown_url(url: &str) -> String {
     }
 }
 
-fn without_query(url: &str) -> &str {
-    url.split(['?', '#']).next().unwrap_or(url)
+/// A URL without its query and fragment, and without the addresses its path may hold, for
+/// messages.
+fn without_query(url: &str) -> String {
+    let bare = url.split(['?', '#']).next().unwrap_or(url);
+    match bare.find("://").map(|i| i + 3) {
+        Some(after_scheme) => match bare[after_scheme..].find('/') {
+            Some(slash) => {
+                let (origin, path) = bare.split_at(after_scheme + slash);
+                format!("{origin}{}", without_addresses(path))
+            }
+            None => bare.to_owned(),
+        },
+        None => without_addresses(bare),
+    }
 }
 
 fn without_url(error: &reqwest::Error) -> String {
@@ -784,6 +817,14 @@ mod tests {
             "/scim/v2/Users"
         );
         assert_eq!(url_path("http://127.0.0.1:8080"), "/");
+        assert_eq!(
+            url_path("https://g.example/v1.0/users/ada%40contoso.com?$select=id"),
+            "/v1.0/users/<name>"
+        );
+        assert_eq!(
+            without_query("https://g.example/v1.0/users/ada@contoso.com/manager?x=1"),
+            "https://g.example/v1.0/users/<name>/manager"
+        );
     }
 
     /// Serves `app` on 127.0.0.1 and returns its port.

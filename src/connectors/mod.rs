@@ -6,6 +6,7 @@
 //! build it.
 
 pub mod checks;
+pub mod entra;
 pub mod http;
 pub mod notify;
 pub mod secrets;
@@ -165,6 +166,21 @@ mod tests {
             [
                 "spec.target.microsoftGraph.authorityUrl",
                 "spec.target.microsoftGraph.graphUrl"
+            ]
+        );
+        let graph_source = format!(
+            "source: {{microsoftGraph: {{tenantId: t, clientId: c, clientSecretSecretRef: \
+             {{name: s, key: t}}, scope: {{allUsers: true}}, graphUrl: 'http://graph.example/v1.0', \
+             authorityUrl: 'https://login.example', requestsPerSecond: 0, \
+             customFields: {{cc: 'employeeOrgData costCenter'}}}}}}\n{prefix}\ntarget: \
+             {{file: {{path: d.json}}}}"
+        );
+        assert_eq!(
+            fields(&graph_source),
+            [
+                "spec.source.microsoftGraph.requestsPerSecond",
+                "spec.source.microsoftGraph.graphUrl",
+                "spec.source.microsoftGraph.customFields.cc"
             ]
         );
         let google = format!(

@@ -22,7 +22,7 @@ pub fn target_key(target: &TargetSpec) -> String {
         ),
         TargetSpec::File(file) => format!("file:{}", file.path.trim()),
         TargetSpec::MicrosoftGraph(graph) => {
-            format!("graph:{}", graph.tenant_id.trim().to_ascii_lowercase())
+            format!("graph:{}", graph.app.tenant_id.trim().to_ascii_lowercase())
         }
         TargetSpec::GoogleWorkspace(google) => {
             let domain = google

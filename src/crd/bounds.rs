@@ -62,6 +62,12 @@ pub const ALIASES: usize = 1000;
 pub const CUSTOM_FIELDS: usize = 200;
 /// Status values of a field map.
 pub const STATUS_VALUES: usize = 100;
+/// Groups a directory source reads the members of.
+pub const SCOPE_GROUPS: usize = 100;
+/// Users a directory source lists one by one.
+pub const SCOPE_USERS: usize = 1000;
+/// A directory object id (a GUID has 36 characters; the rest is room for a clear refusal).
+pub const OBJECT_ID: usize = 64;
 /// Date formats of a CSV source.
 pub const DATE_FORMATS: usize = 16;
 /// One date format, such as `MM/DD/YYYY`.

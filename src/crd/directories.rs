@@ -1,6 +1,7 @@
 //! Spec types of the Microsoft Entra ID (Graph) and Google Workspace targets.
 
 use kube::KubeSchema;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{SecretKeyRef, bounds};
@@ -13,26 +14,9 @@ use super::{SecretKeyRef, bounds};
     validation = kube::core::Rule::new("!has(self.userPrincipalNameTemplate) || (self.userPrincipalNameTemplate.matches('^([^{}]|[{](email|emailLocal|firstName|lastName|firstInitial)[}])*$') && self.userPrincipalNameTemplate.matches('[{][a-zA-Z]+[}]') && (self.userPrincipalNameTemplate.contains('{email}') != self.userPrincipalNameTemplate.contains('@')))").message("userPrincipalNameTemplate takes the placeholders {email}, {emailLocal}, {firstName}, {lastName}, {firstInitial} and yields one @: {email} alone, or a literal @domain such as {firstName}.{lastName}@contoso.com")
 )]
 pub struct MicrosoftGraphTarget {
-    /// Directory (tenant) id or a verified domain of the tenant, such as
-    /// `contoso.onmicrosoft.com`.
-    #[schemars(length(min = 1, max = bounds::ID))]
-    pub tenant_id: String,
-    /// Application (client) id of the app registration.
-    #[schemars(length(min = 1, max = bounds::ID))]
-    pub client_id: String,
-    /// Secret key holding the app registration's client secret.
-    pub client_secret_secret_ref: SecretKeyRef,
-    /// Base URL of the identity platform; the token endpoint is
-    /// `<authorityUrl>/<tenantId>/oauth2/v2.0/token`. Change it only for national clouds or
-    /// an emulator.
-    #[serde(default = "default_authority_url")]
-    #[schemars(length(min = 1, max = bounds::URL))]
-    pub authority_url: String,
-    /// Base URL of Microsoft Graph including the version, such as
-    /// `https://graph.microsoft.com/v1.0`. The token scope is this URL's origin + `/.default`.
-    #[serde(default = "default_graph_url")]
-    #[schemars(length(min = 1, max = bounds::URL))]
-    pub graph_url: String,
+    /// The tenant, the app registration and the Graph endpoints.
+    #[serde(flatten)]
+    pub app: GraphAppRegistration,
     /// How a new user's `userPrincipalName` (sign-in name) is built. Placeholders: `{email}`
     /// (the whole address), `{emailLocal}` (before the @), `{firstName}`, `{lastName}`,
     /// `{firstInitial}`; names are lower-cased and folded to ASCII. Examples: `{email}`,
@@ -89,6 +73,33 @@ pub struct MicrosoftGraphTarget {
     #[serde(default = "super::default_max_response_bytes")]
     #[schemars(range(min = 1024))]
     pub max_response_bytes: u64,
+}
+
+/// The app registration a Microsoft Graph connector signs in as, with the client-credentials
+/// grant, and where: the settings the `microsoftGraph` target and source share.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphAppRegistration {
+    /// Directory (tenant) id or a verified domain of the tenant, such as
+    /// `contoso.onmicrosoft.com`.
+    #[schemars(length(min = 1, max = bounds::ID))]
+    pub tenant_id: String,
+    /// Application (client) id of the app registration.
+    #[schemars(length(min = 1, max = bounds::ID))]
+    pub client_id: String,
+    /// Secret key holding the app registration's client secret.
+    pub client_secret_secret_ref: SecretKeyRef,
+    /// Base URL of the identity platform; the token endpoint is
+    /// `<authorityUrl>/<tenantId>/oauth2/v2.0/token`. Change it only for national clouds or
+    /// an emulator.
+    #[serde(default = "default_authority_url")]
+    #[schemars(length(min = 1, max = bounds::URL))]
+    pub authority_url: String,
+    /// Base URL of Microsoft Graph including the version, such as
+    /// `https://graph.microsoft.com/v1.0`. The token scope is this URL's origin + `/.default`.
+    #[serde(default = "default_graph_url")]
+    #[schemars(length(min = 1, max = bounds::URL))]
+    pub graph_url: String,
 }
 
 /// Google Workspace users through the Admin SDK Directory API, with a service account that has

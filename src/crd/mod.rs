@@ -6,6 +6,7 @@
 
 pub mod bounds;
 mod directories;
+mod directory_sources;
 mod notifications;
 mod status;
 
@@ -17,6 +18,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use directories::*;
+pub use directory_sources::*;
 pub use notifications::*;
 pub use status::*;
 
@@ -207,6 +209,9 @@ pub enum SourceSpec {
     Afas(Box<AfasSource>),
     /// Workday, read from a RaaS (Report-as-a-Service) custom report in JSON.
     Workday(Box<WorkdaySource>),
+    /// Microsoft Entra ID users, of the whole tenant, of groups or listed, read through
+    /// Microsoft Graph.
+    MicrosoftGraph(Box<MicrosoftGraphSource>),
 }
 
 /// A CSV file of employees. Set exactly one of `path`, `configMapRef`, `secretRef`.

@@ -965,6 +965,7 @@ fn the_crd_schema_accepts_every_source() {
                         "fieldMap": {"statusValues": {"Uit dienst": "Inactive"}}}}),
         json!({"workday": {"host": "h", "tenant": "t", "reportOwner": "o", "reportName": "r",
                            "username": "u", "passwordSecretRef": secret("w")}}),
+        graph_source(json!({"allUsers": true})),
     ] {
         let manifest = with(&["spec", "source"], source.clone());
         assert_eq!(
@@ -998,7 +999,16 @@ fn source_samples_are_valid_manifests() {
     assert_eq!(
         names,
         [
-            "afas", "bambooHr", "csv", "csv", "csv", "hiBob", "merge", "personio", "workday"
+            "afas",
+            "bambooHr",
+            "csv",
+            "csv",
+            "csv",
+            "hiBob",
+            "merge",
+            "microsoftGraph",
+            "personio",
+            "workday"
         ]
     );
 }
@@ -1053,6 +1063,98 @@ fn directory_targets_pass_the_schema_and_bad_ones_get_readable_cel_messages() {
         missing,
         vec![".spec.target.microsoftGraph.clientSecretSecretRef: required"]
     );
+}
+
+fn graph_source(scope: Value) -> Value {
+    json!({"microsoftGraph": {"tenantId": "contoso.onmicrosoft.com", "clientId": "c",
+        "clientSecretSecretRef": {"name": "entra", "key": "clientSecret"}, "scope": scope}})
+}
+
+#[test]
+fn a_graph_source_takes_exactly_one_scope_and_bad_ones_get_readable_messages() {
+    let group = "0b3c2a4e-9d1f-4c4e-8a55-2f1b7c3d9e01";
+    for scope in [
+        json!({"allUsers": true}),
+        json!({"groups": [group, group.to_uppercase()]}),
+        json!({"users": ["ada@contoso.example", group]}),
+        json!({"allUsers": false, "users": ["ada@contoso.example"]}),
+    ] {
+        let manifest = with(&["spec", "source"], graph_source(scope.clone()));
+        assert_eq!(
+            schema_rejections(&manifest),
+            Vec::<String>::new(),
+            "{scope}"
+        );
+        let spec: hris_operator::crd::HrisConnectionSpec =
+            serde_json::from_value(manifest["spec"].clone()).unwrap();
+        assert!(
+            hris_operator::connectors::check_spec(&spec).is_ok(),
+            "{scope}"
+        );
+    }
+    let schema = openapi_schema();
+    let cel = |manifest: &Value| {
+        kube::core::cel::Validator::new()
+            .validate(&schema, manifest, None)
+            .map_err(|e| e.to_string())
+            .unwrap_err()
+    };
+    for (scope, message, field) in [
+        (
+            json!({}),
+            "scope takes exactly one of allUsers: true, groups, users",
+            "spec.source.microsoftGraph.scope",
+        ),
+        (
+            json!({"allUsers": false}),
+            "scope takes exactly one of allUsers: true, groups, users",
+            "spec.source.microsoftGraph.scope",
+        ),
+        (
+            json!({"allUsers": true, "groups": [group]}),
+            "scope takes exactly one of allUsers: true, groups, users",
+            "spec.source.microsoftGraph.scope",
+        ),
+        (
+            json!({"groups": [group], "users": ["ada@contoso.example"]}),
+            "scope takes exactly one of allUsers: true, groups, users",
+            "spec.source.microsoftGraph.scope",
+        ),
+        (
+            json!({"groups": ["Sales"]}),
+            "groups take group object ids",
+            "spec.source.microsoftGraph.scope.groups[0]",
+        ),
+    ] {
+        let manifest = with(&["spec", "source"], graph_source(scope.clone()));
+        let error = cel(&manifest);
+        assert!(error.contains(message), "{scope}: {error}");
+        // simulate names the same field.
+        let spec: hris_operator::crd::HrisConnectionSpec =
+            serde_json::from_value(manifest["spec"].clone()).unwrap();
+        let errors = hris_operator::connectors::check_spec(&spec).unwrap_err();
+        assert!(
+            errors.0.iter().any(|e| e.field == field),
+            "{scope}: {errors:?}"
+        );
+    }
+    for (scope, field) in [
+        (json!({"users": []}), "users"),
+        (json!({"groups": []}), "groups"),
+    ] {
+        let manifest = with(&["spec", "source"], graph_source(scope.clone()));
+        let minimum = &openapi_schema()["properties"]["spec"]["properties"]["source"]["properties"]
+            ["microsoftGraph"]["properties"]["scope"]["properties"][field]["minItems"];
+        assert_eq!(minimum, &json!(1), "the API server refuses {scope}");
+        let spec: hris_operator::crd::HrisConnectionSpec =
+            serde_json::from_value(manifest["spec"].clone()).unwrap();
+        let errors = hris_operator::connectors::check_spec(&spec).unwrap_err();
+        assert!(
+            errors.0[0].field.ends_with(&format!("scope.{field}"))
+                && errors.0[0].message.starts_with("list at least one"),
+            "{errors:?}"
+        );
+    }
 }
 
 #[test]

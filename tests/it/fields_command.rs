@@ -21,6 +21,15 @@ fn manifest(dir: &Path, source: &str) -> std::path::PathBuf {
     path
 }
 
+/// The words of the row of `field` in the table `fields` printed.
+fn row<'a>(stdout: &'a str, field: &str) -> Vec<&'a str> {
+    stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(field))
+        .map(|l| l.split_whitespace().collect())
+        .unwrap_or_else(|| panic!("no {field} in {stdout}"))
+}
+
 fn write(dir: &Path, name: &str, key: &str, value: &str) {
     std::fs::create_dir_all(dir.join(name)).unwrap();
     std::fs::write(dir.join(name).join(key), value).unwrap();
@@ -213,13 +222,7 @@ async fn fields_of_merge_print_examples_but_never_log_them() {
     let stdout = String::from_utf8(output.stdout).unwrap();
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(output.status.success(), "{stdout}{stderr}");
-    let row = |field: &str| {
-        stdout
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(field))
-            .map(|l| l.split_whitespace().collect::<Vec<_>>())
-            .unwrap_or_else(|| panic!("no {field} in {stdout}"))
-    };
+    let row = |field: &str| row(&stdout, field);
     assert_eq!(
         row("work_email"),
         ["work_email", "workEmail", "ada@corp.example"]
@@ -461,4 +464,83 @@ fn fields_of_a_csv_export_show_its_columns_and_what_each_feeds() {
         stderr.contains("Kostenstele (for customFields.costCenter)"),
         "{stderr}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_of_an_entra_group_show_what_each_property_feeds_and_never_log_a_name() {
+    use clap::Parser;
+    use hris_emulators::serve::{Cli, start};
+    let cli = Cli::try_parse_from(["hris-emulators", "graph", "--port", "0"]).unwrap();
+    let emulator = start(cli.emulator).await.unwrap();
+    let origin = format!("http://{}", emulator.address());
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    write(&secrets, "graph", "clientSecret", "emulator-client-secret");
+    let fields = |custom: &str| {
+        let path = manifest(
+            dir.path(),
+            &format!(
+                "{{microsoftGraph: {{tenantId: contoso.onmicrosoft.com, \
+                 clientId: 11111111-2222-3333-4444-555555555555, \
+                 clientSecretSecretRef: {{name: graph, key: clientSecret}}, \
+                 authorityUrl: '{origin}', graphUrl: '{origin}/v1.0', \
+                 scope: {{groups: [{}]}}, referenceEmployeeId: user1007@example.com, \
+                 customFields: {{costCenter: {custom}}}}}}}",
+                hris_emulators::graph::ALL_STAFF_GROUP
+            ),
+        );
+        std::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+            .args(["fields", "-f"])
+            .arg(&path)
+            .arg("--secrets-dir")
+            .arg(&secrets)
+            .env("RUST_LOG", "trace")
+            .output()
+            .unwrap()
+    };
+    let output = fields("employeeOrgData.costCenter");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(output.status.success(), "{stdout}{stderr}");
+    let row = |field: &str| row(&stdout, field)[1..].to_vec();
+    // The reference user, read by its userPrincipalName (demo employee 1007).
+    assert_eq!(
+        row("userPrincipalName"),
+        ["primaryEmail", "user1007@example.com"]
+    );
+    assert_eq!(row("mail"), ["workEmail", "user1007@example.com"]);
+    assert_eq!(row("givenName"), ["firstName", "Grace"]);
+    assert_eq!(row("accountEnabled"), ["employmentStatus", "true"]);
+    assert_eq!(row("employeeId"), ["employeeNumber", "1007"]);
+    assert_eq!(
+        row("manager.id"),
+        [
+            "managerId",
+            hris_emulators::graph::object_id("1002").as_str()
+        ]
+    );
+    assert_eq!(
+        row("employeeOrgData.costCenter"),
+        ["customFields.costCenter", "CC-102"]
+    );
+    assert_eq!(row("displayName"), ["-", "Grace", "Hopper"]);
+    for personal in ["user1007", "Grace", "Hopper", "CC-102"] {
+        assert!(!stderr.contains(personal), "{personal} logged: {stderr}");
+    }
+    assert!(
+        stderr.contains("/v1.0/users/<name>"),
+        "the request is logged without the name: {stderr}"
+    );
+
+    // A property users do not have: Graph refuses the selection, and the message says where
+    // to look.
+    let output = fields("costCentre");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("answered 400")
+            && stderr.contains("spec.source.microsoftGraph.customFields"),
+        "{stderr}"
+    );
+    drop(emulator);
 }

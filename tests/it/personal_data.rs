@@ -1,8 +1,10 @@
 //! No secret and no employee's email or name leaves a sync anywhere but its reports.
 //!
 //! The `hris-operator` binary runs whole syncs at the most verbose log level (`RUST_LOG=trace`,
-//! every crate): Merge (API key and account token) and Personio (client credentials exchanged
-//! for tokens) into a SCIM provider (bearer token), creating, updating and deactivating users,
+//! every crate): Merge (API key and account token), Personio (client credentials exchanged
+//! for tokens) and Entra ID (an app registration's client secret exchanged for tokens; users
+//! read by their userPrincipalName, an address, in the path) into a SCIM provider (bearer
+//! token), creating, updating and deactivating users,
 //! with a write the provider refuses, an email held by another connection's user (a conflict),
 //! an employee with only a personal address (no usable email), a simulation, a run whose
 //! source refuses the credentials, a run whose `seatLimit` holds a create and a reactivation
@@ -20,6 +22,7 @@ use std::{path::Path, process::Command};
 
 use crate::common::receivers::{HttpReceiver, SmtpServer};
 use hris_emulators::{
+    graph::{self, GraphConfig, GraphEmulator},
     merge::{self, MergeConfig},
     personio::{self, PersonioConfig},
     scim::{ScimConfig, ScimEmulator},
@@ -46,6 +49,7 @@ const SLACK_TOKEN: &str = "slack-hook-token-77d0e2";
 /// The signature in the Teams Workflows URL.
 const TEAMS_SIG: &str = "teams-workflow-sig-3b9f10";
 const SIGNING_KEY: &str = "webhook-signing-key-e41a7c";
+const GRAPH_SECRET: &str = "graph-client-secret-71d0e4";
 
 /// (first name, last name, work email, personal email, status).
 const PEOPLE: [(&str, &str, Option<&str>, &str, EmploymentStatus); 6] = [
@@ -135,6 +139,7 @@ fn forbidden() -> Vec<(&'static str, String)> {
         ("the Merge account token", MERGE_ACCOUNT.to_owned()),
         ("the Personio client id", PERSONIO_ID.to_owned()),
         ("the Personio client secret", PERSONIO_SECRET.to_owned()),
+        ("the Graph client secret", GRAPH_SECRET.to_owned()),
         // The Personio emulator issues `token-N-<random>`: no issued token may be logged.
         ("a Personio access token", "token-1-".to_owned()),
         ("the Slack webhook URL's token", SLACK_TOKEN.to_owned()),
@@ -369,6 +374,7 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
         &receivers.events.url("/events"),
     );
     write_file(&secrets, "hooks", "signing", SIGNING_KEY);
+    write_file(&secrets, "graph", "clientSecret", GRAPH_SECRET);
 
     let scim = ScimEmulator::start(ScimConfig {
         token: SCIM_TOKEN.into(),
@@ -416,6 +422,31 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
         "clientSecretSecretRef": {"name": "personio", "key": "clientSecret"},
         "requestsPerSecond": 1000, "maxTries": 2}});
 
+    // Entra ID, into a SCIM provider of its own: the same people as users, listed by their
+    // userPrincipalName (the work address, or a name on the tenant's onmicrosoft.com domain).
+    let graph_config = GraphConfig {
+        client_secret: GRAPH_SECRET.into(),
+        users: graph::users_of(&employees("Engineer", true)),
+        ..GraphConfig::default()
+    };
+    let graph = GraphEmulator::start(graph_config.clone()).await.unwrap();
+    let listed: Vec<String> = graph_config
+        .users
+        .iter()
+        .map(|u| u["userPrincipalName"].as_str().unwrap().to_owned())
+        .collect();
+    let graph_source = json!({"microsoftGraph": {
+        "tenantId": graph_config.tenant_id, "clientId": graph_config.client_id,
+        "clientSecretSecretRef": {"name": "graph", "key": "clientSecret"},
+        "authorityUrl": graph.authority_url(), "graphUrl": graph.graph_url(),
+        "scope": {"users": listed}, "requestsPerSecond": 1000, "maxTries": 2}});
+    let entra_scim = ScimEmulator::start(ScimConfig {
+        token: SCIM_TOKEN.into(),
+        ..ScimConfig::default()
+    })
+    .await
+    .unwrap();
+
     let metrics = Metrics::new();
     let path = dir.path();
     let sinks = Sinks {
@@ -436,6 +467,16 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
             merge_source("merge-wrong"),
             None,
             &sinks,
+        ),
+        run(
+            "entra",
+            "apply",
+            graph_source,
+            None,
+            &Sinks {
+                scim: &entra_scim,
+                ..sinks
+            },
         ),
     ];
 
@@ -534,6 +575,20 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
     );
     assert!(seat_run[0].1.reports.contains("P002,acme:P002,SeatLimit"));
     assert!(runs[1].reports.contains("Vasquez-Ortega"));
+    // The Entra run read every listed user by name and created the employed ones with a
+    // mailbox (four: the leaver is not created, the account without a mailbox not read).
+    let entra: Value =
+        serde_json::from_str(&published("entra", "termination message")).expect("the summary");
+    assert_eq!(entra["counts"]["created"], 4, "{entra}");
+    assert_eq!(entra_scim.users().len(), 4);
+    assert!(runs[4].reports.contains("Zetterlund"));
+    let entra_log = published("entra", "log");
+    assert!(
+        entra_log.contains("/v1.0/users/<name>"),
+        "the reads by name are logged without the name"
+    );
+    let tokens = graph.issued_tokens();
+    assert!(!tokens.is_empty());
 
     // Trace level really was on, in our code and in the HTTP stack below it.
     let log = published("created", "log");
@@ -583,8 +638,10 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
         "an email for every Slack message"
     );
     everything.extend(messages);
+    let mut forbidden = forbidden();
+    forbidden.extend(tokens.into_iter().map(|t| ("a Graph access token", t)));
     for (where_, text) in &everything {
-        for (what, value) in forbidden() {
+        for (what, value) in &forbidden {
             if let Some(line) = text.lines().find(|line| line.contains(value.as_str())) {
                 panic!("{what} ({value}) appears in {where_}: {line}");
             }

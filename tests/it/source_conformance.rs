@@ -1,7 +1,8 @@
 //! One dataset, served by every source's emulator in its own API's shape (and as a CSV file),
 //! must come out as the same canonical employees. Where an API cannot express something (Merge
-//! has no Leave status, Personio no employee number, …) the expectation says so, source by
-//! source, in `expected_for`; that table is the README's "—" cells.
+//! has no Leave status, Personio no employee number, Entra ID neither, nor a preferred name,
+//! and its own object ids) the expectation says so, source by source, in `expected_for`; that
+//! table is the README's "—" cells.
 //!
 //! Fault cases: a failing or stalled page fails the whole fetch; a repeated cursor stops it
 //! with an error; a storm of throttled answers is ridden out within the tries; refused
@@ -12,10 +13,14 @@ use crate::common;
 
 use std::{any::Any, time::Duration};
 
-use common::hr_sources::{HrApi, HrOptions, start_hr_source, write_secret};
+use common::{
+    graph_source::graph_source,
+    hr_sources::{HrApi, HrOptions, start_hr_source, write_secret},
+};
 
 use hris_emulators::{
     afas, bamboohr,
+    graph::{self, GraphConfig, GraphEmulator},
     hr::{CommonConfig, Faults, HrEmulator},
     log::LoggedRequest,
     merge, personio,
@@ -119,16 +124,25 @@ enum Kind {
     HiBob,
     Afas,
     Workday,
+    Graph,
 }
 
-const HTTP_SOURCES: [Kind; 6] = [
+/// Every source under test.
+const ALL: [Kind; 8] = [
+    Kind::Csv,
     Kind::Merge,
     Kind::BambooHr,
     Kind::Personio,
     Kind::HiBob,
     Kind::Afas,
     Kind::Workday,
+    Kind::Graph,
 ];
+
+/// The sources read over HTTP: every one but the CSV file.
+fn http_sources() -> impl Iterator<Item = Kind> {
+    ALL.into_iter().filter(|kind| *kind != Kind::Csv)
+}
 
 /// What each source can express of the dataset.
 fn expected_for(kind: Kind, employees: &[Employee]) -> Vec<Employee> {
@@ -157,12 +171,52 @@ fn expected_for(kind: Kind, employees: &[Employee]) -> Vec<Employee> {
                     e.preferred_language = None;
                 }
                 Kind::HiBob => e.preferred_language = None,
+                Kind::Graph => entra_id_shape(&mut e),
             }
             e
         })
         .collect();
     expected.sort_by(|a, b| a.id.cmp(&b.id));
     expected
+}
+
+/// What Entra ID holds of an employee: its own object ids (the employee's and the manager's);
+/// no preferred name; the work address also as the sign-in name (a Primary address), the
+/// private one among `otherMails` (Other); a disabled account for a leaver and, for everyone
+/// else, an enabled account that states no status (no Pending or Leave): the dates decide.
+fn entra_id_shape(e: &mut Employee) {
+    e.id = graph::object_id(&e.id).into();
+    e.manager_id = e.manager_id.take().map(|m| graph::object_id(&m).into());
+    e.preferred_name = None;
+    let mut emails = Vec::new();
+    for email in &e.emails {
+        match email.kind {
+            EmailType::Work => {
+                emails.insert(
+                    0,
+                    Email {
+                        address: email.address.clone(),
+                        kind: EmailType::Primary,
+                    },
+                );
+                emails.push(email.clone());
+            }
+            _ => emails.push(Email {
+                address: email.address.clone(),
+                kind: EmailType::Other,
+            }),
+        }
+    }
+    emails.sort_by_key(|m| match m.kind {
+        EmailType::Primary => 0,
+        EmailType::Work => 1,
+        _ => 2,
+    });
+    e.emails = emails;
+    if e.employment_status != EmploymentStatus::Inactive {
+        e.employment_status = EmploymentStatus::Active;
+        e.status_stated = false;
+    }
 }
 
 /// Settings of one fixture.
@@ -177,16 +231,32 @@ struct Setup {
     reference: Option<String>,
 }
 
+/// The emulator of an HTTP source.
+enum Emulator {
+    Hr(HrEmulator),
+    Graph(GraphEmulator),
+}
+
 /// A source and what keeps it alive.
 struct Fixture {
     source: Box<dyn Source>,
-    emulator: Option<HrEmulator>,
+    emulator: Option<Emulator>,
     _guard: Box<dyn Any>,
 }
 
 impl Fixture {
     fn requests(&self) -> Vec<LoggedRequest> {
-        self.emulator.as_ref().expect("an HTTP source").requests()
+        match self.emulator.as_ref().expect("an HTTP source") {
+            Emulator::Hr(hr) => hr.requests(),
+            Emulator::Graph(graph) => graph.requests(),
+        }
+    }
+
+    fn request_log(&self) -> Value {
+        match self.emulator.as_ref().expect("an HTTP source") {
+            Emulator::Hr(hr) => hr.request_log(),
+            Emulator::Graph(graph) => graph.request_log(),
+        }
     }
 
     fn count(&self, path_suffix: &str) -> usize {
@@ -269,7 +339,7 @@ async fn fixture(kind: Kind, employees: &[Employee], setup: &Setup) -> Fixture {
     if let Some(reference) = &setup.reference {
         spec.insert("referenceEmployeeId".into(), json!(reference));
     }
-    let (key, emulator): (&str, Option<HrEmulator>) = match kind {
+    let (key, emulator): (&str, Option<Emulator>) = match kind {
         Kind::Csv => {
             // In the cluster a ConfigMap key is a mounted file: DIR/NAME/KEY.
             let maps = dir.path().join("maps");
@@ -284,6 +354,30 @@ async fn fixture(kind: Kind, employees: &[Employee], setup: &Setup) -> Fixture {
             }
             ("csv", None)
         }
+        Kind::Graph => {
+            let config = GraphConfig {
+                users: graph::users_of(employees),
+                faults: setup.faults.clone(),
+                ..GraphConfig::default()
+            };
+            let emulator = GraphEmulator::start(config.clone()).await.unwrap();
+            // The dataset holds people without a work address: in Entra ID, accounts without
+            // a mailbox, which only `includeGuests` reads.
+            spec.insert("includeGuests".into(), json!(true));
+            spec.insert(
+                "customFields".into(),
+                common::hr_sources::custom_map(&graph::CUSTOM_FIELDS),
+            );
+            spec = graph_source(
+                &emulator,
+                &config,
+                &secrets,
+                json!({"allUsers": true}),
+                std::mem::take(&mut spec),
+                setup.wrong_credentials,
+            );
+            ("microsoftGraph", Some(Emulator::Graph(emulator)))
+        }
         http => {
             let api = match http {
                 Kind::Merge => HrApi::Merge,
@@ -292,7 +386,7 @@ async fn fixture(kind: Kind, employees: &[Employee], setup: &Setup) -> Fixture {
                 Kind::HiBob => HrApi::HiBob,
                 Kind::Afas => HrApi::Afas,
                 Kind::Workday => HrApi::Workday,
-                Kind::Csv => unreachable!("served above"),
+                Kind::Csv | Kind::Graph => unreachable!("served above"),
             };
             let options = HrOptions {
                 common,
@@ -307,7 +401,7 @@ async fn fixture(kind: Kind, employees: &[Employee], setup: &Setup) -> Fixture {
             )
             .await;
             spec = settings;
-            (key, Some(emulator))
+            (key, Some(Emulator::Hr(emulator)))
         }
     };
     let spec: SourceSpec = serde_json::from_value(json!({ key: Value::Object(spec) }))
@@ -349,22 +443,14 @@ fn request_counts(kind: Kind) -> Vec<(&'static str, usize)> {
         Kind::HiBob => vec![("/people/search", 1)],
         Kind::Afas => vec![("/connectors/HrisEmployees", 2)],
         Kind::Workday => vec![("/HRIS_Workers", 1)],
+        Kind::Graph => vec![("/oauth2/v2.0/token", 1), ("/v1.0/users", 2)],
     }
 }
 
 #[tokio::test]
 async fn every_source_yields_the_same_employees() {
     let employees = dataset();
-    let all = [
-        Kind::Csv,
-        Kind::Merge,
-        Kind::BambooHr,
-        Kind::Personio,
-        Kind::HiBob,
-        Kind::Afas,
-        Kind::Workday,
-    ];
-    for kind in all {
+    for kind in ALL {
         let fixture = fixture(kind, &employees, &Setup::default()).await;
         let got = fetch_sorted(fixture.source.as_ref())
             .await
@@ -386,9 +472,10 @@ async fn every_source_yields_the_same_employees() {
             );
             assert!(fixture.requests().iter().all(|r| r.status == 200));
         }
-        if kind == Kind::Merge {
-            let log = fixture.emulator.as_ref().unwrap().request_log();
-            common::vendor::judge("merge", &log).await;
+        match kind {
+            Kind::Merge => common::vendor::judge("merge", &fixture.request_log()).await,
+            Kind::Graph => common::vendor::judge("graph", &fixture.request_log()).await,
+            _ => {}
         }
     }
 }
@@ -602,7 +689,13 @@ async fn the_dataset_covers_what_it_claims() {
 }
 
 /// The paged sources, with the page a fault hits (the second).
-const PAGED: [Kind; 4] = [Kind::Merge, Kind::BambooHr, Kind::Personio, Kind::Afas];
+const PAGED: [Kind; 5] = [
+    Kind::Merge,
+    Kind::BambooHr,
+    Kind::Personio,
+    Kind::Afas,
+    Kind::Graph,
+];
 
 fn page_path(kind: Kind) -> &'static str {
     request_counts(kind).last().unwrap().0
@@ -611,7 +704,7 @@ fn page_path(kind: Kind) -> &'static str {
 #[tokio::test]
 async fn a_failing_page_fails_the_whole_fetch_after_its_tries() {
     let employees = dataset();
-    for kind in HTTP_SOURCES {
+    for kind in http_sources() {
         let page = if PAGED.contains(&kind) { 1 } else { 0 };
         let setup = Setup {
             faults: Faults {
@@ -645,7 +738,7 @@ async fn a_failing_page_fails_the_whole_fetch_after_its_tries() {
 #[tokio::test]
 async fn a_stalled_page_times_out_and_fails_the_whole_fetch() {
     let employees = dataset();
-    for kind in [Kind::Merge, Kind::Afas] {
+    for kind in [Kind::Merge, Kind::Afas, Kind::Graph] {
         let setup = Setup {
             faults: Faults {
                 stall_page: Some((1, Duration::from_secs(30))),
@@ -669,7 +762,13 @@ async fn a_stalled_page_times_out_and_fails_the_whole_fetch() {
 #[tokio::test]
 async fn a_repeated_cursor_stops_the_fetch_with_an_error() {
     let employees = dataset();
-    for (kind, page, expected_requests) in [(Kind::Merge, 2, 3), (Kind::BambooHr, 1, 2)] {
+    // Graph's first page hands out a link to itself: the client follows it once, and the page
+    // it fetches hands out the same link again.
+    for (kind, page, expected_requests) in [
+        (Kind::Merge, 2, 3),
+        (Kind::BambooHr, 1, 2),
+        (Kind::Graph, 0, 2),
+    ] {
         let setup = Setup {
             faults: Faults {
                 repeat_cursor_at: Some(page),
@@ -694,7 +793,7 @@ async fn a_repeated_cursor_stops_the_fetch_with_an_error() {
 #[tokio::test]
 async fn a_throttle_storm_is_ridden_out_within_the_tries() {
     let employees = dataset();
-    for kind in HTTP_SOURCES {
+    for kind in http_sources() {
         for throttle_503 in [false, kind == Kind::BambooHr] {
             let setup = Setup {
                 faults: Faults {
@@ -738,7 +837,7 @@ async fn a_throttle_storm_is_ridden_out_within_the_tries() {
 #[tokio::test]
 async fn wrong_credentials_fail_fast_with_credentials_invalid() {
     let employees = dataset();
-    for kind in HTTP_SOURCES {
+    for kind in http_sources() {
         let setup = Setup {
             wrong_credentials: true,
             ..Setup::default()
@@ -788,17 +887,14 @@ async fn fields_list_standard_and_custom_fields_with_the_reference_employee() {
     let employees = dataset();
     // E0005 (index 4): a cost centre; the first record has none of its values.
     let reference = &employees[4];
-    for kind in [
-        Kind::Csv,
-        Kind::Merge,
-        Kind::BambooHr,
-        Kind::Personio,
-        Kind::HiBob,
-        Kind::Afas,
-        Kind::Workday,
-    ] {
+    for kind in ALL {
+        // Entra ID knows the employee by its object id.
+        let id = match kind {
+            Kind::Graph => graph::object_id(&reference.id),
+            _ => reference.id.to_string(),
+        };
         let setup = Setup {
-            reference: Some(reference.id.to_string()),
+            reference: Some(id),
             ..Setup::default()
         };
         let fixture = fixture(kind, &employees, &setup).await;
@@ -838,6 +934,7 @@ async fn fields_with_an_unknown_reference_employee_name_the_field_the_id_and_the
         (Kind::HiBob, "hiBob"),
         (Kind::Afas, "afas"),
         (Kind::Workday, "workday"),
+        (Kind::Graph, "microsoftGraph"),
     ] {
         let setup = Setup {
             reference: Some("9999".into()),

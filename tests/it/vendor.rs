@@ -254,7 +254,14 @@ async fn merge_schema_refuses_an_altered_request() {
 // --- Microsoft Graph: msgraph-sdk ---
 
 async fn graph_sdk(mutate: bool) -> std::process::Output {
-    let config = GraphConfig::default();
+    // The demo tenant: a group whose members the suite reads as the source does.
+    let (users, groups, objects) = hris_emulators::graph::demo_tenant(&demo_employees(12));
+    let config = GraphConfig {
+        users,
+        groups,
+        objects,
+        ..GraphConfig::default()
+    };
     let emulator = GraphEmulator::start(config.clone()).await.unwrap();
     let (authority, graph) = (emulator.authority_url(), emulator.graph_url());
     let mut args = vec![
@@ -269,6 +276,8 @@ async fn graph_sdk(mutate: bool) -> std::process::Output {
         &config.client_id,
         "--client-secret",
         &config.client_secret,
+        "--group-id",
+        hris_emulators::graph::ALL_STAFF_GROUP,
     ];
     if mutate {
         args.push("--mutate");

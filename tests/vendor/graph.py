@@ -11,7 +11,8 @@ the Kiota libraries they build on), never with a schema of our own:
     ``microsoftGraph`` target sends: creates, ``manager/$ref`` links and unlinks, a paged listing
     with ``$select``, ``$expand=manager($select=id)`` and ``$top``, reads by id and by
     userPrincipalName, updates, deletes, and JSON ``$batch`` requests holding each kind of
-    write. Every answer is parsed into the SDK's models (``User``, ``UserCollectionResponse``,
+    write; with ``--group-id``, also what the ``microsoftGraph`` source sends: the group's
+    transitive members through the cast to users (paged), and without it. Every answer is parsed into the SDK's models (``User``, ``UserCollectionResponse``,
     ``ODataError``, the batch response items) and the parsed values must equal what was
     written: Kiota reads a wrongly typed value as ``None`` and keeps a misnamed field in
     ``additional_data``, so either fails the run, naming the request and the field.
@@ -21,7 +22,8 @@ the Kiota libraries they build on), never with a schema of our own:
     Checks a request log (what a client sent, as the emulators record it) against the SDK's own
     description of Graph: each method and path must match the URL template of a request builder
     that defines that method (``msgraph/generated/<segment>/**/*_request_builder.py``, or
-    msgraph-core's ``$batch`` builder); each query parameter must be one the builder's method
+    msgraph-core's ``$batch`` builder), an OData cast by its full namespace
+    (``microsoft.graph.user``) matching the SDK's alias (``graph.user``); each query parameter must be one the builder's method
     takes, with ``$select``, ``$expand`` and ``$orderby`` naming properties of the model the
     method returns; each JSON body must parse into the model the method takes (``User``,
     ``ReferenceUpdate``) with no field left over and no value that reads back differently; each
@@ -566,6 +568,78 @@ class GraphSuite:
         edsger = await self.first_batch(ada, grace)
         await self.second_batch(ada, edsger, alan)
         await self.list_all([ada, grace], {}, top=999, min_pages=1)
+        if self.args.group_id:
+            await self.group_user_members(self.args.group_id)
+            await self.group_members(self.args.group_id)
+
+    async def group_user_members(self, group_id: str) -> None:
+        """The ``microsoftGraph`` source's read of a group: the users among its transitive
+        members (the OData cast), paged through ``@odata.nextLink``, each parsed as a ``User``
+        with its manager expanded to an id."""
+        from msgraph.generated.groups.item.transitive_members.graph_user.graph_user_request_builder import (  # noqa: E501
+            GraphUserRequestBuilder,
+        )
+        from msgraph.generated.models.user_collection_response import UserCollectionResponse
+        from kiota_abstractions.base_request_configuration import RequestConfiguration
+
+        members = self.client.groups.by_group_id(group_id).transitive_members.graph_user
+        where = self.step = (
+            f"GET /v1.0/groups/{group_id}/transitiveMembers/graph.user?$select=...&"
+            "$expand=manager($select=id)&$top=2 [groups.by_group_id.transitive_members."
+            "graph_user.get]"
+        )
+        query = GraphUserRequestBuilder.GraphUserRequestBuilderGetQueryParameters(
+            select=SOURCE_LISTED, expand=["manager($select=id)"], top=2
+        )
+        page = await members.get(RequestConfiguration(query_parameters=query))
+        users: set[str] = set()
+        pages = 0
+        while True:
+            pages += 1
+            raw = self.tap.last_answer("GET", "/graph.user") or {}
+            self.expect_model(where, page, UserCollectionResponse, raw)
+            for user in page.value or []:
+                if not user.id or not user.user_principal_name:
+                    self.problems.add(where, f"a user without its id or name: {user!r}")
+                users.add(user.id)
+            if not page.odata_next_link or pages >= MAX_PAGES:
+                break
+            where = self.step = (
+                f"GET {urlsplit(page.odata_next_link).path} (@odata.nextLink) "
+                "[groups.by_group_id.transitive_members.graph_user.with_url.get]"
+            )
+            page = await members.with_url(page.odata_next_link).get()
+        if pages < 2 or not users:
+            self.problems.add(
+                where, f"{len(users)} users in {pages} page(s): paging was not exercised"
+            )
+
+    async def group_members(self, group_id: str) -> None:
+        """Every transitive member of a group without the cast: each parsed as the SDK's type
+        for its ``@odata.type`` (users, nested groups, devices, service principals)."""
+        from msgraph.generated.groups.item.transitive_members.transitive_members_request_builder import (  # noqa: E501
+            TransitiveMembersRequestBuilder,
+        )
+        from msgraph.generated.models.directory_object_collection_response import (
+            DirectoryObjectCollectionResponse,
+        )
+        from kiota_abstractions.base_request_configuration import RequestConfiguration
+
+        where = self.step = (
+            f"GET /v1.0/groups/{group_id}/transitiveMembers?$top=999 "
+            "[groups.by_group_id.transitive_members.get]"
+        )
+        query = TransitiveMembersRequestBuilder.TransitiveMembersRequestBuilderGetQueryParameters(
+            top=999
+        )
+        page = await self.client.groups.by_group_id(group_id).transitive_members.get(
+            RequestConfiguration(query_parameters=query)
+        )
+        raw = self.tap.last_answer("GET", "/transitiveMembers") or {}
+        self.expect_model(where, page, DirectoryObjectCollectionResponse, raw)
+        kinds = {type(member).__name__ for member in page.value or []}
+        if not {"User", "Group", "Device", "ServicePrincipal"} <= kinds:
+            self.problems.add(where, f"members parsed as {sorted(kinds)}")
 
     async def create_users(self) -> list[Planned]:
         from msgraph.generated.models.employee_org_data import EmployeeOrgData
@@ -924,6 +998,12 @@ LISTED = [
     "department", "jobTitle", "officeLocation", "employeeId", "usageLocation",
     "employeeHireDate", "employeeLeaveDateTime", "employeeOrgData",
 ]
+# What the `microsoftGraph` source selects.
+SOURCE_LISTED = [
+    "id", "userPrincipalName", "mail", "otherMails", "userType", "accountEnabled", "givenName",
+    "surname", "displayName", "employeeId", "employeeHireDate", "employeeLeaveDateTime",
+    "department", "jobTitle", "officeLocation", "preferredLanguage",
+]
 # What `GET /users/{id}` returns without `$select` (Graph's documented default set).
 DEFAULT_PROPERTIES = [
     "businessPhones", "displayName", "givenName", "id", "jobTitle", "mail", "mobilePhone",
@@ -1183,6 +1263,16 @@ class SdkCatalog:
         return returns
 
 
+def cast_alias(segment: str) -> str:
+    """An OData cast segment in the form the SDK's URL templates use. Graph's metadata declares
+    the namespace ``microsoft.graph`` with the alias ``graph``, and Graph takes a cast by
+    either name: its documentation writes ``/transitiveMembers/microsoft.graph.user``, the
+    SDK's builders ``/transitiveMembers/graph.user``. Any other segment is left as it is."""
+    if segment.startswith("microsoft.graph.") and segment.count(".") == 2:
+        return segment[len("microsoft."):]
+    return segment
+
+
 def type_name(model_class: type) -> str:
     name = model_class.__name__
     return "microsoft.graph." + name[:1].lower() + name[1:]
@@ -1224,7 +1314,7 @@ class RequestChecker:
         self.check_request(where, method, path[len("/v1.0"):], query, request.get("body"))
 
     def check_request(self, where: str, method: str, path: str, query: str, body: Any) -> None:
-        segments = [unquote(s) for s in path.strip("/").split("/")]
+        segments = [cast_alias(unquote(s)) for s in path.strip("/").split("/")]
         builder = self.catalog.match(segments)
         if builder is None:
             self.report(
@@ -1539,6 +1629,7 @@ def check_logs(paths: list[str]) -> list[str]:
 # `self-test`: the checker on built-in logs.
 
 # Ids and names of the sample requests.
+GROUP = "5a1e5a1e-0000-4000-8000-000000000001"
 ANNA = "00000000-0000-4000-8000-000000000002"
 BO = "00000000-0000-4000-8000-000000000003"
 EXTENSION = "extension_0123456789abcdef0123456789abcdef_costCenter"
@@ -1546,6 +1637,12 @@ LIST_SELECT = (
     "id,userPrincipalName,mail,givenName,surname,displayName,preferredLanguage,accountEnabled,"
     "onPremisesExtensionAttributes,department,jobTitle,officeLocation,employeeId,"
     "employeeHireDate,employeeLeaveDateTime,usageLocation,employeeOrgData," + EXTENSION
+)
+
+SOURCE_SELECT = (
+    "id,userPrincipalName,mail,otherMails,userType,accountEnabled,givenName,surname,displayName,"
+    "employeeId,employeeHireDate,employeeLeaveDateTime,department,jobTitle,officeLocation,"
+    "preferredLanguage,employeeOrgData,city"
 )
 
 
@@ -1613,6 +1710,17 @@ def connector_log() -> dict:
                 "$select=id,onPremisesExtensionAttributes"),
         request("GET", "/v1.0/users/anna.johansson%40acme.example",
                 "%24select=id%2ConPremisesExtensionAttributes"),
+        # The microsoftGraph source (src/connectors/source/graph.rs): a group's user members,
+        # by the cast Graph documents and by the SDK's alias, a next page, one user by id and
+        # by userPrincipalName (a guest's, its `#` percent-encoded).
+        request("GET", f"/v1.0/groups/{GROUP}/transitiveMembers/microsoft.graph.user",
+                f"$select={SOURCE_SELECT}&$expand=manager($select=id)&$top=999"),
+        request("GET", f"/v1.0/groups/{GROUP}/transitiveMembers/graph.user",
+                f"$top=999&$skiptoken=999&$select={SOURCE_SELECT}&$expand=manager($select=id)"),
+        request("GET", f"/v1.0/users/{ANNA}",
+                f"$select={SOURCE_SELECT}&$expand=manager($select=id)"),
+        request("GET", "/v1.0/users/ann_partner.example%23EXT%23@contoso.onmicrosoft.com",
+                f"$select={SOURCE_SELECT}&$expand=manager($select=id)"),
         batch(
             {"method": "POST", "url": "/users", "body": create_body()},
             {"method": "PATCH", "url": f"/users/{ANNA}", "body": {
@@ -1724,6 +1832,10 @@ def bad_logs() -> list[tuple[str, dict, str]]:
          raw_batch(*({"id": str(n), "method": "DELETE", "url": user} for n in range(21))),
          "21 requests; a batch holds 1 to 20"),
         ("batch item with an unknown path", batched("GET", "/userz"), "unknown path"),
+        ("unknown $select property of group members",
+         single(request("GET", f"/v1.0/groups/{GROUP}/transitiveMembers/microsoft.graph.user",
+                        "$select=id,mial")),
+         "unknown $select property 'mial'"),
     ]
 
 
@@ -1774,6 +1886,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     sdk.add_argument("--tenant-id", required=True)
     sdk.add_argument("--client-id", required=True)
     sdk.add_argument("--client-secret", required=True)
+    sdk.add_argument(
+        "--group-id",
+        help="a group with users, nested groups, devices and service principals among its "
+        "transitive members, read as the microsoftGraph source reads it",
+    )
     sdk.add_argument(
         "--mutate", nargs="?", const="type", choices=("type", "rename"),
         help="alter the first answer to GET /users/{id} holding the field: accountEnabled as a "

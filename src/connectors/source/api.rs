@@ -8,9 +8,16 @@ use serde_json::Value;
 
 use super::RetryDelays;
 use crate::{
-    connectors::http::{Auth, HttpClient, HttpError, HttpErrorKind, RetryPolicy},
+    connectors::http::{
+        Auth, HttpClient, HttpError, HttpErrorKind, RetryPolicy, without_addresses,
+    },
     sync::ports::source::SourceError,
 };
+
+/// Says what a refusal (401 or 403) means from the API's error document, when it means more
+/// than wrong credentials (such as a permission the app lacks): given the status, the path
+/// (without host, query or addresses) and the answer's JSON.
+pub type RefusalExplanation = fn(u16, &str, &Value) -> Option<String>;
 
 /// One HR API: a paced, retrying client and the vendor's name for messages.
 #[derive(Debug)]
@@ -19,6 +26,7 @@ pub struct ApiClient {
     vendor: &'static str,
     /// What to check when the credentials are refused, such as "the secret merge/apiKey".
     credentials_hint: String,
+    explain_refusal: Option<RefusalExplanation>,
 }
 
 impl ApiClient {
@@ -47,6 +55,7 @@ impl ApiClient {
             http,
             vendor,
             credentials_hint,
+            explain_refusal: None,
         })
     }
 
@@ -62,7 +71,14 @@ impl ApiClient {
             http,
             vendor,
             credentials_hint,
+            explain_refusal: None,
         }
+    }
+
+    /// The client with an API's own reading of its refusals.
+    pub fn with_refusal_explanation(mut self, explain: RefusalExplanation) -> Self {
+        self.explain_refusal = Some(explain);
+        self
     }
 
     /// Sends a request and reads a JSON answer. 401 and 403 are `CredentialsInvalid` at once
@@ -99,8 +115,14 @@ impl ApiClient {
         let path = url_path(url);
         let response = match self.http.send(method.clone(), url, build).await {
             Ok(response) => response,
+            // The token endpoint refused the credentials, or the API did.
             Err(HttpError {
                 status: Some(status @ (401 | 403)),
+                ..
+            })
+            | Err(HttpError {
+                status: Some(status),
+                kind: HttpErrorKind::TokenRefused,
                 ..
             }) => return Err(self.refused(status, &path)),
             // These messages name the request themselves.
@@ -124,7 +146,17 @@ impl ApiClient {
         };
         let status = response.status().as_u16();
         if status == 401 || status == 403 {
-            return Err(self.refused(status, &path));
+            let explained = self
+                .explain_refusal
+                .zip(response.json::<Value>().ok())
+                .and_then(|(explain, body)| explain(status, &path, &body));
+            return Err(match explained {
+                Some(explanation) => SourceError::CredentialsInvalid(format!(
+                    "{} answered {status} to {path}: {explanation}",
+                    self.vendor
+                )),
+                None => self.refused(status, &path),
+            });
         }
         if status == 404 && missing_is_none {
             return Ok(None);
@@ -184,10 +216,11 @@ fn error_detail(headers: &reqwest::header::HeaderMap, body: Option<String>) -> S
     }
 }
 
-/// The path of a URL, without host and query (those can carry ids or tokens).
+/// The path of a URL, without host and query (those can carry ids or tokens), and without
+/// the addresses a segment may hold (a user read by its userPrincipalName).
 pub fn url_path(url: &str) -> String {
     reqwest::Url::parse(url)
-        .map(|u| u.path().to_owned())
+        .map(|u| without_addresses(u.path()))
         .unwrap_or_else(|_| "<url>".to_owned())
 }
 

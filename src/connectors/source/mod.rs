@@ -9,6 +9,7 @@ pub mod afas;
 pub mod api;
 pub mod bamboohr;
 pub mod csv;
+pub mod graph;
 pub mod hibob;
 pub mod merge;
 pub mod personio;
@@ -94,6 +95,7 @@ pub fn connector(spec: &SourceSpec) -> &dyn SourceConnector {
         SourceSpec::HiBob(spec) => &**spec,
         SourceSpec::Afas(spec) => &**spec,
         SourceSpec::Workday(spec) => &**spec,
+        SourceSpec::MicrosoftGraph(spec) => &**spec,
     }
 }
 

@@ -41,8 +41,9 @@ use super::{
 use crate::{
     connectors::{
         ConnectorContext,
-        checks::{RateRange, check_rate, check_url},
-        http::{Auth, HttpClient, HttpError, RateLimiter, RetryPolicy, parse_retry_after},
+        checks::{RateRange, check_rate},
+        entra,
+        http::{HttpClient, HttpError, RateLimiter, RetryPolicy, parse_retry_after},
     },
     crd::{MicrosoftGraphTarget as GraphSpec, SecretKeyRef, UpnTemplate},
     sync::{
@@ -98,7 +99,7 @@ impl GraphTarget {
     ) -> Result<GraphTarget, TargetError> {
         let secret = context
             .secrets
-            .get(&spec.client_secret_secret_ref)
+            .get(&spec.app.client_secret_secret_ref)
             .await
             .map_err(|e| TargetError::new(TargetErrorKind::CredentialsInvalid, e.to_string()))?;
         Self::new(spec, secret)
@@ -112,20 +113,13 @@ impl GraphTarget {
                 format!("userPrincipalNameTemplate: {e}"),
             )
         })?;
-        let graph = spec.graph_url.trim_end_matches('/').to_owned();
-        let authority = spec.authority_url.trim_end_matches('/');
+        let graph = entra::graph_base(&spec.app);
         let retry = RetryPolicy {
             max_tries: spec.max_tries.max(1),
             ..RetryPolicy::default()
         };
         let http = HttpClient::new(
-            Auth::ClientCredentials {
-                token_url: format!("{authority}/{}/oauth2/v2.0/token", spec.tenant_id),
-                client_id: spec.client_id.clone(),
-                client_secret,
-                scope: Some(format!("{}/.default", origin(&graph))),
-                cached: Default::default(),
-            },
+            entra::auth(&spec.app, client_secret),
             None,
             Duration::from_secs(u64::from(spec.timeout_seconds.max(1))),
             retry,
@@ -520,25 +514,21 @@ struct ItemAnswer {
 #[async_trait]
 impl TargetConnector for GraphSpec {
     fn secret_refs(&self) -> Vec<&SecretKeyRef> {
-        vec![&self.client_secret_secret_ref]
+        vec![&self.app.client_secret_secret_ref]
     }
 
     fn validate(&self) -> Vec<SpecError> {
-        let mut problems = Vec::new();
+        let mut problems = entra::url_problems(
+            &self.app,
+            self.allow_insecure_http,
+            "spec.target.microsoftGraph",
+        );
         let mut error = |name: &str, message: String| {
             problems.push(SpecError {
                 field: format!("spec.target.microsoftGraph.{name}"),
                 message,
             });
         };
-        for (name, url) in [
-            ("authorityUrl", &self.authority_url),
-            ("graphUrl", &self.graph_url),
-        ] {
-            if let Err(message) = check_url(url, self.allow_insecure_http) {
-                error(name, message);
-            }
-        }
         if let Err(message) = UpnTemplate::parse(&self.user_principal_name_template) {
             error("userPrincipalNameTemplate", message);
         }
@@ -764,15 +754,6 @@ impl Target for GraphTarget {
     }
 }
 
-/// `https://graph.microsoft.com/v1.0` → `https://graph.microsoft.com`.
-fn origin(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    match url[after_scheme..].find('/') {
-        Some(index) => &url[..after_scheme + index],
-        None => url,
-    }
-}
-
 fn display_name(first: &str, last: &str) -> String {
     format!("{first} {last}").trim().to_owned()
 }
@@ -941,11 +922,6 @@ mod tests {
             json!("2026-03-01")
         );
         assert_eq!(mail_nickname("o'neil+x@contoso.com"), "oneilx");
-        assert_eq!(
-            origin("https://graph.microsoft.com/v1.0"),
-            "https://graph.microsoft.com"
-        );
-        assert_eq!(origin("http://127.0.0.1:9/v1.0"), "http://127.0.0.1:9");
     }
 
     #[test]

@@ -27,7 +27,9 @@ pub(crate) fn unusable_answer(error: &HttpError) -> Option<TargetError> {
     let kind = match error.kind {
         HttpErrorKind::Redirect | HttpErrorKind::CutOff => TargetErrorKind::Unavailable,
         HttpErrorKind::TooLarge => TargetErrorKind::InvalidData,
-        HttpErrorKind::Status | HttpErrorKind::Transport => return None,
+        HttpErrorKind::Status | HttpErrorKind::Transport | HttpErrorKind::TokenRefused => {
+            return None;
+        }
     };
     Some(TargetError {
         kind,

@@ -47,7 +47,10 @@ pub enum Emulator {
         #[arg(long)]
         requests_per_second: Option<f64>,
     },
-    /// Microsoft Entra ID through Microsoft Graph: the token endpoint and `/v1.0/users`.
+    /// Microsoft Entra ID through Microsoft Graph: the token endpoint, `/v1.0/users` and
+    /// `/v1.0/groups`, holding a demo tenant: synthetic people as users, the groups All Staff
+    /// and Engineering (nested in it) with a guest, an account without a mailbox, a device and
+    /// a service principal among their members.
     Graph {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1")]
@@ -64,6 +67,9 @@ pub enum Emulator {
         /// Client secret it accepts.
         #[arg(long, default_value = "emulator-client-secret")]
         client_secret: String,
+        /// How many synthetic people the demo tenant holds as users (0: an empty tenant).
+        #[arg(long, default_value_t = 25)]
+        employees: usize,
     },
     /// Google Workspace: the OAuth token endpoint (JWT bearer grant) and the Admin SDK
     /// Directory API's users.
@@ -188,11 +194,20 @@ pub async fn start(emulator: Emulator) -> Result<Serving, NotStarted> {
             tenant_id,
             client_id,
             client_secret,
+            employees,
         } => {
+            let (users, groups, objects) = if employees == 0 {
+                Default::default()
+            } else {
+                graph::demo_tenant(&hr::demo_employees(employees))
+            };
             let config = graph::GraphConfig {
                 tenant_id,
                 client_id,
                 client_secret,
+                users,
+                groups,
+                objects,
                 ..Default::default()
             };
             start_graph(&host, port, config).await
@@ -253,10 +268,19 @@ async fn start_graph(
 ) -> Result<Serving, NotStarted> {
     let listener = listen(host, port).await?;
     let address = local_address(&listener)?;
-    let note = format!(
+    let mut note = format!(
         "tenantId `{}`, clientId `{}`, client secret `{}`",
         config.tenant_id, config.client_id, config.client_secret
     );
+    if !config.groups.is_empty() {
+        let people = config.users.len();
+        let groups: Vec<String> = config
+            .groups
+            .iter()
+            .map(|g| format!("{} `{}`", g.display_name, g.id))
+            .collect();
+        note.push_str(&format!("; {people} users, groups {}", groups.join(", ")));
+    }
     let emulator = graph::GraphEmulator::start_on(config, listener)
         .await
         .map_err(not_started)?;

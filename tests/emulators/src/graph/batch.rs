@@ -31,12 +31,15 @@ pub(super) fn batch(shared: &Shared, entry: Entry, body: Option<Value>) -> Answe
         let uri: Uri = url.parse().unwrap_or_default();
         let path = uri.path().to_owned();
         let body = request.get("body").filter(|b| !b.is_null()).cloned();
+        let denied = super::permissions::denied(&shared.config.permissions, &method, &path);
         let answer = if id.is_empty() || !url.starts_with('/') {
             Answer::error(
                 400,
                 "BadRequest",
                 "Each request needs an id and a relative url.",
             )
+        } else if let Some(denied) = denied {
+            denied
         } else {
             resource(shared, &method, &path, &uri, body.clone())
         };

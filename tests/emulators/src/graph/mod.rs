@@ -1,5 +1,5 @@
 //! An emulator of the Microsoft identity platform's token endpoint and Microsoft Graph's
-//! `/v1.0/users`, for tests and benchmarks.
+//! `/v1.0/users` and `/v1.0/groups`, for tests and benchmarks.
 //!
 //! It enforces: client credentials at `POST /{tenant}/oauth2/v2.0/token` (tenant, client id,
 //! secret, a `/.default` scope) and bearer tokens that expire; the required create fields
@@ -9,17 +9,34 @@
 //! `@odata.nextLink` paging; `manager/$ref`; JSON `$batch` of at most 20 requests with each
 //! request throttled on its own (429 + `Retry-After` inside the item); `GET /users/{id or
 //! userPrincipalName}` with `$select` (Graph's default properties without it); error bodies
-//! `{error:{code, message}}`. Faults: throttle chosen writes, fail whole requests, and lose
-//! the answer to work done (a create, or a whole `$batch`), as a gateway that timed out while
-//! Graph finished the work would.
+//! `{error:{code, message}}`. A tenant can be seeded with users holding the HR properties
+//! (`employeeId`, `employeeHireDate`, `employeeLeaveDateTime`, `userType`, `otherMails`, …),
+//! groups whose members are users, nested groups, devices and service principals, and the
+//! application permissions its app registration was granted: a read or write the permissions
+//! do not cover answers 403 `Authorization_RequestDenied`. `GET /groups/{id}/transitiveMembers`
+//! lists the flattened members (each with its `@odata.type`), and with the OData cast
+//! `/microsoft.graph.user` (or its alias `/graph.user`) only the users, paged like `/users`.
+//! Faults: throttle chosen writes, fail whole requests, lose the answer to work done (a
+//! create, or a whole `$batch`), as a gateway that timed out while Graph finished the work
+//! would, and the HR emulators' page faults on listings (a failing or stalled page, a
+//! repeated `@odata.nextLink`, a storm of 429s).
 //!
 //! This module holds the configuration, the handle with its fault switches, the request
-//! handling and the token endpoint; `users` answers the `/users` requests and `batch` runs
-//! `$batch` through them.
+//! handling and the token endpoint; `users` answers the `/users` requests, `groups` the
+//! `/groups` ones, `tenant` seeds users and groups, and `batch` runs `$batch` through them.
 
 mod batch;
+mod groups;
+mod listing;
+mod permissions;
 mod schema;
+mod tenant;
 mod users;
+
+pub use groups::GraphGroup;
+pub use tenant::{
+    ALL_STAFF_GROUP, CUSTOM_FIELDS, ENGINEERING_GROUP, demo_tenant, object_id, users_of,
+};
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet, VecDeque},
@@ -37,9 +54,18 @@ use serde_json::{Value, json};
 
 use crate::{
     bucket::TokenBucket,
+    hr::Faults,
     log::{Entry, LoggedRequest, RequestLog},
     server::{self, Server},
 };
+
+/// The application permissions an app registration of the default tenant holds: what the
+/// `microsoftGraph` target and source need.
+pub const DEFAULT_PERMISSIONS: [&str; 3] = [
+    "User.ReadWrite.All",
+    "User.Read.All",
+    "GroupMember.Read.All",
+];
 
 /// How the emulated tenant behaves.
 #[derive(Clone, Debug)]
@@ -56,10 +82,30 @@ pub struct GraphConfig {
     pub writes_per_second: Option<f64>,
     /// Writes that may come at once (token-bucket capacity).
     pub write_burst: u32,
+    /// Reads (`GET` requests) a second before they answer 429 with `Retry-After`; `None`:
+    /// unlimited.
+    pub reads_per_second: Option<f64>,
+    /// Reads that may come at once (token-bucket capacity).
+    pub read_burst: u32,
     /// Added to every response.
     pub latency: Duration,
     /// Most users a page holds whatever `$top` asks (Graph pages server-side too).
     pub max_page_size: usize,
+    /// Users the tenant holds from the start: user resources with their `id` (see
+    /// [`users_of`]), `manager` as `{"id": …}`.
+    pub users: Vec<Value>,
+    /// Groups the tenant holds from the start.
+    pub groups: Vec<GraphGroup>,
+    /// Other directory objects groups may have as members: each with its `id`, its
+    /// `@odata.type` (`#microsoft.graph.device`, `#microsoft.graph.servicePrincipal`, …) and a
+    /// `displayName`.
+    pub objects: Vec<Value>,
+    /// Application permissions granted to the app registration (`User.Read.All`,
+    /// `GroupMember.Read.All`, `User.ReadWrite.All`, `Directory.Read.All`, …).
+    pub permissions: Vec<String>,
+    /// Page faults of listings (`GET /users`, a group's members): pages count from 0 in a
+    /// listing; the throttle storm answers the next requests 429 with `Retry-After: 1`.
+    pub faults: Faults,
 }
 
 impl Default for GraphConfig {
@@ -71,8 +117,15 @@ impl Default for GraphConfig {
             token_lifetime: Duration::from_secs(3599),
             writes_per_second: None,
             write_burst: 20,
+            reads_per_second: None,
+            read_burst: 1,
             latency: Duration::ZERO,
             max_page_size: 999,
+            users: Vec::new(),
+            groups: Vec::new(),
+            objects: Vec::new(),
+            permissions: DEFAULT_PERMISSIONS.map(str::to_owned).to_vec(),
+            faults: Faults::default(),
         }
     }
 }
@@ -96,15 +149,21 @@ impl GraphEmulator {
         listener: tokio::net::TcpListener,
     ) -> std::io::Result<GraphEmulator> {
         let address = listener.local_addr()?;
+        let mut state = GraphState {
+            bucket: config
+                .writes_per_second
+                .map(|rate| TokenBucket::new(rate, config.write_burst)),
+            read_bucket: config
+                .reads_per_second
+                .map(|rate| TokenBucket::new(rate, config.read_burst)),
+            fail_next: std::iter::repeat_n((429, Some(1)), config.faults.throttle_storm).collect(),
+            ..GraphState::default()
+        };
+        tenant::seed(&mut state, &config);
         let shared = Arc::new(Shared {
             origin: format!("http://{address}"),
             log: RequestLog::default(),
-            state: Mutex::new(GraphState {
-                bucket: config
-                    .writes_per_second
-                    .map(|rate| TokenBucket::new(rate, config.write_burst)),
-                ..GraphState::default()
-            }),
+            state: Mutex::new(state),
             config,
         });
         let app = Router::new().fallback(handle).with_state(shared.clone());
@@ -195,6 +254,20 @@ impl GraphEmulator {
         state.lost_status = status;
     }
 
+    /// Sets properties of a user as an administrator would in the Entra admin center (no
+    /// write is counted): `changes` holds the properties and their new values, `null` to
+    /// clear one.
+    pub fn update_user(&self, id: &str, changes: Value) {
+        let mut state = self.shared.lock();
+        let user = state
+            .users
+            .get_mut(id)
+            .unwrap_or_else(|| panic!("the tenant has no user {id}"));
+        for (key, value) in changes.as_object().into_iter().flatten() {
+            user.resource[key.as_str()] = value.clone();
+        }
+    }
+
     /// Invalidates every issued token (as if they expired).
     pub fn expire_tokens(&self) {
         self.shared.lock().tokens.clear();
@@ -222,6 +295,12 @@ impl Shared {
 #[derive(Default)]
 struct GraphState {
     users: BTreeMap<String, StoredUser>,
+    groups: BTreeMap<String, GraphGroup>,
+    /// Each listed group's transitive members of a type (`group/user`, or `group/` for every
+    /// type), as computed for the first page and kept for the next ones until a write.
+    memberships: HashMap<String, Arc<Vec<String>>>,
+    /// Directory objects that are neither users nor groups, by id.
+    objects: BTreeMap<String, Value>,
     upns: HashMap<String, String>,
     mails: HashMap<String, String>,
     sequence: u64,
@@ -236,6 +315,7 @@ struct GraphState {
     lost_batches: usize,
     lost_status: u16,
     bucket: Option<TokenBucket>,
+    read_bucket: Option<TokenBucket>,
 }
 
 struct StoredUser {
@@ -353,11 +433,80 @@ async fn process(shared: &Shared, entry: Entry, request: Request) -> Answer {
         }
         return answer;
     }
+    if parts.method == Method::GET
+        && let Some(bucket) = &mut shared.lock().read_bucket
+        && let Err(wait) = bucket.take(Instant::now())
+    {
+        let mut answer = Answer::error(
+            429,
+            "TooManyRequests",
+            "Too many requests. Please retry after the time in the Retry-After header.",
+        );
+        answer.headers.push((
+            "retry-after",
+            crate::bucket::retry_after_seconds(wait).max(1).to_string(),
+        ));
+        return answer;
+    }
+    if let Some(denied) = permissions::denied(&shared.config.permissions, &parts.method, rest) {
+        return denied;
+    }
+    if let Some(failed) = page_fault(shared, &parts.method, rest, &parts.uri).await {
+        return failed;
+    }
     let json_body = || serde_json::from_slice::<Value>(&body).ok();
     if rest == "/$batch" && parts.method == Method::POST {
         return batch::batch(shared, entry, json_body());
     }
+    if rest.starts_with("/groups") {
+        return groups::resource(shared, &parts.method, rest, &parts.uri);
+    }
     users::resource(shared, &parts.method, rest, &parts.uri, json_body())
+}
+
+/// The page a listing request asks for (its `$skiptoken` over its `$top`); `None` for a
+/// request that is no listing.
+fn listing_page(method: &Method, path: &str, uri: &Uri) -> Option<usize> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let listing = matches!(segments.as_slice(), ["users"])
+        || matches!(segments.as_slice(), ["groups", _, "transitiveMembers", ..]);
+    if *method != Method::GET || !listing {
+        return None;
+    }
+    let query = listing::Query::of(uri);
+    let top = query
+        .get("$top")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(100usize)
+        .max(1);
+    let skip: usize = query
+        .get("$skiptoken")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    Some(skip / top)
+}
+
+/// The failing or stalled page of a listing, as the faults say.
+async fn page_fault(shared: &Shared, method: &Method, path: &str, uri: &Uri) -> Option<Answer> {
+    let page = listing_page(method, path, uri)?;
+    let faults = &shared.config.faults;
+    if let Some((stalled, delay)) = faults.stall_page
+        && stalled == page
+    {
+        tokio::time::sleep(delay).await;
+    }
+    match faults.fail_page {
+        Some((failing, status)) if failing == page => Some(Answer::error(
+            status,
+            if status == 503 {
+                "ServiceNotAvailable"
+            } else {
+                "UnknownError"
+            },
+            "Injected failure of a page.",
+        )),
+        _ => None,
+    }
 }
 
 fn token(shared: &Shared, tenant_ok: bool, body: &[u8]) -> Answer {

@@ -6,12 +6,11 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use axum::extract::Query;
 use axum::http::{Method, Uri};
 use serde_json::{Value, json};
 
 use super::schema::{self, COLLECTIONS};
-use super::{Answer, GraphState, Shared, StoredUser};
+use super::{Answer, GraphState, Shared, StoredUser, listing};
 use crate::bucket::retry_after_seconds;
 
 /// The answer a client gets when the one to its request was lost on the way back.
@@ -154,6 +153,8 @@ pub(super) fn resource(
     };
     if write && (200..300).contains(&answer.status) {
         state.writes += 1;
+        // A deleted user leaves every group it was in.
+        state.memberships.clear();
         if method == Method::POST && segments == ["users"] && state.lost_creates > 0 {
             state.lost_creates -= 1;
             return lost_answer(state.lost_status);
@@ -162,61 +163,19 @@ pub(super) fn resource(
     answer
 }
 
-/// The properties `GET /users/{id}` returns without `$select`.
-const DEFAULT_PROPERTIES: [&str; 11] = [
-    "businessPhones",
-    "displayName",
-    "givenName",
-    "id",
-    "jobTitle",
-    "mail",
-    "mobilePhone",
-    "officeLocation",
-    "preferredLanguage",
-    "surname",
-    "userPrincipalName",
-];
-
-/// One user as `GET /users/{id}` returns it: the `$select`ed properties, else the defaults.
+/// One user as `GET /users/{id}` returns it: the `$select`ed properties, else the defaults,
+/// and its manager when `$expand` asks.
 fn one_user(resource: &Value, uri: &Uri) -> Result<Value, Answer> {
-    let query: Vec<(String, String)> = Query::<Vec<(String, String)>>::try_from_uri(uri)
-        .map(|q| q.0)
-        .unwrap_or_default();
-    let select = query
-        .iter()
-        .find(|(k, _)| k == "$select")
-        .map(|(_, fields)| fields.as_str());
-    Ok(shown(resource, &selected(select)?))
-}
-
-/// The properties a `$select` names (the default ones without it); an unknown one is refused.
-fn selected(select: Option<&str>) -> Result<Vec<String>, Answer> {
-    let Some(select) = select else {
-        return Ok(DEFAULT_PROPERTIES.iter().map(|&p| p.to_owned()).collect());
-    };
-    let fields: Vec<String> = select
-        .split(',')
-        .map(|f| f.trim().to_owned())
-        .filter(|f| !f.is_empty())
-        .collect();
-    match fields.iter().find(|f| !schema::selectable(f)) {
-        Some(unknown) => Err(schema::unknown_select(unknown)),
-        None => Ok(fields),
+    let query = listing::Query::of(uri);
+    let mut user = listing::shown(resource, &listing::selected(query.get("$select"))?);
+    if listing::expands_manager(&query) {
+        listing::expand_manager(&mut user, resource);
     }
-}
-
-/// The chosen properties of a user (with its id; null where it has none, `manager` only by
-/// `$expand`).
-fn shown(resource: &Value, fields: &[String]) -> Value {
-    let mut shown = json!({"id": resource["id"]});
-    for field in fields.iter().filter(|f| *f != "manager") {
-        shown[field.as_str()] = resource.get(field.as_str()).cloned().unwrap_or(Value::Null);
-    }
-    shown
+    Ok(user)
 }
 
 /// A path segment with its `%XX` escapes decoded (invalid ones kept as they are).
-fn percent_decoded(segment: &str) -> String {
+pub(super) fn percent_decoded(segment: &str) -> String {
     let bytes = segment.as_bytes();
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut index = 0;
@@ -239,7 +198,7 @@ fn percent_decoded(segment: &str) -> String {
     String::from_utf8_lossy(&decoded).into_owned()
 }
 
-fn not_found(id: &str) -> Answer {
+pub(super) fn not_found(id: &str) -> Answer {
     Answer::error(
         404,
         "Request_ResourceNotFound",
@@ -250,7 +209,7 @@ fn not_found(id: &str) -> Answer {
 }
 
 /// The user as Graph returns it (no manager unless expanded, never a password).
-fn public(resource: &Value) -> Value {
+pub(super) fn public(resource: &Value) -> Value {
     let mut user = resource.clone();
     if let Some(object) = user.as_object_mut() {
         object.remove("manager");
@@ -260,78 +219,22 @@ fn public(resource: &Value) -> Value {
 }
 
 fn list(shared: &Shared, state: &GraphState, uri: &Uri) -> Answer {
-    let query: Vec<(String, String)> = Query::<Vec<(String, String)>>::try_from_uri(uri)
-        .map(|q| q.0)
-        .unwrap_or_default();
-    let param = |name: &str| {
-        query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    if param("$filter").is_some() {
-        return Answer::error(
-            400,
-            "Request_UnsupportedQuery",
-            "This emulator supports no $filter.",
-        );
-    }
-    let top = match param("$top").map(str::parse::<usize>) {
-        None => 100,
-        Some(Ok(top)) if (1..=999).contains(&top) => top.min(shared.config.max_page_size.max(1)),
-        _ => {
-            return Answer::error(
-                400,
-                "Request_BadRequest",
-                "Invalid page size specified: $top must be between 1 and 999.",
-            );
-        }
-    };
-    let skip = match param("$skiptoken").map(str::parse::<usize>) {
-        None => 0,
-        Some(Ok(skip)) => skip,
-        Some(Err(_)) => {
-            return Answer::error(400, "Request_BadRequest", "Invalid $skiptoken.");
-        }
-    };
-    let fields = match selected(param("$select")) {
-        Ok(fields) => fields,
-        Err(answer) => return answer,
-    };
-    let expand_manager = param("$expand").is_some_and(|e| e.starts_with("manager"));
-    let page: Vec<Value> = state
-        .users
-        .values()
-        .skip(skip)
-        .take(top)
-        .map(|user| {
-            let full = &user.resource;
-            let mut shown = shown(full, &fields);
-            if expand_manager && let Value::String(manager) = &full["manager"]["id"] {
-                shown["manager"] = json!({"@odata.type": "#microsoft.graph.user", "id": manager});
-            }
-            shown
-        })
-        .collect();
-    let mut body = json!({
-        "@odata.context": format!("{}/v1.0/$metadata#users", shared.origin),
-        "value": page,
-    });
-    if skip + top < state.users.len() {
-        let mut next = format!(
-            "{}/v1.0/users?$top={top}&$skiptoken={}",
-            shared.origin,
-            skip + top
-        );
-        if let Some(select) = param("$select") {
-            next.push_str(&format!("&$select={select}"));
-        }
-        if let Some(expand) = param("$expand") {
-            next.push_str(&format!("&$expand={expand}"));
-        }
-        body["@odata.nextLink"] = json!(next);
-    }
-    Answer::json(200, body)
+    listing::page(
+        shared,
+        uri,
+        "/users",
+        "users",
+        state.users.len(),
+        |skip, top| {
+            state
+                .users
+                .values()
+                .skip(skip)
+                .take(top)
+                .map(|user| listing::Listed::User(&user.resource))
+                .collect()
+        },
+    )
 }
 
 fn complex_password(password: &str) -> bool {
@@ -434,6 +337,15 @@ fn create(state: &mut GraphState, origin: &str, body: Option<Value>) -> Answer {
     user.insert("id".into(), json!(id));
     user.remove("passwordProfile");
     user.remove("manager");
+    let resource = store(state, user);
+    let mut created = public(&resource);
+    created["@odata.context"] = json!(format!("{origin}/v1.0/$metadata#users/$entity"));
+    Answer::json(201, created)
+}
+
+/// Stores a user that has its `id`: properties a user always has are null (collections `[]`)
+/// until set, and its names are indexed.
+pub(super) fn store(state: &mut GraphState, mut user: serde_json::Map<String, Value>) -> Value {
     for (property, default) in [
         ("mail", Value::Null),
         ("givenName", Value::Null),
@@ -446,6 +358,7 @@ fn create(state: &mut GraphState, origin: &str, body: Option<Value>) -> Answer {
         user.entry(collection).or_insert(json!([]));
     }
     let resource = Value::Object(user);
+    let id = resource["id"].as_str().unwrap_or_default().to_owned();
     state.upns.insert(
         resource["userPrincipalName"]
             .as_str()
@@ -457,14 +370,12 @@ fn create(state: &mut GraphState, origin: &str, body: Option<Value>) -> Answer {
         state.mails.insert(mail.to_lowercase(), id.clone());
     }
     state.users.insert(
-        id.clone(),
+        id,
         StoredUser {
             resource: resource.clone(),
         },
     );
-    let mut created = public(&resource);
-    created["@odata.context"] = json!(format!("{origin}/v1.0/$metadata#users/$entity"));
-    Answer::json(201, created)
+    resource
 }
 
 fn patch(state: &mut GraphState, id: &str, body: Option<Value>) -> Answer {

@@ -1,0 +1,109 @@
+//! Spec types of the sources that read people from a company directory rather than an HR
+//! system: Microsoft Entra ID through Microsoft Graph.
+
+use std::collections::BTreeMap;
+
+use kube::KubeSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{GraphAppRegistration, bounds};
+
+/// Microsoft Entra ID users as employees, read through Microsoft Graph with an app
+/// registration's client credentials: application permission `User.Read.All`, and
+/// `GroupMember.Read.All` as well for `scope.groups`, both admin-consented.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MicrosoftGraphSource {
+    /// The tenant, the app registration and the Graph endpoints.
+    #[serde(flatten)]
+    pub app: GraphAppRegistration,
+    /// Whose accounts are read: exactly one of `allUsers: true`, `groups` (the users among
+    /// the groups' transitive members) or `users` (listed users).
+    pub scope: GraphScope,
+    /// Also read guests (`userType: Guest`) and accounts without a mailbox (`mail` empty),
+    /// which are left out by default: they are rarely employees.
+    #[serde(default)]
+    pub include_guests: bool,
+    /// User properties to read as custom fields: canonical custom field name (a dotted name
+    /// makes a nested object) → Graph user property, a dotted path into a complex property,
+    /// such as `costCenter: employeeOrgData.costCenter` or `badge:
+    /// onPremisesExtensionAttributes.extensionAttribute3`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = bounds::string_map::<{ bounds::CUSTOM_FIELDS }, { bounds::ID }>)]
+    pub custom_fields: BTreeMap<String, String>,
+    /// Most requests a second. Graph limits directory reads per app and tenant in resource
+    /// units per 10 seconds; a page of 999 users costs a few, so the default (10) stays far
+    /// below the limit of the smallest tenant. Throttled answers (429) are retried after
+    /// their `Retry-After`.
+    #[serde(default = "default_graph_read_rate")]
+    #[schemars(range(min = 0.001))]
+    pub requests_per_second: f64,
+    /// Seconds before a request is abandoned (and retried).
+    #[serde(default = "default_graph_source_timeout")]
+    #[schemars(range(min = 1, max = 600))]
+    pub timeout_seconds: u32,
+    /// Tries per request, the first included, on 429, 5xx and timeouts.
+    #[serde(default = "default_graph_source_tries")]
+    #[schemars(range(min = 1, max = 20))]
+    pub max_tries: u32,
+    /// Accept an `http://` URL to a host other than this machine (127.0.0.0/8, ::1,
+    /// `localhost`). Without it, such a URL is refused, because credentials and personal data
+    /// would cross the network unencrypted; set it only for a server on a trusted network,
+    /// such as an emulator in the same cluster.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+    /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
+    /// instead of being held in memory; a list or page that fails fails the run before
+    /// anything is written.
+    #[serde(default = "super::default_max_response_bytes")]
+    #[schemars(range(min = 1024))]
+    pub max_response_bytes: u64,
+    /// Object id or userPrincipalName of the user whose record `hris-operator fields` shows as
+    /// the example (default: the first user read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
+    pub reference_employee_id: Option<String>,
+}
+
+/// Whose Entra ID accounts a `microsoftGraph` source reads. Exactly one key.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = kube::core::Rule::new("[has(self.allUsers) && self.allUsers, has(self.groups), has(self.users)].filter(x, x).size() == 1").message("scope takes exactly one of allUsers: true, groups, users")
+)]
+pub struct GraphScope {
+    /// Every user of the tenant (`GET /users`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all_users: Option<bool>,
+    /// Object ids of groups: the users among their members, nested groups' members included
+    /// (`GET /groups/{id}/transitiveMembers/microsoft.graph.user`). Devices, service
+    /// principals, contacts and the groups themselves are never read. A user in several
+    /// groups is read once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = kube::core::Rule::new("self.all(g, g.matches('^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'))").message("groups take group object ids, such as 0b3c2a4e-9d1f-4c4e-8a55-2f1b7c3d9e01 (the Object ID in the Entra admin center)"))]
+    #[schemars(
+        length(min = 1, max = bounds::SCOPE_GROUPS),
+        inner(length(min = 1, max = bounds::OBJECT_ID))
+    )]
+    pub groups: Option<Vec<String>>,
+    /// Users by object id or userPrincipalName (`GET /users/{id or userPrincipalName}`, one
+    /// request each).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(
+        length(min = 1, max = bounds::SCOPE_USERS),
+        inner(length(min = 1, max = bounds::EMAIL))
+    )]
+    pub users: Option<Vec<String>>,
+}
+
+fn default_graph_read_rate() -> f64 {
+    10.0
+}
+
+fn default_graph_source_timeout() -> u32 {
+    30
+}
+
+fn default_graph_source_tries() -> u32 {
+    5
+}

@@ -858,6 +858,14 @@ async fn wrong_credentials_fail_fast_with_credentials_invalid() {
             !message.contains("-wrong"),
             "{kind:?}: no secret in {message}"
         );
+        if kind == Kind::Graph {
+            // The identity platform refused the secret, before Graph was asked anything.
+            assert!(
+                message.contains("token endpoint answered 401")
+                    && message.contains("secret graph/clientSecret"),
+                "{message}"
+            );
+        }
         assert_eq!(
             fixture.requests().len(),
             1,

@@ -115,14 +115,20 @@ impl ApiClient {
         let path = url_path(url);
         let response = match self.http.send(method.clone(), url, build).await {
             Ok(response) => response,
-            // The token endpoint refused the credentials, or the API did.
+            // The token endpoint refused the credentials.
             Err(HttpError {
-                status: Some(status @ (401 | 403)),
-                ..
-            })
-            | Err(HttpError {
                 status: Some(status),
                 kind: HttpErrorKind::TokenRefused,
+                ..
+            }) => {
+                return Err(SourceError::CredentialsInvalid(format!(
+                    "{}'s token endpoint answered {status} to the token request for {method} \
+                     {path}; check {}",
+                    self.vendor, self.credentials_hint
+                )));
+            }
+            Err(HttpError {
+                status: Some(status @ (401 | 403)),
                 ..
             }) => return Err(self.refused(status, &path)),
             // These messages name the request themselves.

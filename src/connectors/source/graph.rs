@@ -152,8 +152,8 @@ impl GraphSource {
         let secret_ref = &spec.app.client_secret_secret_ref;
         let secret = context.secrets.get(secret_ref).await?;
         let hint = format!(
-            "the app registration's client id (spec.source.microsoftGraph.clientId) and client \
-             secret (secret {}/{})",
+            "the tenant (spec.source.microsoftGraph.tenantId), the app registration's client id \
+             (spec.source.microsoftGraph.clientId) and its client secret (secret {}/{})",
             secret_ref.name, secret_ref.key
         );
         let api = ApiClient::new(

@@ -29,7 +29,9 @@ have=$(cat "$stamp" 2>/dev/null || true)
 if [[ "$want" != "$have" ]]; then
   echo "python-tools: installing tests/python-requirements.txt into $venv" >&2
   rm -f "$stamp"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
+  # --no-compile: Python compiles what the tests import when they first import it; compiling
+  # every module of the SDKs at install (tens of thousands) would take minutes of CPU.
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input --no-compile \
     --require-virtualenv -r "$requirements"
   installed=1
 fi

@@ -211,16 +211,7 @@ impl Notifications<'_> {
 /// What became of the notifications, in one line (the log has a warning for each failed
 /// delivery, with why).
 fn print_notifications(report: &NotificationReport) {
-    let failures: Vec<String> = report
-        .failures
-        .iter()
-        .map(|f| {
-            format!(
-                "spec.notifications[{}] ({}) {}: {}",
-                f.channel, f.kind, f.event, f.reason
-            )
-        })
-        .collect();
+    let failures: Vec<String> = report.failures.iter().map(ToString::to_string).collect();
     let failed = if failures.is_empty() {
         String::new()
     } else {

@@ -465,16 +465,7 @@ impl Recording<'_> {
         if report.failed == 0 {
             return None;
         }
-        let listed: Vec<String> = report
-            .failures
-            .iter()
-            .map(|f| {
-                format!(
-                    "spec.notifications[{}] ({}) {}: {}",
-                    f.channel, f.kind, f.event, f.reason
-                )
-            })
-            .collect();
+        let listed: Vec<String> = report.failures.iter().map(ToString::to_string).collect();
         let more = report.failed.saturating_sub(listed.len() as u64);
         Some(EventNote {
             warning: true,

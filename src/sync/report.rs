@@ -180,7 +180,8 @@ pub struct NotificationReport {
     pub failures: Vec<NotificationFailure>,
 }
 
-/// One message that could not be delivered.
+/// One message that could not be delivered; shown as
+/// `spec.notifications[1] (webhook) SyncFailed: Unreachable`.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct NotificationFailure {
@@ -192,6 +193,16 @@ pub struct NotificationFailure {
     pub event: String,
     /// Why: `SecretUnreadable`, `InvalidUrl`, `InvalidAddress`, `Unreachable` or `Refused`.
     pub reason: String,
+}
+
+impl std::fmt::Display for NotificationFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "spec.notifications[{}] ({}) {}: {}",
+            self.channel, self.kind, self.event, self.reason
+        )
+    }
 }
 
 impl Summary {

@@ -281,16 +281,6 @@ pub fn summarize(
                 .first()
                 .map(|f| f.error.kind.as_str().to_owned())
         });
-    let license_failures = applied
-        .outcomes
-        .iter()
-        .filter_map(|o| match o {
-            Outcome::Failed(e) => Some(e.kind),
-            _ => None,
-        })
-        .chain(applied.link_failures.iter().map(|f| f.error.kind))
-        .filter(|kind| *kind == TargetErrorKind::LicenseLimitExceeded)
-        .count() as u64;
     let mut failures_by_category = BTreeMap::new();
     let failed = applied.outcomes.iter().filter_map(|o| match o {
         Outcome::Failed(e) => Some(e),
@@ -301,6 +291,10 @@ pub fn summarize(
             .entry(error.kind.as_str().to_owned())
             .or_insert(0) += 1;
     }
+    let license_failures = failures_by_category
+        .get(TargetErrorKind::LicenseLimitExceeded.as_str())
+        .copied()
+        .unwrap_or(0);
     let sample = plan
         .changes
         .iter()

@@ -68,6 +68,11 @@ pub const SCOPE_GROUPS: usize = 100;
 pub const SCOPE_USERS: usize = 1000;
 /// A directory object id (a GUID has 36 characters; the rest is room for a clear refusal).
 pub const OBJECT_ID: usize = 64;
+/// Channels a Slack source reads the members of.
+pub const SCOPE_CHANNELS: usize = 100;
+/// A Slack id, such as a channel's `C0123ABCDEF` (11 characters today; the rest is room for
+/// a clear refusal).
+pub const SLACK_ID: usize = 32;
 /// Date formats of a CSV source.
 pub const DATE_FORMATS: usize = 16;
 /// One date format, such as `MM/DD/YYYY`.

@@ -1,12 +1,13 @@
 //! Spec types of the sources that read people from a company directory rather than an HR
-//! system: Microsoft Entra ID through Microsoft Graph.
+//! system: Microsoft Entra ID through Microsoft Graph, and a Slack workspace through Slack's
+//! Web API.
 
 use std::collections::BTreeMap;
 
 use kube::KubeSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{GraphAppRegistration, bounds};
+use super::{GraphAppRegistration, SecretKeyRef, bounds};
 
 /// Microsoft Entra ID users as employees, read through Microsoft Graph with an app
 /// registration's client credentials: application permission `User.Read.All`, and
@@ -105,5 +106,100 @@ fn default_graph_source_timeout() -> u32 {
 }
 
 fn default_graph_source_tries() -> u32 {
+    5
+}
+
+/// The members of a Slack workspace as employees, read through Slack's Web API with a bot
+/// token: scope `users:read`, `users:read.email` for the addresses, and for `scope.channels`
+/// `channels:read` (public channels) and `groups:read` (private ones, which the app must be a
+/// member of).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SlackSource {
+    /// Secret key holding the app's Bot User OAuth Token (`xoxb-…`).
+    pub bot_token_secret_ref: SecretKeyRef,
+    /// Base URL of the Web API, the methods' names appended (`<apiUrl>/users.list`). Change it
+    /// only for an emulator or a proxy.
+    #[serde(default = "default_slack_api_url")]
+    #[schemars(length(min = 1, max = bounds::URL))]
+    pub api_url: String,
+    /// Whose accounts are read: exactly one of `allMembers: true` or `channels` (the members
+    /// of these channels).
+    pub scope: SlackScope,
+    /// Also read guests (multi-channel guests, `is_restricted`, and single-channel guests,
+    /// `is_ultra_restricted`), which are left out by default: they are rarely employees. Bots,
+    /// apps, workflow bots and Slackbot are never read.
+    #[serde(default)]
+    pub include_guests: bool,
+    /// Most requests a second. Slack limits each method per app and workspace by tier:
+    /// `users.list` is Tier 2 (20 a minute), `conversations.members` and `users.info` Tier 4
+    /// (100 a minute). The default, 20 a minute (1/3), paces every request at Tier 2.
+    /// Throttled answers (429) are retried after their `Retry-After`.
+    #[serde(default = "default_slack_rate")]
+    #[schemars(range(min = 0.001))]
+    pub requests_per_second: f64,
+    /// Seconds before a request is abandoned (and retried).
+    #[serde(default = "default_slack_timeout")]
+    #[schemars(range(min = 1, max = 600))]
+    pub timeout_seconds: u32,
+    /// Tries per request, the first included, on 429, 5xx and timeouts.
+    #[serde(default = "default_slack_tries")]
+    #[schemars(range(min = 1, max = 20))]
+    pub max_tries: u32,
+    /// Accept an `http://` URL to a host other than this machine (127.0.0.0/8, ::1,
+    /// `localhost`). Without it, such a URL is refused, because the token and personal data
+    /// would cross the network unencrypted; set it only for a server on a trusted network,
+    /// such as an emulator in the same cluster.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+    /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
+    /// instead of being held in memory; a list or page that fails fails the run before
+    /// anything is written.
+    #[serde(default = "super::default_max_response_bytes")]
+    #[schemars(range(min = 1024))]
+    pub max_response_bytes: u64,
+    /// Member id (such as `U0123ABCDEF`) of the member whose record `hris-operator fields`
+    /// shows as the example (default: the first member read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
+    pub reference_employee_id: Option<String>,
+}
+
+/// Whose Slack accounts a `slack` source reads. Exactly one key.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = kube::core::Rule::new("[has(self.allMembers) && self.allMembers, has(self.channels)].filter(x, x).size() == 1").message("scope takes exactly one of allMembers: true, channels")
+)]
+pub struct SlackScope {
+    /// Every member of the workspace (`users.list`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all_members: Option<bool>,
+    /// Channel ids (`C…`, or `G…` for older private channels): the members of these channels
+    /// (`conversations.members`), each read once however many channels hold them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = kube::core::Rule::new("self.all(c, c.matches('^[CG][A-Z0-9]+$'))").message("channels take channel ids, such as C0123ABCDEF (channel details → About, at the bottom), not names"))]
+    #[schemars(
+        length(min = 1, max = bounds::SCOPE_CHANNELS),
+        inner(length(min = 1, max = bounds::SLACK_ID))
+    )]
+    pub channels: Option<Vec<String>>,
+}
+
+/// Slack's Web API.
+pub fn default_slack_api_url() -> String {
+    "https://slack.com/api".into()
+}
+
+/// Tier 2: 20 requests a minute.
+fn default_slack_rate() -> f64 {
+    20.0 / 60.0
+}
+
+fn default_slack_timeout() -> u32 {
+    30
+}
+
+fn default_slack_tries() -> u32 {
     5
 }

@@ -212,6 +212,9 @@ pub enum SourceSpec {
     /// Microsoft Entra ID users, of the whole tenant, of groups or listed, read through
     /// Microsoft Graph.
     MicrosoftGraph(Box<MicrosoftGraphSource>),
+    /// The members of a Slack workspace, all of them or those of channels, read through
+    /// Slack's Web API with a bot token.
+    Slack(Box<SlackSource>),
 }
 
 /// A CSV file of employees. Set exactly one of `path`, `configMapRef`, `secretRef`.

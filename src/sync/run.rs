@@ -11,8 +11,8 @@ use super::{
     apply::{self, Applied},
     fields_present::{self, MissingFields},
     lifecycle,
-    model::RecordError,
-    plan::{self, Plan, PlanInput},
+    model::{self, RecordError},
+    plan::{self, Plan, PlanInput, SkipReason},
     policy::SyncPolicy,
     ports::{
         source::{Source, SourceError, fetch_all},
@@ -110,7 +110,7 @@ pub async fn run(
     // Before planning: a mapped or filtered field nobody has would change every account.
     fields_present::check(policy, &data.employees).map_err(RunError::MissingSourceField)?;
 
-    let plan = plan::plan(
+    let mut plan = plan::plan(
         &PlanInput {
             employees: &data.employees,
             record_errors: &data.errors,
@@ -122,6 +122,9 @@ pub async fn run(
         },
         policy,
     );
+    if let Some(hint) = source.missing_email_hint() {
+        explain_missing_emails(&mut plan, &data.employees, hint);
+    }
     let applied = match options.mode {
         RunMode::Simulate => Applied::simulated(&plan),
         RunMode::Apply => apply::apply(&plan, &users, target).await,
@@ -154,4 +157,28 @@ pub async fn run(
         mapped,
         summary,
     })
+}
+
+/// Gives the source's `hint` to the `NoUsableEmail` skips of employees without any address
+/// (one with an address of a type the policy does not allow needs no hint from the source).
+fn explain_missing_emails(plan: &mut Plan, employees: &[model::Employee], hint: &str) {
+    let without: std::collections::HashSet<&str> = employees
+        .iter()
+        .filter(|e| e.emails.is_empty())
+        .map(|e| e.id.as_str())
+        .collect();
+    if without.is_empty() {
+        return;
+    }
+    let hint: Arc<str> = hint.into();
+    for skip in &mut plan.skipped {
+        if let SkipReason::NoUsableEmail(explained @ None) = &mut skip.reason
+            && skip
+                .employee_id
+                .as_deref()
+                .is_some_and(|id| without.contains(id))
+        {
+            *explained = Some(hint.clone());
+        }
+    }
 }

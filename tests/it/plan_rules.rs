@@ -119,7 +119,7 @@ fn personal_addresses_are_used_only_when_allowed() {
     );
     let denied = run(&[bo], &[], &policy("emails: {includePersonal: false}"));
     assert!(denied.changes.is_empty());
-    assert_eq!(denied.skipped[0].reason, SkipReason::NoUsableEmail);
+    assert_eq!(denied.skipped[0].reason, SkipReason::NoUsableEmail(None));
 }
 
 #[test]

@@ -14,6 +14,7 @@ pub mod hibob;
 pub mod merge;
 pub mod personio;
 pub mod rows;
+pub mod slack;
 pub mod values;
 pub mod workday;
 
@@ -96,6 +97,7 @@ pub fn connector(spec: &SourceSpec) -> &dyn SourceConnector {
         SourceSpec::Afas(spec) => &**spec,
         SourceSpec::Workday(spec) => &**spec,
         SourceSpec::MicrosoftGraph(spec) => &**spec,
+        SourceSpec::Slack(spec) => &**spec,
     }
 }
 

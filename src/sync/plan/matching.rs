@@ -255,7 +255,7 @@ impl<'p, 'a> Matcher<'p, 'a> {
         }
         let Some(email) = email else {
             if !disposition.is_leaver() || by_external_id.count > 0 {
-                let reason = SkipReason::NoUsableEmail;
+                let reason = SkipReason::NoUsableEmail(None);
                 self.skipped.push(skip(employee, &external_id, reason));
             }
             return None;

@@ -217,8 +217,11 @@ pub enum SkipReason {
     NotYetStarted(Date),
     /// Pending with no start date.
     PendingWithoutStartDate,
-    /// No address of an allowed type.
-    NoUsableEmail,
+    /// No address of an allowed type. For an employee without any address, the source's
+    /// explanation when it has one ([`Source::missing_email_hint`], added by the run).
+    ///
+    /// [`Source::missing_email_hint`]: crate::sync::ports::source::Source::missing_email_hint
+    NoUsableEmail(Option<std::sync::Arc<str>>),
     /// A leaver matched an unmanaged user, which is never adopted just to remove it.
     LeaverNotManaged,
     /// The change's kind is switched off in `operations`.
@@ -253,7 +256,7 @@ impl SkipReason {
         match self {
             SkipReason::NotYetStarted(_) => "NotYetStarted",
             SkipReason::PendingWithoutStartDate => "PendingWithoutStartDate",
-            SkipReason::NoUsableEmail => "NoUsableEmail",
+            SkipReason::NoUsableEmail(_) => "NoUsableEmail",
             SkipReason::LeaverNotManaged => "LeaverNotManaged",
             SkipReason::OperationDisabled(_) => "OperationDisabled",
             SkipReason::AbsentWhileRecordsUnreadable(_) => "AbsentWhileRecordsUnreadable",
@@ -269,7 +272,8 @@ impl SkipReason {
         match self {
             SkipReason::NotYetStarted(from) => format!("not started yet; created from {from}"),
             SkipReason::PendingWithoutStartDate => "pending without a start date".into(),
-            SkipReason::NoUsableEmail => "no email of an allowed type".into(),
+            SkipReason::NoUsableEmail(None) => "no email of an allowed type".into(),
+            SkipReason::NoUsableEmail(Some(hint)) => format!("no email address: {hint}"),
             SkipReason::LeaverNotManaged => {
                 "left, but the matching user is not managed by this connection".into()
             }

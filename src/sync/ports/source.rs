@@ -77,6 +77,13 @@ pub trait Source: Send + Sync {
     /// spec's `referenceEmployeeId` when set (many APIs leave empty custom fields out of a
     /// record), else from the first record.
     async fn fields(&self) -> Result<Vec<SourceField>, SourceError>;
+
+    /// Why an employee may come without any email address, when the source knows a cause the
+    /// customer can fix (such as a permission that shows the addresses): `skipped.csv` gives
+    /// it as the detail of such an employee's `NoUsableEmail` row.
+    fn missing_email_hint(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Reads every page; the first failing page fails the fetch.

@@ -9,7 +9,7 @@
 //! data model (`sync::model::Employee`), which the HR emulators turn into their own records.
 //!
 //! The `hris-emulators` binary ([`serve`]) serves one by hand:
-//! `hris-emulators scim|graph|google|merge|bamboohr|personio|hibob|afas|workday [flags]`.
+//! `hris-emulators scim|graph|google|slack|merge|bamboohr|personio|hibob|afas|workday [flags]`.
 #![forbid(unsafe_code)]
 
 pub mod afas;
@@ -25,4 +25,5 @@ pub mod personio;
 pub mod scim;
 pub mod serve;
 pub mod server;
+pub mod slack;
 pub mod workday;

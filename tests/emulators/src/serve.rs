@@ -12,7 +12,7 @@ use std::{net::SocketAddr, process::ExitCode};
 use clap::{Args, Parser, Subcommand};
 use tokio::net::TcpListener;
 
-use crate::{afas, bamboohr, google, graph, hibob, hr, merge, personio, scim, workday};
+use crate::{afas, bamboohr, google, graph, hibob, hr, merge, personio, scim, slack, workday};
 
 /// Exit code of an emulator that cannot listen or start.
 const EXIT_FAILED: u8 = 1;
@@ -87,6 +87,33 @@ pub enum Emulator {
         /// The administrator the service account may act as.
         #[arg(long, default_value = "admin@acme.example")]
         admin_email: String,
+    },
+    /// Slack's Web API (`users.list`, `conversations.members`, `users.info`), holding a demo
+    /// workspace: synthetic people as members, Slackbot, a bot, an app user, a workflow bot, a
+    /// multi-channel and a single-channel guest, and the channels #general, #engineering,
+    /// #people-ops (private) and #leadership (private, without the app).
+    Slack {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        /// Port to listen on (0: any free port, printed at start).
+        #[arg(long, default_value_t = 8093)]
+        port: u16,
+        /// Bot token it accepts, with the scopes users:read, users:read.email, channels:read
+        /// and groups:read.
+        #[arg(long, default_value = slack::BOT_TOKEN)]
+        token: String,
+        /// How many synthetic people the workspace holds as members.
+        #[arg(long, default_value_t = 25)]
+        employees: usize,
+        /// `users.list` calls a minute before it answers 429 (Slack's Tier 2: 20). The default
+        /// is relaxed, so that a sample runs in seconds.
+        #[arg(long, default_value_t = 1200.0)]
+        tier2_per_minute: f64,
+        /// `conversations.members` and `users.info` calls a minute before 429 (Slack's Tier 4:
+        /// 100).
+        #[arg(long, default_value_t = 6000.0)]
+        tier4_per_minute: f64,
     },
     /// Merge's HRIS API, serving synthetic employees.
     Merge(HrEmulatorArgs),
@@ -218,6 +245,30 @@ pub async fn start(emulator: Emulator) -> Result<Serving, NotStarted> {
             service_account_key,
             admin_email,
         } => start_google(&host, port, &service_account_key, admin_email).await,
+        Emulator::Slack {
+            host,
+            port,
+            token,
+            employees,
+            tier2_per_minute,
+            tier4_per_minute,
+        } => {
+            let (members, channels) = slack::demo_workspace(&hr::demo_employees(employees));
+            let config = slack::SlackConfig {
+                tokens: vec![slack::SlackToken {
+                    token,
+                    scopes: slack::DEFAULT_SCOPES.map(str::to_owned).to_vec(),
+                }],
+                members,
+                channels,
+                tier2_per_minute: Some(tier2_per_minute),
+                tier4_per_minute: Some(tier4_per_minute),
+                // A second's worth of the Tier 2 pace at once.
+                burst: (tier2_per_minute / 60.0).ceil().max(1.0) as u32,
+                ..slack::SlackConfig::default()
+            };
+            start_slack(&host, port, config).await
+        }
         Emulator::Merge(args) => start_hr(HrApi::Merge, args).await,
         Emulator::BambooHr(args) => start_hr(HrApi::BambooHr, args).await,
         Emulator::Personio(args) => start_hr(HrApi::Personio, args).await,
@@ -289,6 +340,43 @@ async fn start_graph(
         emulator.authority_url(),
         emulator.graph_url()
     );
+    Ok(Serving::new(first_line, address, emulator))
+}
+
+async fn start_slack(
+    host: &str,
+    port: u16,
+    config: slack::SlackConfig,
+) -> Result<Serving, NotStarted> {
+    let listener = listen(host, port).await?;
+    let address = local_address(&listener)?;
+    let token = &config.tokens[0];
+    let channels: Vec<String> = config
+        .channels
+        .iter()
+        .map(|c| {
+            let kind = match (c.is_private, c.app_is_member) {
+                (false, _) => "",
+                (true, true) => " (private)",
+                (true, false) => " (private, without the app)",
+            };
+            format!("#{} `{}`{kind}", c.name, c.id)
+        })
+        .collect();
+    let note = format!(
+        "bot token `{}` (scopes {}); {} members, channels {}; users.list {} a minute, \
+         conversations.members and users.info {} a minute",
+        token.token,
+        token.scopes.join(","),
+        config.members.len(),
+        channels.join(", "),
+        config.tier2_per_minute.unwrap_or(f64::INFINITY),
+        config.tier4_per_minute.unwrap_or(f64::INFINITY),
+    );
+    let emulator = slack::SlackEmulator::start_on(config, listener)
+        .await
+        .map_err(not_started)?;
+    let first_line = format!("Slack emulator on {} (apiUrl); {note}", emulator.api_url());
     Ok(Serving::new(first_line, address, emulator))
 }
 

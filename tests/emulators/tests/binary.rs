@@ -17,7 +17,8 @@ fn help_names_every_emulator() {
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
     for name in [
-        "scim", "graph", "google", "merge", "bamboohr", "personio", "hibob", "afas", "workday",
+        "scim", "graph", "google", "slack", "merge", "bamboohr", "personio", "hibob", "afas",
+        "workday",
     ] {
         assert!(
             help.lines().any(|line| line.trim_start().starts_with(name)),

@@ -119,4 +119,5 @@ pub mod kmock;
 pub mod receivers;
 pub mod scim2_server;
 pub mod scimmy;
+pub mod slack_source;
 pub mod vendor;

@@ -58,6 +58,7 @@ mod scim_target;
 mod scimmy_harness;
 mod seat_limit;
 mod shutdown;
+mod slack_source;
 mod source_conformance;
 mod sync_run;
 mod target_conformance;

@@ -447,7 +447,8 @@ async fn each_channel_gets_one_valid_message_per_event_it_takes() {
         std::fs::write(&file, &received.body).unwrap();
         files.push(file.display().to_string());
     }
-    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    let mut files: Vec<&str> = files.iter().map(String::as_str).collect();
+    files.insert(0, "blocks");
     let judged = vendor::run("slack", &files).await;
     assert!(judged.status.success(), "{}", vendor::said(&judged));
     let mut too_wide = slack_withheld.clone();
@@ -455,7 +456,7 @@ async fn each_channel_gets_one_valid_message_per_event_it_takes() {
     too_wide["blocks"][1]["fields"] = json!(fields.iter().cycle().take(11).collect::<Vec<_>>());
     let bad = dir.path().join("slack-too-wide.json");
     std::fs::write(&bad, too_wide.to_string()).unwrap();
-    let judged = vendor::run("slack", &[bad.to_str().unwrap()]).await;
+    let judged = vendor::run("slack", &["blocks", bad.to_str().unwrap()]).await;
     assert_eq!(judged.status.code(), Some(1), "{}", vendor::said(&judged));
     assert!(
         String::from_utf8_lossy(&judged.stderr)

@@ -17,6 +17,9 @@
 //! - Graph, answer: `--mutate` makes `accountEnabled` arrive as the string `"true"`; request: a
 //!   logged create whose `jobTitle` is renamed `jobTitel` (not a property of
 //!   `microsoft.graph.user`).
+//! - Slack, answer: `--mutate next-cursor-dropped` drops `response_metadata` from the first
+//!   `users.list` page, so the SDK's pagination ends early; request: the source's `limit`
+//!   argument renamed `limt` (not an argument of `WebClient.users_list`).
 
 use crate::common;
 
@@ -29,6 +32,7 @@ use hris_emulators::{
     graph::{GraphConfig, GraphEmulator},
     hr::{HrEmulator, demo_employees},
     merge::{self, MergeConfig},
+    slack::{self, SlackConfig, SlackEmulator, SlackToken},
 };
 use hris_operator::{
     connectors::{ConfigMapResolver, ConnectorContext, SecretResolver},
@@ -314,10 +318,137 @@ async fn graph_schema_refuses_an_altered_request() {
     assert!(found.iter().all(|p| p.contains("jobTitel")), "{found:#?}");
 }
 
+// --- Slack: slack_sdk's WebClient ---
+
+/// A token without `users:read`, for the SDK suite's `missing_scope`.
+const LIMITED_TOKEN: &str = "xoxb-emulator-limited-token";
+
+async fn slack_sdk(mutate: bool) -> std::process::Output {
+    // The demo workspace, with a second token lacking users:read, and a first answer
+    // throttled (429, Retry-After: 1) for the SDK's retry handler to wait out.
+    let (members, channels) = slack::demo_workspace(&demo_employees(12));
+    let mut config = SlackConfig {
+        members,
+        channels,
+        ..SlackConfig::default()
+    };
+    config.tokens.push(SlackToken {
+        token: LIMITED_TOKEN.into(),
+        scopes: vec!["channels:read".into(), "groups:read".into()],
+    });
+    config.faults.throttle_storm = 1;
+    let engineering = config
+        .channels
+        .iter()
+        .find(|c| c.id == slack::ENGINEERING_CHANNEL)
+        .unwrap()
+        .members
+        .len()
+        .to_string();
+    let member_count = config.members.len().to_string();
+    let emulator = SlackEmulator::start(config).await.unwrap();
+    let api = emulator.api_url();
+    let mut args = vec![
+        "sdk",
+        "--api-url",
+        &api,
+        "--token",
+        slack::BOT_TOKEN,
+        "--limited-token",
+        LIMITED_TOKEN,
+        "--members",
+        &member_count,
+        "--channel",
+        slack::ENGINEERING_CHANNEL,
+        "--channel-members",
+        &engineering,
+        "--expect-throttled",
+    ];
+    if mutate {
+        args.extend(["--mutate", "next-cursor-dropped"]);
+    }
+    let output = run("slack", &args).await;
+    let requests = emulator.requests();
+    assert_eq!(
+        requests[0].status, 429,
+        "the storm met the SDK's first call"
+    );
+    assert!(requests.len() > 6, "the SDK paged: {requests:?}");
+    output
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_sdk_reads_every_answer_of_the_emulator() {
+    let output = slack_sdk(false).await;
+    assert!(output.status.success(), "{}", said(&output));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_sdk_fails_on_an_altered_answer() {
+    let output = slack_sdk(true).await;
+    assert!(!output.status.success(), "{}", said(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("next_cursor"),
+        "{}",
+        said(&output)
+    );
+}
+
+#[tokio::test]
+async fn slack_requests_refuse_an_altered_request() {
+    let (members, channels) = slack::demo_workspace(&demo_employees(12));
+    let config = SlackConfig {
+        members,
+        channels,
+        max_page_size: 5,
+        ..SlackConfig::default()
+    };
+    let emulator = SlackEmulator::start(config.clone()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = common::slack_source::slack_source(
+        &emulator,
+        &config,
+        dir.path(),
+        json!({"channels": [slack::ENGINEERING_CHANNEL]}),
+        json!({"requestsPerSecond": 1000})
+            .as_object()
+            .cloned()
+            .unwrap(),
+        false,
+    );
+    let spec: hris_operator::crd::SourceSpec =
+        serde_json::from_value(json!({"slack": spec})).unwrap();
+    let context = ConnectorContext {
+        base_dir: dir.path().to_path_buf(),
+        secrets: SecretResolver::from_dir(dir.path()),
+        config_maps: ConfigMapResolver::from_dir(dir.path()),
+    };
+    let source = hris_operator::connectors::source::build(&spec, &context)
+        .await
+        .unwrap();
+    let read = hris_operator::sync::ports::source::fetch_all(source.as_ref())
+        .await
+        .unwrap();
+    assert!(!read.employees.is_empty());
+    let mut log = emulator.request_log();
+    judge("slack", &log).await;
+    let last = log["requests"].as_array().unwrap().len() - 1;
+    let query = &mut log["requests"][last]["query"];
+    let altered = query.as_str().unwrap().replacen("limit=", "limt=", 1);
+    assert_ne!(query.as_str().unwrap(), altered, "users.list sends a limit");
+    *query = json!(altered);
+    let found = problems("slack", &log).await;
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with("GET /api/users.list") && found[0].contains("'limt'"),
+        "{found:#?}"
+    );
+}
+
 #[test]
 fn every_vendor_script_has_its_self_test() {
     // The checkers' own good and bad logs: each bad one must be reported.
-    for api in ["google", "merge", "graph"] {
+    for api in ["google", "merge", "graph", "slack"] {
         let output = common::child_server::block_on_thread(move || async move {
             tokio::time::timeout(Duration::from_secs(120), run(api, &["self-test"]))
                 .await

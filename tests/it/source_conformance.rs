@@ -1,8 +1,9 @@
 //! One dataset, served by every source's emulator in its own API's shape (and as a CSV file),
 //! must come out as the same canonical employees. Where an API cannot express something (Merge
 //! has no Leave status, Personio no employee number, Entra ID neither, nor a preferred name,
-//! and its own object ids) the expectation says so, source by source, in `expected_for`; that
-//! table is the README's "—" cells.
+//! and its own object ids; Slack holds names, one work address, a title, a language and
+//! whether a member was deactivated, with its own member ids) the expectation says so, source
+//! by source, in `expected_for`; that table is the README's "—" cells.
 //!
 //! Fault cases: a failing or stalled page fails the whole fetch; a repeated cursor stops it
 //! with an error; a storm of throttled answers is ridden out within the tries; refused
@@ -16,6 +17,7 @@ use std::{any::Any, time::Duration};
 use common::{
     graph_source::graph_source,
     hr_sources::{HrApi, HrOptions, start_hr_source, write_secret},
+    slack_source::slack_source,
 };
 
 use hris_emulators::{
@@ -24,6 +26,7 @@ use hris_emulators::{
     hr::{CommonConfig, Faults, HrEmulator},
     log::LoggedRequest,
     merge, personio,
+    slack::{self, SlackConfig, SlackEmulator},
 };
 use hris_operator::{
     connectors::{
@@ -125,10 +128,11 @@ enum Kind {
     Afas,
     Workday,
     Graph,
+    Slack,
 }
 
 /// Every source under test.
-const ALL: [Kind; 8] = [
+const ALL: [Kind; 9] = [
     Kind::Csv,
     Kind::Merge,
     Kind::BambooHr,
@@ -137,6 +141,7 @@ const ALL: [Kind; 8] = [
     Kind::Afas,
     Kind::Workday,
     Kind::Graph,
+    Kind::Slack,
 ];
 
 /// The sources read over HTTP: every one but the CSV file.
@@ -172,6 +177,7 @@ fn expected_for(kind: Kind, employees: &[Employee]) -> Vec<Employee> {
                 }
                 Kind::HiBob => e.preferred_language = None,
                 Kind::Graph => entra_id_shape(&mut e),
+                Kind::Slack => slack_shape(&mut e),
             }
             e
         })
@@ -219,6 +225,28 @@ fn entra_id_shape(e: &mut Employee) {
     }
 }
 
+/// What a Slack workspace holds of an employee: its own member ids; the names; the work
+/// address (Slack keeps one address a member, and no private one); a deactivated member for a
+/// leaver and, for everyone else, a member that states no status (Slack has no Pending or
+/// Leave, and no dates: Active once settled); the title and the language (`locale`). No
+/// employee number, preferred name, dates, manager, department, location or custom fields.
+fn slack_shape(e: &mut Employee) {
+    e.id = slack::member_id(&e.id).into();
+    e.employee_number = None;
+    e.preferred_name = None;
+    e.emails.retain(|m| m.kind == EmailType::Work);
+    if e.employment_status != EmploymentStatus::Inactive {
+        e.employment_status = EmploymentStatus::Active;
+        e.status_stated = false;
+    }
+    e.start_date = None;
+    e.end_date = None;
+    e.manager_id = None;
+    e.department = None;
+    e.location = None;
+    e.custom_fields = Default::default();
+}
+
 /// Settings of one fixture.
 #[derive(Clone, Debug, Default)]
 struct Setup {
@@ -235,6 +263,7 @@ struct Setup {
 enum Emulator {
     Hr(HrEmulator),
     Graph(GraphEmulator),
+    Slack(SlackEmulator),
 }
 
 /// A source and what keeps it alive.
@@ -249,6 +278,7 @@ impl Fixture {
         match self.emulator.as_ref().expect("an HTTP source") {
             Emulator::Hr(hr) => hr.requests(),
             Emulator::Graph(graph) => graph.requests(),
+            Emulator::Slack(slack) => slack.requests(),
         }
     }
 
@@ -256,6 +286,7 @@ impl Fixture {
         match self.emulator.as_ref().expect("an HTTP source") {
             Emulator::Hr(hr) => hr.request_log(),
             Emulator::Graph(graph) => graph.request_log(),
+            Emulator::Slack(slack) => slack.request_log(),
         }
     }
 
@@ -378,6 +409,26 @@ async fn fixture(kind: Kind, employees: &[Employee], setup: &Setup) -> Fixture {
             );
             ("microsoftGraph", Some(Emulator::Graph(emulator)))
         }
+        Kind::Slack => {
+            // Every workspace has Slackbot, which is never a person.
+            let mut members = vec![slack::slackbot()];
+            members.extend(slack::members_of(employees));
+            let config = SlackConfig {
+                members,
+                faults: setup.faults.clone(),
+                ..SlackConfig::default()
+            };
+            let emulator = SlackEmulator::start(config.clone()).await.unwrap();
+            spec = slack_source(
+                &emulator,
+                &config,
+                &secrets,
+                json!({"allMembers": true}),
+                std::mem::take(&mut spec),
+                setup.wrong_credentials,
+            );
+            ("slack", Some(Emulator::Slack(emulator)))
+        }
         http => {
             let api = match http {
                 Kind::Merge => HrApi::Merge,
@@ -386,7 +437,7 @@ async fn fixture(kind: Kind, employees: &[Employee], setup: &Setup) -> Fixture {
                 Kind::HiBob => HrApi::HiBob,
                 Kind::Afas => HrApi::Afas,
                 Kind::Workday => HrApi::Workday,
-                Kind::Csv | Kind::Graph => unreachable!("served above"),
+                Kind::Csv | Kind::Graph | Kind::Slack => unreachable!("served above"),
             };
             let options = HrOptions {
                 common,
@@ -444,6 +495,8 @@ fn request_counts(kind: Kind) -> Vec<(&'static str, usize)> {
         Kind::Afas => vec![("/connectors/HrisEmployees", 2)],
         Kind::Workday => vec![("/HRIS_Workers", 1)],
         Kind::Graph => vec![("/oauth2/v2.0/token", 1), ("/v1.0/users", 2)],
+        // 1,051 members (Slackbot too) at 200 a page.
+        Kind::Slack => vec![("/api/users.list", 6)],
     }
 }
 
@@ -475,6 +528,7 @@ async fn every_source_yields_the_same_employees() {
         match kind {
             Kind::Merge => common::vendor::judge("merge", &fixture.request_log()).await,
             Kind::Graph => common::vendor::judge("graph", &fixture.request_log()).await,
+            Kind::Slack => common::vendor::judge("slack", &fixture.request_log()).await,
             _ => {}
         }
     }
@@ -689,12 +743,13 @@ async fn the_dataset_covers_what_it_claims() {
 }
 
 /// The paged sources, with the page a fault hits (the second).
-const PAGED: [Kind; 5] = [
+const PAGED: [Kind; 6] = [
     Kind::Merge,
     Kind::BambooHr,
     Kind::Personio,
     Kind::Afas,
     Kind::Graph,
+    Kind::Slack,
 ];
 
 fn page_path(kind: Kind) -> &'static str {
@@ -738,7 +793,7 @@ async fn a_failing_page_fails_the_whole_fetch_after_its_tries() {
 #[tokio::test]
 async fn a_stalled_page_times_out_and_fails_the_whole_fetch() {
     let employees = dataset();
-    for kind in [Kind::Merge, Kind::Afas, Kind::Graph] {
+    for kind in [Kind::Merge, Kind::Afas, Kind::Graph, Kind::Slack] {
         let setup = Setup {
             faults: Faults {
                 stall_page: Some((1, Duration::from_secs(30))),
@@ -768,6 +823,7 @@ async fn a_repeated_cursor_stops_the_fetch_with_an_error() {
         (Kind::Merge, 2, 3),
         (Kind::BambooHr, 1, 2),
         (Kind::Graph, 0, 2),
+        (Kind::Slack, 1, 2),
     ] {
         let setup = Setup {
             faults: Faults {
@@ -896,9 +952,10 @@ async fn fields_list_standard_and_custom_fields_with_the_reference_employee() {
     // E0005 (index 4): a cost centre; the first record has none of its values.
     let reference = &employees[4];
     for kind in ALL {
-        // Entra ID knows the employee by its object id.
+        // Entra ID knows the employee by its object id, Slack by its member id.
         let id = match kind {
             Kind::Graph => graph::object_id(&reference.id),
+            Kind::Slack => slack::member_id(&reference.id),
             _ => reference.id.to_string(),
         };
         let setup = Setup {
@@ -917,6 +974,17 @@ async fn fields_list_standard_and_custom_fields_with_the_reference_employee() {
             Some(json!(reference.first_name)),
             "{kind:?}"
         );
+        if kind == Kind::Slack {
+            // `users.list` shows no custom profile fields; the mapped ones have examples.
+            assert_eq!(
+                example("preferredLanguage"),
+                Some(json!(reference.preferred_language)),
+                "{kind:?}"
+            );
+            assert_eq!(example("title"), Some(json!(reference.title)), "{kind:?}");
+            assert!(fields.len() >= 10, "{kind:?}: {} fields", fields.len());
+            continue;
+        }
         assert_eq!(
             example("customFields.costCenter"),
             reference.custom_fields.get("costCenter").cloned(),
@@ -943,6 +1011,7 @@ async fn fields_with_an_unknown_reference_employee_name_the_field_the_id_and_the
         (Kind::Afas, "afas"),
         (Kind::Workday, "workday"),
         (Kind::Graph, "microsoftGraph"),
+        (Kind::Slack, "slack"),
     ] {
         let setup = Setup {
             reference: Some("9999".into()),

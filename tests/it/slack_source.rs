@@ -514,3 +514,75 @@ async fn a_429_with_retry_after_is_waited_out() {
     let pages = (PEOPLE + 6).div_ceil(20);
     assert_eq!(requests.iter().filter(|r| r.status == 200).count(), pages);
 }
+
+/// The emulator enforces what a client must respect: each method's own tier, and the range of
+/// `limit`.
+#[tokio::test]
+async fn the_emulator_limits_each_method_on_its_own_tier_and_refuses_bad_limits() {
+    let (mut config, _) = workspace(1000);
+    config.tier2_per_minute = Some(20.0);
+    config.tier4_per_minute = Some(100.0);
+    let emulator = SlackEmulator::start(config).await.unwrap();
+    hris_operator::connectors::http::install_crypto_provider();
+    let client = reqwest::Client::new();
+    let call = |method: &str, query: &str| {
+        client
+            .get(format!("{}/{method}?{query}", emulator.api_url()))
+            .bearer_auth(slack::BOT_TOKEN)
+            .send()
+    };
+    let mut answers = Vec::new();
+    for (method, query) in [
+        ("users.list", "limit=1"),
+        ("users.list", "limit=1"),
+        ("conversations.members", "channel=C0ENGINEER1"),
+        ("conversations.members", "channel=C0ENGINEER1&limit=1000"),
+        ("conversations.members", "channel=C0ENGINEER1&limit=0"),
+    ] {
+        let answer = call(method, query).await.unwrap();
+        let status = answer.status().as_u16();
+        let retry_after = answer
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body: Value = answer.json().await.unwrap();
+        answers.push((
+            status,
+            retry_after,
+            body["error"].as_str().map(str::to_owned),
+        ));
+    }
+    assert_eq!(
+        answers,
+        [
+            (200, None, None),
+            // Tier 2 at 20 a minute: the next token comes in three seconds.
+            (429, Some("3".to_owned()), Some("ratelimited".to_owned())),
+            // conversations.members has a bucket of its own.
+            (200, None, None),
+            (429, Some("1".to_owned()), Some("ratelimited".to_owned())),
+            (429, Some("1".to_owned()), Some("ratelimited".to_owned())),
+        ]
+    );
+    let (config, _) = workspace(1000);
+    let emulator = SlackEmulator::start(config).await.unwrap();
+    for limit in ["1000", "0", "x"] {
+        let answer: Value = client
+            .get(format!(
+                "{}/conversations.members?channel=C0ENGINEER1&limit={limit}",
+                emulator.api_url()
+            ))
+            .bearer_auth(slack::BOT_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            answer,
+            json!({"ok": false, "error": "invalid_limit"}),
+            "{limit}"
+        );
+    }
+}

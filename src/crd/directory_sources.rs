@@ -131,6 +131,13 @@ pub struct SlackSource {
     /// apps, workflow bots and Slackbot are never read.
     #[serde(default)]
     pub include_guests: bool,
+    /// Member fields to read as custom fields: canonical custom field name (a dotted name
+    /// makes a nested object) → a field of the member as `users.list` shows it, a dotted path
+    /// into `profile` for the profile's, such as `timeZone: tz` or `displayName:
+    /// profile.display_name`. (The workspace's custom profile fields are not in `users.list`.)
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = bounds::string_map::<{ bounds::CUSTOM_FIELDS }, { bounds::ID }>)]
+    pub custom_fields: BTreeMap<String, String>,
     /// Most requests a second. Slack limits each method per app and workspace by tier:
     /// `users.list` is Tier 2 (20 a minute), `conversations.members` and `users.info` Tier 4
     /// (100 a minute). The default, 20 a minute (1/3), paces every request at Tier 2.

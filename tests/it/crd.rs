@@ -966,6 +966,7 @@ fn the_crd_schema_accepts_every_source() {
         json!({"workday": {"host": "h", "tenant": "t", "reportOwner": "o", "reportName": "r",
                            "username": "u", "passwordSecretRef": secret("w")}}),
         graph_source(json!({"allUsers": true})),
+        slack_source(json!({"allMembers": true})),
     ] {
         let manifest = with(&["spec", "source"], source.clone());
         assert_eq!(
@@ -1008,6 +1009,7 @@ fn source_samples_are_valid_manifests() {
             "merge",
             "microsoftGraph",
             "personio",
+            "slack",
             "workday"
         ]
     );
@@ -1155,6 +1157,109 @@ fn a_graph_source_takes_exactly_one_scope_and_bad_ones_get_readable_messages() {
             "{errors:?}"
         );
     }
+}
+
+fn slack_source(scope: Value) -> Value {
+    json!({"slack": {"botTokenSecretRef": {"name": "slack", "key": "botToken"}, "scope": scope}})
+}
+
+#[test]
+fn a_slack_source_takes_exactly_one_scope_and_bad_ones_get_readable_messages() {
+    for scope in [
+        json!({"allMembers": true}),
+        json!({"channels": ["C0123ABCDEF", "G012AB"]}),
+        json!({"allMembers": false, "channels": ["C0123ABCDEF"]}),
+    ] {
+        let manifest = with(&["spec", "source"], slack_source(scope.clone()));
+        assert_eq!(
+            schema_rejections(&manifest),
+            Vec::<String>::new(),
+            "{scope}"
+        );
+        let spec: hris_operator::crd::HrisConnectionSpec =
+            serde_json::from_value(manifest["spec"].clone()).unwrap();
+        assert!(
+            hris_operator::connectors::check_spec(&spec).is_ok(),
+            "{scope}"
+        );
+    }
+    let schema = openapi_schema();
+    let cel = |manifest: &Value| {
+        kube::core::cel::Validator::new()
+            .validate(&schema, manifest, None)
+            .map_err(|e| e.to_string())
+            .unwrap_err()
+    };
+    let exactly_one = "scope takes exactly one of allMembers: true, channels";
+    for (scope, message, field) in [
+        (json!({}), exactly_one, "spec.source.slack.scope"),
+        (
+            json!({"allMembers": false}),
+            exactly_one,
+            "spec.source.slack.scope",
+        ),
+        (
+            json!({"allMembers": true, "channels": ["C0123ABCDEF"]}),
+            exactly_one,
+            "spec.source.slack.scope",
+        ),
+        (
+            json!({"channels": ["C0123ABCDEF", "general"]}),
+            "channels take channel ids",
+            "spec.source.slack.scope.channels[1]",
+        ),
+        (
+            json!({"channels": ["#general"]}),
+            "channels take channel ids",
+            "spec.source.slack.scope.channels[0]",
+        ),
+    ] {
+        let manifest = with(&["spec", "source"], slack_source(scope.clone()));
+        let error = cel(&manifest);
+        assert!(error.contains(message), "{scope}: {error}");
+        // simulate names the same field.
+        let spec: hris_operator::crd::HrisConnectionSpec =
+            serde_json::from_value(manifest["spec"].clone()).unwrap();
+        let errors = hris_operator::connectors::check_spec(&spec).unwrap_err();
+        assert!(
+            errors.0.iter().any(|e| e.field == field),
+            "{scope}: {errors:?}"
+        );
+    }
+    let manifest = with(&["spec", "source"], slack_source(json!({"channels": []})));
+    let minimum = &openapi_schema()["properties"]["spec"]["properties"]["source"]["properties"]["slack"]
+        ["properties"]["scope"]["properties"]["channels"]["minItems"];
+    assert_eq!(minimum, &json!(1), "the API server refuses an empty list");
+    let spec: hris_operator::crd::HrisConnectionSpec =
+        serde_json::from_value(manifest["spec"].clone()).unwrap();
+    let errors = hris_operator::connectors::check_spec(&spec).unwrap_err();
+    assert_eq!(errors.0[0].field, "spec.source.slack.scope.channels");
+    assert!(
+        errors.0[0].message.starts_with("list at least one"),
+        "{errors:?}"
+    );
+    // The API URL and the rate are checked like every source's.
+    let mut manifest = with(
+        &["spec", "source"],
+        slack_source(json!({"allMembers": true})),
+    );
+    manifest["spec"]["source"]["slack"]["apiUrl"] = json!("http://slack.example/api");
+    manifest["spec"]["source"]["slack"]["requestsPerSecond"] = json!(0);
+    let spec: hris_operator::crd::HrisConnectionSpec =
+        serde_json::from_value(manifest["spec"].clone()).unwrap();
+    let fields: Vec<String> = hris_operator::connectors::check_spec(&spec)
+        .unwrap_err()
+        .0
+        .into_iter()
+        .map(|e| e.field)
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "spec.source.slack.requestsPerSecond",
+            "spec.source.slack.apiUrl"
+        ]
+    );
 }
 
 #[test]

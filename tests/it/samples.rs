@@ -25,6 +25,7 @@ fn default_port(emulator: &str) -> u16 {
         "scim" => 8090,
         "graph" => 8091,
         "google" => 8092,
+        "slack" => 8093,
         "merge" => 8101,
         "bamboohr" => 8102,
         "personio" => 8103,
@@ -289,7 +290,7 @@ fn run_sample(relative: &str) -> Vec<String> {
     ran
 }
 
-const SAMPLES: [&str; 14] = [
+const SAMPLES: [&str; 15] = [
     "config/samples/demo/connection.yaml",
     "config/samples/scim/connection.yaml",
     "config/samples/sources/afas.yaml",
@@ -301,6 +302,7 @@ const SAMPLES: [&str; 14] = [
     "config/samples/sources/hibob.yaml",
     "config/samples/sources/merge.yaml",
     "config/samples/sources/personio.yaml",
+    "config/samples/sources/slack-channels.yaml",
     "config/samples/sources/workday.yaml",
     "config/samples/targets/entra-id.yaml",
     "config/samples/targets/google-workspace.yaml",
@@ -371,7 +373,8 @@ sample_tests! {
     hibob_runs_as_written: 8, ["fields", "simulate", "apply"];
     merge_runs_as_written: 9, ["fields", "simulate", "apply"];
     personio_runs_as_written: 10, ["fields", "simulate", "apply"];
-    workday_runs_as_written: 11, ["fields", "simulate", "apply"];
-    entra_id_runs_as_written: 12, ["simulate", "apply"];
-    google_workspace_runs_as_written: 13, ["simulate", "apply"];
+    slack_channels_runs_as_written: 11, ["fields", "simulate", "apply"];
+    workday_runs_as_written: 12, ["fields", "simulate", "apply"];
+    entra_id_runs_as_written: 13, ["simulate", "apply"];
+    google_workspace_runs_as_written: 14, ["simulate", "apply"];
 }

@@ -109,9 +109,9 @@ impl Scope {
 /// The rule of `scope`, for messages.
 const SCOPE_RULE: &str = "set exactly one of allMembers: true, channels: [channel ids]";
 
-/// Which member field feeds which canonical field. The status is read apart
-/// ([`read_member`]).
-pub fn columns() -> Columns {
+/// Which member field feeds which canonical field, with `custom` (canonical name → member
+/// field path) as custom fields. The status is read apart ([`read_member`]).
+pub fn columns(custom: Vec<(String, String)>) -> Columns {
     let some = |s: &str| Some(s.to_owned());
     Columns {
         id: "id".into(),
@@ -120,6 +120,7 @@ pub fn columns() -> Columns {
         work_email: some("profile.email"),
         title: some("profile.title"),
         preferred_language: some("locale"),
+        custom,
         ..Columns::default()
     }
 }
@@ -169,22 +170,30 @@ impl SlackSource {
             delays,
         )?
         .with_max_response_bytes(spec.max_response_bytes);
+        let custom = spec
+            .custom_fields
+            .iter()
+            .map(|(name, field)| (name.clone(), field.clone()))
+            .collect();
         Ok(Self::new(
             api,
             &spec.api_url,
             scope,
             spec.include_guests,
+            custom,
             secret,
             spec.reference_employee_id.clone(),
         ))
     }
 
-    /// A source over a ready client; `secret` names the token's Secret in messages.
+    /// A source over a ready client, with `custom` (canonical name → member field path) as
+    /// custom fields; `secret` names the token's Secret in messages.
     pub fn new(
         api: ApiClient,
         api_url: &str,
         scope: Scope,
         include_guests: bool,
+        custom: Vec<(String, String)>,
         secret: String,
         reference_employee_id: Option<String>,
     ) -> Self {
@@ -193,7 +202,7 @@ impl SlackSource {
             api_url: api_url.trim_end_matches('/').to_owned(),
             scope,
             include_guests,
-            columns: columns(),
+            columns: columns(custom),
             secret,
             reference_employee_id,
         }
@@ -634,6 +643,21 @@ impl SourceConnector for SlackSourceSpec {
             }
             Some(Scope::AllMembers) => {}
         }
+        for (name, field) in &self.custom_fields {
+            let valid = !field.is_empty()
+                && field.split('.').all(|part| {
+                    !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                });
+            if !valid {
+                error(
+                    &format!("customFields.{name}"),
+                    format!(
+                        "`{field}` is not a member field; name one as users.list shows it, such \
+                         as tz or profile.display_name"
+                    ),
+                );
+            }
+        }
         problems
     }
 
@@ -721,7 +745,7 @@ mod tests {
     use serde_json::json;
 
     fn read(member: Value) -> Result<Employee, RecordError> {
-        read_member(member.as_object().unwrap(), &columns())
+        read_member(member.as_object().unwrap(), &columns(Vec::new()))
     }
 
     #[test]
@@ -750,6 +774,35 @@ mod tests {
         assert_eq!(employee.preferred_language.as_deref(), Some("sv-SE"));
         assert_eq!(employee.preferred_name, None);
         assert_eq!(employee.employee_number, None);
+    }
+
+    #[test]
+    fn custom_fields_read_member_and_profile_fields() {
+        let custom = vec![
+            ("timeZone".to_owned(), "tz".to_owned()),
+            (
+                "slack.displayName".to_owned(),
+                "profile.display_name".to_owned(),
+            ),
+            ("pronouns".to_owned(), "profile.pronouns".to_owned()),
+        ];
+        let employee = read_member(
+            json!({"id": "U1", "tz": "Europe/Stockholm",
+                   "profile": {"first_name": "A", "last_name": "B", "display_name": "ab"}})
+            .as_object()
+            .unwrap(),
+            &columns(custom),
+        )
+        .unwrap();
+        assert_eq!(
+            employee.custom_fields.get("timeZone"),
+            Some(&json!("Europe/Stockholm"))
+        );
+        assert_eq!(
+            employee.custom_fields.get("slack"),
+            Some(&json!({"displayName": "ab"}))
+        );
+        assert_eq!(employee.custom_fields.get("pronouns"), None);
     }
 
     #[test]

@@ -544,3 +544,80 @@ async fn fields_of_an_entra_group_show_what_each_property_feeds_and_never_log_a_
     );
     drop(emulator);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_of_slack_channels_show_what_each_member_field_feeds_and_never_log_a_name() {
+    use clap::Parser;
+    use hris_emulators::serve::{Cli, start};
+    use hris_emulators::slack;
+    let cli = Cli::try_parse_from(["hris-emulators", "slack", "--port", "0"]).unwrap();
+    let emulator = start(cli.emulator).await.unwrap();
+    let api = format!("http://{}/api", emulator.address());
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets");
+    write(&secrets, "slack", "botToken", slack::BOT_TOKEN);
+    let fields = |reference: &str| {
+        let path = manifest(
+            dir.path(),
+            &format!(
+                "{{slack: {{botTokenSecretRef: {{name: slack, key: botToken}}, apiUrl: '{api}', \
+                 requestsPerSecond: 50, scope: {{channels: [{}]}}, \
+                 customFields: {{timeZone: tz}}{reference}}}}}",
+                slack::ENGINEERING_CHANNEL
+            ),
+        );
+        std::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+            .args(["fields", "-f"])
+            .arg(&path)
+            .arg("--secrets-dir")
+            .arg(&secrets)
+            .env("RUST_LOG", "trace")
+            .output()
+            .unwrap()
+    };
+    // The reference member: demo employee 1007.
+    let output = fields(&format!(
+        ", referenceEmployeeId: {}",
+        slack::member_id("1007")
+    ));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(output.status.success(), "{stdout}{stderr}");
+    let shown = |field: &str| row(&stdout, field)[1..].to_vec();
+    assert_eq!(shown("id"), ["id", slack::member_id("1007").as_str()]);
+    assert_eq!(
+        shown("profile.email"),
+        ["workEmail", "user1007@example.com"]
+    );
+    assert_eq!(shown("profile.first_name"), ["firstName", "Grace"]);
+    assert_eq!(shown("profile.last_name"), ["lastName", "Hopper"]);
+    assert_eq!(shown("deleted"), ["employmentStatus", "false"]);
+    assert_eq!(shown("profile.title"), ["title", "Engineer"]);
+    assert_eq!(shown("locale"), ["preferredLanguage", "en"]);
+    assert_eq!(shown("tz"), ["customFields.timeZone", "Europe/Stockholm"]);
+    assert_eq!(shown("real_name"), ["-", "Grace", "Hopper"]);
+    for personal in ["user1007", "Grace", "Hopper"] {
+        assert!(!stderr.contains(personal), "{personal} logged: {stderr}");
+    }
+    assert!(
+        stderr.contains("/api/users.info"),
+        "the request is logged: {stderr}"
+    );
+
+    // Without a reference: the first person of the first page, not Slackbot (listed first).
+    let output = fields("");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{stdout}");
+    assert_eq!(row(&stdout, "id")[2], slack::member_id("1001"));
+    assert_eq!(row(&stdout, "is_bot")[2], "false");
+
+    // A member the workspace does not have names the field.
+    let output = fields(", referenceEmployeeId: U0NOBODY00");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("spec.source.slack.referenceEmployeeId is `U0NOBODY00`, but Slack answered `user_not_found` to users.info"),
+        "{stderr}"
+    );
+    drop(emulator);
+}

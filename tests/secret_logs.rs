@@ -1,8 +1,9 @@
 //! No password, token or key in any log line: a TRACE subscriber captures everything the
 //! process logs while whole runs create users through Microsoft Graph and Google Workspace
-//! (tokens fetched, a throttled batch item retried, a UPN collision retried) and Entra ID is
-//! read as a source (users read by userPrincipalName), then the captured text is searched for
-//! every secret the emulators saw.
+//! (tokens fetched, a throttled batch item retried, a UPN collision retried), Entra ID is
+//! read as a source (users read by userPrincipalName) and a Slack workspace too (a bot token,
+//! a throttled page retried, channels read), then the captured text is searched for every
+//! secret the emulators saw.
 
 mod common;
 
@@ -15,6 +16,8 @@ use common::directories::*;
 use hris_emulators::{
     google::{GoogleConfig, GoogleEmulator},
     graph::{GraphConfig, GraphEmulator},
+    hr::Faults,
+    slack::{self, SlackChannel, SlackConfig, SlackEmulator, SlackToken},
 };
 use hris_operator::sync::{
     model::NewUser,
@@ -128,6 +131,81 @@ async fn no_password_token_key_or_personal_data_reaches_a_log_line() {
         .unwrap();
     assert_eq!((read.employees.len(), read.errors.len()), (3, 0));
 
+    // The same people as Slack members, read through a channel with a bot token; the first
+    // answer is a 429 the client waits out.
+    const SLACK_TOKEN: &str = "xoxb-secret-logs-5c1d93";
+    let people: Vec<hris_operator::sync::model::Employee> = [
+        ("1", "Ada", "Lind", "ada@acme.example"),
+        ("2", "Bo", "Öst", "bo@acme.example"),
+        ("3", "Cy", "Berg", "cy@acme.example"),
+    ]
+    .into_iter()
+    .map(|(id, first, last, email)| {
+        let mut e = hris_operator::sync::model::Employee::new(
+            id,
+            first,
+            last,
+            hris_operator::sync::model::EmploymentStatus::Active,
+        );
+        e.emails.push(hris_operator::sync::model::Email {
+            address: email.into(),
+            kind: hris_operator::sync::model::EmailType::Work,
+        });
+        e
+    })
+    .collect();
+    let members = slack::members_of(&people);
+    let slack_emulator = SlackEmulator::start(SlackConfig {
+        tokens: vec![SlackToken {
+            token: SLACK_TOKEN.into(),
+            scopes: slack::DEFAULT_SCOPES.map(str::to_owned).to_vec(),
+        }],
+        channels: vec![SlackChannel {
+            id: "C0PEOPLE01".into(),
+            name: "people".into(),
+            is_private: false,
+            app_is_member: true,
+            members: members
+                .iter()
+                .map(|m| m["id"].as_str().unwrap().to_owned())
+                .collect(),
+        }],
+        members,
+        faults: Faults {
+            throttle_storm: 1,
+            ..Faults::default()
+        },
+        ..SlackConfig::default()
+    })
+    .await
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("secrets/slack")).unwrap();
+    std::fs::write(dir.path().join("secrets/slack/botToken"), SLACK_TOKEN).unwrap();
+    let slack_spec: hris_operator::crd::SourceSpec = serde_json::from_value(json!({
+        "slack": {
+            "botTokenSecretRef": {"name": "slack", "key": "botToken"},
+            "apiUrl": slack_emulator.api_url(),
+            "scope": {"channels": ["C0PEOPLE01"]},
+            "requestsPerSecond": 1000,
+        }
+    }))
+    .unwrap();
+    let source = hris_operator::connectors::source::build_with(
+        &slack_spec,
+        &context,
+        hris_operator::connectors::source::RetryDelays {
+            base: std::time::Duration::from_millis(2),
+            max: std::time::Duration::from_millis(20),
+        },
+    )
+    .await
+    .unwrap();
+    let read = hris_operator::sync::ports::source::fetch_all(source.as_ref())
+        .await
+        .unwrap();
+    assert_eq!((read.employees.len(), read.errors.len()), (3, 0));
+    assert_eq!(slack_emulator.throttled(), 1);
+
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(
         log.lines().count() > 20 && log.contains("/v1.0/$batch") && log.contains("run finished"),
@@ -160,6 +238,11 @@ async fn no_password_token_key_or_personal_data_reaches_a_log_line() {
         "the client secret".into(),
         graph_config.client_secret.clone(),
     ));
+    secrets.push(("the Slack bot token".into(), SLACK_TOKEN.to_owned()));
+    assert!(
+        log.contains("/api/users.list"),
+        "the Slack requests are captured"
+    );
     for line in GOOGLE_TEST_KEY.lines().filter(|l| !l.starts_with("-----")) {
         secrets.push(("a line of the private key".into(), line.to_owned()));
     }

@@ -2,9 +2,10 @@
 //!
 //! The `hris-operator` binary runs whole syncs at the most verbose log level (`RUST_LOG=trace`,
 //! every crate): Merge (API key and account token), Personio (client credentials exchanged
-//! for tokens) and Entra ID (an app registration's client secret exchanged for tokens; users
-//! read by their userPrincipalName, an address, in the path) into a SCIM provider (bearer
-//! token), creating, updating and deactivating users,
+//! for tokens), Entra ID (an app registration's client secret exchanged for tokens; users
+//! read by their userPrincipalName, an address, in the path) and Slack (a bot token; a member
+//! without an address skipped with the scope to add) into a SCIM provider (bearer token),
+//! creating, updating and deactivating users,
 //! with a write the provider refuses, an email held by another connection's user (a conflict),
 //! an employee with only a personal address (no usable email), a simulation, a run whose
 //! source refuses the credentials, a run whose `seatLimit` holds a create and a reactivation
@@ -26,6 +27,7 @@ use hris_emulators::{
     merge::{self, MergeConfig},
     personio::{self, PersonioConfig},
     scim::{ScimConfig, ScimEmulator},
+    slack::{self, SlackConfig, SlackEmulator, SlackToken},
 };
 use hris_operator::{
     contract::termination::termination_message,
@@ -50,6 +52,7 @@ const SLACK_TOKEN: &str = "slack-hook-token-77d0e2";
 const TEAMS_SIG: &str = "teams-workflow-sig-3b9f10";
 const SIGNING_KEY: &str = "webhook-signing-key-e41a7c";
 const GRAPH_SECRET: &str = "graph-client-secret-71d0e4";
+const SLACK_BOT_TOKEN: &str = "xoxb-slack-bot-token-2e8a51";
 
 /// (first name, last name, work email, personal email, status).
 const PEOPLE: [(&str, &str, Option<&str>, &str, EmploymentStatus); 6] = [
@@ -140,6 +143,7 @@ fn forbidden() -> Vec<(&'static str, String)> {
         ("the Personio client id", PERSONIO_ID.to_owned()),
         ("the Personio client secret", PERSONIO_SECRET.to_owned()),
         ("the Graph client secret", GRAPH_SECRET.to_owned()),
+        ("the Slack bot token", SLACK_BOT_TOKEN.to_owned()),
         // The Personio emulator issues `token-N-<random>`: no issued token may be logged.
         ("a Personio access token", "token-1-".to_owned()),
         ("the Slack webhook URL's token", SLACK_TOKEN.to_owned()),
@@ -381,6 +385,7 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
     );
     write_file(&secrets, "hooks", "signing", SIGNING_KEY);
     write_file(&secrets, "graph", "clientSecret", GRAPH_SECRET);
+    write_file(&secrets, "slack", "botToken", SLACK_BOT_TOKEN);
 
     let scim = ScimEmulator::start(ScimConfig {
         token: SCIM_TOKEN.into(),
@@ -453,6 +458,31 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
     .await
     .unwrap();
 
+    // Slack, into a SCIM provider of its own: the same people as members (a leaver
+    // deactivated; the one without a work address has none in Slack), Slackbot among them.
+    let mut members = vec![slack::slackbot()];
+    members.extend(slack::members_of(&employees("Engineer", true)));
+    let slack_emulator = SlackEmulator::start(SlackConfig {
+        tokens: vec![SlackToken {
+            token: SLACK_BOT_TOKEN.into(),
+            scopes: slack::DEFAULT_SCOPES.map(str::to_owned).to_vec(),
+        }],
+        members,
+        ..SlackConfig::default()
+    })
+    .await
+    .unwrap();
+    let slack_source = json!({"slack": {
+        "botTokenSecretRef": {"name": "slack", "key": "botToken"},
+        "apiUrl": slack_emulator.api_url(), "scope": {"allMembers": true},
+        "requestsPerSecond": 1000, "maxTries": 2}});
+    let slack_scim = ScimEmulator::start(ScimConfig {
+        token: SCIM_TOKEN.into(),
+        ..ScimConfig::default()
+    })
+    .await
+    .unwrap();
+
     let metrics = Metrics::new();
     let path = dir.path();
     let sinks = Sinks {
@@ -481,6 +511,16 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
             None,
             &Sinks {
                 scim: &entra_scim,
+                ..sinks
+            },
+        ),
+        run(
+            "slack",
+            "apply",
+            slack_source,
+            None,
+            &Sinks {
+                scim: &slack_scim,
                 ..sinks
             },
         ),
@@ -572,10 +612,11 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
         assert!(!published(label, "Event LicenseLimitExceeded").is_empty());
     }
     // (The seat run holds the refused person's create back: skipped.csv names it by id.)
-    // (The Entra run reads other people, from its own directory into its own provider.)
+    // (The Entra and Slack runs read other people, from their own directories into their own
+    // providers.)
     let (seat_run, others): (Vec<_>, Vec<_>) = runs
         .iter()
-        .filter(|r| r.label != "entra")
+        .filter(|r| r.label != "entra" && r.label != "slack")
         .enumerate()
         .partition(|(_, r)| r.label == "seats");
     assert!(
@@ -601,6 +642,28 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
     );
     let tokens = graph.issued_tokens();
     assert!(!tokens.is_empty());
+    // The Slack run created the employed members with an address (four: the leaver is
+    // deactivated in Slack and not created, the one without an address is skipped, with the
+    // scope that shows addresses), and never Slackbot.
+    let slack_summary: Value =
+        serde_json::from_str(&published("slack", "termination message")).expect("the summary");
+    assert_eq!(slack_summary["counts"]["created"], 4, "{slack_summary}");
+    assert_eq!(slack_scim.users().len(), 4);
+    let slack_run = runs.iter().find(|r| r.label == "slack").unwrap();
+    assert!(slack_run.reports.contains("Zetterlund"));
+    assert!(
+        slack_run.reports.contains(
+            "NoUsableEmail,no email address: Slack shows a member's \
+                                    email address only to a token with the users:read.email scope"
+        ),
+        "{}",
+        slack_run.reports
+    );
+    assert!(
+        published("slack", "log").contains("/api/users.list"),
+        "the Slack requests are logged, without their arguments"
+    );
+    assert!(slack_emulator.requests().iter().all(|r| r.status == 200));
 
     // Trace level really was on, in our code and in the HTTP stack below it.
     let log = published("created", "log");

@@ -391,6 +391,16 @@ async fn answer(
     }
 }
 
+/// A page of a listing.
+struct Page {
+    /// Its number in the listing, from 0.
+    number: usize,
+    /// The entries it shows.
+    range: std::ops::Range<usize>,
+    /// The cursor of the next page, `""` after the last.
+    next: String,
+}
+
 /// One authenticated call.
 struct Call<'a> {
     shared: &'a Shared,
@@ -452,33 +462,15 @@ impl<'a> Call<'a> {
         ids.iter().position(|candidate| *candidate == id)
     }
 
-    /// The page of a listing of `ids` (in order) starting at its cursor with `limit` entries,
-    /// the page faults applied: the range shown and the next cursor.
-    async fn page(
-        &self,
-        ids: &[&str],
-        limit: usize,
-    ) -> Result<(std::ops::Range<usize>, String), Answer> {
+    /// The page of a listing of `ids` (in order) starting at its cursor with `limit` entries:
+    /// its number (from 0), the range shown and the next cursor.
+    fn page(&self, ids: &[&str], limit: usize) -> Result<Page, Answer> {
         let Some(offset) = self.offset(ids) else {
             return Err(Answer::error("invalid_cursor"));
         };
         let limit = limit.min(self.shared.config.max_page_size.max(1));
         let page = offset / limit;
         let faults = &self.shared.config.faults;
-        if let Some((stalled, delay)) = faults.stall_page
-            && stalled == page
-        {
-            tokio::time::sleep(delay).await;
-        }
-        if let Some((failing, status)) = faults.fail_page
-            && failing == page
-        {
-            return Err(Answer {
-                status,
-                retry_after: None,
-                body: json!({"ok": false, "error": "internal_error"}),
-            });
-        }
         let end = (offset + limit).min(ids.len());
         let cursor = |at: usize| {
             base64::engine::general_purpose::STANDARD.encode(format!("user:{}", ids[at]))
@@ -490,36 +482,63 @@ impl<'a> Call<'a> {
         } else {
             String::new()
         };
-        Ok((offset..end, next))
+        Ok(Page {
+            number: page,
+            range: offset..end,
+            next,
+        })
+    }
+
+    /// The answer to page `number` as the faults make it: a stall, then the failing status.
+    async fn fault(&self, number: usize, answer: Answer) -> Answer {
+        let faults = &self.shared.config.faults;
+        if let Some((stalled, delay)) = faults.stall_page
+            && stalled == number
+        {
+            tokio::time::sleep(delay).await;
+        }
+        match faults.fail_page {
+            Some((failing, status)) if failing == number => Answer {
+                status,
+                retry_after: None,
+                body: json!({"ok": false, "error": "internal_error"}),
+            },
+            _ => answer,
+        }
     }
 
     async fn users_list(&self) -> Answer {
         if !self.has("users:read") {
             return self.missing_scope("users:read");
         }
-        let members = self.shared.lock().members.clone();
-        let limit = match self.arg("limit").map(str::parse::<usize>) {
-            None | Some(Ok(0)) if members.len() > MAX_USERS_LIMIT => {
-                return Answer::error("limit_required");
-            }
-            None | Some(Ok(0)) => MAX_USERS_LIMIT,
-            Some(Ok(limit)) => limit.min(MAX_USERS_LIMIT),
-            Some(Err(_)) => return Answer::error("invalid_limit"),
+        let (number, answer) = {
+            let state = self.shared.lock();
+            let members = &state.members;
+            let limit = match self.arg("limit").map(str::parse::<usize>) {
+                None | Some(Ok(0)) if members.len() > MAX_USERS_LIMIT => {
+                    return Answer::error("limit_required");
+                }
+                None | Some(Ok(0)) => MAX_USERS_LIMIT,
+                Some(Ok(limit)) => limit.min(MAX_USERS_LIMIT),
+                Some(Err(_)) => return Answer::error("invalid_limit"),
+            };
+            let ids: Vec<&str> = members
+                .iter()
+                .map(|m| m["id"].as_str().unwrap_or_default())
+                .collect();
+            let page = match self.page(&ids, limit) {
+                Ok(page) => page,
+                Err(answer) => return answer,
+            };
+            let shown: Vec<Value> = members[page.range].iter().map(|m| self.shown(m)).collect();
+            let answer = Answer::ok(json!({
+                "members": shown,
+                "cache_ts": jiff::Timestamp::now().as_second(),
+                "response_metadata": {"next_cursor": page.next},
+            }));
+            (page.number, answer)
         };
-        let ids: Vec<&str> = members
-            .iter()
-            .map(|m| m["id"].as_str().unwrap_or_default())
-            .collect();
-        let (range, next) = match self.page(&ids, limit).await {
-            Ok(page) => page,
-            Err(answer) => return answer,
-        };
-        let shown: Vec<Value> = members[range].iter().map(|m| self.shown(m)).collect();
-        Answer::ok(json!({
-            "members": shown,
-            "cache_ts": jiff::Timestamp::now().as_second(),
-            "response_metadata": {"next_cursor": next},
-        }))
+        self.fault(number, answer).await
     }
 
     async fn conversations_members(&self) -> Answer {
@@ -546,14 +565,15 @@ impl<'a> Call<'a> {
             Some(_) => return Answer::error("invalid_limit"),
         };
         let ids: Vec<&str> = channel.members.iter().map(String::as_str).collect();
-        let (range, next) = match self.page(&ids, limit).await {
+        let page = match self.page(&ids, limit) {
             Ok(page) => page,
             Err(answer) => return answer,
         };
-        Answer::ok(json!({
-            "members": ids[range],
-            "response_metadata": {"next_cursor": next},
-        }))
+        let answer = Answer::ok(json!({
+            "members": ids[page.range],
+            "response_metadata": {"next_cursor": page.next},
+        }));
+        self.fault(page.number, answer).await
     }
 
     fn users_info(&self) -> Answer {

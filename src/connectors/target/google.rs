@@ -39,6 +39,7 @@ use super::{
     TargetConnector,
     graph::generate_password,
     scim::{get_path, set_path},
+    scim_path::Path,
 };
 use crate::{
     connectors::{
@@ -236,6 +237,8 @@ struct Known {
     external_ids: Vec<Value>,
     organizations: Vec<Value>,
     relations: Vec<Value>,
+    /// `phones` and `addresses`, as an object holding the two lists.
+    typed: Value,
 }
 
 impl Known {
@@ -249,6 +252,7 @@ impl Known {
             external_ids: list("externalIds"),
             organizations: list("organizations"),
             relations: list("relations"),
+            typed: json!({"phones": list("phones"), "addresses": list("addresses")}),
         }
     }
 }
@@ -556,6 +560,8 @@ impl GoogleTarget {
         let mut body = json!({});
         let mut organizations = known.organizations.clone();
         let mut organizations_changed = false;
+        let mut typed = known.typed.clone();
+        let mut typed_changed: Vec<&str> = Vec::new();
         for change in changes {
             let after = change.after.clone().unwrap_or(Value::Null);
             match &change.attr {
@@ -621,12 +627,22 @@ impl GoogleTarget {
                             }
                         }
                     }
-                    None => set_path(&mut body, name, Some(after)),
+                    None => match typed_list(name) {
+                        // Lists are replaced whole: the user's other entries go along.
+                        Some(list) => {
+                            set_path(&mut typed, name, (!after.is_null()).then_some(after));
+                            typed_changed.push(list);
+                        }
+                        None => set_path(&mut body, name, Some(after)),
+                    },
                 },
             }
         }
         if organizations_changed {
             body["organizations"] = Value::Array(organizations);
+        }
+        for list in typed_changed {
+            body[list] = typed.get(list).cloned().unwrap_or_else(|| json!([]));
         }
         Ok(body)
     }
@@ -713,6 +729,40 @@ const USER_TEXT_FIELDS: [&str; 4] = [
     "recoveryPhone",
 ];
 
+/// The typed lists a mapping may write one entry of: `phones[type eq "work"].value`,
+/// `addresses[type eq "home"].postalCode` (the element of that type; Google's types are
+/// lower case).
+const TYPED_LISTS: [(&str, &[&str]); 2] = [
+    ("phones", &["value"]),
+    (
+        "addresses",
+        &[
+            "streetAddress",
+            "locality",
+            "region",
+            "postalCode",
+            "country",
+            "countryCode",
+            "poBox",
+            "extendedAddress",
+            "formatted",
+        ],
+    ),
+];
+
+/// The typed list a mapping's `to` writes an entry of, when it is a known one.
+fn typed_list(to: &str) -> Option<&'static str> {
+    let path = Path::parse(to)?;
+    let [list, field] = path.steps.as_slice() else {
+        return None;
+    };
+    list.kind?;
+    TYPED_LISTS
+        .iter()
+        .find(|(name, fields)| *name == list.name && fields.contains(&field.name))
+        .map(|(name, _)| *name)
+}
+
 /// What the operator knows of a `googleWorkspace` target.
 #[async_trait]
 impl TargetConnector for GoogleSpec {
@@ -723,13 +773,16 @@ impl TargetConnector for GoogleSpec {
     fn check_mapped_attribute(&self, to: &str) -> Option<String> {
         let known = match to.strip_prefix("organizations.") {
             Some(field) => ORGANIZATION_FIELDS.contains(&field),
-            None => USER_TEXT_FIELDS.contains(&to),
+            None => USER_TEXT_FIELDS.contains(&to) || typed_list(to).is_some(),
         };
         (!known).then(|| {
             format!(
                 "`{to}` is not a Google Workspace user field a mapping can write; use \
-                 `organizations.<field>` (the primary organization's {}) or one of {}",
+                 `organizations.<field>` (the primary organization's {}), one typed entry of \
+                 `phones` (`phones[type eq \"work\"].value`) or `addresses` \
+                 (`addresses[type eq \"home\"].<field>`, field one of {}), or one of {}",
                 ORGANIZATION_FIELDS.join(", "),
+                TYPED_LISTS[1].1.join(", "),
                 USER_TEXT_FIELDS.join(", ")
             )
         })

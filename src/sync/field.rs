@@ -190,9 +190,11 @@ impl Field {
             Field::Phone(kind) => employee
                 .phone(*kind)
                 .map_or(FieldValue::Missing, FieldValue::Text),
-            Field::Address(kind, part) => {
-                text(employee.address(*kind).and_then(|address| address.part(*part)))
-            }
+            Field::Address(kind, part) => text(
+                employee
+                    .address(*kind)
+                    .and_then(|address| address.part(*part)),
+            ),
             Field::Custom(path) => {
                 let mut value = employee.custom_fields.get(&path[0]);
                 for segment in &path[1..] {
@@ -375,8 +377,17 @@ mod tests {
     fn a_field_displays_as_the_name_it_parses_from() {
         for field in STANDARD_FIELDS {
             assert_eq!(Field::parse(&field.to_string()), Ok(field.clone()));
-            assert!(FIELD_NAMES.contains(&field.to_string()), "{field}");
+            let named = match &field {
+                Field::Address(kind, part) => {
+                    FIELD_NAMES.contains(&format!("{}.<part>", kind.field_name()))
+                        && FIELD_NAMES.contains(part.field_name())
+                }
+                _ => FIELD_NAMES.contains(&field.to_string()),
+            };
+            assert!(named, "{field}");
         }
+        assert!(Field::parse("workAddress.city").is_err());
+        assert!(Field::parse("officePhone").is_err());
         let custom = Field::parse("customFields.address.city").unwrap();
         assert_eq!(custom.to_string(), "customFields.address.city");
     }
@@ -399,6 +410,31 @@ mod tests {
         );
         let other = Field::parse("otherEmail").unwrap();
         assert_eq!(other.get(&employee, None), FieldValue::Missing);
+    }
+
+    #[test]
+    fn phone_and_address_fields_read_the_typed_values() {
+        let mut employee = Employee::new("1", "A", "B", EmploymentStatus::Active);
+        employee.set_phone(PhoneType::Mobile, Some("+46 70 123".into()));
+        employee.set_address_part(
+            AddressType::Home,
+            AddressPart::PostalCode,
+            Some("21119".into()),
+        );
+        employee.set_address_part(AddressType::Home, AddressPart::Locality, Some("".into()));
+        let read = |employee: &Employee, name: &str| {
+            Field::parse(name).unwrap().get(employee, None).to_json()
+        };
+        assert_eq!(read(&employee, "mobilePhone"), Some(json!("+46 70 123")));
+        assert_eq!(read(&employee, "workPhone"), None);
+        assert_eq!(
+            read(&employee, "homeAddress.postalCode"),
+            Some(json!("21119"))
+        );
+        assert_eq!(read(&employee, "homeAddress.locality"), None);
+        assert_eq!(read(&employee, "workAddress.postalCode"), None);
+        employee.set_phone(PhoneType::Mobile, None);
+        assert_eq!(read(&employee, "mobilePhone"), None);
     }
 
     #[test]

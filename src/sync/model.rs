@@ -226,7 +226,9 @@ impl Address {
 
     /// Whether no part is set.
     pub fn is_empty(&self) -> bool {
-        AddressPart::ALL.iter().all(|part| self.part(*part).is_none())
+        AddressPart::ALL
+            .iter()
+            .all(|part| self.part(*part).is_none())
     }
 }
 

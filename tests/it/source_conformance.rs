@@ -32,7 +32,9 @@ use hris_operator::{
     },
     crd::SourceSpec,
     sync::{
-        model::{Email, EmailType, Employee, EmploymentStatus},
+        model::{
+            AddressPart, AddressType, Email, EmailType, Employee, EmploymentStatus, PhoneType,
+        },
         ports::source::{Source, SourceError, SourceField, fetch_all},
     },
 };
@@ -109,10 +111,65 @@ fn dataset() -> Vec<Employee> {
                 e.custom_fields
                     .insert("address", json!({"city": LOCATIONS[(i + 1) % 3]}));
             }
+            add_phones_and_addresses(&mut e, i);
             e
         })
         .collect()
 }
+
+/// Phones and addresses, each present for some people only: a work and a mobile number, a
+/// private home number; an office address (with and without a region) and a home address.
+fn add_phones_and_addresses(e: &mut Employee, i: usize) {
+    use AddressPart::*;
+    if i % 3 != 2 {
+        e.set_phone(PhoneType::Work, Some(format!("+46 8 555 {:04}", i).into()));
+    }
+    if i % 4 == 0 {
+        e.set_phone(
+            PhoneType::Mobile,
+            Some(format!("+46 70 555 {:04}", i).into()),
+        );
+    }
+    if i % 5 == 1 {
+        e.set_phone(PhoneType::Home, Some(format!("+46 40 555 {:04}", i).into()));
+    }
+    if i % 2 == 0 {
+        let (street, city, region, postal, country) = OFFICES[i % 3];
+        for (part, value) in [
+            (Street, Some(street)),
+            (Locality, Some(city)),
+            (Region, region),
+            (PostalCode, Some(postal)),
+            (Country, Some(country)),
+        ] {
+            e.set_address_part(AddressType::Work, part, value.map(Into::into));
+        }
+    }
+    if i % 3 == 0 {
+        for (part, value) in [
+            (Street, format!("Hemvägen {}", 1 + i % 90)),
+            (Locality, "Malmö".to_owned()),
+            (PostalCode, format!("2{:04}", i % 10_000)),
+            (Country, "SE".to_owned()),
+            (Region, if i % 6 == 0 { "Skåne" } else { "" }.to_owned()),
+        ] {
+            e.set_address_part(AddressType::Home, part, Some(value.into()));
+        }
+    }
+}
+
+/// Office addresses: street, locality, region, postal code, country.
+const OFFICES: [(&str, &str, Option<&str>, &str, &str); 3] = [
+    ("Kungsgatan 1", "Stockholm", None, "111 43", "SE"),
+    (
+        "Herengracht 1",
+        "Amsterdam",
+        Some("Noord-Holland"),
+        "1015 BA",
+        "NL",
+    ),
+    ("1 Market St", "San Francisco", Some("CA"), "94105", "US"),
+];
 
 /// The sources under test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,24 +210,33 @@ fn expected_for(kind: Kind, employees: &[Employee]) -> Vec<Employee> {
             match kind {
                 Kind::Csv | Kind::Afas | Kind::Workday => {}
                 Kind::Merge => {
-                    // ACTIVE | PENDING | INACTIVE only; no language field.
+                    // ACTIVE | PENDING | INACTIVE only; no language field; no work number
+                    // (a location's number is not the person's).
                     if e.employment_status == EmploymentStatus::Leave {
                         e.employment_status = EmploymentStatus::Active;
                     }
                     e.preferred_language = None;
+                    e.set_phone(PhoneType::Work, None);
                 }
                 Kind::BambooHr => {
-                    // Active | Inactive only; no language field.
+                    // Active | Inactive only; no language field; no office address.
                     if e.employment_status != EmploymentStatus::Inactive {
                         e.employment_status = EmploymentStatus::Active;
                     }
                     e.preferred_language = None;
+                    e.addresses.retain(|(kind, _)| *kind == AddressType::Home);
                 }
                 Kind::Personio => {
                     e.employee_number = None;
                     e.preferred_language = None;
+                    e.phones.clear();
+                    e.addresses.clear();
                 }
-                Kind::HiBob => e.preferred_language = None,
+                Kind::HiBob => {
+                    e.preferred_language = None;
+                    e.phones.clear();
+                    e.addresses.clear();
+                }
                 Kind::Graph => entra_id_shape(&mut e),
             }
             e
@@ -188,6 +254,9 @@ fn entra_id_shape(e: &mut Employee) {
     e.id = graph::object_id(&e.id).into();
     e.manager_id = e.manager_id.take().map(|m| graph::object_id(&m).into());
     e.preferred_name = None;
+    // A business and a mobile number, the office's address; nothing private.
+    e.set_phone(PhoneType::Home, None);
+    e.addresses.retain(|(kind, _)| *kind == AddressType::Work);
     let mut emails = Vec::new();
     for email in &e.emails {
         match email.kind {
@@ -269,7 +338,7 @@ impl Fixture {
 
 fn csv_document(employees: &[Employee]) -> String {
     let mut out = String::from(
-        "id,employeeNumber,firstName,lastName,preferredName,workEmail,personalEmail,employmentStatus,startDate,endDate,managerId,department,title,location,preferredLanguage,customFields.costCenter,customFields.address.city\n",
+        "id,employeeNumber,firstName,lastName,preferredName,workEmail,personalEmail,employmentStatus,startDate,endDate,managerId,department,title,location,preferredLanguage,customFields.costCenter,customFields.address.city,workPhone,mobilePhone,homePhone,workAddress.street,workAddress.locality,workAddress.region,workAddress.postalCode,workAddress.country,homeAddress.street,homeAddress.locality,homeAddress.region,homeAddress.postalCode,homeAddress.country\n",
     );
     let mut writer = csv::Writer::from_writer(Vec::new());
     for e in employees {
@@ -293,26 +362,31 @@ fn csv_document(employees: &[Employee]) -> String {
                 .unwrap_or_default()
                 .to_owned()
         };
+        let contact = contact_values(e);
         writer
-            .write_record([
-                e.id.to_string(),
-                text(&e.employee_number),
-                e.first_name.to_string(),
-                e.last_name.to_string(),
-                text(&e.preferred_name),
-                email(EmailType::Work),
-                email(EmailType::Personal),
-                e.employment_status.as_str().to_owned(),
-                day(e.start_date),
-                day(e.end_date),
-                text(&e.manager_id),
-                text(&e.department),
-                text(&e.title),
-                text(&e.location),
-                text(&e.preferred_language),
-                custom("costCenter"),
-                custom("address.city"),
-            ])
+            .write_record(
+                [
+                    e.id.to_string(),
+                    text(&e.employee_number),
+                    e.first_name.to_string(),
+                    e.last_name.to_string(),
+                    text(&e.preferred_name),
+                    email(EmailType::Work),
+                    email(EmailType::Personal),
+                    e.employment_status.as_str().to_owned(),
+                    day(e.start_date),
+                    day(e.end_date),
+                    text(&e.manager_id),
+                    text(&e.department),
+                    text(&e.title),
+                    text(&e.location),
+                    text(&e.preferred_language),
+                    custom("costCenter"),
+                    custom("address.city"),
+                ]
+                .into_iter()
+                .chain(contact),
+            )
             .unwrap();
     }
     out.push_str(&String::from_utf8(writer.into_inner().unwrap()).unwrap());
@@ -489,26 +563,29 @@ fn export_document(employees: &[Employee], date_format: &str, delimiter: u8) -> 
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
     writer
-        .write_record([
-            "Status",
-            "Last Name",
-            "First Name",
-            "Preferred Name",
-            "Employee #",
-            "Employee Number",
-            "Hire Date",
-            "Termination Date",
-            "Work Email",
-            "Home Email",
-            "Reports To",
-            "Department",
-            "Job Title",
-            "Location",
-            "Language",
-            "Cost Center",
-            "City",
-            "Mobile Phone",
-        ])
+        .write_record(
+            [
+                "Status",
+                "Last Name",
+                "First Name",
+                "Preferred Name",
+                "Employee #",
+                "Employee Number",
+                "Hire Date",
+                "Termination Date",
+                "Work Email",
+                "Home Email",
+                "Reports To",
+                "Department",
+                "Job Title",
+                "Location",
+                "Language",
+                "Cost Center",
+                "City",
+            ]
+            .into_iter()
+            .chain(EXPORT_CONTACT_COLUMNS.iter().map(|(_, column)| *column)),
+        )
         .unwrap();
     for (index, e) in employees.iter().enumerate() {
         let text = |v: &Option<compact_str::CompactString>| {
@@ -546,26 +623,29 @@ fn export_document(employees: &[Employee], date_format: &str, delimiter: u8) -> 
                 .to_owned()
         };
         writer
-            .write_record([
-                word,
-                e.last_name.to_string(),
-                e.first_name.to_string(),
-                text(&e.preferred_name),
-                e.id.to_string(),
-                text(&e.employee_number),
-                day(e.start_date),
-                day(e.end_date),
-                email(EmailType::Work),
-                email(EmailType::Personal),
-                text(&e.manager_id),
-                text(&e.department),
-                text(&e.title),
-                text(&e.location),
-                text(&e.preferred_language),
-                custom("costCenter"),
-                custom("address.city"),
-                format!("+46 70 {index:07}"),
-            ])
+            .write_record(
+                [
+                    word,
+                    e.last_name.to_string(),
+                    e.first_name.to_string(),
+                    text(&e.preferred_name),
+                    e.id.to_string(),
+                    text(&e.employee_number),
+                    day(e.start_date),
+                    day(e.end_date),
+                    email(EmailType::Work),
+                    email(EmailType::Personal),
+                    text(&e.manager_id),
+                    text(&e.department),
+                    text(&e.title),
+                    text(&e.location),
+                    text(&e.preferred_language),
+                    custom("costCenter"),
+                    custom("address.city"),
+                ]
+                .into_iter()
+                .chain(contact_values(e)),
+            )
             .unwrap();
     }
     String::from_utf8(writer.into_inner().unwrap()).unwrap()
@@ -574,7 +654,7 @@ fn export_document(employees: &[Employee], date_format: &str, delimiter: u8) -> 
 /// The `csv` source settings that read [`export_document`].
 fn export_settings() -> Value {
     json!({
-        "fieldMap": {
+        "fieldMap": common::hr_sources::with_contact_columns(json!({
             "id": "Employee #",
             "employeeNumber": "Employee Number",
             "firstName": "First Name",
@@ -592,8 +672,38 @@ fn export_settings() -> Value {
             "preferredLanguage": "Language",
             "customFields": {"costCenter": "Cost Center", "address.city": "City"},
             "statusValues": {"Pre-Hire": "Pending", "On Leave": "Leave", "Terminated": "Inactive"},
-        },
+        }),
+        &EXPORT_CONTACT_COLUMNS,
+        ),
     })
+}
+
+/// The export's phone and address columns, by canonical field.
+const EXPORT_CONTACT_COLUMNS: [(&str, &str); 13] = [
+    ("workPhone", "Work Phone"),
+    ("mobilePhone", "Mobile Phone"),
+    ("homePhone", "Home Phone"),
+    ("workAddress.street", "Work Address Line 1"),
+    ("workAddress.locality", "Work City"),
+    ("workAddress.region", "Work State"),
+    ("workAddress.postalCode", "Work Zip"),
+    ("workAddress.country", "Work Country"),
+    ("homeAddress.street", "Address Line 1"),
+    ("homeAddress.locality", "Home City"),
+    ("homeAddress.region", "State"),
+    ("homeAddress.postalCode", "Zip"),
+    ("homeAddress.country", "Country"),
+];
+
+/// An employee's phone and address values in canonical field order (empty where absent).
+fn contact_values(e: &Employee) -> impl Iterator<Item = String> {
+    hris_emulators::hr::contact_fields(e)
+        .into_iter()
+        .map(|(_, value)| {
+            value
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        })
 }
 
 /// A `csv` source reading `bytes` as a Secret key, with `settings`.

@@ -500,9 +500,7 @@ pub fn read_user(user: &Map<String, Value>, columns: &Columns) -> Result<Employe
         .and_then(Value::as_array)
         .and_then(|phones| phones.first())
     {
-        record
-            .to_mut()
-            .insert(BUSINESS_PHONE.into(), first.clone());
+        record.to_mut().insert(BUSINESS_PHONE.into(), first.clone());
     }
     let mut employee = rows::read_record(&record, columns)?;
     if user.get("accountEnabled") == Some(&Value::Bool(false)) {

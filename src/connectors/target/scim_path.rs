@@ -328,10 +328,9 @@ mod tests {
         );
         assert_eq!(path.prefix(0), r#"addresses[type eq "work"]"#);
         assert_eq!(path.attribute(0), "addresses");
-        let ext = Path::parse(
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
-        )
-        .unwrap();
+        let ext =
+            Path::parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value")
+                .unwrap();
         assert_eq!(
             ext.schema,
             Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
@@ -359,7 +358,10 @@ mod tests {
             get_path(&user, r#"phoneNumbers[type eq "mobile"].value"#),
             Some(&json!("+46 70 1"))
         );
-        assert_eq!(get_path(&user, r#"phoneNumbers[type eq "work"].value"#), None);
+        assert_eq!(
+            get_path(&user, r#"phoneNumbers[type eq "work"].value"#),
+            None
+        );
         set_path(
             &mut user,
             r#"phoneNumbers[type eq "work"].value"#,

@@ -12,7 +12,10 @@ use super::{GraphConfig, GraphGroup, GraphState, groups, users};
 /// Custom fields of the seed and the user property each is kept in.
 pub const CUSTOM_FIELDS: [(&str, &str); 2] = [
     ("costCenter", "employeeOrgData.costCenter"),
-    ("address.city", "onPremisesExtensionAttributes.extensionAttribute1"),
+    (
+        "address.city",
+        "onPremisesExtensionAttributes.extensionAttribute1",
+    ),
 ];
 
 /// The demo tenant's group of everyone: Engineering nested in it, the other half of the

@@ -33,7 +33,9 @@ use hris_operator::{
     crd::HrisConnectionStatus,
     metrics::Metrics,
     sync::{
-        model::{Email, EmailType, Employee, EmploymentStatus},
+        model::{
+            AddressPart, AddressType, Email, EmailType, Employee, EmploymentStatus, PhoneType,
+        },
         report::{RunMode, Summary},
     },
 };
@@ -126,9 +128,34 @@ fn employees(title: &str, leavers_left: bool) -> Vec<Employee> {
             });
             employee.title = Some(title.into());
             employee.start_date = Some(jiff::civil::date(2024, 1, 15));
+            // A private number and home address (personal data), a mobile number.
+            employee.set_phone(PhoneType::Home, Some(home_phone(index).into()));
+            employee.set_phone(PhoneType::Mobile, Some(mobile_phone(index).into()));
+            employee.set_address_part(
+                AddressType::Home,
+                AddressPart::Street,
+                Some(home_street(index).into()),
+            );
+            employee.set_address_part(
+                AddressType::Home,
+                AddressPart::PostalCode,
+                Some(format!("9{index:04}1").into()),
+            );
             employee
         })
         .collect()
+}
+
+fn home_phone(index: usize) -> String {
+    format!("+46 40 918 7{index:03}")
+}
+
+fn mobile_phone(index: usize) -> String {
+    format!("+46 73 627 1{index:03}")
+}
+
+fn home_street(index: usize) -> String {
+    format!("Hemlighetsgränd {index}B")
 }
 
 /// Values that must appear nowhere but in the reports.
@@ -146,6 +173,11 @@ fn forbidden() -> Vec<(&'static str, String)> {
         ("the Teams workflow URL's signature", TEAMS_SIG.to_owned()),
         ("the webhook signing key", SIGNING_KEY.to_owned()),
     ];
+    for index in 0..PEOPLE.len() {
+        values.push(("a home phone number", home_phone(index)));
+        values.push(("a mobile phone number", mobile_phone(index)));
+        values.push(("a home street", home_street(index)));
+    }
     for (first, last, work, personal, _) in PEOPLE {
         values.push(("a first name", first.to_owned()));
         values.push(("a last name", last.to_owned()));
@@ -265,10 +297,17 @@ fn run(
             "target": {"scim": {"baseUrl": scim.base_url(),
                                 "credentialsSecretRef": {"name": "scim", "key": "token"},
                                 "requestsPerSecond": 1000, "maxTries": 2}},
-            "attributeMapping": [{"from": "title", "to": "title"}],
+            "attributeMapping": [
+                {"from": "title", "to": "title"},
+                {"from": "homePhone", "to": "phoneNumbers[type eq \"home\"].value", "optional": true},
+                {"from": "mobilePhone", "to": "phoneNumbers[type eq \"mobile\"].value", "optional": true},
+                {"from": "homeAddress.street", "to": "addresses[type eq \"home\"].streetAddress", "optional": true},
+                {"from": "homeAddress.postalCode", "to": "addresses[type eq \"home\"].postalCode", "optional": true},
+            ],
             "emails": {"priority": ["Work", "Personal"], "includePersonal": false},
             "lifecycle": {"inactiveUsers": "Deactivate", "absentUsers": "Deactivate"},
-            "safeguards": {"maxDeletePercent": 100},
+            // The Personio run clears the numbers and addresses Personio does not hold.
+            "safeguards": {"maxDeletePercent": 100, "attributeClears": {"maxPercent": 100}},
             "schedule": {"interval": "24h", "timeZone": "Europe/Stockholm"},
             "notifications": receivers.channels(),
         },

@@ -124,7 +124,7 @@ fn add_phones_and_addresses(e: &mut Employee, i: usize) {
     if i % 3 != 2 {
         e.set_phone(PhoneType::Work, Some(format!("+46 8 555 {:04}", i).into()));
     }
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         e.set_phone(
             PhoneType::Mobile,
             Some(format!("+46 70 555 {:04}", i).into()),
@@ -133,7 +133,7 @@ fn add_phones_and_addresses(e: &mut Employee, i: usize) {
     if i % 5 == 1 {
         e.set_phone(PhoneType::Home, Some(format!("+46 40 555 {:04}", i).into()));
     }
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         let (street, city, region, postal, country) = OFFICES[i % 3];
         for (part, value) in [
             (Street, Some(street)),
@@ -145,13 +145,13 @@ fn add_phones_and_addresses(e: &mut Employee, i: usize) {
             e.set_address_part(AddressType::Work, part, value.map(Into::into));
         }
     }
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         for (part, value) in [
             (Street, format!("Hemvägen {}", 1 + i % 90)),
             (Locality, "Malmö".to_owned()),
             (PostalCode, format!("2{:04}", i % 10_000)),
             (Country, "SE".to_owned()),
-            (Region, if i % 6 == 0 { "Skåne" } else { "" }.to_owned()),
+            (Region, if i.is_multiple_of(6) { "Skåne" } else { "" }.to_owned()),
         ] {
             e.set_address_part(AddressType::Home, part, Some(value.into()));
         }

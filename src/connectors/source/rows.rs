@@ -858,10 +858,22 @@ mod tests {
             location: some("n"),
             preferred_language: some("o"),
             custom: vec![("cost.center".into(), "p".into())],
+            phones: PhoneType::ALL
+                .into_iter()
+                .map(|kind| (kind, format!("phone-{kind:?}")))
+                .collect(),
+            addresses: AddressType::ALL
+                .into_iter()
+                .flat_map(|kind| {
+                    AddressPart::ALL
+                        .into_iter()
+                        .map(move |part| (kind, part, format!("{kind:?}-{part:?}")))
+                })
+                .collect(),
             ..Columns::default()
         };
         let feeds = every.feeds();
-        assert_eq!(feeds.len(), 16);
+        assert_eq!(feeds.len(), 16 + 3 + 10);
         for (_, canonical) in feeds {
             let field = crate::sync::field::Field::parse(&canonical)
                 .unwrap_or_else(|e| panic!("`fields` shows {canonical}, which maps as: {e}"));
@@ -893,6 +905,43 @@ mod tests {
         assert_eq!(e.employment_status, EmploymentStatus::Active);
         assert_eq!(e.start_date, Some(date(2024, 2, 1)));
         assert_eq!(e.custom_fields.get("cost"), Some(&json!({"center": 4410})));
+    }
+
+    #[test]
+    fn phones_and_street_lines_are_read_and_a_broken_part_names_its_field() {
+        let columns = Columns {
+            phones: vec![(PhoneType::Mobile, "mobile".into())],
+            addresses: address_columns(
+                AddressType::Home,
+                &[
+                    (AddressPart::Street, "home.street_1"),
+                    (AddressPart::Street, "home.street_2"),
+                    (AddressPart::PostalCode, "home.zip"),
+                ],
+            ),
+            ..columns()
+        };
+        let record = json!({"id": 7, "name": {"first": "Ada", "last": "L"}, "mobile": "+46 70 1",
+            "home": {"street_1": "Storgatan 1", "street_2": "lgh 1102", "zip": 21119}});
+        let e = read_record(record.as_object().unwrap(), &columns).unwrap();
+        assert_eq!(e.phone(PhoneType::Mobile), Some("+46 70 1"));
+        let home = e.address(AddressType::Home).unwrap();
+        assert_eq!(home.street.as_deref(), Some("Storgatan 1\nlgh 1102"));
+        assert_eq!(home.postal_code.as_deref(), Some("21119"));
+        assert_eq!(home.locality, None);
+        let one_line = json!({"id": 7, "name": {"first": "Ada", "last": "L"},
+            "home": {"street_1": "Storgatan 1", "street_2": null}});
+        let e = read_record(one_line.as_object().unwrap(), &columns).unwrap();
+        assert_eq!(
+            e.address(AddressType::Home).unwrap().street.as_deref(),
+            Some("Storgatan 1")
+        );
+        // A line break in a postal code is no postal code; the error names the field only.
+        let broken = json!({"id": 7, "name": {"first": "Ada", "last": "L"},
+            "home": {"zip": "211\n19"}});
+        let error = read_record(broken.as_object().unwrap(), &columns).unwrap_err();
+        assert_eq!(error.field.as_deref(), Some("homeAddress.postalCode"));
+        assert!(!error.message.contains("211"), "{}", error.message);
     }
 
     #[test]

@@ -151,7 +151,10 @@ fn add_phones_and_addresses(e: &mut Employee, i: usize) {
             (Locality, "Malmö".to_owned()),
             (PostalCode, format!("2{:04}", i % 10_000)),
             (Country, "SE".to_owned()),
-            (Region, if i.is_multiple_of(6) { "Skåne" } else { "" }.to_owned()),
+            (
+                Region,
+                if i.is_multiple_of(6) { "Skåne" } else { "" }.to_owned(),
+            ),
         ] {
             e.set_address_part(AddressType::Home, part, Some(value.into()));
         }

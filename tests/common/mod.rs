@@ -113,6 +113,7 @@ pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
 pub mod child_server;
 pub mod directories;
 pub mod fault_proxy;
+pub mod google_source;
 pub mod graph_source;
 pub mod hr_sources;
 pub mod kmock;

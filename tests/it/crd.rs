@@ -1004,6 +1004,7 @@ fn source_samples_are_valid_manifests() {
             "csv",
             "csv",
             "csv",
+            "googleWorkspace",
             "hiBob",
             "merge",
             "microsoftGraph",

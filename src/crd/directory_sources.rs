@@ -117,9 +117,10 @@ pub struct GoogleWorkspaceSource {
     /// User fields to read as custom fields: canonical custom field name (a dotted name makes a
     /// nested object) → a field of the user, a dotted path such as
     /// `customSchemas.Employment.costCenter`; a path into a list names one entry:
-    /// `organizations.<field>` the primary organization, `locations.<field>` the desk location
-    /// (else the first), `languages.<field>` the first language, `externalIds.<type>` and
-    /// `relations.<type>` the value of the entry of that type (`customType` for `custom`).
+    /// `organizations.<field>` the primary organization, `locations.<field>` the desk location,
+    /// `languages.<field>` the preferred language (each else the first entry),
+    /// `externalIds.<type>` and `relations.<type>` the value of the entry of that type
+    /// (`customType` for `custom`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(transform = bounds::string_map::<{ bounds::CUSTOM_FIELDS }, { bounds::ID }>)]
     pub custom_fields: BTreeMap<String, String>,

@@ -1066,6 +1066,112 @@ fn directory_targets_pass_the_schema_and_bad_ones_get_readable_cel_messages() {
     );
 }
 
+fn google_source(scope: Value) -> Value {
+    json!({"googleWorkspace": {"serviceAccountKeySecretRef": {"name": "google", "key": "key.json"},
+        "adminEmail": "admin@acme.example", "scope": scope}})
+}
+
+#[test]
+fn a_google_source_takes_exactly_one_scope_and_bad_ones_get_readable_messages() {
+    for scope in [
+        json!({"allUsers": true}),
+        json!({"orgUnits": ["/", "/Sales", "/Sales Team/EMEA"]}),
+        json!({"groups": ["all-staff@acme.example"]}),
+        json!({"allUsers": false, "groups": ["all-staff@acme.example"]}),
+    ] {
+        let manifest = with(&["spec", "source"], google_source(scope.clone()));
+        assert_eq!(
+            schema_rejections(&manifest),
+            Vec::<String>::new(),
+            "{scope}"
+        );
+        let spec: hris_operator::crd::HrisConnectionSpec =
+            serde_json::from_value(manifest["spec"].clone()).unwrap();
+        assert!(
+            hris_operator::connectors::check_spec(&spec).is_ok(),
+            "{scope}"
+        );
+    }
+    let schema = openapi_schema();
+    let cel = |manifest: &Value| {
+        kube::core::cel::Validator::new()
+            .validate(&schema, manifest, None)
+            .map_err(|e| e.to_string())
+            .unwrap_err()
+    };
+    let one = "scope takes exactly one of allUsers: true, orgUnits, groups";
+    for (scope, message, field) in [
+        (json!({}), one, "spec.source.googleWorkspace.scope"),
+        (
+            json!({"allUsers": false}),
+            one,
+            "spec.source.googleWorkspace.scope",
+        ),
+        (
+            json!({"allUsers": true, "orgUnits": ["/Sales"]}),
+            one,
+            "spec.source.googleWorkspace.scope",
+        ),
+        (
+            json!({"orgUnits": ["/Sales"], "groups": ["a@acme.example"]}),
+            one,
+            "spec.source.googleWorkspace.scope",
+        ),
+        (
+            json!({"orgUnits": ["/Sales", "Sales"]}),
+            "orgUnits take paths starting with /",
+            "spec.source.googleWorkspace.scope.orgUnits[1]",
+        ),
+        (
+            json!({"groups": ["all-staff"]}),
+            "groups take group email addresses",
+            "spec.source.googleWorkspace.scope.groups[0]",
+        ),
+    ] {
+        let manifest = with(&["spec", "source"], google_source(scope.clone()));
+        let error = cel(&manifest);
+        assert!(error.contains(message), "{scope}: {error}");
+        // simulate names the same field.
+        let spec: hris_operator::crd::HrisConnectionSpec =
+            serde_json::from_value(manifest["spec"].clone()).unwrap();
+        let errors = hris_operator::connectors::check_spec(&spec).unwrap_err();
+        assert!(
+            errors.0.iter().any(|e| e.field == field),
+            "{scope}: {errors:?}"
+        );
+    }
+    for (scope, field) in [
+        (json!({"orgUnits": []}), "orgUnits"),
+        (json!({"groups": []}), "groups"),
+    ] {
+        let manifest = with(&["spec", "source"], google_source(scope.clone()));
+        let minimum = &openapi_schema()["properties"]["spec"]["properties"]["source"]["properties"]
+            ["googleWorkspace"]["properties"]["scope"]["properties"][field]["minItems"];
+        assert_eq!(minimum, &json!(1), "the API server refuses {scope}");
+        let spec: hris_operator::crd::HrisConnectionSpec =
+            serde_json::from_value(manifest["spec"].clone()).unwrap();
+        let errors = hris_operator::connectors::check_spec(&spec).unwrap_err();
+        assert!(
+            errors.0[0].field.ends_with(&format!("scope.{field}"))
+                && errors.0[0].message.starts_with("list at least one"),
+            "{errors:?}"
+        );
+    }
+    // A path the schema lets through that is still no path: the local check names it.
+    let manifest = with(
+        &["spec", "source"],
+        google_source(json!({"orgUnits": ["/Sales/"]})),
+    );
+    let spec: hris_operator::crd::HrisConnectionSpec =
+        serde_json::from_value(manifest["spec"].clone()).unwrap();
+    let errors = hris_operator::connectors::check_spec(&spec).unwrap_err();
+    assert_eq!(
+        errors.0[0].field,
+        "spec.source.googleWorkspace.scope.orgUnits[0]"
+    );
+    assert!(errors.0[0].message.contains("ends with /"), "{errors:?}");
+}
+
 fn graph_source(scope: Value) -> Value {
     json!({"microsoftGraph": {"tenantId": "contoso.onmicrosoft.com", "clientId": "c",
         "clientSecretSecretRef": {"name": "entra", "key": "clientSecret"}, "scope": scope}})

@@ -45,6 +45,21 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
     }
 }
 
+/// Builds the source a spec names and reads it: the three users the runs created.
+async fn read_three(
+    spec: &hris_operator::crd::SourceSpec,
+    context: &hris_operator::connectors::ConnectorContext,
+) -> Box<dyn hris_operator::sync::ports::source::Source> {
+    let source = hris_operator::connectors::source::build(spec, context)
+        .await
+        .unwrap();
+    let read = hris_operator::sync::ports::source::fetch_all(source.as_ref())
+        .await
+        .unwrap();
+    assert_eq!((read.employees.len(), read.errors.len()), (3, 0));
+    source
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_password_token_key_or_personal_data_reaches_a_log_line() {
     let captured = Captured::default();
@@ -121,13 +136,7 @@ async fn no_password_token_key_or_personal_data_reaches_a_log_line() {
         secrets: hris_operator::connectors::SecretResolver::from_dir(dir.path().join("secrets")),
         config_maps: hris_operator::connectors::ConfigMapResolver::from_dir(dir.path()),
     };
-    let source = hris_operator::connectors::source::build(&source_spec, &context)
-        .await
-        .unwrap();
-    let read = hris_operator::sync::ports::source::fetch_all(source.as_ref())
-        .await
-        .unwrap();
-    assert_eq!((read.employees.len(), read.errors.len()), (3, 0));
+    read_three(&source_spec, &context).await;
 
     // The users the Google run created, read back through the Google source: the root unit
     // and its sub-units, and one user by primary email for `fields`.
@@ -141,13 +150,7 @@ async fn no_password_token_key_or_personal_data_reaches_a_log_line() {
         }
     }))
     .unwrap();
-    let source = hris_operator::connectors::source::build(&google_source, &context)
-        .await
-        .unwrap();
-    let read = hris_operator::sync::ports::source::fetch_all(source.as_ref())
-        .await
-        .unwrap();
-    assert_eq!((read.employees.len(), read.errors.len()), (3, 0));
+    let source = read_three(&google_source, &context).await;
     let fields = source.fields().await.unwrap();
     assert!(fields.iter().any(|f| f.name == "primaryEmail"));
 

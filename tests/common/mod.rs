@@ -120,4 +120,5 @@ pub mod kmock;
 pub mod receivers;
 pub mod scim2_server;
 pub mod scimmy;
+pub mod source_runs;
 pub mod vendor;

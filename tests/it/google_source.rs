@@ -19,7 +19,11 @@ use crate::common;
 
 use std::{collections::BTreeSet, path::Path, time::Duration};
 
-use common::{directories::GOOGLE_TEST_PUBLIC_KEY, google_source::google_source};
+use common::{
+    directories::GOOGLE_TEST_PUBLIC_KEY,
+    google_source::google_source,
+    source_runs::{self, context, short_delays},
+};
 use hris_emulators::{
     google::{
         self, ALL_STAFF_GROUP, CONTRACTORS_UNIT, ENGINEERING_GROUP, EVERYONE_GROUP, GoogleConfig,
@@ -28,23 +32,17 @@ use hris_emulators::{
     hr::{Faults, demo_employees},
 };
 use hris_operator::{
-    connectors::{
-        ConfigMapResolver, ConnectorContext, SecretResolver, connect,
-        source::{
-            self,
-            google::{GROUP_SCOPE, USER_SCOPE},
-        },
+    connectors::source::{
+        self,
+        google::{GROUP_SCOPE, USER_SCOPE},
     },
-    crd::{HrisConnectionSpec, SourceSpec},
+    crd::SourceSpec,
     sync::{
         model::{Employee, EmploymentStatus},
-        policy::SyncPolicy,
         ports::source::{Source, SourceData, SourceError, fetch_all},
-        report::RunMode,
-        run::{RunError, RunOptions, run},
+        run::RunError,
     },
 };
-use jiff::civil::date;
 use serde_json::{Map, Value, json};
 
 /// People in the demo account (30 hold every status: index 29 has left).
@@ -74,25 +72,10 @@ struct Fixture {
     dir: tempfile::TempDir,
 }
 
-fn context(dir: &Path) -> ConnectorContext {
-    ConnectorContext {
-        base_dir: dir.to_path_buf(),
-        secrets: SecretResolver::from_dir(dir.join("secrets")),
-        config_maps: ConfigMapResolver::from_dir(dir.join("maps")),
-    }
-}
-
-fn delays() -> source::RetryDelays {
-    source::RetryDelays {
-        base: Duration::from_millis(2),
-        max: Duration::from_millis(20),
-    }
-}
-
 async fn build(spec: &Map<String, Value>, dir: &Path) -> Result<Box<dyn Source>, SourceError> {
     let source_spec: SourceSpec =
         serde_json::from_value(json!({"googleWorkspace": Value::Object(spec.clone())})).unwrap();
-    source::build_with(&source_spec, &context(dir), delays()).await
+    source::build_with(&source_spec, &context(dir), short_delays()).await
 }
 
 async fn fixture(config: GoogleConfig, scope: Value) -> Fixture {
@@ -288,43 +271,7 @@ async fn members_of(f: &Fixture, group: &str) -> BTreeSet<(String, String)> {
 
 /// A run of `spec_source` into a file directory in `dir`, applied on 2026-11-22.
 async fn apply(dir: &Path, spec_source: &Map<String, Value>) -> Result<String, RunError> {
-    let spec: HrisConnectionSpec = serde_json::from_value(json!({
-        "mode": "Active",
-        "source": {"googleWorkspace": spec_source},
-        "target": {"file": {"path": dir.join("directory.json")}},
-        "externalIdPrefix": "gws:",
-        "lifecycle": {"inactiveUsers": "Deactivate", "absentUsers": "Deactivate"},
-        "safeguards": {"removals": {"maxPercent": 100}},
-    }))
-    .unwrap();
-    let policy = SyncPolicy::compile(&spec).unwrap();
-    let options = RunOptions {
-        mode: RunMode::Apply,
-        as_of: date(2026, 11, 22),
-        approved_hash: None,
-    };
-    let (source, target) = connect(&spec, &context(dir)).await?;
-    let output = run("people/google", &policy, &*source, &*target, &options).await?;
-    Ok(serde_json::to_string(&output.summary.counts).unwrap())
-}
-
-/// The users of the file directory: externalId → active.
-fn directory(dir: &Path) -> Vec<(String, bool)> {
-    let text = std::fs::read_to_string(dir.join("directory.json")).unwrap();
-    let document: Value = serde_json::from_str(&text).unwrap();
-    let mut users: Vec<(String, bool)> = document["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| {
-            (
-                u["externalId"].as_str().unwrap().to_owned(),
-                u["active"].as_bool().unwrap(),
-            )
-        })
-        .collect();
-    users.sort();
-    users
+    source_runs::apply(dir, json!({"googleWorkspace": spec_source}), "gws:").await
 }
 
 #[tokio::test]
@@ -332,7 +279,7 @@ async fn a_suspended_and_an_archived_account_become_leavers_whose_users_are_deac
     let (config, employees) = workspace(500);
     let f = fixture(config, json!({"allUsers": true})).await;
     apply(f.dir.path(), &f.spec).await.unwrap();
-    let before = directory(f.dir.path());
+    let before = source_runs::directory(f.dir.path());
     // Everyone employed has a user; the one who left (a suspended account) has none.
     let left = employees
         .iter()
@@ -353,7 +300,7 @@ async fn a_suspended_and_an_archived_account_become_leavers_whose_users_are_deac
     f.emulator.update_user(&archived, json!({"archived": true}));
     let counts: Value = serde_json::from_str(&apply(f.dir.path(), &f.spec).await.unwrap()).unwrap();
     assert_eq!(counts["deactivated"], 2, "{counts}");
-    let after = directory(f.dir.path());
+    let after = source_runs::directory(f.dir.path());
     let leavers = [format!("gws:{suspended}"), format!("gws:{archived}")];
     for (id, active) in &after {
         assert_eq!(*active, !leavers.contains(id), "{id}");
@@ -366,7 +313,7 @@ async fn a_failing_page_or_a_repeated_page_token_fails_the_fetch_and_removes_nob
     let (config, _) = workspace(7);
     let good = fixture(config.clone(), json!({"groups": [ALL_STAFF_GROUP]})).await;
     apply(good.dir.path(), &good.spec).await.unwrap();
-    let before = directory(good.dir.path());
+    let before = source_runs::directory(good.dir.path());
     assert!(!before.is_empty());
     for (faults, said) in [
         (
@@ -399,7 +346,11 @@ async fn a_failing_page_or_a_repeated_page_token_fails_the_fetch_and_removes_nob
             "{error}"
         );
         assert!(error.to_string().contains(said), "{error}");
-        assert_eq!(directory(good.dir.path()), before, "nobody removed: {said}");
+        assert_eq!(
+            source_runs::directory(good.dir.path()),
+            before,
+            "nobody removed: {said}"
+        );
         broken.stop().await;
     }
 }

@@ -439,14 +439,8 @@ impl ServiceAccountKey {
         };
         let client_email = field("client_email")?;
         let private_key = field("private_key")?;
-        let body: String = private_key
-            .lines()
-            .map(str::trim)
-            .filter(|line| !line.starts_with("-----") && !line.is_empty())
-            .collect();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(body)
-            .map_err(|_| "`private_key` is not a PEM key".to_owned())?;
+        let der = google::pem_body(&private_key)
+            .ok_or_else(|| "`private_key` is not a PEM key".to_owned())?;
         let pair = ring::signature::RsaKeyPair::from_pkcs8(&der)
             .map_err(|e| format!("`private_key` is not an RSA PKCS#8 key: {e}"))?;
         let public = base64::engine::general_purpose::STANDARD.encode(pair.public().as_ref());

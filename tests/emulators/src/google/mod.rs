@@ -68,13 +68,10 @@ pub const USER_READ_SCOPE: &str = "https://www.googleapis.com/auth/admin.directo
 /// Reading groups and their members.
 pub const GROUP_READ_SCOPE: &str = "https://www.googleapis.com/auth/admin.directory.group.readonly";
 
-/// The DER bytes of a PEM block, whatever its label.
-fn pem_body(pem: &str) -> Option<Vec<u8>> {
-    let body: String = pem
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.starts_with("-----") && !line.is_empty())
-        .collect();
+/// The DER bytes of a PEM block, whatever its label: the base64 between
+/// `-----BEGIN …-----` and `-----END …-----`.
+pub(crate) fn pem_body(pem: &str) -> Option<Vec<u8>> {
+    let body: String = pem.split("-----").nth(2)?.split_whitespace().collect();
     base64::engine::general_purpose::STANDARD.decode(body).ok()
 }
 

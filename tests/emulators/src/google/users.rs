@@ -79,6 +79,25 @@ fn unknown_name(field: &str) -> Response {
     )
 }
 
+/// The refusal of a user without a given or a family name.
+fn unnamed(user: &Map<String, Value>) -> Option<Response> {
+    let name = user.get("name");
+    let missing = ["givenName", "familyName"].into_iter().find(|field| {
+        name.and_then(|n| n[*field].as_str())
+            .is_none_or(|s| s.trim().is_empty())
+    })?;
+    let label = if missing == "givenName" {
+        "GivenName"
+    } else {
+        "FamilyName"
+    };
+    Some(api_error(
+        400,
+        "invalid",
+        &format!("Invalid Given/Family Name: {label}"),
+    ))
+}
+
 fn not_found() -> Response {
     api_error(404, "notFound", "Resource Not Found: userKey")
 }
@@ -248,18 +267,8 @@ pub(super) fn insert(state: &mut GoogleState, body: Option<Value>) -> Response {
     let Some(email) = email else {
         return api_error(400, "invalid", "Invalid Input: primary_user_email");
     };
-    for (field, label) in [("givenName", "GivenName"), ("familyName", "FamilyName")] {
-        if user
-            .get("name")
-            .and_then(|n| n[field].as_str())
-            .is_none_or(|s| s.trim().is_empty())
-        {
-            return api_error(
-                400,
-                "invalid",
-                &format!("Invalid Given/Family Name: {label}"),
-            );
-        }
+    if let Some(refused) = unnamed(&user) {
+        return refused;
     }
     let Some(password) = user
         .get("password")
@@ -362,18 +371,8 @@ pub(super) fn update(state: &mut GoogleState, key: &str, body: Option<Value>) ->
             }
         }
     }
-    for (field, label) in [("givenName", "GivenName"), ("familyName", "FamilyName")] {
-        if user
-            .get("name")
-            .and_then(|n| n[field].as_str())
-            .is_none_or(|s| s.trim().is_empty())
-        {
-            return api_error(
-                400,
-                "invalid",
-                &format!("Invalid Given/Family Name: {label}"),
-            );
-        }
+    if let Some(refused) = unnamed(&user) {
+        return refused;
     }
     full_name(&mut user);
     if let Some(path) = user.get("orgUnitPath").and_then(Value::as_str) {

@@ -4,11 +4,13 @@
 
 use std::{path::Path, time::Duration};
 
+use hris_emulators::hr::Faults;
 use hris_operator::{
     connectors::{ConfigMapResolver, ConnectorContext, SecretResolver, connect, source},
     crd::HrisConnectionSpec,
     sync::{
         policy::SyncPolicy,
+        ports::source::SourceError,
         report::RunMode,
         run::{RunError, RunOptions, run},
     },
@@ -74,4 +76,43 @@ pub fn directory(dir: &Path) -> Vec<(String, bool)> {
         .collect();
     users.sort();
     users
+}
+
+/// The page faults a paged source must meet without removing anyone, each with what its error
+/// says: the third page failing with 503, and the second page handing out the cursor that
+/// fetched it (`repeated`: how the source says so).
+pub fn page_faults(repeated: &'static str) -> [(Faults, &'static str); 2] {
+    [
+        (
+            Faults {
+                fail_page: Some((2, 503)),
+                ..Faults::default()
+            },
+            "503",
+        ),
+        (
+            Faults {
+                repeat_cursor_at: Some(1),
+                ..Faults::default()
+            },
+            repeated,
+        ),
+    ]
+}
+
+/// Asserts that a run failed reading its source, saying `said`, and left the file directory
+/// in `dir` as it was (`before`).
+pub fn assert_removed_nobody(
+    dir: &Path,
+    before: &[(String, bool)],
+    run: Result<String, RunError>,
+    said: &str,
+) {
+    let error = run.expect_err("the run fails");
+    assert!(
+        matches!(error, RunError::Source(SourceError::Unavailable(_))),
+        "{error}"
+    );
+    assert!(error.to_string().contains(said), "{error}");
+    assert_eq!(directory(dir), before, "nobody removed: {said}");
 }

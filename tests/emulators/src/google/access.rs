@@ -66,45 +66,28 @@ mod tests {
 
     #[test]
     fn each_request_needs_a_scope_of_its_method_and_the_admins_role() {
-        let mut config = GoogleConfig::new("");
-        let scopes = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
-        let status = |config: &GoogleConfig, granted: &[&str], method: Method, path: &[&str]| {
-            refused(config, &scopes(granted), &method, path).map(|r| r.status().as_u16())
+        let users_only = GoogleConfig {
+            admin_privileges: vec!["users".into()],
+            ..GoogleConfig::new("")
         };
-        let read_only = [READ_USERS[1]];
-        assert_eq!(status(&config, &read_only, Method::GET, &["users"]), None);
-        assert_eq!(
-            status(&config, &read_only, Method::POST, &["users"]),
-            Some(403)
-        );
-        assert_eq!(
-            status(
-                &config,
-                &read_only,
-                Method::GET,
-                &["groups", "g", "members"]
-            ),
-            Some(403)
-        );
-        assert_eq!(
-            status(
-                &config,
-                &[READ_GROUPS[1]],
-                Method::GET,
-                &["groups", "g", "members"]
-            ),
-            None
-        );
-        config.admin_privileges = vec!["users".into()];
-        assert_eq!(
-            status(
-                &config,
-                &[READ_GROUPS[1]],
-                Method::GET,
-                &["groups", "g", "members"]
-            ),
-            Some(403)
-        );
-        assert_eq!(status(&config, &read_only, Method::GET, &["users"]), None);
+        let everything = GoogleConfig::new("");
+        let members = ["groups", "g", "members"].as_slice();
+        let users = ["users"].as_slice();
+        // (the admin's role, the token's scope, the request, the status it gets)
+        for (config, scope, method, path, status) in [
+            (&everything, READ_USERS[1], Method::GET, users, None),
+            (&everything, READ_USERS[1], Method::POST, users, Some(403)),
+            (&everything, READ_USERS[1], Method::GET, members, Some(403)),
+            (&everything, READ_GROUPS[1], Method::GET, members, None),
+            (&users_only, READ_GROUPS[1], Method::GET, members, Some(403)),
+            (&users_only, READ_USERS[1], Method::GET, users, None),
+        ] {
+            let refused = refused(config, &[scope.to_owned()], &method, path);
+            assert_eq!(
+                refused.map(|r| r.status().as_u16()),
+                status,
+                "{scope} {method} {path:?}"
+            );
+        }
     }
 }

@@ -136,7 +136,7 @@ pub(super) fn members(shared: &Shared, state: &GoogleState, key: &str, uri: &Uri
     };
     let (skip, size) = match page_of(shared, &pairs, 200, 200) {
         Ok(page) => page,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let all = listed(shared, state, group, derived);
     let page: Vec<Value> = all.iter().skip(skip).take(size).cloned().collect();

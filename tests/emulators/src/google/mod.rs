@@ -374,17 +374,24 @@ fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 }
 
 /// A page of `total` entries as `maxResults` (at most `limit`, default `default`) and
-/// `pageToken` ask: the entries to skip and to show, or the error answer.
+/// `pageToken` ask: the entries to skip and to show, or the 400 answer of a bad value.
 fn page_of(
     shared: &Shared,
     pairs: &[(String, String)],
     default: usize,
     limit: usize,
-) -> Result<(usize, usize), Response> {
+) -> Result<(usize, usize), Box<Response>> {
+    let invalid = |name: &str| {
+        Box::new(api_error(
+            400,
+            "invalid",
+            &format!("Invalid value for: {name}"),
+        ))
+    };
     let max = match param(pairs, "maxResults").map(str::parse::<usize>) {
         None => default,
         Some(Ok(n)) if (1..=limit).contains(&n) => n,
-        _ => return Err(api_error(400, "invalid", "Invalid value for: maxResults")),
+        _ => return Err(invalid("maxResults")),
     };
     let size = max.min(shared.config.max_page_size.max(1));
     let skip = match param(pairs, "pageToken").map(|t| {
@@ -393,7 +400,7 @@ fn page_of(
     }) {
         None => 0,
         Some(Some(skip)) => skip,
-        Some(None) => return Err(api_error(400, "invalid", "Invalid value for: pageToken")),
+        Some(None) => return Err(invalid("pageToken")),
     };
     Ok((skip, size))
 }

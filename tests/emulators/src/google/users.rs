@@ -228,7 +228,7 @@ pub(super) fn list(shared: &Shared, state: &GoogleState, uri: &Uri) -> Response 
     }
     let (skip, size) = match page_of(shared, &pairs, 100, 500) {
         Ok(page) => page,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let matching: Vec<&Value> = state
         .users

@@ -11,7 +11,8 @@
 //! - a scope the domain-wide delegation does not grant, or an administrator whose role may not
 //!   read groups, is `CredentialsInvalid` naming the scope to grant; a 401 names the Secret;
 //! - an org unit or group the account lacks names the entry; a manager outside the users read
-//!   is no manager (never a guess).
+//!   is no manager (never a guess);
+//! - `check` and `fields` read one user of the scope.
 //!
 //! The conformance of the mapping itself is in `source_conformance.rs`.
 
@@ -516,4 +517,36 @@ async fn a_manager_outside_the_users_read_is_no_manager() {
     let f = fixture(config, json!({"orgUnits": ["/Staff/Engineering"]})).await;
     let data = fetch_all(f.source.as_ref()).await.unwrap();
     assert_eq!(read(&data), None, "the manager's address names nobody read");
+}
+
+#[tokio::test]
+async fn check_and_fields_read_one_user_of_the_scope() {
+    for scope in [
+        json!({"allUsers": true}),
+        json!({"orgUnits": ["/Staff/Sales"]}),
+        json!({"groups": [ENGINEERING_GROUP]}),
+    ] {
+        let (config, _) = workspace(500);
+        let f = fixture(config, scope.clone()).await;
+        f.source.check().await.unwrap();
+        let fields = f.source.fields().await.unwrap();
+        let first = fields.iter().find(|f| f.name == "name.givenName").unwrap();
+        assert!(first.example.is_some(), "{scope}: {fields:?}");
+        // One page of one user (a group's first page of members, then that user), and the
+        // check's one.
+        let requests = api_requests(&f.emulator);
+        assert!(requests.len() <= 3, "{scope}: {requests:?}");
+        assert!(
+            requests.iter().all(|(_, q)| !q.contains("pageToken")),
+            "{scope}: {requests:?}"
+        );
+    }
+    // A group the account lacks fails the check naming the entry.
+    let (config, _) = workspace(500);
+    let f = fixture(config, json!({"groups": ["nobody@acme.example"]})).await;
+    let error = f.source.check().await.unwrap_err().to_string();
+    assert!(
+        error.starts_with("spec.source.googleWorkspace.scope.groups[0] is `nobody@acme.example`"),
+        "{error}"
+    );
 }

@@ -371,12 +371,33 @@ impl GoogleSource {
         if found {
             return Ok(());
         }
-        Err(SourceError::InvalidInput(format!(
+        Err(self.missing_group(index, group))
+    }
+
+    /// The error of a group the account does not have (its members answered 404).
+    fn missing_group(&self, index: usize, group: &str) -> SourceError {
+        SourceError::InvalidInput(format!(
             "{SPEC}.scope.groups[{index}] is `{group}`, but {VENDOR} answered 404 to GET {}: \
              the account has no group with this address; use the group's email address as the \
              Admin console shows it (Directory → Groups)",
             url_path(&self.members_url(group, MEMBERS_PAGE, None))
-        )))
+        ))
+    }
+
+    /// The first page of a group's members, at most `size` (`None`: no such group).
+    async fn first_members(
+        &self,
+        group: &str,
+        size: usize,
+    ) -> Result<Option<Vec<Value>>, SourceError> {
+        let url = self.members_url(group, size, None);
+        let body = self.api.json_if_found(Method::GET, &url, |r| r).await?;
+        Ok(
+            body.map(|mut body| match body.get_mut("members").map(Value::take) {
+                Some(Value::Array(members)) => members,
+                _ => Vec::new(),
+            }),
+        )
     }
 
     /// Reads the scope's users: every page, then the managers resolved.
@@ -432,11 +453,15 @@ impl GoogleSource {
                 let Some(group) = groups.first() else {
                     return Ok(None);
                 };
-                let mut members = HashSet::new();
-                self.group_members(0, group, &mut members).await?;
-                let mut ids: Vec<&String> = members.iter().collect();
-                ids.sort();
-                match ids.first() {
+                let members = self
+                    .first_members(group, MEMBERS_PAGE)
+                    .await?
+                    .ok_or_else(|| self.missing_group(0, group))?;
+                let user = members
+                    .iter()
+                    .find(|member| member["type"] == "USER")
+                    .and_then(|member| member["id"].as_str());
+                match user {
                     Some(id) => self.user(id).await,
                     None => Ok(None),
                 }
@@ -488,13 +513,10 @@ impl Source for GoogleSource {
     async fn check(&self) -> Result<(), SourceError> {
         match &self.scope {
             Scope::Groups(groups) => match groups.first() {
-                Some(group) => {
-                    let url = self.members_url(group, 1, None);
-                    match self.api.json_if_found(Method::GET, &url, |r| r).await? {
-                        Some(_) => Ok(()),
-                        None => self.group_members(0, group, &mut HashSet::new()).await,
-                    }
-                }
+                Some(group) => match self.first_members(group, 1).await? {
+                    Some(_) => Ok(()),
+                    None => Err(self.missing_group(0, group)),
+                },
                 None => Ok(()),
             },
             Scope::OrgUnits(units) => {

@@ -212,6 +212,9 @@ pub enum SourceSpec {
     /// Microsoft Entra ID users, of the whole tenant, of groups or listed, read through
     /// Microsoft Graph.
     MicrosoftGraph(Box<MicrosoftGraphSource>),
+    /// Google Workspace users, of the whole account, of organizational units or of groups,
+    /// read through the Admin SDK Directory API.
+    GoogleWorkspace(Box<GoogleWorkspaceSource>),
 }
 
 /// A CSV file of employees. Set exactly one of `path`, `configMapRef`, `secretRef`.

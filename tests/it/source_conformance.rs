@@ -1,8 +1,9 @@
 //! One dataset, served by every source's emulator in its own API's shape (and as a CSV file),
 //! must come out as the same canonical employees. Where an API cannot express something (Merge
 //! has no Leave status, Personio no employee number, Entra ID neither, nor a preferred name,
-//! and its own object ids) the expectation says so, source by source, in `expected_for`; that
-//! table is the README's "—" cells.
+//! and its own object ids; Google Workspace no dates, no preferred name, and its own ids) the
+//! expectation says so, source by source, in `expected_for`; that table is the README's "—"
+//! cells.
 //!
 //! Fault cases: a failing or stalled page fails the whole fetch; a repeated cursor stops it
 //! with an error; a storm of throttled answers is ridden out within the tries; refused
@@ -14,12 +15,14 @@ use crate::common;
 use std::{any::Any, time::Duration};
 
 use common::{
+    google_source::google_source,
     graph_source::graph_source,
     hr_sources::{HrApi, HrOptions, start_hr_source, write_secret},
 };
 
 use hris_emulators::{
     afas, bamboohr,
+    google::{self, GoogleConfig, GoogleEmulator},
     graph::{self, GraphConfig, GraphEmulator},
     hr::{CommonConfig, Faults, HrEmulator},
     log::LoggedRequest,
@@ -185,10 +188,11 @@ enum Kind {
     Afas,
     Workday,
     Graph,
+    Google,
 }
 
 /// Every source under test.
-const ALL: [Kind; 8] = [
+const ALL: [Kind; 9] = [
     Kind::Csv,
     Kind::Merge,
     Kind::BambooHr,
@@ -197,6 +201,7 @@ const ALL: [Kind; 8] = [
     Kind::Afas,
     Kind::Workday,
     Kind::Graph,
+    Kind::Google,
 ];
 
 /// The sources read over HTTP: every one but the CSV file.
@@ -241,6 +246,7 @@ fn expected_for(kind: Kind, employees: &[Employee]) -> Vec<Employee> {
                     e.addresses.clear();
                 }
                 Kind::Graph => entra_id_shape(&mut e),
+                Kind::Google => google_workspace_shape(&mut e),
             }
             e
         })
@@ -291,12 +297,52 @@ fn entra_id_shape(e: &mut Employee) {
     }
 }
 
+/// What Google Workspace holds of an employee: its own user ids (the employee's and the
+/// manager's, the manager named by address and resolved); no preferred name and no dates; the
+/// work address as the account's primary address (someone without one has an address made on
+/// the account's domain: every account has one), the private one as another (Other) address;
+/// a suspended account for a leaver and, for everyone else, an active account that states no
+/// status, so (without dates) Active.
+fn google_workspace_shape(e: &mut Employee) {
+    let primary = e
+        .emails
+        .iter()
+        .find(|m| m.kind == EmailType::Work)
+        .map(|m| m.address.clone())
+        .unwrap_or_else(|| format!("{}@workspace.example", e.id.to_lowercase()).into());
+    let mut emails = vec![Email {
+        address: primary,
+        kind: EmailType::Primary,
+    }];
+    emails.extend(
+        e.emails
+            .iter()
+            .filter(|m| m.kind == EmailType::Personal)
+            .map(|m| Email {
+                address: m.address.clone(),
+                kind: EmailType::Other,
+            }),
+    );
+    e.emails = emails;
+    e.id = google::user_id(&e.id).into();
+    e.manager_id = e.manager_id.take().map(|m| google::user_id(&m).into());
+    e.preferred_name = None;
+    e.start_date = None;
+    e.end_date = None;
+    if e.employment_status != EmploymentStatus::Inactive {
+        e.employment_status = EmploymentStatus::Active;
+        e.status_stated = false;
+    }
+}
+
 /// Settings of one fixture.
 #[derive(Clone, Debug, Default)]
 struct Setup {
     faults: Faults,
-    /// Throttle with 503 and no `Retry-After` (BambooHR's older behaviour).
-    throttle_503: bool,
+    /// Throttle with the API's other status: 503 and no `Retry-After` (BambooHR's older
+    /// behaviour), or Google's 429 `rateLimitExceeded` with `Retry-After` (its usual one is 403
+    /// `userRateLimitExceeded` without).
+    throttle_other: bool,
     wrong_credentials: bool,
     max_tries: Option<u32>,
     timeout_seconds: Option<u32>,
@@ -307,6 +353,7 @@ struct Setup {
 enum Emulator {
     Hr(HrEmulator),
     Graph(GraphEmulator),
+    Google(GoogleEmulator),
 }
 
 /// A source and what keeps it alive.
@@ -321,6 +368,7 @@ impl Fixture {
         match self.emulator.as_ref().expect("an HTTP source") {
             Emulator::Hr(hr) => hr.requests(),
             Emulator::Graph(graph) => graph.requests(),
+            Emulator::Google(google) => google.requests(),
         }
     }
 
@@ -328,6 +376,7 @@ impl Fixture {
         match self.emulator.as_ref().expect("an HTTP source") {
             Emulator::Hr(hr) => hr.request_log(),
             Emulator::Graph(graph) => graph.request_log(),
+            Emulator::Google(google) => google.request_log(),
         }
     }
 
@@ -403,8 +452,8 @@ async fn fixture(kind: Kind, employees: &[Employee], setup: &Setup) -> Fixture {
     let secrets = dir.path().join("secrets");
     let common = CommonConfig {
         faults: setup.faults.clone(),
-        throttle_status: if setup.throttle_503 { 503 } else { 429 },
-        retry_after: (!setup.throttle_503).then_some(1),
+        throttle_status: throttle_status(kind, setup.throttle_other),
+        retry_after: (!setup.throttle_other).then_some(1),
         ..CommonConfig::default()
     };
     let settings = json!({
@@ -455,6 +504,28 @@ async fn fixture(kind: Kind, employees: &[Employee], setup: &Setup) -> Fixture {
             );
             ("microsoftGraph", Some(Emulator::Graph(emulator)))
         }
+        Kind::Google => {
+            let config = GoogleConfig {
+                users: google::users_of(employees),
+                faults: setup.faults.clone(),
+                throttle_status: throttle_status(kind, setup.throttle_other),
+                ..GoogleConfig::new(common::directories::GOOGLE_TEST_PUBLIC_KEY)
+            };
+            let emulator = GoogleEmulator::start(config.clone()).await.unwrap();
+            spec.insert(
+                "customFields".into(),
+                common::hr_sources::custom_map(&google::CUSTOM_FIELDS),
+            );
+            spec = google_source(
+                &emulator,
+                &config,
+                &secrets,
+                json!({"allUsers": true}),
+                std::mem::take(&mut spec),
+                setup.wrong_credentials,
+            );
+            ("googleWorkspace", Some(Emulator::Google(emulator)))
+        }
         http => {
             let api = match http {
                 Kind::Merge => HrApi::Merge,
@@ -463,7 +534,7 @@ async fn fixture(kind: Kind, employees: &[Employee], setup: &Setup) -> Fixture {
                 Kind::HiBob => HrApi::HiBob,
                 Kind::Afas => HrApi::Afas,
                 Kind::Workday => HrApi::Workday,
-                Kind::Csv | Kind::Graph => unreachable!("served above"),
+                Kind::Csv | Kind::Graph | Kind::Google => unreachable!("served above"),
             };
             let options = HrOptions {
                 common,
@@ -521,6 +592,7 @@ fn request_counts(kind: Kind) -> Vec<(&'static str, usize)> {
         Kind::Afas => vec![("/connectors/HrisEmployees", 2)],
         Kind::Workday => vec![("/HRIS_Workers", 1)],
         Kind::Graph => vec![("/oauth2/v2.0/token", 1), ("/v1.0/users", 2)],
+        Kind::Google => vec![("/token", 1), ("/admin/directory/v1/users", 3)],
     }
 }
 
@@ -552,6 +624,7 @@ async fn every_source_yields_the_same_employees() {
         match kind {
             Kind::Merge => common::vendor::judge("merge", &fixture.request_log()).await,
             Kind::Graph => common::vendor::judge("graph", &fixture.request_log()).await,
+            Kind::Google => common::vendor::judge("google", &fixture.request_log()).await,
             _ => {}
         }
     }
@@ -802,13 +875,23 @@ async fn the_dataset_covers_what_it_claims() {
 }
 
 /// The paged sources, with the page a fault hits (the second).
-const PAGED: [Kind; 5] = [
+const PAGED: [Kind; 6] = [
     Kind::Merge,
     Kind::BambooHr,
     Kind::Personio,
     Kind::Afas,
     Kind::Graph,
+    Kind::Google,
 ];
+
+/// The status an emulator throttles with: the API's usual one, or its other one.
+fn throttle_status(kind: Kind, other: bool) -> u16 {
+    match (kind, other) {
+        (Kind::Google, false) => 403,
+        (Kind::Google, true) | (_, false) => 429,
+        (_, true) => 503,
+    }
+}
 
 fn page_path(kind: Kind) -> &'static str {
     request_counts(kind).last().unwrap().0
@@ -851,7 +934,7 @@ async fn a_failing_page_fails_the_whole_fetch_after_its_tries() {
 #[tokio::test]
 async fn a_stalled_page_times_out_and_fails_the_whole_fetch() {
     let employees = dataset();
-    for kind in [Kind::Merge, Kind::Afas, Kind::Graph] {
+    for kind in [Kind::Merge, Kind::Afas, Kind::Graph, Kind::Google] {
         let setup = Setup {
             faults: Faults {
                 stall_page: Some((1, Duration::from_secs(30))),
@@ -881,6 +964,7 @@ async fn a_repeated_cursor_stops_the_fetch_with_an_error() {
         (Kind::Merge, 2, 3),
         (Kind::BambooHr, 1, 2),
         (Kind::Graph, 0, 2),
+        (Kind::Google, 0, 2),
     ] {
         let setup = Setup {
             faults: Faults {
@@ -907,13 +991,13 @@ async fn a_repeated_cursor_stops_the_fetch_with_an_error() {
 async fn a_throttle_storm_is_ridden_out_within_the_tries() {
     let employees = dataset();
     for kind in http_sources() {
-        for throttle_503 in [false, kind == Kind::BambooHr] {
+        for throttle_other in [false, matches!(kind, Kind::BambooHr | Kind::Google)] {
             let setup = Setup {
                 faults: Faults {
                     throttle_storm: 4,
                     ..Faults::default()
                 },
-                throttle_503,
+                throttle_other,
                 max_tries: Some(5),
                 ..Setup::default()
             };
@@ -925,7 +1009,7 @@ async fn a_throttle_storm_is_ridden_out_within_the_tries() {
             let throttled = fixture
                 .requests()
                 .iter()
-                .filter(|r| r.status == if throttle_503 { 503 } else { 429 })
+                .filter(|r| r.status == throttle_status(kind, throttle_other))
                 .count();
             assert_eq!(throttled, 4, "{kind:?}");
             let normal: usize = request_counts(kind).iter().map(|(_, c)| c).sum();
@@ -979,6 +1063,14 @@ async fn wrong_credentials_fail_fast_with_credentials_invalid() {
                 "{message}"
             );
         }
+        if kind == Kind::Google {
+            // Google's token endpoint refused the key of another service account.
+            assert!(
+                message.contains("token endpoint answered 400")
+                    && message.contains("secret google/serviceAccountKey.json"),
+                "{message}"
+            );
+        }
         assert_eq!(
             fixture.requests().len(),
             1,
@@ -1012,6 +1104,7 @@ async fn fields_list_standard_and_custom_fields_with_the_reference_employee() {
         // Entra ID knows the employee by its object id.
         let id = match kind {
             Kind::Graph => graph::object_id(&reference.id),
+            Kind::Google => google::user_id(&reference.id),
             _ => reference.id.to_string(),
         };
         let setup = Setup {
@@ -1056,6 +1149,7 @@ async fn fields_with_an_unknown_reference_employee_name_the_field_the_id_and_the
         (Kind::Afas, "afas"),
         (Kind::Workday, "workday"),
         (Kind::Graph, "microsoftGraph"),
+        (Kind::Google, "googleWorkspace"),
     ] {
         let setup = Setup {
             reference: Some("9999".into()),

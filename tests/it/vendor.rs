@@ -25,7 +25,7 @@ use std::time::Duration;
 use common::directories::{GOOGLE_TEST_PUBLIC_KEY, google_key_file};
 use common::vendor::{judge, problems, run, said};
 use hris_emulators::{
-    google::{GoogleConfig, GoogleEmulator},
+    google::{GoogleConfig, GoogleEmulator, GoogleGroup},
     graph::{GraphConfig, GraphEmulator},
     hr::{HrEmulator, demo_employees},
     merge::{self, MergeConfig},
@@ -81,8 +81,17 @@ fn rename_body_field(log: &mut Value, path: &[&str], to: &str) {
 
 // --- Google Workspace: google-api-python-client with its bundled discovery document ---
 
+/// The group of the emulator the SDK lists the members of: its one member is the customer.
+const EVERYONE: &str = "everyone@acme.example";
+
 async fn google_emulator() -> (GoogleEmulator, GoogleConfig) {
-    let config = GoogleConfig::new(GOOGLE_TEST_PUBLIC_KEY);
+    let mut config = GoogleConfig::new(GOOGLE_TEST_PUBLIC_KEY);
+    config.groups = vec![GoogleGroup {
+        id: "03everyone00001".into(),
+        email: EVERYONE.into(),
+        name: "Everyone".into(),
+        members: vec![config.customer_id.clone()],
+    }];
     (GoogleEmulator::start(config.clone()).await.unwrap(), config)
 }
 
@@ -105,6 +114,8 @@ async fn google_sdk(mutate: Option<&str>) -> std::process::Output {
         &key_path,
         "--admin-email",
         &config.admin_email,
+        "--group",
+        EVERYONE,
     ];
     if let Some(kind) = mutate {
         args.extend(["--mutate", kind]);

@@ -1,8 +1,9 @@
 //! No password, token or key in any log line: a TRACE subscriber captures everything the
 //! process logs while whole runs create users through Microsoft Graph and Google Workspace
-//! (tokens fetched, a throttled batch item retried, a UPN collision retried), Entra ID is
-//! read as a source (users read by userPrincipalName) and a Slack workspace too (a bot token,
-//! a throttled page retried, channels read), then the captured text is searched for every
+//! (tokens fetched, a throttled batch item retried, a UPN collision retried), Entra ID is read
+//! as a source (users read by userPrincipalName), Google Workspace too (its org unit, and a
+//! user read by primary email for `fields`) and a Slack workspace (a bot token, a throttled
+//! page retried, a channel read), then the captured text is searched for every
 //! secret the emulators saw.
 
 mod common;
@@ -45,6 +46,21 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
     fn make_writer(&'a self) -> Self::Writer {
         self.clone()
     }
+}
+
+/// Builds the source a spec names and reads it: the three users the runs created.
+async fn read_three(
+    spec: &hris_operator::crd::SourceSpec,
+    context: &hris_operator::connectors::ConnectorContext,
+) -> Box<dyn hris_operator::sync::ports::source::Source> {
+    let source = hris_operator::connectors::source::build(spec, context)
+        .await
+        .unwrap();
+    let read = hris_operator::sync::ports::source::fetch_all(source.as_ref())
+        .await
+        .unwrap();
+    assert_eq!((read.employees.len(), read.errors.len()), (3, 0));
+    source
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,13 +139,23 @@ async fn no_password_token_key_or_personal_data_reaches_a_log_line() {
         secrets: hris_operator::connectors::SecretResolver::from_dir(dir.path().join("secrets")),
         config_maps: hris_operator::connectors::ConfigMapResolver::from_dir(dir.path()),
     };
-    let source = hris_operator::connectors::source::build(&source_spec, &context)
-        .await
-        .unwrap();
-    let read = hris_operator::sync::ports::source::fetch_all(source.as_ref())
-        .await
-        .unwrap();
-    assert_eq!((read.employees.len(), read.errors.len()), (3, 0));
+    read_three(&source_spec, &context).await;
+
+    // The users the Google run created, read back through the Google source: the root unit
+    // and its sub-units, and one user by primary email for `fields`.
+    let google_source: hris_operator::crd::SourceSpec = serde_json::from_value(json!({
+        "googleWorkspace": {
+            "serviceAccountKeySecretRef": {"name": "google", "key": "key.json"},
+            "adminEmail": google_config.admin_email,
+            "apiUrl": google_emulator.api_url(),
+            "scope": {"orgUnits": ["/"]},
+            "referenceEmployeeId": "bo@acme.example",
+        }
+    }))
+    .unwrap();
+    let source = read_three(&google_source, &context).await;
+    let fields = source.fields().await.unwrap();
+    assert!(fields.iter().any(|f| f.name == "primaryEmail"));
 
     // The same people as Slack members, read through a channel with a bot token; the first
     // answer is a 429 the client waits out.
@@ -208,7 +234,10 @@ async fn no_password_token_key_or_personal_data_reaches_a_log_line() {
 
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(
-        log.lines().count() > 20 && log.contains("/v1.0/$batch") && log.contains("run finished"),
+        log.lines().count() > 20
+            && log.contains("/v1.0/$batch")
+            && log.contains("run finished")
+            && log.contains("/admin/directory/v1/users/<name>"),
         "the capture works:\n{log}"
     );
 

@@ -177,10 +177,35 @@ pub enum Auth {
 #[async_trait::async_trait]
 pub trait TokenSource: Send + Sync + std::fmt::Debug {
     /// A valid access token (the bare token, without `Bearer`). Errors never carry secrets.
-    async fn token(&self) -> Result<String, String>;
+    async fn token(&self) -> Result<String, TokenError>;
     /// Drops the cached token; true when there was one.
     async fn forget(&self) -> bool;
 }
+
+/// Why a [`TokenSource`] has no token: the token endpoint's status when it answered one (a
+/// refusal, 400, 401 or 403, is [`HttpErrorKind::TokenRefused`]; 429 and 5xx are retried like
+/// any request), and what happened, without the answer (which would hold a token).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenError {
+    /// The token endpoint's status, when it answered.
+    pub status: Option<u16>,
+    /// What happened, for messages.
+    pub message: String,
+}
+
+impl TokenError {
+    /// A failure without an answer from the token endpoint (an unreadable key, no connection).
+    pub fn without_status(message: impl Into<String>) -> Self {
+        Self {
+            status: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// Tells a throttled answer an API gives with a status the client does not retry by itself
+/// (the Directory API's 403 `rateLimitExceeded`), from the status and the body.
+pub type ThrottledAnswer = fn(u16, &[u8]) -> bool;
 
 /// What made a request fail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -342,6 +367,7 @@ pub struct HttpClient {
     retry: RetryPolicy,
     auth: Auth,
     max_response_bytes: u64,
+    throttled_answer: Option<ThrottledAnswer>,
 }
 
 /// Installs the TLS crypto provider once per process (reqwest is built without a default one).
@@ -366,7 +392,14 @@ impl HttpClient {
             retry,
             auth,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            throttled_answer: None,
         })
+    }
+
+    /// The client retrying, like a 429, the answers `throttled` recognises as throttling.
+    pub fn with_throttled_answers(mut self, throttled: ThrottledAnswer) -> Self {
+        self.throttled_answer = Some(throttled);
+        self
     }
 
     /// The client with another limit on the size of an answer (at least 1 byte).
@@ -376,9 +409,10 @@ impl HttpClient {
     }
 
     /// Sends a request built by `build` (called again for every try), paced and retried:
-    /// 429 and 503 wait for `Retry-After` (or back off), other 5xx, timeouts and connection
-    /// errors back off with jitter, up to the retry policy's tries. Other statuses return as
-    /// they are, their body read within the size limit. A 401 with client credentials
+    /// 429 and 503 (and what [`HttpClient::with_throttled_answers`] recognises) wait for
+    /// `Retry-After` (or back off), other 5xx, timeouts and connection errors back off with
+    /// jitter, up to the retry policy's tries. Other statuses return as they are, their body
+    /// read within the size limit. A 401 with client credentials
     /// refreshes the token once. A 3xx is an error (redirects are not followed), and so is a
     /// body over the limit or cut off (neither is retried: a resent request would meet the
     /// same server, and a write may have been applied).
@@ -454,31 +488,42 @@ impl HttpClient {
                                 tries: attempt,
                             },
                         )?;
-                        return Ok(HttpResponse {
-                            status,
-                            headers,
-                            body,
-                        });
-                    }
-                    let retry_after = retry_after(response.headers());
-                    if attempt >= self.retry.max_tries {
-                        let code = status.as_u16();
-                        let body = read_body(response, self.max_response_bytes).await.ok();
-                        return Err(HttpError {
-                            kind: HttpErrorKind::Status,
-                            status: Some(code),
-                            body: body.map(|b| String::from_utf8_lossy(&b).into_owned()),
-                            message: format!("status {code} after {attempt} tries"),
-                            tries: attempt,
-                        });
-                    }
-                    match retry_after {
-                        Some(delay) => {
-                            let delay = delay.min(self.retry.max_delay);
-                            self.limiter.pause_until(Instant::now() + delay);
-                            delay
+                        if !self
+                            .throttled_answer
+                            .is_some_and(|throttled| throttled(status.as_u16(), &body))
+                        {
+                            return Ok(HttpResponse {
+                                status,
+                                headers,
+                                body,
+                            });
                         }
-                        None => self.retry.backoff(attempt),
+                        let code = status.as_u16();
+                        if attempt >= self.retry.max_tries {
+                            return Err(HttpError {
+                                kind: HttpErrorKind::Status,
+                                status: Some(code),
+                                body: Some(String::from_utf8_lossy(&body).into_owned()),
+                                message: format!("status {code} (throttled) after {attempt} tries"),
+                                tries: attempt,
+                            });
+                        }
+                        tracing::debug!(%method, path = %path, status = code, attempt, "throttled");
+                        self.throttle_wait(&headers, attempt)
+                    } else {
+                        let headers = response.headers().clone();
+                        if attempt >= self.retry.max_tries {
+                            let code = status.as_u16();
+                            let body = read_body(response, self.max_response_bytes).await.ok();
+                            return Err(HttpError {
+                                kind: HttpErrorKind::Status,
+                                status: Some(code),
+                                body: body.map(|b| String::from_utf8_lossy(&b).into_owned()),
+                                message: format!("status {code} after {attempt} tries"),
+                                tries: attempt,
+                            });
+                        }
+                        self.throttle_wait(&headers, attempt)
                     }
                 }
                 Err(error) => {
@@ -503,6 +548,19 @@ impl HttpClient {
                 }
             };
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// How long to wait after a throttled answer: its `Retry-After` (which holds back every
+    /// request of this client), else the back-off of `attempt`.
+    fn throttle_wait(&self, headers: &HeaderMap, attempt: u32) -> Duration {
+        match retry_after(headers) {
+            Some(delay) => {
+                let delay = delay.min(self.retry.max_delay);
+                self.limiter.pause_until(Instant::now() + delay);
+                delay
+            }
+            None => self.retry.backoff(attempt),
         }
     }
 
@@ -559,7 +617,10 @@ impl HttpClient {
             Auth::Bearer(token) => Ok(format!("Bearer {token}")),
             Auth::Token(source) => Ok(format!(
                 "Bearer {}",
-                source.token().await.map_err(|message| (None, message))?
+                source
+                    .token()
+                    .await
+                    .map_err(|error| (error.status, error.message))?
             )),
             Auth::Basic { username, password } => {
                 use base64::Engine;

@@ -7,6 +7,7 @@
 
 pub mod checks;
 pub mod entra;
+pub mod google;
 pub mod http;
 pub mod notify;
 pub mod secrets;

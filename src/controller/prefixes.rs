@@ -26,12 +26,13 @@ pub fn target_key(target: &TargetSpec) -> String {
         }
         TargetSpec::GoogleWorkspace(google) => {
             let domain = google
+                .account
                 .admin_email
                 .rsplit_once('@')
                 .map_or("", |(_, domain)| domain);
             format!(
                 "google:{}:{}",
-                google.customer.trim(),
+                google.account.customer.trim(),
                 domain.trim().to_ascii_lowercase()
             )
         }

@@ -62,7 +62,8 @@ pub const ALIASES: usize = 1000;
 pub const CUSTOM_FIELDS: usize = 200;
 /// Status values of a field map.
 pub const STATUS_VALUES: usize = 100;
-/// Groups a directory source reads the members of.
+/// Groups a directory source reads the members of, or organizational units it reads the users
+/// of.
 pub const SCOPE_GROUPS: usize = 100;
 /// Users a directory source lists one by one.
 pub const SCOPE_USERS: usize = 1000;

@@ -114,16 +114,9 @@ pub struct GraphAppRegistration {
     validation = kube::core::Rule::new("!has(self.orgUnitPath) || self.orgUnitPath.startsWith('/')").message("orgUnitPath must start with / (the root is /)")
 )]
 pub struct GoogleWorkspaceTarget {
-    /// Secret key holding the service account's JSON key file (as downloaded from the Google
-    /// Cloud console).
-    pub service_account_key_secret_ref: SecretKeyRef,
-    /// Administrator the service account acts as (the JWT `sub`).
-    #[schemars(length(min = 3, max = bounds::EMAIL))]
-    pub admin_email: String,
-    /// Customer id of the Workspace account; `my_customer` means the administrator's own.
-    #[serde(default = "default_customer")]
-    #[schemars(length(min = 1, max = bounds::ID))]
-    pub customer: String,
+    /// The service account, the administrator it acts as, the customer and the endpoints.
+    #[serde(flatten)]
+    pub account: GoogleServiceAccount,
     /// Organizational unit of new users, such as `/Staff`. A mapping to `orgUnitPath`
     /// overrides it per user.
     #[serde(default = "default_org_unit")]
@@ -134,15 +127,6 @@ pub struct GoogleWorkspaceTarget {
     #[serde(default = "default_custom_type")]
     #[schemars(length(min = 1, max = bounds::ID))]
     pub external_id_custom_type: String,
-    /// Token endpoint; by default the key file's `token_uri`
-    /// (`https://oauth2.googleapis.com/token`). Set it only for an emulator.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = bounds::URL))]
-    pub token_url: Option<String>,
-    /// Base URL of the Directory API.
-    #[serde(default = "default_directory_url")]
-    #[schemars(length(min = 1, max = bounds::URL))]
-    pub api_url: String,
     /// Most requests a second. The Directory API allows 2,400 queries a minute (40 a second);
     /// the default leaves room for other tools using the same project.
     #[serde(default = "default_google_rate")]
@@ -173,6 +157,33 @@ pub struct GoogleWorkspaceTarget {
     #[serde(default = "super::default_max_response_bytes")]
     #[schemars(range(min = 1024))]
     pub max_response_bytes: u64,
+}
+
+/// The service account a Google Workspace connector acts as, with domain-wide delegation, and
+/// where: the settings the `googleWorkspace` target and source share.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GoogleServiceAccount {
+    /// Secret key holding the service account's JSON key file (as downloaded from the Google
+    /// Cloud console).
+    pub service_account_key_secret_ref: SecretKeyRef,
+    /// Administrator the service account acts as (the JWT `sub`): one whose admin role may
+    /// manage users (target), or read users, and groups for a group scope (source).
+    #[schemars(length(min = 3, max = bounds::EMAIL))]
+    pub admin_email: String,
+    /// Customer id of the Workspace account; `my_customer` means the administrator's own.
+    #[serde(default = "default_customer")]
+    #[schemars(length(min = 1, max = bounds::ID))]
+    pub customer: String,
+    /// Token endpoint; by default the key file's `token_uri`
+    /// (`https://oauth2.googleapis.com/token`). Set it only for an emulator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::URL))]
+    pub token_url: Option<String>,
+    /// Base URL of the Directory API.
+    #[serde(default = "default_directory_url")]
+    #[schemars(length(min = 1, max = bounds::URL))]
+    pub api_url: String,
 }
 
 fn default_authority_url() -> String {

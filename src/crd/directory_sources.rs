@@ -1,13 +1,13 @@
 //! Spec types of the sources that read people from a company directory rather than an HR
-//! system: Microsoft Entra ID through Microsoft Graph, and a Slack workspace through Slack's
-//! Web API.
+//! system: Microsoft Entra ID through Microsoft Graph, Google Workspace through the Admin SDK
+//! Directory API, and a Slack workspace through Slack's Web API.
 
 use std::collections::BTreeMap;
 
 use kube::KubeSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{GraphAppRegistration, SecretKeyRef, bounds};
+use super::{GoogleServiceAccount, GraphAppRegistration, SecretKeyRef, bounds};
 
 /// Microsoft Entra ID users as employees, read through Microsoft Graph with an app
 /// registration's client credentials: application permission `User.Read.All`, and
@@ -95,6 +95,101 @@ pub struct GraphScope {
         inner(length(min = 1, max = bounds::EMAIL))
     )]
     pub users: Option<Vec<String>>,
+}
+
+/// Google Workspace users as employees, read through the Admin SDK Directory API by a service
+/// account with domain-wide delegation for the read-only scope
+/// `https://www.googleapis.com/auth/admin.directory.user.readonly`, and
+/// `https://www.googleapis.com/auth/admin.directory.group.readonly` as well for `scope.groups`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = kube::core::Rule::new("self.adminEmail.contains('@')").message("adminEmail must be the email address of a Workspace administrator")
+)]
+pub struct GoogleWorkspaceSource {
+    /// The service account, the administrator it acts as, the customer and the endpoints.
+    #[serde(flatten)]
+    pub account: GoogleServiceAccount,
+    /// Whose accounts are read: exactly one of `allUsers: true`, `orgUnits` (the users of
+    /// organizational units and their sub-units) or `groups` (the users among the groups'
+    /// members, nested groups' members included).
+    pub scope: GoogleScope,
+    /// User fields to read as custom fields: canonical custom field name (a dotted name makes a
+    /// nested object) → a field of the user, a dotted path such as
+    /// `customSchemas.Employment.costCenter`; a path into a list names one entry:
+    /// `organizations.<field>` the primary organization, `locations.<field>` the desk location,
+    /// `languages.<field>` the preferred language (each else the first entry),
+    /// `externalIds.<type>` and `relations.<type>` the value of the entry of that type
+    /// (`customType` for `custom`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = bounds::string_map::<{ bounds::CUSTOM_FIELDS }, { bounds::ID }>)]
+    pub custom_fields: BTreeMap<String, String>,
+    /// Most requests a second. The Directory API allows 2,400 queries a minute per project; a
+    /// page of 500 users is one query, so the default (10) stays far below it and leaves room
+    /// for other tools. Throttled answers (429, and 403 `userRateLimitExceeded`,
+    /// `quotaExceeded`, `rateLimitExceeded`) are retried, after their `Retry-After` when they
+    /// have one.
+    #[serde(default = "default_graph_read_rate")]
+    #[schemars(range(min = 0.001))]
+    pub requests_per_second: f64,
+    /// Seconds before a request is abandoned (and retried).
+    #[serde(default = "default_graph_source_timeout")]
+    #[schemars(range(min = 1, max = 600))]
+    pub timeout_seconds: u32,
+    /// Tries per request, the first included, on throttled answers, 5xx and timeouts.
+    #[serde(default = "default_graph_source_tries")]
+    #[schemars(range(min = 1, max = 20))]
+    pub max_tries: u32,
+    /// Accept an `http://` URL to a host other than this machine (127.0.0.0/8, ::1,
+    /// `localhost`). Without it, such a URL is refused, because credentials and personal data
+    /// would cross the network unencrypted; set it only for a server on a trusted network,
+    /// such as an emulator in the same cluster.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
+    /// Largest answer read, in bytes (default 64 MiB). A larger answer fails its request
+    /// instead of being held in memory; a list or page that fails fails the run before
+    /// anything is written.
+    #[serde(default = "super::default_max_response_bytes")]
+    #[schemars(range(min = 1024))]
+    pub max_response_bytes: u64,
+    /// Id or primary email of the user whose record `hris-operator fields` shows as the
+    /// example (default: the first user read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
+    pub reference_employee_id: Option<String>,
+}
+
+/// Whose Google Workspace accounts a `googleWorkspace` source reads. Exactly one key.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(
+    validation = kube::core::Rule::new("[has(self.allUsers) && self.allUsers, has(self.orgUnits), has(self.groups)].filter(x, x).size() == 1").message("scope takes exactly one of allUsers: true, orgUnits, groups")
+)]
+pub struct GoogleScope {
+    /// Every user of the customer (`GET /users?customer=…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all_users: Option<bool>,
+    /// Paths of organizational units, such as `/Sales`: the users of each unit and of every
+    /// unit below it (`GET /users?query=orgUnitPath='/Sales'`). A user under two listed units
+    /// is read once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = kube::core::Rule::new("self.all(p, p.startsWith('/'))").message("orgUnits take paths starting with /, such as /Sales (the root is /)"))]
+    #[schemars(
+        length(min = 1, max = bounds::SCOPE_GROUPS),
+        inner(length(min = 1, max = bounds::VALUE))
+    )]
+    pub org_units: Option<Vec<String>>,
+    /// Email addresses of groups: the users among their members, members of nested groups
+    /// included (`GET /groups/{email}/members?includeDerivedMembership=true`). Nested groups
+    /// and other members that are not users of the account are never read; a user in several
+    /// groups is read once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[x_kube(validation = kube::core::Rule::new("self.all(g, g.contains('@'))").message("groups take group email addresses, such as all-staff@acme.example"))]
+    #[schemars(
+        length(min = 1, max = bounds::SCOPE_GROUPS),
+        inner(length(min = 3, max = bounds::EMAIL))
+    )]
+    pub groups: Option<Vec<String>>,
 }
 
 fn default_graph_read_rate() -> f64 {

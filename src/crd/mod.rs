@@ -212,6 +212,9 @@ pub enum SourceSpec {
     /// Microsoft Entra ID users, of the whole tenant, of groups or listed, read through
     /// Microsoft Graph.
     MicrosoftGraph(Box<MicrosoftGraphSource>),
+    /// Google Workspace users, of the whole account, of organizational units or of groups,
+    /// read through the Admin SDK Directory API.
+    GoogleWorkspace(Box<GoogleWorkspaceSource>),
     /// The members of a Slack workspace, all of them or those of channels, read through
     /// Slack's Web API with a bot token.
     Slack(Box<SlackSource>),
@@ -703,6 +706,24 @@ pub struct FieldMap {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = bounds::ID))]
     pub preferred_language: Option<String>,
+    /// Column of the work phone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
+    pub work_phone: Option<String>,
+    /// Column of the mobile phone number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
+    pub mobile_phone: Option<String>,
+    /// Column of the private home phone number (personal data: read into reports only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
+    pub home_phone: Option<String>,
+    /// Columns of the work address's parts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work_address: Option<AddressColumns>,
+    /// Columns of the home address's parts (personal data: read into reports only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub home_address: Option<AddressColumns>,
     /// Custom fields: canonical custom field name (a dotted name makes a nested object) →
     /// column.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -713,6 +734,32 @@ pub struct FieldMap {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("maxProperties" = bounds::STATUS_VALUES))]
     pub status_values: BTreeMap<String, SourceStatus>,
+}
+
+/// The columns of an address's parts; a part left out has no column.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressColumns {
+    /// Column of the street and number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
+    pub street: Option<String>,
+    /// Column of the city or town.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
+    pub locality: Option<String>,
+    /// Column of the state, province or region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
+    pub region: Option<String>,
+    /// Column of the postal code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
+    pub postal_code: Option<String>,
+    /// Column of the country.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = bounds::ID))]
+    pub country: Option<String>,
 }
 
 /// An employment status, as a field map's `statusValues` names it.

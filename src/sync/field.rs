@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use jiff::civil::Date;
 use serde_json::Value;
 
-use super::model::{EmailType, Employee};
+use super::model::{AddressPart, AddressType, EmailType, Employee, PhoneType};
 
 /// A canonical employee field, or a dotted path into custom fields.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,12 +42,16 @@ pub enum Field {
     Location,
     /// `preferredLanguage`
     PreferredLanguage,
+    /// `workPhone`, `mobilePhone`, `homePhone`.
+    Phone(PhoneType),
+    /// `workAddress.street`, `homeAddress.postalCode`…: one part of a typed address.
+    Address(AddressType, AddressPart),
     /// `customFields.a.b`: the path segments after `customFields`.
     Custom(Box<[String]>),
 }
 
 /// Every canonical field but the custom ones, in the order of [`FIELD_NAMES`].
-pub const STANDARD_FIELDS: [Field; 19] = [
+pub const STANDARD_FIELDS: [Field; 32] = [
     Field::Id,
     Field::EmployeeNumber,
     Field::FirstName,
@@ -67,12 +71,26 @@ pub const STANDARD_FIELDS: [Field; 19] = [
     Field::Title,
     Field::Location,
     Field::PreferredLanguage,
+    Field::Phone(PhoneType::Work),
+    Field::Phone(PhoneType::Mobile),
+    Field::Phone(PhoneType::Home),
+    Field::Address(AddressType::Work, AddressPart::Street),
+    Field::Address(AddressType::Work, AddressPart::Locality),
+    Field::Address(AddressType::Work, AddressPart::Region),
+    Field::Address(AddressType::Work, AddressPart::PostalCode),
+    Field::Address(AddressType::Work, AddressPart::Country),
+    Field::Address(AddressType::Home, AddressPart::Street),
+    Field::Address(AddressType::Home, AddressPart::Locality),
+    Field::Address(AddressType::Home, AddressPart::Region),
+    Field::Address(AddressType::Home, AddressPart::PostalCode),
+    Field::Address(AddressType::Home, AddressPart::Country),
 ];
 
 /// The canonical field names, for error messages and docs.
 pub const FIELD_NAMES: &str = "id, employeeNumber, firstName, lastName, preferredName, email, \
 primaryEmail, workEmail, secondaryEmail, personalEmail, otherEmail, employmentStatus, startDate, endDate, managerId, department, title, location, preferredLanguage, \
-customFields.<name>[.<name>...]";
+workPhone, mobilePhone, homePhone, workAddress.<part>, homeAddress.<part> (part: street, locality, \
+region, postalCode, country), customFields.<name>[.<name>...]";
 
 /// The value of a field for one employee.
 #[derive(Clone, Debug, PartialEq)]
@@ -111,6 +129,12 @@ impl Field {
             "location" => Field::Location,
             "preferredLanguage" => Field::PreferredLanguage,
             _ => {
+                if let Some(field) = STANDARD_FIELDS[19..]
+                    .iter()
+                    .find(|field| field.to_string() == name)
+                {
+                    return Ok(field.clone());
+                }
                 let path = name
                     .strip_prefix("customFields.")
                     .ok_or_else(|| format!("unknown field `{name}`; use one of {FIELD_NAMES}"))?;
@@ -163,6 +187,14 @@ impl Field {
             Field::Title => text(employee.title.as_ref()),
             Field::Location => text(employee.location.as_ref()),
             Field::PreferredLanguage => text(employee.preferred_language.as_ref()),
+            Field::Phone(kind) => employee
+                .phone(*kind)
+                .map_or(FieldValue::Missing, FieldValue::Text),
+            Field::Address(kind, part) => text(
+                employee
+                    .address(*kind)
+                    .and_then(|address| address.part(*part)),
+            ),
             Field::Custom(path) => {
                 let mut value = employee.custom_fields.get(&path[0]);
                 for segment in &path[1..] {
@@ -201,6 +233,10 @@ impl std::fmt::Display for Field {
             Field::Title => "title",
             Field::Location => "location",
             Field::PreferredLanguage => "preferredLanguage",
+            Field::Phone(kind) => kind.field_name(),
+            Field::Address(kind, part) => {
+                return write!(f, "{}.{}", kind.field_name(), part.field_name());
+            }
             Field::Custom(path) => return write!(f, "customFields.{}", path.join(".")),
         };
         f.write_str(name)
@@ -341,8 +377,17 @@ mod tests {
     fn a_field_displays_as_the_name_it_parses_from() {
         for field in STANDARD_FIELDS {
             assert_eq!(Field::parse(&field.to_string()), Ok(field.clone()));
-            assert!(FIELD_NAMES.contains(&field.to_string()), "{field}");
+            let named = match &field {
+                Field::Address(kind, part) => {
+                    FIELD_NAMES.contains(&format!("{}.<part>", kind.field_name()))
+                        && FIELD_NAMES.contains(part.field_name())
+                }
+                _ => FIELD_NAMES.contains(&field.to_string()),
+            };
+            assert!(named, "{field}");
         }
+        assert!(Field::parse("workAddress.city").is_err());
+        assert!(Field::parse("officePhone").is_err());
         let custom = Field::parse("customFields.address.city").unwrap();
         assert_eq!(custom.to_string(), "customFields.address.city");
     }
@@ -365,6 +410,31 @@ mod tests {
         );
         let other = Field::parse("otherEmail").unwrap();
         assert_eq!(other.get(&employee, None), FieldValue::Missing);
+    }
+
+    #[test]
+    fn phone_and_address_fields_read_the_typed_values() {
+        let mut employee = Employee::new("1", "A", "B", EmploymentStatus::Active);
+        employee.set_phone(PhoneType::Mobile, Some("+46 70 123".into()));
+        employee.set_address_part(
+            AddressType::Home,
+            AddressPart::PostalCode,
+            Some("21119".into()),
+        );
+        employee.set_address_part(AddressType::Home, AddressPart::Locality, Some("".into()));
+        let read = |employee: &Employee, name: &str| {
+            Field::parse(name).unwrap().get(employee, None).to_json()
+        };
+        assert_eq!(read(&employee, "mobilePhone"), Some(json!("+46 70 123")));
+        assert_eq!(read(&employee, "workPhone"), None);
+        assert_eq!(
+            read(&employee, "homeAddress.postalCode"),
+            Some(json!("21119"))
+        );
+        assert_eq!(read(&employee, "homeAddress.locality"), None);
+        assert_eq!(read(&employee, "workAddress.postalCode"), None);
+        employee.set_phone(PhoneType::Mobile, None);
+        assert_eq!(read(&employee, "mobilePhone"), None);
     }
 
     #[test]

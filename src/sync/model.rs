@@ -85,6 +85,153 @@ pub struct Email {
     pub kind: EmailType,
 }
 
+/// Kind of a phone number.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PhoneType {
+    /// The work (desk or business) number.
+    Work,
+    /// A mobile number.
+    Mobile,
+    /// A private home number: personal data.
+    Home,
+}
+
+impl PhoneType {
+    /// Every type, in the order of the canonical field names.
+    pub const ALL: [PhoneType; 3] = [PhoneType::Work, PhoneType::Mobile, PhoneType::Home];
+
+    /// The canonical field name: `workPhone`, `mobilePhone`, `homePhone`.
+    pub fn field_name(self) -> &'static str {
+        match self {
+            PhoneType::Work => "workPhone",
+            PhoneType::Mobile => "mobilePhone",
+            PhoneType::Home => "homePhone",
+        }
+    }
+}
+
+/// One typed phone number of an employee, as the source writes it (no reformatting: the
+/// targets take numbers as text).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Phone {
+    /// The number.
+    pub number: CompactString,
+    /// What kind of number it is.
+    pub kind: PhoneType,
+}
+
+/// Kind of a postal address.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AddressType {
+    /// Where the person works.
+    Work,
+    /// Where the person lives: personal data.
+    Home,
+}
+
+impl AddressType {
+    /// Every type, in the order of the canonical field names.
+    pub const ALL: [AddressType; 2] = [AddressType::Work, AddressType::Home];
+
+    /// The canonical name of the address: `workAddress`, `homeAddress`.
+    pub fn field_name(self) -> &'static str {
+        match self {
+            AddressType::Work => "workAddress",
+            AddressType::Home => "homeAddress",
+        }
+    }
+}
+
+/// One part of a postal address (the sub-attributes SCIM, Graph and Google share).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AddressPart {
+    /// Street and number; several lines are joined by a line break.
+    Street,
+    /// City or town.
+    Locality,
+    /// State, province or region.
+    Region,
+    /// Postal (ZIP) code.
+    PostalCode,
+    /// Country, as the source writes it (a name or an ISO code).
+    Country,
+}
+
+impl AddressPart {
+    /// Every part, in the order of the canonical field names.
+    pub const ALL: [AddressPart; 5] = [
+        AddressPart::Street,
+        AddressPart::Locality,
+        AddressPart::Region,
+        AddressPart::PostalCode,
+        AddressPart::Country,
+    ];
+
+    /// The part's name after the address's: `street`, `locality`, `region`, `postalCode`,
+    /// `country`.
+    pub fn field_name(self) -> &'static str {
+        match self {
+            AddressPart::Street => "street",
+            AddressPart::Locality => "locality",
+            AddressPart::Region => "region",
+            AddressPart::PostalCode => "postalCode",
+            AddressPart::Country => "country",
+        }
+    }
+}
+
+/// One typed postal address of an employee; every part is optional.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Address {
+    /// Street and number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street: Option<CompactString>,
+    /// City or town.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locality: Option<CompactString>,
+    /// State, province or region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<CompactString>,
+    /// Postal code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<CompactString>,
+    /// Country.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<CompactString>,
+}
+
+impl Address {
+    /// One part.
+    pub fn part(&self, part: AddressPart) -> Option<&CompactString> {
+        match part {
+            AddressPart::Street => self.street.as_ref(),
+            AddressPart::Locality => self.locality.as_ref(),
+            AddressPart::Region => self.region.as_ref(),
+            AddressPart::PostalCode => self.postal_code.as_ref(),
+            AddressPart::Country => self.country.as_ref(),
+        }
+    }
+
+    /// One part, for setting it.
+    pub fn part_mut(&mut self, part: AddressPart) -> &mut Option<CompactString> {
+        match part {
+            AddressPart::Street => &mut self.street,
+            AddressPart::Locality => &mut self.locality,
+            AddressPart::Region => &mut self.region,
+            AddressPart::PostalCode => &mut self.postal_code,
+            AddressPart::Country => &mut self.country,
+        }
+    }
+
+    /// Whether no part is set.
+    pub fn is_empty(&self) -> bool {
+        AddressPart::ALL
+            .iter()
+            .all(|part| self.part(*part).is_none())
+    }
+}
+
 /// A person as the HR system describes them, in one shape for every source.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -123,6 +270,12 @@ pub struct Employee {
     pub location: Option<CompactString>,
     /// Preferred language (such as `en` or `sv-SE`).
     pub preferred_language: Option<CompactString>,
+    /// Phone numbers, typed (at most one of each type is read).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phones: Vec<Phone>,
+    /// Postal addresses, typed (at most one of each type).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<(AddressType, Address)>,
     /// Fields specific to this company's HR setup, as JSON (objects for dotted paths).
     pub custom_fields: CustomFields,
 }
@@ -151,8 +304,54 @@ impl Employee {
             title: None,
             location: None,
             preferred_language: None,
+            phones: Vec::new(),
+            addresses: Vec::new(),
             custom_fields: CustomFields::default(),
         }
+    }
+
+    /// The number of a type, when the employee has one.
+    pub fn phone(&self, kind: PhoneType) -> Option<&str> {
+        self.phones
+            .iter()
+            .find(|phone| phone.kind == kind && !phone.number.is_empty())
+            .map(|phone| phone.number.as_str())
+    }
+
+    /// Sets (or with `None` removes) the number of a type.
+    pub fn set_phone(&mut self, kind: PhoneType, number: Option<CompactString>) {
+        self.phones.retain(|phone| phone.kind != kind);
+        if let Some(number) = number.filter(|n| !n.is_empty()) {
+            self.phones.push(Phone { number, kind });
+        }
+    }
+
+    /// The address of a type, when the employee has one.
+    pub fn address(&self, kind: AddressType) -> Option<&Address> {
+        self.addresses
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, address)| address)
+    }
+
+    /// Sets one part of the address of a type (an empty value sets nothing).
+    pub fn set_address_part(
+        &mut self,
+        kind: AddressType,
+        part: AddressPart,
+        value: Option<CompactString>,
+    ) {
+        let Some(value) = value.filter(|v| !v.is_empty()) else {
+            return;
+        };
+        let index = match self.addresses.iter().position(|(k, _)| *k == kind) {
+            Some(index) => index,
+            None => {
+                self.addresses.push((kind, Address::default()));
+                self.addresses.len() - 1
+            }
+        };
+        *self.addresses[index].1.part_mut(part) = Some(value);
     }
 }
 

@@ -63,6 +63,23 @@ pub fn write_secret(dir: &Path, name: &str, key: &str, value: &str) {
     std::fs::write(dir.join(name).join(key), format!("{value}\n")).unwrap();
 }
 
+/// A field map with the phone and address entries of an emulator's table (canonical field →
+/// column; `workAddress.street` goes to `workAddress: {street: …}`).
+pub fn with_contact_columns(mut map: Value, columns: &[(&str, &str)]) -> Value {
+    for (canonical, column) in columns {
+        match canonical.split_once('.') {
+            Some((address, part)) => {
+                if map.get(address).is_none() {
+                    map[address] = json!({});
+                }
+                map[address][part] = json!(column);
+            }
+            None => map[*canonical] = json!(column),
+        }
+    }
+    map
+}
+
 /// A `statusValues` map from an emulator's table.
 pub fn status_values(values: &[(&str, EmploymentStatus)]) -> Value {
     Value::Object(
@@ -102,6 +119,16 @@ pub async fn start_hr_source(
     };
     let common = options.common.clone();
     let mut spec = settings;
+    // The field map names the phone and address columns some record has: a named column no
+    // record has fails the fetch (as it should), and small test datasets hold no phones.
+    let held: Vec<(&str, &str)> = match api {
+        HrApi::Afas => afas::CONTACT_COLUMNS.to_vec(),
+        HrApi::Workday => workday::CONTACT_COLUMNS.to_vec(),
+        _ => Vec::new(),
+    }
+    .into_iter()
+    .filter(|(_, column)| records.iter().any(|r| r.get(*column).is_some()))
+    .collect();
     let (key, emulator) = match api {
         HrApi::Merge => {
             let config = merge::MergeConfig {
@@ -194,10 +221,13 @@ pub async fn start_hr_source(
             );
             spec.insert(
                 "fieldMap".into(),
-                json!({
-                    "customFields": custom_map(&afas::CUSTOM_FIELDS),
-                    "statusValues": status_values(&afas::STATUS_VALUES),
-                }),
+                with_contact_columns(
+                    json!({
+                        "customFields": custom_map(&afas::CUSTOM_FIELDS),
+                        "statusValues": status_values(&afas::STATUS_VALUES),
+                    }),
+                    &held,
+                ),
             );
             ("afas", afas::start(config).await.unwrap())
         }
@@ -219,11 +249,14 @@ pub async fn start_hr_source(
             );
             spec.insert(
                 "fieldMap".into(),
-                json!({
-                    "employeeNumber": workday::EMPLOYEE_NUMBER,
-                    "customFields": custom_map(&workday::CUSTOM_FIELDS),
-                    "statusValues": status_values(&workday::STATUS_VALUES),
-                }),
+                with_contact_columns(
+                    json!({
+                        "employeeNumber": workday::EMPLOYEE_NUMBER,
+                        "customFields": custom_map(&workday::CUSTOM_FIELDS),
+                        "statusValues": status_values(&workday::STATUS_VALUES),
+                    }),
+                    &held,
+                ),
             );
             ("workday", workday::start(config).await.unwrap())
         }

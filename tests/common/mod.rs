@@ -113,6 +113,7 @@ pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
 pub mod child_server;
 pub mod directories;
 pub mod fault_proxy;
+pub mod google_source;
 pub mod graph_source;
 pub mod hr_sources;
 pub mod kmock;
@@ -120,4 +121,5 @@ pub mod receivers;
 pub mod scim2_server;
 pub mod scimmy;
 pub mod slack_source;
+pub mod source_runs;
 pub mod vendor;

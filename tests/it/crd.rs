@@ -1005,6 +1005,7 @@ fn source_samples_are_valid_manifests() {
             "csv",
             "csv",
             "csv",
+            "googleWorkspace",
             "hiBob",
             "merge",
             "microsoftGraph",
@@ -1067,92 +1068,65 @@ fn directory_targets_pass_the_schema_and_bad_ones_get_readable_cel_messages() {
     );
 }
 
+fn google_source(scope: Value) -> Value {
+    json!({"googleWorkspace": {"serviceAccountKeySecretRef": {"name": "google", "key": "key.json"},
+        "adminEmail": "admin@acme.example", "scope": scope}})
+}
+
 fn graph_source(scope: Value) -> Value {
     json!({"microsoftGraph": {"tenantId": "contoso.onmicrosoft.com", "clientId": "c",
         "clientSecretSecretRef": {"name": "entra", "key": "clientSecret"}, "scope": scope}})
 }
 
-#[test]
-fn a_graph_source_takes_exactly_one_scope_and_bad_ones_get_readable_messages() {
-    let group = "0b3c2a4e-9d1f-4c4e-8a55-2f1b7c3d9e01";
-    for scope in [
-        json!({"allUsers": true}),
-        json!({"groups": [group, group.to_uppercase()]}),
-        json!({"users": ["ada@contoso.example", group]}),
-        json!({"allUsers": false, "users": ["ada@contoso.example"]}),
-    ] {
-        let manifest = with(&["spec", "source"], graph_source(scope.clone()));
+/// The scope checks of the directory source `kind` (`source` makes its spec of a scope): every
+/// `valid` scope passes the schema and `check_spec`; every `invalid` one is refused by a CEL
+/// rule with its message and by `check_spec` naming its field; an empty list under each of
+/// `lists` is refused by the schema (`minItems`) and by `check_spec`.
+fn check_scopes(
+    kind: &str,
+    source: fn(Value) -> Value,
+    valid: &[Value],
+    invalid: &[(Value, &str, &str)],
+    lists: &[&str],
+) {
+    let spec_of = |manifest: &Value| -> hris_operator::crd::HrisConnectionSpec {
+        serde_json::from_value(manifest["spec"].clone()).unwrap()
+    };
+    for scope in valid {
+        let manifest = with(&["spec", "source"], source(scope.clone()));
         assert_eq!(
             schema_rejections(&manifest),
             Vec::<String>::new(),
             "{scope}"
         );
-        let spec: hris_operator::crd::HrisConnectionSpec =
-            serde_json::from_value(manifest["spec"].clone()).unwrap();
         assert!(
-            hris_operator::connectors::check_spec(&spec).is_ok(),
+            hris_operator::connectors::check_spec(&spec_of(&manifest)).is_ok(),
             "{scope}"
         );
     }
     let schema = openapi_schema();
-    let cel = |manifest: &Value| {
-        kube::core::cel::Validator::new()
-            .validate(&schema, manifest, None)
+    for (scope, message, field) in invalid {
+        let manifest = with(&["spec", "source"], source(scope.clone()));
+        let error = kube::core::cel::Validator::new()
+            .validate(&schema, &manifest, None)
             .map_err(|e| e.to_string())
-            .unwrap_err()
-    };
-    for (scope, message, field) in [
-        (
-            json!({}),
-            "scope takes exactly one of allUsers: true, groups, users",
-            "spec.source.microsoftGraph.scope",
-        ),
-        (
-            json!({"allUsers": false}),
-            "scope takes exactly one of allUsers: true, groups, users",
-            "spec.source.microsoftGraph.scope",
-        ),
-        (
-            json!({"allUsers": true, "groups": [group]}),
-            "scope takes exactly one of allUsers: true, groups, users",
-            "spec.source.microsoftGraph.scope",
-        ),
-        (
-            json!({"groups": [group], "users": ["ada@contoso.example"]}),
-            "scope takes exactly one of allUsers: true, groups, users",
-            "spec.source.microsoftGraph.scope",
-        ),
-        (
-            json!({"groups": ["Sales"]}),
-            "groups take group object ids",
-            "spec.source.microsoftGraph.scope.groups[0]",
-        ),
-    ] {
-        let manifest = with(&["spec", "source"], graph_source(scope.clone()));
-        let error = cel(&manifest);
+            .unwrap_err();
         assert!(error.contains(message), "{scope}: {error}");
         // simulate names the same field.
-        let spec: hris_operator::crd::HrisConnectionSpec =
-            serde_json::from_value(manifest["spec"].clone()).unwrap();
-        let errors = hris_operator::connectors::check_spec(&spec).unwrap_err();
+        let errors = hris_operator::connectors::check_spec(&spec_of(&manifest)).unwrap_err();
         assert!(
-            errors.0.iter().any(|e| e.field == field),
+            errors.0.iter().any(|e| e.field == *field),
             "{scope}: {errors:?}"
         );
     }
-    for (scope, field) in [
-        (json!({"users": []}), "users"),
-        (json!({"groups": []}), "groups"),
-    ] {
-        let manifest = with(&["spec", "source"], graph_source(scope.clone()));
-        let minimum = &openapi_schema()["properties"]["spec"]["properties"]["source"]["properties"]
-            ["microsoftGraph"]["properties"]["scope"]["properties"][field]["minItems"];
-        assert_eq!(minimum, &json!(1), "the API server refuses {scope}");
-        let spec: hris_operator::crd::HrisConnectionSpec =
-            serde_json::from_value(manifest["spec"].clone()).unwrap();
-        let errors = hris_operator::connectors::check_spec(&spec).unwrap_err();
+    for list in lists {
+        let manifest = with(&["spec", "source"], source(json!({ *list: [] })));
+        let minimum = &schema["properties"]["spec"]["properties"]["source"]["properties"][kind]["properties"]
+            ["scope"]["properties"][*list]["minItems"];
+        assert_eq!(minimum, &json!(1), "the API server refuses an empty {list}");
+        let errors = hris_operator::connectors::check_spec(&spec_of(&manifest)).unwrap_err();
         assert!(
-            errors.0[0].field.ends_with(&format!("scope.{field}"))
+            errors.0[0].field.ends_with(&format!("scope.{list}"))
                 && errors.0[0].message.starts_with("list at least one"),
             "{errors:?}"
         );
@@ -1259,6 +1233,93 @@ fn a_slack_source_takes_exactly_one_scope_and_bad_ones_get_readable_messages() {
             "spec.source.slack.requestsPerSecond",
             "spec.source.slack.apiUrl"
         ]
+    );
+}
+
+#[test]
+fn a_google_source_takes_exactly_one_scope_and_bad_ones_get_readable_messages() {
+    let one = "scope takes exactly one of allUsers: true, orgUnits, groups";
+    let scope = "spec.source.googleWorkspace.scope";
+    check_scopes(
+        "googleWorkspace",
+        google_source,
+        &[
+            json!({"allUsers": true}),
+            json!({"orgUnits": ["/", "/Sales", "/Sales Team/EMEA"]}),
+            json!({"groups": ["all-staff@acme.example"]}),
+            json!({"allUsers": false, "groups": ["all-staff@acme.example"]}),
+        ],
+        &[
+            (json!({}), one, scope),
+            (json!({"allUsers": false}), one, scope),
+            (
+                json!({"allUsers": true, "orgUnits": ["/Sales"]}),
+                one,
+                scope,
+            ),
+            (
+                json!({"orgUnits": ["/Sales"], "groups": ["a@acme.example"]}),
+                one,
+                scope,
+            ),
+            (
+                json!({"orgUnits": ["/Sales", "Sales"]}),
+                "orgUnits take paths starting with /",
+                "spec.source.googleWorkspace.scope.orgUnits[1]",
+            ),
+            (
+                json!({"groups": ["all-staff"]}),
+                "groups take group email addresses",
+                "spec.source.googleWorkspace.scope.groups[0]",
+            ),
+        ],
+        &["orgUnits", "groups"],
+    );
+    // A path the schema lets through that is still no path: the local check names it.
+    let manifest = with(
+        &["spec", "source"],
+        google_source(json!({"orgUnits": ["/Sales/"]})),
+    );
+    let spec: hris_operator::crd::HrisConnectionSpec =
+        serde_json::from_value(manifest["spec"].clone()).unwrap();
+    let errors = hris_operator::connectors::check_spec(&spec).unwrap_err();
+    assert_eq!(
+        errors.0[0].field,
+        "spec.source.googleWorkspace.scope.orgUnits[0]"
+    );
+    assert!(errors.0[0].message.contains("ends with /"), "{errors:?}");
+}
+
+#[test]
+fn a_graph_source_takes_exactly_one_scope_and_bad_ones_get_readable_messages() {
+    let group = "0b3c2a4e-9d1f-4c4e-8a55-2f1b7c3d9e01";
+    let one = "scope takes exactly one of allUsers: true, groups, users";
+    let scope = "spec.source.microsoftGraph.scope";
+    check_scopes(
+        "microsoftGraph",
+        graph_source,
+        &[
+            json!({"allUsers": true}),
+            json!({"groups": [group, group.to_uppercase()]}),
+            json!({"users": ["ada@contoso.example", group]}),
+            json!({"allUsers": false, "users": ["ada@contoso.example"]}),
+        ],
+        &[
+            (json!({}), one, scope),
+            (json!({"allUsers": false}), one, scope),
+            (json!({"allUsers": true, "groups": [group]}), one, scope),
+            (
+                json!({"groups": [group], "users": ["ada@contoso.example"]}),
+                one,
+                scope,
+            ),
+            (
+                json!({"groups": ["Sales"]}),
+                "groups take group object ids",
+                "spec.source.microsoftGraph.scope.groups[0]",
+            ),
+        ],
+        &["users", "groups"],
     );
 }
 

@@ -18,7 +18,10 @@ use hris_emulators::{
     log::LoggedItem,
 };
 use hris_operator::{
-    connectors::target::google::{GoogleTarget, ServiceAccountTokens},
+    connectors::{
+        google::ServiceAccountTokens,
+        target::google::{GoogleTarget, SCOPE},
+    },
     sync::{
         model::{Attr, AttrChange, Attributes, NewUser},
         ports::target::{Target, TargetErrorKind, TargetOp},
@@ -423,9 +426,14 @@ async fn google_token_endpoint_verifies_the_signature_subject_and_scope() {
     let config = GoogleConfig::new(GOOGLE_TEST_PUBLIC_KEY);
     let emulator = GoogleEmulator::start(config.clone()).await.unwrap();
     let key_file = google_key_file(&config, &emulator.token_url());
-    let tokens =
-        ServiceAccountTokens::from_key_file(&key_file, &config.admin_email, None, SHORT * 1000)
-            .unwrap();
+    let tokens = ServiceAccountTokens::from_key_file(
+        &key_file,
+        &config.admin_email,
+        &[SCOPE],
+        None,
+        SHORT * 1000,
+    )
+    .unwrap();
     let now = jiff::Timestamp::now().as_second() as u64;
     let good = tokens.assertion(now).unwrap();
     // Change one character inside the signature (not the last, whose spare bits must be 0).

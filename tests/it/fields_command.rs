@@ -546,6 +546,96 @@ async fn fields_of_an_entra_group_show_what_each_property_feeds_and_never_log_a_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_of_a_google_org_unit_show_what_each_field_feeds_and_never_log_a_name() {
+    use clap::Parser;
+    use hris_emulators::serve::{Cli, start};
+    let key = concat!(env!("CARGO_MANIFEST_DIR"), "/config/samples/secrets/google");
+    let cli = Cli::try_parse_from([
+        "hris-emulators",
+        "google",
+        "--port",
+        "0",
+        "--service-account-key",
+        &format!("{key}/serviceAccountKey.json"),
+    ])
+    .unwrap();
+    let emulator = start(cli.emulator).await.unwrap();
+    let origin = format!("http://{}", emulator.address());
+    let dir = tempfile::tempdir().unwrap();
+    let fields = |custom: &str| {
+        let path = manifest(
+            dir.path(),
+            &format!(
+                "{{googleWorkspace: {{serviceAccountKeySecretRef: \
+                 {{name: google, key: serviceAccountKey.json}}, adminEmail: admin@acme.example, \
+                 tokenUrl: '{origin}/token', apiUrl: '{origin}/admin/directory/v1', \
+                 scope: {{orgUnits: [/Staff]}}, referenceEmployeeId: user1007@example.com, \
+                 customFields: {{costCenter: {custom}}}}}}}"
+            ),
+        );
+        std::process::Command::new(env!("CARGO_BIN_EXE_hris-operator"))
+            .args(["fields", "-f"])
+            .arg(&path)
+            .arg("--secrets-dir")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/config/samples/secrets"
+            ))
+            .env("RUST_LOG", "trace")
+            .output()
+            .unwrap()
+    };
+    let output = fields("organizations.costCenter");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(output.status.success(), "{stdout}{stderr}");
+    let row = |field: &str| row(&stdout, field)[1..].to_vec();
+    // The reference user, read by its primary email (demo employee 1007).
+    assert_eq!(
+        row("primaryEmail"),
+        ["primaryEmail", "user1007@example.com"]
+    );
+    assert_eq!(row("name.givenName"), ["firstName", "Grace"]);
+    assert_eq!(row("suspended"), ["employmentStatus", "false"]);
+    assert_eq!(row("externalIds.organization"), ["employeeNumber", "1007"]);
+    assert_eq!(
+        row("relations.manager"),
+        ["managerId", "user1002@example.com"]
+    );
+    assert_eq!(row("organizations.title"), ["title", "Engineer"]);
+    assert_eq!(row("locations.area"), ["location", "Stockholm"]);
+    assert_eq!(
+        row("organizations.costCenter"),
+        ["customFields.costCenter", "CC-102"]
+    );
+    assert_eq!(row("orgUnitPath"), ["-", "/Staff/Engineering"]);
+    for personal in ["user1007", "user1002", "Grace", "Hopper", "CC-102"] {
+        assert!(!stderr.contains(personal), "{personal} logged: {stderr}");
+    }
+    assert!(
+        stderr.contains("/admin/directory/v1/users/<name>"),
+        "the request is logged without the name: {stderr}"
+    );
+
+    // A field users do not have: listed, marked and warned about.
+    let output = fields("organizations.costCentre");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.lines().any(
+            |l| l.starts_with("organizations.costCentre") && l.ends_with("(not in the source)")
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("organizations.costCentre (for customFields.costCenter)"),
+        "{stderr}"
+    );
+    drop(emulator);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fields_of_slack_channels_show_what_each_member_field_feeds_and_never_log_a_name() {
     use clap::Parser;
     use hris_emulators::serve::{Cli, start};

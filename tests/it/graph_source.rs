@@ -16,25 +16,25 @@
 
 use crate::common;
 
-use std::{collections::BTreeSet, path::Path, time::Duration};
+use std::{collections::BTreeSet, path::Path};
 
-use common::graph_source::graph_source;
+use common::{
+    graph_source::graph_source,
+    source_runs::{self, context, short_delays},
+};
 use hris_emulators::{
     graph::{self, ALL_STAFF_GROUP, ENGINEERING_GROUP, GraphConfig, GraphEmulator},
-    hr::{Faults, demo_employees},
+    hr::demo_employees,
 };
 use hris_operator::{
-    connectors::{ConfigMapResolver, ConnectorContext, SecretResolver, connect, source},
-    crd::{HrisConnectionSpec, SourceSpec},
+    connectors::source,
+    crd::SourceSpec,
     sync::{
         model::{Employee, EmploymentStatus},
-        policy::SyncPolicy,
         ports::source::{Source, SourceData, SourceError, fetch_all},
-        report::RunMode,
-        run::{RunError, RunOptions, run},
+        run::RunError,
     },
 };
-use jiff::civil::date;
 use serde_json::{Map, Value, json};
 
 /// People in the demo tenant (30 hold every status: index 29 has left).
@@ -66,14 +66,6 @@ struct Fixture {
     dir: tempfile::TempDir,
 }
 
-fn context(dir: &Path) -> ConnectorContext {
-    ConnectorContext {
-        base_dir: dir.to_path_buf(),
-        secrets: SecretResolver::from_dir(dir.join("secrets")),
-        config_maps: ConfigMapResolver::from_dir(dir.join("maps")),
-    }
-}
-
 async fn fixture(config: GraphConfig, scope: Value, settings: Value) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let emulator = GraphEmulator::start(config.clone()).await.unwrap();
@@ -89,11 +81,7 @@ async fn fixture(config: GraphConfig, scope: Value, settings: Value) -> Fixture 
     );
     let source_spec: SourceSpec =
         serde_json::from_value(json!({"microsoftGraph": Value::Object(spec.clone())})).unwrap();
-    let delays = source::RetryDelays {
-        base: Duration::from_millis(2),
-        max: Duration::from_millis(20),
-    };
-    let source = source::build_with(&source_spec, &context(dir.path()), delays)
+    let source = source::build_with(&source_spec, &context(dir.path()), short_delays())
         .await
         .unwrap();
     Fixture {
@@ -287,43 +275,7 @@ async fn users_scope_reads_listed_users_by_object_id_and_by_user_principal_name(
 
 /// A run of `spec_source` into a file directory in `dir`, applied on 2026-11-22.
 async fn apply(dir: &Path, spec_source: &Map<String, Value>) -> Result<String, RunError> {
-    let spec: HrisConnectionSpec = serde_json::from_value(json!({
-        "mode": "Active",
-        "source": {"microsoftGraph": spec_source},
-        "target": {"file": {"path": dir.join("directory.json")}},
-        "externalIdPrefix": "entra:",
-        "lifecycle": {"inactiveUsers": "Deactivate", "absentUsers": "Deactivate"},
-        "safeguards": {"removals": {"maxPercent": 100}},
-    }))
-    .unwrap();
-    let policy = SyncPolicy::compile(&spec).unwrap();
-    let options = RunOptions {
-        mode: RunMode::Apply,
-        as_of: date(2026, 11, 22),
-        approved_hash: None,
-    };
-    let (source, target) = connect(&spec, &context(dir)).await?;
-    let output = run("people/entra", &policy, &*source, &*target, &options).await?;
-    Ok(serde_json::to_string(&output.summary.counts).unwrap())
-}
-
-/// The users of the file directory: externalId → active.
-fn directory(dir: &Path) -> Vec<(String, bool)> {
-    let text = std::fs::read_to_string(dir.join("directory.json")).unwrap();
-    let document: Value = serde_json::from_str(&text).unwrap();
-    let mut users: Vec<(String, bool)> = document["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| {
-            (
-                u["externalId"].as_str().unwrap().to_owned(),
-                u["active"].as_bool().unwrap(),
-            )
-        })
-        .collect();
-    users.sort();
-    users
+    source_runs::apply(dir, json!({"microsoftGraph": spec_source}), "entra:").await
 }
 
 #[tokio::test]
@@ -331,7 +283,7 @@ async fn a_disabled_account_becomes_a_leaver_whose_user_is_deactivated() {
     let (config, employees) = tenant(999);
     let f = fixture(config, json!({"groups": [ALL_STAFF_GROUP]}), json!({})).await;
     apply(f.dir.path(), &f.spec).await.unwrap();
-    let before = directory(f.dir.path());
+    let before = source_runs::directory(f.dir.path());
     // Everyone employed has a user; the one who left (a disabled account) has none.
     let left = employees
         .iter()
@@ -346,7 +298,7 @@ async fn a_disabled_account_becomes_a_leaver_whose_user_is_deactivated() {
     f.emulator
         .update_user(&leaver_id, json!({"accountEnabled": false}));
     apply(f.dir.path(), &f.spec).await.unwrap();
-    let after = directory(f.dir.path());
+    let after = source_runs::directory(f.dir.path());
     let external_id = format!("entra:{leaver_id}");
     for (id, active) in &after {
         assert_eq!(*active, *id != external_id, "{id}");
@@ -364,24 +316,9 @@ async fn a_failing_page_or_a_repeated_next_link_fails_the_fetch_and_removes_nobo
     )
     .await;
     apply(good.dir.path(), &good.spec).await.unwrap();
-    let before = directory(good.dir.path());
+    let before = source_runs::directory(good.dir.path());
     assert!(!before.is_empty());
-    for (faults, said) in [
-        (
-            Faults {
-                fail_page: Some((2, 503)),
-                ..Faults::default()
-            },
-            "503",
-        ),
-        (
-            Faults {
-                repeat_cursor_at: Some(1),
-                ..Faults::default()
-            },
-            "@odata.nextLink it had returned before",
-        ),
-    ] {
+    for (faults, said) in source_runs::page_faults("@odata.nextLink it had returned before") {
         let broken = GraphEmulator::start(GraphConfig {
             faults,
             ..config.clone()
@@ -391,13 +328,8 @@ async fn a_failing_page_or_a_repeated_next_link_fails_the_fetch_and_removes_nobo
         let mut spec = good.spec.clone();
         spec.insert("authorityUrl".into(), json!(broken.authority_url()));
         spec.insert("graphUrl".into(), json!(broken.graph_url()));
-        let error = apply(good.dir.path(), &spec).await.unwrap_err();
-        assert!(
-            matches!(error, RunError::Source(SourceError::Unavailable(_))),
-            "{error}"
-        );
-        assert!(error.to_string().contains(said), "{error}");
-        assert_eq!(directory(good.dir.path()), before, "nobody removed: {said}");
+        let run = apply(good.dir.path(), &spec).await;
+        source_runs::assert_removed_nobody(good.dir.path(), &before, run, said);
         broken.stop().await;
     }
 }
@@ -464,7 +396,7 @@ async fn an_unreadable_user_is_reported_and_removes_nobody() {
     let (config, employees) = tenant(999);
     let f = fixture(config, json!({"allUsers": true}), json!({})).await;
     apply(f.dir.path(), &f.spec).await.unwrap();
-    let before = directory(f.dir.path());
+    let before = source_runs::directory(f.dir.path());
     // An administrator types a name into the mail field of one account, and removes the
     // names of another whose display name is one word.
     let typo = graph::object_id(&employees[2].id);
@@ -507,5 +439,5 @@ async fn an_unreadable_user_is_reported_and_removes_nobody() {
     }
     // The run goes on without them, and while their records cannot be read nobody is removed.
     apply(f.dir.path(), &f.spec).await.unwrap();
-    assert_eq!(directory(f.dir.path()), before);
+    assert_eq!(source_runs::directory(f.dir.path()), before);
 }

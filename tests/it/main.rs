@@ -37,6 +37,7 @@ mod directory_targets;
 mod faults;
 mod fields_command;
 mod fuzz;
+mod google_source;
 mod graph_source;
 mod notifications;
 mod personal_data;

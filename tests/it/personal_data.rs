@@ -3,9 +3,10 @@
 //! The `hris-operator` binary runs whole syncs at the most verbose log level (`RUST_LOG=trace`,
 //! every crate): Merge (API key and account token), Personio (client credentials exchanged
 //! for tokens), Entra ID (an app registration's client secret exchanged for tokens; users
-//! read by their userPrincipalName, an address, in the path) and Slack (a bot token; a member
-//! without an address skipped with the scope to add) into a SCIM provider (bearer token),
-//! creating, updating and deactivating users,
+//! read by their userPrincipalName, an address, in the path), Google Workspace (a service
+//! account's key signing token requests; a group read by its address, in the path) and Slack
+//! (a bot token; a member without an address skipped with the scope to add) into a SCIM
+//! provider (bearer token), creating, updating and deactivating users,
 //! with a write the provider refuses, an email held by another connection's user (a conflict),
 //! an employee with only a personal address (no usable email), a simulation, a run whose
 //! source refuses the credentials, a run whose `seatLimit` holds a create and a reactivation
@@ -21,8 +22,12 @@
 
 use std::{path::Path, process::Command};
 
-use crate::common::receivers::{HttpReceiver, SmtpServer};
+use crate::common::{
+    directories::{GOOGLE_TEST_KEY, GOOGLE_TEST_PUBLIC_KEY, google_key_file},
+    receivers::{HttpReceiver, SmtpServer},
+};
 use hris_emulators::{
+    google::{self, GoogleConfig, GoogleEmulator, GoogleGroup},
     graph::{self, GraphConfig, GraphEmulator},
     merge::{self, MergeConfig},
     personio::{self, PersonioConfig},
@@ -35,7 +40,9 @@ use hris_operator::{
     crd::HrisConnectionStatus,
     metrics::Metrics,
     sync::{
-        model::{Email, EmailType, Employee, EmploymentStatus},
+        model::{
+            AddressPart, AddressType, Email, EmailType, Employee, EmploymentStatus, PhoneType,
+        },
         report::{RunMode, Summary},
     },
 };
@@ -129,9 +136,34 @@ fn employees(title: &str, leavers_left: bool) -> Vec<Employee> {
             });
             employee.title = Some(title.into());
             employee.start_date = Some(jiff::civil::date(2024, 1, 15));
+            // A private number and home address (personal data), a mobile number.
+            employee.set_phone(PhoneType::Home, Some(home_phone(index).into()));
+            employee.set_phone(PhoneType::Mobile, Some(mobile_phone(index).into()));
+            employee.set_address_part(
+                AddressType::Home,
+                AddressPart::Street,
+                Some(home_street(index).into()),
+            );
+            employee.set_address_part(
+                AddressType::Home,
+                AddressPart::PostalCode,
+                Some(format!("9{index:04}1").into()),
+            );
             employee
         })
         .collect()
+}
+
+fn home_phone(index: usize) -> String {
+    format!("+46 40 918 7{index:03}")
+}
+
+fn mobile_phone(index: usize) -> String {
+    format!("+46 73 627 1{index:03}")
+}
+
+fn home_street(index: usize) -> String {
+    format!("Hemlighetsgränd {index}B")
 }
 
 /// Values that must appear nowhere but in the reports.
@@ -150,6 +182,17 @@ fn forbidden() -> Vec<(&'static str, String)> {
         ("the Teams workflow URL's signature", TEAMS_SIG.to_owned()),
         ("the webhook signing key", SIGNING_KEY.to_owned()),
     ];
+    for index in 0..PEOPLE.len() {
+        values.push(("a home phone number", home_phone(index)));
+        values.push(("a mobile phone number", mobile_phone(index)));
+        values.push(("a home street", home_street(index)));
+    }
+    for line in GOOGLE_TEST_KEY.lines().filter(|l| !l.starts_with("-----")) {
+        values.push((
+            "a line of the Google service account's key",
+            line.to_owned(),
+        ));
+    }
     for (first, last, work, personal, _) in PEOPLE {
         values.push(("a first name", first.to_owned()));
         values.push(("a last name", last.to_owned()));
@@ -269,10 +312,17 @@ fn run(
             "target": {"scim": {"baseUrl": scim.base_url(),
                                 "credentialsSecretRef": {"name": "scim", "key": "token"},
                                 "requestsPerSecond": 1000, "maxTries": 2}},
-            "attributeMapping": [{"from": "title", "to": "title"}],
+            "attributeMapping": [
+                {"from": "title", "to": "title"},
+                {"from": "homePhone", "to": "phoneNumbers[type eq \"home\"].value", "optional": true},
+                {"from": "mobilePhone", "to": "phoneNumbers[type eq \"mobile\"].value", "optional": true},
+                {"from": "homeAddress.street", "to": "addresses[type eq \"home\"].streetAddress", "optional": true},
+                {"from": "homeAddress.postalCode", "to": "addresses[type eq \"home\"].postalCode", "optional": true},
+            ],
             "emails": {"priority": ["Work", "Personal"], "includePersonal": false},
             "lifecycle": {"inactiveUsers": "Deactivate", "absentUsers": "Deactivate"},
-            "safeguards": {"maxDeletePercent": 100},
+            // The Personio run clears the numbers and addresses Personio does not hold.
+            "safeguards": {"maxDeletePercent": 100, "attributeClears": {"maxPercent": 100}},
             "schedule": {"interval": "24h", "timeZone": "Europe/Stockholm"},
             "notifications": receivers.channels(),
         },
@@ -458,6 +508,50 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
     .await
     .unwrap();
 
+    // Google Workspace, into a SCIM provider of its own: the same people as the users of a
+    // group, read by the group's address. Their primary address is restated as a work address
+    // (the spec's emails.priority takes Work); the person without one has an address on the
+    // account's domain.
+    let mut google_users = google::users_of(&employees("Engineer", true));
+    for user in &mut google_users {
+        let primary = user["primaryEmail"].clone();
+        user["emails"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"address": primary, "type": "work"}));
+    }
+    let google_config = GoogleConfig {
+        groups: vec![GoogleGroup {
+            id: "03people0000001".into(),
+            email: "people.everyone@acme.example".into(),
+            name: "People".into(),
+            members: google_users
+                .iter()
+                .map(|u| u["id"].as_str().unwrap().to_owned())
+                .collect(),
+        }],
+        users: google_users,
+        ..GoogleConfig::new(GOOGLE_TEST_PUBLIC_KEY)
+    };
+    let google = GoogleEmulator::start(google_config.clone()).await.unwrap();
+    write_file(
+        &secrets,
+        "google",
+        "key.json",
+        &google_key_file(&google_config, &google.token_url()),
+    );
+    let google_source = json!({"googleWorkspace": {
+        "serviceAccountKeySecretRef": {"name": "google", "key": "key.json"},
+        "adminEmail": google_config.admin_email, "apiUrl": google.api_url(),
+        "scope": {"groups": ["people.everyone@acme.example"]},
+        "requestsPerSecond": 1000, "maxTries": 2}});
+    let google_scim = ScimEmulator::start(ScimConfig {
+        token: SCIM_TOKEN.into(),
+        ..ScimConfig::default()
+    })
+    .await
+    .unwrap();
+
     // Slack, into a SCIM provider of its own: the same people as members (a leaver
     // deactivated; the one without a work address has none in Slack), Slackbot among them.
     let mut members = vec![slack::slackbot()];
@@ -511,6 +605,16 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
             None,
             &Sinks {
                 scim: &entra_scim,
+                ..sinks
+            },
+        ),
+        run(
+            "google",
+            "apply",
+            google_source,
+            None,
+            &Sinks {
+                scim: &google_scim,
                 ..sinks
             },
         ),
@@ -612,11 +716,11 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
         assert!(!published(label, "Event LicenseLimitExceeded").is_empty());
     }
     // (The seat run holds the refused person's create back: skipped.csv names it by id.)
-    // (The Entra and Slack runs read other people, from their own directories into their own
-    // providers.)
+    // (The Entra, Google and Slack runs read other people, from their own directories into
+    // their own providers.)
     let (seat_run, others): (Vec<_>, Vec<_>) = runs
         .iter()
-        .filter(|r| r.label != "entra" && r.label != "slack")
+        .filter(|r| !["entra", "google", "slack"].contains(&r.label.as_str()))
         .enumerate()
         .partition(|(_, r)| r.label == "seats");
     assert!(
@@ -642,6 +746,20 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
     );
     let tokens = graph.issued_tokens();
     assert!(!tokens.is_empty());
+    // The Google run read the group's members and created the employed (five: the leaver's
+    // account is suspended; the person without a work address has one on the account's domain).
+    let google_summary: Value =
+        serde_json::from_str(&published("google", "termination message")).expect("the summary");
+    assert_eq!(google_summary["counts"]["created"], 5, "{google_summary}");
+    assert_eq!(google_scim.users().len(), 5);
+    let google_run = runs.iter().find(|r| r.label == "google").unwrap();
+    assert!(google_run.reports.contains("Vasquez-Ortega"));
+    assert!(
+        published("google", "log").contains("/admin/directory/v1/groups/<name>/members"),
+        "the group is logged without its address"
+    );
+    let google_tokens = google.issued_tokens();
+    assert!(!google_tokens.is_empty());
     // The Slack run created the employed members with an address (four: the leaver is
     // deactivated in Slack and not created, the one without an address is skipped, with the
     // scope that shows addresses), and never Slackbot.
@@ -715,6 +833,11 @@ async fn secrets_emails_and_names_stay_out_of_logs_status_events_and_metrics() {
     everything.extend(messages);
     let mut forbidden = forbidden();
     forbidden.extend(tokens.into_iter().map(|t| ("a Graph access token", t)));
+    forbidden.extend(
+        google_tokens
+            .into_iter()
+            .map(|t| ("a Google access token", t)),
+    );
     for (where_, text) in &everything {
         for (what, value) in &forbidden {
             if let Some(line) = text.lines().find(|line| line.contains(value.as_str())) {

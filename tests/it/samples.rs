@@ -290,7 +290,7 @@ fn run_sample(relative: &str) -> Vec<String> {
     ran
 }
 
-const SAMPLES: [&str; 15] = [
+const SAMPLES: [&str; 16] = [
     "config/samples/demo/connection.yaml",
     "config/samples/scim/connection.yaml",
     "config/samples/sources/afas.yaml",
@@ -299,6 +299,7 @@ const SAMPLES: [&str; 15] = [
     "config/samples/sources/csv-excel-export.yaml",
     "config/samples/sources/csv.yaml",
     "config/samples/sources/entra-group.yaml",
+    "config/samples/sources/google-orgunit.yaml",
     "config/samples/sources/hibob.yaml",
     "config/samples/sources/merge.yaml",
     "config/samples/sources/personio.yaml",
@@ -370,11 +371,12 @@ sample_tests! {
     csv_excel_export_runs_as_written: 5, ["fields", "simulate", "apply"];
     csv_runs_as_written: 6, ["fields", "simulate", "apply"];
     entra_group_runs_as_written: 7, ["fields", "simulate", "apply"];
-    hibob_runs_as_written: 8, ["fields", "simulate", "apply"];
-    merge_runs_as_written: 9, ["fields", "simulate", "apply"];
-    personio_runs_as_written: 10, ["fields", "simulate", "apply"];
-    slack_channels_runs_as_written: 11, ["fields", "simulate", "apply"];
-    workday_runs_as_written: 12, ["fields", "simulate", "apply"];
-    entra_id_runs_as_written: 13, ["simulate", "apply"];
-    google_workspace_runs_as_written: 14, ["simulate", "apply"];
+    google_orgunit_runs_as_written: 8, ["fields", "simulate", "apply"];
+    hibob_runs_as_written: 9, ["fields", "simulate", "apply"];
+    merge_runs_as_written: 10, ["fields", "simulate", "apply"];
+    personio_runs_as_written: 11, ["fields", "simulate", "apply"];
+    slack_channels_runs_as_written: 12, ["fields", "simulate", "apply"];
+    workday_runs_as_written: 13, ["fields", "simulate", "apply"];
+    entra_id_runs_as_written: 14, ["simulate", "apply"];
+    google_workspace_runs_as_written: 15, ["simulate", "apply"];
 }

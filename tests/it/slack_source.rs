@@ -19,26 +19,26 @@ use crate::common;
 
 use std::{collections::BTreeSet, path::Path, time::Duration};
 
-use common::slack_source::slack_source;
+use common::{
+    slack_source::slack_source,
+    source_runs::{self, context, short_delays},
+};
 use hris_emulators::{
-    hr::{Faults, demo_employees},
+    hr::demo_employees,
     slack::{
         self, APP_USER, BOT, ENGINEERING_CHANNEL, GUEST, LEADERSHIP_CHANNEL, PEOPLE_OPS_CHANNEL,
         SINGLE_CHANNEL_GUEST, SLACKBOT, SlackConfig, SlackEmulator, SlackToken, WORKFLOW_BOT,
     },
 };
 use hris_operator::{
-    connectors::{ConfigMapResolver, ConnectorContext, SecretResolver, connect, source},
-    crd::{HrisConnectionSpec, SourceSpec},
+    connectors::source,
+    crd::SourceSpec,
     sync::{
         model::{Employee, EmploymentStatus},
-        policy::SyncPolicy,
         ports::source::{Source, SourceData, SourceError, fetch_all},
-        report::RunMode,
-        run::{RunError, RunOptions, RunOutput, run},
+        run::{RunError, RunOutput},
     },
 };
-use jiff::civil::date;
 use serde_json::{Map, Value, json};
 
 /// People in the demo workspace (30 hold every status: index 29 has left).
@@ -67,21 +67,8 @@ struct Fixture {
     dir: tempfile::TempDir,
 }
 
-fn context(dir: &Path) -> ConnectorContext {
-    ConnectorContext {
-        base_dir: dir.to_path_buf(),
-        secrets: SecretResolver::from_dir(dir.join("secrets")),
-        config_maps: ConfigMapResolver::from_dir(dir.join("maps")),
-    }
-}
-
-const SHORT_DELAYS: source::RetryDelays = source::RetryDelays {
-    base: Duration::from_millis(2),
-    max: Duration::from_millis(20),
-};
-
 async fn fixture(config: SlackConfig, scope: Value, settings: Value) -> Fixture {
-    fixture_with(config, scope, settings, SHORT_DELAYS).await
+    fixture_with(config, scope, settings, short_delays()).await
 }
 
 async fn fixture_with(
@@ -221,44 +208,9 @@ async fn bots_apps_and_slackbot_are_never_read_and_guests_only_with_include_gues
     assert!(!ids(&data).contains(APP_USER));
 }
 
-/// A run of `spec_source` into a file directory in `dir`, applied on 2026-11-22.
+/// A run of `spec_source` into a file directory in `dir` (see `source_runs::apply`).
 async fn apply(dir: &Path, spec_source: &Map<String, Value>) -> Result<RunOutput, RunError> {
-    let spec: HrisConnectionSpec = serde_json::from_value(json!({
-        "mode": "Active",
-        "source": {"slack": spec_source},
-        "target": {"file": {"path": dir.join("directory.json")}},
-        "externalIdPrefix": "slack:",
-        "lifecycle": {"inactiveUsers": "Deactivate", "absentUsers": "Deactivate"},
-        "safeguards": {"removals": {"maxPercent": 100}},
-    }))
-    .unwrap();
-    let policy = SyncPolicy::compile(&spec).unwrap();
-    let options = RunOptions {
-        mode: RunMode::Apply,
-        as_of: date(2026, 11, 22),
-        approved_hash: None,
-    };
-    let (source, target) = connect(&spec, &context(dir)).await?;
-    run("people/slack", &policy, &*source, &*target, &options).await
-}
-
-/// The users of the file directory: externalId → active.
-fn directory(dir: &Path) -> Vec<(String, bool)> {
-    let text = std::fs::read_to_string(dir.join("directory.json")).unwrap();
-    let document: Value = serde_json::from_str(&text).unwrap();
-    let mut users: Vec<(String, bool)> = document["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| {
-            (
-                u["externalId"].as_str().unwrap().to_owned(),
-                u["active"].as_bool().unwrap(),
-            )
-        })
-        .collect();
-    users.sort();
-    users
+    source_runs::apply_output(dir, json!({"slack": spec_source}), "slack:").await
 }
 
 #[tokio::test]
@@ -271,7 +223,7 @@ async fn a_deleted_member_becomes_a_leaver_whose_user_is_deactivated() {
     )
     .await;
     apply(f.dir.path(), &f.spec).await.unwrap();
-    let before = directory(f.dir.path());
+    let before = source_runs::directory(f.dir.path());
     // Everyone employed has a user; the one who left (a deleted member) has none.
     let left = employees
         .iter()
@@ -284,7 +236,7 @@ async fn a_deleted_member_becomes_a_leaver_whose_user_is_deactivated() {
     let leaver = slack::member_id(&employees[3].id);
     f.emulator.update_member(&leaver, json!({"deleted": true}));
     apply(f.dir.path(), &f.spec).await.unwrap();
-    let after = directory(f.dir.path());
+    let after = source_runs::directory(f.dir.path());
     let external_id = format!("slack:{leaver}");
     for (id, active) in &after {
         assert_eq!(*active, *id != external_id, "{id}");
@@ -298,24 +250,9 @@ async fn a_failing_page_or_a_repeated_cursor_fails_the_fetch_and_removes_nobody(
     let scope = json!({"channels": [ENGINEERING_CHANNEL, PEOPLE_OPS_CHANNEL]});
     let good = fixture(config.clone(), scope, json!({})).await;
     apply(good.dir.path(), &good.spec).await.unwrap();
-    let before = directory(good.dir.path());
+    let before = source_runs::directory(good.dir.path());
     assert!(!before.is_empty());
-    for (faults, said) in [
-        (
-            Faults {
-                fail_page: Some((2, 503)),
-                ..Faults::default()
-            },
-            "503",
-        ),
-        (
-            Faults {
-                repeat_cursor_at: Some(1),
-                ..Faults::default()
-            },
-            "next_cursor it had returned before",
-        ),
-    ] {
+    for (faults, said) in source_runs::page_faults("next_cursor it had returned before") {
         let broken = SlackEmulator::start(SlackConfig {
             faults,
             ..config.clone()
@@ -324,13 +261,8 @@ async fn a_failing_page_or_a_repeated_cursor_fails_the_fetch_and_removes_nobody(
         .unwrap();
         let mut spec = good.spec.clone();
         spec.insert("apiUrl".into(), json!(broken.api_url()));
-        let error = apply(good.dir.path(), &spec).await.unwrap_err();
-        assert!(
-            matches!(error, RunError::Source(SourceError::Unavailable(_))),
-            "{error}"
-        );
-        assert!(error.to_string().contains(said), "{error}");
-        assert_eq!(directory(good.dir.path()), before, "nobody removed: {said}");
+        let run = source_runs::apply(good.dir.path(), json!({"slack": spec}), "slack:").await;
+        source_runs::assert_removed_nobody(good.dir.path(), &before, run, said);
         broken.stop().await;
     }
 }
@@ -432,7 +364,7 @@ async fn a_refused_token_names_the_secret() {
             !revoked,
         );
         let spec: SourceSpec = serde_json::from_value(json!({"slack": spec})).unwrap();
-        let source = source::build_with(&spec, &context(dir.path()), SHORT_DELAYS)
+        let source = source::build_with(&spec, &context(dir.path()), short_delays())
             .await
             .unwrap();
         let refused = fetch_all(source.as_ref()).await.unwrap_err();

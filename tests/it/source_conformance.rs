@@ -1,9 +1,10 @@
 //! One dataset, served by every source's emulator in its own API's shape (and as a CSV file),
 //! must come out as the same canonical employees. Where an API cannot express something (Merge
 //! has no Leave status, Personio no employee number, Entra ID neither, nor a preferred name,
-//! and its own object ids; Slack holds names, one work address, a title, a language and
-//! whether a member was deactivated, with its own member ids) the expectation says so, source
-//! by source, in `expected_for`; that table is the README's "—" cells.
+//! and its own object ids; Google Workspace no dates, no preferred name, and its own ids;
+//! Slack holds names, one work address, a title, a language and whether a member was
+//! deactivated, with its own member ids) the expectation says so, source by source, in
+//! `expected_for`; that table is the README's "—" cells.
 //!
 //! Fault cases: a failing or stalled page fails the whole fetch; a repeated cursor stops it
 //! with an error; a storm of throttled answers is ridden out within the tries; refused
@@ -15,6 +16,7 @@ use crate::common;
 use std::{any::Any, time::Duration};
 
 use common::{
+    google_source::google_source,
     graph_source::graph_source,
     hr_sources::{HrApi, HrOptions, start_hr_source, write_secret},
     slack_source::slack_source,
@@ -22,6 +24,7 @@ use common::{
 
 use hris_emulators::{
     afas, bamboohr,
+    google::{self, GoogleConfig, GoogleEmulator},
     graph::{self, GraphConfig, GraphEmulator},
     hr::{CommonConfig, Faults, HrEmulator},
     log::LoggedRequest,
@@ -35,7 +38,9 @@ use hris_operator::{
     },
     crd::SourceSpec,
     sync::{
-        model::{Email, EmailType, Employee, EmploymentStatus},
+        model::{
+            AddressPart, AddressType, Email, EmailType, Employee, EmploymentStatus, PhoneType,
+        },
         ports::source::{Source, SourceError, SourceField, fetch_all},
     },
 };
@@ -112,10 +117,68 @@ fn dataset() -> Vec<Employee> {
                 e.custom_fields
                     .insert("address", json!({"city": LOCATIONS[(i + 1) % 3]}));
             }
+            add_phones_and_addresses(&mut e, i);
             e
         })
         .collect()
 }
+
+/// Phones and addresses, each present for some people only: a work and a mobile number, a
+/// private home number; an office address (with and without a region) and a home address.
+fn add_phones_and_addresses(e: &mut Employee, i: usize) {
+    use AddressPart::*;
+    if i % 3 != 2 {
+        e.set_phone(PhoneType::Work, Some(format!("+46 8 555 {:04}", i).into()));
+    }
+    if i.is_multiple_of(4) {
+        e.set_phone(
+            PhoneType::Mobile,
+            Some(format!("+46 70 555 {:04}", i).into()),
+        );
+    }
+    if i % 5 == 1 {
+        e.set_phone(PhoneType::Home, Some(format!("+46 40 555 {:04}", i).into()));
+    }
+    if i.is_multiple_of(2) {
+        let (street, city, region, postal, country) = OFFICES[i % 3];
+        for (part, value) in [
+            (Street, Some(street)),
+            (Locality, Some(city)),
+            (Region, region),
+            (PostalCode, Some(postal)),
+            (Country, Some(country)),
+        ] {
+            e.set_address_part(AddressType::Work, part, value.map(Into::into));
+        }
+    }
+    if i.is_multiple_of(3) {
+        for (part, value) in [
+            (Street, format!("Hemvägen {}", 1 + i % 90)),
+            (Locality, "Malmö".to_owned()),
+            (PostalCode, format!("2{:04}", i % 10_000)),
+            (Country, "SE".to_owned()),
+            (
+                Region,
+                if i.is_multiple_of(6) { "Skåne" } else { "" }.to_owned(),
+            ),
+        ] {
+            e.set_address_part(AddressType::Home, part, Some(value.into()));
+        }
+    }
+}
+
+/// Office addresses: street, locality, region, postal code, country.
+const OFFICES: [(&str, &str, Option<&str>, &str, &str); 3] = [
+    ("Kungsgatan 1", "Stockholm", None, "111 43", "SE"),
+    (
+        "Herengracht 1",
+        "Amsterdam",
+        Some("Noord-Holland"),
+        "1015 BA",
+        "NL",
+    ),
+    ("1 Market St", "San Francisco", Some("CA"), "94105", "US"),
+];
 
 /// The sources under test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,11 +191,12 @@ enum Kind {
     Afas,
     Workday,
     Graph,
+    Google,
     Slack,
 }
 
 /// Every source under test.
-const ALL: [Kind; 9] = [
+const ALL: [Kind; 10] = [
     Kind::Csv,
     Kind::Merge,
     Kind::BambooHr,
@@ -141,6 +205,7 @@ const ALL: [Kind; 9] = [
     Kind::Afas,
     Kind::Workday,
     Kind::Graph,
+    Kind::Google,
     Kind::Slack,
 ];
 
@@ -158,25 +223,35 @@ fn expected_for(kind: Kind, employees: &[Employee]) -> Vec<Employee> {
             match kind {
                 Kind::Csv | Kind::Afas | Kind::Workday => {}
                 Kind::Merge => {
-                    // ACTIVE | PENDING | INACTIVE only; no language field.
+                    // ACTIVE | PENDING | INACTIVE only; no language field; no work number
+                    // (a location's number is not the person's).
                     if e.employment_status == EmploymentStatus::Leave {
                         e.employment_status = EmploymentStatus::Active;
                     }
                     e.preferred_language = None;
+                    e.set_phone(PhoneType::Work, None);
                 }
                 Kind::BambooHr => {
-                    // Active | Inactive only; no language field.
+                    // Active | Inactive only; no language field; no office address.
                     if e.employment_status != EmploymentStatus::Inactive {
                         e.employment_status = EmploymentStatus::Active;
                     }
                     e.preferred_language = None;
+                    e.addresses.retain(|(kind, _)| *kind == AddressType::Home);
                 }
                 Kind::Personio => {
                     e.employee_number = None;
                     e.preferred_language = None;
+                    e.phones.clear();
+                    e.addresses.clear();
                 }
-                Kind::HiBob => e.preferred_language = None,
+                Kind::HiBob => {
+                    e.preferred_language = None;
+                    e.phones.clear();
+                    e.addresses.clear();
+                }
                 Kind::Graph => entra_id_shape(&mut e),
+                Kind::Google => google_workspace_shape(&mut e),
                 Kind::Slack => slack_shape(&mut e),
             }
             e
@@ -194,6 +269,9 @@ fn entra_id_shape(e: &mut Employee) {
     e.id = graph::object_id(&e.id).into();
     e.manager_id = e.manager_id.take().map(|m| graph::object_id(&m).into());
     e.preferred_name = None;
+    // A business and a mobile number, the office's address; nothing private.
+    e.set_phone(PhoneType::Home, None);
+    e.addresses.retain(|(kind, _)| *kind == AddressType::Work);
     let mut emails = Vec::new();
     for email in &e.emails {
         match email.kind {
@@ -225,11 +303,50 @@ fn entra_id_shape(e: &mut Employee) {
     }
 }
 
+/// What Google Workspace holds of an employee: its own user ids (the employee's and the
+/// manager's, the manager named by address and resolved); no preferred name and no dates; the
+/// work address as the account's primary address (someone without one has an address made on
+/// the account's domain: every account has one), the private one as another (Other) address;
+/// a suspended account for a leaver and, for everyone else, an active account that states no
+/// status, so (without dates) Active.
+fn google_workspace_shape(e: &mut Employee) {
+    let primary = e
+        .emails
+        .iter()
+        .find(|m| m.kind == EmailType::Work)
+        .map(|m| m.address.clone())
+        .unwrap_or_else(|| format!("{}@workspace.example", e.id.to_lowercase()).into());
+    let mut emails = vec![Email {
+        address: primary,
+        kind: EmailType::Primary,
+    }];
+    emails.extend(
+        e.emails
+            .iter()
+            .filter(|m| m.kind == EmailType::Personal)
+            .map(|m| Email {
+                address: m.address.clone(),
+                kind: EmailType::Other,
+            }),
+    );
+    e.emails = emails;
+    e.id = google::user_id(&e.id).into();
+    e.manager_id = e.manager_id.take().map(|m| google::user_id(&m).into());
+    e.preferred_name = None;
+    e.start_date = None;
+    e.end_date = None;
+    if e.employment_status != EmploymentStatus::Inactive {
+        e.employment_status = EmploymentStatus::Active;
+        e.status_stated = false;
+    }
+}
+
 /// What a Slack workspace holds of an employee: its own member ids; the names; the work
 /// address (Slack keeps one address a member, and no private one); a deactivated member for a
 /// leaver and, for everyone else, a member that states no status (Slack has no Pending or
 /// Leave, and no dates: Active once settled); the title and the language (`locale`). No
-/// employee number, preferred name, dates, manager, department, location or custom fields.
+/// employee number, preferred name, dates, manager, department, location, phones, addresses or
+/// custom fields (the source reads none of the profile's phone and no address).
 fn slack_shape(e: &mut Employee) {
     e.id = slack::member_id(&e.id).into();
     e.employee_number = None;
@@ -244,6 +361,8 @@ fn slack_shape(e: &mut Employee) {
     e.manager_id = None;
     e.department = None;
     e.location = None;
+    e.phones.clear();
+    e.addresses.clear();
     e.custom_fields = Default::default();
 }
 
@@ -251,8 +370,10 @@ fn slack_shape(e: &mut Employee) {
 #[derive(Clone, Debug, Default)]
 struct Setup {
     faults: Faults,
-    /// Throttle with 503 and no `Retry-After` (BambooHR's older behaviour).
-    throttle_503: bool,
+    /// Throttle with the API's other status: 503 and no `Retry-After` (BambooHR's older
+    /// behaviour), or Google's 429 `rateLimitExceeded` with `Retry-After` (its usual one is 403
+    /// `userRateLimitExceeded` without).
+    throttle_other: bool,
     wrong_credentials: bool,
     max_tries: Option<u32>,
     timeout_seconds: Option<u32>,
@@ -263,6 +384,7 @@ struct Setup {
 enum Emulator {
     Hr(HrEmulator),
     Graph(GraphEmulator),
+    Google(GoogleEmulator),
     Slack(SlackEmulator),
 }
 
@@ -278,6 +400,7 @@ impl Fixture {
         match self.emulator.as_ref().expect("an HTTP source") {
             Emulator::Hr(hr) => hr.requests(),
             Emulator::Graph(graph) => graph.requests(),
+            Emulator::Google(google) => google.requests(),
             Emulator::Slack(slack) => slack.requests(),
         }
     }
@@ -286,6 +409,7 @@ impl Fixture {
         match self.emulator.as_ref().expect("an HTTP source") {
             Emulator::Hr(hr) => hr.request_log(),
             Emulator::Graph(graph) => graph.request_log(),
+            Emulator::Google(google) => google.request_log(),
             Emulator::Slack(slack) => slack.request_log(),
         }
     }
@@ -300,7 +424,7 @@ impl Fixture {
 
 fn csv_document(employees: &[Employee]) -> String {
     let mut out = String::from(
-        "id,employeeNumber,firstName,lastName,preferredName,workEmail,personalEmail,employmentStatus,startDate,endDate,managerId,department,title,location,preferredLanguage,customFields.costCenter,customFields.address.city\n",
+        "id,employeeNumber,firstName,lastName,preferredName,workEmail,personalEmail,employmentStatus,startDate,endDate,managerId,department,title,location,preferredLanguage,customFields.costCenter,customFields.address.city,workPhone,mobilePhone,homePhone,workAddress.street,workAddress.locality,workAddress.region,workAddress.postalCode,workAddress.country,homeAddress.street,homeAddress.locality,homeAddress.region,homeAddress.postalCode,homeAddress.country\n",
     );
     let mut writer = csv::Writer::from_writer(Vec::new());
     for e in employees {
@@ -324,26 +448,31 @@ fn csv_document(employees: &[Employee]) -> String {
                 .unwrap_or_default()
                 .to_owned()
         };
+        let contact = contact_values(e);
         writer
-            .write_record([
-                e.id.to_string(),
-                text(&e.employee_number),
-                e.first_name.to_string(),
-                e.last_name.to_string(),
-                text(&e.preferred_name),
-                email(EmailType::Work),
-                email(EmailType::Personal),
-                e.employment_status.as_str().to_owned(),
-                day(e.start_date),
-                day(e.end_date),
-                text(&e.manager_id),
-                text(&e.department),
-                text(&e.title),
-                text(&e.location),
-                text(&e.preferred_language),
-                custom("costCenter"),
-                custom("address.city"),
-            ])
+            .write_record(
+                [
+                    e.id.to_string(),
+                    text(&e.employee_number),
+                    e.first_name.to_string(),
+                    e.last_name.to_string(),
+                    text(&e.preferred_name),
+                    email(EmailType::Work),
+                    email(EmailType::Personal),
+                    e.employment_status.as_str().to_owned(),
+                    day(e.start_date),
+                    day(e.end_date),
+                    text(&e.manager_id),
+                    text(&e.department),
+                    text(&e.title),
+                    text(&e.location),
+                    text(&e.preferred_language),
+                    custom("costCenter"),
+                    custom("address.city"),
+                ]
+                .into_iter()
+                .chain(contact),
+            )
             .unwrap();
     }
     out.push_str(&String::from_utf8(writer.into_inner().unwrap()).unwrap());
@@ -357,8 +486,8 @@ async fn fixture(kind: Kind, employees: &[Employee], setup: &Setup) -> Fixture {
     let secrets = dir.path().join("secrets");
     let common = CommonConfig {
         faults: setup.faults.clone(),
-        throttle_status: if setup.throttle_503 { 503 } else { 429 },
-        retry_after: (!setup.throttle_503).then_some(1),
+        throttle_status: throttle_status(kind, setup.throttle_other),
+        retry_after: (!setup.throttle_other).then_some(1),
         ..CommonConfig::default()
     };
     let settings = json!({
@@ -409,6 +538,28 @@ async fn fixture(kind: Kind, employees: &[Employee], setup: &Setup) -> Fixture {
             );
             ("microsoftGraph", Some(Emulator::Graph(emulator)))
         }
+        Kind::Google => {
+            let config = GoogleConfig {
+                users: google::users_of(employees),
+                faults: setup.faults.clone(),
+                throttle_status: throttle_status(kind, setup.throttle_other),
+                ..GoogleConfig::new(common::directories::GOOGLE_TEST_PUBLIC_KEY)
+            };
+            let emulator = GoogleEmulator::start(config.clone()).await.unwrap();
+            spec.insert(
+                "customFields".into(),
+                common::hr_sources::custom_map(&google::CUSTOM_FIELDS),
+            );
+            spec = google_source(
+                &emulator,
+                &config,
+                &secrets,
+                json!({"allUsers": true}),
+                std::mem::take(&mut spec),
+                setup.wrong_credentials,
+            );
+            ("googleWorkspace", Some(Emulator::Google(emulator)))
+        }
         Kind::Slack => {
             // Every workspace has Slackbot, which is never a person.
             let mut members = vec![slack::slackbot()];
@@ -437,7 +588,9 @@ async fn fixture(kind: Kind, employees: &[Employee], setup: &Setup) -> Fixture {
                 Kind::HiBob => HrApi::HiBob,
                 Kind::Afas => HrApi::Afas,
                 Kind::Workday => HrApi::Workday,
-                Kind::Csv | Kind::Graph | Kind::Slack => unreachable!("served above"),
+                Kind::Csv | Kind::Graph | Kind::Google | Kind::Slack => {
+                    unreachable!("served above")
+                }
             };
             let options = HrOptions {
                 common,
@@ -495,6 +648,7 @@ fn request_counts(kind: Kind) -> Vec<(&'static str, usize)> {
         Kind::Afas => vec![("/connectors/HrisEmployees", 2)],
         Kind::Workday => vec![("/HRIS_Workers", 1)],
         Kind::Graph => vec![("/oauth2/v2.0/token", 1), ("/v1.0/users", 2)],
+        Kind::Google => vec![("/token", 1), ("/admin/directory/v1/users", 3)],
         // 1,051 members (Slackbot too) at 200 a page.
         Kind::Slack => vec![("/api/users.list", 6)],
     }
@@ -528,6 +682,7 @@ async fn every_source_yields_the_same_employees() {
         match kind {
             Kind::Merge => common::vendor::judge("merge", &fixture.request_log()).await,
             Kind::Graph => common::vendor::judge("graph", &fixture.request_log()).await,
+            Kind::Google => common::vendor::judge("google", &fixture.request_log()).await,
             Kind::Slack => common::vendor::judge("slack", &fixture.request_log()).await,
             _ => {}
         }
@@ -543,26 +698,29 @@ fn export_document(employees: &[Employee], date_format: &str, delimiter: u8) -> 
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
     writer
-        .write_record([
-            "Status",
-            "Last Name",
-            "First Name",
-            "Preferred Name",
-            "Employee #",
-            "Employee Number",
-            "Hire Date",
-            "Termination Date",
-            "Work Email",
-            "Home Email",
-            "Reports To",
-            "Department",
-            "Job Title",
-            "Location",
-            "Language",
-            "Cost Center",
-            "City",
-            "Mobile Phone",
-        ])
+        .write_record(
+            [
+                "Status",
+                "Last Name",
+                "First Name",
+                "Preferred Name",
+                "Employee #",
+                "Employee Number",
+                "Hire Date",
+                "Termination Date",
+                "Work Email",
+                "Home Email",
+                "Reports To",
+                "Department",
+                "Job Title",
+                "Location",
+                "Language",
+                "Cost Center",
+                "City",
+            ]
+            .into_iter()
+            .chain(EXPORT_CONTACT_COLUMNS.iter().map(|(_, column)| *column)),
+        )
         .unwrap();
     for (index, e) in employees.iter().enumerate() {
         let text = |v: &Option<compact_str::CompactString>| {
@@ -600,26 +758,29 @@ fn export_document(employees: &[Employee], date_format: &str, delimiter: u8) -> 
                 .to_owned()
         };
         writer
-            .write_record([
-                word,
-                e.last_name.to_string(),
-                e.first_name.to_string(),
-                text(&e.preferred_name),
-                e.id.to_string(),
-                text(&e.employee_number),
-                day(e.start_date),
-                day(e.end_date),
-                email(EmailType::Work),
-                email(EmailType::Personal),
-                text(&e.manager_id),
-                text(&e.department),
-                text(&e.title),
-                text(&e.location),
-                text(&e.preferred_language),
-                custom("costCenter"),
-                custom("address.city"),
-                format!("+46 70 {index:07}"),
-            ])
+            .write_record(
+                [
+                    word,
+                    e.last_name.to_string(),
+                    e.first_name.to_string(),
+                    text(&e.preferred_name),
+                    e.id.to_string(),
+                    text(&e.employee_number),
+                    day(e.start_date),
+                    day(e.end_date),
+                    email(EmailType::Work),
+                    email(EmailType::Personal),
+                    text(&e.manager_id),
+                    text(&e.department),
+                    text(&e.title),
+                    text(&e.location),
+                    text(&e.preferred_language),
+                    custom("costCenter"),
+                    custom("address.city"),
+                ]
+                .into_iter()
+                .chain(contact_values(e)),
+            )
             .unwrap();
     }
     String::from_utf8(writer.into_inner().unwrap()).unwrap()
@@ -628,7 +789,7 @@ fn export_document(employees: &[Employee], date_format: &str, delimiter: u8) -> 
 /// The `csv` source settings that read [`export_document`].
 fn export_settings() -> Value {
     json!({
-        "fieldMap": {
+        "fieldMap": common::hr_sources::with_contact_columns(json!({
             "id": "Employee #",
             "employeeNumber": "Employee Number",
             "firstName": "First Name",
@@ -646,8 +807,38 @@ fn export_settings() -> Value {
             "preferredLanguage": "Language",
             "customFields": {"costCenter": "Cost Center", "address.city": "City"},
             "statusValues": {"Pre-Hire": "Pending", "On Leave": "Leave", "Terminated": "Inactive"},
-        },
+        }),
+        &EXPORT_CONTACT_COLUMNS,
+        ),
     })
+}
+
+/// The export's phone and address columns, by canonical field.
+const EXPORT_CONTACT_COLUMNS: [(&str, &str); 13] = [
+    ("workPhone", "Work Phone"),
+    ("mobilePhone", "Mobile Phone"),
+    ("homePhone", "Home Phone"),
+    ("workAddress.street", "Work Address Line 1"),
+    ("workAddress.locality", "Work City"),
+    ("workAddress.region", "Work State"),
+    ("workAddress.postalCode", "Work Zip"),
+    ("workAddress.country", "Work Country"),
+    ("homeAddress.street", "Address Line 1"),
+    ("homeAddress.locality", "Home City"),
+    ("homeAddress.region", "State"),
+    ("homeAddress.postalCode", "Zip"),
+    ("homeAddress.country", "Country"),
+];
+
+/// An employee's phone and address values in canonical field order (empty where absent).
+fn contact_values(e: &Employee) -> impl Iterator<Item = String> {
+    hris_emulators::hr::contact_fields(e)
+        .into_iter()
+        .map(|(_, value)| {
+            value
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        })
 }
 
 /// A `csv` source reading `bytes` as a Secret key, with `settings`.
@@ -743,14 +934,24 @@ async fn the_dataset_covers_what_it_claims() {
 }
 
 /// The paged sources, with the page a fault hits (the second).
-const PAGED: [Kind; 6] = [
+const PAGED: [Kind; 7] = [
     Kind::Merge,
     Kind::BambooHr,
     Kind::Personio,
     Kind::Afas,
     Kind::Graph,
+    Kind::Google,
     Kind::Slack,
 ];
+
+/// The status an emulator throttles with: the API's usual one, or its other one.
+fn throttle_status(kind: Kind, other: bool) -> u16 {
+    match (kind, other) {
+        (Kind::Google, false) => 403,
+        (Kind::Google, true) | (_, false) => 429,
+        (_, true) => 503,
+    }
+}
 
 fn page_path(kind: Kind) -> &'static str {
     request_counts(kind).last().unwrap().0
@@ -793,7 +994,13 @@ async fn a_failing_page_fails_the_whole_fetch_after_its_tries() {
 #[tokio::test]
 async fn a_stalled_page_times_out_and_fails_the_whole_fetch() {
     let employees = dataset();
-    for kind in [Kind::Merge, Kind::Afas, Kind::Graph, Kind::Slack] {
+    for kind in [
+        Kind::Merge,
+        Kind::Afas,
+        Kind::Graph,
+        Kind::Google,
+        Kind::Slack,
+    ] {
         let setup = Setup {
             faults: Faults {
                 stall_page: Some((1, Duration::from_secs(30))),
@@ -823,6 +1030,7 @@ async fn a_repeated_cursor_stops_the_fetch_with_an_error() {
         (Kind::Merge, 2, 3),
         (Kind::BambooHr, 1, 2),
         (Kind::Graph, 0, 2),
+        (Kind::Google, 0, 2),
         (Kind::Slack, 1, 2),
     ] {
         let setup = Setup {
@@ -850,13 +1058,13 @@ async fn a_repeated_cursor_stops_the_fetch_with_an_error() {
 async fn a_throttle_storm_is_ridden_out_within_the_tries() {
     let employees = dataset();
     for kind in http_sources() {
-        for throttle_503 in [false, kind == Kind::BambooHr] {
+        for throttle_other in [false, matches!(kind, Kind::BambooHr | Kind::Google)] {
             let setup = Setup {
                 faults: Faults {
                     throttle_storm: 4,
                     ..Faults::default()
                 },
-                throttle_503,
+                throttle_other,
                 max_tries: Some(5),
                 ..Setup::default()
             };
@@ -868,7 +1076,7 @@ async fn a_throttle_storm_is_ridden_out_within_the_tries() {
             let throttled = fixture
                 .requests()
                 .iter()
-                .filter(|r| r.status == if throttle_503 { 503 } else { 429 })
+                .filter(|r| r.status == throttle_status(kind, throttle_other))
                 .count();
             assert_eq!(throttled, 4, "{kind:?}");
             let normal: usize = request_counts(kind).iter().map(|(_, c)| c).sum();
@@ -922,6 +1130,14 @@ async fn wrong_credentials_fail_fast_with_credentials_invalid() {
                 "{message}"
             );
         }
+        if kind == Kind::Google {
+            // Google's token endpoint refused the key of another service account.
+            assert!(
+                message.contains("token endpoint answered 400")
+                    && message.contains("secret google/serviceAccountKey.json"),
+                "{message}"
+            );
+        }
         assert_eq!(
             fixture.requests().len(),
             1,
@@ -955,6 +1171,7 @@ async fn fields_list_standard_and_custom_fields_with_the_reference_employee() {
         // Entra ID knows the employee by its object id, Slack by its member id.
         let id = match kind {
             Kind::Graph => graph::object_id(&reference.id),
+            Kind::Google => google::user_id(&reference.id),
             Kind::Slack => slack::member_id(&reference.id),
             _ => reference.id.to_string(),
         };
@@ -1011,6 +1228,7 @@ async fn fields_with_an_unknown_reference_employee_name_the_field_the_id_and_the
         (Kind::Afas, "afas"),
         (Kind::Workday, "workday"),
         (Kind::Graph, "microsoftGraph"),
+        (Kind::Google, "googleWorkspace"),
         (Kind::Slack, "slack"),
     ] {
         let setup = Setup {

@@ -7,7 +7,7 @@ JWT assertions. Nothing here is contacted but 127.0.0.1.
 
 Subcommands:
 
-``sdk --api-url URL --token-uri URL --key-file FILE --admin-email E [--mutate [KIND]]``
+``sdk --api-url URL --token-uri URL --key-file FILE --admin-email E [--group G] [--mutate [KIND]]``
     Runs Google's client against an emulator started with
     ``hris-emulators google --port 0 --service-account-key FILE``. ``--api-url`` is the
     Directory API base as the connector's ``apiUrl`` takes it (``http://HOST:PORT/admin/
@@ -18,8 +18,13 @@ Subcommands:
     reported and the suite goes on signing the token URI as audience), then the suite inserts three users carrying every field the
     connector sends, refuses a duplicate, lists them with ``customer=my_customer``,
     ``projection=full`` and small pages followed with ``list_next``, gets one by id and one by
-    primary email, updates (PUT) one the way the connector does, patches (PATCH) another,
-    deletes one and reads it again: a 404 ``HttpError`` carrying Google's error shape. Every
+    primary email, reads them the way the source does (``query=orgUnitPath='/'`` paged; an
+    organizational unit the account lacks: a 400 ``HttpError`` with reason ``invalid``; with
+    ``--group``, a group whose one member is the customer, its members with
+    ``includeDerivedMembership`` paged with ``list_next``: the customer entry and every user;
+    a group the account lacks: 404 ``notFound``), updates (PUT) one the way the target does,
+    patches (PATCH) another, deletes one and reads it again: a 404 ``HttpError`` carrying
+    Google's error shape. Every
     answer is checked against the method's response schema of the document, and every value
     read must equal the value written (type included: ``False`` is not ``"false"``).
     ``--mutate`` alters the emulator's answers the way a broken emulator could (KIND:
@@ -77,8 +82,14 @@ import urllib.parse
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [entry for entry in sys.path if os.path.abspath(entry or os.curdir) != _HERE]
 
-# The OAuth scope the connector asks for (src/connectors/target/google.rs, SCOPE).
-SCOPE = "https://www.googleapis.com/auth/admin.directory.user"
+# The OAuth scopes the connectors ask for: the target's (src/connectors/target/google.rs,
+# SCOPE) and the source's for a group scope (src/connectors/source/google.rs, USER_SCOPE and
+# GROUP_SCOPE).
+SCOPES = [
+    "https://www.googleapis.com/auth/admin.directory.user",
+    "https://www.googleapis.com/auth/admin.directory.user.readonly",
+    "https://www.googleapis.com/auth/admin.directory.group.readonly",
+]
 API_NAME, API_VERSION = "admin", "directory_v1"
 DOCUMENT_FILE = f"googleapiclient/discovery_cache/documents/{API_NAME}.{API_VERSION}.json"
 
@@ -372,6 +383,13 @@ class SchemaCheck:
                 self.value(item, {"$ref": schema}, f"{where}[{index}]", schema)
 
 
+def described_maximum(spec: dict) -> int | None:
+    """A maximum the document gives in a parameter's description only, such as members.list's
+    maxResults: "Max allowed value is 200."."""
+    found = re.search(r"Max allowed value is ([0-9]+)", spec.get("description", ""))
+    return int(found.group(1)) if found else None
+
+
 def parameter_problem(name: str, spec: dict, text: str) -> str | None:
     """Why a query or path parameter's text is not valid for its spec, or None."""
     kind = spec.get("type", "string")
@@ -380,7 +398,7 @@ def parameter_problem(name: str, spec: dict, text: str) -> str | None:
             return f"parameter '{name}' is {describe(text)}, not an integer"
         number = int(text)
         low = int(spec["minimum"]) if "minimum" in spec else None
-        high = int(spec["maximum"]) if "maximum" in spec else None
+        high = int(spec["maximum"]) if "maximum" in spec else described_maximum(spec)
         if (low is not None and number < low) or (high is not None and number > high):
             return f"parameter '{name}' is {number}, outside {low}..{high}"
     elif kind == "boolean":
@@ -491,6 +509,7 @@ def check_log(document: dict, log: dict) -> list[str]:
 # --- Self-test --------------------------------------------------------------------------------
 
 USERS = "/admin/directory/v1/users"
+GROUPS = "/admin/directory/v1/groups"
 ADA_ID, BO_ID = "100000000000000000001", "100000000000000000002"
 TOKEN_FORM = (
     "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer"
@@ -580,7 +599,32 @@ def good_log() -> dict:
             logged("PUT", f"{USERS}/{BO_ID}", body=clear),
             logged("DELETE", f"{USERS}/{BO_ID}"),
         ]
+        + source_requests()
     }
+
+
+def source_requests() -> list:
+    """One request of every shape src/connectors/source/google.rs sends."""
+    full = "customer=my_customer&maxResults=500&projection=full"
+    members = f"{GROUPS}/all-staff@acme.example/members"
+    return [
+        # check() and fields(): one user of the scope.
+        logged("GET", USERS, "customer=my_customer&maxResults=1&projection=full"),
+        # allUsers, then every page by pageToken.
+        logged("GET", USERS, full),
+        logged("GET", USERS, f"{full}&pageToken=page-500"),
+        # orgUnits: Google's search, the path quoted.
+        logged("GET", USERS, f"{full}&query=orgUnitPath%3D%27%2FSales+Team%2FEMEA%27"),
+        logged("GET", USERS, f"{full}&query=orgUnitPath%3D%27%2FSales%27&pageToken=page-500"),
+        # groups: the members with derived membership, 200 a page.
+        logged("GET", members, "includeDerivedMembership=true&maxResults=200"),
+        logged(
+            "GET", members, "includeDerivedMembership=true&maxResults=200&pageToken=page-200"
+        ),
+        # fields(): the reference user, by id or primary email.
+        logged("GET", f"{USERS}/{ADA_ID}", "projection=full"),
+        logged("GET", f"{USERS}/ada@acme.example", "projection=full"),
+    ]
 
 
 # (what is wrong, the request, a text the report must contain)
@@ -699,6 +743,31 @@ BAD_REQUESTS = [
         "not a JSON User",
     ),
     ("no body on an insert", logged("POST", USERS), "has no body"),
+    (
+        "derived membership not a boolean",
+        logged("GET", f"{GROUPS}/g@acme.example/members", "includeDerivedMembership=yes"),
+        "not true or false",
+    ),
+    (
+        "users' parameter on members",
+        logged("GET", f"{GROUPS}/g@acme.example/members", "customer=my_customer"),
+        "query parameter 'customer' is neither a parameter of directory.members.list",
+    ),
+    (
+        "members' parameter on users",
+        logged("GET", USERS, "customer=my_customer&includeDerivedMembership=true"),
+        "query parameter 'includeDerivedMembership' is neither",
+    ),
+    (
+        "members over the described maximum",
+        logged("GET", f"{GROUPS}/g@acme.example/members", "maxResults=201"),
+        "parameter 'maxResults' is 201, outside 1..200",
+    ),
+    (
+        "no members at all",
+        logged("GET", f"{GROUPS}/g@acme.example/members", "maxResults=0"),
+        "'maxResults'",
+    ),
 ]
 
 
@@ -830,7 +899,7 @@ class SdkSuite:
         with open(args.key_file, encoding="utf-8") as key_file:
             self.key_info = dict(json.load(key_file), token_uri=args.token_uri)
         self.http = loopback_http(args.mutate)
-        self.credentials = self.service = self.users = None
+        self.credentials = self.service = self.users = self.members = None
         run = secrets.token_hex(4)
         self.domain = args.admin_email.split("@", 1)[1]
         self.email = lambda name: f"{name}.{run}@{self.domain}"
@@ -843,7 +912,7 @@ class SdkSuite:
         from google.oauth2 import service_account
 
         return service_account.Credentials.from_service_account_info(
-            self.key_info, scopes=[SCOPE], subject=subject, additional_claims=claims
+            self.key_info, scopes=SCOPES, subject=subject, additional_claims=claims
         )
 
     def connect(self, credentials):
@@ -862,6 +931,7 @@ class SdkSuite:
             client_options={"api_endpoint": api_root(self.args.api_url, self.document)},
         )
         self.users = self.service.users()
+        self.members = self.service.members()
 
     def fail(self, call: str, problems: list[str]):
         self.problems.extend(f"{call}: {p}" for p in problems)
@@ -941,6 +1011,7 @@ class SdkSuite:
         self.refuse_duplicate(bodies["ada"])
         self.list_all(bodies, ids)
         self.get_both_ways(bodies, ids)
+        self.read_like_the_source(ids)
         self.update_like_the_connector(bodies["bo"], ids["bo"])
         self.patch(bodies["cy"], ids["cy"])
         self.delete_and_miss(ids["ada"], bodies["ada"]["primaryEmail"])
@@ -1125,6 +1196,63 @@ class SdkSuite:
         if user is not None:
             self.check_written(by_email, bodies["cy"], user)
 
+    def read_like_the_source(self, ids: dict):
+        """The source's reads (src/connectors/source/google.rs): the users of an
+        organizational unit and its sub-units, paged; with --group, a group's members with
+        derived membership, paged."""
+        from googleapiclient.errors import HttpError
+
+        call = "users.list(query=\"orgUnitPath='/'\", maxResults=2)"
+        request = self.users.list(
+            customer="my_customer", projection="full", maxResults=2, query="orgUnitPath='/'"
+        )
+        listed = set()
+        page = 0
+        while request is not None and page < 100:
+            page += 1
+            answer = self.execute(f"{call} page {page}", "directory.users.list", request)
+            listed.update(user.get("id") for user in answer.get("users", []))
+            request = self.users.list_next(request, answer)
+        missing = sorted(set(ids.values()) - listed)
+        if missing or page < 2:
+            self.fail(call, [f"{page} page(s); users of / not listed: {missing}"])
+        call = "users.list(query=\"orgUnitPath='/No such unit'\")"
+        try:
+            self.users.list(customer="my_customer", query="orgUnitPath='/No such unit'").execute(
+                num_retries=0
+            )
+            self.fail(call, ["an organizational unit the account lacks was listed"])
+        except HttpError as error:
+            self.fail(call, google_error_problems(error, 400, "invalid"))
+        group = self.args.group
+        if not group:
+            return
+        call = f"members.list(groupKey={group}, includeDerivedMembership=True, maxResults=2)"
+        request = self.members.list(groupKey=group, includeDerivedMembership=True, maxResults=2)
+        members = []
+        page = 0
+        while request is not None and page < 100:
+            page += 1
+            answer = self.execute(f"{call} page {page}", "directory.members.list", request)
+            members.extend(answer.get("members", []))
+            request = self.members.list_next(request, answer)
+        kinds = sorted({m.get("type") for m in members})
+        users = {m.get("id") for m in members if m.get("type") == "USER"}
+        if kinds != ["CUSTOMER", "USER"] or not set(ids.values()) <= users or page < 2:
+            self.fail(
+                call,
+                [f"{page} page(s) of members of types {kinds}, users {sorted(users)}; expected "
+                 f"the customer entry and every user ({sorted(ids.values())})"],
+            )
+        call = "members.list(groupKey=nobody@...)"
+        try:
+            self.members.list(groupKey=f"nobody.{secrets.token_hex(2)}@{self.domain}").execute(
+                num_retries=0
+            )
+            self.fail(call, ["the members of a group the account lacks were listed"])
+        except HttpError as error:
+            self.fail(call, google_error_problems(error, 404, "notFound"))
+
     def update_like_the_connector(self, bo: dict, bo_id: str):
         """PUT with only the changed fields, lists whole, as the connector's update_body."""
         changes = {
@@ -1272,6 +1400,7 @@ def main(argv=None) -> int:
     sdk.add_argument("--token-uri", required=True, help="the emulator's token endpoint")
     sdk.add_argument("--key-file", required=True, help="the service account's JSON key file")
     sdk.add_argument("--admin-email", required=True, help="the administrator to act as")
+    sdk.add_argument("--group", help="a group of the emulator whose one member is the customer")
     sdk.add_argument(
         "--mutate",
         nargs="?",

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::RetryDelays;
 use crate::{
     connectors::http::{
-        Auth, HttpClient, HttpError, HttpErrorKind, RetryPolicy, without_addresses,
+        Auth, HttpClient, HttpError, HttpErrorKind, RetryPolicy, ThrottledAnswer, without_addresses,
     },
     sync::ports::source::SourceError,
 };
@@ -75,6 +75,12 @@ impl ApiClient {
         }
     }
 
+    /// The client retrying the answers `throttled` recognises as throttling, as it retries 429.
+    pub fn with_throttled_answers(mut self, throttled: ThrottledAnswer) -> Self {
+        self.http = self.http.with_throttled_answers(throttled);
+        self
+    }
+
     /// The client with an API's own reading of its refusals.
     pub fn with_refusal_explanation(mut self, explain: RefusalExplanation) -> Self {
         self.explain_refusal = Some(explain);
@@ -127,10 +133,13 @@ impl ApiClient {
                     self.vendor, self.credentials_hint
                 )));
             }
+            // A refusal is a refusal; a 403 that was throttling, still throttled after the
+            // tries, is a source that could not be read.
             Err(HttpError {
                 status: Some(status @ (401 | 403)),
+                kind,
                 ..
-            }) => return Err(self.refused(status, &path)),
+            }) if kind != HttpErrorKind::Status => return Err(self.refused(status, &path)),
             // These messages name the request themselves.
             Err(
                 error @ HttpError {
@@ -144,8 +153,9 @@ impl ApiClient {
                 )));
             }
             Err(error) => {
+                let detail = error_detail(&Default::default(), error.body);
                 return Err(SourceError::Unavailable(format!(
-                    "{} {method} {path}: {}",
+                    "{} {method} {path}: {}{detail}",
                     self.vendor, error.message
                 )));
             }
@@ -213,6 +223,13 @@ fn error_detail(headers: &reqwest::header::HeaderMap, body: Option<String>) -> S
         }
         if let Some(code) = document.pointer("/error/code").filter(|v| !v.is_null()) {
             parts.push(format!("error code {code}"));
+        }
+        // Google's reason, a word such as `invalid` or `notFound`.
+        if let Some(reason) = document
+            .pointer("/error/errors/0/reason")
+            .and_then(Value::as_str)
+        {
+            parts.push(format!("reason {reason}"));
         }
     }
     if parts.is_empty() {

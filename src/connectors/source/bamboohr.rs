@@ -17,6 +17,7 @@ use crate::{
     connectors::{ConnectorContext, checks::RequestSettings, http::Auth},
     crd::{BambooHrSource as BambooSpec, SecretKeyRef},
     sync::{
+        model::{AddressPart, AddressType, PhoneType},
         policy::SpecError,
         ports::source::{Source, SourceError, SourceField, SourcePage},
     },
@@ -55,6 +56,23 @@ pub fn columns(custom: &std::collections::BTreeMap<String, String>) -> Columns {
         title: some("jobTitle"),
         location: some("location"),
         preferred_language: None,
+        phones: vec![
+            (PhoneType::Work, "workPhone".into()),
+            (PhoneType::Mobile, "mobilePhone".into()),
+            (PhoneType::Home, "homePhone".into()),
+        ],
+        // BambooHR holds the home address; the work address is a location name.
+        addresses: rows::address_columns(
+            AddressType::Home,
+            &[
+                (AddressPart::Street, "address1"),
+                (AddressPart::Street, "address2"),
+                (AddressPart::Locality, "city"),
+                (AddressPart::Region, "state"),
+                (AddressPart::PostalCode, "zipcode"),
+                (AddressPart::Country, "country"),
+            ],
+        ),
         custom: custom
             .iter()
             .map(|(name, field)| (name.clone(), field.clone()))

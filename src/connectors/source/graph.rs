@@ -35,7 +35,10 @@ use crate::{
     connectors::{ConnectorContext, checks::RequestSettings, entra},
     crd::{GraphScope, MicrosoftGraphSource as GraphSourceSpec, SecretKeyRef},
     sync::{
-        model::{Email, EmailType, Employee, EmploymentStatus, RecordError},
+        model::{
+            AddressPart, AddressType, Email, EmailType, Employee, EmploymentStatus, PhoneType,
+            RecordError,
+        },
         policy::SpecError,
         ports::source::{Source, SourceError, SourceField, SourcePage},
     },
@@ -48,7 +51,7 @@ pub const LISTED_USERS_PER_PAGE: usize = 100;
 /// The manager, expanded to its object id.
 pub const EXPAND: &str = "manager($select=id)";
 /// The user properties every read selects (custom fields add theirs).
-pub const SELECT: [&str; 16] = [
+pub const SELECT: [&str; 23] = [
     "id",
     "userPrincipalName",
     "mail",
@@ -65,7 +68,16 @@ pub const SELECT: [&str; 16] = [
     "jobTitle",
     "officeLocation",
     "preferredLanguage",
+    "businessPhones",
+    "mobilePhone",
+    "streetAddress",
+    "city",
+    "state",
+    "postalCode",
+    "country",
 ];
+/// The key the first of `businessPhones` is read under (Graph allows one business number).
+const BUSINESS_PHONE: &str = "businessPhones[0]";
 /// Domains of the names every tenant gets, which receive no mail from outside.
 const UNROUTABLE_DOMAINS: [&str; 4] = [
     ".onmicrosoft.com",
@@ -132,6 +144,21 @@ pub fn columns(custom: Vec<(String, String)>) -> Columns {
         title: some("jobTitle"),
         location: some("officeLocation"),
         preferred_language: some("preferredLanguage"),
+        // `businessPhones` is a list: its first number is read apart, as `businessPhone`.
+        phones: vec![
+            (PhoneType::Work, BUSINESS_PHONE.into()),
+            (PhoneType::Mobile, "mobilePhone".into()),
+        ],
+        addresses: rows::address_columns(
+            AddressType::Work,
+            &[
+                (AddressPart::Street, "streetAddress"),
+                (AddressPart::Locality, "city"),
+                (AddressPart::Region, "state"),
+                (AddressPart::PostalCode, "postalCode"),
+                (AddressPart::Country, "country"),
+            ],
+        ),
         spec_named: Vec::new(),
         custom,
         custom_object: None,
@@ -467,6 +494,13 @@ pub fn read_user(user: &Map<String, Value>, columns: &Columns) -> Result<Employe
         let record = record.to_mut();
         record.insert("givenName".into(), Value::String(first));
         record.insert("surname".into(), Value::String(last));
+    }
+    if let Some(first) = user
+        .get("businessPhones")
+        .and_then(Value::as_array)
+        .and_then(|phones| phones.first())
+    {
+        record.to_mut().insert(BUSINESS_PHONE.into(), first.clone());
     }
     let mut employee = rows::read_record(&record, columns)?;
     if user.get("accountEnabled") == Some(&Value::Bool(false)) {

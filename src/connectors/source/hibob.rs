@@ -60,6 +60,8 @@ pub fn columns(custom: &BTreeMap<String, String>) -> Columns {
             .iter()
             .map(|(name, path)| (name.clone(), path.clone()))
             .collect(),
+        phones: Vec::new(),
+        addresses: Vec::new(),
         custom_object: None,
         status_values: vec![
             ("hired".into(), EmploymentStatus::Pending),

@@ -17,6 +17,7 @@ use crate::{
     connectors::{ConnectorContext, checks::RequestSettings, http::Auth},
     crd::{MergeSource as MergeSpec, SecretKeyRef},
     sync::{
+        model::{AddressPart, AddressType, PhoneType},
         policy::SpecError,
         ports::source::{Source, SourceError, SourceField, SourcePage},
     },
@@ -27,7 +28,7 @@ pub const DEFAULT_BASE_URL: &str = "https://api.merge.dev/api/hris/v1";
 /// Merge's largest page.
 pub const PAGE_SIZE: usize = 100;
 /// What `expand` asks for (job titles live in employments).
-pub const EXPAND: &str = "employments,team,work_location";
+pub const EXPAND: &str = "employments,team,work_location,home_location";
 
 /// Reads employees from Merge.
 #[derive(Debug)]
@@ -57,6 +58,30 @@ pub fn columns() -> Columns {
         title: some("job_title"),
         location: some("work_location.name"),
         preferred_language: None,
+        phones: vec![
+            (PhoneType::Mobile, "mobile_phone_number".into()),
+            // The number of the home location is the home phone.
+            (PhoneType::Home, "home_location.phone_number".into()),
+        ],
+        addresses: [
+            (AddressType::Work, "work_location"),
+            (AddressType::Home, "home_location"),
+        ]
+        .into_iter()
+        .flat_map(|(kind, location)| {
+            rows::address_columns(
+                kind,
+                &[
+                    (AddressPart::Street, &format!("{location}.street_1")),
+                    (AddressPart::Street, &format!("{location}.street_2")),
+                    (AddressPart::Locality, &format!("{location}.city")),
+                    (AddressPart::Region, &format!("{location}.state")),
+                    (AddressPart::PostalCode, &format!("{location}.zip_code")),
+                    (AddressPart::Country, &format!("{location}.country")),
+                ],
+            )
+        })
+        .collect(),
         custom: Vec::new(),
         custom_object: some("custom_fields"),
         status_values: Vec::new(),
@@ -168,7 +193,7 @@ pub fn flatten_record(raw: &Value) -> Option<Map<String, Value>> {
         record.insert("start_date".into(), hire);
     }
     // Unexpanded references are ids: not names.
-    for key in ["team", "work_location"] {
+    for key in ["team", "work_location", "home_location"] {
         if record.get(key).is_some_and(|v| !v.is_object()) {
             record.remove(key);
         }

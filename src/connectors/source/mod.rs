@@ -1,4 +1,4 @@
-//! HR sources: one connector per HR system, each implementing the core's
+//! Sources: one connector per HR system or directory, each implementing the core's
 //! [`crate::sync::ports::source::Source`] port.
 //!
 //! Sources that page with a cursor stop with an error when a cursor repeats: a server that
@@ -9,6 +9,7 @@ pub mod afas;
 pub mod api;
 pub mod bamboohr;
 pub mod csv;
+pub mod google;
 pub mod graph;
 pub mod hibob;
 pub mod merge;
@@ -97,6 +98,7 @@ pub fn connector(spec: &SourceSpec) -> &dyn SourceConnector {
         SourceSpec::Afas(spec) => &**spec,
         SourceSpec::Workday(spec) => &**spec,
         SourceSpec::MicrosoftGraph(spec) => &**spec,
+        SourceSpec::GoogleWorkspace(spec) => &**spec,
         SourceSpec::Slack(spec) => &**spec,
     }
 }

@@ -67,6 +67,8 @@ pub fn columns(
             .iter()
             .map(|(name, key)| (name.clone(), key.clone()))
             .collect(),
+        phones: Vec::new(),
+        addresses: Vec::new(),
         custom_object: None,
         status_values: vec![
             ("onboarding".into(), EmploymentStatus::Pending),

@@ -9,9 +9,12 @@ use serde_json::{Map, Value};
 
 use super::values::{email_problem, has_line_break};
 use crate::{
-    crd::{FieldMap, SourceStatus},
+    crd::{AddressColumns, FieldMap, SourceStatus},
     sync::{
-        model::{CustomFields, Email, EmailType, Employee, EmploymentStatus, RecordError},
+        model::{
+            AddressPart, AddressType, CustomFields, Email, EmailType, Employee, EmploymentStatus,
+            PhoneType, RecordError,
+        },
         policy::parse_date,
         ports::source::{SourceError, SourceField, SourcePage},
     },
@@ -51,6 +54,11 @@ pub struct Columns {
     pub location: Option<String>,
     /// Preferred language.
     pub preferred_language: Option<String>,
+    /// Phone numbers: the type and the record field.
+    pub phones: Vec<(PhoneType, String)>,
+    /// Address parts: the address type, the part and the record field. Several fields for one
+    /// part (an API's street lines) are joined by a line break.
+    pub addresses: Vec<(AddressType, AddressPart, String)>,
     /// Custom fields: canonical name (dotted: nested) → record field.
     pub custom: Vec<(String, String)>,
     /// A record field holding an object of custom fields copied whole (Merge's
@@ -102,6 +110,33 @@ impl Columns {
             title: pick(&map.title, &defaults.title),
             location: pick(&map.location, &defaults.location),
             preferred_language: pick(&map.preferred_language, &defaults.preferred_language),
+            phones: phone_entries(map)
+                .into_iter()
+                .filter_map(|(kind, set)| {
+                    let default = defaults
+                        .phones
+                        .iter()
+                        .find(|(k, _)| *k == kind)
+                        .map(|(_, column)| column.clone());
+                    pick(set, &default).map(|column| (kind, column))
+                })
+                .collect(),
+            addresses: address_entries(map)
+                .into_iter()
+                .flat_map(|(kind, part, set)| {
+                    let columns: Vec<String> = match set {
+                        Some(column) if column.is_empty() => Vec::new(),
+                        Some(column) => vec![column.clone()],
+                        None => defaults
+                            .addresses
+                            .iter()
+                            .filter(|(k, p, _)| *k == kind && *p == part)
+                            .map(|(_, _, column)| column.clone())
+                            .collect(),
+                    };
+                    columns.into_iter().map(move |column| (kind, part, column))
+                })
+                .collect(),
             custom: map
                 .custom_fields
                 .iter()
@@ -127,6 +162,8 @@ impl Columns {
                 &map.preferred_language,
             ]
             .into_iter()
+            .chain(phone_entries(map).into_iter().map(|(_, set)| set))
+            .chain(address_entries(map).into_iter().map(|(_, _, set)| set))
             .flatten()
             .filter(|column| !column.is_empty())
             .cloned()
@@ -156,6 +193,17 @@ impl Columns {
         .into_iter()
         .filter_map(|(column, canonical)| column.map(|c| (c.clone(), canonical.to_owned())))
         .collect();
+        feeds.extend(
+            self.phones
+                .iter()
+                .map(|(kind, column)| (column.clone(), kind.field_name().to_owned())),
+        );
+        feeds.extend(self.addresses.iter().map(|(kind, part, column)| {
+            (
+                column.clone(),
+                format!("{}.{}", kind.field_name(), part.field_name()),
+            )
+        }));
         feeds.extend(
             self.custom
                 .iter()
@@ -240,6 +288,17 @@ impl RequiredColumns {
                 add(key, column, false);
             }
         }
+        for (kind, set) in phone_entries(map) {
+            if let Some(column) = set.as_deref().filter(|c| !c.is_empty()) {
+                add(kind.field_name(), column, false);
+            }
+        }
+        for (kind, part, set) in address_entries(map) {
+            if let Some(column) = set.as_deref().filter(|c| !c.is_empty()) {
+                let key = format!("{}.{}", kind.field_name(), part.field_name());
+                add(&key, column, false);
+            }
+        }
         RequiredColumns {
             source,
             columns: required,
@@ -256,6 +315,58 @@ impl RequiredColumns {
             seen: std::collections::BTreeSet::new(),
         }
     }
+}
+
+/// The columns of one address's parts, for a source's table.
+pub fn address_columns(
+    kind: AddressType,
+    parts: &[(AddressPart, &str)],
+) -> Vec<(AddressType, AddressPart, String)> {
+    parts
+        .iter()
+        .map(|(part, column)| (kind, *part, (*column).to_owned()))
+        .collect()
+}
+
+/// A field map's phone entries, with the type each reads.
+pub fn phone_entries(map: &FieldMap) -> [(PhoneType, &Option<String>); 3] {
+    [
+        (PhoneType::Work, &map.work_phone),
+        (PhoneType::Mobile, &map.mobile_phone),
+        (PhoneType::Home, &map.home_phone),
+    ]
+}
+
+/// An address's part entries, in the order of [`AddressPart::ALL`].
+pub fn address_part_entries(columns: &AddressColumns) -> [(AddressPart, &Option<String>); 5] {
+    [
+        (AddressPart::Street, &columns.street),
+        (AddressPart::Locality, &columns.locality),
+        (AddressPart::Region, &columns.region),
+        (AddressPart::PostalCode, &columns.postal_code),
+        (AddressPart::Country, &columns.country),
+    ]
+}
+
+/// A field map's address part entries, for every type and part (`None` where the map has no
+/// such address or part), with the address type and the part each reads.
+pub fn address_entries(map: &FieldMap) -> Vec<(AddressType, AddressPart, &Option<String>)> {
+    const NONE: &Option<String> = &None;
+    [
+        (AddressType::Work, &map.work_address),
+        (AddressType::Home, &map.home_address),
+    ]
+    .into_iter()
+    .flat_map(|(kind, columns)| {
+        AddressPart::ALL.into_iter().map(move |part| {
+            let set = columns
+                .as_ref()
+                .map(|columns| address_part_entries(columns)[part as usize].1)
+                .unwrap_or(NONE);
+            (kind, part, set)
+        })
+    })
+    .collect()
 }
 
 /// Which required columns one fetch has seen so far, page by page.
@@ -572,6 +683,26 @@ pub fn read_record(
     employee.title = text(&columns.title, "title")?;
     employee.location = text(&columns.location, "location")?;
     employee.preferred_language = text(&columns.preferred_language, "preferredLanguage")?;
+    for (kind, column) in &columns.phones {
+        let number = line(&Some(column.clone()), kind.field_name())?;
+        if number.is_some() && employee.phone(*kind).is_none() {
+            employee.set_phone(*kind, number);
+        }
+    }
+    for (kind, part, column) in &columns.addresses {
+        let canonical = format!("{}.{}", kind.field_name(), part.field_name());
+        // Street lines may be several fields; each other part is one line.
+        let value = if *part == AddressPart::Street {
+            text(&Some(column.clone()), &canonical)?
+        } else {
+            line(&Some(column.clone()), &canonical)?
+        };
+        let joined = match (employee.address(*kind).and_then(|a| a.part(*part)), value) {
+            (Some(before), Some(more)) => Some(CompactString::from(format!("{before}\n{more}"))),
+            (_, value) => value,
+        };
+        employee.set_address_part(*kind, *part, joined);
+    }
     match line(&columns.employment_status, "employmentStatus")? {
         Some(value) => {
             let folded = value.to_lowercase();
@@ -727,10 +858,22 @@ mod tests {
             location: some("n"),
             preferred_language: some("o"),
             custom: vec![("cost.center".into(), "p".into())],
+            phones: PhoneType::ALL
+                .into_iter()
+                .map(|kind| (kind, format!("phone-{kind:?}")))
+                .collect(),
+            addresses: AddressType::ALL
+                .into_iter()
+                .flat_map(|kind| {
+                    AddressPart::ALL
+                        .into_iter()
+                        .map(move |part| (kind, part, format!("{kind:?}-{part:?}")))
+                })
+                .collect(),
             ..Columns::default()
         };
         let feeds = every.feeds();
-        assert_eq!(feeds.len(), 16);
+        assert_eq!(feeds.len(), 16 + 3 + 10);
         for (_, canonical) in feeds {
             let field = crate::sync::field::Field::parse(&canonical)
                 .unwrap_or_else(|e| panic!("`fields` shows {canonical}, which maps as: {e}"));
@@ -762,6 +905,43 @@ mod tests {
         assert_eq!(e.employment_status, EmploymentStatus::Active);
         assert_eq!(e.start_date, Some(date(2024, 2, 1)));
         assert_eq!(e.custom_fields.get("cost"), Some(&json!({"center": 4410})));
+    }
+
+    #[test]
+    fn phones_and_street_lines_are_read_and_a_broken_part_names_its_field() {
+        let columns = Columns {
+            phones: vec![(PhoneType::Mobile, "mobile".into())],
+            addresses: address_columns(
+                AddressType::Home,
+                &[
+                    (AddressPart::Street, "home.street_1"),
+                    (AddressPart::Street, "home.street_2"),
+                    (AddressPart::PostalCode, "home.zip"),
+                ],
+            ),
+            ..columns()
+        };
+        let record = json!({"id": 7, "name": {"first": "Ada", "last": "L"}, "mobile": "+46 70 1",
+            "home": {"street_1": "Storgatan 1", "street_2": "lgh 1102", "zip": 21119}});
+        let e = read_record(record.as_object().unwrap(), &columns).unwrap();
+        assert_eq!(e.phone(PhoneType::Mobile), Some("+46 70 1"));
+        let home = e.address(AddressType::Home).unwrap();
+        assert_eq!(home.street.as_deref(), Some("Storgatan 1\nlgh 1102"));
+        assert_eq!(home.postal_code.as_deref(), Some("21119"));
+        assert_eq!(home.locality, None);
+        let one_line = json!({"id": 7, "name": {"first": "Ada", "last": "L"},
+            "home": {"street_1": "Storgatan 1", "street_2": null}});
+        let e = read_record(one_line.as_object().unwrap(), &columns).unwrap();
+        assert_eq!(
+            e.address(AddressType::Home).unwrap().street.as_deref(),
+            Some("Storgatan 1")
+        );
+        // A line break in a postal code is no postal code; the error names the field only.
+        let broken = json!({"id": 7, "name": {"first": "Ada", "last": "L"},
+            "home": {"zip": "211\n19"}});
+        let error = read_record(broken.as_object().unwrap(), &columns).unwrap_err();
+        assert_eq!(error.field.as_deref(), Some("homeAddress.postalCode"));
+        assert!(!error.message.contains("211"), "{}", error.message);
     }
 
     #[test]

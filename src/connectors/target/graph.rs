@@ -242,7 +242,11 @@ impl GraphTarget {
         let text = |value: &Value| value.as_str().map(CompactString::from);
         let mut mapped = Attributes::default();
         for name in attributes {
-            if let Some(value) = get_path(resource, name) {
+            let value = match get_path(resource, name) {
+                Some(Value::Array(phones)) if name.as_ref() == BUSINESS_PHONES => phones.first(),
+                value => value,
+            };
+            if let Some(value) = value {
                 let value = if DATE_PROPERTIES.contains(&name.as_ref()) {
                     date_from_graph(value)
                 } else {
@@ -364,10 +368,12 @@ impl GraphTarget {
                 }
                 Attr::Manager => manager = Some(text(change)),
                 Attr::Mapped(name) => {
-                    let value = change
-                        .after
-                        .as_ref()
-                        .map_or(Value::Null, |v| graph_value(name, v));
+                    let value = match &change.after {
+                        Some(value) => graph_value(name, value),
+                        // A collection is emptied, never nulled.
+                        None if name.as_ref() == BUSINESS_PHONES => json!([]),
+                        None => Value::Null,
+                    };
                     set_path(&mut body, name, Some(value));
                 }
             }
@@ -773,8 +779,16 @@ fn mail_nickname(upn: &str) -> String {
     }
 }
 
-/// A mapped value as Graph takes it: HR calendar dates become midnight UTC date-times.
+/// The user's business numbers: a collection of strings, of which Entra ID keeps one. A
+/// mapping to it writes and reads that one number.
+const BUSINESS_PHONES: &str = "businessPhones";
+
+/// A mapped value as Graph takes it: HR calendar dates become midnight UTC date-times, a
+/// business number the one-number `businessPhones` collection.
 fn graph_value(name: &str, value: &Value) -> Value {
+    if name == BUSINESS_PHONES && !value.is_array() {
+        return json!([value]);
+    }
     if DATE_PROPERTIES.contains(&name)
         && let Some(text) = value.as_str()
         && text.len() == 10

@@ -5,6 +5,7 @@ pub mod file;
 pub mod google;
 pub mod graph;
 pub mod scim;
+pub mod scim_path;
 
 use async_trait::async_trait;
 

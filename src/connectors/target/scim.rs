@@ -17,10 +17,14 @@ use async_trait::async_trait;
 use compact_str::CompactString;
 use futures::{StreamExt, stream};
 use reqwest::Method;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
-use super::TargetConnector;
+pub use super::scim_path::{get_path, set_path};
+use super::{
+    TargetConnector,
+    scim_path::{PatchStep, element_of, patch_step},
+};
 use crate::{
     connectors::{
         ConnectorContext,
@@ -80,6 +84,9 @@ pub struct ScimTarget {
     provider: OnceCell<Provider>,
     /// Listed resources, kept only when changes must be sent as PUT of the whole user.
     raw: std::sync::Mutex<HashMap<String, Value>>,
+    /// The typed elements of mapped attributes (`addresses[type eq "work"]`) each listed user
+    /// has, by user id; only users with one are kept.
+    elements: std::sync::Mutex<HashMap<String, Vec<String>>>,
     /// What to check when the credentials are refused, such as "the token in secret
     /// scim/token"; never a value.
     credentials_hint: Option<String>,
@@ -153,6 +160,7 @@ impl ScimTarget {
             concurrency: concurrency.max(1),
             provider: OnceCell::new(),
             raw: Default::default(),
+            elements: Default::default(),
             credentials_hint: None,
         }
     }
@@ -257,6 +265,12 @@ impl ScimTarget {
         // server may cap pages below `count`, or ignore it and send more).
         let mut page_holds = provider.page_size;
         let mut after_full_page = false;
+        let mut element_paths: Vec<String> = attributes
+            .iter()
+            .filter_map(|name| element_of(name))
+            .collect();
+        element_paths.dedup();
+        let mut elements = HashMap::new();
         loop {
             let url = format!(
                 "{}/Users?startIndex={start}&count={}",
@@ -321,6 +335,16 @@ impl ScimTarget {
             let count = fresh.len();
             for resource in fresh {
                 users.push(to_user(&resource, attributes)?);
+                let held: Vec<String> = element_paths
+                    .iter()
+                    .filter(|path| get_path(&resource, path).is_some())
+                    .cloned()
+                    .collect();
+                if !held.is_empty()
+                    && let Some(id) = resource["id"].as_str()
+                {
+                    elements.insert(id.to_owned(), held);
+                }
                 if keep_raw && let Some(id) = resource["id"].as_str() {
                     self.raw
                         .lock()
@@ -333,6 +357,7 @@ impl ScimTarget {
                 break;
             }
         }
+        *self.elements.lock().expect("elements lock") = elements;
         Ok(users)
     }
 
@@ -406,7 +431,7 @@ impl ScimTarget {
                 };
                 (Method::PUT, self.replaced(current, changes))
             } else {
-                (Method::PATCH, self.patch_body(changes))
+                (Method::PATCH, self.patch_body(id, changes))
             };
             let if_match = version.clone();
             let response = self
@@ -561,16 +586,60 @@ impl ScimTarget {
         }
     }
 
-    /// A PatchOp with one operation per changed attribute.
-    pub fn patch_body(&self, changes: &[AttrChange]) -> Value {
-        let operations: Vec<Value> = changes
-            .iter()
-            .flat_map(|change| self.assignments(change))
-            .map(|(path, value)| match value {
+    /// A PatchOp with one operation per changed attribute, for user `id`. A typed element
+    /// (`addresses[type eq "work"]`) the listing did not show on the user is added whole, in
+    /// one `add` with every mapped sub-attribute: a `replace` of an element that does not
+    /// exist fails (RFC 7644 §3.5.2.3), and an `add` per sub-attribute would make several.
+    pub fn patch_body(&self, id: &str, changes: &[AttrChange]) -> Value {
+        let existing = self
+            .elements
+            .lock()
+            .expect("elements lock")
+            .get(id)
+            .cloned()
+            .unwrap_or_default();
+        let mut operations = Vec::new();
+        // Each new element: its path (with the filter), its attribute and its value.
+        let mut new_elements: Vec<(String, String, Value)> = Vec::new();
+        let mut set = |path: String, value: Option<Value>| {
+            operations.push(match value {
                 Some(value) => json!({"op": self.op("replace"), "path": path, "value": value}),
                 None => json!({"op": self.op("remove"), "path": path}),
-            })
-            .collect();
+            });
+        };
+        for change in changes {
+            let element = match &change.attr {
+                Attr::Mapped(name) => element_of(name).map(|element| (name, element)),
+                _ => None,
+            };
+            let Some((name, element)) = element else {
+                for (path, value) in self.assignments(change) {
+                    set(path, value);
+                }
+                continue;
+            };
+            match patch_step(name, change.after.clone(), existing.contains(&element)) {
+                PatchStep::Set(path, value) => set(path, value),
+                PatchStep::AddElement {
+                    attribute,
+                    kind,
+                    sub,
+                    value,
+                } => {
+                    let index = match new_elements.iter().position(|(e, ..)| *e == element) {
+                        Some(index) => index,
+                        None => {
+                            new_elements.push((element, attribute, json!({"type": kind})));
+                            new_elements.len() - 1
+                        }
+                    };
+                    set_path(&mut new_elements[index].2, &sub, Some(value));
+                }
+            }
+        }
+        for (_, attribute, element) in new_elements {
+            operations.push(json!({"op": self.op("add"), "path": attribute, "value": [element]}));
+        }
         json!({"schemas": [PATCH_OP], "Operations": operations})
     }
 
@@ -701,7 +770,7 @@ impl ScimTarget {
             } => {
                 let mut operation = json!({
                     "method": "PATCH", "bulkId": bulk_id, "path": format!("/Users/{id}"),
-                    "data": self.patch_body(changes),
+                    "data": self.patch_body(id, changes),
                 });
                 if let Some(version) = version
                     .as_ref()
@@ -763,6 +832,10 @@ impl TargetConnector for ScimSpec {
         refs.extend(self.basic.as_ref().map(|b| &b.password_secret_ref));
         refs.extend(self.oauth2.as_ref().map(|o| &o.client_secret_secret_ref));
         refs
+    }
+
+    fn check_mapped_attribute(&self, to: &str) -> Option<String> {
+        super::scim_path::check(to)
     }
 
     fn validate(&self) -> Vec<SpecError> {
@@ -1016,59 +1089,6 @@ fn http_error(error: HttpError) -> TargetError {
         status: error.status,
         code: None,
         detail: error.message,
-    }
-}
-
-/// Splits an attribute path: `urn:…:User:department` → (Some(schema), ["department"]);
-/// `name.givenName` → (None, ["name", "givenName"]).
-fn split_path(path: &str) -> (Option<&str>, Vec<&str>) {
-    if path.starts_with("urn:")
-        && let Some((schema, attribute)) = path.rsplit_once(':')
-    {
-        return (Some(schema), attribute.split('.').collect());
-    }
-    (None, path.split('.').collect())
-}
-
-/// The value at an attribute path.
-pub fn get_path<'a>(resource: &'a Value, path: &str) -> Option<&'a Value> {
-    let (schema, segments) = split_path(path);
-    let mut value = match schema {
-        Some(schema) => resource.get(schema)?,
-        None => resource,
-    };
-    for segment in segments {
-        value = value.get(segment)?;
-    }
-    (!value.is_null()).then_some(value)
-}
-
-/// Sets (or, with `None`, removes) the value at an attribute path.
-pub fn set_path(resource: &mut Value, path: &str, value: Option<Value>) {
-    let (schema, segments) = split_path(path);
-    let Some((last, parents)) = segments.split_last() else {
-        return;
-    };
-    let mut object = match resource.as_object_mut() {
-        Some(object) => object,
-        None => return,
-    };
-    for key in schema.into_iter().chain(parents.iter().copied()) {
-        let entry = object
-            .entry(key.to_owned())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !entry.is_object() {
-            *entry = Value::Object(Map::new());
-        }
-        object = entry.as_object_mut().expect("just made an object");
-    }
-    match value {
-        Some(value) => {
-            object.insert((*last).to_owned(), value);
-        }
-        None => {
-            object.remove(*last);
-        }
     }
 }
 

@@ -22,6 +22,23 @@ use hris_operator::sync::model::{EmailType, Employee, EmploymentStatus};
 /// The path clients put after the address.
 pub const BASE_PATH: &str = "/profitrestservices";
 /// The custom columns of this emulated GetConnector, by canonical custom field: column.
+/// The phone and address columns of this emulated GetConnector, by canonical field.
+pub const CONTACT_COLUMNS: [(&str, &str); 13] = [
+    ("workPhone", "TelWerk"),
+    ("mobilePhone", "MobielWerk"),
+    ("homePhone", "TelPrive"),
+    ("workAddress.street", "WerkStraat"),
+    ("workAddress.locality", "WerkPlaats"),
+    ("workAddress.region", "WerkProvincie"),
+    ("workAddress.postalCode", "WerkPostcode"),
+    ("workAddress.country", "WerkLand"),
+    ("homeAddress.street", "Straat"),
+    ("homeAddress.locality", "Woonplaats2"),
+    ("homeAddress.region", "Provincie"),
+    ("homeAddress.postalCode", "Postcode"),
+    ("homeAddress.country", "Land"),
+];
+/// The custom columns of this emulated GetConnector, by canonical custom field: column.
 pub const CUSTOM_FIELDS: [(&str, &str); 2] = [
     ("costCenter", "Kostenplaats"),
     ("address.city", "Woonplaats"),
@@ -134,6 +151,14 @@ pub fn records(employees: &[Employee]) -> Vec<Value> {
             hr::put(&mut r, "Standplaats", hr::text(&e.location), index);
             hr::put(&mut r, "Taal", hr::text(&e.preferred_language), index);
             r.insert("Werkgever".into(), json!("Acme BV"));
+            for (canonical, value) in hr::contact_fields(e) {
+                let column = CONTACT_COLUMNS
+                    .iter()
+                    .find(|(c, _)| *c == canonical)
+                    .map(|(_, column)| *column)
+                    .expect("every contact field has a column");
+                hr::put(&mut r, column, value, index);
+            }
             for (canonical, column) in CUSTOM_FIELDS {
                 hr::put(&mut r, column, hr::custom(e, canonical), index);
             }

@@ -20,6 +20,18 @@ use hris_operator::sync::model::{EmailType, Employee, EmploymentStatus};
 
 /// Largest `pageSize`.
 pub const MAX_PAGE_SIZE: usize = 1000;
+/// BambooHR's phone and home address fields, by canonical field (`address2`, the second
+/// street line, is left empty).
+pub const CONTACT_FIELDS: [(&str, &str); 8] = [
+    ("workPhone", "workPhone"),
+    ("mobilePhone", "mobilePhone"),
+    ("homePhone", "homePhone"),
+    ("homeAddress.street", "address1"),
+    ("homeAddress.locality", "city"),
+    ("homeAddress.region", "state"),
+    ("homeAddress.postalCode", "zipcode"),
+    ("homeAddress.country", "country"),
+];
 /// The custom fields this emulated company has, by canonical custom field: BambooHR name.
 pub const CUSTOM_FIELDS: [(&str, &str); 2] = [
     ("costCenter", "customCostCenter"),
@@ -117,6 +129,12 @@ pub fn records(employees: &[Employee]) -> Vec<Value> {
             hr::put(&mut r, "jobTitle", hr::text(&e.title), index);
             hr::put(&mut r, "location", hr::text(&e.location), index);
             r.insert("division".into(), json!("North"));
+            // BambooHR holds the three numbers and the home address.
+            for (canonical, value) in hr::contact_fields(e) {
+                if let Some((_, field)) = CONTACT_FIELDS.iter().find(|(c, _)| *c == canonical) {
+                    hr::put(&mut r, field, value, index);
+                }
+            }
             for (canonical, field) in CUSTOM_FIELDS {
                 hr::put(&mut r, field, hr::custom(e, canonical), index);
             }
@@ -192,6 +210,8 @@ async fn answer(shared: &Shared, parts: &axum::http::request::Parts, body: &[u8]
             "location",
             "division",
         ];
+        names.extend(CONTACT_FIELDS.iter().map(|(_, f)| *f));
+        names.push("address2");
         names.extend(CUSTOM_FIELDS.iter().map(|(_, f)| *f));
         let fields: Vec<Value> = names
             .iter()

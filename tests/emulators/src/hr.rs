@@ -263,6 +263,32 @@ pub fn custom(employee: &Employee, path: &str) -> Option<Value> {
         .cloned()
 }
 
+/// The employee's phone numbers and address parts by canonical field name (`workPhone`,
+/// `homeAddress.postalCode`), each with its value if the employee has one.
+pub fn contact_fields(employee: &Employee) -> Vec<(String, Option<Value>)> {
+    use hris_operator::sync::model::{AddressPart, AddressType, PhoneType};
+    let mut fields: Vec<(String, Option<Value>)> = PhoneType::ALL
+        .into_iter()
+        .map(|kind| {
+            let number = employee.phone(kind).map(|n| Value::String(n.to_owned()));
+            (kind.field_name().to_owned(), number)
+        })
+        .collect();
+    for kind in AddressType::ALL {
+        for part in AddressPart::ALL {
+            let value = employee
+                .address(kind)
+                .and_then(|address| address.part(part))
+                .map(|v| Value::String(v.to_string()));
+            fields.push((
+                format!("{}.{}", kind.field_name(), part.field_name()),
+                value,
+            ));
+        }
+    }
+    fields
+}
+
 /// Synthetic employees for `hris-emulators`: every status, managers, both email types,
 /// a custom cost centre. Names and addresses are made up.
 pub fn demo_employees(count: usize) -> Vec<Employee> {

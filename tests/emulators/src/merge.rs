@@ -159,11 +159,59 @@ fn record(e: &Employee, index: usize) -> Value {
         None => json!([]),
     };
     r.insert("employments".into(), employments);
-    let location = e
-        .location
-        .as_ref()
-        .map(|l| json!({"id": format!("location-{l}"), "name": l, "city": l}));
-    hr::put(&mut r, "work_location", location, index);
+    let contact: Vec<(String, Option<Value>)> = hr::contact_fields(e);
+    let part = |canonical: &str| {
+        contact
+            .iter()
+            .find(|(c, _)| c == canonical)
+            .and_then(|(_, value)| value.clone())
+            .unwrap_or(Value::Null)
+    };
+    // A location: its name (work only), the address and, for the home, the home number.
+    let location = |kind: &str, name: Option<&str>| {
+        let address = |p: &str| part(&format!("{kind}Address.{p}"));
+        let fields = [
+            ("street_1", address("street")),
+            ("city", address("locality")),
+            ("state", address("region")),
+            ("zip_code", address("postalCode")),
+            ("country", address("country")),
+            (
+                "phone_number",
+                if kind == "home" {
+                    part("homePhone")
+                } else {
+                    Value::Null
+                },
+            ),
+        ];
+        if name.is_none() && fields.iter().all(|(_, v)| v.is_null()) {
+            return None;
+        }
+        let mut object = json!({
+            "id": format!("location-{kind}-{}", e.id),
+            "name": name,
+            "street_2": null,
+            "location_type": if kind == "home" { "HOME" } else { "WORK" },
+        });
+        for (key, value) in fields {
+            object[key] = value;
+        }
+        Some(object)
+    };
+    hr::put(
+        &mut r,
+        "work_location",
+        location("work", e.location.as_deref()),
+        index,
+    );
+    hr::put(&mut r, "home_location", location("home", None), index);
+    hr::put(
+        &mut r,
+        "mobile_phone_number",
+        part("mobilePhone").as_str().map(|s| json!(s)),
+        index,
+    );
     let mut custom: Map<String, Value> = e
         .custom_fields
         .iter()
@@ -185,7 +233,7 @@ fn shape(record: &Value, expand: &[&str]) -> Value {
     let Some(object) = record.as_object_mut() else {
         return record;
     };
-    for key in ["team", "work_location", "manager"] {
+    for key in ["team", "work_location", "home_location", "manager"] {
         if !expand.contains(&key)
             && let Some(Value::Object(inner)) = object.get(key).cloned()
         {

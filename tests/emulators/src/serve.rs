@@ -72,7 +72,11 @@ pub enum Emulator {
         employees: usize,
     },
     /// Google Workspace: the OAuth token endpoint (JWT bearer grant) and the Admin SDK
-    /// Directory API's users.
+    /// Directory API's users and group members, holding a demo account: synthetic people as
+    /// users in the unit /Staff and a unit per department below it, a contractor in
+    /// /Contractors, someone in /Staffing, and the groups all-staff@acme.example (with
+    /// engineering@acme.example nested in it and a member from outside the account) and
+    /// everyone@acme.example (the customer as its member).
     Google {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1")]
@@ -87,6 +91,9 @@ pub enum Emulator {
         /// The administrator the service account may act as.
         #[arg(long, default_value = "admin@acme.example")]
         admin_email: String,
+        /// How many synthetic people the demo account holds as users (0: an empty account).
+        #[arg(long, default_value_t = 25)]
+        employees: usize,
     },
     /// Slack's Web API (`users.list`, `conversations.members`, `users.info`), holding a demo
     /// workspace: synthetic people as members, Slackbot, a bot, an app user, a workflow bot, a
@@ -244,7 +251,8 @@ pub async fn start(emulator: Emulator) -> Result<Serving, NotStarted> {
             port,
             service_account_key,
             admin_email,
-        } => start_google(&host, port, &service_account_key, admin_email).await,
+            employees,
+        } => start_google(&host, port, &service_account_key, admin_email, employees).await,
         Emulator::Slack {
             host,
             port,
@@ -385,6 +393,7 @@ async fn start_google(
     port: u16,
     key_file: &std::path::Path,
     admin_email: String,
+    employees: usize,
 ) -> Result<Serving, NotStarted> {
     let key = ServiceAccountKey::read(key_file).map_err(|error| NotStarted {
         message: format!("--service-account-key {}: {error}", key_file.display()),
@@ -392,17 +401,32 @@ async fn start_google(
     })?;
     let listener = listen(host, port).await?;
     let address = local_address(&listener)?;
-    let config = google::GoogleConfig {
+    let mut config = google::GoogleConfig {
         client_email: key.client_email.clone(),
         admin_email: admin_email.clone(),
         ..google::GoogleConfig::new(key.public_key_pem)
     };
+    let mut note = String::new();
+    if employees > 0 {
+        let demo = google::demo_workspace(&hr::demo_employees(employees), &config.customer_id);
+        let groups: Vec<&str> = demo.groups.iter().map(|g| g.email.as_str()).collect();
+        note = format!(
+            "; {} users, org units {} (a unit per department below {}), groups {}",
+            demo.users.len(),
+            google::ORG_UNITS.join(", "),
+            google::STAFF_UNIT,
+            groups.join(", ")
+        );
+        config.users = demo.users;
+        config.groups = demo.groups;
+        config.outsiders = demo.outsiders;
+    }
     let emulator = google::GoogleEmulator::start_on(config, listener)
         .await
         .map_err(not_started)?;
     let first_line = format!(
         "Google Workspace emulator on {} (tokenUrl {}; apiUrl {}); service account `{}`, \
-         adminEmail `{admin_email}`",
+         adminEmail `{admin_email}`{note}",
         emulator.token_url().trim_end_matches("/token"),
         emulator.token_url(),
         emulator.api_url(),
@@ -503,14 +527,8 @@ impl ServiceAccountKey {
         };
         let client_email = field("client_email")?;
         let private_key = field("private_key")?;
-        let body: String = private_key
-            .lines()
-            .map(str::trim)
-            .filter(|line| !line.starts_with("-----") && !line.is_empty())
-            .collect();
-        let der = base64::engine::general_purpose::STANDARD
-            .decode(body)
-            .map_err(|_| "`private_key` is not a PEM key".to_owned())?;
+        let der = google::pem_body(&private_key)
+            .ok_or_else(|| "`private_key` is not a PEM key".to_owned())?;
         let pair = ring::signature::RsaKeyPair::from_pkcs8(&der)
             .map_err(|e| format!("`private_key` is not an RSA PKCS#8 key: {e}"))?;
         let public = base64::engine::general_purpose::STANDARD.encode(pair.public().as_ref());

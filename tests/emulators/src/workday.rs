@@ -22,6 +22,22 @@ pub const TENANT: &str = "acme";
 /// The custom columns of this emulated report, by canonical custom field: column.
 pub const CUSTOM_FIELDS: [(&str, &str); 2] =
     [("costCenter", "Cost_Center"), ("address.city", "Home_City")];
+/// The phone and address columns of this emulated report, by canonical field.
+pub const CONTACT_COLUMNS: [(&str, &str); 13] = [
+    ("workPhone", "Phone_Work"),
+    ("mobilePhone", "Phone_Mobile"),
+    ("homePhone", "Phone_Home"),
+    ("workAddress.street", "Work_Address_Line_1"),
+    ("workAddress.locality", "Work_Address_City"),
+    ("workAddress.region", "Work_Address_Region"),
+    ("workAddress.postalCode", "Work_Address_Postal_Code"),
+    ("workAddress.country", "Work_Address_Country"),
+    ("homeAddress.street", "Home_Address_Line_1"),
+    ("homeAddress.locality", "Home_Address_City"),
+    ("homeAddress.region", "Home_Address_Region"),
+    ("homeAddress.postalCode", "Home_Address_Postal_Code"),
+    ("homeAddress.country", "Home_Address_Country"),
+];
 /// The employee number column (the default field map reads none).
 pub const EMPLOYEE_NUMBER: &str = "Employee_Number";
 /// The status column's values, by canonical status.
@@ -124,6 +140,14 @@ pub fn records(employees: &[Employee]) -> Vec<Value> {
             put("Location", hr::text(&e.location));
             put("Preferred_Language", hr::text(&e.preferred_language));
             put("Worker_Type", Some(json!("Employee")));
+            for (canonical, value) in hr::contact_fields(e) {
+                let column = CONTACT_COLUMNS
+                    .iter()
+                    .find(|(c, _)| *c == canonical)
+                    .map(|(_, column)| *column)
+                    .expect("every contact field has a column");
+                put(column, value);
+            }
             for (canonical, column) in CUSTOM_FIELDS {
                 put(column, hr::custom(e, canonical));
             }

@@ -6,14 +6,18 @@
 
 use crate::{
     crd::FieldMap,
-    sync::{model::EmploymentStatus, ports::source::SourceError},
+    sync::{
+        field::Field,
+        model::{AddressPart, AddressType, EmploymentStatus, PhoneType},
+        ports::source::SourceError,
+    },
 };
 
-use super::super::rows::Columns;
+use super::super::rows::{Columns, address_entries, phone_entries};
 
 /// The canonical fields a CSV file may have, besides `customFields.<path>`, in the order a row
 /// is read (which keeps the order of the typed addresses the same whatever the file's).
-pub const COLUMNS: [&str; 18] = [
+pub const COLUMNS: [&str; 31] = [
     "id",
     "employeeNumber",
     "firstName",
@@ -32,6 +36,19 @@ pub const COLUMNS: [&str; 18] = [
     "title",
     "location",
     "preferredLanguage",
+    "workPhone",
+    "mobilePhone",
+    "homePhone",
+    "workAddress.street",
+    "workAddress.locality",
+    "workAddress.region",
+    "workAddress.postalCode",
+    "workAddress.country",
+    "homeAddress.street",
+    "homeAddress.locality",
+    "homeAddress.region",
+    "homeAddress.postalCode",
+    "homeAddress.country",
 ];
 
 /// Fields every file must have a column for.
@@ -103,7 +120,19 @@ fn entry<'a>(map: &'a FieldMap, canonical: &str) -> Option<&'a Option<String>> {
         "title" => &map.title,
         "location" => &map.location,
         "preferredLanguage" => &map.preferred_language,
-        _ => return None,
+        _ => {
+            return match Field::parse(canonical) {
+                Ok(Field::Phone(kind)) => phone_entries(map)
+                    .into_iter()
+                    .find(|(k, _)| *k == kind)
+                    .map(|(_, set)| set),
+                Ok(Field::Address(kind, part)) => address_entries(map)
+                    .into_iter()
+                    .find(|(k, p, _)| (*k, *p) == (kind, part))
+                    .map(|(_, _, set)| set),
+                _ => None,
+            };
+        }
     })
 }
 
@@ -126,6 +155,19 @@ fn canonical_columns() -> Columns {
         title: own("title"),
         location: own("location"),
         preferred_language: own("preferredLanguage"),
+        phones: PhoneType::ALL
+            .into_iter()
+            .map(|kind| (kind, kind.field_name().to_owned()))
+            .collect(),
+        addresses: AddressType::ALL
+            .into_iter()
+            .flat_map(|kind| {
+                AddressPart::ALL.into_iter().map(move |part| {
+                    let name = format!("{}.{}", kind.field_name(), part.field_name());
+                    (kind, part, name)
+                })
+            })
+            .collect(),
         ..Columns::default()
     }
 }

@@ -15,6 +15,7 @@ use super::{
     header::Header,
 };
 use crate::sync::{
+    field::Field,
     model::{Email, EmailType, Employee, EmploymentStatus, RecordError},
     policy::quoted,
 };
@@ -157,7 +158,11 @@ fn read_field(
         "title" => employee.title = text(),
         "location" => employee.location = text(),
         "preferredLanguage" => employee.preferred_language = text(),
-        _ => {}
+        _ => match Field::parse(name) {
+            Ok(Field::Phone(kind)) => employee.set_phone(kind, text()),
+            Ok(Field::Address(kind, part)) => employee.set_address_part(kind, part, text()),
+            _ => {}
+        },
     }
     Ok(())
 }

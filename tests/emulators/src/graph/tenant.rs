@@ -2,7 +2,9 @@
 //! `hris-emulators graph` serves (groups with nested groups, a device, a service principal, a
 //! guest and an account without a mailbox among the members).
 
-use hris_operator::sync::model::{EmailType, Employee, EmploymentStatus};
+use hris_operator::sync::model::{
+    AddressPart, AddressType, EmailType, Employee, EmploymentStatus, PhoneType,
+};
 use serde_json::{Value, json};
 
 use super::{GraphConfig, GraphGroup, GraphState, groups, users};
@@ -10,7 +12,10 @@ use super::{GraphConfig, GraphGroup, GraphState, groups, users};
 /// Custom fields of the seed and the user property each is kept in.
 pub const CUSTOM_FIELDS: [(&str, &str); 2] = [
     ("costCenter", "employeeOrgData.costCenter"),
-    ("address.city", "city"),
+    (
+        "address.city",
+        "onPremisesExtensionAttributes.extensionAttribute1",
+    ),
 ];
 
 /// The demo tenant's group of everyone: Engineering nested in it, the other half of the
@@ -83,7 +88,20 @@ fn user_of(e: &Employee) -> Value {
         "jobTitle": text(e.title.as_deref()),
         "officeLocation": text(e.location.as_deref()),
         "preferredLanguage": text(e.preferred_language.as_deref()),
+        "businessPhones": e.phone(PhoneType::Work).into_iter().collect::<Vec<_>>(),
+        "mobilePhone": text(e.phone(PhoneType::Mobile)),
     });
+    // Entra ID holds one address, the office's.
+    let work = e.address(AddressType::Work);
+    for (property, part) in [
+        ("streetAddress", AddressPart::Street),
+        ("city", AddressPart::Locality),
+        ("state", AddressPart::Region),
+        ("postalCode", AddressPart::PostalCode),
+        ("country", AddressPart::Country),
+    ] {
+        user[property] = text(work.and_then(|a| a.part(part)).map(|v| v.as_str()));
+    }
     if let Some(manager) = &e.manager_id {
         user["manager"] = json!({"id": object_id(manager)});
     }

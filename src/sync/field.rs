@@ -234,9 +234,7 @@ impl std::fmt::Display for Field {
             Field::Location => "location",
             Field::PreferredLanguage => "preferredLanguage",
             Field::Phone(kind) => kind.field_name(),
-            Field::Address(kind, part) => {
-                return write!(f, "{}.{}", kind.field_name(), part.field_name());
-            }
+            Field::Address(kind, part) => kind.part_field_name(*part),
             Field::Custom(path) => return write!(f, "customFields.{}", path.join(".")),
         };
         f.write_str(name)

@@ -140,6 +140,23 @@ impl AddressType {
             AddressType::Home => "homeAddress",
         }
     }
+
+    /// The canonical field name of one part of the address: `homeAddress.postalCode`.
+    pub fn part_field_name(self, part: AddressPart) -> &'static str {
+        use AddressPart::*;
+        match (self, part) {
+            (AddressType::Work, Street) => "workAddress.street",
+            (AddressType::Work, Locality) => "workAddress.locality",
+            (AddressType::Work, Region) => "workAddress.region",
+            (AddressType::Work, PostalCode) => "workAddress.postalCode",
+            (AddressType::Work, Country) => "workAddress.country",
+            (AddressType::Home, Street) => "homeAddress.street",
+            (AddressType::Home, Locality) => "homeAddress.locality",
+            (AddressType::Home, Region) => "homeAddress.region",
+            (AddressType::Home, PostalCode) => "homeAddress.postalCode",
+            (AddressType::Home, Country) => "homeAddress.country",
+        }
+    }
 }
 
 /// One part of a postal address (the sub-attributes SCIM, Graph and Google share).

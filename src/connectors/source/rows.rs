@@ -198,12 +198,11 @@ impl Columns {
                 .iter()
                 .map(|(kind, column)| (column.clone(), kind.field_name().to_owned())),
         );
-        feeds.extend(self.addresses.iter().map(|(kind, part, column)| {
-            (
-                column.clone(),
-                format!("{}.{}", kind.field_name(), part.field_name()),
-            )
-        }));
+        feeds.extend(
+            self.addresses.iter().map(|(kind, part, column)| {
+                (column.clone(), kind.part_field_name(*part).to_owned())
+            }),
+        );
         feeds.extend(
             self.custom
                 .iter()
@@ -295,8 +294,7 @@ impl RequiredColumns {
         }
         for (kind, part, set) in address_entries(map) {
             if let Some(column) = set.as_deref().filter(|c| !c.is_empty()) {
-                let key = format!("{}.{}", kind.field_name(), part.field_name());
-                add(&key, column, false);
+                add(kind.part_field_name(part), column, false);
             }
         }
         RequiredColumns {
@@ -351,20 +349,16 @@ pub fn address_part_entries(columns: &AddressColumns) -> [(AddressPart, &Option<
 /// A field map's address part entries, for every type and part (`None` where the map has no
 /// such address or part), with the address type and the part each reads.
 pub fn address_entries(map: &FieldMap) -> Vec<(AddressType, AddressPart, &Option<String>)> {
-    const NONE: &Option<String> = &None;
     [
         (AddressType::Work, &map.work_address),
         (AddressType::Home, &map.home_address),
     ]
     .into_iter()
-    .flat_map(|(kind, columns)| {
-        AddressPart::ALL.into_iter().map(move |part| {
-            let set = columns
-                .as_ref()
-                .map(|columns| address_part_entries(columns)[part as usize].1)
-                .unwrap_or(NONE);
-            (kind, part, set)
-        })
+    .flat_map(|(kind, columns)| match columns {
+        Some(columns) => address_part_entries(columns)
+            .map(|(part, set)| (kind, part, set))
+            .to_vec(),
+        None => AddressPart::ALL.map(|part| (kind, part, &None)).to_vec(),
     })
     .collect()
 }
@@ -601,7 +595,7 @@ pub fn read_record(
         message,
     };
     let text =
-        |column: &Option<String>, canonical: &str| -> Result<Option<CompactString>, RecordError> {
+        |column: Option<&str>, canonical: &str| -> Result<Option<CompactString>, RecordError> {
             let Some(column) = column else {
                 return Ok(None);
             };
@@ -617,7 +611,7 @@ pub fn read_record(
         };
     // Names, addresses, statuses and dates are one line; a line break in one is never data.
     let line =
-        |column: &Option<String>, canonical: &str| -> Result<Option<CompactString>, RecordError> {
+        |column: Option<&str>, canonical: &str| -> Result<Option<CompactString>, RecordError> {
             match text(column, canonical)? {
                 Some(value) if has_line_break(&value) => {
                     Err(error(canonical, line_break_message(canonical)))
@@ -625,7 +619,7 @@ pub fn read_record(
                 value => Ok(value),
             }
         };
-    let date = |column: &Option<String>, canonical: &str| -> Result<Option<Date>, RecordError> {
+    let date = |column: Option<&str>, canonical: &str| -> Result<Option<Date>, RecordError> {
         match line(column, canonical)? {
             None => Ok(None),
             // BambooHR's empty date.
@@ -635,7 +629,7 @@ pub fn read_record(
                     canonical,
                     format!(
                         "`{}` does not start with a YYYY-MM-DD date",
-                        column.as_deref().unwrap_or_default()
+                        column.unwrap_or_default()
                     ),
                 )
             }),
@@ -643,8 +637,8 @@ pub fn read_record(
     };
     let mut employee = Employee::new(
         id.clone(),
-        line(&columns.first_name, "firstName")?.unwrap_or_default(),
-        line(&columns.last_name, "lastName")?.unwrap_or_default(),
+        line(columns.first_name.as_deref(), "firstName")?.unwrap_or_default(),
+        line(columns.last_name.as_deref(), "lastName")?.unwrap_or_default(),
         EmploymentStatus::Active,
     );
     if employee.first_name.is_empty() && employee.last_name.is_empty() {
@@ -653,8 +647,8 @@ pub fn read_record(
             "the first and last name are both empty".into(),
         ));
     }
-    employee.employee_number = text(&columns.employee_number, "employeeNumber")?;
-    employee.preferred_name = line(&columns.preferred_name, "preferredName")?;
+    employee.employee_number = text(columns.employee_number.as_deref(), "employeeNumber")?;
+    employee.preferred_name = line(columns.preferred_name.as_deref(), "preferredName")?;
     for (column, kind, canonical) in [
         (&columns.work_email, EmailType::Work, "workEmail"),
         (
@@ -663,7 +657,7 @@ pub fn read_record(
             "personalEmail",
         ),
     ] {
-        if let Some(address) = line(column, canonical)? {
+        if let Some(address) = line(column.as_deref(), canonical)? {
             if let Some(problem) = email_problem(&address) {
                 return Err(error(
                     canonical,
@@ -676,26 +670,26 @@ pub fn read_record(
             employee.emails.push(Email { address, kind });
         }
     }
-    employee.start_date = date(&columns.start_date, "startDate")?;
-    employee.end_date = date(&columns.end_date, "endDate")?;
-    employee.manager_id = text(&columns.manager_id, "managerId")?;
-    employee.department = text(&columns.department, "department")?;
-    employee.title = text(&columns.title, "title")?;
-    employee.location = text(&columns.location, "location")?;
-    employee.preferred_language = text(&columns.preferred_language, "preferredLanguage")?;
+    employee.start_date = date(columns.start_date.as_deref(), "startDate")?;
+    employee.end_date = date(columns.end_date.as_deref(), "endDate")?;
+    employee.manager_id = text(columns.manager_id.as_deref(), "managerId")?;
+    employee.department = text(columns.department.as_deref(), "department")?;
+    employee.title = text(columns.title.as_deref(), "title")?;
+    employee.location = text(columns.location.as_deref(), "location")?;
+    employee.preferred_language = text(columns.preferred_language.as_deref(), "preferredLanguage")?;
     for (kind, column) in &columns.phones {
-        let number = line(&Some(column.clone()), kind.field_name())?;
+        let number = line(Some(column), kind.field_name())?;
         if number.is_some() && employee.phone(*kind).is_none() {
             employee.set_phone(*kind, number);
         }
     }
     for (kind, part, column) in &columns.addresses {
-        let canonical = format!("{}.{}", kind.field_name(), part.field_name());
+        let canonical = kind.part_field_name(*part);
         // Street lines may be several fields; each other part is one line.
         let value = if *part == AddressPart::Street {
-            text(&Some(column.clone()), &canonical)?
+            text(Some(column), canonical)?
         } else {
-            line(&Some(column.clone()), &canonical)?
+            line(Some(column), canonical)?
         };
         let joined = match (employee.address(*kind).and_then(|a| a.part(*part)), value) {
             (Some(before), Some(more)) => Some(CompactString::from(format!("{before}\n{more}"))),
@@ -703,7 +697,7 @@ pub fn read_record(
         };
         employee.set_address_part(*kind, *part, joined);
     }
-    match line(&columns.employment_status, "employmentStatus")? {
+    match line(columns.employment_status.as_deref(), "employmentStatus")? {
         Some(value) => {
             let folded = value.to_lowercase();
             employee.employment_status = columns

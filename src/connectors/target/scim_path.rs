@@ -291,10 +291,18 @@ pub fn element_of(path: &str) -> Option<String> {
     parsed.filtered_step().map(|index| parsed.prefix(index))
 }
 
-/// Why `to` cannot be a SCIM mapping target, if it cannot.
+/// Why `to` cannot be a SCIM mapping target, if it cannot: a path this connector cannot
+/// follow, more than one filter, or a filtered element without the sub-attribute a value goes
+/// to (`phoneNumbers[type eq "work"]` alone would take no text).
 pub fn check(to: &str) -> Option<String> {
+    let writable = |path: &Path| match path.filtered_step() {
+        None => true,
+        Some(index) => {
+            index + 1 < path.steps.len() && path.steps[index + 1..].iter().all(|s| s.kind.is_none())
+        }
+    };
     match Path::parse(to) {
-        Some(path) if path.steps.iter().filter(|s| s.kind.is_some()).count() <= 1 => None,
+        Some(path) if writable(&path) => None,
         _ => Some(format!(
             "`{to}` is not a SCIM attribute path this connector can write: use a name \
              (`title`), a sub-attribute (`name.givenName`), an extension attribute \
@@ -348,6 +356,15 @@ mod tests {
             assert_eq!(Path::parse(bad), None, "{bad}");
             assert!(check(bad).is_some(), "{bad}");
         }
+        // Parsed, but nowhere for a value to go.
+        for unwritable in [
+            r#"phoneNumbers[type eq "work"]"#,
+            r#"addresses[type eq "work"].x[type eq "y"].z"#,
+        ] {
+            assert!(Path::parse(unwritable).is_some(), "{unwritable}");
+            assert!(check(unwritable).is_some(), "{unwritable}");
+        }
+        assert_eq!(check(r#"phoneNumbers[type eq "work"].value"#), None);
         assert_eq!(check("title"), None);
     }
 

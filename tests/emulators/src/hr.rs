@@ -280,10 +280,7 @@ pub fn contact_fields(employee: &Employee) -> Vec<(String, Option<Value>)> {
                 .address(kind)
                 .and_then(|address| address.part(part))
                 .map(|v| Value::String(v.to_string()));
-            fields.push((
-                format!("{}.{}", kind.field_name(), part.field_name()),
-                value,
-            ));
+            fields.push((kind.part_field_name(part).to_owned(), value));
         }
     }
     fields

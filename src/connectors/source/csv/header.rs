@@ -162,10 +162,9 @@ fn canonical_columns() -> Columns {
         addresses: AddressType::ALL
             .into_iter()
             .flat_map(|kind| {
-                AddressPart::ALL.into_iter().map(move |part| {
-                    let name = format!("{}.{}", kind.field_name(), part.field_name());
-                    (kind, part, name)
-                })
+                AddressPart::ALL
+                    .into_iter()
+                    .map(move |part| (kind, part, kind.part_field_name(part).to_owned()))
             })
             .collect(),
         ..Columns::default()
